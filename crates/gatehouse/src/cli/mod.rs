@@ -1,0 +1,536 @@
+//! The `gatehouse` command line: `serve`, `init`, and the operator commands that change an
+//! environment directly in the store (safe while a server runs; it picks changes up within
+//! seconds). Every command takes `--json` for scripts.
+
+pub mod banner;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+
+use crate::clock::{SystemClock, iso8601};
+use crate::domain::environment::{DEVELOPMENT, Environment, PRODUCTION};
+use crate::server::{ServerConfig, open_core};
+use crate::service::Core;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "Self-hosted authentication server compatible with WorkOS AuthKit"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+struct Global {
+    /// Folder holding the embedded database.
+    #[arg(
+        long,
+        global = true,
+        env = "GATEHOUSE_DATA",
+        default_value = "./gatehouse-data"
+    )]
+    data: PathBuf,
+    /// Use this database instead of the embedded one (postgres://… or sqlite://…).
+    #[arg(long, global = true, env = "GATEHOUSE_DATABASE_URL")]
+    database_url: Option<String>,
+    /// The URL apps and browsers use to reach Gatehouse (issuer and links are built from it).
+    #[arg(
+        long,
+        global = true,
+        env = "GATEHOUSE_PUBLIC_URL",
+        default_value = "http://localhost:8080"
+    )]
+    public_url: String,
+    /// Print machine-readable JSON.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "GATEHOUSE_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Cache lifetime of the JWKS; new signing keys are published this long before use.
+        #[arg(long, env = "GATEHOUSE_JWKS_MAX_AGE_SECS", default_value_t = 300)]
+        jwks_max_age_secs: i64,
+    },
+    /// Create the store and the development environment if absent, and issue an API key.
+    Init,
+    /// Environments: list, show, create, change settings.
+    #[command(subcommand)]
+    Env(EnvCommand),
+    /// API keys of an environment.
+    #[command(subcommand)]
+    ApiKeys(ApiKeyCommand),
+    /// Redirect URIs the hosted sign-in may send codes to.
+    #[command(subcommand)]
+    RedirectUris(ListCommand),
+    /// Browser origins allowed to call the token endpoint.
+    #[command(subcommand)]
+    CorsOrigins(ListCommand),
+    /// The JWT template that adds claims to access tokens.
+    #[command(subcommand)]
+    JwtTemplate(TemplateCommand),
+    /// Signing keys: list and rotate.
+    #[command(subcommand)]
+    Keys(KeyCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum EnvCommand {
+    /// List environments.
+    List,
+    /// Show one environment's settings and the snippets for apps.
+    Show {
+        #[arg(default_value = DEVELOPMENT)]
+        name: String,
+    },
+    /// Create an environment (`production`) and print its first API key.
+    Create { name: String },
+    /// Change settings: `gatehouse env set development access_token_ttl_secs=60 branding.app_name=Acme`.
+    Set {
+        name: String,
+        #[arg(required = true, value_name = "KEY=VALUE")]
+        pairs: Vec<String>,
+    },
+}
+
+#[derive(Args, Debug)]
+struct EnvArg {
+    /// The environment to act on.
+    #[arg(long = "env", default_value = DEVELOPMENT)]
+    env: String,
+}
+
+#[derive(Subcommand, Debug)]
+enum ApiKeyCommand {
+    /// Issue a new key (printed once).
+    Create(EnvArg),
+    /// List keys (hints only; keys are stored hashed).
+    List(EnvArg),
+    /// Revoke a key by its ID (`api_key_…`).
+    Revoke {
+        id: String,
+        #[command(flatten)]
+        env: EnvArg,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ListCommand {
+    Add {
+        value: String,
+        #[command(flatten)]
+        env: EnvArg,
+    },
+    List(EnvArg),
+    Remove {
+        value: String,
+        #[command(flatten)]
+        env: EnvArg,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum TemplateCommand {
+    Show(EnvArg),
+    /// Set the template, e.g. '{"aud": "client_…", "email": {{ user.email }}}'. Empty clears it.
+    Set {
+        template: String,
+        #[command(flatten)]
+        env: EnvArg,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum KeyCommand {
+    /// Show each key and when it signs and stays published.
+    List(EnvArg),
+    /// Publish a new key now; it starts signing after one JWKS max-age, so cached key sets never miss it.
+    Rotate {
+        #[command(flatten)]
+        env: EnvArg,
+        #[arg(long, env = "GATEHOUSE_JWKS_MAX_AGE_SECS", default_value_t = 300)]
+        jwks_max_age_secs: i64,
+    },
+}
+
+/// Entry point of the binary.
+pub fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn server_config(g: &Global, listen: SocketAddr, jwks_max_age_secs: i64) -> ServerConfig {
+    let mut config = ServerConfig::new(g.data.clone(), listen, &g.public_url);
+    config.database_url = g.database_url.clone();
+    config.jwks_max_age_secs = jwks_max_age_secs;
+    config
+}
+
+fn check_public_url(url: &str) -> anyhow::Result<()> {
+    let parsed =
+        url::Url::parse(url).with_context(|| format!("--public-url '{url}' is not a URL"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        bail!("--public-url must be an http(s) URL like http://localhost:8080");
+    }
+    if parsed.path() != "/" || parsed.query().is_some() {
+        bail!("--public-url must be a bare origin (no path), like http://localhost:8080");
+    }
+    Ok(())
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let g = cli.global;
+    check_public_url(&g.public_url)?;
+    if let Command::Serve {
+        listen,
+        jwks_max_age_secs,
+    } = cli.command
+    {
+        return crate::server::run(server_config(&g, listen, jwks_max_age_secs)).await;
+    }
+    let max_age = match &cli.command {
+        Command::Keys(KeyCommand::Rotate {
+            jwks_max_age_secs, ..
+        }) => *jwks_max_age_secs,
+        _ => 300,
+    };
+    let config = server_config(&g, SocketAddr::from(([127, 0, 0, 1], 0)), max_age);
+    let core = open_core(&config, Arc::new(SystemClock)).await?;
+    let public_url = config.public_url.clone();
+    let out = Output { json: g.json };
+    let result = command(&core, &public_url, &out, cli.command).await;
+    core.store.close().await;
+    result
+}
+
+struct Output {
+    json: bool,
+}
+
+impl Output {
+    /// Prints JSON with `--json`, else the human text.
+    fn print(&self, value: serde_json::Value, human: impl FnOnce() -> String) {
+        if self.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&value).unwrap_or_default()
+            );
+        } else {
+            println!("{}", human());
+        }
+    }
+}
+
+async fn env_named(core: &Core, name: &str) -> anyhow::Result<Environment> {
+    core.store.find_environment_by_name(name).await?.with_context(|| {
+        format!("there is no environment named '{name}'. Run `gatehouse init` (development) or `gatehouse env create {name}`")
+    })
+}
+
+async fn command(
+    core: &Core,
+    public_url: &str,
+    out: &Output,
+    command: Command,
+) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { .. } => unreachable!("handled by run"),
+        Command::Init => {
+            let issued = core.ensure_environment(DEVELOPMENT).await?;
+            let c = banner::connection(public_url, &issued.environment, &issued.client_id);
+            out.print(
+                json!({
+                    "environment": issued.environment, "created": issued.created, "client_id": issued.client_id,
+                    "api_key": issued.api_key, "issuer": c.issuer, "jwks_url": c.jwks_url, "api_base_url": c.api_base_url,
+                }),
+                || {
+                    let verb = if issued.created { "Created" } else { "Found" };
+                    format!(
+                        "{verb} the {} environment.\n  Client ID  {}\n  API key    {}   (new; shown once)\n  Issuer     {}\n  JWKS       {}\n\n{}",
+                        issued.environment, issued.client_id, issued.api_key, c.issuer, c.jwks_url,
+                        banner::snippets(public_url, &issued.client_id, Some(&issued.api_key))
+                    )
+                },
+            );
+        }
+        Command::Env(EnvCommand::List) => {
+            let envs = core.store.list_environments().await?;
+            let list: Vec<_> = envs
+                .iter()
+                .map(|e| json!({"name": e.name, "client_id": e.client_id}))
+                .collect();
+            out.print(json!(list), || {
+                envs.iter()
+                    .map(|e| format!("{:<12} {}", e.name, e.client_id))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        Command::Env(EnvCommand::Show { name }) => {
+            let env = env_named(core, &name).await?;
+            let c = banner::connection(public_url, &env.name, &env.client_id);
+            let redirects: Vec<String> = core
+                .store
+                .list_redirect_uris(&env.id)
+                .await?
+                .into_iter()
+                .map(|r| r.uri)
+                .collect();
+            let origins: Vec<String> = core
+                .store
+                .list_cors_origins(&env.id)
+                .await?
+                .into_iter()
+                .map(|o| o.origin)
+                .collect();
+            out.print(
+                json!({"name": env.name, "client_id": env.client_id, "issuer": c.issuer, "jwks_url": c.jwks_url,
+                       "settings": env.settings, "redirect_uris": redirects, "cors_origins": origins}),
+                || {
+                    format!(
+                        "{} environment\n  Client ID     {}\n  Issuer        {}\n  JWKS          {}\n  Redirect URIs {}\n  CORS origins  {}\n  Settings      {}\n\n{}",
+                        env.name, env.client_id, c.issuer, c.jwks_url,
+                        if redirects.is_empty() { "(none)".into() } else { redirects.join(", ") },
+                        if origins.is_empty() { "(none)".into() } else { origins.join(", ") },
+                        serde_json::to_string_pretty(&env.settings).unwrap_or_default().replace('\n', "\n  "),
+                        banner::snippets(public_url, &env.client_id, None)
+                    )
+                },
+            );
+        }
+        Command::Env(EnvCommand::Create { name }) => {
+            if name != DEVELOPMENT && name != PRODUCTION {
+                bail!("environments are 'development' and 'production'");
+            }
+            if core.store.find_environment_by_name(&name).await?.is_some() {
+                bail!(
+                    "the {name} environment already exists; `gatehouse api-keys create --env {name}` issues another key"
+                );
+            }
+            let issued = core.ensure_environment(&name).await?;
+            let c = banner::connection(public_url, &issued.environment, &issued.client_id);
+            out.print(
+                json!({"environment": issued.environment, "client_id": issued.client_id, "api_key": issued.api_key,
+                       "issuer": c.issuer, "jwks_url": c.jwks_url}),
+                || format!("Created {}.\n  Client ID  {}\n  API key    {}   (shown once)", issued.environment, issued.client_id, issued.api_key),
+            );
+        }
+        Command::Env(EnvCommand::Set { name, pairs }) => {
+            let env = env_named(core, &name).await?;
+            let mut settings = env.settings.clone();
+            for pair in &pairs {
+                let (key, value) = pair
+                    .split_once('=')
+                    .with_context(|| format!("'{pair}' is not KEY=VALUE"))?;
+                settings
+                    .set(key.trim(), value.trim())
+                    .map_err(anyhow::Error::msg)?;
+            }
+            let env = core
+                .update_settings(&env, settings)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            out.print(json!({"name": env.name, "settings": env.settings}), || {
+                format!("Updated {}.", env.name)
+            });
+        }
+        Command::ApiKeys(ApiKeyCommand::Create(a)) => {
+            let env = env_named(core, &a.env).await?;
+            let key = core.issue_api_key(&env).await?;
+            out.print(json!({"environment": env.name, "api_key": key}), || {
+                format!(
+                    "New API key for {}: {key}\nIt is shown only now; Gatehouse keeps a hash.",
+                    env.name
+                )
+            });
+        }
+        Command::ApiKeys(ApiKeyCommand::List(a)) => {
+            let env = env_named(core, &a.env).await?;
+            let keys = core.store.list_api_keys(&env.id).await?;
+            let list: Vec<_> = keys
+                .iter()
+                .map(|k| json!({"id": k.id, "hint": k.key_hint, "created_at": iso8601(k.created_at), "revoked_at": k.revoked_at.map(iso8601)}))
+                .collect();
+            out.print(json!(list), || {
+                keys.iter()
+                    .map(|k| {
+                        format!(
+                            "{}  {}  created {}{}",
+                            k.id,
+                            k.key_hint,
+                            iso8601(k.created_at),
+                            if k.revoked_at.is_some() {
+                                "  (revoked)"
+                            } else {
+                                ""
+                            }
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        Command::ApiKeys(ApiKeyCommand::Revoke { id, env }) => {
+            let env = env_named(core, &env.env).await?;
+            if !core.store.revoke_api_key(&env.id, &id, core.now()).await? {
+                bail!(
+                    "no active API key '{id}' in {}; see `gatehouse api-keys list`",
+                    env.name
+                );
+            }
+            out.print(json!({"revoked": id}), || format!("Revoked {id}."));
+        }
+        Command::RedirectUris(c) => list_command(core, out, c, Kind::Redirect).await?,
+        Command::CorsOrigins(c) => list_command(core, out, c, Kind::Cors).await?,
+        Command::JwtTemplate(TemplateCommand::Show(a)) => {
+            let env = env_named(core, &a.env).await?;
+            out.print(json!({"content": env.settings.jwt_template}), || {
+                env.settings.jwt_template.clone()
+            });
+        }
+        Command::JwtTemplate(TemplateCommand::Set { template, env }) => {
+            let env = env_named(core, &env.env).await?;
+            let env = core
+                .set_jwt_template(&env, &template)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            out.print(json!({"content": env.settings.jwt_template}), || {
+                "JWT template updated.".into()
+            });
+        }
+        Command::Keys(KeyCommand::List(a)) => {
+            let env = env_named(core, &a.env).await?;
+            let loaded = core
+                .load_environment(&env.client_id)
+                .await?
+                .context("environment vanished")?;
+            let schedule = core.key_schedule(&loaded);
+            out.print(json!(schedule), || {
+                schedule
+                    .iter()
+                    .map(|k| {
+                        format!(
+                            "{}  {:?}  signs from {}{}",
+                            k.kid,
+                            k.state,
+                            iso8601(k.signs_from),
+                            k.published_until
+                                .map(|p| format!(", published until {}", iso8601(p)))
+                                .unwrap_or_default()
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        Command::Keys(KeyCommand::Rotate { env, .. }) => {
+            let env = env_named(core, &env.env).await?;
+            let status = core.rotate_signing_key(&env).await?;
+            out.print(json!(status), || {
+                format!(
+                    "Published {} in the JWKS now. It starts signing at {} (after one JWKS max-age, so every cached key set already has it).\nThe previous key stays published until its last tokens expire.",
+                    status.kid, iso8601(status.signs_from)
+                )
+            });
+        }
+    }
+    Ok(())
+}
+
+enum Kind {
+    Redirect,
+    Cors,
+}
+
+async fn list_command(core: &Core, out: &Output, c: ListCommand, kind: Kind) -> anyhow::Result<()> {
+    let err = |e: crate::service::Error| anyhow::anyhow!("{e}");
+    match c {
+        ListCommand::Add { value, env } => {
+            let env = env_named(core, &env.env).await?;
+            match kind {
+                Kind::Redirect => core
+                    .add_redirect_uri(&env, &value)
+                    .await
+                    .map(|_| ())
+                    .map_err(err)?,
+                Kind::Cors => core
+                    .add_cors_origin(&env, &value)
+                    .await
+                    .map(|_| ())
+                    .map_err(err)?,
+            }
+            out.print(json!({"added": value}), || {
+                format!("Added {value} to {}.", env.name)
+            });
+        }
+        ListCommand::Remove { value, env } => {
+            let env = env_named(core, &env.env).await?;
+            match kind {
+                Kind::Redirect => core.remove_redirect_uri(&env, &value).await.map_err(err)?,
+                Kind::Cors => core.remove_cors_origin(&env, &value).await.map_err(err)?,
+            }
+            out.print(json!({"removed": value}), || {
+                format!("Removed {value} from {}.", env.name)
+            });
+        }
+        ListCommand::List(a) => {
+            let env = env_named(core, &a.env).await?;
+            let values: Vec<String> = match kind {
+                Kind::Redirect => core
+                    .store
+                    .list_redirect_uris(&env.id)
+                    .await?
+                    .into_iter()
+                    .map(|r| r.uri)
+                    .collect(),
+                Kind::Cors => core
+                    .store
+                    .list_cors_origins(&env.id)
+                    .await?
+                    .into_iter()
+                    .map(|o| o.origin)
+                    .collect(),
+            };
+            out.print(json!(values), || values.join("\n"));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,242 @@
+//! Environments (`development`, `production`): each one is a separate tenant with its own
+//! client ID, API keys, signing keys, users and settings.
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Millis;
+use crate::domain::password_policy::PasswordPolicy;
+
+/// The environment names the CLI and banner know about.
+pub const DEVELOPMENT: &str = "development";
+pub const PRODUCTION: &str = "production";
+
+#[derive(Clone, Debug)]
+pub struct Environment {
+    pub id: String,
+    pub name: String,
+    pub client_id: String,
+    pub settings: Settings,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+impl Environment {
+    pub fn is_development(&self) -> bool {
+        self.name != PRODUCTION
+    }
+
+    /// API key prefix: `sk_test_` outside production, `sk_live_` in production.
+    pub fn api_key_prefix(&self) -> &'static str {
+        if self.is_development() {
+            "sk_test_"
+        } else {
+            "sk_live_"
+        }
+    }
+}
+
+/// Everything an operator can tune per environment. Stored as one JSON document; unknown or
+/// missing fields take their defaults so older rows keep loading as fields are added.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Settings {
+    /// Access-token lifetime (`exp - iat`).
+    pub access_token_ttl_secs: i64,
+    /// Absolute session lifetime; refresh tokens stop working after it.
+    pub session_ttl_secs: i64,
+    /// How long the immediately previous refresh token may be retried after a rotation and
+    /// get the same new pair (two tabs racing), instead of counting as theft.
+    pub refresh_grace_secs: i64,
+    /// The Liquid JWT template (WorkOS syntax). Empty means no custom claims.
+    pub jwt_template: String,
+    pub jwt_template_updated_at: Millis,
+    pub password_policy: PasswordPolicy,
+    pub branding: Branding,
+    /// Where `sessions/logout` may send the browser, besides the origins of redirect URIs.
+    pub sign_out_redirect_uris: Vec<String>,
+    /// Accept any `http://localhost:*` / `http://127.0.0.1:*` origin for CORS (development only).
+    pub allow_localhost_origins: bool,
+    pub sign_up_enabled: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            access_token_ttl_secs: 300,
+            session_ttl_secs: 30 * 24 * 3600,
+            refresh_grace_secs: 5,
+            jwt_template: String::new(),
+            jwt_template_updated_at: 0,
+            password_policy: PasswordPolicy::default(),
+            branding: Branding::default(),
+            sign_out_redirect_uris: Vec::new(),
+            allow_localhost_origins: false,
+            sign_up_enabled: true,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Branding {
+    pub app_name: String,
+    /// A CSS hex colour for buttons and links, `#rrggbb`.
+    pub primary_color: String,
+    pub logo_url: Option<String>,
+}
+
+impl Default for Branding {
+    fn default() -> Branding {
+        Branding {
+            app_name: "Gatehouse".into(),
+            primary_color: "#4f46e5".into(),
+            logo_url: None,
+        }
+    }
+}
+
+impl Settings {
+    /// Defaults for a new environment. The JWT template sets `aud` to the client ID so that
+    /// Convex providers with `applicationID` work out of the box.
+    pub fn new_for(name: &str, client_id: &str, now: Millis) -> Settings {
+        Settings {
+            jwt_template: format!("{{\"aud\": \"{client_id}\"}}"),
+            jwt_template_updated_at: now,
+            allow_localhost_origins: name != PRODUCTION,
+            ..Settings::default()
+        }
+    }
+
+    /// Checks values an operator set; the message says what to change.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(10..=24 * 3600).contains(&self.access_token_ttl_secs) {
+            return Err("access_token_ttl_secs must be between 10 and 86400".into());
+        }
+        if !(60..=400 * 24 * 3600).contains(&self.session_ttl_secs) {
+            return Err("session_ttl_secs must be between 60 and 34560000 (400 days)".into());
+        }
+        if !(0..=60).contains(&self.refresh_grace_secs) {
+            return Err("refresh_grace_secs must be between 0 and 60".into());
+        }
+        if self.password_policy.min_length < 8 || self.password_policy.max_length < 64 {
+            return Err(
+                "password_policy needs min_length >= 8 and max_length >= 64 (NIST SP 800-63B)"
+                    .into(),
+            );
+        }
+        if self.password_policy.min_length > self.password_policy.max_length {
+            return Err("password_policy.min_length must not exceed max_length".into());
+        }
+        let color = &self.branding.primary_color;
+        if !(color.len() == 7
+            && color.starts_with('#')
+            && color[1..].bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            return Err("branding.primary_color must look like #4f46e5".into());
+        }
+        if let Some(logo) = &self.branding.logo_url {
+            if !(logo.starts_with("https://") || logo.starts_with("http://")) {
+                return Err("branding.logo_url must be an http(s) URL".into());
+            }
+        }
+        for uri in &self.sign_out_redirect_uris {
+            crate::domain::redirect::parse_absolute(uri)
+                .map_err(|e| format!("sign_out_redirect_uris: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// Applies `key=value` from the CLI (`gatehouse env set`), keeping the old value if the
+    /// new one is invalid. Keys use dotted paths.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+        let mut next = self.clone();
+        next.apply(key, value)?;
+        next.validate()?;
+        *self = next;
+        Ok(())
+    }
+
+    fn apply(&mut self, key: &str, value: &str) -> Result<(), String> {
+        let int = || {
+            value
+                .parse::<i64>()
+                .map_err(|_| format!("{key} takes a whole number"))
+        };
+        let boolean = || match value {
+            "true" | "yes" | "on" | "1" => Ok(true),
+            "false" | "no" | "off" | "0" => Ok(false),
+            _ => Err(format!("{key} takes true or false")),
+        };
+        let size = || {
+            value
+                .parse::<usize>()
+                .map_err(|_| format!("{key} takes a whole number"))
+        };
+        match key {
+            "access_token_ttl_secs" => self.access_token_ttl_secs = int()?,
+            "session_ttl_secs" => self.session_ttl_secs = int()?,
+            "refresh_grace_secs" => self.refresh_grace_secs = int()?,
+            "password_policy.min_length" => self.password_policy.min_length = size()?,
+            "password_policy.max_length" => self.password_policy.max_length = size()?,
+            "password_policy.min_strength" => {
+                self.password_policy.min_strength = value
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|s| *s <= 4)
+                    .ok_or("min_strength takes 0 to 4")?;
+            }
+            "branding.app_name" => self.branding.app_name = value.to_owned(),
+            "branding.primary_color" => self.branding.primary_color = value.to_owned(),
+            "branding.logo_url" => {
+                self.branding.logo_url = (!value.is_empty()).then(|| value.to_owned());
+            }
+            "sign_out_redirect_uris" => {
+                self.sign_out_redirect_uris = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+            }
+            "allow_localhost_origins" => self.allow_localhost_origins = boolean()?,
+            "sign_up_enabled" => self.sign_up_enabled = boolean()?,
+            _ => {
+                return Err(format!(
+                    "unknown setting `{key}`; see `gatehouse env show` for the names"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_environments_set_aud_to_the_client_id() {
+        let s = Settings::new_for(DEVELOPMENT, "client_01ABC", 0);
+        assert_eq!(s.jwt_template, r#"{"aud": "client_01ABC"}"#);
+        assert!(s.allow_localhost_origins);
+        assert!(!Settings::new_for(PRODUCTION, "client_01ABC", 0).allow_localhost_origins);
+        s.validate().unwrap();
+    }
+
+    #[test]
+    fn set_validates() {
+        let mut s = Settings::default();
+        s.set("access_token_ttl_secs", "60").unwrap();
+        assert_eq!(s.access_token_ttl_secs, 60);
+        assert!(s.set("access_token_ttl_secs", "1").is_err());
+        assert!(s.set("nope", "1").unwrap_err().contains("unknown setting"));
+        assert!(s.set("branding.primary_color", "red").is_err());
+        s.set("branding.primary_color", "#112233").unwrap();
+        s.set(
+            "sign_out_redirect_uris",
+            "http://localhost:3000/, https://app.example.com/bye",
+        )
+        .unwrap();
+        assert_eq!(s.sign_out_redirect_uris.len(), 2);
+    }
+}

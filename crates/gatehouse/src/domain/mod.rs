@@ -1,0 +1,7 @@
+//! Domain types and pure rules: no IO, no HTTP, no SQL.
+
+pub mod environment;
+pub mod jwt_template;
+pub mod password_policy;
+pub mod redirect;
+pub mod user;

@@ -1,0 +1,155 @@
+//! `GET /user_management/authorize` (wire spec §3.2, §7.1): validates the request, keeps it,
+//! and sends the browser to the sign-in or sign-up page.
+//!
+//! Until the client and redirect URI are known good, problems are shown as a page and never
+//! redirected (an open redirector otherwise). After that, OAuth errors go back to the app.
+
+use axum::extract::{RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::crypto::secrets::is_valid_pkce_verifier;
+use crate::domain::environment::Branding;
+use crate::domain::redirect::with_query;
+use crate::http::AppState;
+use crate::service::auth::AuthorizeParams;
+
+/// A 302 to `location`.
+pub fn found(location: &str) -> Response {
+    (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
+}
+
+pub async fn authorize(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .filter(|v| !v.is_empty())
+    };
+    let pages = &state.pages;
+    let fail = |title: &str, detail: String| {
+        pages.message(
+            StatusCode::BAD_REQUEST,
+            &Branding::default(),
+            title,
+            &detail,
+        )
+    };
+
+    let Some(client_id) = get("client_id") else {
+        return fail(
+            "This sign-in link is incomplete",
+            "The request has no client_id. Check how your app builds its sign-in URL.".into(),
+        );
+    };
+    let env = match state.core.load_environment(&client_id).await {
+        Ok(Some(env)) => env,
+        Ok(None) => {
+            return fail(
+                "This sign-in link isn't valid",
+                format!(
+                    "No application uses the client ID '{client_id}'. Check WORKOS_CLIENT_ID (or VITE_WORKOS_CLIENT_ID) in your app."
+                ),
+            );
+        }
+        Err(e) => return crate::http::error::ApiError::from(e).into_response(),
+    };
+    let Some(redirect_uri) = get("redirect_uri") else {
+        return fail(
+            "This sign-in link is incomplete",
+            "The request has no redirect_uri.".into(),
+        );
+    };
+    if !crate::service::Core::redirect_uri_allowed(&env, &redirect_uri) {
+        return fail(
+            "This sign-in link isn't allowed",
+            format!(
+                "The redirect URI '{redirect_uri}' is not registered for {}. Register it with `gatehouse redirect-uris add {redirect_uri}` or POST /user_management/redirect_uris.",
+                env.env.name
+            ),
+        );
+    }
+    let state_param = pairs
+        .iter()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.clone());
+    let bounce = |error: &str, description: &str| {
+        let mut params = vec![("error", error), ("error_description", description)];
+        if let Some(s) = &state_param {
+            params.push(("state", s.as_str()));
+        }
+        found(&with_query(&redirect_uri, &params))
+    };
+    if get("response_type").as_deref() != Some("code") {
+        return bounce("unsupported_response_type", "response_type must be code.");
+    }
+    let code_challenge = get("code_challenge");
+    match (
+        code_challenge.as_deref(),
+        get("code_challenge_method").as_deref(),
+    ) {
+        (Some(_), Some("S256")) => {}
+        (Some(_), None) => return bounce("invalid_request", "code_challenge_method must be S256."),
+        (Some(_), Some(_)) => {
+            return bounce(
+                "invalid_request",
+                "code_challenge_method must be S256; plain is not allowed.",
+            );
+        }
+        (None, Some(_)) => {
+            return bounce(
+                "invalid_request",
+                "code_challenge_method was given without a code_challenge.",
+            );
+        }
+        (None, None) => {}
+    }
+    // A challenge is a base64url SHA-256: 43 characters of the verifier alphabet.
+    if code_challenge
+        .as_deref()
+        .is_some_and(|c| c.len() != 43 || !is_valid_pkce_verifier(c))
+    {
+        return bounce(
+            "invalid_request",
+            "code_challenge must be the base64url SHA-256 of the code_verifier (43 characters).",
+        );
+    }
+    match get("provider").as_deref() {
+        None | Some("authkit") => {}
+        Some(other) => {
+            return bounce(
+                "invalid_request",
+                &format!("The provider '{other}' is not enabled for this application."),
+            );
+        }
+    }
+    let screen_hint = get("screen_hint");
+    if screen_hint
+        .as_deref()
+        .is_some_and(|h| h != "sign-in" && h != "sign-up")
+    {
+        return bounce("invalid_request", "screen_hint must be sign-in or sign-up.");
+    }
+    let params = AuthorizeParams {
+        client_id,
+        redirect_uri: redirect_uri.clone(),
+        state: state_param.clone(),
+        code_challenge,
+        login_hint: get("login_hint"),
+        screen_hint: screen_hint.clone(),
+    };
+    let request_id = match state.core.save_authorization_request(&env, &params).await {
+        Ok(id) => id,
+        Err(e) => return crate::http::error::ApiError::from(e).into_response(),
+    };
+    let page = if screen_hint.as_deref() == Some("sign-up") && env.env.settings.sign_up_enabled {
+        "sign-up"
+    } else {
+        "sign-in"
+    };
+    found(&format!("/authkit/{page}?request={request_id}"))
+}

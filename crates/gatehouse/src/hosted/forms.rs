@@ -1,0 +1,358 @@
+//! The sign-in and sign-up forms: GET renders, POST checks and either re-renders with a clear
+//! message or finishes with a 303 to `redirect_uri?code=…&state=…`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use minijinja::context;
+use serde::Deserialize;
+
+use super::csrf;
+use super::pages::brand;
+use crate::domain::environment::Branding;
+use crate::http::AppState;
+use crate::http::extract::ClientInfo;
+use crate::service::Error;
+use crate::service::auth::{AuthorizeParams, METHOD_PASSWORD};
+use crate::service::environments::LoadedEnvironment;
+use crate::service::users::NewUser;
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    request: Option<String>,
+}
+
+/// The form being shown, with what the user typed (never the password).
+#[derive(Default)]
+struct FormState {
+    email: String,
+    first_name: String,
+    last_name: String,
+    error: Option<String>,
+}
+
+enum Screen {
+    SignIn,
+    SignUp,
+}
+
+fn expired(state: &AppState) -> Response {
+    state.pages.message(
+        StatusCode::BAD_REQUEST,
+        &Branding::default(),
+        "This sign-in link has expired",
+        "Go back to the app and choose Sign in again.",
+    )
+}
+
+fn render(
+    state: &AppState,
+    headers: &HeaderMap,
+    screen: Screen,
+    status: StatusCode,
+    request: &str,
+    env: &LoadedEnvironment,
+    params: &AuthorizeParams,
+    form: FormState,
+) -> Response {
+    let https = state.core.config.is_https();
+    let (csrf_token, set_cookie) = csrf::token_for_form(headers, https);
+    let settings = &env.env.settings;
+    let branding = brand(&settings.branding, Some(&env.env.client_id));
+    let (template, title, subtitle) = match screen {
+        Screen::SignIn => (
+            "sign_in.html",
+            "Sign in".to_owned(),
+            format!("to continue to {}", settings.branding.app_name),
+        ),
+        Screen::SignUp => (
+            "sign_up.html",
+            "Create your account".to_owned(),
+            format!("to get started with {}", settings.branding.app_name),
+        ),
+    };
+    let ctx = context! {
+        title, subtitle, request, csrf_token,
+        email => form.email, first_name => form.first_name, last_name => form.last_name,
+        error => form.error,
+        sign_up_enabled => settings.sign_up_enabled,
+        min_length => settings.password_policy.min_length,
+        brand => branding,
+    };
+    let mut response = state
+        .pages
+        .render(template, status, ctx, Some(&params.redirect_uri));
+    if let Some(cookie) = set_cookie {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+async fn load(
+    state: &AppState,
+    request: Option<&str>,
+) -> Result<(Arc<LoadedEnvironment>, AuthorizeParams), Response> {
+    match state
+        .core
+        .find_authorization_request(request.unwrap_or_default())
+        .await
+    {
+        Ok(Some(found)) => Ok(found),
+        Ok(None) => Err(expired(state)),
+        Err(e) => Err(crate::http::error::ApiError::from(e).into_response()),
+    }
+}
+
+pub async fn sign_in_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let (env, params) = match load(&state, q.request.as_deref()).await {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
+    let form = FormState {
+        email: params.login_hint.clone().unwrap_or_default(),
+        ..FormState::default()
+    };
+    let request = q.request.unwrap_or_default();
+    render(
+        &state,
+        &headers,
+        Screen::SignIn,
+        StatusCode::OK,
+        &request,
+        &env,
+        &params,
+        form,
+    )
+}
+
+pub async fn sign_up_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let (env, params) = match load(&state, q.request.as_deref()).await {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
+    let request = q.request.unwrap_or_default();
+    if !env.env.settings.sign_up_enabled {
+        return render(
+            &state,
+            &headers,
+            Screen::SignIn,
+            StatusCode::OK,
+            &request,
+            &env,
+            &params,
+            FormState::default(),
+        );
+    }
+    let form = FormState {
+        email: params.login_hint.clone().unwrap_or_default(),
+        ..FormState::default()
+    };
+    render(
+        &state,
+        &headers,
+        Screen::SignUp,
+        StatusCode::OK,
+        &request,
+        &env,
+        &params,
+        form,
+    )
+}
+
+fn fields(body: &Bytes) -> HashMap<String, String> {
+    form_urlencoded::parse(body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn field(fields: &HashMap<String, String>, name: &str) -> String {
+    fields
+        .get(name)
+        .map(|v| v.trim_matches(|c: char| c.is_control()).to_owned())
+        .unwrap_or_default()
+}
+
+/// 303 to the app with the code: the end of a successful hosted sign-in.
+fn see_other(location: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    response
+}
+
+fn minutes(secs: i64) -> String {
+    let minutes = (secs + 59) / 60;
+    if minutes <= 1 {
+        "a minute".to_owned()
+    } else {
+        format!("{minutes} minutes")
+    }
+}
+
+pub async fn sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ClientInfo(info): ClientInfo,
+    body: Bytes,
+) -> Response {
+    let f = fields(&body);
+    let request = field(&f, "request");
+    let (env, params) = match load(&state, Some(&request)).await {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
+    let email = field(&f, "email");
+    let mut form = FormState {
+        email: email.trim().to_owned(),
+        ..FormState::default()
+    };
+    let show = |status, form| {
+        render(
+            &state,
+            &headers,
+            Screen::SignIn,
+            status,
+            &request,
+            &env,
+            &params,
+            form,
+        )
+    };
+    if !csrf::is_valid(
+        &headers,
+        state.core.config.is_https(),
+        &field(&f, "csrf_token"),
+    ) {
+        form.error = Some("This form expired. Please try again.".into());
+        return show(StatusCode::BAD_REQUEST, form);
+    }
+    let password = f.get("password").cloned().unwrap_or_default();
+    if form.email.is_empty() || password.is_empty() {
+        form.error = Some("Enter your email and password.".into());
+        return show(StatusCode::BAD_REQUEST, form);
+    }
+    match state
+        .core
+        .verify_password_sign_in(&env, &form.email, &password, &info)
+        .await
+    {
+        Ok(user) => match state
+            .core
+            .issue_authorization_code(&env, &params, &user, METHOD_PASSWORD)
+            .await
+        {
+            Ok(location) => see_other(&location),
+            Err(e) => crate::http::error::ApiError::from(e).into_response(),
+        },
+        Err(Error::InvalidCredentials { .. }) => {
+            form.error = Some("Incorrect email or password.".into());
+            show(StatusCode::BAD_REQUEST, form)
+        }
+        Err(Error::RateLimited { retry_after_secs }) => {
+            form.error = Some(format!(
+                "Too many sign-in attempts. Try again in {}.",
+                minutes(retry_after_secs)
+            ));
+            let mut response = show(StatusCode::TOO_MANY_REQUESTS, form);
+            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            response
+        }
+        Err(e) => crate::http::error::ApiError::from(e).into_response(),
+    }
+}
+
+pub async fn sign_up(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ClientInfo(info): ClientInfo,
+    body: Bytes,
+) -> Response {
+    let f = fields(&body);
+    let request = field(&f, "request");
+    let (env, params) = match load(&state, Some(&request)).await {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
+    let mut form = FormState {
+        email: field(&f, "email").trim().to_owned(),
+        first_name: field(&f, "first_name").trim().to_owned(),
+        last_name: field(&f, "last_name").trim().to_owned(),
+        error: None,
+    };
+    let show = |status, form| {
+        render(
+            &state,
+            &headers,
+            Screen::SignUp,
+            status,
+            &request,
+            &env,
+            &params,
+            form,
+        )
+    };
+    if !csrf::is_valid(
+        &headers,
+        state.core.config.is_https(),
+        &field(&f, "csrf_token"),
+    ) {
+        form.error = Some("This form expired. Please try again.".into());
+        return show(StatusCode::BAD_REQUEST, form);
+    }
+    if !env.env.settings.sign_up_enabled {
+        form.error = Some("Sign-up is turned off for this application.".into());
+        return show(StatusCode::FORBIDDEN, form);
+    }
+    let password = f.get("password").cloned().unwrap_or_default();
+    if form.email.is_empty() || password.is_empty() {
+        form.error = Some("Enter your email and choose a password.".into());
+        return show(StatusCode::BAD_REQUEST, form);
+    }
+    let new = NewUser {
+        email: form.email.clone(),
+        password: Some(password),
+        first_name: Some(form.first_name.clone()).filter(|s| !s.is_empty()),
+        last_name: Some(form.last_name.clone()).filter(|s| !s.is_empty()),
+        ..NewUser::default()
+    };
+    let user = match state.core.create_user(&env.env, new).await {
+        Ok(user) => user,
+        Err(Error::PasswordStrength(message)) => {
+            form.error = Some(message);
+            return show(StatusCode::BAD_REQUEST, form);
+        }
+        Err(Error::Validation { message, .. }) => {
+            form.error = Some(message);
+            return show(StatusCode::BAD_REQUEST, form);
+        }
+        Err(Error::Conflict { .. }) => {
+            form.error = Some("We couldn't create an account with this email. If you already have one, sign in instead.".into());
+            return show(StatusCode::BAD_REQUEST, form);
+        }
+        Err(e) => return crate::http::error::ApiError::from(e).into_response(),
+    };
+    tracing::info!(user.id = %user.id, ip = info.ip_address.is_some(), "signed up through the hosted page");
+    match state
+        .core
+        .issue_authorization_code(&env, &params, &user, METHOD_PASSWORD)
+        .await
+    {
+        Ok(location) => see_other(&location),
+        Err(e) => crate::http::error::ApiError::from(e).into_response(),
+    }
+}

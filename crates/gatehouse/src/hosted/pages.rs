@@ -1,0 +1,178 @@
+//! Rendering of the hosted pages (minijinja templates compiled into the binary), their
+//! branding, and the security headers that go with them.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use minijinja::{Environment, Value, context};
+
+use crate::domain::environment::Branding;
+use crate::domain::redirect::origin_of;
+use crate::http::AppState;
+
+/// The template set.
+pub struct Pages {
+    templates: Environment<'static>,
+}
+
+impl Default for Pages {
+    fn default() -> Pages {
+        let mut templates = Environment::new();
+        // Names end in .html, so minijinja escapes every value for HTML.
+        for (name, source) in [
+            ("layout.html", include_str!("../../templates/layout.html")),
+            ("sign_in.html", include_str!("../../templates/sign_in.html")),
+            ("sign_up.html", include_str!("../../templates/sign_up.html")),
+            ("message.html", include_str!("../../templates/message.html")),
+        ] {
+            if let Err(e) = templates.add_template(name, source) {
+                // The templates are part of the binary and covered by tests.
+                tracing::error!(template = name, error = %e, "hosted page template does not parse");
+            }
+        }
+        Pages { templates }
+    }
+}
+
+/// Branding values for the layout.
+pub fn brand(branding: &Branding, client_id: Option<&str>) -> Value {
+    let initial = branding
+        .app_name
+        .chars()
+        .next()
+        .map(|c| c.to_uppercase().to_string())
+        .unwrap_or_default();
+    context! {
+        app_name => &branding.app_name,
+        logo_url => &branding.logo_url,
+        client_id => client_id,
+        initial => initial,
+    }
+}
+
+impl Pages {
+    /// Renders a page with a status; `form_target` is the origin the form may redirect to.
+    pub fn render(
+        &self,
+        name: &str,
+        status: StatusCode,
+        ctx: Value,
+        form_target: Option<&str>,
+    ) -> Response {
+        let html = match self
+            .templates
+            .get_template(name)
+            .and_then(|t| t.render(ctx))
+        {
+            Ok(html) => html,
+            Err(e) => {
+                tracing::error!(template = name, error = %e, "hosted page failed to render");
+                return (StatusCode::INTERNAL_SERVER_ERROR, Html("<!doctype html><title>Error</title><p>Something went wrong. Please try again.</p>"))
+                    .into_response();
+            }
+        };
+        let mut response = (status, Html(html)).into_response();
+        let form_action = match form_target.and_then(origin_of) {
+            Some(origin) => format!("'self' {origin}"),
+            None => "'self'".to_owned(),
+        };
+        let csp = format!(
+            "default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action {form_action}; \
+             frame-ancestors 'none'; base-uri 'none'"
+        );
+        let headers = response.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(&csp) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, v);
+        }
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+
+    /// A page that explains a problem, with no form.
+    pub fn message(
+        &self,
+        status: StatusCode,
+        branding: &Branding,
+        title: &str,
+        detail: &str,
+    ) -> Response {
+        let ctx = context! { title, detail, brand => brand(branding, None) };
+        self.render("message.html", status, ctx, None)
+    }
+
+    /// The page shown after sign-out when there is nowhere allowed to send the browser.
+    pub fn signed_out(&self, return_to_refused: bool) -> Response {
+        let detail = if return_to_refused {
+            "You have been signed out. (The page you came from asked to go back to an address this server does not allow, so you are seeing this page instead.)"
+        } else {
+            "You have been signed out. You can close this window."
+        };
+        let ctx =
+            context! { title => "Signed out", detail, brand => brand(&Branding::default(), None) };
+        self.render("message.html", StatusCode::OK, ctx, None)
+    }
+}
+
+pub async fn stylesheet() -> Response {
+    let mut response = include_str!("../../templates/gatehouse.css").into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    response
+}
+
+/// `/authkit/brand/{client_id}.css`: the environment's colour as a CSS variable, so pages need
+/// no inline styles (the CSP forbids them).
+pub async fn brand_stylesheet(State(state): State<AppState>, Path(file): Path<String>) -> Response {
+    let client_id = file.strip_suffix(".css").unwrap_or(&file);
+    let color = match state.core.load_environment(client_id).await {
+        Ok(Some(env)) => env.env.settings.branding.primary_color.clone(),
+        _ => Branding::default().primary_color,
+    };
+    // Validated as #rrggbb when set; checked again because it lands in CSS.
+    let color = if color.len() == 7 && color[1..].bytes().all(|b| b.is_ascii_hexdigit()) {
+        color
+    } else {
+        Branding::default().primary_color
+    };
+    let mut response = format!(":root {{ --brand: {color}; }}\n").into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=60"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_renders_and_escapes() {
+        let pages = Pages::default();
+        let ctx = context! {
+            title => "Sign in", request => "r1", csrf_token => "t1", email => "<script>",
+            sign_up_enabled => true, min_length => 8, brand => brand(&Branding::default(), Some("client_1")),
+        };
+        for name in ["sign_in.html", "sign_up.html", "message.html"] {
+            let html = pages
+                .templates
+                .get_template(name)
+                .unwrap()
+                .render(&ctx)
+                .unwrap();
+            assert!(!html.contains("<script>"), "{name} must escape values");
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! Environment configuration over the WorkOS-compatible API: redirect URIs, CORS origins and
+//! the JWT template, authenticated by the environment's API key.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::{ApiKeyEnvironment, WireBody};
+use crate::clock::iso8601;
+use crate::service::Error;
+use crate::store::{CorsOrigin, RedirectUri};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/user_management/redirect_uris",
+            get(list_redirect_uris).post(add_redirect_uri),
+        )
+        .route(
+            "/user_management/redirect_uris/{id}",
+            delete(remove_redirect_uri),
+        )
+        .route(
+            "/user_management/cors_origins",
+            get(list_cors_origins).post(add_cors_origin),
+        )
+        .route(
+            "/user_management/cors_origins/{id}",
+            delete(remove_cors_origin),
+        )
+        .route(
+            "/user_management/jwt_template",
+            get(read_jwt_template).put(write_jwt_template),
+        )
+}
+
+fn redirect_to_wire(r: &RedirectUri) -> Value {
+    json!({
+        "object": "redirect_uri",
+        "id": r.id,
+        "uri": r.uri,
+        "default": r.is_default,
+        "created_at": iso8601(r.created_at),
+        "updated_at": iso8601(r.updated_at),
+    })
+}
+
+fn cors_to_wire(c: &CorsOrigin) -> Value {
+    json!({
+        "object": "cors_origin",
+        "id": c.id,
+        "origin": c.origin,
+        "created_at": iso8601(c.created_at),
+        "updated_at": iso8601(c.updated_at),
+    })
+}
+
+fn list_of(data: Vec<Value>) -> Value {
+    json!({ "object": "list", "data": data, "list_metadata": { "before": null, "after": null } })
+}
+
+#[derive(Deserialize)]
+struct RedirectBody {
+    uri: Option<String>,
+}
+
+async fn add_redirect_uri(
+    State(state): State<AppState>,
+    ApiKeyEnvironment(env): ApiKeyEnvironment,
+    WireBody(body): WireBody<RedirectBody>,
+) -> Result<Response, ApiError> {
+    let uri = body
+        .uri
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| Error::validation("uri", "uri_required", "uri is required."))?;
+    let stored = state.core.add_redirect_uri(&env, &uri).await?;
+    Ok((StatusCode::CREATED, axum::Json(redirect_to_wire(&stored))).into_response())
+}
+
+async fn list_redirect_uris(
+    State(state): State<AppState>,
+    ApiKeyEnvironment(env): ApiKeyEnvironment,
+) -> Result<axum::Json<Value>, ApiError> {
+    let all = state
+        .core
+        .store
+        .list_redirect_uris(&env.id)
+        .await
+        .map_err(Error::from)?;
+    Ok(axum::Json(list_of(
+        all.iter().map(redirect_to_wire).collect(),
+    )))
+}
+
+async fn remove_redirect_uri(
+    State(state): State<AppState>,
+    ApiKeyEnvironment(env): ApiKeyEnvironment,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.core.remove_redirect_uri(&env, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct CorsBody {
+    origin: Option<String>,
+}
+
+async fn add_cors_origin(
+    State(state): State<AppState>,
+    ApiKeyEnvironment(env): ApiKeyEnvironment,
+    WireBody(body): WireBody<CorsBody>,
+) -> Result<Response, ApiError> {
+    let origin = body
+        .origin
+        .filter(|o| !o.is_empty())
+        .ok_or_else(|| Error::validation("origin", "origin_required", "origin is required."))?;
+    let stored = state.core.add_cors_origin(&env, &origin).await?;
+    Ok((StatusCode::CREATED, axum::Json(cors_to_wire(&stored))).into_response())
+}
+
+async fn list_cors_origins(
+    State(state): State<AppState>,
+    ApiKeyEnvironment(env): ApiKeyEnvironment,
+) -> Result<axum::Json<Value>, ApiError> {
+    let all = state
+        .core
+        .store
+        .list_cors_origins(&env.id)
+        .await
+        .map_err(Error::from)?;
+    Ok(axum::Json(list_of(all.iter().map(cors_to_wire).collect())))
+}
+
+async fn remove_cors_origin(
+    State(state): State<AppState>,
+    ApiKeyEnvironment(env): ApiKeyEnvironment,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.core.remove_cors_origin(&env, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn template_to_wire(env: &crate::domain::environment::Environment) -> Value {
+    json!({
+        "object": "jwt_template",
+        "content": env.settings.jwt_template,
+        "created_at": iso8601(env.created_at),
+        "updated_at": iso8601(env.settings.jwt_template_updated_at.max(env.created_at)),
+    })
+}
+
+async fn read_jwt_template(ApiKeyEnvironment(env): ApiKeyEnvironment) -> axum::Json<Value> {
+    axum::Json(template_to_wire(&env))
+}
+
+#[derive(Deserialize)]
+struct TemplateBody {
+    content: Option<String>,
+}
+
+async fn write_jwt_template(
+    State(state): State<AppState>,
+    ApiKeyEnvironment(env): ApiKeyEnvironment,
+    WireBody(body): WireBody<TemplateBody>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let content = body
+        .content
+        .ok_or_else(|| Error::validation("content", "content_required", "content is required."))?;
+    let env = state.core.set_jwt_template(&env, &content).await?;
+    Ok(axum::Json(template_to_wire(&env)))
+}

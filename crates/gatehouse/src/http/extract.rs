@@ -1,0 +1,116 @@
+//! Request extractors: tolerant request bodies, the API-key environment, and client metadata.
+
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::domain::environment::Environment;
+use crate::service::Error;
+use crate::service::auth::RequestInfo;
+
+/// Largest request body accepted by the API.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A request body as JSON (what the SDKs send) or `application/x-www-form-urlencoded`.
+/// An empty body reads as `{}`; unknown fields are ignored; malformed input is a 400.
+pub struct WireBody<T>(pub T);
+
+impl<S, T> FromRequest<S> for WireBody<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        let bytes = Bytes::from_request(req, state).await.map_err(|_| {
+            ApiError::bad_request("The request body could not be read (it may exceed 64 KiB).")
+        })?;
+        if bytes.len() > MAX_BODY_BYTES {
+            return Err(ApiError::bad_request("The request body exceeds 64 KiB."));
+        }
+        let value = if bytes.iter().all(u8::is_ascii_whitespace) {
+            serde_json::Value::Object(serde_json::Map::new())
+        } else if is_form {
+            let map: serde_json::Map<String, serde_json::Value> = form_urlencoded::parse(&bytes)
+                .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
+                .collect();
+            serde_json::Value::Object(map)
+        } else {
+            serde_json::from_slice(&bytes).map_err(|e| {
+                ApiError::bad_request(format!("The request body is not valid JSON: {e}."))
+            })?
+        };
+        if !value.is_object() {
+            return Err(ApiError::bad_request(
+                "The request body must be a JSON object.",
+            ));
+        }
+        serde_json::from_value(value)
+            .map(WireBody)
+            .map_err(|e| ApiError::bad_request(format!("Invalid request body: {e}.")))
+    }
+}
+
+/// The environment whose API key authenticated this request (`Authorization: Bearer sk_…`).
+pub struct ApiKeyEnvironment(pub Environment);
+
+impl<S> FromRequestParts<S> for ApiKeyEnvironment
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let app = AppState::from_ref(state);
+        let key = bearer_token(parts).ok_or(Error::Unauthorized)?;
+        Ok(ApiKeyEnvironment(
+            app.core.environment_for_api_key(key).await?,
+        ))
+    }
+}
+
+/// The bearer token of the `Authorization` header, if any.
+pub fn bearer_token(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// The caller's address and user agent, for sessions and throttling.
+pub struct ClientInfo(pub RequestInfo);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let ip_address = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Ok(ClientInfo(RequestInfo {
+            ip_address,
+            user_agent,
+        }))
+    }
+}

@@ -1,0 +1,79 @@
+//! The HTTP surface: the WorkOS-compatible API, the JWKS, and the hosted sign-in pages.
+//! Handlers are thin: extract, call one `Core` method, convert.
+
+mod authenticate;
+mod config_api;
+pub mod error;
+pub mod extract;
+mod jwks;
+mod lists;
+mod sessions;
+mod users;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+
+use crate::hosted::Pages;
+use crate::service::Core;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub core: Core,
+    pub pages: Arc<Pages>,
+}
+
+/// The whole application, ready to serve (testable without a socket).
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .merge(authenticate::router())
+        .merge(jwks::router())
+        .merge(users::router())
+        .merge(sessions::router())
+        .merge(config_api::router())
+        .merge(crate::hosted::router())
+        .fallback(not_found)
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+async fn health() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn not_found() -> error::ApiError {
+    error::ApiError::coded(
+        axum::http::StatusCode::NOT_FOUND,
+        "not_found",
+        "No such endpoint.",
+    )
+}
+
+/// Headers every response carries: no sniffing, no framing, no referrer leaking codes.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; base-uri 'none'"),
+        );
+    }
+    response
+}

@@ -1,0 +1,143 @@
+//! Sessions: revoke, list a user's, and the browser sign-out (wire spec §3.7–§3.8).
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::{ApiKeyEnvironment, WireBody};
+use super::lists::{ListParams, envelope};
+use crate::clock::iso8601;
+use crate::service::Error;
+use crate::store::{ListOrder, Session, SessionStatus};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/user_management/sessions/revoke", post(revoke))
+        .route("/user_management/sessions/logout", get(logout))
+        .route("/user_management/users/{id}/sessions", get(list))
+}
+
+#[derive(Deserialize)]
+struct RevokeBody {
+    session_id: Option<String>,
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    ApiKeyEnvironment(env): ApiKeyEnvironment,
+    WireBody(body): WireBody<RevokeBody>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let id = body.session_id.filter(|s| !s.is_empty()).ok_or_else(|| {
+        Error::validation(
+            "session_id",
+            "session_id_required",
+            "session_id is required.",
+        )
+    })?;
+    state.core.revoke_session(&env, &id).await?;
+    Ok(axum::Json(json!({})))
+}
+
+fn session_to_wire(s: &Session, now: i64) -> Value {
+    let status = match s.status(now) {
+        SessionStatus::Active => "active",
+        SessionStatus::Expired => "expired",
+        SessionStatus::Revoked => "revoked",
+    };
+    let auth_method = match s.auth_method.as_str() {
+        "Password" => "password",
+        "MagicAuth" => "magic_code",
+        "Passkey" => "passkey",
+        m if m.ends_with("OAuth") => "oauth",
+        _ => "unknown",
+    };
+    json!({
+        "object": "session",
+        "id": s.id,
+        "user_id": s.user_id,
+        "ip_address": s.ip_address,
+        "user_agent": s.user_agent,
+        "auth_method": auth_method,
+        "status": status,
+        "expires_at": iso8601(s.expires_at),
+        "ended_at": s.ended_at.map(iso8601),
+        "created_at": iso8601(s.created_at),
+        "updated_at": iso8601(s.updated_at),
+    })
+}
+
+async fn list(
+    State(state): State<AppState>,
+    ApiKeyEnvironment(env): ApiKeyEnvironment,
+    Path(user_id): Path<String>,
+    Query(params): Query<ListParams>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let ascending = params.order()? == ListOrder::Asc;
+    let after = params.after();
+    let (sessions, has_more) = state
+        .core
+        .list_user_sessions(&env, &user_id, params.limit()?, after.as_deref(), ascending)
+        .await?;
+    let now = state.core.now();
+    let ids: Vec<&str> = sessions.iter().map(|s| s.id.as_str()).collect();
+    let data = sessions.iter().map(|s| session_to_wire(s, now)).collect();
+    Ok(axum::Json(envelope(data, &ids, has_more, &params)))
+}
+
+#[derive(Deserialize)]
+struct LogoutQuery {
+    session_id: Option<String>,
+    return_to: Option<String>,
+}
+
+/// Ends the session, then sends the browser to `return_to` if it is allowed, or shows the
+/// signed-out page. Never redirects anywhere not configured.
+async fn logout(State(state): State<AppState>, Query(q): Query<LogoutQuery>) -> Response {
+    match state
+        .core
+        .sign_out(q.session_id.as_deref(), q.return_to.as_deref())
+        .await
+    {
+        Ok(Some(url)) => crate::hosted::found(&url),
+        Ok(None) => state.pages.signed_out(q.return_to.is_some()),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_report_their_status() {
+        let s = Session {
+            id: "session_1".into(),
+            environment_id: "e".into(),
+            user_id: "user_1".into(),
+            auth_method: "Password".into(),
+            ip_address: None,
+            user_agent: None,
+            expires_at: 10_000,
+            ended_at: None,
+            created_at: 0,
+            updated_at: 0,
+        };
+        assert_eq!(session_to_wire(&s, 0)["status"], "active");
+        assert_eq!(session_to_wire(&s, 10_000)["status"], "expired");
+        assert_eq!(
+            session_to_wire(
+                &Session {
+                    ended_at: Some(5),
+                    ..s
+                },
+                0
+            )["status"],
+            "revoked"
+        );
+    }
+}

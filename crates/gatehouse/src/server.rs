@@ -1,0 +1,179 @@
+//! Starting Gatehouse: open the store, make sure an environment exists, bind, serve.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+
+use crate::clock::{Clock, SystemClock};
+use crate::crypto::password::{ArgonParams, OWASP_PARAMS, PasswordHasher};
+use crate::hosted::Pages;
+use crate::http::AppState;
+use crate::service::{Core, CoreConfig};
+use crate::store::Store;
+
+/// Where the data lives and how the server is reached.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub data_dir: PathBuf,
+    /// Overrides the SQLite file in `data_dir`: `postgres://…` or `sqlite://…`.
+    pub database_url: Option<String>,
+    pub listen: SocketAddr,
+    pub public_url: String,
+    pub jwks_max_age_secs: i64,
+    pub argon: ArgonParams,
+}
+
+impl ServerConfig {
+    pub fn new(data_dir: PathBuf, listen: SocketAddr, public_url: &str) -> ServerConfig {
+        ServerConfig {
+            data_dir,
+            database_url: None,
+            listen,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            jwks_max_age_secs: 300,
+            argon: OWASP_PARAMS,
+        }
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("gatehouse.db").display()))
+    }
+}
+
+/// Opens the store (creating the data folder and schema) and builds the use-case layer.
+pub async fn open_core(config: &ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Result<Core> {
+    if config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "cannot create the data folder {}",
+                config.data_dir.display()
+            )
+        })?;
+    }
+    let url = config.database_url();
+    let store = Store::connect(&url, 16).await.with_context(|| {
+        format!(
+            "cannot open the database {}",
+            crate::store::redact_url(&url)
+        )
+    })?;
+    store
+        .migrate()
+        .await
+        .context("cannot apply database migrations")?;
+    let core = Core::new(
+        store,
+        clock,
+        PasswordHasher::new(config.argon),
+        CoreConfig {
+            public_url: config.public_url.clone(),
+            jwks_max_age_secs: config.jwks_max_age_secs,
+        },
+    )
+    .await?;
+    Ok(core)
+}
+
+/// A bound, not yet serving, server: tests use `local_addr` and then `serve`.
+pub struct Server {
+    listener: TcpListener,
+    pub state: AppState,
+}
+
+impl Server {
+    pub async fn bind(config: &ServerConfig, core: Core) -> anyhow::Result<Server> {
+        let listener = TcpListener::bind(config.listen).await.with_context(|| {
+            format!(
+                "cannot listen on {} (is another server using it?)",
+                config.listen
+            )
+        })?;
+        Ok(Server {
+            listener,
+            state: AppState {
+                core,
+                pages: Arc::new(Pages::default()),
+            },
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn serve(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let store = self.state.core.store.clone();
+        let clock = self.state.core.clock.clone();
+        let janitor = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(600));
+            loop {
+                tick.tick().await;
+                if let Err(e) = store.purge_expired(clock.now_ms()).await {
+                    tracing::warn!(error = %e, "could not purge expired records");
+                }
+            }
+        });
+        let app = crate::http::app(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        janitor.abort();
+        result.context("the HTTP server failed")
+    }
+}
+
+/// `gatehouse serve`: open, make sure `development` exists, print what to paste, serve.
+pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let core = open_core(&config, Arc::new(SystemClock)).await?;
+    let first_start = core.store.list_environments().await?.is_empty();
+    let issued = if first_start {
+        Some(
+            core.ensure_environment(crate::domain::environment::DEVELOPMENT)
+                .await?,
+        )
+    } else {
+        None
+    };
+    let server = Server::bind(&config, core.clone()).await?;
+    let environments = core.store.list_environments().await?;
+    crate::cli::banner::print_startup(&config, &environments, issued.as_ref());
+    tracing::info!(
+        listen = %server.local_addr()?,
+        ready_ms = started.elapsed().as_millis() as u64,
+        "Gatehouse is ready"
+    );
+    server.serve(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

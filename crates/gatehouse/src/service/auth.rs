@@ -1,0 +1,439 @@
+//! Authentication: the token grants of `POST /user_management/authenticate`, password
+//! sign-in with throttling, and the authorization-code half of the hosted flow.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::environments::{LoadedEnvironment, SEC};
+use super::{Core, Error, Result};
+use crate::clock::Millis;
+use crate::crypto::password::Verdict;
+use crate::crypto::secrets::{derive_token, hash_secret, pkce_s256_matches, random_token};
+use crate::domain::user::{User, normalize_email};
+use crate::ids::new_id;
+use crate::store::{CodeOutcome, NewAuthCode, Rotation, Session};
+
+/// Authorization codes live ten minutes (RFC 6749 recommends at most ten).
+pub const AUTH_CODE_TTL_MS: Millis = 600 * SEC;
+/// Failed password attempts allowed per account, and per IP address, in one window.
+pub const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
+pub const MAX_FAILURES_PER_IP: i64 = 100;
+pub const THROTTLE_WINDOW_MS: Millis = 15 * 60 * SEC;
+
+/// The `authentication_method` values Gatehouse issues (WorkOS names).
+pub const METHOD_PASSWORD: &str = "Password";
+
+/// One grant of the token endpoint, parsed from the wire.
+#[derive(Debug)]
+pub enum Grant {
+    AuthorizationCode {
+        code: String,
+        code_verifier: Option<String>,
+    },
+    RefreshToken {
+        refresh_token: String,
+    },
+    Password {
+        email: String,
+        password: String,
+    },
+}
+
+/// Who is asking: the client ID, and the API key when the client is confidential.
+#[derive(Debug)]
+pub struct ClientAuth {
+    pub client_id: String,
+    pub client_secret: Option<String>,
+}
+
+/// Request metadata recorded on sessions and used for throttling.
+#[derive(Clone, Debug, Default)]
+pub struct RequestInfo {
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// A successful authentication.
+#[derive(Debug)]
+pub struct Authenticated {
+    pub user: User,
+    pub access_token: String,
+    pub refresh_token: String,
+    pub authentication_method: String,
+    pub session_id: String,
+}
+
+/// The parameters of an `/authorize` request, kept while the user is on the hosted pages.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AuthorizeParams {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub state: Option<String>,
+    pub code_challenge: Option<String>,
+    pub login_hint: Option<String>,
+    pub screen_hint: Option<String>,
+}
+
+impl Core {
+    /// Runs one grant for a client. Public clients (no secret) may use PKCE codes and refresh
+    /// tokens; the password grant needs the API key.
+    pub async fn authenticate(
+        &self,
+        client: &ClientAuth,
+        grant: Grant,
+        info: &RequestInfo,
+    ) -> Result<Authenticated> {
+        let env = self
+            .load_environment(&client.client_id)
+            .await?
+            .ok_or_else(|| Error::InvalidClient("Invalid client ID.".into()))?;
+        let confidential = match &client.client_secret {
+            Some(secret) => {
+                let owner = self
+                    .environment_for_api_key(secret)
+                    .await
+                    .map_err(|e| match e {
+                        Error::Unauthorized => {
+                            Error::InvalidClient("Invalid client secret.".into())
+                        }
+                        other => other,
+                    })?;
+                if owner.id != env.env.id {
+                    return Err(Error::InvalidClient(
+                        "The client secret does not belong to this client ID.".into(),
+                    ));
+                }
+                true
+            }
+            None => false,
+        };
+        match grant {
+            Grant::Password { email, password } => {
+                if !confidential {
+                    return Err(Error::InvalidClient(
+                        "The password grant requires a client_secret (your API key).".into(),
+                    ));
+                }
+                let user = self
+                    .verify_password_sign_in(&env, &email, &password, info)
+                    .await?;
+                self.start_session(&env, user, METHOD_PASSWORD, info).await
+            }
+            Grant::AuthorizationCode {
+                code,
+                code_verifier,
+            } => {
+                self.exchange_code(&env, &code, code_verifier.as_deref(), confidential, info)
+                    .await
+            }
+            Grant::RefreshToken { refresh_token } => self.refresh(&env, &refresh_token).await,
+        }
+    }
+
+    /// Checks an email and password, with throttling per account and per IP address.
+    /// Unknown emails cost the same time as known ones and get the same answer.
+    pub async fn verify_password_sign_in(
+        &self,
+        env: &LoadedEnvironment,
+        email: &str,
+        password: &str,
+        info: &RequestInfo,
+    ) -> Result<User> {
+        let invalid = || Error::InvalidCredentials {
+            email: email.to_owned(),
+        };
+        let Some(normalized) = normalize_email(email) else {
+            return Err(invalid());
+        };
+        let now = self.now();
+        let account_key = format!("signin:account:{}:{normalized}", env.env.id);
+        let ip_key = info.ip_address.as_ref().map(|ip| format!("signin:ip:{ip}"));
+        let account = self
+            .store
+            .record_attempt(&account_key, THROTTLE_WINDOW_MS, now)
+            .await?;
+        if account.count > MAX_FAILURES_PER_ACCOUNT {
+            return Err(retry_after(account.window_start, now));
+        }
+        if let Some(ip_key) = &ip_key {
+            let ip = self
+                .store
+                .record_attempt(ip_key, THROTTLE_WINDOW_MS, now)
+                .await?;
+            if ip.count > MAX_FAILURES_PER_IP {
+                self.store.refund_attempt(&account_key).await?;
+                return Err(retry_after(ip.window_start, now));
+            }
+        }
+        let user = self
+            .store
+            .find_user_by_email(&env.env.id, &normalized)
+            .await?;
+        let verdict = match user.as_ref().and_then(|u| u.password_hash.as_deref()) {
+            Some(hash) => self.passwords.verify(password, hash).await?,
+            None => {
+                self.passwords.verify_dummy(password).await?;
+                Verdict::Mismatch
+            }
+        };
+        let user = match (verdict, user) {
+            (Verdict::Match, Some(user)) => user,
+            (Verdict::MatchRehash { new_hash }, Some(user)) => {
+                self.store.set_password_hash(&user.id, &new_hash).await?;
+                user
+            }
+            _ => return Err(invalid()),
+        };
+        self.store.clear_attempts(&account_key).await?;
+        if let Some(ip_key) = &ip_key {
+            self.store.refund_attempt(ip_key).await?;
+        }
+        Ok(user)
+    }
+
+    /// Starts a session for a signed-in user and issues its first token pair.
+    pub async fn start_session(
+        &self,
+        env: &LoadedEnvironment,
+        mut user: User,
+        method: &str,
+        info: &RequestInfo,
+    ) -> Result<Authenticated> {
+        let now = self.now();
+        let refresh_token = random_token(32);
+        let session = Session {
+            id: new_id("session"),
+            environment_id: env.env.id.clone(),
+            user_id: user.id.clone(),
+            auth_method: method.to_owned(),
+            ip_address: info.ip_address.clone(),
+            user_agent: info
+                .user_agent
+                .as_ref()
+                .map(|ua| ua.chars().take(512).collect()),
+            expires_at: now + env.env.settings.session_ttl_secs * SEC,
+            ended_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store
+            .insert_session(&session, &hash_secret(&refresh_token))
+            .await?;
+        self.store.record_sign_in(&user.id, now).await?;
+        user.last_sign_in_at = Some(now);
+        let claims = self.access_claims(env, &user, &session.id, now)?;
+        let access_token = self.sign_access_token(env, &claims)?;
+        Ok(Authenticated {
+            user,
+            access_token,
+            refresh_token,
+            authentication_method: method.to_owned(),
+            session_id: session.id,
+        })
+    }
+
+    async fn exchange_code(
+        &self,
+        env: &LoadedEnvironment,
+        code: &str,
+        verifier: Option<&str>,
+        confidential: bool,
+        info: &RequestInfo,
+    ) -> Result<Authenticated> {
+        let code_hash = hash_secret(code);
+        let issued = match self.store.consume_auth_code(&code_hash, self.now()).await? {
+            CodeOutcome::Consumed(c) => c,
+            CodeOutcome::Replayed => {
+                return Err(Error::InvalidGrant(
+                    "The code has already been used; the session it started has been revoked."
+                        .into(),
+                ));
+            }
+            CodeOutcome::Expired => {
+                return Err(Error::InvalidGrant("The code has expired.".into()));
+            }
+            CodeOutcome::Unknown => return Err(Error::InvalidGrant("The code is invalid.".into())),
+        };
+        if issued.environment_id != env.env.id {
+            return Err(Error::InvalidGrant(
+                "The code was not issued to this client.".into(),
+            ));
+        }
+        match (&issued.code_challenge, verifier) {
+            (Some(challenge), Some(verifier)) => {
+                if !pkce_s256_matches(verifier, challenge) {
+                    return Err(Error::InvalidGrant(
+                        "The code_verifier does not match the code_challenge.".into(),
+                    ));
+                }
+            }
+            (Some(_), None) => {
+                return Err(Error::InvalidGrant(
+                    "A code_verifier is required for this code.".into(),
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(Error::InvalidGrant(
+                    "The code was issued without a code_challenge.".into(),
+                ));
+            }
+            (None, None) if !confidential => {
+                return Err(Error::InvalidClient(
+                    "A client_secret or a PKCE code_verifier is required to exchange a code."
+                        .into(),
+                ));
+            }
+            (None, None) => {}
+        }
+        let user = self
+            .store
+            .find_user(&env.env.id, &issued.user_id)
+            .await?
+            .ok_or_else(|| Error::InvalidGrant("The code's user no longer exists.".into()))?;
+        let authenticated = self
+            .start_session(env, user, &issued.auth_method, info)
+            .await?;
+        self.store
+            .attach_code_session(&code_hash, &authenticated.session_id)
+            .await?;
+        Ok(authenticated)
+    }
+
+    /// Rotates a refresh token. See `Store::rotate_refresh_token` for the grace-window rules.
+    async fn refresh(&self, env: &LoadedEnvironment, presented: &str) -> Result<Authenticated> {
+        let invalid = || Error::InvalidGrant("Invalid refresh token.".into());
+        if presented.is_empty() || presented.len() > 256 {
+            return Err(invalid());
+        }
+        let token_hash = hash_secret(presented);
+        let session = self
+            .store
+            .find_session_by_refresh(&token_hash)
+            .await?
+            .ok_or_else(invalid)?;
+        if session.environment_id != env.env.id {
+            return Err(invalid());
+        }
+        let user = self
+            .store
+            .find_user(&env.env.id, &session.user_id)
+            .await?
+            .ok_or_else(invalid)?;
+        let now = self.now();
+        // The successor is derived from the presented token, so a retry within the grace
+        // window reproduces it without Gatehouse ever storing a token in clear.
+        let child = derive_token(&self.refresh_key, "refresh-rotation", presented);
+        let claims = self.access_claims(env, &user, &session.id, now)?;
+        let claims_json = serde_json::Value::Object(claims.clone()).to_string();
+        let grace = env.env.settings.refresh_grace_secs * SEC;
+        let (session, claims) = match self
+            .store
+            .rotate_refresh_token(&token_hash, &hash_secret(&child), &claims_json, now, grace)
+            .await?
+        {
+            Rotation::Rotated { session } => (session, claims),
+            Rotation::Replayed {
+                session,
+                child_claims,
+            } => {
+                let claims =
+                    serde_json::from_str(&child_claims).map_err(|e| Error::Internal(e.into()))?;
+                (session, claims)
+            }
+            Rotation::Reused => {
+                tracing::warn!(session.id = %session.id, "refresh token reused after rotation; session revoked");
+                return Err(Error::InvalidGrant(
+                    "The refresh token has already been used; the session has been revoked.".into(),
+                ));
+            }
+            Rotation::Invalid => return Err(invalid()),
+        };
+        let access_token = self.sign_access_token(env, &claims)?;
+        Ok(Authenticated {
+            user,
+            access_token,
+            refresh_token: child,
+            authentication_method: session.auth_method.clone(),
+            session_id: session.id,
+        })
+    }
+
+    /// Issues a single-use code for the hosted flow and returns the URL to send the browser to.
+    pub async fn issue_authorization_code(
+        &self,
+        env: &LoadedEnvironment,
+        params: &AuthorizeParams,
+        user: &User,
+        method: &str,
+    ) -> Result<String> {
+        let code = random_token(32);
+        let now = self.now();
+        self.store
+            .insert_auth_code(&NewAuthCode {
+                code_hash: hash_secret(&code),
+                environment_id: env.env.id.clone(),
+                user_id: user.id.clone(),
+                redirect_uri: params.redirect_uri.clone(),
+                code_challenge: params.code_challenge.clone(),
+                auth_method: method.to_owned(),
+                expires_at: now + AUTH_CODE_TTL_MS,
+                created_at: now,
+            })
+            .await?;
+        let mut query = vec![("code", code.as_str())];
+        if let Some(state) = &params.state {
+            query.push(("state", state.as_str()));
+        }
+        Ok(crate::domain::redirect::with_query(
+            &params.redirect_uri,
+            &query,
+        ))
+    }
+
+    /// Keeps an `/authorize` request for the hosted pages; returns its opaque ID.
+    pub async fn save_authorization_request(
+        &self,
+        env: &LoadedEnvironment,
+        params: &AuthorizeParams,
+    ) -> Result<String> {
+        let id = random_token(24);
+        let now = self.now();
+        let json = serde_json::to_string(params).map_err(|e| Error::Internal(e.into()))?;
+        // Long enough to read the page, find a password manager and type a name.
+        self.store
+            .insert_authorization_request(&id, &env.env.id, &json, now + 3600 * SEC, now)
+            .await?;
+        Ok(id)
+    }
+
+    /// A saved `/authorize` request with its environment, if it has not expired.
+    pub async fn find_authorization_request(
+        &self,
+        id: &str,
+    ) -> Result<Option<(Arc<LoadedEnvironment>, AuthorizeParams)>> {
+        if id.is_empty() || id.len() > 64 {
+            return Ok(None);
+        }
+        let Some((env_id, params)) = self
+            .store
+            .find_authorization_request(id, self.now())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let params: AuthorizeParams =
+            serde_json::from_str(&params).map_err(|e| Error::Internal(e.into()))?;
+        let Some(env) = self.load_environment_by_id(&env_id).await? else {
+            return Ok(None);
+        };
+        Ok(Some((env, params)))
+    }
+}
+
+fn retry_after(window_start: Millis, now: Millis) -> Error {
+    let remaining = (window_start + THROTTLE_WINDOW_MS - now).max(1000);
+    Error::RateLimited {
+        retry_after_secs: (remaining + 999) / 1000,
+    }
+}

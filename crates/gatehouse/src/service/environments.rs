@@ -1,0 +1,440 @@
+//! Environments: creation, API keys, settings, redirect URIs, CORS origins, JWT template and
+//! signing keys, with a short-lived in-process cache for the hot paths.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use super::keys::{KeyState, KeyStatus, schedule};
+use super::{Core, Error, Result};
+use crate::clock::Millis;
+use crate::crypto::secrets::{hash_secret, prefixed_token};
+use crate::crypto::signing::SigningKey;
+use crate::domain::environment::{Environment, Settings};
+use crate::domain::jwt_template::JwtTemplate;
+use crate::domain::redirect;
+use crate::ids::new_id;
+use crate::store::{ApiKeyRecord, CorsOrigin, NewEnvironment, RedirectUri, StoredSigningKey};
+
+/// How long a cached environment (settings, redirect URIs, keys) is trusted before reloading.
+/// Changes made through this process are visible at once; changes from another process (the
+/// CLI, another server) within this time.
+const CACHE_TTL: Duration = Duration::from_secs(2);
+
+/// An environment with everything the request paths need, loaded together.
+pub struct LoadedEnvironment {
+    pub env: Environment,
+    pub redirect_uris: Vec<String>,
+    pub cors_origins: Vec<String>,
+    pub signing_keys: Vec<StoredSigningKey>,
+    pub template: Option<Arc<JwtTemplate>>,
+    loaded_at: Instant,
+}
+
+#[derive(Clone, Default)]
+pub struct EnvironmentCache {
+    by_client_id: Arc<RwLock<HashMap<String, Arc<LoadedEnvironment>>>>,
+}
+
+impl EnvironmentCache {
+    fn get(&self, client_id: &str) -> Option<Arc<LoadedEnvironment>> {
+        let map = self.by_client_id.read().ok()?;
+        map.get(client_id)
+            .filter(|e| e.loaded_at.elapsed() < CACHE_TTL)
+            .cloned()
+    }
+
+    fn put(&self, loaded: Arc<LoadedEnvironment>) {
+        if let Ok(mut map) = self.by_client_id.write() {
+            map.insert(loaded.env.client_id.clone(), loaded);
+        }
+    }
+
+    fn forget(&self, client_id: &str) {
+        if let Ok(mut map) = self.by_client_id.write() {
+            map.remove(client_id);
+        }
+    }
+}
+
+/// What `init` and `env create` report. The API key is shown once and never stored in clear.
+#[derive(Debug, serde::Serialize)]
+pub struct IssuedEnvironment {
+    pub environment: String,
+    pub client_id: String,
+    pub api_key: String,
+    pub created: bool,
+}
+
+impl Core {
+    /// Creates the named environment if absent, then issues a new API key for it.
+    pub async fn ensure_environment(&self, name: &str) -> Result<IssuedEnvironment> {
+        let created = match self.store.find_environment_by_name(name).await? {
+            Some(_) => false,
+            None => {
+                self.create_environment(name).await?;
+                true
+            }
+        };
+        let env = self
+            .store
+            .find_environment_by_name(name)
+            .await?
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("environment {name} vanished")))?;
+        let api_key = self.issue_api_key(&env).await?;
+        Ok(IssuedEnvironment {
+            environment: env.name,
+            client_id: env.client_id,
+            api_key,
+            created,
+        })
+    }
+
+    async fn create_environment(&self, name: &str) -> Result<()> {
+        let now = self.now();
+        let client_id = new_id("client");
+        let kid = new_id("key");
+        let kid_for_key = kid.clone();
+        let (_, private_key) =
+            tokio::task::spawn_blocking(move || SigningKey::generate(kid_for_key))
+                .await
+                .map_err(|e| Error::Internal(e.into()))??;
+        let signing_key = StoredSigningKey {
+            kid,
+            private_key,
+            published_at: now,
+            created_at: now,
+        };
+        let redirect_uri = (name != crate::domain::environment::PRODUCTION).then(|| RedirectUri {
+            id: new_id("redir"),
+            uri: "http://localhost:5173/callback".into(),
+            is_default: true,
+            created_at: now,
+            updated_at: now,
+        });
+        let environment = Environment {
+            id: new_id("environment"),
+            name: name.to_owned(),
+            settings: Settings::new_for(name, &client_id, now),
+            client_id,
+            created_at: now,
+            updated_at: now,
+        };
+        match self
+            .store
+            .insert_environment(&NewEnvironment {
+                environment,
+                signing_key,
+                redirect_uri,
+            })
+            .await
+        {
+            // Another process created it first: fine, the caller reloads by name.
+            Err(crate::store::StoreError::Conflict(_)) => Ok(()),
+            other => Ok(other?),
+        }
+    }
+
+    /// Issues a new API key (`sk_test_…` or `sk_live_…`); only its hash is stored.
+    pub async fn issue_api_key(&self, env: &Environment) -> Result<String> {
+        let key = prefixed_token(env.api_key_prefix(), 32);
+        let record = ApiKeyRecord {
+            id: new_id("api_key"),
+            environment_id: env.id.clone(),
+            key_hint: format!("{}…", &key[..env.api_key_prefix().len() + 4]),
+            created_at: self.now(),
+            revoked_at: None,
+        };
+        self.store
+            .insert_api_key(&record, &hash_secret(&key))
+            .await?;
+        Ok(key)
+    }
+
+    /// The environment an API key belongs to; `Unauthorized` for unknown or revoked keys.
+    pub async fn environment_for_api_key(&self, api_key: &str) -> Result<Environment> {
+        if !(api_key.starts_with("sk_test_") || api_key.starts_with("sk_live_")) {
+            return Err(Error::Unauthorized);
+        }
+        self.store
+            .find_environment_by_api_key(&hash_secret(api_key))
+            .await?
+            .ok_or(Error::Unauthorized)
+    }
+
+    /// The environment of a client ID with its redirect URIs, CORS origins and keys (cached).
+    pub async fn load_environment(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<Arc<LoadedEnvironment>>> {
+        if let Some(hit) = self.environments.get(client_id) {
+            return Ok(Some(hit));
+        }
+        let Some(env) = self.store.find_environment_by_client_id(client_id).await? else {
+            return Ok(None);
+        };
+        let redirect_uris = self
+            .store
+            .list_redirect_uris(&env.id)
+            .await?
+            .into_iter()
+            .map(|r| r.uri)
+            .collect();
+        let cors_origins = self
+            .store
+            .list_cors_origins(&env.id)
+            .await?
+            .into_iter()
+            .map(|c| c.origin)
+            .collect();
+        let signing_keys = self.store.list_signing_keys(&env.id).await?;
+        let template = if env.settings.jwt_template.trim().is_empty() {
+            None
+        } else {
+            // A template is validated when set; one that no longer parses is reported per token.
+            JwtTemplate::parse(&env.settings.jwt_template)
+                .ok()
+                .map(Arc::new)
+        };
+        let loaded = Arc::new(LoadedEnvironment {
+            env,
+            redirect_uris,
+            cors_origins,
+            signing_keys,
+            template,
+            loaded_at: Instant::now(),
+        });
+        self.environments.put(loaded.clone());
+        Ok(Some(loaded))
+    }
+
+    pub async fn load_environment_by_id(
+        &self,
+        environment_id: &str,
+    ) -> Result<Option<Arc<LoadedEnvironment>>> {
+        match self.store.find_environment(environment_id).await? {
+            Some(env) => self.load_environment(&env.client_id).await,
+            None => Ok(None),
+        }
+    }
+
+    pub async fn environment_by_name(&self, name: &str) -> Result<Environment> {
+        self.store
+            .find_environment_by_name(name)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                kind: "Environment",
+                id: name.to_owned(),
+            })
+    }
+
+    pub async fn update_settings(
+        &self,
+        env: &Environment,
+        settings: Settings,
+    ) -> Result<Environment> {
+        settings
+            .validate()
+            .map_err(|m| Error::validation("settings", "invalid_setting", m))?;
+        self.store
+            .update_environment_settings(&env.id, &settings, self.now())
+            .await?;
+        self.environments.forget(&env.client_id);
+        Ok(Environment {
+            settings,
+            ..env.clone()
+        })
+    }
+
+    pub async fn set_jwt_template(&self, env: &Environment, content: &str) -> Result<Environment> {
+        if !content.trim().is_empty() {
+            JwtTemplate::parse(content)
+                .map_err(|e| Error::validation("content", "invalid_jwt_template", e.to_string()))?;
+        }
+        let mut settings = env.settings.clone();
+        settings.jwt_template = content.to_owned();
+        settings.jwt_template_updated_at = self.now();
+        self.update_settings(env, settings).await
+    }
+
+    pub async fn add_redirect_uri(&self, env: &Environment, uri: &str) -> Result<RedirectUri> {
+        redirect::parse_absolute(uri)
+            .map_err(|m| Error::validation("uri", "invalid_redirect_uri", m))?;
+        if !env.is_development()
+            && uri.starts_with("http://")
+            && !redirect::is_localhost_origin(uri)
+        {
+            return Err(Error::validation(
+                "uri",
+                "invalid_redirect_uri",
+                "Production redirect URIs must use https.",
+            ));
+        }
+        let now = self.now();
+        let record = RedirectUri {
+            id: new_id("redir"),
+            uri: uri.to_owned(),
+            is_default: false,
+            created_at: now,
+            updated_at: now,
+        };
+        let stored = self
+            .store
+            .insert_redirect_uri(&env.id, &record)
+            .await
+            .map_err(|e| match e {
+                crate::store::StoreError::Conflict(_) => Error::Conflict {
+                    code: "redirect_uri_already_exists",
+                    message: format!("The redirect URI '{uri}' is already registered."),
+                },
+                other => other.into(),
+            })?;
+        self.environments.forget(&env.client_id);
+        Ok(stored)
+    }
+
+    pub async fn remove_redirect_uri(&self, env: &Environment, id_or_uri: &str) -> Result<()> {
+        if !self.store.delete_redirect_uri(&env.id, id_or_uri).await? {
+            return Err(Error::NotFound {
+                kind: "RedirectUri",
+                id: id_or_uri.to_owned(),
+            });
+        }
+        self.environments.forget(&env.client_id);
+        Ok(())
+    }
+
+    pub async fn add_cors_origin(&self, env: &Environment, origin: &str) -> Result<CorsOrigin> {
+        let origin = redirect::parse_origin(origin)
+            .map_err(|m| Error::validation("origin", "invalid_origin", m))?;
+        let now = self.now();
+        let record = CorsOrigin {
+            id: new_id("cors_origin"),
+            origin: origin.clone(),
+            created_at: now,
+            updated_at: now,
+        };
+        self.store
+            .insert_cors_origin(&env.id, &record)
+            .await
+            .map_err(|e| match e {
+                crate::store::StoreError::Conflict(_) => Error::Conflict {
+                    code: "cors_origin_already_exists",
+                    message: format!("The origin '{origin}' is already allowed."),
+                },
+                other => other.into(),
+            })?;
+        self.environments.forget(&env.client_id);
+        Ok(record)
+    }
+
+    pub async fn remove_cors_origin(&self, env: &Environment, id_or_origin: &str) -> Result<()> {
+        if !self.store.delete_cors_origin(&env.id, id_or_origin).await? {
+            return Err(Error::NotFound {
+                kind: "CorsOrigin",
+                id: id_or_origin.to_owned(),
+            });
+        }
+        self.environments.forget(&env.client_id);
+        Ok(())
+    }
+
+    /// Whether `origin` may call the token endpoint from a browser, for any environment
+    /// (preflights carry no client ID) or for the given one.
+    pub async fn is_allowed_origin(&self, origin: &str, client_id: Option<&str>) -> Result<bool> {
+        if let Some(client_id) = client_id {
+            let Some(env) = self.load_environment(client_id).await? else {
+                return Ok(false);
+            };
+            return Ok(origin_allowed(&env, origin));
+        }
+        for env in self.store.list_environments().await? {
+            if let Some(loaded) = self.load_environment(&env.client_id).await? {
+                if origin_allowed(&loaded, origin) {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    /// The key that signs tokens now.
+    pub fn active_signing_key(&self, env: &LoadedEnvironment) -> Result<Arc<SigningKey>> {
+        let statuses = self.key_schedule(env);
+        let active = statuses
+            .iter()
+            .zip(&env.signing_keys)
+            .find(|(s, _)| s.state == KeyState::Active)
+            .map(|(_, k)| k)
+            .ok_or_else(|| {
+                Error::Internal(anyhow::anyhow!(
+                    "environment {} has no signing key",
+                    env.env.name
+                ))
+            })?;
+        Ok(self.keys.parsed(active)?)
+    }
+
+    pub fn key_schedule(&self, env: &LoadedEnvironment) -> Vec<KeyStatus> {
+        schedule(
+            &env.signing_keys,
+            self.now(),
+            self.config.jwks_max_age_secs * 1000,
+            env.env.settings.access_token_ttl_secs * 1000,
+        )
+    }
+
+    /// The public keys to publish: next, active and retired-but-alive keys.
+    pub fn jwks(&self, env: &LoadedEnvironment) -> Result<serde_json::Value> {
+        let mut keys = Vec::new();
+        for (status, stored) in self.key_schedule(env).iter().zip(&env.signing_keys) {
+            if status.state != KeyState::Expired {
+                keys.push(self.keys.parsed(stored)?.public_jwk().clone());
+            }
+        }
+        Ok(serde_json::json!({ "keys": keys }))
+    }
+
+    /// Publishes a new signing key; it starts signing after one JWKS max-age.
+    pub async fn rotate_signing_key(&self, env: &Environment) -> Result<KeyStatus> {
+        let kid = new_id("key");
+        let kid_for_key = kid.clone();
+        let (_, private_key) =
+            tokio::task::spawn_blocking(move || SigningKey::generate(kid_for_key))
+                .await
+                .map_err(|e| Error::Internal(e.into()))??;
+        let now = self.now();
+        self.store
+            .insert_signing_key(
+                &env.id,
+                &StoredSigningKey {
+                    kid: kid.clone(),
+                    private_key,
+                    published_at: now,
+                    created_at: now,
+                },
+            )
+            .await?;
+        self.environments.forget(&env.client_id);
+        let loaded = self
+            .load_environment(&env.client_id)
+            .await?
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("environment vanished")))?;
+        self.key_schedule(&loaded)
+            .into_iter()
+            .find(|s| s.kid == kid)
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("new key missing")))
+    }
+
+    pub fn redirect_uri_allowed(env: &LoadedEnvironment, uri: &str) -> bool {
+        env.redirect_uris.iter().any(|r| r == uri)
+    }
+}
+
+fn origin_allowed(env: &LoadedEnvironment, origin: &str) -> bool {
+    env.cors_origins.iter().any(|o| o == origin)
+        || (env.env.settings.allow_localhost_origins && redirect::is_localhost_origin(origin))
+}
+
+/// Milliseconds in a second, for readability at call sites.
+pub const SEC: Millis = 1000;

@@ -1,0 +1,97 @@
+//! The errors use cases report, in domain terms. `http::error` maps each to its wire shape.
+
+use crate::crypto::password::PasswordError;
+use crate::crypto::signing::KeyError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A required parameter is missing or malformed (OAuth `invalid_request`).
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// Unknown client, or a wrong/missing client secret (OAuth `invalid_client`).
+    #[error("{0}")]
+    InvalidClient(String),
+    /// Bad, expired or spent code or refresh token, PKCE mismatch (OAuth `invalid_grant`).
+    #[error("{0}")]
+    InvalidGrant(String),
+    #[error("{0}")]
+    UnsupportedGrantType(String),
+    /// Wrong email or password. The email is echoed as WorkOS does.
+    #[error("Invalid credentials for '{email}'.")]
+    InvalidCredentials { email: String },
+    /// Too many failed attempts; try again after this many seconds.
+    #[error("Too many attempts. Try again in {retry_after_secs} seconds.")]
+    RateLimited { retry_after_secs: i64 },
+    /// A user-facing "not found" for an object of this kind (`User`, `Session`…).
+    #[error("{kind} not found: '{id}'.")]
+    NotFound { kind: &'static str, id: String },
+    /// A field failed validation (WorkOS `invalid_request_parameters`, 422).
+    #[error("{message}")]
+    Validation {
+        message: String,
+        errors: Vec<FieldError>,
+    },
+    /// The password does not meet the environment's policy.
+    #[error("{0}")]
+    PasswordStrength(String),
+    /// The email (or external ID) is already taken.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// Missing or wrong API key.
+    #[error("Unauthorized")]
+    Unauthorized,
+    #[error("internal error: {0}")]
+    Internal(#[source] anyhow::Error),
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub fn validation(field: &str, code: &str, message: impl Into<String>) -> Error {
+        let message = message.into();
+        Error::Validation {
+            errors: vec![FieldError {
+                field: field.into(),
+                code: code.into(),
+                message: message.clone(),
+            }],
+            message,
+        }
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Error {
+        match e {
+            StoreError::Conflict("users.email") => Error::Conflict {
+                code: "user_already_exists",
+                message: "A user with this email already exists.".into(),
+            },
+            StoreError::Conflict("users.external_id") => Error::Conflict {
+                code: "external_id_already_exists",
+                message: "A user with this external_id already exists.".into(),
+            },
+            other => Error::Internal(other.into()),
+        }
+    }
+}
+
+impl From<PasswordError> for Error {
+    fn from(e: PasswordError) -> Error {
+        Error::Internal(e.into())
+    }
+}
+
+impl From<KeyError> for Error {
+    fn from(e: KeyError) -> Error {
+        Error::Internal(e.into())
+    }
+}

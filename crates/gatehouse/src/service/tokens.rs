@@ -1,0 +1,56 @@
+//! Access tokens: the claims Gatehouse puts in them and how they are signed.
+
+use serde_json::{Map, Value, json};
+
+use super::environments::LoadedEnvironment;
+use super::{Core, Error, Result};
+use crate::clock::Millis;
+use crate::domain::user::User;
+use crate::ids::new_id;
+
+impl Core {
+    /// The claims of a new access token for `user` in `session_id`, at `now`.
+    ///
+    /// The JWT template's claims come first; the registered claims (`iss`, `sub`, `sid`, `iat`,
+    /// `exp`, `jti`) are always Gatehouse's own and cannot be overridden by the template.
+    pub fn access_claims(
+        &self,
+        env: &LoadedEnvironment,
+        user: &User,
+        session_id: &str,
+        now: Millis,
+    ) -> Result<Map<String, Value>> {
+        let mut claims = match &env.template {
+            Some(template) => {
+                let context = json!({ "user": user.to_wire(), "organization_id": Value::Null });
+                template.render(&context).map_err(|e| {
+                    Error::Internal(anyhow::anyhow!(
+                        "the JWT template of {} failed to render: {e}",
+                        env.env.name
+                    ))
+                })?
+            }
+            None => Map::new(),
+        };
+        let iat = now / 1000;
+        claims.insert("iss".into(), json!(self.config.issuer(&env.env.client_id)));
+        claims.insert("sub".into(), json!(user.id));
+        claims.insert("sid".into(), json!(session_id));
+        claims.insert("jti".into(), json!(new_id("").trim_start_matches('_')));
+        claims.insert("iat".into(), json!(iat));
+        claims.insert(
+            "exp".into(),
+            json!(iat + env.env.settings.access_token_ttl_secs),
+        );
+        Ok(claims)
+    }
+
+    /// Signs claims with the environment's active key.
+    pub fn sign_access_token(
+        &self,
+        env: &LoadedEnvironment,
+        claims: &Map<String, Value>,
+    ) -> Result<String> {
+        Ok(self.active_signing_key(env)?.sign(claims)?)
+    }
+}

@@ -1,0 +1,289 @@
+//! User management: create (with a password or an imported hash), read, list, update, delete.
+
+use serde_json::{Map, Value};
+
+use super::{Core, Error, Result};
+use crate::crypto::password::is_importable_hash;
+use crate::domain::environment::Environment;
+use crate::domain::user::{User, normalize_email};
+use crate::ids::new_id;
+use crate::store::{UserPage, UserQuery};
+
+/// A new user, already parsed from the wire.
+#[derive(Debug, Default)]
+pub struct NewUser {
+    pub email: String,
+    pub password: Option<String>,
+    /// `(hash, type)`, for migrating users from another system.
+    pub password_hash: Option<(String, String)>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email_verified: bool,
+    pub external_id: Option<String>,
+    pub metadata: Map<String, Value>,
+}
+
+/// A partial update: `None` leaves a field alone; `Some(None)` clears a nullable one.
+#[derive(Debug, Default)]
+pub struct UserPatch {
+    pub email: Option<String>,
+    pub email_verified: Option<bool>,
+    pub first_name: Option<Option<String>>,
+    pub last_name: Option<Option<String>>,
+    pub password: Option<String>,
+    pub password_hash: Option<(String, String)>,
+    pub external_id: Option<Option<String>>,
+    pub locale: Option<Option<String>>,
+    /// Keys with `null` values are removed.
+    pub metadata: Option<Map<String, Value>>,
+}
+
+const MAX_METADATA_KEYS: usize = 50;
+const MAX_NAME_CHARS: usize = 256;
+
+impl Core {
+    pub async fn create_user(&self, env: &Environment, new: NewUser) -> Result<User> {
+        let email = parse_email(&new.email)?;
+        check_metadata(&new.metadata)?;
+        check_optional_text("first_name", new.first_name.as_deref())?;
+        check_optional_text("last_name", new.last_name.as_deref())?;
+        let password_hash = match (&new.password, &new.password_hash) {
+            (Some(_), Some(_)) => {
+                return Err(Error::validation(
+                    "password",
+                    "invalid",
+                    "Give either password or password_hash, not both.",
+                ));
+            }
+            (Some(password), None) => {
+                let inputs = [
+                    email.as_str(),
+                    new.first_name.as_deref().unwrap_or(""),
+                    new.last_name.as_deref().unwrap_or(""),
+                ];
+                self.check_password(env, password, &inputs)?;
+                Some(self.passwords.hash(password).await?)
+            }
+            (None, Some((hash, kind))) => Some(check_import(hash, kind)?),
+            (None, None) => None,
+        };
+        let now = self.now();
+        let user = User {
+            id: new_id("user"),
+            environment_id: env.id.clone(),
+            email,
+            email_verified: new.email_verified,
+            first_name: new.first_name.filter(|s| !s.is_empty()),
+            last_name: new.last_name.filter(|s| !s.is_empty()),
+            profile_picture_url: None,
+            external_id: new.external_id.filter(|s| !s.is_empty()),
+            metadata: new.metadata,
+            locale: None,
+            password_hash,
+            last_sign_in_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.insert_user(&user).await?;
+        tracing::info!(user.id = %user.id, environment = %env.name, "user created");
+        Ok(user)
+    }
+
+    pub async fn get_user(&self, env: &Environment, id: &str) -> Result<User> {
+        self.store
+            .find_user(&env.id, id)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                kind: "User",
+                id: id.to_owned(),
+            })
+    }
+
+    pub async fn get_user_by_external_id(
+        &self,
+        env: &Environment,
+        external_id: &str,
+    ) -> Result<User> {
+        self.store
+            .find_user_by_external_id(&env.id, external_id)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                kind: "User",
+                id: external_id.to_owned(),
+            })
+    }
+
+    pub async fn list_users(&self, env: &Environment, mut query: UserQuery) -> Result<UserPage> {
+        if let Some(email) = &query.email {
+            // An address that cannot exist matches nobody.
+            query.email = Some(normalize_email(email).unwrap_or_else(|| email.clone()));
+        }
+        Ok(self.store.list_users(&env.id, &query).await?)
+    }
+
+    pub async fn update_user(&self, env: &Environment, id: &str, patch: UserPatch) -> Result<User> {
+        let mut user = self.get_user(env, id).await?;
+        let mut password_changed = false;
+        if let Some(email) = &patch.email {
+            let email = parse_email(email)?;
+            if email != user.email {
+                user.email = email;
+                user.email_verified = false;
+            }
+        }
+        if let Some(v) = patch.email_verified {
+            user.email_verified = v;
+        }
+        if let Some(v) = patch.first_name {
+            check_optional_text("first_name", v.as_deref())?;
+            user.first_name = v.filter(|s| !s.is_empty());
+        }
+        if let Some(v) = patch.last_name {
+            check_optional_text("last_name", v.as_deref())?;
+            user.last_name = v.filter(|s| !s.is_empty());
+        }
+        if let Some(v) = patch.external_id {
+            user.external_id = v.filter(|s| !s.is_empty());
+        }
+        if let Some(v) = patch.locale {
+            user.locale = v.filter(|s| !s.is_empty());
+        }
+        if let Some(changes) = patch.metadata {
+            for (k, v) in changes {
+                if v.is_null() {
+                    user.metadata.remove(&k);
+                } else {
+                    user.metadata.insert(k, v);
+                }
+            }
+            check_metadata(&user.metadata)?;
+        }
+        match (patch.password, patch.password_hash) {
+            (Some(_), Some(_)) => {
+                return Err(Error::validation(
+                    "password",
+                    "invalid",
+                    "Give either password or password_hash, not both.",
+                ));
+            }
+            (Some(password), None) => {
+                let inputs = [
+                    user.email.as_str(),
+                    user.first_name.as_deref().unwrap_or(""),
+                    user.last_name.as_deref().unwrap_or(""),
+                ];
+                self.check_password(env, &password, &inputs)?;
+                user.password_hash = Some(self.passwords.hash(&password).await?);
+                password_changed = true;
+            }
+            (None, Some((hash, kind))) => {
+                user.password_hash = Some(check_import(&hash, &kind)?);
+                password_changed = true;
+            }
+            (None, None) => {}
+        }
+        let now = self.now();
+        // authkit-react compares updated_at to notice changes, so it must move forward.
+        user.updated_at = now.max(user.updated_at + 1);
+        if password_changed {
+            self.store.update_user_revoking_sessions(&user, now).await?;
+        } else {
+            self.store.update_user(&user).await?;
+        }
+        Ok(user)
+    }
+
+    pub async fn delete_user(&self, env: &Environment, id: &str) -> Result<()> {
+        if !self.store.delete_user(&env.id, id).await? {
+            return Err(Error::NotFound {
+                kind: "User",
+                id: id.to_owned(),
+            });
+        }
+        tracing::info!(user.id = %id, environment = %env.name, "user deleted");
+        Ok(())
+    }
+
+    /// Checks a new password against the environment's policy.
+    pub fn check_password(
+        &self,
+        env: &Environment,
+        password: &str,
+        user_inputs: &[&str],
+    ) -> Result<()> {
+        env.settings
+            .password_policy
+            .check(password, user_inputs)
+            .map_err(|p| Error::PasswordStrength(p.message()))
+    }
+}
+
+fn parse_email(raw: &str) -> Result<String> {
+    normalize_email(raw).ok_or_else(|| {
+        Error::validation(
+            "email",
+            "invalid_email",
+            format!("'{raw}' is not a valid email address."),
+        )
+    })
+}
+
+fn check_optional_text(field: &str, value: Option<&str>) -> Result<()> {
+    if value.is_some_and(|v| v.chars().count() > MAX_NAME_CHARS || v.chars().any(char::is_control))
+    {
+        return Err(Error::validation(
+            field,
+            "invalid",
+            format!("{field} must be at most {MAX_NAME_CHARS} printable characters."),
+        ));
+    }
+    Ok(())
+}
+
+fn check_metadata(metadata: &Map<String, Value>) -> Result<()> {
+    if metadata.len() > MAX_METADATA_KEYS {
+        return Err(Error::validation(
+            "metadata",
+            "invalid_metadata",
+            format!("metadata can hold at most {MAX_METADATA_KEYS} keys."),
+        ));
+    }
+    for (k, v) in metadata {
+        if k.is_empty() || k.chars().count() > 40 {
+            return Err(Error::validation(
+                "metadata",
+                "invalid_metadata",
+                "metadata keys must be 1 to 40 characters.",
+            ));
+        }
+        match v {
+            Value::String(s) if s.chars().count() <= 600 => {}
+            _ => {
+                return Err(Error::validation(
+                    "metadata",
+                    "invalid_metadata",
+                    format!("metadata value '{k}' must be a string of at most 600 characters."),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_import(hash: &str, kind: &str) -> Result<String> {
+    if !matches!(kind, "bcrypt" | "argon2") {
+        return Err(Error::validation(
+            "password_hash_type",
+            "unsupported_password_hash_type",
+            format!("password_hash_type '{kind}' is not supported; use bcrypt or argon2."),
+        ));
+    }
+    if !is_importable_hash(hash, kind) {
+        return Err(Error::validation(
+            "password_hash",
+            "invalid_password_hash",
+            format!("password_hash is not a valid {kind} hash."),
+        ));
+    }
+    Ok(hash.to_owned())
+}

@@ -1,0 +1,408 @@
+//! Environments, their API keys, signing keys, redirect URIs and CORS origins.
+
+use sqlx::Row as _;
+use sqlx::any::AnyRow;
+
+use super::{Store, StoreError, StoreResult, conflict};
+use crate::clock::Millis;
+use crate::domain::environment::{Environment, Settings};
+
+pub struct NewEnvironment {
+    pub environment: Environment,
+    pub signing_key: StoredSigningKey,
+    pub redirect_uri: Option<RedirectUri>,
+}
+
+#[derive(Clone, Debug)]
+pub struct StoredSigningKey {
+    pub kid: String,
+    pub private_key: String,
+    /// When the key first appeared in the JWKS; it signs only once caches have seen it.
+    pub published_at: Millis,
+    pub created_at: Millis,
+}
+
+#[derive(Clone, Debug)]
+pub struct ApiKeyRecord {
+    pub id: String,
+    pub environment_id: String,
+    /// The first characters of the key, for recognising it in lists.
+    pub key_hint: String,
+    pub created_at: Millis,
+    pub revoked_at: Option<Millis>,
+}
+
+#[derive(Clone, Debug)]
+pub struct RedirectUri {
+    pub id: String,
+    pub uri: String,
+    pub is_default: bool,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+#[derive(Clone, Debug)]
+pub struct CorsOrigin {
+    pub id: String,
+    pub origin: String,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+const ENV_COLUMNS: &str = "id, name, client_id, settings, created_at, updated_at";
+
+fn env_from_row(row: &AnyRow) -> StoreResult<Environment> {
+    let settings: String = row.try_get("settings")?;
+    let settings: Settings = serde_json::from_str(&settings)
+        .map_err(|e| StoreError::Corrupt(format!("environment settings: {e}")))?;
+    Ok(Environment {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        client_id: row.try_get("client_id")?,
+        settings,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn settings_json(settings: &Settings) -> StoreResult<String> {
+    serde_json::to_string(settings).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+impl Store {
+    /// Creates an environment with its first signing key and default redirect URI, atomically.
+    pub async fn insert_environment(&self, new: &NewEnvironment) -> StoreResult<()> {
+        let env = &new.environment;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(&format!(
+            "INSERT INTO environments ({ENV_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"
+        ))
+        .bind(&env.id)
+        .bind(&env.name)
+        .bind(&env.client_id)
+        .bind(settings_json(&env.settings)?)
+        .bind(env.created_at)
+        .bind(env.updated_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| conflict(e, "environments.name"))?;
+        let key = &new.signing_key;
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, environment_id, private_key, published_at, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&key.kid)
+        .bind(&env.id)
+        .bind(&key.private_key)
+        .bind(key.published_at)
+        .bind(key.created_at)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(r) = &new.redirect_uri {
+            sqlx::query(
+                "INSERT INTO redirect_uris (id, environment_id, uri, is_default, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&r.id)
+            .bind(&env.id)
+            .bind(&r.uri)
+            .bind(i64::from(r.is_default))
+            .bind(r.created_at)
+            .bind(r.updated_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn list_environments(&self) -> StoreResult<Vec<Environment>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ENV_COLUMNS} FROM environments ORDER BY created_at, id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(env_from_row).collect()
+    }
+
+    pub async fn find_environment_by_name(&self, name: &str) -> StoreResult<Option<Environment>> {
+        let row = sqlx::query(&format!(
+            "SELECT {ENV_COLUMNS} FROM environments WHERE name = $1"
+        ))
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(env_from_row).transpose()
+    }
+
+    pub async fn find_environment_by_client_id(
+        &self,
+        client_id: &str,
+    ) -> StoreResult<Option<Environment>> {
+        let row = sqlx::query(&format!(
+            "SELECT {ENV_COLUMNS} FROM environments WHERE client_id = $1"
+        ))
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(env_from_row).transpose()
+    }
+
+    pub async fn find_environment(&self, id: &str) -> StoreResult<Option<Environment>> {
+        let row = sqlx::query(&format!(
+            "SELECT {ENV_COLUMNS} FROM environments WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(env_from_row).transpose()
+    }
+
+    pub async fn update_environment_settings(
+        &self,
+        id: &str,
+        settings: &Settings,
+        now: Millis,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE environments SET settings = $1, updated_at = $2 WHERE id = $3")
+            .bind(settings_json(settings)?)
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn insert_api_key(&self, key: &ApiKeyRecord, key_hash: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, environment_id, key_hash, key_hint, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, NULL)",
+        )
+        .bind(&key.id)
+        .bind(&key.environment_id)
+        .bind(key_hash)
+        .bind(&key.key_hint)
+        .bind(key.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The environment an active API key belongs to.
+    pub async fn find_environment_by_api_key(
+        &self,
+        key_hash: &str,
+    ) -> StoreResult<Option<Environment>> {
+        let row = sqlx::query(
+            "SELECT e.id, e.name, e.client_id, e.settings, e.created_at, e.updated_at FROM api_keys k \
+             JOIN environments e ON e.id = k.environment_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
+        )
+        .bind(key_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(env_from_row).transpose()
+    }
+
+    pub async fn list_api_keys(&self, environment_id: &str) -> StoreResult<Vec<ApiKeyRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, environment_id, key_hint, created_at, revoked_at FROM api_keys WHERE environment_id = $1 ORDER BY created_at, id",
+        )
+        .bind(environment_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ApiKeyRecord {
+                    id: r.try_get("id")?,
+                    environment_id: r.try_get("environment_id")?,
+                    key_hint: r.try_get("key_hint")?,
+                    created_at: r.try_get("created_at")?,
+                    revoked_at: r.try_get("revoked_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Revokes an API key by ID; false if there was no such active key.
+    pub async fn revoke_api_key(
+        &self,
+        environment_id: &str,
+        id: &str,
+        now: Millis,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND environment_id = $3 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(environment_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn insert_signing_key(
+        &self,
+        environment_id: &str,
+        key: &StoredSigningKey,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, environment_id, private_key, published_at, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&key.kid)
+        .bind(environment_id)
+        .bind(&key.private_key)
+        .bind(key.published_at)
+        .bind(key.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// All signing keys of an environment, oldest first.
+    pub async fn list_signing_keys(
+        &self,
+        environment_id: &str,
+    ) -> StoreResult<Vec<StoredSigningKey>> {
+        let rows = sqlx::query(
+            "SELECT kid, private_key, published_at, created_at FROM signing_keys WHERE environment_id = $1 ORDER BY published_at, kid",
+        )
+        .bind(environment_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoredSigningKey {
+                    kid: r.try_get("kid")?,
+                    private_key: r.try_get("private_key")?,
+                    published_at: r.try_get("published_at")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Adds a redirect URI; the first one of an environment becomes its default.
+    pub async fn insert_redirect_uri(
+        &self,
+        environment_id: &str,
+        r: &RedirectUri,
+    ) -> StoreResult<RedirectUri> {
+        let row = sqlx::query(
+            "INSERT INTO redirect_uris (id, environment_id, uri, is_default, created_at, updated_at) \
+             VALUES ($1, $2, $3, CASE WHEN EXISTS (SELECT 1 FROM redirect_uris WHERE environment_id = $2) THEN 0 ELSE 1 END, $4, $5) \
+             ON CONFLICT (environment_id, uri) DO NOTHING RETURNING is_default",
+        )
+        .bind(&r.id)
+        .bind(environment_id)
+        .bind(&r.uri)
+        .bind(r.created_at)
+        .bind(r.updated_at)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(row) => Ok(RedirectUri {
+                is_default: row.try_get::<i64, _>("is_default")? != 0,
+                ..r.clone()
+            }),
+            None => Err(StoreError::Conflict("redirect_uris.uri")),
+        }
+    }
+
+    pub async fn list_redirect_uris(&self, environment_id: &str) -> StoreResult<Vec<RedirectUri>> {
+        let rows = sqlx::query(
+            "SELECT id, uri, is_default, created_at, updated_at FROM redirect_uris WHERE environment_id = $1 ORDER BY created_at, id",
+        )
+        .bind(environment_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RedirectUri {
+                    id: r.try_get("id")?,
+                    uri: r.try_get("uri")?,
+                    is_default: super::get_bool(r, "is_default")?,
+                    created_at: r.try_get("created_at")?,
+                    updated_at: r.try_get("updated_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Removes a redirect URI by ID or by exact URI; false if none matched.
+    pub async fn delete_redirect_uri(
+        &self,
+        environment_id: &str,
+        id_or_uri: &str,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "DELETE FROM redirect_uris WHERE environment_id = $1 AND (id = $2 OR uri = $2)",
+        )
+        .bind(environment_id)
+        .bind(id_or_uri)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn insert_cors_origin(
+        &self,
+        environment_id: &str,
+        c: &CorsOrigin,
+    ) -> StoreResult<()> {
+        let row = sqlx::query(
+            "INSERT INTO cors_origins (id, environment_id, origin, created_at, updated_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (environment_id, origin) DO NOTHING RETURNING id",
+        )
+        .bind(&c.id)
+        .bind(environment_id)
+        .bind(&c.origin)
+        .bind(c.created_at)
+        .bind(c.updated_at)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|_| ())
+            .ok_or(StoreError::Conflict("cors_origins.origin"))
+    }
+
+    pub async fn list_cors_origins(&self, environment_id: &str) -> StoreResult<Vec<CorsOrigin>> {
+        let rows = sqlx::query(
+            "SELECT id, origin, created_at, updated_at FROM cors_origins WHERE environment_id = $1 ORDER BY created_at, id",
+        )
+        .bind(environment_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(CorsOrigin {
+                    id: r.try_get("id")?,
+                    origin: r.try_get("origin")?,
+                    created_at: r.try_get("created_at")?,
+                    updated_at: r.try_get("updated_at")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn delete_cors_origin(
+        &self,
+        environment_id: &str,
+        id_or_origin: &str,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "DELETE FROM cors_origins WHERE environment_id = $1 AND (id = $2 OR origin = $2)",
+        )
+        .bind(environment_id)
+        .bind(id_or_origin)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Every CORS origin of every environment (for answering preflights, which carry no client ID).
+    pub async fn all_cors_origins(&self) -> StoreResult<Vec<(String, String)>> {
+        let rows = sqlx::query("SELECT environment_id, origin FROM cors_origins")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("environment_id")?, r.try_get("origin")?)))
+            .collect()
+    }
+}

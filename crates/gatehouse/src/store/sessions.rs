@@ -1,0 +1,438 @@
+//! Sessions, rotating refresh tokens, authorization requests and single-use authorization codes.
+
+use sqlx::Row as _;
+use sqlx::any::AnyRow;
+
+use super::{Store, StoreResult, get_opt_string};
+use crate::clock::Millis;
+
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub id: String,
+    pub environment_id: String,
+    pub user_id: String,
+    /// The WorkOS `authentication_method` that started it (`Password`, …).
+    pub auth_method: String,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub expires_at: Millis,
+    pub ended_at: Option<Millis>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionStatus {
+    Active,
+    Expired,
+    Revoked,
+}
+
+impl Session {
+    pub fn status(&self, now: Millis) -> SessionStatus {
+        if self.ended_at.is_some() {
+            SessionStatus::Revoked
+        } else if self.expires_at <= now {
+            SessionStatus::Expired
+        } else {
+            SessionStatus::Active
+        }
+    }
+}
+
+/// What presenting a refresh token did.
+#[derive(Debug)]
+pub enum Rotation {
+    /// First use: the token is now spent and its child is the session's current token.
+    Rotated { session: Session },
+    /// The immediately previous token, retried within the grace window: hand out the same
+    /// child again. `child_claims` are the access-token claims minted at the rotation.
+    Replayed {
+        session: Session,
+        child_claims: String,
+    },
+    /// Reuse outside the grace window: the session has been revoked.
+    Reused,
+    /// Unknown token, or its session is over.
+    Invalid,
+}
+
+pub struct NewAuthCode {
+    pub code_hash: String,
+    pub environment_id: String,
+    pub user_id: String,
+    pub redirect_uri: String,
+    pub code_challenge: Option<String>,
+    pub auth_method: String,
+    pub expires_at: Millis,
+    pub created_at: Millis,
+}
+
+#[derive(Debug)]
+pub struct AuthCode {
+    pub environment_id: String,
+    pub user_id: String,
+    pub redirect_uri: String,
+    pub code_challenge: Option<String>,
+    pub auth_method: String,
+}
+
+#[derive(Debug)]
+pub enum CodeOutcome {
+    Consumed(AuthCode),
+    /// Already used: whatever session it produced has now been revoked.
+    Replayed,
+    Expired,
+    Unknown,
+}
+
+const SESSION_COLUMNS: &str = "id, environment_id, user_id, auth_method, ip_address, user_agent, expires_at, ended_at, created_at, updated_at";
+
+fn session_from_row(row: &AnyRow) -> StoreResult<Session> {
+    Ok(Session {
+        id: row.try_get("id")?,
+        environment_id: row.try_get("environment_id")?,
+        user_id: row.try_get("user_id")?,
+        auth_method: row.try_get("auth_method")?,
+        ip_address: get_opt_string(row, "ip_address")?,
+        user_agent: get_opt_string(row, "user_agent")?,
+        expires_at: row.try_get("expires_at")?,
+        ended_at: row.try_get("ended_at")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+impl Store {
+    /// Starts a session with its first refresh token, atomically.
+    pub async fn insert_session(&self, s: &Session, refresh_hash: &str) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(&format!(
+            "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        ))
+        .bind(&s.id)
+        .bind(&s.environment_id)
+        .bind(&s.user_id)
+        .bind(&s.auth_method)
+        .bind(&s.ip_address)
+        .bind(&s.user_agent)
+        .bind(s.expires_at)
+        .bind(s.ended_at)
+        .bind(s.created_at)
+        .bind(s.updated_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(refresh_hash)
+        .bind(&s.id)
+        .bind(s.created_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn find_session(&self, id: &str) -> StoreResult<Option<Session>> {
+        let row = sqlx::query(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(session_from_row).transpose()
+    }
+
+    /// The session a refresh token belongs to (whatever the token's state).
+    pub async fn find_session_by_refresh(&self, token_hash: &str) -> StoreResult<Option<Session>> {
+        let row = sqlx::query(
+            "SELECT s.id, s.environment_id, s.user_id, s.auth_method, s.ip_address, s.user_agent, s.expires_at, \
+             s.ended_at, s.created_at, s.updated_at FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id \
+             WHERE t.token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(session_from_row).transpose()
+    }
+
+    /// A user's sessions, newest first, `limit` at most, after the cursor when given.
+    pub async fn list_user_sessions(
+        &self,
+        user_id: &str,
+        limit: u32,
+        after: Option<&str>,
+        ascending: bool,
+    ) -> StoreResult<(Vec<Session>, bool)> {
+        let (op, dir) = if ascending {
+            (">", "ASC")
+        } else {
+            ("<", "DESC")
+        };
+        let sql = match after {
+            Some(_) => format!(
+                "SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = $1 AND id {op} $2 ORDER BY id {dir} LIMIT {}",
+                limit + 1
+            ),
+            None => format!(
+                "SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = $1 ORDER BY id {dir} LIMIT {}",
+                limit + 1
+            ),
+        };
+        let mut query = sqlx::query(&sql).bind(user_id);
+        if let Some(a) = after {
+            query = query.bind(a);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        let has_more = rows.len() > limit as usize;
+        let sessions = rows
+            .iter()
+            .take(limit as usize)
+            .map(session_from_row)
+            .collect::<StoreResult<_>>()?;
+        Ok((sessions, has_more))
+    }
+
+    /// Ends a session; false if it was unknown or already over.
+    pub async fn revoke_session(&self, id: &str, now: Millis) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE sessions SET ended_at = $1, updated_at = $1 WHERE id = $2 AND ended_at IS NULL",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Spends a refresh token and records its successor, in one transaction.
+    ///
+    /// `child_hash` and `child_claims` describe the successor the caller minted. When two
+    /// requests race with the same token, the conditional update lets exactly one rotate;
+    /// the other sees a rotated token and takes the grace-window path.
+    pub async fn rotate_refresh_token(
+        &self,
+        token_hash: &str,
+        child_hash: &str,
+        child_claims: &str,
+        now: Millis,
+        grace_ms: Millis,
+    ) -> StoreResult<Rotation> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "SELECT t.rotated_at, t.child_hash, t.child_claims, c.rotated_at AS child_rotated_at, \
+             s.id, s.environment_id, s.user_id, s.auth_method, s.ip_address, s.user_agent, s.expires_at, s.ended_at, \
+             s.created_at, s.updated_at \
+             FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id \
+             LEFT JOIN refresh_tokens c ON c.token_hash = t.child_hash WHERE t.token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(Rotation::Invalid);
+        };
+        let session = session_from_row(&row)?;
+        if session.ended_at.is_some() || session.expires_at <= now {
+            return Ok(Rotation::Invalid);
+        }
+        let rotated_at: Option<Millis> = row.try_get("rotated_at")?;
+        match rotated_at {
+            None => {
+                let updated = sqlx::query(
+                    "UPDATE refresh_tokens SET rotated_at = $1, child_hash = $2, child_claims = $3 \
+                     WHERE token_hash = $4 AND rotated_at IS NULL",
+                )
+                .bind(now)
+                .bind(child_hash)
+                .bind(child_claims)
+                .bind(token_hash)
+                .execute(&mut *tx)
+                .await?;
+                if updated.rows_affected() != 1 {
+                    // Lost a race (PostgreSQL); the caller retries and takes the replay path.
+                    tx.rollback().await?;
+                    return Box::pin(self.rotate_refresh_token(
+                        token_hash,
+                        child_hash,
+                        child_claims,
+                        now,
+                        grace_ms,
+                    ))
+                    .await;
+                }
+                sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)")
+                    .bind(child_hash)
+                    .bind(&session.id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("UPDATE sessions SET updated_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(&session.id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(Rotation::Rotated { session })
+            }
+            Some(rotated_at) => {
+                let child_rotated_at: Option<Millis> = row.try_get("child_rotated_at")?;
+                let child_claims: Option<String> = row.try_get("child_claims")?;
+                let within_grace = now - rotated_at <= grace_ms;
+                match child_claims {
+                    Some(claims) if within_grace && child_rotated_at.is_none() => {
+                        tx.commit().await?;
+                        Ok(Rotation::Replayed {
+                            session,
+                            child_claims: claims,
+                        })
+                    }
+                    _ => {
+                        sqlx::query("UPDATE sessions SET ended_at = $1, updated_at = $1 WHERE id = $2 AND ended_at IS NULL")
+                            .bind(now)
+                            .bind(&session.id)
+                            .execute(&mut *tx)
+                            .await?;
+                        tx.commit().await?;
+                        Ok(Rotation::Reused)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stores the parameters of an `/authorize` request for the hosted pages.
+    pub async fn insert_authorization_request(
+        &self,
+        id: &str,
+        environment_id: &str,
+        params: &str,
+        expires_at: Millis,
+        now: Millis,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO authorization_requests (id, environment_id, params, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(environment_id)
+        .bind(params)
+        .bind(expires_at)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// An unexpired authorization request: `(environment_id, params)`.
+    pub async fn find_authorization_request(
+        &self,
+        id: &str,
+        now: Millis,
+    ) -> StoreResult<Option<(String, String)>> {
+        let row = sqlx::query(
+            "SELECT environment_id, params FROM authorization_requests WHERE id = $1 AND expires_at > $2",
+        )
+        .bind(id)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok((r.try_get("environment_id")?, r.try_get("params")?)))
+            .transpose()
+    }
+
+    pub async fn insert_auth_code(&self, c: &NewAuthCode) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO authorization_codes (code_hash, environment_id, user_id, redirect_uri, code_challenge, auth_method, \
+             expires_at, used_at, session_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, $8)",
+        )
+        .bind(&c.code_hash)
+        .bind(&c.environment_id)
+        .bind(&c.user_id)
+        .bind(&c.redirect_uri)
+        .bind(&c.code_challenge)
+        .bind(&c.auth_method)
+        .bind(c.expires_at)
+        .bind(c.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Marks a code used, atomically. A second use revokes the session the first one started.
+    pub async fn consume_auth_code(
+        &self,
+        code_hash: &str,
+        now: Millis,
+    ) -> StoreResult<CodeOutcome> {
+        let row = sqlx::query(
+            "UPDATE authorization_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $1 \
+             RETURNING environment_id, user_id, redirect_uri, code_challenge, auth_method",
+        )
+        .bind(now)
+        .bind(code_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(r) = row {
+            return Ok(CodeOutcome::Consumed(AuthCode {
+                environment_id: r.try_get("environment_id")?,
+                user_id: r.try_get("user_id")?,
+                redirect_uri: r.try_get("redirect_uri")?,
+                code_challenge: get_opt_string(&r, "code_challenge")?,
+                auth_method: r.try_get("auth_method")?,
+            }));
+        }
+        let row =
+            sqlx::query("SELECT used_at, session_id FROM authorization_codes WHERE code_hash = $1")
+                .bind(code_hash)
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some(row) = row else {
+            return Ok(CodeOutcome::Unknown);
+        };
+        let used_at: Option<Millis> = row.try_get("used_at")?;
+        if used_at.is_none() {
+            return Ok(CodeOutcome::Expired);
+        }
+        if let Some(session_id) = get_opt_string(&row, "session_id")? {
+            self.revoke_session(&session_id, now).await?;
+        }
+        Ok(CodeOutcome::Replayed)
+    }
+
+    /// Records which session a consumed code produced, so a replay can revoke it.
+    pub async fn attach_code_session(&self, code_hash: &str, session_id: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE authorization_codes SET session_id = $1 WHERE code_hash = $2")
+            .bind(session_id)
+            .bind(code_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes expired codes, requests, and sessions long over; returns rows removed.
+    pub async fn purge_expired(&self, now: Millis) -> StoreResult<u64> {
+        let mut removed = 0;
+        for (sql, cutoff) in [
+            (
+                "DELETE FROM authorization_requests WHERE expires_at < $1",
+                now,
+            ),
+            (
+                "DELETE FROM authorization_codes WHERE expires_at < $1",
+                now - 24 * 3600 * 1000,
+            ),
+            (
+                "DELETE FROM throttle WHERE window_start < $1",
+                now - 24 * 3600 * 1000,
+            ),
+        ] {
+            removed += sqlx::query(sql)
+                .bind(cutoff)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        }
+        Ok(removed)
+    }
+}

@@ -1,0 +1,272 @@
+//! Users.
+
+use sqlx::Row as _;
+use sqlx::any::AnyRow;
+
+use super::{Store, StoreError, StoreResult, conflict, get_bool, get_opt_string};
+use crate::clock::Millis;
+use crate::domain::user::User;
+
+const USER_COLUMNS: &str = "id, environment_id, email, email_verified, first_name, last_name, profile_picture_url, \
+     external_id, metadata, locale, password_hash, last_sign_in_at, created_at, updated_at";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListOrder {
+    Asc,
+    Desc,
+}
+
+/// A page request for users: IDs are ULIDs, so ordering by ID is ordering by creation.
+#[derive(Clone, Debug)]
+pub struct UserQuery {
+    pub email: Option<String>,
+    pub limit: u32,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub order: ListOrder,
+}
+
+pub struct UserPage {
+    pub users: Vec<User>,
+    /// Whether more items exist beyond this page in the direction of travel.
+    pub has_more: bool,
+}
+
+fn user_from_row(row: &AnyRow) -> StoreResult<User> {
+    let metadata: String = row.try_get("metadata")?;
+    let metadata = serde_json::from_str(&metadata)
+        .map_err(|e| StoreError::Corrupt(format!("user metadata: {e}")))?;
+    Ok(User {
+        id: row.try_get("id")?,
+        environment_id: row.try_get("environment_id")?,
+        email: row.try_get("email")?,
+        email_verified: get_bool(row, "email_verified")?,
+        first_name: get_opt_string(row, "first_name")?,
+        last_name: get_opt_string(row, "last_name")?,
+        profile_picture_url: get_opt_string(row, "profile_picture_url")?,
+        external_id: get_opt_string(row, "external_id")?,
+        metadata,
+        locale: get_opt_string(row, "locale")?,
+        password_hash: get_opt_string(row, "password_hash")?,
+        last_sign_in_at: row.try_get("last_sign_in_at")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn metadata_json(user: &User) -> String {
+    serde_json::Value::Object(user.metadata.clone()).to_string()
+}
+
+impl Store {
+    /// Inserts a user; `Conflict("users.email")` or `Conflict("users.external_id")` on duplicates.
+    pub async fn insert_user(&self, u: &User) -> StoreResult<()> {
+        if self
+            .find_user_by_email(&u.environment_id, &u.email)
+            .await?
+            .is_some()
+        {
+            return Err(StoreError::Conflict("users.email"));
+        }
+        if let Some(ext) = &u.external_id {
+            if self
+                .find_user_by_external_id(&u.environment_id, ext)
+                .await?
+                .is_some()
+            {
+                return Err(StoreError::Conflict("users.external_id"));
+            }
+        }
+        sqlx::query(&format!(
+            "INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        ))
+        .bind(&u.id)
+        .bind(&u.environment_id)
+        .bind(&u.email)
+        .bind(i64::from(u.email_verified))
+        .bind(&u.first_name)
+        .bind(&u.last_name)
+        .bind(&u.profile_picture_url)
+        .bind(&u.external_id)
+        .bind(metadata_json(u))
+        .bind(&u.locale)
+        .bind(&u.password_hash)
+        .bind(u.last_sign_in_at)
+        .bind(u.created_at)
+        .bind(u.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict(e, "users.email"))?;
+        Ok(())
+    }
+
+    pub async fn find_user(&self, environment_id: &str, id: &str) -> StoreResult<Option<User>> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE environment_id = $1 AND id = $2"
+        ))
+        .bind(environment_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    pub async fn find_user_by_email(
+        &self,
+        environment_id: &str,
+        email: &str,
+    ) -> StoreResult<Option<User>> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE environment_id = $1 AND email = $2"
+        ))
+        .bind(environment_id)
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    pub async fn find_user_by_external_id(
+        &self,
+        environment_id: &str,
+        external_id: &str,
+    ) -> StoreResult<Option<User>> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE environment_id = $1 AND external_id = $2"
+        ))
+        .bind(environment_id)
+        .bind(external_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    /// One page of users. `after` walks in list order, `before` against it; the page itself is
+    /// always returned in list order.
+    pub async fn list_users(&self, environment_id: &str, q: &UserQuery) -> StoreResult<UserPage> {
+        let mut sql = format!("SELECT {USER_COLUMNS} FROM users WHERE environment_id = $1");
+        let mut args: Vec<String> = Vec::new();
+        if let Some(email) = &q.email {
+            args.push(email.clone());
+            sql.push_str(&format!(" AND email = ${}", args.len() + 1));
+        }
+        // Walking "after" in desc order means smaller IDs; "before" flips the direction.
+        let forward = q.before.is_none();
+        let ascending = (q.order == ListOrder::Asc) == forward;
+        if let Some(cursor) = q.after.as_ref().filter(|_| forward).or(q.before.as_ref()) {
+            args.push(cursor.clone());
+            let op = if ascending { ">" } else { "<" };
+            sql.push_str(&format!(" AND id {op} ${}", args.len() + 1));
+        }
+        sql.push_str(if ascending {
+            " ORDER BY id ASC"
+        } else {
+            " ORDER BY id DESC"
+        });
+        sql.push_str(&format!(" LIMIT {}", i64::from(q.limit) + 1));
+        let mut query = sqlx::query(&sql).bind(environment_id);
+        for a in &args {
+            query = query.bind(a);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        let has_more = rows.len() > q.limit as usize;
+        let mut users = rows
+            .iter()
+            .take(q.limit as usize)
+            .map(user_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        if !forward {
+            users.reverse();
+        }
+        Ok(UserPage { users, has_more })
+    }
+
+    /// Writes every mutable field of `u`.
+    pub async fn update_user(&self, u: &User) -> StoreResult<()> {
+        update_user_in(&self.pool, u).await
+    }
+
+    /// Updates the user and ends all of their sessions in one transaction (password change).
+    pub async fn update_user_revoking_sessions(&self, u: &User, now: Millis) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE sessions SET ended_at = $1, updated_at = $1 WHERE user_id = $2 AND ended_at IS NULL")
+            .bind(now)
+            .bind(&u.id)
+            .execute(&mut *tx)
+            .await?;
+        update_user_in(&mut *tx, u).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores a rehashed password (after verifying an imported or outdated hash).
+    pub async fn set_password_hash(&self, user_id: &str, hash: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(hash)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn record_sign_in(&self, user_id: &str, now: Millis) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET last_sign_in_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes a user with their sessions, refresh tokens and codes, atomically.
+    pub async fn delete_user(&self, environment_id: &str, id: &str) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE user_id = $1)")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM authorization_codes WHERE user_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let done = sqlx::query("DELETE FROM users WHERE environment_id = $1 AND id = $2")
+            .bind(environment_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+async fn update_user_in<'e, E>(executor: E, u: &User) -> StoreResult<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query(
+        "UPDATE users SET email = $1, email_verified = $2, first_name = $3, last_name = $4, profile_picture_url = $5, \
+         external_id = $6, metadata = $7, locale = $8, password_hash = $9, last_sign_in_at = $10, updated_at = $11 \
+         WHERE id = $12 AND environment_id = $13",
+    )
+    .bind(&u.email)
+    .bind(i64::from(u.email_verified))
+    .bind(&u.first_name)
+    .bind(&u.last_name)
+    .bind(&u.profile_picture_url)
+    .bind(&u.external_id)
+    .bind(metadata_json(u))
+    .bind(&u.locale)
+    .bind(&u.password_hash)
+    .bind(u.last_sign_in_at)
+    .bind(u.updated_at)
+    .bind(&u.id)
+    .bind(&u.environment_id)
+    .execute(executor)
+    .await
+    .map_err(|e| conflict(e, "users.email"))?;
+    Ok(())
+}
