@@ -22,9 +22,6 @@ mod tests {
         assert!(has_prefix(&id, "user"), "{id}");
         assert!(!has_prefix(&id, "session"));
         assert!(!has_prefix("user_123", "user"));
-        assert!(
-            !new_id("client").contains('.'),
-            "client ids must not contain dots"
-        );
+        assert!(!new_id("client").contains('.'), "client ids must not contain dots");
     }
 }

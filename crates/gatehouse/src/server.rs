@@ -49,32 +49,19 @@ impl ServerConfig {
 /// Opens the store (creating the data folder and schema) and builds the use-case layer.
 pub async fn open_core(config: &ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Result<Core> {
     if config.database_url.is_none() {
-        std::fs::create_dir_all(&config.data_dir).with_context(|| {
-            format!(
-                "cannot create the data folder {}",
-                config.data_dir.display()
-            )
-        })?;
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create the data folder {}", config.data_dir.display()))?;
     }
     let url = config.database_url();
-    let store = Store::connect(&url, 16).await.with_context(|| {
-        format!(
-            "cannot open the database {}",
-            crate::store::redact_url(&url)
-        )
-    })?;
-    store
-        .migrate()
+    let store = Store::connect(&url, 16)
         .await
-        .context("cannot apply database migrations")?;
+        .with_context(|| format!("cannot open the database {}", crate::store::redact_url(&url)))?;
+    store.migrate().await.context("cannot apply database migrations")?;
     let core = Core::new(
         store,
         clock,
         PasswordHasher::new(config.argon),
-        CoreConfig {
-            public_url: config.public_url.clone(),
-            jwks_max_age_secs: config.jwks_max_age_secs,
-        },
+        CoreConfig { public_url: config.public_url.clone(), jwks_max_age_secs: config.jwks_max_age_secs },
     )
     .await?;
     Ok(core)
@@ -88,19 +75,15 @@ pub struct Server {
 
 impl Server {
     pub async fn bind(config: &ServerConfig, core: Core) -> anyhow::Result<Server> {
-        let listener = TcpListener::bind(config.listen).await.with_context(|| {
-            format!(
-                "cannot listen on {} (is another server using it?)",
-                config.listen
-            )
-        })?;
-        Ok(Server {
-            listener,
-            state: AppState {
-                core,
-                pages: Arc::new(Pages::default()),
-            },
-        })
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {} (is another server using it?)", config.listen))?;
+        Ok(Server::with_listener(listener, core))
+    }
+
+    /// A server on a listener bound by the caller (tests bind port 0 first to learn the URL).
+    pub fn with_listener(listener: TcpListener, core: Core) -> Server {
+        Server { listener, state: AppState { core, pages: Arc::new(Pages::default()) } }
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -108,10 +91,7 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, then finishes in-flight requests.
-    pub async fn serve(
-        self,
-        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
+    pub async fn serve(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let store = self.state.core.store.clone();
         let clock = self.state.core.clock.clone();
         let janitor = tokio::spawn(async move {
@@ -124,9 +104,7 @@ impl Server {
             }
         });
         let app = crate::http::app(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        let result = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let result = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
         janitor.abort();
         result.context("the HTTP server failed")
     }
@@ -137,14 +115,8 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
     let started = Instant::now();
     let core = open_core(&config, Arc::new(SystemClock)).await?;
     let first_start = core.store.list_environments().await?.is_empty();
-    let issued = if first_start {
-        Some(
-            core.ensure_environment(crate::domain::environment::DEVELOPMENT)
-                .await?,
-        )
-    } else {
-        None
-    };
+    let issued =
+        if first_start { Some(core.ensure_environment(crate::domain::environment::DEVELOPMENT).await?) } else { None };
     let server = Server::bind(&config, core.clone()).await?;
     let environments = core.store.list_environments().await?;
     crate::cli::banner::print_startup(&config, &environments, issued.as_ref());

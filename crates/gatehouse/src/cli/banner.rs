@@ -27,11 +27,7 @@ pub fn connection(public_url: &str, env_name: &str, client_id: &str) -> Connecti
 /// Host, port and scheme of the public URL, the way the SDKs want them.
 fn sdk_host(public_url: &str) -> (String, Option<u16>, bool) {
     match url::Url::parse(public_url) {
-        Ok(u) => (
-            u.host_str().unwrap_or("localhost").to_owned(),
-            u.port(),
-            u.scheme() == "https",
-        ),
+        Ok(u) => (u.host_str().unwrap_or("localhost").to_owned(), u.port(), u.scheme() == "https"),
         Err(_) => ("localhost".into(), Some(8080), false),
     }
 }
@@ -40,9 +36,7 @@ fn sdk_host(public_url: &str) -> (String, Option<u16>, bool) {
 pub fn snippets(public_url: &str, client_id: &str, api_key: Option<&str>) -> String {
     let (host, port, https) = sdk_host(public_url);
     let port_prop = port.map(|p| format!(" port={{{p}}}")).unwrap_or_default();
-    let port_env = port
-        .map(|p| format!("WORKOS_API_PORT={p}\n"))
-        .unwrap_or_default();
+    let port_env = port.map(|p| format!("WORKOS_API_PORT={p}\n")).unwrap_or_default();
     let key = api_key.unwrap_or("<your API key: gatehouse api-keys create>");
     format!(
         "\
@@ -81,31 +75,18 @@ export default {{
 }
 
 /// Printed by `serve` once it is listening.
-pub fn print_startup(
-    config: &ServerConfig,
-    environments: &[Environment],
-    issued: Option<&IssuedEnvironment>,
-) {
+pub fn print_startup(config: &ServerConfig, environments: &[Environment], issued: Option<&IssuedEnvironment>) {
     let url = &config.public_url;
     let mut out = String::new();
-    out.push_str(&format!(
-        "\nGatehouse is running at {url} (listening on {})\n",
-        config.listen
-    ));
+    out.push_str(&format!("\nGatehouse is running at {url} (listening on {})\n", config.listen));
     for env in environments {
         let c = connection(url, &env.name, &env.client_id);
         out.push_str(&format!("\n  {} environment\n", env.name));
         out.push_str(&format!("    Client ID   {}\n", c.client_id));
         if let Some(issued) = issued.filter(|i| i.client_id == env.client_id) {
-            out.push_str(&format!(
-                "    API key     {}   (shown once; keep it secret)\n",
-                issued.api_key
-            ));
+            out.push_str(&format!("    API key     {}   (shown once; keep it secret)\n", issued.api_key));
         }
-        out.push_str(&format!(
-            "    Issuer      {}\n    JWKS        {}\n",
-            c.issuer, c.jwks_url
-        ));
+        out.push_str(&format!("    Issuer      {}\n    JWKS        {}\n", c.issuer, c.jwks_url));
     }
     if let Some(issued) = issued {
         out.push_str("\nPaste these into your app:\n\n");
@@ -129,9 +110,7 @@ mod tests {
         let s = snippets("http://localhost:8080", "client_01ABC", Some("sk_test_x"));
         assert!(s.contains("VITE_WORKOS_CLIENT_ID=client_01ABC"));
         assert!(s.contains("apiHostname=\"localhost\" port={8080} https={false}"));
-        assert!(s.contains(
-            "WORKOS_API_HOSTNAME=localhost\nWORKOS_API_PORT=8080\nWORKOS_API_HTTPS=false"
-        ));
+        assert!(s.contains("WORKOS_API_HOSTNAME=localhost\nWORKOS_API_PORT=8080\nWORKOS_API_HTTPS=false"));
         assert!(s.contains("issuer: `http://localhost:8080/user_management/${clientId}`"));
         let https = snippets("https://auth.example.com", "client_01ABC", None);
         assert!(https.contains("apiHostname=\"auth.example.com\" https={true}"));

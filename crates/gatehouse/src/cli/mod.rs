@@ -18,11 +18,7 @@ use crate::server::{ServerConfig, open_core};
 use crate::service::Core;
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "gatehouse",
-    version,
-    about = "Self-hosted authentication server compatible with WorkOS AuthKit"
-)]
+#[command(name = "gatehouse", version, about = "Self-hosted authentication server compatible with WorkOS AuthKit")]
 pub struct Cli {
     #[command(flatten)]
     global: Global,
@@ -33,23 +29,13 @@ pub struct Cli {
 #[derive(Args, Debug, Clone)]
 struct Global {
     /// Folder holding the embedded database.
-    #[arg(
-        long,
-        global = true,
-        env = "GATEHOUSE_DATA",
-        default_value = "./gatehouse-data"
-    )]
+    #[arg(long, global = true, env = "GATEHOUSE_DATA", default_value = "./gatehouse-data")]
     data: PathBuf,
     /// Use this database instead of the embedded one (postgres://… or sqlite://…).
     #[arg(long, global = true, env = "GATEHOUSE_DATABASE_URL")]
     database_url: Option<String>,
     /// The URL apps and browsers use to reach Gatehouse (issuer and links are built from it).
-    #[arg(
-        long,
-        global = true,
-        env = "GATEHOUSE_PUBLIC_URL",
-        default_value = "http://localhost:8080"
-    )]
+    #[arg(long, global = true, env = "GATEHOUSE_PUBLIC_URL", default_value = "http://localhost:8080")]
     public_url: String,
     /// Print machine-readable JSON.
     #[arg(long, global = true)]
@@ -173,15 +159,8 @@ pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -205,8 +184,7 @@ fn server_config(g: &Global, listen: SocketAddr, jwks_max_age_secs: i64) -> Serv
 }
 
 fn check_public_url(url: &str) -> anyhow::Result<()> {
-    let parsed =
-        url::Url::parse(url).with_context(|| format!("--public-url '{url}' is not a URL"))?;
+    let parsed = url::Url::parse(url).with_context(|| format!("--public-url '{url}' is not a URL"))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
         bail!("--public-url must be an http(s) URL like http://localhost:8080");
     }
@@ -219,17 +197,11 @@ fn check_public_url(url: &str) -> anyhow::Result<()> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let g = cli.global;
     check_public_url(&g.public_url)?;
-    if let Command::Serve {
-        listen,
-        jwks_max_age_secs,
-    } = cli.command
-    {
+    if let Command::Serve { listen, jwks_max_age_secs } = cli.command {
         return crate::server::run(server_config(&g, listen, jwks_max_age_secs)).await;
     }
     let max_age = match &cli.command {
-        Command::Keys(KeyCommand::Rotate {
-            jwks_max_age_secs, ..
-        }) => *jwks_max_age_secs,
+        Command::Keys(KeyCommand::Rotate { jwks_max_age_secs, .. }) => *jwks_max_age_secs,
         _ => 300,
     };
     let config = server_config(&g, SocketAddr::from(([127, 0, 0, 1], 0)), max_age);
@@ -249,10 +221,7 @@ impl Output {
     /// Prints JSON with `--json`, else the human text.
     fn print(&self, value: serde_json::Value, human: impl FnOnce() -> String) {
         if self.json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&value).unwrap_or_default()
-            );
+            println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
         } else {
             println!("{}", human());
         }
@@ -265,12 +234,7 @@ async fn env_named(core: &Core, name: &str) -> anyhow::Result<Environment> {
     })
 }
 
-async fn command(
-    core: &Core,
-    public_url: &str,
-    out: &Output,
-    command: Command,
-) -> anyhow::Result<()> {
+async fn command(core: &Core, public_url: &str, out: &Output, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve { .. } => unreachable!("handled by run"),
         Command::Init => {
@@ -293,34 +257,18 @@ async fn command(
         }
         Command::Env(EnvCommand::List) => {
             let envs = core.store.list_environments().await?;
-            let list: Vec<_> = envs
-                .iter()
-                .map(|e| json!({"name": e.name, "client_id": e.client_id}))
-                .collect();
+            let list: Vec<_> = envs.iter().map(|e| json!({"name": e.name, "client_id": e.client_id})).collect();
             out.print(json!(list), || {
-                envs.iter()
-                    .map(|e| format!("{:<12} {}", e.name, e.client_id))
-                    .collect::<Vec<_>>()
-                    .join("\n")
+                envs.iter().map(|e| format!("{:<12} {}", e.name, e.client_id)).collect::<Vec<_>>().join("\n")
             });
         }
         Command::Env(EnvCommand::Show { name }) => {
             let env = env_named(core, &name).await?;
             let c = banner::connection(public_url, &env.name, &env.client_id);
-            let redirects: Vec<String> = core
-                .store
-                .list_redirect_uris(&env.id)
-                .await?
-                .into_iter()
-                .map(|r| r.uri)
-                .collect();
-            let origins: Vec<String> = core
-                .store
-                .list_cors_origins(&env.id)
-                .await?
-                .into_iter()
-                .map(|o| o.origin)
-                .collect();
+            let redirects: Vec<String> =
+                core.store.list_redirect_uris(&env.id).await?.into_iter().map(|r| r.uri).collect();
+            let origins: Vec<String> =
+                core.store.list_cors_origins(&env.id).await?.into_iter().map(|o| o.origin).collect();
             out.print(
                 json!({"name": env.name, "client_id": env.client_id, "issuer": c.issuer, "jwks_url": c.jwks_url,
                        "settings": env.settings, "redirect_uris": redirects, "cors_origins": origins}),
@@ -350,36 +298,29 @@ async fn command(
             out.print(
                 json!({"environment": issued.environment, "client_id": issued.client_id, "api_key": issued.api_key,
                        "issuer": c.issuer, "jwks_url": c.jwks_url}),
-                || format!("Created {}.\n  Client ID  {}\n  API key    {}   (shown once)", issued.environment, issued.client_id, issued.api_key),
+                || {
+                    format!(
+                        "Created {}.\n  Client ID  {}\n  API key    {}   (shown once)",
+                        issued.environment, issued.client_id, issued.api_key
+                    )
+                },
             );
         }
         Command::Env(EnvCommand::Set { name, pairs }) => {
             let env = env_named(core, &name).await?;
             let mut settings = env.settings.clone();
             for pair in &pairs {
-                let (key, value) = pair
-                    .split_once('=')
-                    .with_context(|| format!("'{pair}' is not KEY=VALUE"))?;
-                settings
-                    .set(key.trim(), value.trim())
-                    .map_err(anyhow::Error::msg)?;
+                let (key, value) = pair.split_once('=').with_context(|| format!("'{pair}' is not KEY=VALUE"))?;
+                settings.set(key.trim(), value.trim()).map_err(anyhow::Error::msg)?;
             }
-            let env = core
-                .update_settings(&env, settings)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            out.print(json!({"name": env.name, "settings": env.settings}), || {
-                format!("Updated {}.", env.name)
-            });
+            let env = core.update_settings(&env, settings).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            out.print(json!({"name": env.name, "settings": env.settings}), || format!("Updated {}.", env.name));
         }
         Command::ApiKeys(ApiKeyCommand::Create(a)) => {
             let env = env_named(core, &a.env).await?;
             let key = core.issue_api_key(&env).await?;
             out.print(json!({"environment": env.name, "api_key": key}), || {
-                format!(
-                    "New API key for {}: {key}\nIt is shown only now; Gatehouse keeps a hash.",
-                    env.name
-                )
+                format!("New API key for {}: {key}\nIt is shown only now; Gatehouse keeps a hash.", env.name)
             });
         }
         Command::ApiKeys(ApiKeyCommand::List(a)) => {
@@ -397,11 +338,7 @@ async fn command(
                             k.id,
                             k.key_hint,
                             iso8601(k.created_at),
-                            if k.revoked_at.is_some() {
-                                "  (revoked)"
-                            } else {
-                                ""
-                            }
+                            if k.revoked_at.is_some() { "  (revoked)" } else { "" }
                         )
                     })
                     .collect::<Vec<_>>()
@@ -411,10 +348,7 @@ async fn command(
         Command::ApiKeys(ApiKeyCommand::Revoke { id, env }) => {
             let env = env_named(core, &env.env).await?;
             if !core.store.revoke_api_key(&env.id, &id, core.now()).await? {
-                bail!(
-                    "no active API key '{id}' in {}; see `gatehouse api-keys list`",
-                    env.name
-                );
+                bail!("no active API key '{id}' in {}; see `gatehouse api-keys list`", env.name);
             }
             out.print(json!({"revoked": id}), || format!("Revoked {id}."));
         }
@@ -422,26 +356,16 @@ async fn command(
         Command::CorsOrigins(c) => list_command(core, out, c, Kind::Cors).await?,
         Command::JwtTemplate(TemplateCommand::Show(a)) => {
             let env = env_named(core, &a.env).await?;
-            out.print(json!({"content": env.settings.jwt_template}), || {
-                env.settings.jwt_template.clone()
-            });
+            out.print(json!({"content": env.settings.jwt_template}), || env.settings.jwt_template.clone());
         }
         Command::JwtTemplate(TemplateCommand::Set { template, env }) => {
             let env = env_named(core, &env.env).await?;
-            let env = core
-                .set_jwt_template(&env, &template)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            out.print(json!({"content": env.settings.jwt_template}), || {
-                "JWT template updated.".into()
-            });
+            let env = core.set_jwt_template(&env, &template).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            out.print(json!({"content": env.settings.jwt_template}), || "JWT template updated.".into());
         }
         Command::Keys(KeyCommand::List(a)) => {
             let env = env_named(core, &a.env).await?;
-            let loaded = core
-                .load_environment(&env.client_id)
-                .await?
-                .context("environment vanished")?;
+            let loaded = core.load_environment(&env.client_id).await?.context("environment vanished")?;
             let schedule = core.key_schedule(&loaded);
             out.print(json!(schedule), || {
                 schedule
@@ -452,9 +376,7 @@ async fn command(
                             k.kid,
                             k.state,
                             iso8601(k.signs_from),
-                            k.published_until
-                                .map(|p| format!(", published until {}", iso8601(p)))
-                                .unwrap_or_default()
+                            k.published_until.map(|p| format!(", published until {}", iso8601(p))).unwrap_or_default()
                         )
                     })
                     .collect::<Vec<_>>()
@@ -486,20 +408,10 @@ async fn list_command(core: &Core, out: &Output, c: ListCommand, kind: Kind) -> 
         ListCommand::Add { value, env } => {
             let env = env_named(core, &env.env).await?;
             match kind {
-                Kind::Redirect => core
-                    .add_redirect_uri(&env, &value)
-                    .await
-                    .map(|_| ())
-                    .map_err(err)?,
-                Kind::Cors => core
-                    .add_cors_origin(&env, &value)
-                    .await
-                    .map(|_| ())
-                    .map_err(err)?,
+                Kind::Redirect => core.add_redirect_uri(&env, &value).await.map(|_| ()).map_err(err)?,
+                Kind::Cors => core.add_cors_origin(&env, &value).await.map(|_| ()).map_err(err)?,
             }
-            out.print(json!({"added": value}), || {
-                format!("Added {value} to {}.", env.name)
-            });
+            out.print(json!({"added": value}), || format!("Added {value} to {}.", env.name));
         }
         ListCommand::Remove { value, env } => {
             let env = env_named(core, &env.env).await?;
@@ -507,27 +419,13 @@ async fn list_command(core: &Core, out: &Output, c: ListCommand, kind: Kind) -> 
                 Kind::Redirect => core.remove_redirect_uri(&env, &value).await.map_err(err)?,
                 Kind::Cors => core.remove_cors_origin(&env, &value).await.map_err(err)?,
             }
-            out.print(json!({"removed": value}), || {
-                format!("Removed {value} from {}.", env.name)
-            });
+            out.print(json!({"removed": value}), || format!("Removed {value} from {}.", env.name));
         }
         ListCommand::List(a) => {
             let env = env_named(core, &a.env).await?;
             let values: Vec<String> = match kind {
-                Kind::Redirect => core
-                    .store
-                    .list_redirect_uris(&env.id)
-                    .await?
-                    .into_iter()
-                    .map(|r| r.uri)
-                    .collect(),
-                Kind::Cors => core
-                    .store
-                    .list_cors_origins(&env.id)
-                    .await?
-                    .into_iter()
-                    .map(|o| o.origin)
-                    .collect(),
+                Kind::Redirect => core.store.list_redirect_uris(&env.id).await?.into_iter().map(|r| r.uri).collect(),
+                Kind::Cors => core.store.list_cors_origins(&env.id).await?.into_iter().map(|o| o.origin).collect(),
             };
             out.print(json!(values), || values.join("\n"));
         }

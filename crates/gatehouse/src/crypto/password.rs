@@ -13,11 +13,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::{OnceCell, Semaphore};
 
 /// OWASP's argon2id recommendation: m = 19 MiB, t = 2, p = 1.
-pub const OWASP_PARAMS: ArgonParams = ArgonParams {
-    memory_kib: 19_456,
-    iterations: 2,
-    parallelism: 1,
-};
+pub const OWASP_PARAMS: ArgonParams = ArgonParams { memory_kib: 19_456, iterations: 2, parallelism: 1 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ArgonParams {
@@ -55,20 +51,14 @@ pub struct PasswordHasher {
 
 impl std::fmt::Debug for PasswordHasher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PasswordHasher")
-            .field("params", &self.params)
-            .finish_non_exhaustive()
+        f.debug_struct("PasswordHasher").field("params", &self.params).finish_non_exhaustive()
     }
 }
 
 impl PasswordHasher {
     pub fn new(params: ArgonParams) -> PasswordHasher {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        PasswordHasher {
-            params,
-            permits: Arc::new(Semaphore::new(cores)),
-            dummy: Arc::new(OnceCell::new()),
-        }
+        PasswordHasher { params, permits: Arc::new(Semaphore::new(cores)), dummy: Arc::new(OnceCell::new()) }
     }
 
     pub fn params(&self) -> ArgonParams {
@@ -87,8 +77,7 @@ impl PasswordHasher {
         let password = password.to_owned();
         let stored = stored.to_owned();
         let params = self.params;
-        self.run(move || verify_blocking(&password, &stored, params))
-            .await?
+        self.run(move || verify_blocking(&password, &stored, params)).await?
     }
 
     /// Spends the same time as a real verification, for unknown accounts, so response time
@@ -105,30 +94,16 @@ impl PasswordHasher {
         self.verify(password, &dummy).await.map(|_| ())
     }
 
-    async fn run<T: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, PasswordError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| PasswordError::Join)?;
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, PasswordError> {
+        let _permit = self.permits.acquire().await.map_err(|_| PasswordError::Join)?;
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || span.in_scope(work))
-            .await
-            .map_err(|_| PasswordError::Join)
+        tokio::task::spawn_blocking(move || span.in_scope(work)).await.map_err(|_| PasswordError::Join)
     }
 }
 
 fn argon2(params: ArgonParams) -> Result<Argon2<'static>, PasswordError> {
-    let p = Params::new(
-        params.memory_kib,
-        params.iterations,
-        params.parallelism,
-        None,
-    )
-    .map_err(|e| PasswordError::Hash(e.to_string()))?;
+    let p = Params::new(params.memory_kib, params.iterations, params.parallelism, None)
+        .map_err(|e| PasswordError::Hash(e.to_string()))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, p))
 }
 
@@ -140,17 +115,11 @@ fn hash_blocking(password: &str, params: ArgonParams) -> Result<String, Password
         .map_err(|e| PasswordError::Hash(e.to_string()))
 }
 
-fn verify_blocking(
-    password: &str,
-    stored: &str,
-    params: ArgonParams,
-) -> Result<Verdict, PasswordError> {
+fn verify_blocking(password: &str, stored: &str, params: ArgonParams) -> Result<Verdict, PasswordError> {
     if stored.starts_with("$2") {
         // Imported bcrypt hash: verify, then upgrade to argon2id.
         return match bcrypt::verify(password, stored) {
-            Ok(true) => Ok(Verdict::MatchRehash {
-                new_hash: hash_blocking(password, params)?,
-            }),
+            Ok(true) => Ok(Verdict::MatchRehash { new_hash: hash_blocking(password, params)? }),
             Ok(false) | Err(_) => Ok(Verdict::Mismatch),
         };
     }
@@ -158,32 +127,21 @@ fn verify_blocking(
         return Ok(Verdict::Mismatch);
     };
     // Verification uses the parameters recorded in the hash itself.
-    if Argon2::default()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_err()
-    {
+    if Argon2::default().verify_password(password.as_bytes(), &parsed).is_err() {
         return Ok(Verdict::Mismatch);
     }
     let current = parsed.algorithm.as_str() == "argon2id"
         && parsed.params.get_decimal("m") == Some(params.memory_kib)
         && parsed.params.get_decimal("t") == Some(params.iterations)
         && parsed.params.get_decimal("p") == Some(params.parallelism);
-    if current {
-        Ok(Verdict::Match)
-    } else {
-        Ok(Verdict::MatchRehash {
-            new_hash: hash_blocking(password, params)?,
-        })
-    }
+    if current { Ok(Verdict::Match) } else { Ok(Verdict::MatchRehash { new_hash: hash_blocking(password, params)? }) }
 }
 
 /// Whether `hash` is a password hash we can verify, for `password_hash` imports.
 pub fn is_importable_hash(hash: &str, kind: &str) -> bool {
     match kind {
         "bcrypt" => hash.starts_with("$2") && hash.parse::<bcrypt::HashParts>().is_ok(),
-        "argon2" => {
-            PasswordHash::new(hash).is_ok_and(|h| h.algorithm.as_str().starts_with("argon2"))
-        }
+        "argon2" => PasswordHash::new(hash).is_ok_and(|h| h.algorithm.as_str().starts_with("argon2")),
         _ => false,
     }
 }
@@ -192,29 +150,16 @@ pub fn is_importable_hash(hash: &str, kind: &str) -> bool {
 mod tests {
     use super::*;
 
-    const CHEAP: ArgonParams = ArgonParams {
-        memory_kib: 64,
-        iterations: 1,
-        parallelism: 1,
-    };
+    const CHEAP: ArgonParams = ArgonParams { memory_kib: 64, iterations: 1, parallelism: 1 };
 
     #[tokio::test]
     async fn hashes_and_verifies() {
         let hasher = PasswordHasher::new(CHEAP);
         let hash = hasher.hash("correct horse").await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{hash}");
-        assert_eq!(
-            hasher.verify("correct horse", &hash).await.unwrap(),
-            Verdict::Match
-        );
-        assert_eq!(
-            hasher.verify("wrong horse", &hash).await.unwrap(),
-            Verdict::Mismatch
-        );
-        assert_eq!(
-            hasher.verify("x", "not a hash").await.unwrap(),
-            Verdict::Mismatch
-        );
+        assert_eq!(hasher.verify("correct horse", &hash).await.unwrap(), Verdict::Match);
+        assert_eq!(hasher.verify("wrong horse", &hash).await.unwrap(), Verdict::Mismatch);
+        assert_eq!(hasher.verify("x", "not a hash").await.unwrap(), Verdict::Mismatch);
         hasher.verify_dummy("anything").await.unwrap();
     }
 
@@ -228,17 +173,8 @@ mod tests {
             Verdict::MatchRehash { new_hash } => assert!(new_hash.starts_with("$argon2id$")),
             other => panic!("expected a rehash, got {other:?}"),
         }
-        let old = PasswordHasher::new(ArgonParams {
-            memory_kib: 32,
-            ..CHEAP
-        })
-        .hash("pw")
-        .await
-        .unwrap();
+        let old = PasswordHasher::new(ArgonParams { memory_kib: 32, ..CHEAP }).hash("pw").await.unwrap();
         assert!(is_importable_hash(&old, "argon2"));
-        assert!(matches!(
-            hasher.verify("pw", &old).await.unwrap(),
-            Verdict::MatchRehash { .. }
-        ));
+        assert!(matches!(hasher.verify("pw", &old).await.unwrap(), Verdict::MatchRehash { .. }));
     }
 }

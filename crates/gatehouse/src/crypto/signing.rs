@@ -21,9 +21,7 @@ pub struct SigningKey {
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKey")
-            .field("kid", &self.kid)
-            .finish_non_exhaustive()
+        f.debug_struct("SigningKey").field("kid", &self.kid).finish_non_exhaustive()
     }
 }
 
@@ -65,12 +63,7 @@ impl SigningKey {
             "n": URL_SAFE_NO_PAD.encode(&components.n),
             "e": URL_SAFE_NO_PAD.encode(&components.e),
         });
-        SigningKey {
-            kid,
-            pair,
-            header_b64,
-            jwk,
-        }
+        SigningKey { kid, pair, header_b64, jwk }
     }
 
     pub fn kid(&self) -> &str {
@@ -84,10 +77,7 @@ impl SigningKey {
 
     /// Signs `claims` as a compact JWS with header `{"alg":"RS256","typ":"JWT","kid":…}`.
     /// RSASSA-PKCS1-v1_5 is deterministic: the same claims give the same token.
-    pub fn sign(
-        &self,
-        claims: &serde_json::Map<String, serde_json::Value>,
-    ) -> Result<String, KeyError> {
+    pub fn sign(&self, claims: &serde_json::Map<String, serde_json::Value>) -> Result<String, KeyError> {
         let payload = serde_json::to_vec(claims).map_err(|_| KeyError::Json)?;
         let mut token = String::with_capacity(self.header_b64.len() + payload.len() * 4 / 3 + 350);
         token.push_str(&self.header_b64);
@@ -95,12 +85,7 @@ impl SigningKey {
         URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
         let mut signature = vec![0u8; self.pair.public_modulus_len()];
         self.pair
-            .sign(
-                &RSA_PKCS1_SHA256,
-                &aws_lc_rs::rand::SystemRandom::new(),
-                token.as_bytes(),
-                &mut signature,
-            )
+            .sign(&RSA_PKCS1_SHA256, &aws_lc_rs::rand::SystemRandom::new(), token.as_bytes(), &mut signature)
             .map_err(|_| KeyError::Crypto)?;
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
@@ -120,29 +105,16 @@ mod tests {
         let mut claims = serde_json::Map::new();
         claims.insert("sub".into(), json!("user_1"));
         let token = key.sign(&claims).unwrap();
-        assert_eq!(
-            token,
-            again.sign(&claims).unwrap(),
-            "PKCS#1 v1.5 signing is deterministic"
-        );
+        assert_eq!(token, again.sign(&claims).unwrap(), "PKCS#1 v1.5 signing is deterministic");
 
         let parts: Vec<&str> = token.split('.').collect();
-        let header: serde_json::Value =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
-        assert_eq!(
-            header,
-            json!({"alg": "RS256", "typ": "JWT", "kid": "key_1"})
-        );
+        let header: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+        assert_eq!(header, json!({"alg": "RS256", "typ": "JWT", "kid": "key_1"}));
         let der = key.pair.public_key().as_der().unwrap();
         let public = UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der.as_ref().to_vec());
         // aws-lc accepts SubjectPublicKeyInfo DER for RSA verification.
         let message = format!("{}.{}", parts[0], parts[1]);
-        public
-            .verify(
-                message.as_bytes(),
-                &URL_SAFE_NO_PAD.decode(parts[2]).unwrap(),
-            )
-            .unwrap();
+        public.verify(message.as_bytes(), &URL_SAFE_NO_PAD.decode(parts[2]).unwrap()).unwrap();
         assert_eq!(key.public_jwk()["e"], "AQAB");
     }
 }

@@ -27,11 +27,7 @@ impl Environment {
 
     /// API key prefix: `sk_test_` outside production, `sk_live_` in production.
     pub fn api_key_prefix(&self) -> &'static str {
-        if self.is_development() {
-            "sk_test_"
-        } else {
-            "sk_live_"
-        }
+        if self.is_development() { "sk_test_" } else { "sk_live_" }
     }
 }
 
@@ -87,11 +83,7 @@ pub struct Branding {
 
 impl Default for Branding {
     fn default() -> Branding {
-        Branding {
-            app_name: "Gatehouse".into(),
-            primary_color: "#4f46e5".into(),
-            logo_url: None,
-        }
+        Branding { app_name: "Gatehouse".into(), primary_color: "#4f46e5".into(), logo_url: None }
     }
 }
 
@@ -119,19 +111,13 @@ impl Settings {
             return Err("refresh_grace_secs must be between 0 and 60".into());
         }
         if self.password_policy.min_length < 8 || self.password_policy.max_length < 64 {
-            return Err(
-                "password_policy needs min_length >= 8 and max_length >= 64 (NIST SP 800-63B)"
-                    .into(),
-            );
+            return Err("password_policy needs min_length >= 8 and max_length >= 64 (NIST SP 800-63B)".into());
         }
         if self.password_policy.min_length > self.password_policy.max_length {
             return Err("password_policy.min_length must not exceed max_length".into());
         }
         let color = &self.branding.primary_color;
-        if !(color.len() == 7
-            && color.starts_with('#')
-            && color[1..].bytes().all(|b| b.is_ascii_hexdigit()))
-        {
+        if !(color.len() == 7 && color.starts_with('#') && color[1..].bytes().all(|b| b.is_ascii_hexdigit())) {
             return Err("branding.primary_color must look like #4f46e5".into());
         }
         if let Some(logo) = &self.branding.logo_url {
@@ -140,8 +126,7 @@ impl Settings {
             }
         }
         for uri in &self.sign_out_redirect_uris {
-            crate::domain::redirect::parse_absolute(uri)
-                .map_err(|e| format!("sign_out_redirect_uris: {e}"))?;
+            crate::domain::redirect::parse_absolute(uri).map_err(|e| format!("sign_out_redirect_uris: {e}"))?;
         }
         Ok(())
     }
@@ -157,21 +142,13 @@ impl Settings {
     }
 
     fn apply(&mut self, key: &str, value: &str) -> Result<(), String> {
-        let int = || {
-            value
-                .parse::<i64>()
-                .map_err(|_| format!("{key} takes a whole number"))
-        };
+        let int = || value.parse::<i64>().map_err(|_| format!("{key} takes a whole number"));
         let boolean = || match value {
             "true" | "yes" | "on" | "1" => Ok(true),
             "false" | "no" | "off" | "0" => Ok(false),
             _ => Err(format!("{key} takes true or false")),
         };
-        let size = || {
-            value
-                .parse::<usize>()
-                .map_err(|_| format!("{key} takes a whole number"))
-        };
+        let size = || value.parse::<usize>().map_err(|_| format!("{key} takes a whole number"));
         match key {
             "access_token_ttl_secs" => self.access_token_ttl_secs = int()?,
             "session_ttl_secs" => self.session_ttl_secs = int()?,
@@ -179,11 +156,8 @@ impl Settings {
             "password_policy.min_length" => self.password_policy.min_length = size()?,
             "password_policy.max_length" => self.password_policy.max_length = size()?,
             "password_policy.min_strength" => {
-                self.password_policy.min_strength = value
-                    .parse::<u8>()
-                    .ok()
-                    .filter(|s| *s <= 4)
-                    .ok_or("min_strength takes 0 to 4")?;
+                self.password_policy.min_strength =
+                    value.parse::<u8>().ok().filter(|s| *s <= 4).ok_or("min_strength takes 0 to 4")?;
             }
             "branding.app_name" => self.branding.app_name = value.to_owned(),
             "branding.primary_color" => self.branding.primary_color = value.to_owned(),
@@ -191,19 +165,13 @@ impl Settings {
                 self.branding.logo_url = (!value.is_empty()).then(|| value.to_owned());
             }
             "sign_out_redirect_uris" => {
-                self.sign_out_redirect_uris = value
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect();
+                self.sign_out_redirect_uris =
+                    value.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
             }
             "allow_localhost_origins" => self.allow_localhost_origins = boolean()?,
             "sign_up_enabled" => self.sign_up_enabled = boolean()?,
             _ => {
-                return Err(format!(
-                    "unknown setting `{key}`; see `gatehouse env show` for the names"
-                ));
+                return Err(format!("unknown setting `{key}`; see `gatehouse env show` for the names"));
             }
         }
         Ok(())
@@ -232,11 +200,7 @@ mod tests {
         assert!(s.set("nope", "1").unwrap_err().contains("unknown setting"));
         assert!(s.set("branding.primary_color", "red").is_err());
         s.set("branding.primary_color", "#112233").unwrap();
-        s.set(
-            "sign_out_redirect_uris",
-            "http://localhost:3000/, https://app.example.com/bye",
-        )
-        .unwrap();
+        s.set("sign_out_redirect_uris", "http://localhost:3000/, https://app.example.com/bye").unwrap();
         assert_eq!(s.sign_out_redirect_uris.len(), 2);
     }
 }

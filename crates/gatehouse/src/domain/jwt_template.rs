@@ -65,34 +65,19 @@ const MARKER: char = '\u{E000}';
 pub enum TemplateError {
     #[error("The template is {size_bytes} bytes long, but the limit is {max_bytes} bytes.")]
     TooLarge { size_bytes: usize, max_bytes: usize },
-    #[error(
-        "The tag that starts at line {line}, column {column} is never closed; end it with `}}}}`."
-    )]
+    #[error("The tag that starts at line {line}, column {column} is never closed; end it with `}}}}`.")]
     UnclosedTag { line: usize, column: usize },
     #[error(
         "The `{{%` tag at line {line}, column {column} is not supported; JWT templates only allow `{{{{ ... }}}}` tags."
     )]
     UnsupportedTag { line: usize, column: usize },
     #[error("The tag `{tag}` at line {line}, column {column} is not valid: {reason}")]
-    InvalidTag {
-        tag: String,
-        line: usize,
-        column: usize,
-        reason: String,
-    },
+    InvalidTag { tag: String, line: usize, column: usize, reason: String },
     #[error("The template is not valid JSON at line {line}, column {column}: {reason}.")]
-    InvalidJson {
-        line: usize,
-        column: usize,
-        reason: String,
-    },
-    #[error(
-        "The template must be a JSON object, such as {{\"urn:myapp:email\": {{{{ user.email }}}}}}."
-    )]
+    InvalidJson { line: usize, column: usize, reason: String },
+    #[error("The template must be a JSON object, such as {{\"urn:myapp:email\": {{{{ user.email }}}}}}.")]
     NotAnObject,
-    #[error(
-        "The template sets the claim `{claim}`, which Gatehouse always sets itself; remove it from the template."
-    )]
+    #[error("The template sets the claim `{claim}`, which Gatehouse always sets itself; remove it from the template.")]
     ReservedClaim { claim: String },
     #[error(
         "The tag `{tag}` puts an object or array inside a string literal; remove the quotes around the tag to insert it as JSON."
@@ -124,9 +109,7 @@ pub struct JwtTemplate {
 
 impl std::fmt::Debug for JwtTemplate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JwtTemplate")
-            .field("source", &self.source)
-            .finish_non_exhaustive()
+        f.debug_struct("JwtTemplate").field("source", &self.source).finish_non_exhaustive()
     }
 }
 
@@ -134,24 +117,16 @@ impl JwtTemplate {
     /// Parses and validates; errors name the problem in a sentence a user can act on.
     pub fn parse(source: &str) -> Result<JwtTemplate, TemplateError> {
         if source.len() > MAX_TEMPLATE_BYTES {
-            return Err(TemplateError::TooLarge {
-                size_bytes: source.len(),
-                max_bytes: MAX_TEMPLATE_BYTES,
-            });
+            return Err(TemplateError::TooLarge { size_bytes: source.len(), max_bytes: MAX_TEMPLATE_BYTES });
         }
         let pieces = split(source)?;
         check_skeleton(source, &pieces)?;
         let compiled = compile(&pieces);
         let parser = liquid::ParserBuilder::with_stdlib()
             .build()
-            .map_err(|err| TemplateError::Engine {
-                message: err.to_string(),
-            })?;
-        let liquid = parser
-            .parse(&compiled.liquid)
-            .map_err(|err| TemplateError::Engine {
-                message: err.to_string(),
-            })?;
+            .map_err(|err| TemplateError::Engine { message: err.to_string() })?;
+        let liquid =
+            parser.parse(&compiled.liquid).map_err(|err| TemplateError::Engine { message: err.to_string() })?;
         let tags = pieces
             .iter()
             .filter_map(|piece| match piece {
@@ -162,9 +137,7 @@ impl JwtTemplate {
         let template = JwtTemplate {
             source: source.to_owned(),
             liquid: std::sync::Arc::new(liquid),
-            texts: liquid::model::Value::array(
-                compiled.texts.into_iter().map(liquid::model::Value::scalar),
-            ),
+            texts: liquid::model::Value::array(compiled.texts.into_iter().map(liquid::model::Value::scalar)),
             tags,
         };
         // Trial renders catch what the static checks cannot: objects inside strings and
@@ -188,34 +161,21 @@ impl JwtTemplate {
         let mut globals = liquid::Object::new();
         globals.insert("ctx".into(), mirror(context).0);
         globals.insert("text".into(), self.texts.clone());
-        let output = self
-            .liquid
-            .render(&globals)
-            .map_err(|err| TemplateError::Engine {
-                message: err.to_string(),
-            })?;
+        let output = self.liquid.render(&globals).map_err(|err| TemplateError::Engine { message: err.to_string() })?;
         if let Some(index) = find_marker(&output) {
             let tag = self.tags.get(index).cloned().unwrap_or_default();
             return Err(TemplateError::ObjectInString { tag });
         }
         let value: Json =
-            serde_json::from_str(&output).map_err(|err| TemplateError::InvalidOutput {
-                reason: json_reason(&err),
-            })?;
+            serde_json::from_str(&output).map_err(|err| TemplateError::InvalidOutput { reason: json_reason(&err) })?;
         let Json::Object(mut claims) = value else {
             return Err(TemplateError::NotAnObject);
         };
         claims.retain(|key, _| !RESERVED_CLAIMS.contains(&key.as_str()));
-        let size_bytes = serde_json::to_vec(&claims)
-            .map_err(|err| TemplateError::Engine {
-                message: err.to_string(),
-            })?
-            .len();
+        let size_bytes =
+            serde_json::to_vec(&claims).map_err(|err| TemplateError::Engine { message: err.to_string() })?.len();
         if size_bytes > MAX_CLAIMS_BYTES {
-            return Err(TemplateError::ClaimsTooLarge {
-                size_bytes,
-                max_bytes: MAX_CLAIMS_BYTES,
-            });
+            return Err(TemplateError::ClaimsTooLarge { size_bytes, max_bytes: MAX_CLAIMS_BYTES });
         }
         Ok(claims)
     }
@@ -285,30 +245,12 @@ fn split(source: &str) -> Result<Vec<Piece>, TemplateError> {
             if trim_after {
                 inner = &inner[..inner.len() - 1];
             }
-            push_text(
-                &mut pieces,
-                source,
-                text_start,
-                pos,
-                trim_next_text,
-                trim_before,
-            );
+            push_text(&mut pieces, source, text_start, pos, trim_next_text, trim_before);
             let alternatives = parse_expression(inner).map_err(|reason| {
                 let (line, column) = line_column(source, pos);
-                TemplateError::InvalidTag {
-                    tag: tag_source.to_owned(),
-                    line,
-                    column,
-                    reason,
-                }
+                TemplateError::InvalidTag { tag: tag_source.to_owned(), line, column, reason }
             })?;
-            pieces.push(Piece::Tag(Tag {
-                start: pos,
-                end,
-                source: tag_source.to_owned(),
-                is_in_string,
-                alternatives,
-            }));
+            pieces.push(Piece::Tag(Tag { start: pos, end, source: tag_source.to_owned(), is_in_string, alternatives }));
             trim_next_text = trim_after;
             text_start = end;
             pos = end;
@@ -328,25 +270,11 @@ fn split(source: &str) -> Result<Vec<Piece>, TemplateError> {
         }
         pos += c.len_utf8();
     }
-    push_text(
-        &mut pieces,
-        source,
-        text_start,
-        source.len(),
-        trim_next_text,
-        false,
-    );
+    push_text(&mut pieces, source, text_start, source.len(), trim_next_text, false);
     Ok(pieces)
 }
 
-fn push_text(
-    pieces: &mut Vec<Piece>,
-    source: &str,
-    start: usize,
-    end: usize,
-    trim_start: bool,
-    trim_end: bool,
-) {
+fn push_text(pieces: &mut Vec<Piece>, source: &str, start: usize, end: usize, trim_start: bool, trim_end: bool) {
     if start == end {
         return;
     }
@@ -357,11 +285,7 @@ fn push_text(
     if trim_end {
         trimmed = trimmed.trim_end();
     }
-    pieces.push(Piece::Text(Text {
-        start,
-        end,
-        trimmed: trimmed.to_owned(),
-    }));
+    pieces.push(Piece::Text(Text { start, end, trimmed: trimmed.to_owned() }));
 }
 
 /// Returns the byte offset just past the `}}` that closes the tag starting at `start`.
@@ -398,7 +322,9 @@ fn parse_expression(inner: &str) -> Result<Vec<Alternative>, String> {
             None if c == '\'' || c == '"' => quote = Some(c),
             None if c == '|' => {
                 if chars.next_if(|&(_, next)| next == '|').is_none() {
-                    return Err("Liquid filters such as `| upcase` are not supported; use `||` for fallbacks.".to_owned());
+                    return Err(
+                        "Liquid filters such as `| upcase` are not supported; use `||` for fallbacks.".to_owned()
+                    );
                 }
                 parts.push(&inner[part_start..pos]);
                 part_start = pos + 2;
@@ -410,25 +336,17 @@ fn parse_expression(inner: &str) -> Result<Vec<Alternative>, String> {
         return Err("a quoted string is never closed.".to_owned());
     }
     parts.push(&inner[part_start..]);
-    parts
-        .into_iter()
-        .map(|part| parse_alternative(part.trim()))
-        .collect()
+    parts.into_iter().map(|part| parse_alternative(part.trim())).collect()
 }
 
 fn parse_alternative(text: &str) -> Result<Alternative, String> {
     let Some(first) = text.chars().next() else {
-        return Err(
-            "it has an empty value; write a variable such as `user.email` or a quoted string."
-                .to_owned(),
-        );
+        return Err("it has an empty value; write a variable such as `user.email` or a quoted string.".to_owned());
     };
     if first == '\'' || first == '"' {
         let body = &text[1..];
         return match body.find(first) {
-            Some(end) if end + 1 == body.len() => {
-                Ok(Alternative::Literal(Json::String(body[..end].to_owned())))
-            }
+            Some(end) if end + 1 == body.len() => Ok(Alternative::Literal(Json::String(body[..end].to_owned()))),
             _ => Err(format!(
                 "unexpected text after the quoted string {}.",
                 &text[..body.find(first).map_or(text.len(), |end| end + 2)]
@@ -458,11 +376,7 @@ fn is_key_char(c: char) -> bool {
 /// Parses `root(.key | .0 | [0] | ['key'] | ["key"])*`.
 fn parse_path(text: &str) -> Result<Vec<Segment>, String> {
     let bad_char = |c: char| {
-        let what = if c.is_whitespace() {
-            "a space".to_owned()
-        } else {
-            format!("`{c}`")
-        };
+        let what = if c.is_whitespace() { "a space".to_owned() } else { format!("`{c}`") };
         format!(
             "`{text}` contains {what}, which is not allowed in a variable name; write `user.email`, `user.roles[0]` or `user.metadata[\"some key\"]`."
         )
@@ -470,17 +384,13 @@ fn parse_path(text: &str) -> Result<Vec<Segment>, String> {
     let root_end = text.find(|c: char| !is_key_char(c)).unwrap_or(text.len());
     let root = &text[..root_end];
     if !root.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
-        return Err(format!(
-            "`{text}` is not a variable; variables start with a letter, as in `user.email`."
-        ));
+        return Err(format!("`{text}` is not a variable; variables start with a letter, as in `user.email`."));
     }
     let mut segments = vec![Segment::Key(root.to_owned())];
     let mut rest = &text[root_end..];
     while let Some(c) = rest.chars().next() {
         if c == '.' {
-            let end = rest[1..]
-                .find(|c: char| !is_key_char(c))
-                .map_or(rest.len(), |end| end + 1);
+            let end = rest[1..].find(|c: char| !is_key_char(c)).map_or(rest.len(), |end| end + 1);
             let key = &rest[1..end];
             if key.is_empty() {
                 return Err(format!("`{text}` has an empty name after a dot."));
@@ -503,9 +413,7 @@ fn parse_path(text: &str) -> Result<Vec<Segment>, String> {
                 (Some(key), _) if inside.len() >= 2 => Segment::Key(key.to_owned()),
                 (_, Ok(index)) => Segment::Index(index),
                 _ => {
-                    return Err(format!(
-                        "`{text}` has `[{inside}]`; brackets must hold a number or a quoted key."
-                    ));
+                    return Err(format!("`{text}` has `[{inside}]`; brackets must hold a number or a quoted key."));
                 }
             });
             rest = &rest[close + 1..];
@@ -540,11 +448,8 @@ fn check_skeleton(source: &str, pieces: &[Piece]) -> Result<(), TemplateError> {
         match piece {
             Piece::Text(text) => skeleton.push_str(&source[text.start..text.end]),
             Piece::Tag(tag) => {
-                let (filler, mut len) = if tag.is_in_string {
-                    (MARKER.to_string(), MARKER.len_utf8())
-                } else {
-                    ("null".to_owned(), 4)
-                };
+                let (filler, mut len) =
+                    if tag.is_in_string { (MARKER.to_string(), MARKER.len_utf8()) } else { ("null".to_owned(), 4) };
                 skeleton.push_str(&filler);
                 for c in source[tag.start..tag.end].chars() {
                     let width = c.len_utf8();
@@ -565,23 +470,14 @@ fn check_skeleton(source: &str, pieces: &[Piece]) -> Result<(), TemplateError> {
     let value: Json = serde_json::from_str(&skeleton).map_err(|err| {
         let line = err.line();
         let column = char_column(source, line, err.column());
-        TemplateError::InvalidJson {
-            line,
-            column,
-            reason: json_reason(&err),
-        }
+        TemplateError::InvalidJson { line, column, reason: json_reason(&err) }
     })?;
     let Json::Object(object) = value else {
         return Err(TemplateError::NotAnObject);
     };
     // Keys containing the marker come from tags; they are checked when rendering.
-    if let Some(claim) = object
-        .keys()
-        .find(|key| RESERVED_CLAIMS.contains(&key.as_str()))
-    {
-        return Err(TemplateError::ReservedClaim {
-            claim: claim.clone(),
-        });
+    if let Some(claim) = object.keys().find(|key| RESERVED_CLAIMS.contains(&key.as_str())) {
+        return Err(TemplateError::ReservedClaim { claim: claim.clone() });
     }
     Ok(())
 }
@@ -848,10 +744,7 @@ mod tests {
             }
             (Err(err), Err(want)) => {
                 let message = err.to_string();
-                assert!(
-                    message.contains(want),
-                    "template: {template}\nerror: {message}\nwanted: {want}"
-                );
+                assert!(message.contains(want), "template: {template}\nerror: {message}\nwanted: {want}");
             }
             (got, want) => panic!("template: {template}\ngot: {got:?}\nwanted: {want:?}"),
         }
@@ -892,60 +785,27 @@ mod tests {
     fn values_outside_strings_are_json() {
         let ctx = context();
         let cases: &[(&str, Json)] = &[
-            (
-                r#"{"e": {{ user.email }}}"#,
-                json!({"e": "ada@example.com"}),
-            ),
+            (r#"{"e": {{ user.email }}}"#, json!({"e": "ada@example.com"})),
             (r#"{"e": {{user.email}}}"#, json!({"e": "ada@example.com"})),
-            (
-                r#"{"n": {{ user.first_name }}}"#,
-                json!({"n": "Ada \"The Countess\""}),
-            ),
-            (
-                r#"{"n": {{ user.last_name }}}"#,
-                json!({"n": "Lovelace\\Byron\nKing"}),
-            ),
+            (r#"{"n": {{ user.first_name }}}"#, json!({"n": "Ada \"The Countess\""})),
+            (r#"{"n": {{ user.last_name }}}"#, json!({"n": "Lovelace\\Byron\nKing"})),
             (r#"{"v": {{ user.email_verified }}}"#, json!({"v": false})),
             (r#"{"c": {{ user.metadata.count }}}"#, json!({"c": 3})),
             (r#"{"r": {{ user.metadata.ratio }}}"#, json!({"r": 0.5})),
-            (
-                r#"{"p": {{ user.profile_picture_url }}}"#,
-                json!({"p": null}),
-            ),
+            (r#"{"p": {{ user.profile_picture_url }}}"#, json!({"p": null})),
             (r#"{"x": {{ user.external_id }}}"#, json!({"x": ""})),
             (r#"{"m": {{ user.metadata.missing }}}"#, json!({"m": null})),
             (r#"{"m": {{ nothing.at.all }}}"#, json!({"m": null})),
             (r#"{"m": {{ user.email.deeper }}}"#, json!({"m": null})),
             (r#"{"o": {{ organization_id }}}"#, json!({"o": null})),
-            (
-                r#"{"f": {{ user.metadata.flags }}}"#,
-                json!({"f": ["a", "b"]}),
-            ),
-            (
-                r#"{"n": {{ user.metadata.nested }}}"#,
-                json!({"n": {"x": [1, {"y": null}]}}),
-            ),
-            (
-                r#"{"u": {{ user.metadata["first name"] }}}"#,
-                json!({"u": "Ädä 😀"}),
-            ),
-            (
-                r#"{"q": {{ user.metadata['quote"key'] }}}"#,
-                json!({"q": "q"}),
-            ),
-            (
-                r#"{"w": {{ user.metadata["weird}}key"] }}}"#,
-                json!({"w": "w"}),
-            ),
+            (r#"{"f": {{ user.metadata.flags }}}"#, json!({"f": ["a", "b"]})),
+            (r#"{"n": {{ user.metadata.nested }}}"#, json!({"n": {"x": [1, {"y": null}]}})),
+            (r#"{"u": {{ user.metadata["first name"] }}}"#, json!({"u": "Ädä 😀"})),
+            (r#"{"q": {{ user.metadata['quote"key'] }}}"#, json!({"q": "q"})),
+            (r#"{"w": {{ user.metadata["weird}}key"] }}}"#, json!({"w": "w"})),
             (r#"{"z": {{ user.metadata.0 }}}"#, json!({"z": "zero"})),
-            (
-                r#"{"list": [{{ user.email }}, {{ user.metadata.count }}]}"#,
-                json!({"list": ["ada@example.com", 3]}),
-            ),
-            (
-                r#"{"a": {"b": {{ user.metadata.tier }}}}"#,
-                json!({"a": {"b": "gold"}}),
-            ),
+            (r#"{"list": [{{ user.email }}, {{ user.metadata.count }}]}"#, json!({"list": ["ada@example.com", 3]})),
+            (r#"{"a": {"b": {{ user.metadata.tier }}}}"#, json!({"a": {"b": "gold"}})),
         ];
         for (template, want) in cases {
             check(template, &ctx, Ok(want.clone()));
@@ -960,34 +820,13 @@ mod tests {
                 r#"{"name": "{{ user.first_name }} {{ user.last_name }}"}"#,
                 json!({"name": "Ada \"The Countess\" Lovelace\\Byron\nKing"}),
             ),
-            (
-                r#"{"s": "n={{ user.metadata.count }}, v={{ user.email_verified }}"}"#,
-                json!({"s": "n=3, v=false"}),
-            ),
-            (
-                r#"{"s": "[{{ user.metadata.missing }}]"}"#,
-                json!({"s": "[]"}),
-            ),
-            (
-                r#"{"s": "[{{ user.profile_picture_url }}]"}"#,
-                json!({"s": "[]"}),
-            ),
-            (
-                r#"{"s": "{{ user.metadata["first name"] }}!"}"#,
-                json!({"s": "Ädä 😀!"}),
-            ),
-            (
-                r#"{"s": "\"{{ user.email }}\\"}"#,
-                json!({"s": "\"ada@example.com\\"}),
-            ),
-            (
-                r#"{"s": "{{ user.metadata.marker }}"}"#,
-                json!({"s": "\u{E000}0\u{E000}"}),
-            ),
-            (
-                r#"{"urn:{{ user.metadata.tier }}": 1}"#,
-                json!({"urn:gold": 1}),
-            ),
+            (r#"{"s": "n={{ user.metadata.count }}, v={{ user.email_verified }}"}"#, json!({"s": "n=3, v=false"})),
+            (r#"{"s": "[{{ user.metadata.missing }}]"}"#, json!({"s": "[]"})),
+            (r#"{"s": "[{{ user.profile_picture_url }}]"}"#, json!({"s": "[]"})),
+            (r#"{"s": "{{ user.metadata["first name"] }}!"}"#, json!({"s": "Ädä 😀!"})),
+            (r#"{"s": "\"{{ user.email }}\\"}"#, json!({"s": "\"ada@example.com\\"})),
+            (r#"{"s": "{{ user.metadata.marker }}"}"#, json!({"s": "\u{E000}0\u{E000}"})),
+            (r#"{"urn:{{ user.metadata.tier }}": 1}"#, json!({"urn:gold": 1})),
         ];
         for (template, want) in cases {
             check(template, &ctx, Ok(want.clone()));
@@ -998,73 +837,28 @@ mod tests {
     fn fallbacks_use_the_first_value_that_is_not_null_or_missing() {
         let ctx = context();
         let cases: &[(&str, Json)] = &[
-            (
-                r#"{"u": {{ user.metadata.nickname || user.email || 'Guest' }}}"#,
-                json!({"u": "ada@example.com"}),
-            ),
-            (
-                r#"{"u": {{ user.metadata.nickname || user.metadata.alias || 'Guest' }}}"#,
-                json!({"u": "Guest"}),
-            ),
-            (
-                r#"{"u": {{ user.metadata.nickname || "default" }}}"#,
-                json!({"u": "default"}),
-            ),
-            (
-                r#"{"u": {{ user.profile_picture_url || 'none' }}}"#,
-                json!({"u": "none"}),
-            ),
+            (r#"{"u": {{ user.metadata.nickname || user.email || 'Guest' }}}"#, json!({"u": "ada@example.com"})),
+            (r#"{"u": {{ user.metadata.nickname || user.metadata.alias || 'Guest' }}}"#, json!({"u": "Guest"})),
+            (r#"{"u": {{ user.metadata.nickname || "default" }}}"#, json!({"u": "default"})),
+            (r#"{"u": {{ user.profile_picture_url || 'none' }}}"#, json!({"u": "none"})),
             // false and "" are values, not missing.
-            (
-                r#"{"u": {{ user.email_verified || true }}}"#,
-                json!({"u": false}),
-            ),
+            (r#"{"u": {{ user.email_verified || true }}}"#, json!({"u": false})),
             (r#"{"u": {{ user.external_id || 'x' }}}"#, json!({"u": ""})),
             (r#"{"u": {{ user.metadata.nope || 42 }}}"#, json!({"u": 42})),
-            (
-                r#"{"u": {{ user.metadata.nope || -1.5 }}}"#,
-                json!({"u": -1.5}),
-            ),
-            (
-                r#"{"u": {{ user.metadata.nope || null }}}"#,
-                json!({"u": null}),
-            ),
-            (
-                r#"{"u": {{ user.metadata.nope || user.metadata.flags }}}"#,
-                json!({"u": ["a", "b"]}),
-            ),
-            (
-                r#"{"u": {{ 'first' || user.email }}}"#,
-                json!({"u": "first"}),
-            ),
-            (
-                r#"{"u": {{ user.metadata.nope || 'a "quoted" \ value' }}}"#,
-                json!({"u": "a \"quoted\" \\ value"}),
-            ),
-            (
-                r#"{"u": {{ user.metadata.nope || '}}' }}}"#,
-                json!({"u": "}}"}),
-            ),
-            (
-                r#"{"u": {{ user.metadata.nope || 'x || y' }}}"#,
-                json!({"u": "x || y"}),
-            ),
+            (r#"{"u": {{ user.metadata.nope || -1.5 }}}"#, json!({"u": -1.5})),
+            (r#"{"u": {{ user.metadata.nope || null }}}"#, json!({"u": null})),
+            (r#"{"u": {{ user.metadata.nope || user.metadata.flags }}}"#, json!({"u": ["a", "b"]})),
+            (r#"{"u": {{ 'first' || user.email }}}"#, json!({"u": "first"})),
+            (r#"{"u": {{ user.metadata.nope || 'a "quoted" \ value' }}}"#, json!({"u": "a \"quoted\" \\ value"})),
+            (r#"{"u": {{ user.metadata.nope || '}}' }}}"#, json!({"u": "}}"})),
+            (r#"{"u": {{ user.metadata.nope || 'x || y' }}}"#, json!({"u": "x || y"})),
             (
                 r#"{"full": "{{ user.metadata.nope || 'Someone' }} {{ user.metadata.tier || 'bronze' }}"}"#,
                 json!({"full": "Someone gold"}),
             ),
-            (
-                r#"{"s": "{{ user.metadata.nope || 'say "hi"' }}"}"#,
-                json!({"s": "say \"hi\""}),
-            ),
-            (
-                r#"{"s": "{{ user.metadata.nope || 7 }}"}"#,
-                json!({"s": "7"}),
-            ),
-            (
-                r#"{"s": "{{ user.metadata.nope || user.metadata.also_nope }}"}"#,
-                json!({"s": ""}),
-            ),
+            (r#"{"s": "{{ user.metadata.nope || 'say "hi"' }}"}"#, json!({"s": "say \"hi\""})),
+            (r#"{"s": "{{ user.metadata.nope || 7 }}"}"#, json!({"s": "7"})),
+            (r#"{"s": "{{ user.metadata.nope || user.metadata.also_nope }}"}"#, json!({"s": ""})),
         ];
         for (template, want) in cases {
             check(template, &ctx, Ok(want.clone()));
@@ -1075,38 +869,14 @@ mod tests {
     fn array_indexes() {
         let ctx = context();
         let cases: &[(&str, Json)] = &[
-            (
-                r#"{"d": {{ organization.domains.0.domain }}}"#,
-                json!({"d": "example.com"}),
-            ),
-            (
-                r#"{"d": "{{ organization.domains.1.domain }}"}"#,
-                json!({"d": "example.org"}),
-            ),
-            (
-                r#"{"d": {{ organization.domains[1].domain }}}"#,
-                json!({"d": "example.org"}),
-            ),
-            (
-                r#"{"d": {{ organization.domains[-1].domain }}}"#,
-                json!({"d": "example.org"}),
-            ),
-            (
-                r#"{"d": {{ organization.domains.first.domain }}}"#,
-                json!({"d": "example.com"}),
-            ),
-            (
-                r#"{"d": {{ organization.domains.5.domain }}}"#,
-                json!({"d": null}),
-            ),
-            (
-                r#"{"f": {{ user.metadata.flags[ 0 ] }}}"#,
-                json!({"f": "a"}),
-            ),
-            (
-                r#"{"d": {{ organization.domains.0 }}}"#,
-                json!({"d": {"domain": "example.com"}}),
-            ),
+            (r#"{"d": {{ organization.domains.0.domain }}}"#, json!({"d": "example.com"})),
+            (r#"{"d": "{{ organization.domains.1.domain }}"}"#, json!({"d": "example.org"})),
+            (r#"{"d": {{ organization.domains[1].domain }}}"#, json!({"d": "example.org"})),
+            (r#"{"d": {{ organization.domains[-1].domain }}}"#, json!({"d": "example.org"})),
+            (r#"{"d": {{ organization.domains.first.domain }}}"#, json!({"d": "example.com"})),
+            (r#"{"d": {{ organization.domains.5.domain }}}"#, json!({"d": null})),
+            (r#"{"f": {{ user.metadata.flags[ 0 ] }}}"#, json!({"f": "a"})),
+            (r#"{"d": {{ organization.domains.0 }}}"#, json!({"d": {"domain": "example.com"}})),
         ];
         for (template, want) in cases {
             check(template, &ctx, Ok(want.clone()));
@@ -1152,69 +922,30 @@ mod tests {
                 )),
             );
         }
-        check(
-            r#"{"a": 1, "sub": {{ user.email }}}"#,
-            &ctx,
-            Err("claim `sub`"),
-        );
+        check(r#"{"a": 1, "sub": {{ user.email }}}"#, &ctx, Err("claim `sub`"));
         // A reserved claim produced from data is dropped instead.
-        check(
-            r#"{"{{ user.metadata.claim_name }}": "evil", "ok": 1}"#,
-            &ctx,
-            Ok(json!({"ok": 1})),
-        );
+        check(r#"{"{{ user.metadata.claim_name }}": "evil", "ok": 1}"#, &ctx, Ok(json!({"ok": 1})));
         // Only top-level keys are reserved, and `aud` is not reserved at all.
-        check(
-            r#"{"aud": "client_01ABC", "x": {"sub": 1}}"#,
-            &ctx,
-            Ok(json!({"aud": "client_01ABC", "x": {"sub": 1}})),
-        );
+        check(r#"{"aud": "client_01ABC", "x": {"sub": 1}}"#, &ctx, Ok(json!({"aud": "client_01ABC", "x": {"sub": 1}})));
     }
 
     #[test]
     fn invalid_templates_are_rejected_at_parse_time() {
         let cases: &[(&str, &str)] = &[
-            (
-                "",
-                "The template is not valid JSON at line 1, column 1: EOF while parsing a value.",
-            ),
+            ("", "The template is not valid JSON at line 1, column 1: EOF while parsing a value."),
             (r#"{"a": {{ user.email }}"#, "not valid JSON"),
-            (
-                "{\"a\": 1,\n \"b\": x}",
-                "The template is not valid JSON at line 2, column 7: expected value.",
-            ),
+            ("{\"a\": 1,\n \"b\": x}", "The template is not valid JSON at line 2, column 7: expected value."),
             ("{\"ä\": {{ user.email }} x}", "at line 1, column 24"),
             (r#"{"a": "{{ user.email }}}"#, "not valid JSON"),
-            (
-                r#"{{{ user.email }}: 1}"#,
-                "`{ user.email` is not a variable",
-            ),
-            (
-                r#"{ {{ user.email }}: 1}"#,
-                "The template is not valid JSON at line 1, column 3: key must be a string.",
-            ),
-            (
-                r#"{"a": {{ user.email }}{{ user.email }}}"#,
-                "not valid JSON",
-            ),
-            (
-                r#"[{"a": 1}]"#,
-                r#"The template must be a JSON object, such as {"urn:myapp:email": {{ user.email }}}."#,
-            ),
+            (r#"{{{ user.email }}: 1}"#, "`{ user.email` is not a variable"),
+            (r#"{ {{ user.email }}: 1}"#, "The template is not valid JSON at line 1, column 3: key must be a string."),
+            (r#"{"a": {{ user.email }}{{ user.email }}}"#, "not valid JSON"),
+            (r#"[{"a": 1}]"#, r#"The template must be a JSON object, such as {"urn:myapp:email": {{ user.email }}}."#),
             (r#""{{ user.email }}""#, "must be a JSON object"),
             ("{{ user }}", "must be a JSON object"),
-            (
-                r#"{"a": {{ user.email }"#,
-                "The tag that starts at line 1, column 7 is never closed; end it with `}}`.",
-            ),
-            (
-                "{\"a\":\n  {{ user.email || '}} }",
-                "line 2, column 3 is never closed",
-            ),
-            (
-                r#"{"a": {% if user %}1{% endif %}}"#,
-                "The `{%` tag at line 1, column 7 is not supported",
-            ),
+            (r#"{"a": {{ user.email }"#, "The tag that starts at line 1, column 7 is never closed; end it with `}}`."),
+            ("{\"a\":\n  {{ user.email || '}} }", "line 2, column 3 is never closed"),
+            (r#"{"a": {% if user %}1{% endif %}}"#, "The `{%` tag at line 1, column 7 is not supported"),
             (
                 r#"{"a": {{ user.email | upcase }}}"#,
                 "The tag `{{ user.email | upcase }}` at line 1, column 7 is not valid: Liquid filters such as `| upcase` are not supported",
@@ -1222,24 +953,12 @@ mod tests {
             (r#"{"a": {{ }}}"#, "has an empty value"),
             (r#"{"a": {{ user.email || }}}"#, "has an empty value"),
             (r#"{"a": {{ user.email || 'x }}}"#, "never closed"),
-            (
-                r#"{"a": {{ 'x' y }}}"#,
-                "unexpected text after the quoted string 'x'.",
-            ),
-            (
-                r#"{"a": {{ user email }}}"#,
-                "`user email` contains a space, which is not allowed in a variable name",
-            ),
+            (r#"{"a": {{ 'x' y }}}"#, "unexpected text after the quoted string 'x'."),
+            (r#"{"a": {{ user email }}}"#, "`user email` contains a space, which is not allowed in a variable name"),
             (r#"{"a": {{ user..email }}}"#, "empty name after a dot"),
             (r#"{"a": {{ user.roles[ }}}"#, "without a matching `]`"),
-            (
-                r#"{"a": {{ user.roles[x] }}}"#,
-                "brackets must hold a number or a quoted key",
-            ),
-            (
-                r#"{"a": {{ 1abc }}}"#,
-                "`1abc` is neither a number nor a variable.",
-            ),
+            (r#"{"a": {{ user.roles[x] }}}"#, "brackets must hold a number or a quoted key"),
+            (r#"{"a": {{ 1abc }}}"#, "`1abc` is neither a number nor a variable."),
             (r#"{"a": {{ user.email&&'x' }}}"#, "contains `&`"),
         ];
         for (template, want) in cases {
@@ -1268,44 +987,20 @@ mod tests {
         let mut ctx = context();
         ctx["user"]["metadata"]["bio"] = json!("y".repeat(MAX_CLAIMS_BYTES));
         let err = template.render(&ctx).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                TemplateError::ClaimsTooLarge {
-                    size_bytes: 8202,
-                    max_bytes: 8192
-                }
-            ),
-            "{err}"
-        );
+        assert!(matches!(err, TemplateError::ClaimsTooLarge { size_bytes: 8202, max_bytes: 8192 }), "{err}");
         // Escapes count towards the limit: 3000 newlines become 6000 bytes.
         ctx["user"]["metadata"]["bio"] = json!("\n".repeat(3000));
         assert!(template.render(&ctx).is_ok());
         ctx["user"]["metadata"]["bio"] = json!("\n".repeat(4100));
-        assert!(matches!(
-            template.render(&ctx),
-            Err(TemplateError::ClaimsTooLarge { .. })
-        ));
+        assert!(matches!(template.render(&ctx), Err(TemplateError::ClaimsTooLarge { .. })));
     }
 
     #[test]
     fn whitespace_control_trims_like_liquid() {
         let ctx = context();
-        check(
-            "{\"s\": \"a  {{- user.metadata.tier -}}  b\"}",
-            &ctx,
-            Ok(json!({"s": "agoldb"})),
-        );
-        check(
-            "{\"s\": \"a  {{ user.metadata.tier -}}  b\"}",
-            &ctx,
-            Ok(json!({"s": "a  goldb"})),
-        );
-        check(
-            "{\n  \"e\":\n    {{- user.email -}}\n}",
-            &ctx,
-            Ok(json!({"e": "ada@example.com"})),
-        );
+        check("{\"s\": \"a  {{- user.metadata.tier -}}  b\"}", &ctx, Ok(json!({"s": "agoldb"})));
+        check("{\"s\": \"a  {{ user.metadata.tier -}}  b\"}", &ctx, Ok(json!({"s": "a  goldb"})));
+        check("{\n  \"e\":\n    {{- user.email -}}\n}", &ctx, Ok(json!({"e": "ada@example.com"})));
     }
 
     #[test]
@@ -1323,30 +1018,20 @@ mod tests {
                 json!({"user": {"first_name": null, "email": "x@y.z"}, "organization_id": null}),
                 json!({"urn:myapp:full_name": "Someone Unknown", "urn:myapp:email": "x@y.z", "org": null}),
             ),
-            (
-                json!({}),
-                json!({"urn:myapp:full_name": "Someone Unknown", "urn:myapp:email": null, "org": null}),
-            ),
+            (json!({}), json!({"urn:myapp:full_name": "Someone Unknown", "urn:myapp:email": null, "org": null})),
         ];
         for (ctx, want) in cases {
             assert_eq!(Json::Object(template.render(ctx).unwrap()), *want);
         }
         assert!(template.source().starts_with(r#"{"urn:myapp:full_name""#));
         let copy = template.clone();
-        assert_eq!(
-            copy.render(&json!({})).unwrap(),
-            template.render(&json!({})).unwrap()
-        );
+        assert_eq!(copy.render(&json!({})).unwrap(), template.render(&json!({})).unwrap());
     }
 
     #[test]
     fn static_templates_and_template_text_pass_through() {
         let ctx = context();
-        check(
-            r#"{"aud": "client_01ABC"}"#,
-            &ctx,
-            Ok(json!({"aud": "client_01ABC"})),
-        );
+        check(r#"{"aud": "client_01ABC"}"#, &ctx, Ok(json!({"aud": "client_01ABC"})));
         check("{}", &ctx, Ok(json!({})));
         check(
             r#"{"a": [1, 2.5, true, null, {"b": "c"}], "u": "\u00e9\n\"x\"\\"}"#,
@@ -1360,11 +1045,7 @@ mod tests {
             Ok(json!({"m": "\u{E000}0\u{E000}", "s": "ada@example.com"})),
         );
         // A lone brace or percent sign is plain text, not a tag.
-        check(
-            r#"{"a": "{ } % }} {x}"}"#,
-            &ctx,
-            Ok(json!({"a": "{ } % }} {x}"})),
-        );
+        check(r#"{"a": "{ } % }} {x}"}"#, &ctx, Ok(json!({"a": "{ } % }} {x}"})));
     }
 
     #[test]
@@ -1372,16 +1053,14 @@ mod tests {
         let template = JwtTemplate::parse(r#"{"a": 1}"#).unwrap();
         for ctx in [json!(null), json!([]), json!("user")] {
             let err = template.render(&ctx).unwrap_err();
-            assert_eq!(
-                err.to_string(),
-                "The template context must be a JSON object."
-            );
+            assert_eq!(err.to_string(), "The template context must be a JSON object.");
         }
     }
 
     #[test]
     fn truncated_templates_never_panic() {
-        let template = "{\"a\": {{- user.metadata[\"k]\"] || 'x\"}}' -}}, \"b\": \"\\\"{{ o.0[1] }}\u{E000}é\", \"c\": {% x %}}";
+        let template =
+            "{\"a\": {{- user.metadata[\"k]\"] || 'x\"}}' -}}, \"b\": \"\\\"{{ o.0[1] }}\u{E000}é\", \"c\": {% x %}}";
         let ctx = context();
         for (end, _) in template.char_indices() {
             if let Ok(parsed) = JwtTemplate::parse(&template[..end]) {

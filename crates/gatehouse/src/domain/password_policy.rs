@@ -35,11 +35,7 @@ pub struct PasswordPolicy {
 
 impl Default for PasswordPolicy {
     fn default() -> PasswordPolicy {
-        PasswordPolicy {
-            min_length: 8,
-            max_length: 128,
-            min_strength: 3,
-        }
+        PasswordPolicy { min_length: 8, max_length: 128, min_strength: 3 }
     }
 }
 
@@ -65,10 +61,7 @@ impl PasswordProblem {
         match self {
             PasswordProblem::TooShort { min } => format!("Use at least {min} characters."),
             PasswordProblem::TooLong { max } => format!("Use at most {max} characters."),
-            PasswordProblem::TooWeak {
-                warning,
-                suggestions,
-            } => {
+            PasswordProblem::TooWeak { warning, suggestions } => {
                 let mut message = String::from("This password is too common or easy to guess.");
                 match warning {
                     Some(warning) => {
@@ -109,9 +102,7 @@ pub enum InvalidPasswordPolicy {
     MaxLengthTooLow { max: usize },
     #[error("The password policy's min_length ({min}) is greater than its max_length ({max}).")]
     MinAboveMax { min: usize, max: usize },
-    #[error(
-        "The password policy's min_strength is {strength}, but it must be between 0 and {MAX_SCORE}."
-    )]
+    #[error("The password policy's min_strength is {strength}, but it must be between 0 and {MAX_SCORE}.")]
     StrengthOutOfRange { strength: u8 },
 }
 
@@ -119,25 +110,16 @@ impl PasswordPolicy {
     /// Checks the policy itself; call this once when loading configuration.
     pub fn validate(&self) -> Result<(), InvalidPasswordPolicy> {
         if self.min_length < MIN_LENGTH_FLOOR {
-            return Err(InvalidPasswordPolicy::MinLengthTooLow {
-                min: self.min_length,
-            });
+            return Err(InvalidPasswordPolicy::MinLengthTooLow { min: self.min_length });
         }
         if self.max_length < MAX_LENGTH_FLOOR {
-            return Err(InvalidPasswordPolicy::MaxLengthTooLow {
-                max: self.max_length,
-            });
+            return Err(InvalidPasswordPolicy::MaxLengthTooLow { max: self.max_length });
         }
         if self.min_length > self.max_length {
-            return Err(InvalidPasswordPolicy::MinAboveMax {
-                min: self.min_length,
-                max: self.max_length,
-            });
+            return Err(InvalidPasswordPolicy::MinAboveMax { min: self.min_length, max: self.max_length });
         }
         if self.min_strength > MAX_SCORE {
-            return Err(InvalidPasswordPolicy::StrengthOutOfRange {
-                strength: self.min_strength,
-            });
+            return Err(InvalidPasswordPolicy::StrengthOutOfRange { strength: self.min_strength });
         }
         Ok(())
     }
@@ -147,14 +129,10 @@ impl PasswordPolicy {
     pub fn check(&self, password: &str, user_inputs: &[&str]) -> Result<(), PasswordProblem> {
         let length = password.chars().count();
         if length < self.min_length {
-            return Err(PasswordProblem::TooShort {
-                min: self.min_length,
-            });
+            return Err(PasswordProblem::TooShort { min: self.min_length });
         }
         if length > self.max_length {
-            return Err(PasswordProblem::TooLong {
-                max: self.max_length,
-            });
+            return Err(PasswordProblem::TooLong { max: self.max_length });
         }
         if self.min_strength == 0 {
             return Ok(());
@@ -170,18 +148,11 @@ impl PasswordPolicy {
         let (warning, suggestions) = match entropy.feedback() {
             Some(feedback) => (
                 feedback.warning().map(|warning| warning.to_string()),
-                feedback
-                    .suggestions()
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect(),
+                feedback.suggestions().iter().map(ToString::to_string).collect(),
             ),
             None => (None, Vec::new()),
         };
-        Err(PasswordProblem::TooWeak {
-            warning,
-            suggestions,
-        })
+        Err(PasswordProblem::TooWeak { warning, suggestions })
     }
 }
 
@@ -257,11 +228,7 @@ mod tests {
 
     #[test]
     fn length_counts_code_points_not_bytes() {
-        let policy = PasswordPolicy {
-            min_length: 8,
-            max_length: 64,
-            min_strength: 0,
-        };
+        let policy = PasswordPolicy { min_length: 8, max_length: 64, min_strength: 0 };
         // Seven two-byte characters: 14 bytes but only 7 code points.
         check(&policy, "äöüßéèê", &[], Expect::TooShort(8));
         check(&policy, "äöüßéèêà", &[], Expect::Ok);
@@ -277,21 +244,9 @@ mod tests {
         let policy = PasswordPolicy::default();
         let cases: &[(&str, &[&str], Expect)] = &[
             ("zephyrinequillborne", &[], Expect::Ok),
-            (
-                "zephyrinequillborne",
-                &["zephyrine.quillborne@example.com"],
-                Expect::TooWeak,
-            ),
-            (
-                "zephyrinequillborne",
-                &["Zephyrine", "Quillborne"],
-                Expect::TooWeak,
-            ),
-            (
-                "zephyrinequillborne",
-                &["", "someone@example.com"],
-                Expect::Ok,
-            ),
+            ("zephyrinequillborne", &["zephyrine.quillborne@example.com"], Expect::TooWeak),
+            ("zephyrinequillborne", &["Zephyrine", "Quillborne"], Expect::TooWeak),
+            ("zephyrinequillborne", &["", "someone@example.com"], Expect::Ok),
             ("zephyrine1990", &[], Expect::Ok),
             ("zephyrine1990", &["zephyrine@example.com"], Expect::TooWeak),
             ("Quillborne2024!", &[], Expect::Ok),
@@ -304,11 +259,7 @@ mod tests {
 
     #[test]
     fn only_the_first_hundred_characters_are_scored() {
-        let policy = PasswordPolicy {
-            min_length: 8,
-            max_length: 1000,
-            min_strength: 3,
-        };
+        let policy = PasswordPolicy { min_length: 8, max_length: 1000, min_strength: 3 };
         // A weak prefix fails even when the tail is strong, because the tail is never scored.
         let weak_prefix = format!("{}{}", "a".repeat(100), "tV9#mq2!Lr8x");
         check(&policy, &weak_prefix, &[], Expect::TooWeak);
@@ -318,30 +269,17 @@ mod tests {
 
     #[test]
     fn min_strength_zero_skips_scoring() {
-        let policy = PasswordPolicy {
-            min_length: 8,
-            max_length: 64,
-            min_strength: 0,
-        };
+        let policy = PasswordPolicy { min_length: 8, max_length: 64, min_strength: 0 };
         check(&policy, "password", &[], Expect::Ok);
-        let policy = PasswordPolicy {
-            min_strength: 4,
-            ..policy
-        };
+        let policy = PasswordPolicy { min_strength: 4, ..policy };
         check(&policy, "correct horse", &[], Expect::TooWeak);
     }
 
     #[test]
     fn messages_are_sentences() {
         let cases: &[(PasswordProblem, &str)] = &[
-            (
-                PasswordProblem::TooShort { min: 8 },
-                "Use at least 8 characters.",
-            ),
-            (
-                PasswordProblem::TooLong { max: 128 },
-                "Use at most 128 characters.",
-            ),
+            (PasswordProblem::TooShort { min: 8 }, "Use at least 8 characters."),
+            (PasswordProblem::TooLong { max: 128 }, "Use at most 128 characters."),
             (
                 PasswordProblem::TooWeak {
                     warning: Some("This is a top-10 common password.".to_owned()),
@@ -350,17 +288,11 @@ mod tests {
                 "This password is too common or easy to guess. This is a top-10 common password.",
             ),
             (
-                PasswordProblem::TooWeak {
-                    warning: None,
-                    suggestions: vec!["Add another word or two.".to_owned()],
-                },
+                PasswordProblem::TooWeak { warning: None, suggestions: vec!["Add another word or two.".to_owned()] },
                 "This password is too common or easy to guess. Add another word or two.",
             ),
             (
-                PasswordProblem::TooWeak {
-                    warning: None,
-                    suggestions: Vec::new(),
-                },
+                PasswordProblem::TooWeak { warning: None, suggestions: Vec::new() },
                 "This password is too common or easy to guess.",
             ),
         ];
@@ -372,65 +304,33 @@ mod tests {
 
     #[test]
     fn weak_passwords_carry_zxcvbn_feedback() {
-        let err = PasswordPolicy::default()
-            .check("password", &[])
-            .unwrap_err();
+        let err = PasswordPolicy::default().check("password", &[]).unwrap_err();
         let PasswordProblem::TooWeak { warning, .. } = &err else {
             panic!("expected TooWeak, got {err:?}");
         };
-        assert_eq!(
-            warning.as_deref(),
-            Some("This is a top-10 common password.")
-        );
-        assert_eq!(
-            err.message(),
-            "This password is too common or easy to guess. This is a top-10 common password."
-        );
+        assert_eq!(warning.as_deref(), Some("This is a top-10 common password."));
+        assert_eq!(err.message(), "This password is too common or easy to guess. This is a top-10 common password.");
     }
 
     #[test]
     fn validate_rejects_non_nist_policies() {
         let cases: &[(PasswordPolicy, Option<&str>)] = &[
             (PasswordPolicy::default(), None),
+            (PasswordPolicy { min_length: 15, max_length: 64, min_strength: 4 }, None),
             (
-                PasswordPolicy {
-                    min_length: 15,
-                    max_length: 64,
-                    min_strength: 4,
-                },
-                None,
+                PasswordPolicy { min_length: 6, ..PasswordPolicy::default() },
+                Some("The password policy's min_length is 6, but it must be at least 8 (NIST SP 800-63B-4)."),
             ),
             (
-                PasswordPolicy {
-                    min_length: 6,
-                    ..PasswordPolicy::default()
-                },
-                Some(
-                    "The password policy's min_length is 6, but it must be at least 8 (NIST SP 800-63B-4).",
-                ),
+                PasswordPolicy { max_length: 32, ..PasswordPolicy::default() },
+                Some("The password policy's max_length is 32, but it must be at least 64 (NIST SP 800-63B-4)."),
             ),
             (
-                PasswordPolicy {
-                    max_length: 32,
-                    ..PasswordPolicy::default()
-                },
-                Some(
-                    "The password policy's max_length is 32, but it must be at least 64 (NIST SP 800-63B-4).",
-                ),
-            ),
-            (
-                PasswordPolicy {
-                    min_length: 100,
-                    max_length: 64,
-                    min_strength: 3,
-                },
+                PasswordPolicy { min_length: 100, max_length: 64, min_strength: 3 },
                 Some("The password policy's min_length (100) is greater than its max_length (64)."),
             ),
             (
-                PasswordPolicy {
-                    min_strength: 5,
-                    ..PasswordPolicy::default()
-                },
+                PasswordPolicy { min_strength: 5, ..PasswordPolicy::default() },
                 Some("The password policy's min_strength is 5, but it must be between 0 and 4."),
             ),
         ];
@@ -443,13 +343,7 @@ mod tests {
     #[test]
     fn serde_fills_missing_fields_with_defaults() {
         let policy: PasswordPolicy = serde_json::from_str(r#"{"min_length": 12}"#).unwrap();
-        assert_eq!(
-            policy,
-            PasswordPolicy {
-                min_length: 12,
-                ..PasswordPolicy::default()
-            }
-        );
+        assert_eq!(policy, PasswordPolicy { min_length: 12, ..PasswordPolicy::default() });
         let policy: PasswordPolicy = serde_json::from_str("{}").unwrap();
         assert_eq!(policy, PasswordPolicy::default());
     }

@@ -29,27 +29,20 @@ pub fn parse_origin(origin: &str) -> Result<String, String> {
     let url = parse_absolute(origin)?;
     let normalised = url.origin().ascii_serialization();
     if normalised != origin.trim_end_matches('/') {
-        return Err(format!(
-            "`{origin}` is not a bare origin; use `{normalised}`"
-        ));
+        return Err(format!("`{origin}` is not a bare origin; use `{normalised}`"));
     }
     Ok(normalised)
 }
 
 /// Whether an origin is a loopback development origin (`http://localhost:*`, `http://127.0.0.1:*`).
 pub fn is_localhost_origin(origin: &str) -> bool {
-    Url::parse(origin).is_ok_and(|u| {
-        u.scheme() == "http" && matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
-    })
+    Url::parse(origin)
+        .is_ok_and(|u| u.scheme() == "http" && matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]")))
 }
 
 /// Whether `return_to` may be a sign-out destination: listed exactly, or on the origin of a
 /// registered redirect URI.
-pub fn is_allowed_return_to(
-    return_to: &str,
-    sign_out_uris: &[String],
-    redirect_uris: &[String],
-) -> bool {
+pub fn is_allowed_return_to(return_to: &str, sign_out_uris: &[String], redirect_uris: &[String]) -> bool {
     if parse_absolute(return_to).is_err() {
         return false;
     }
@@ -59,9 +52,7 @@ pub fn is_allowed_return_to(
     let Some(origin) = origin_of(return_to) else {
         return false;
     };
-    redirect_uris
-        .iter()
-        .any(|r| origin_of(r).as_deref() == Some(origin.as_str()))
+    redirect_uris.iter().any(|r| origin_of(r).as_deref() == Some(origin.as_str()))
 }
 
 /// Appends `params` to a redirect URI, keeping any query it already has.
@@ -100,14 +91,8 @@ mod tests {
 
     #[test]
     fn origins() {
-        assert_eq!(
-            parse_origin("http://localhost:5173").unwrap(),
-            "http://localhost:5173"
-        );
-        assert_eq!(
-            parse_origin("http://localhost:5173/").unwrap(),
-            "http://localhost:5173"
-        );
+        assert_eq!(parse_origin("http://localhost:5173").unwrap(), "http://localhost:5173");
+        assert_eq!(parse_origin("http://localhost:5173/").unwrap(), "http://localhost:5173");
         assert!(parse_origin("http://localhost:5173/app").is_err());
         assert!(parse_origin("*").is_err());
         assert!(is_localhost_origin("http://127.0.0.1:9999"));
@@ -117,10 +102,7 @@ mod tests {
     #[test]
     fn query_is_appended() {
         assert_eq!(
-            with_query(
-                "http://a.test/cb?x=1",
-                &[("code", "c"), ("state", "{\"a\":1} +")]
-            ),
+            with_query("http://a.test/cb?x=1", &[("code", "c"), ("state", "{\"a\":1} +")]),
             "http://a.test/cb?x=1&code=c&state=%7B%22a%22%3A1%7D+%2B"
         );
         assert!(parse_absolute("http://a.test/cb#frag").is_err());

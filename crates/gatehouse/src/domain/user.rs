@@ -67,9 +67,7 @@ pub fn normalize_email(raw: &str) -> Option<String> {
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && !email.chars().any(|c| {
-            c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"')
-        });
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"'));
     valid.then_some(email)
 }
 
@@ -79,20 +77,8 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(
-            normalize_email("  Ada@Example.COM ").as_deref(),
-            Some("ada@example.com")
-        );
-        for bad in [
-            "",
-            "ada",
-            "@example.com",
-            "ada@",
-            "ada@localhost",
-            "a b@example.com",
-            "ada@.com",
-            "<a>@x.com",
-        ] {
+        assert_eq!(normalize_email("  Ada@Example.COM ").as_deref(), Some("ada@example.com"));
+        for bad in ["", "ada", "@example.com", "ada@", "ada@localhost", "a b@example.com", "ada@.com", "<a>@x.com"] {
             assert_eq!(normalize_email(bad), None, "{bad}");
         }
     }

@@ -23,22 +23,10 @@ pub async fn authorize(State(state): State<AppState>, RawQuery(query): RawQuery)
     let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
-    let get = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .filter(|v| !v.is_empty())
-    };
+    let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
     let pages = &state.pages;
-    let fail = |title: &str, detail: String| {
-        pages.message(
-            StatusCode::BAD_REQUEST,
-            &Branding::default(),
-            title,
-            &detail,
-        )
-    };
+    let fail =
+        |title: &str, detail: String| pages.message(StatusCode::BAD_REQUEST, &Branding::default(), title, &detail);
 
     let Some(client_id) = get("client_id") else {
         return fail(
@@ -59,10 +47,7 @@ pub async fn authorize(State(state): State<AppState>, RawQuery(query): RawQuery)
         Err(e) => return crate::http::error::ApiError::from(e).into_response(),
     };
     let Some(redirect_uri) = get("redirect_uri") else {
-        return fail(
-            "This sign-in link is incomplete",
-            "The request has no redirect_uri.".into(),
-        );
+        return fail("This sign-in link is incomplete", "The request has no redirect_uri.".into());
     };
     if !crate::service::Core::redirect_uri_allowed(&env, &redirect_uri) {
         return fail(
@@ -73,10 +58,7 @@ pub async fn authorize(State(state): State<AppState>, RawQuery(query): RawQuery)
             ),
         );
     }
-    let state_param = pairs
-        .iter()
-        .find(|(k, _)| k == "state")
-        .map(|(_, v)| v.clone());
+    let state_param = pairs.iter().find(|(k, _)| k == "state").map(|(_, v)| v.clone());
     let bounce = |error: &str, description: &str| {
         let mut params = vec![("error", error), ("error_description", description)];
         if let Some(s) = &state_param {
@@ -88,31 +70,19 @@ pub async fn authorize(State(state): State<AppState>, RawQuery(query): RawQuery)
         return bounce("unsupported_response_type", "response_type must be code.");
     }
     let code_challenge = get("code_challenge");
-    match (
-        code_challenge.as_deref(),
-        get("code_challenge_method").as_deref(),
-    ) {
+    match (code_challenge.as_deref(), get("code_challenge_method").as_deref()) {
         (Some(_), Some("S256")) => {}
         (Some(_), None) => return bounce("invalid_request", "code_challenge_method must be S256."),
         (Some(_), Some(_)) => {
-            return bounce(
-                "invalid_request",
-                "code_challenge_method must be S256; plain is not allowed.",
-            );
+            return bounce("invalid_request", "code_challenge_method must be S256; plain is not allowed.");
         }
         (None, Some(_)) => {
-            return bounce(
-                "invalid_request",
-                "code_challenge_method was given without a code_challenge.",
-            );
+            return bounce("invalid_request", "code_challenge_method was given without a code_challenge.");
         }
         (None, None) => {}
     }
     // A challenge is a base64url SHA-256: 43 characters of the verifier alphabet.
-    if code_challenge
-        .as_deref()
-        .is_some_and(|c| c.len() != 43 || !is_valid_pkce_verifier(c))
-    {
+    if code_challenge.as_deref().is_some_and(|c| c.len() != 43 || !is_valid_pkce_verifier(c)) {
         return bounce(
             "invalid_request",
             "code_challenge must be the base64url SHA-256 of the code_verifier (43 characters).",
@@ -121,17 +91,11 @@ pub async fn authorize(State(state): State<AppState>, RawQuery(query): RawQuery)
     match get("provider").as_deref() {
         None | Some("authkit") => {}
         Some(other) => {
-            return bounce(
-                "invalid_request",
-                &format!("The provider '{other}' is not enabled for this application."),
-            );
+            return bounce("invalid_request", &format!("The provider '{other}' is not enabled for this application."));
         }
     }
     let screen_hint = get("screen_hint");
-    if screen_hint
-        .as_deref()
-        .is_some_and(|h| h != "sign-in" && h != "sign-up")
-    {
+    if screen_hint.as_deref().is_some_and(|h| h != "sign-in" && h != "sign-up") {
         return bounce("invalid_request", "screen_hint must be sign-in or sign-up.");
     }
     let params = AuthorizeParams {

@@ -6,11 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use crate::crypto::secrets::{random_token, secrets_equal};
 
 fn cookie_name(https: bool) -> &'static str {
-    if https {
-        "__Host-gatehouse_csrf"
-    } else {
-        "gatehouse_csrf"
-    }
+    if https { "__Host-gatehouse_csrf" } else { "gatehouse_csrf" }
 }
 
 /// The token in the request's cookie, if it has a plausible form.
@@ -24,11 +20,7 @@ pub fn from_cookie(headers: &HeaderMap, https: bool) -> Option<String> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
-        .filter(|v| {
-            v.len() == 32
-                && v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
+        .filter(|v| v.len() == 32 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
 }
 
 /// The token to put in a form: the cookie's, or a new one with the `Set-Cookie` to send.
@@ -38,10 +30,7 @@ pub fn token_for_form(headers: &HeaderMap, https: bool) -> (String, Option<Heade
     }
     let token = random_token(24);
     let secure = if https { "; Secure" } else { "" };
-    let cookie = format!(
-        "{}={token}; Path=/; HttpOnly; SameSite=Lax{secure}",
-        cookie_name(https)
-    );
+    let cookie = format!("{}={token}; Path=/; HttpOnly; SameSite=Lax{secure}", cookie_name(https));
     (token, HeaderValue::from_str(&cookie).ok())
 }
 
@@ -61,16 +50,10 @@ mod tests {
         let cookie = cookie.unwrap();
         assert!(cookie.to_str().unwrap().contains("HttpOnly; SameSite=Lax"));
         let mut headers = HeaderMap::new();
-        headers.insert(
-            header::COOKIE,
-            HeaderValue::from_str(&format!("other=1; gatehouse_csrf={token}")).unwrap(),
-        );
+        headers.insert(header::COOKIE, HeaderValue::from_str(&format!("other=1; gatehouse_csrf={token}")).unwrap());
         assert!(is_valid(&headers, false, &token));
         assert!(!is_valid(&headers, false, "x"));
-        assert!(
-            !is_valid(&headers, true, &token),
-            "https uses the __Host- cookie"
-        );
+        assert!(!is_valid(&headers, true, &token), "https uses the __Host- cookie");
         assert!(!is_valid(&empty, false, &token));
         assert_eq!(token_for_form(&headers, false), (token, None));
     }

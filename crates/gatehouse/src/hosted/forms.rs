@@ -64,11 +64,9 @@ fn render(
     let settings = &env.env.settings;
     let branding = brand(&settings.branding, Some(&env.env.client_id));
     let (template, title, subtitle) = match screen {
-        Screen::SignIn => (
-            "sign_in.html",
-            "Sign in".to_owned(),
-            format!("to continue to {}", settings.branding.app_name),
-        ),
+        Screen::SignIn => {
+            ("sign_in.html", "Sign in".to_owned(), format!("to continue to {}", settings.branding.app_name))
+        }
         Screen::SignUp => (
             "sign_up.html",
             "Create your account".to_owned(),
@@ -83,105 +81,50 @@ fn render(
         min_length => settings.password_policy.min_length,
         brand => branding,
     };
-    let mut response = state
-        .pages
-        .render(template, status, ctx, Some(&params.redirect_uri));
+    let mut response = state.pages.render(template, status, ctx, Some(&params.redirect_uri));
     if let Some(cookie) = set_cookie {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
 }
 
-async fn load(
-    state: &AppState,
-    request: Option<&str>,
-) -> Result<(Arc<LoadedEnvironment>, AuthorizeParams), Response> {
-    match state
-        .core
-        .find_authorization_request(request.unwrap_or_default())
-        .await
-    {
+async fn load(state: &AppState, request: Option<&str>) -> Result<(Arc<LoadedEnvironment>, AuthorizeParams), Response> {
+    match state.core.find_authorization_request(request.unwrap_or_default()).await {
         Ok(Some(found)) => Ok(found),
         Ok(None) => Err(expired(state)),
         Err(e) => Err(crate::http::error::ApiError::from(e).into_response()),
     }
 }
 
-pub async fn sign_in_page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<PageQuery>,
-) -> Response {
+pub async fn sign_in_page(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<PageQuery>) -> Response {
     let (env, params) = match load(&state, q.request.as_deref()).await {
         Ok(found) => found,
         Err(page) => return page,
     };
-    let form = FormState {
-        email: params.login_hint.clone().unwrap_or_default(),
-        ..FormState::default()
-    };
+    let form = FormState { email: params.login_hint.clone().unwrap_or_default(), ..FormState::default() };
     let request = q.request.unwrap_or_default();
-    render(
-        &state,
-        &headers,
-        Screen::SignIn,
-        StatusCode::OK,
-        &request,
-        &env,
-        &params,
-        form,
-    )
+    render(&state, &headers, Screen::SignIn, StatusCode::OK, &request, &env, &params, form)
 }
 
-pub async fn sign_up_page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<PageQuery>,
-) -> Response {
+pub async fn sign_up_page(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<PageQuery>) -> Response {
     let (env, params) = match load(&state, q.request.as_deref()).await {
         Ok(found) => found,
         Err(page) => return page,
     };
     let request = q.request.unwrap_or_default();
     if !env.env.settings.sign_up_enabled {
-        return render(
-            &state,
-            &headers,
-            Screen::SignIn,
-            StatusCode::OK,
-            &request,
-            &env,
-            &params,
-            FormState::default(),
-        );
+        return render(&state, &headers, Screen::SignIn, StatusCode::OK, &request, &env, &params, FormState::default());
     }
-    let form = FormState {
-        email: params.login_hint.clone().unwrap_or_default(),
-        ..FormState::default()
-    };
-    render(
-        &state,
-        &headers,
-        Screen::SignUp,
-        StatusCode::OK,
-        &request,
-        &env,
-        &params,
-        form,
-    )
+    let form = FormState { email: params.login_hint.clone().unwrap_or_default(), ..FormState::default() };
+    render(&state, &headers, Screen::SignUp, StatusCode::OK, &request, &env, &params, form)
 }
 
 fn fields(body: &Bytes) -> HashMap<String, String> {
-    form_urlencoded::parse(body)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
+    form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
 }
 
 fn field(fields: &HashMap<String, String>, name: &str) -> String {
-    fields
-        .get(name)
-        .map(|v| v.trim_matches(|c: char| c.is_control()).to_owned())
-        .unwrap_or_default()
+    fields.get(name).map(|v| v.trim_matches(|c: char| c.is_control()).to_owned()).unwrap_or_default()
 }
 
 /// 303 to the app with the code: the end of a successful hosted sign-in.
@@ -195,11 +138,7 @@ fn see_other(location: &str) -> Response {
 
 fn minutes(secs: i64) -> String {
     let minutes = (secs + 59) / 60;
-    if minutes <= 1 {
-        "a minute".to_owned()
-    } else {
-        format!("{minutes} minutes")
-    }
+    if minutes <= 1 { "a minute".to_owned() } else { format!("{minutes} minutes") }
 }
 
 pub async fn sign_in(
@@ -215,27 +154,9 @@ pub async fn sign_in(
         Err(page) => return page,
     };
     let email = field(&f, "email");
-    let mut form = FormState {
-        email: email.trim().to_owned(),
-        ..FormState::default()
-    };
-    let show = |status, form| {
-        render(
-            &state,
-            &headers,
-            Screen::SignIn,
-            status,
-            &request,
-            &env,
-            &params,
-            form,
-        )
-    };
-    if !csrf::is_valid(
-        &headers,
-        state.core.config.is_https(),
-        &field(&f, "csrf_token"),
-    ) {
+    let mut form = FormState { email: email.trim().to_owned(), ..FormState::default() };
+    let show = |status, form| render(&state, &headers, Screen::SignIn, status, &request, &env, &params, form);
+    if !csrf::is_valid(&headers, state.core.config.is_https(), &field(&f, "csrf_token")) {
         form.error = Some("This form expired. Please try again.".into());
         return show(StatusCode::BAD_REQUEST, form);
     }
@@ -244,16 +165,8 @@ pub async fn sign_in(
         form.error = Some("Enter your email and password.".into());
         return show(StatusCode::BAD_REQUEST, form);
     }
-    match state
-        .core
-        .verify_password_sign_in(&env, &form.email, &password, &info)
-        .await
-    {
-        Ok(user) => match state
-            .core
-            .issue_authorization_code(&env, &params, &user, METHOD_PASSWORD)
-            .await
-        {
+    match state.core.verify_password_sign_in(&env, &form.email, &password, &info).await {
+        Ok(user) => match state.core.issue_authorization_code(&env, &params, &user, METHOD_PASSWORD).await {
             Ok(location) => see_other(&location),
             Err(e) => crate::http::error::ApiError::from(e).into_response(),
         },
@@ -262,10 +175,7 @@ pub async fn sign_in(
             show(StatusCode::BAD_REQUEST, form)
         }
         Err(Error::RateLimited { retry_after_secs }) => {
-            form.error = Some(format!(
-                "Too many sign-in attempts. Try again in {}.",
-                minutes(retry_after_secs)
-            ));
+            form.error = Some(format!("Too many sign-in attempts. Try again in {}.", minutes(retry_after_secs)));
             let mut response = show(StatusCode::TOO_MANY_REQUESTS, form);
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, v);
@@ -294,23 +204,8 @@ pub async fn sign_up(
         last_name: field(&f, "last_name").trim().to_owned(),
         error: None,
     };
-    let show = |status, form| {
-        render(
-            &state,
-            &headers,
-            Screen::SignUp,
-            status,
-            &request,
-            &env,
-            &params,
-            form,
-        )
-    };
-    if !csrf::is_valid(
-        &headers,
-        state.core.config.is_https(),
-        &field(&f, "csrf_token"),
-    ) {
+    let show = |status, form| render(&state, &headers, Screen::SignUp, status, &request, &env, &params, form);
+    if !csrf::is_valid(&headers, state.core.config.is_https(), &field(&f, "csrf_token")) {
         form.error = Some("This form expired. Please try again.".into());
         return show(StatusCode::BAD_REQUEST, form);
     }
@@ -341,17 +236,14 @@ pub async fn sign_up(
             return show(StatusCode::BAD_REQUEST, form);
         }
         Err(Error::Conflict { .. }) => {
-            form.error = Some("We couldn't create an account with this email. If you already have one, sign in instead.".into());
+            form.error =
+                Some("We couldn't create an account with this email. If you already have one, sign in instead.".into());
             return show(StatusCode::BAD_REQUEST, form);
         }
         Err(e) => return crate::http::error::ApiError::from(e).into_response(),
     };
     tracing::info!(user.id = %user.id, ip = info.ip_address.is_some(), "signed up through the hosted page");
-    match state
-        .core
-        .issue_authorization_code(&env, &params, &user, METHOD_PASSWORD)
-        .await
-    {
+    match state.core.issue_authorization_code(&env, &params, &user, METHOD_PASSWORD).await {
         Ok(location) => see_other(&location),
         Err(e) => crate::http::error::ApiError::from(e).into_response(),
     }

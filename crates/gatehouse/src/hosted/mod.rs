@@ -17,14 +17,8 @@ use crate::http::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/user_management/authorize", get(authorize::authorize))
-        .route(
-            "/authkit/sign-in",
-            get(forms::sign_in_page).post(forms::sign_in),
-        )
-        .route(
-            "/authkit/sign-up",
-            get(forms::sign_up_page).post(forms::sign_up),
-        )
+        .route("/authkit/sign-in", get(forms::sign_in_page).post(forms::sign_in))
+        .route("/authkit/sign-up", get(forms::sign_up_page).post(forms::sign_up))
         .route("/authkit/static/gatehouse.css", get(pages::stylesheet))
         .route("/authkit/brand/{file}", get(pages::brand_stylesheet))
 }

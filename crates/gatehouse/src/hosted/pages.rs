@@ -36,12 +36,7 @@ impl Default for Pages {
 
 /// Branding values for the layout.
 pub fn brand(branding: &Branding, client_id: Option<&str>) -> Value {
-    let initial = branding
-        .app_name
-        .chars()
-        .next()
-        .map(|c| c.to_uppercase().to_string())
-        .unwrap_or_default();
+    let initial = branding.app_name.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default();
     context! {
         app_name => &branding.app_name,
         logo_url => &branding.logo_url,
@@ -52,22 +47,15 @@ pub fn brand(branding: &Branding, client_id: Option<&str>) -> Value {
 
 impl Pages {
     /// Renders a page with a status; `form_target` is the origin the form may redirect to.
-    pub fn render(
-        &self,
-        name: &str,
-        status: StatusCode,
-        ctx: Value,
-        form_target: Option<&str>,
-    ) -> Response {
-        let html = match self
-            .templates
-            .get_template(name)
-            .and_then(|t| t.render(ctx))
-        {
+    pub fn render(&self, name: &str, status: StatusCode, ctx: Value, form_target: Option<&str>) -> Response {
+        let html = match self.templates.get_template(name).and_then(|t| t.render(ctx)) {
             Ok(html) => html,
             Err(e) => {
                 tracing::error!(template = name, error = %e, "hosted page failed to render");
-                return (StatusCode::INTERNAL_SERVER_ERROR, Html("<!doctype html><title>Error</title><p>Something went wrong. Please try again.</p>"))
+                return (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Html("<!doctype html><title>Error</title><p>Something went wrong. Please try again.</p>"),
+                )
                     .into_response();
             }
         };
@@ -89,13 +77,7 @@ impl Pages {
     }
 
     /// A page that explains a problem, with no form.
-    pub fn message(
-        &self,
-        status: StatusCode,
-        branding: &Branding,
-        title: &str,
-        detail: &str,
-    ) -> Response {
+    pub fn message(&self, status: StatusCode, branding: &Branding, title: &str, detail: &str) -> Response {
         let ctx = context! { title, detail, brand => brand(branding, None) };
         self.render("message.html", status, ctx, None)
     }
@@ -107,8 +89,7 @@ impl Pages {
         } else {
             "You have been signed out. You can close this window."
         };
-        let ctx =
-            context! { title => "Signed out", detail, brand => brand(&Branding::default(), None) };
+        let ctx = context! { title => "Signed out", detail, brand => brand(&Branding::default(), None) };
         self.render("message.html", StatusCode::OK, ctx, None)
     }
 }
@@ -116,14 +97,8 @@ impl Pages {
 pub async fn stylesheet() -> Response {
     let mut response = include_str!("../../templates/gatehouse.css").into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/css; charset=utf-8"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
     response
 }
 
@@ -143,14 +118,8 @@ pub async fn brand_stylesheet(State(state): State<AppState>, Path(file): Path<St
     };
     let mut response = format!(":root {{ --brand: {color}; }}\n").into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/css; charset=utf-8"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=60"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
     response
 }
 
@@ -166,12 +135,7 @@ mod tests {
             sign_up_enabled => true, min_length => 8, brand => brand(&Branding::default(), Some("client_1")),
         };
         for name in ["sign_in.html", "sign_up.html", "message.html"] {
-            let html = pages
-                .templates
-                .get_template(name)
-                .unwrap()
-                .render(&ctx)
-                .unwrap();
+            let html = pages.templates.get_template(name).unwrap().render(&ctx).unwrap();
             assert!(!html.contains("<script>"), "{name} must escape values");
         }
     }

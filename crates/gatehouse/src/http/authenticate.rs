@@ -15,10 +15,7 @@ use crate::service::Error;
 use crate::service::auth::{Authenticated, ClientAuth, Grant};
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new().route(
-        "/user_management/authenticate",
-        post(authenticate).options(preflight),
-    )
+    Router::new().route("/user_management/authenticate", post(authenticate).options(preflight))
 }
 
 /// Every field any grant uses; which are required depends on `grant_type`.
@@ -40,10 +37,7 @@ async fn authenticate(
     ClientInfo(info): ClientInfo,
     body: Result<WireBody<AuthenticateBody>, ApiError>,
 ) -> Response {
-    let origin = headers
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let (client_id, result) = match body {
         Ok(WireBody(body)) => {
             let client_id = body.client_id.clone();
@@ -53,11 +47,7 @@ async fn authenticate(
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .map(str::to_owned);
             let result = match parse(body, bearer) {
-                Ok((client, grant)) => state
-                    .core
-                    .authenticate(&client, grant, &info)
-                    .await
-                    .map_err(ApiError::from),
+                Ok((client, grant)) => state.core.authenticate(&client, grant, &info).await.map_err(ApiError::from),
                 Err(e) => Err(ApiError::from(e)),
             };
             (client_id, result)
@@ -69,11 +59,7 @@ async fn authenticate(
         Err(e) => e.into_response(),
     };
     if let Some(origin) = origin {
-        let allowed = state
-            .core
-            .is_allowed_origin(&origin, client_id.as_deref())
-            .await
-            .unwrap_or(false);
+        let allowed = state.core.is_allowed_origin(&origin, client_id.as_deref()).await.unwrap_or(false);
         if allowed {
             add_cors_headers(response.headers_mut(), &origin);
         }
@@ -90,9 +76,7 @@ fn success(done: Authenticated) -> Response {
         "authentication_method": done.authentication_method,
     });
     let mut response = (StatusCode::OK, axum::Json(body)).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
@@ -111,26 +95,17 @@ fn parse(body: AuthenticateBody, bearer: Option<String>) -> Result<(ClientAuth, 
             code: required(body.code, "code")?,
             code_verifier: body.code_verifier.filter(|v| !v.is_empty()),
         },
-        "refresh_token" => Grant::RefreshToken {
-            refresh_token: required(body.refresh_token, "refresh_token")?,
-        },
-        "password" => Grant::Password {
-            email: required(body.email, "email")?,
-            password: required(body.password, "password")?,
-        },
+        "refresh_token" => Grant::RefreshToken { refresh_token: required(body.refresh_token, "refresh_token")? },
+        "password" => {
+            Grant::Password { email: required(body.email, "email")?, password: required(body.password, "password")? }
+        }
         other => {
             return Err(Error::UnsupportedGrantType(format!(
                 "The grant_type `{other}` is not supported. Use authorization_code, refresh_token or password."
             )));
         }
     };
-    Ok((
-        ClientAuth {
-            client_id,
-            client_secret,
-        },
-        grant,
-    ))
+    Ok((ClientAuth { client_id, client_secret }, grant))
 }
 
 /// CORS preflight: browsers send no client ID, so any environment's allowed origin passes; the
@@ -140,33 +115,19 @@ async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Respons
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return response;
     };
-    if state
-        .core
-        .is_allowed_origin(origin, None)
-        .await
-        .unwrap_or(false)
-    {
+    if state.core.is_allowed_origin(origin, None).await.unwrap_or(false) {
         let h = response.headers_mut();
         add_cors_headers(h, origin);
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("POST, OPTIONS"),
-        );
+        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST, OPTIONS"));
         let requested = headers
             .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
             .and_then(|v| v.to_str().ok())
-            .filter(|v| {
-                v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-, ".contains(&b))
-            })
+            .filter(|v| v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-, ".contains(&b)))
             .unwrap_or("content-type, authorization");
         if let Ok(v) = HeaderValue::from_str(requested) {
             h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, v);
         }
-        h.insert(
-            header::ACCESS_CONTROL_MAX_AGE,
-            HeaderValue::from_static("600"),
-        );
+        h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
     }
     response
 }
@@ -174,10 +135,7 @@ async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Respons
 fn add_cors_headers(headers: &mut HeaderMap, origin: &str) {
     if let Ok(v) = HeaderValue::from_str(origin) {
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-            HeaderValue::from_static("true"),
-        );
+        headers.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
         headers.append(header::VARY, HeaderValue::from_static("Origin"));
     }
 }

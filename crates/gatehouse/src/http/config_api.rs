@@ -18,26 +18,11 @@ use crate::store::{CorsOrigin, RedirectUri};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
-        .route(
-            "/user_management/redirect_uris",
-            get(list_redirect_uris).post(add_redirect_uri),
-        )
-        .route(
-            "/user_management/redirect_uris/{id}",
-            delete(remove_redirect_uri),
-        )
-        .route(
-            "/user_management/cors_origins",
-            get(list_cors_origins).post(add_cors_origin),
-        )
-        .route(
-            "/user_management/cors_origins/{id}",
-            delete(remove_cors_origin),
-        )
-        .route(
-            "/user_management/jwt_template",
-            get(read_jwt_template).put(write_jwt_template),
-        )
+        .route("/user_management/redirect_uris", get(list_redirect_uris).post(add_redirect_uri))
+        .route("/user_management/redirect_uris/{id}", delete(remove_redirect_uri))
+        .route("/user_management/cors_origins", get(list_cors_origins).post(add_cors_origin))
+        .route("/user_management/cors_origins/{id}", delete(remove_cors_origin))
+        .route("/user_management/jwt_template", get(read_jwt_template).put(write_jwt_template))
 }
 
 fn redirect_to_wire(r: &RedirectUri) -> Value {
@@ -87,15 +72,8 @@ async fn list_redirect_uris(
     State(state): State<AppState>,
     ApiKeyEnvironment(env): ApiKeyEnvironment,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let all = state
-        .core
-        .store
-        .list_redirect_uris(&env.id)
-        .await
-        .map_err(Error::from)?;
-    Ok(axum::Json(list_of(
-        all.iter().map(redirect_to_wire).collect(),
-    )))
+    let all = state.core.store.list_redirect_uris(&env.id).await.map_err(Error::from)?;
+    Ok(axum::Json(list_of(all.iter().map(redirect_to_wire).collect())))
 }
 
 async fn remove_redirect_uri(
@@ -129,12 +107,7 @@ async fn list_cors_origins(
     State(state): State<AppState>,
     ApiKeyEnvironment(env): ApiKeyEnvironment,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let all = state
-        .core
-        .store
-        .list_cors_origins(&env.id)
-        .await
-        .map_err(Error::from)?;
+    let all = state.core.store.list_cors_origins(&env.id).await.map_err(Error::from)?;
     Ok(axum::Json(list_of(all.iter().map(cors_to_wire).collect())))
 }
 
@@ -170,9 +143,8 @@ async fn write_jwt_template(
     ApiKeyEnvironment(env): ApiKeyEnvironment,
     WireBody(body): WireBody<TemplateBody>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let content = body
-        .content
-        .ok_or_else(|| Error::validation("content", "content_required", "content is required."))?;
+    let content =
+        body.content.ok_or_else(|| Error::validation("content", "content_required", "content is required."))?;
     let env = state.core.set_jwt_template(&env, &content).await?;
     Ok(axum::Json(template_to_wire(&env)))
 }

@@ -29,11 +29,7 @@ impl ApiError {
     }
 
     pub fn coded(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            body: json!({ "code": code, "message": message.into() }),
-            retry_after_secs: None,
-        }
+        ApiError { status, body: json!({ "code": code, "message": message.into() }), retry_after_secs: None }
     }
 
     /// A malformed request body or query (unparseable JSON, wrong types).
@@ -49,35 +45,20 @@ impl ApiError {
 impl From<Error> for ApiError {
     fn from(err: Error) -> ApiError {
         match err {
-            Error::InvalidRequest(m) => {
-                ApiError::oauth(StatusCode::BAD_REQUEST, "invalid_request", m)
-            }
-            Error::InvalidClient(m) => {
-                ApiError::oauth(StatusCode::BAD_REQUEST, "invalid_client", m)
-            }
+            Error::InvalidRequest(m) => ApiError::oauth(StatusCode::BAD_REQUEST, "invalid_request", m),
+            Error::InvalidClient(m) => ApiError::oauth(StatusCode::BAD_REQUEST, "invalid_client", m),
             Error::InvalidGrant(m) => ApiError::oauth(StatusCode::BAD_REQUEST, "invalid_grant", m),
-            Error::UnsupportedGrantType(m) => {
-                ApiError::oauth(StatusCode::BAD_REQUEST, "unsupported_grant_type", m)
+            Error::UnsupportedGrantType(m) => ApiError::oauth(StatusCode::BAD_REQUEST, "unsupported_grant_type", m),
+            e @ Error::InvalidCredentials { .. } => {
+                ApiError::coded(StatusCode::BAD_REQUEST, "invalid_credentials", e.to_string())
             }
-            e @ Error::InvalidCredentials { .. } => ApiError::coded(
-                StatusCode::BAD_REQUEST,
-                "invalid_credentials",
-                e.to_string(),
-            ),
             e @ Error::RateLimited { retry_after_secs } => ApiError {
                 retry_after_secs: Some(retry_after_secs),
-                ..ApiError::coded(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "rate_limit_exceeded",
-                    e.to_string(),
-                )
+                ..ApiError::coded(StatusCode::TOO_MANY_REQUESTS, "rate_limit_exceeded", e.to_string())
             },
             e @ Error::NotFound { .. } => {
-                let Error::NotFound { id, .. } = &e else {
-                    unreachable!()
-                };
-                let mut api =
-                    ApiError::coded(StatusCode::NOT_FOUND, "entity_not_found", e.to_string());
+                let Error::NotFound { id, .. } = &e else { unreachable!() };
+                let mut api = ApiError::coded(StatusCode::NOT_FOUND, "entity_not_found", e.to_string());
                 api.body["entity_id"] = json!(id);
                 api
             }
@@ -95,9 +76,7 @@ impl From<Error> for ApiError {
                 }),
                 retry_after_secs: None,
             },
-            Error::Conflict { code, message } => {
-                ApiError::coded(StatusCode::CONFLICT, code, message)
-            }
+            Error::Conflict { code, message } => ApiError::coded(StatusCode::CONFLICT, code, message),
             Error::Unauthorized => ApiError::coded(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
@@ -123,9 +102,7 @@ impl IntoResponse for ApiError {
                 response.headers_mut().insert(header::RETRY_AFTER, v);
             }
         }
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response
     }
 }
@@ -149,24 +126,17 @@ mod tests {
             json!({"error": "invalid_grant", "error_description": "Invalid refresh token."}),
         );
         check(
-            Error::InvalidCredentials {
-                email: "a@b.test".into(),
-            },
+            Error::InvalidCredentials { email: "a@b.test".into() },
             400,
             json!({"code": "invalid_credentials", "message": "Invalid credentials for 'a@b.test'."}),
         );
         check(
-            Error::NotFound {
-                kind: "User",
-                id: "user_1".into(),
-            },
+            Error::NotFound { kind: "User", id: "user_1".into() },
             404,
             json!({"code": "entity_not_found", "message": "User not found: 'user_1'.", "entity_id": "user_1"}),
         );
         check(
-            Error::RateLimited {
-                retry_after_secs: 60,
-            },
+            Error::RateLimited { retry_after_secs: 60 },
             429,
             json!({"code": "rate_limit_exceeded", "message": "Too many attempts. Try again in 60 seconds."}),
         );

@@ -34,9 +34,9 @@ where
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-        let bytes = Bytes::from_request(req, state).await.map_err(|_| {
-            ApiError::bad_request("The request body could not be read (it may exceed 64 KiB).")
-        })?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|_| ApiError::bad_request("The request body could not be read (it may exceed 64 KiB)."))?;
         if bytes.len() > MAX_BODY_BYTES {
             return Err(ApiError::bad_request("The request body exceeds 64 KiB."));
         }
@@ -48,14 +48,11 @@ where
                 .collect();
             serde_json::Value::Object(map)
         } else {
-            serde_json::from_slice(&bytes).map_err(|e| {
-                ApiError::bad_request(format!("The request body is not valid JSON: {e}."))
-            })?
+            serde_json::from_slice(&bytes)
+                .map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON: {e}.")))?
         };
         if !value.is_object() {
-            return Err(ApiError::bad_request(
-                "The request body must be a JSON object.",
-            ));
+            return Err(ApiError::bad_request("The request body must be a JSON object."));
         }
         serde_json::from_value(value)
             .map(WireBody)
@@ -76,9 +73,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let app = AppState::from_ref(state);
         let key = bearer_token(parts).ok_or(Error::Unauthorized)?;
-        Ok(ApiKeyEnvironment(
-            app.core.environment_for_api_key(key).await?,
-        ))
+        Ok(ApiKeyEnvironment(app.core.environment_for_api_key(key).await?))
     }
 }
 
@@ -86,10 +81,7 @@ where
 pub fn bearer_token(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
 /// The caller's address and user agent, for sessions and throttling.
@@ -99,18 +91,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let ip_address = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
-        let user_agent = parts
-            .headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        Ok(ClientInfo(RequestInfo {
-            ip_address,
-            user_agent,
-        }))
+        let ip_address = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+        let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        Ok(ClientInfo(RequestInfo { ip_address, user_agent }))
     }
 }

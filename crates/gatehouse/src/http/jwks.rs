@@ -13,10 +13,7 @@ use super::error::ApiError;
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/sso/jwks/{client_id}", get(jwks))
-        .route(
-            "/user_management/{client_id}/.well-known/openid-configuration",
-            get(discovery),
-        )
+        .route("/user_management/{client_id}/.well-known/openid-configuration", get(discovery))
 }
 
 fn unknown_client(client_id: &str) -> ApiError {
@@ -28,15 +25,8 @@ fn unknown_client(client_id: &str) -> ApiError {
 }
 
 /// Public keys, cacheable for the configured max-age (verifiers such as Convex honour it).
-async fn jwks(
-    State(state): State<AppState>,
-    Path(client_id): Path<String>,
-) -> Result<Response, ApiError> {
-    let env = state
-        .core
-        .load_environment(&client_id)
-        .await?
-        .ok_or_else(|| unknown_client(&client_id))?;
+async fn jwks(State(state): State<AppState>, Path(client_id): Path<String>) -> Result<Response, ApiError> {
+    let env = state.core.load_environment(&client_id).await?.ok_or_else(|| unknown_client(&client_id))?;
     let body = state.core.jwks(&env)?;
     let mut response = axum::Json(body).into_response();
     let cache = format!("public, max-age={}", state.core.config.jwks_max_age_secs);
@@ -47,15 +37,8 @@ async fn jwks(
 }
 
 /// Enough OpenID Provider metadata for generic JWT verifiers to find the keys.
-async fn discovery(
-    State(state): State<AppState>,
-    Path(client_id): Path<String>,
-) -> Result<Response, ApiError> {
-    let env = state
-        .core
-        .load_environment(&client_id)
-        .await?
-        .ok_or_else(|| unknown_client(&client_id))?;
+async fn discovery(State(state): State<AppState>, Path(client_id): Path<String>) -> Result<Response, ApiError> {
+    let env = state.core.load_environment(&client_id).await?.ok_or_else(|| unknown_client(&client_id))?;
     let config = &state.core.config;
     let body = json!({
         "issuer": config.issuer(&env.env.client_id),

@@ -20,17 +20,9 @@ impl ListParams {
     pub fn limit(&self) -> Result<u32, Error> {
         match self.limit.as_deref().filter(|l| !l.is_empty()) {
             None => Ok(10),
-            Some(l) => l
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=100).contains(n))
-                .ok_or_else(|| {
-                    Error::validation(
-                        "limit",
-                        "invalid_limit",
-                        "limit must be a whole number from 1 to 100.",
-                    )
-                }),
+            Some(l) => l.parse::<u32>().ok().filter(|n| (1..=100).contains(n)).ok_or_else(|| {
+                Error::validation("limit", "invalid_limit", "limit must be a whole number from 1 to 100.")
+            }),
         }
     }
 
@@ -38,11 +30,9 @@ impl ListParams {
         match self.order.as_deref().filter(|o| !o.is_empty()) {
             None | Some("desc" | "normal") => Ok(ListOrder::Desc),
             Some("asc") => Ok(ListOrder::Asc),
-            Some(other) => Err(Error::validation(
-                "order",
-                "invalid_order",
-                format!("order must be asc or desc, not '{other}'."),
-            )),
+            Some(other) => {
+                Err(Error::validation("order", "invalid_order", format!("order must be asc or desc, not '{other}'.")))
+            }
         }
     }
 
@@ -56,24 +46,12 @@ impl ListParams {
 }
 
 /// Builds the list envelope. `ids` are the IDs of `data` in list order.
-pub(super) fn envelope(
-    data: Vec<Value>,
-    ids: &[&str],
-    has_more: bool,
-    params: &ListParams,
-) -> Value {
+pub(super) fn envelope(data: Vec<Value>, ids: &[&str], has_more: bool, params: &ListParams) -> Value {
     let (first, last) = (ids.first().copied(), ids.last().copied());
     let (before, after) = if params.before().is_some() {
         (if has_more { first } else { None }, last)
     } else {
-        (
-            if params.after().is_some() {
-                first
-            } else {
-                None
-            },
-            if has_more { last } else { None },
-        )
+        (if params.after().is_some() { first } else { None }, if has_more { last } else { None })
     };
     json!({ "object": "list", "data": data, "list_metadata": { "before": before, "after": after } })
 }

@@ -49,26 +49,16 @@ async fn health() -> axum::Json<serde_json::Value> {
 }
 
 async fn not_found() -> error::ApiError {
-    error::ApiError::coded(
-        axum::http::StatusCode::NOT_FOUND,
-        "not_found",
-        "No such endpoint.",
-    )
+    error::ApiError::coded(axum::http::StatusCode::NOT_FOUND, "not_found", "No such endpoint.")
 }
 
 /// Headers every response carries: no sniffing, no framing, no referrer leaking codes.
 async fn security_headers(req: Request, next: Next) -> Response {
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         headers.insert(
             header::CONTENT_SECURITY_POLICY,

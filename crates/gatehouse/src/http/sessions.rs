@@ -32,13 +32,10 @@ async fn revoke(
     ApiKeyEnvironment(env): ApiKeyEnvironment,
     WireBody(body): WireBody<RevokeBody>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let id = body.session_id.filter(|s| !s.is_empty()).ok_or_else(|| {
-        Error::validation(
-            "session_id",
-            "session_id_required",
-            "session_id is required.",
-        )
-    })?;
+    let id = body
+        .session_id
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| Error::validation("session_id", "session_id_required", "session_id is required."))?;
     state.core.revoke_session(&env, &id).await?;
     Ok(axum::Json(json!({})))
 }
@@ -79,10 +76,8 @@ async fn list(
 ) -> Result<axum::Json<Value>, ApiError> {
     let ascending = params.order()? == ListOrder::Asc;
     let after = params.after();
-    let (sessions, has_more) = state
-        .core
-        .list_user_sessions(&env, &user_id, params.limit()?, after.as_deref(), ascending)
-        .await?;
+    let (sessions, has_more) =
+        state.core.list_user_sessions(&env, &user_id, params.limit()?, after.as_deref(), ascending).await?;
     let now = state.core.now();
     let ids: Vec<&str> = sessions.iter().map(|s| s.id.as_str()).collect();
     let data = sessions.iter().map(|s| session_to_wire(s, now)).collect();
@@ -98,11 +93,7 @@ struct LogoutQuery {
 /// Ends the session, then sends the browser to `return_to` if it is allowed, or shows the
 /// signed-out page. Never redirects anywhere not configured.
 async fn logout(State(state): State<AppState>, Query(q): Query<LogoutQuery>) -> Response {
-    match state
-        .core
-        .sign_out(q.session_id.as_deref(), q.return_to.as_deref())
-        .await
-    {
+    match state.core.sign_out(q.session_id.as_deref(), q.return_to.as_deref()).await {
         Ok(Some(url)) => crate::hosted::found(&url),
         Ok(None) => state.pages.signed_out(q.return_to.is_some()),
         Err(e) => ApiError::from(e).into_response(),
@@ -129,15 +120,6 @@ mod tests {
         };
         assert_eq!(session_to_wire(&s, 0)["status"], "active");
         assert_eq!(session_to_wire(&s, 10_000)["status"], "expired");
-        assert_eq!(
-            session_to_wire(
-                &Session {
-                    ended_at: Some(5),
-                    ..s
-                },
-                0
-            )["status"],
-            "revoked"
-        );
+        assert_eq!(session_to_wire(&Session { ended_at: Some(5), ..s }, 0)["status"], "revoked");
     }
 }

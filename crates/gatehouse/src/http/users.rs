@@ -19,14 +19,8 @@ use crate::store::UserQuery;
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/user_management/users", get(list).post(create))
-        .route(
-            "/user_management/users/{id}",
-            get(read).put(update).delete(remove),
-        )
-        .route(
-            "/user_management/users/external_id/{external_id}",
-            get(read_by_external_id),
-        )
+        .route("/user_management/users/{id}", get(read).put(update).delete(remove))
+        .route("/user_management/users/external_id/{external_id}", get(read_by_external_id))
 }
 
 #[derive(Deserialize)]
@@ -65,10 +59,7 @@ async fn create(
     Ok((StatusCode::CREATED, axum::Json(user.to_wire())).into_response())
 }
 
-fn hash_pair(
-    hash: Option<String>,
-    kind: Option<String>,
-) -> Result<Option<(String, String)>, Error> {
+fn hash_pair(hash: Option<String>, kind: Option<String>) -> Result<Option<(String, String)>, Error> {
     match (hash.filter(|h| !h.is_empty()), kind) {
         (None, _) => Ok(None),
         (Some(h), Some(k)) => Ok(Some((h, k))),
@@ -93,13 +84,7 @@ async fn read_by_external_id(
     ApiKeyEnvironment(env): ApiKeyEnvironment,
     Path(external_id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    Ok(axum::Json(
-        state
-            .core
-            .get_user_by_external_id(&env, &external_id)
-            .await?
-            .to_wire(),
-    ))
+    Ok(axum::Json(state.core.get_user_by_external_id(&env, &external_id).await?.to_wire()))
 }
 
 async fn list(
@@ -126,11 +111,7 @@ fn nullable_text(body: &Map<String, Value>, key: &str) -> Result<Option<Option<S
         None => Ok(None),
         Some(Value::Null) => Ok(Some(None)),
         Some(Value::String(s)) => Ok(Some(Some(s.clone()))),
-        Some(_) => Err(Error::validation(
-            key,
-            "invalid_type",
-            format!("{key} must be a string or null."),
-        )),
+        Some(_) => Err(Error::validation(key, "invalid_type", format!("{key} must be a string or null."))),
     }
 }
 
@@ -148,24 +129,16 @@ async fn update(
         None | Some(Value::Null) => None,
         Some(Value::Bool(b)) => Some(*b),
         Some(_) => {
-            return Err(Error::validation(
-                "email_verified",
-                "invalid_type",
-                "email_verified must be true or false.",
-            )
-            .into());
+            return Err(
+                Error::validation("email_verified", "invalid_type", "email_verified must be true or false.").into()
+            );
         }
     };
     let metadata = match body.get("metadata") {
         None | Some(Value::Null) => None,
         Some(Value::Object(m)) => Some(m.clone()),
         Some(_) => {
-            return Err(Error::validation(
-                "metadata",
-                "invalid_type",
-                "metadata must be an object.",
-            )
-            .into());
+            return Err(Error::validation("metadata", "invalid_type", "metadata must be an object.").into());
         }
     };
     let patch = UserPatch {
@@ -174,17 +147,12 @@ async fn update(
         first_name: nullable_text(&body, "first_name")?,
         last_name: nullable_text(&body, "last_name")?,
         password: text(&body, "password")?.filter(|p| !p.is_empty()),
-        password_hash: hash_pair(
-            text(&body, "password_hash")?,
-            text(&body, "password_hash_type")?,
-        )?,
+        password_hash: hash_pair(text(&body, "password_hash")?, text(&body, "password_hash_type")?)?,
         external_id: nullable_text(&body, "external_id")?,
         locale: nullable_text(&body, "locale")?,
         metadata,
     };
-    Ok(axum::Json(
-        state.core.update_user(&env, &id, patch).await?.to_wire(),
-    ))
+    Ok(axum::Json(state.core.update_user(&env, &id, patch).await?.to_wire()))
 }
 
 async fn remove(

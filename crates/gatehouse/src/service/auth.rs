@@ -27,17 +27,9 @@ pub const METHOD_PASSWORD: &str = "Password";
 /// One grant of the token endpoint, parsed from the wire.
 #[derive(Debug)]
 pub enum Grant {
-    AuthorizationCode {
-        code: String,
-        code_verifier: Option<String>,
-    },
-    RefreshToken {
-        refresh_token: String,
-    },
-    Password {
-        email: String,
-        password: String,
-    },
+    AuthorizationCode { code: String, code_verifier: Option<String> },
+    RefreshToken { refresh_token: String },
+    Password { email: String, password: String },
 }
 
 /// Who is asking: the client ID, and the API key when the client is confidential.
@@ -78,31 +70,19 @@ pub struct AuthorizeParams {
 impl Core {
     /// Runs one grant for a client. Public clients (no secret) may use PKCE codes and refresh
     /// tokens; the password grant needs the API key.
-    pub async fn authenticate(
-        &self,
-        client: &ClientAuth,
-        grant: Grant,
-        info: &RequestInfo,
-    ) -> Result<Authenticated> {
+    pub async fn authenticate(&self, client: &ClientAuth, grant: Grant, info: &RequestInfo) -> Result<Authenticated> {
         let env = self
             .load_environment(&client.client_id)
             .await?
             .ok_or_else(|| Error::InvalidClient("Invalid client ID.".into()))?;
         let confidential = match &client.client_secret {
             Some(secret) => {
-                let owner = self
-                    .environment_for_api_key(secret)
-                    .await
-                    .map_err(|e| match e {
-                        Error::Unauthorized => {
-                            Error::InvalidClient("Invalid client secret.".into())
-                        }
-                        other => other,
-                    })?;
+                let owner = self.environment_for_api_key(secret).await.map_err(|e| match e {
+                    Error::Unauthorized => Error::InvalidClient("Invalid client secret.".into()),
+                    other => other,
+                })?;
                 if owner.id != env.env.id {
-                    return Err(Error::InvalidClient(
-                        "The client secret does not belong to this client ID.".into(),
-                    ));
+                    return Err(Error::InvalidClient("The client secret does not belong to this client ID.".into()));
                 }
                 true
             }
@@ -115,17 +95,11 @@ impl Core {
                         "The password grant requires a client_secret (your API key).".into(),
                     ));
                 }
-                let user = self
-                    .verify_password_sign_in(&env, &email, &password, info)
-                    .await?;
+                let user = self.verify_password_sign_in(&env, &email, &password, info).await?;
                 self.start_session(&env, user, METHOD_PASSWORD, info).await
             }
-            Grant::AuthorizationCode {
-                code,
-                code_verifier,
-            } => {
-                self.exchange_code(&env, &code, code_verifier.as_deref(), confidential, info)
-                    .await
+            Grant::AuthorizationCode { code, code_verifier } => {
+                self.exchange_code(&env, &code, code_verifier.as_deref(), confidential, info).await
             }
             Grant::RefreshToken { refresh_token } => self.refresh(&env, &refresh_token).await,
         }
@@ -140,36 +114,25 @@ impl Core {
         password: &str,
         info: &RequestInfo,
     ) -> Result<User> {
-        let invalid = || Error::InvalidCredentials {
-            email: email.to_owned(),
-        };
+        let invalid = || Error::InvalidCredentials { email: email.to_owned() };
         let Some(normalized) = normalize_email(email) else {
             return Err(invalid());
         };
         let now = self.now();
         let account_key = format!("signin:account:{}:{normalized}", env.env.id);
         let ip_key = info.ip_address.as_ref().map(|ip| format!("signin:ip:{ip}"));
-        let account = self
-            .store
-            .record_attempt(&account_key, THROTTLE_WINDOW_MS, now)
-            .await?;
+        let account = self.store.record_attempt(&account_key, THROTTLE_WINDOW_MS, now).await?;
         if account.count > MAX_FAILURES_PER_ACCOUNT {
             return Err(retry_after(account.window_start, now));
         }
         if let Some(ip_key) = &ip_key {
-            let ip = self
-                .store
-                .record_attempt(ip_key, THROTTLE_WINDOW_MS, now)
-                .await?;
+            let ip = self.store.record_attempt(ip_key, THROTTLE_WINDOW_MS, now).await?;
             if ip.count > MAX_FAILURES_PER_IP {
                 self.store.refund_attempt(&account_key).await?;
                 return Err(retry_after(ip.window_start, now));
             }
         }
-        let user = self
-            .store
-            .find_user_by_email(&env.env.id, &normalized)
-            .await?;
+        let user = self.store.find_user_by_email(&env.env.id, &normalized).await?;
         let verdict = match user.as_ref().and_then(|u| u.password_hash.as_deref()) {
             Some(hash) => self.passwords.verify(password, hash).await?,
             None => {
@@ -208,18 +171,13 @@ impl Core {
             user_id: user.id.clone(),
             auth_method: method.to_owned(),
             ip_address: info.ip_address.clone(),
-            user_agent: info
-                .user_agent
-                .as_ref()
-                .map(|ua| ua.chars().take(512).collect()),
+            user_agent: info.user_agent.as_ref().map(|ua| ua.chars().take(512).collect()),
             expires_at: now + env.env.settings.session_ttl_secs * SEC,
             ended_at: None,
             created_at: now,
             updated_at: now,
         };
-        self.store
-            .insert_session(&session, &hash_secret(&refresh_token))
-            .await?;
+        self.store.insert_session(&session, &hash_secret(&refresh_token)).await?;
         self.store.record_sign_in(&user.id, now).await?;
         user.last_sign_in_at = Some(now);
         let claims = self.access_claims(env, &user, &session.id, now)?;
@@ -246,8 +204,7 @@ impl Core {
             CodeOutcome::Consumed(c) => c,
             CodeOutcome::Replayed => {
                 return Err(Error::InvalidGrant(
-                    "The code has already been used; the session it started has been revoked."
-                        .into(),
+                    "The code has already been used; the session it started has been revoked.".into(),
                 ));
             }
             CodeOutcome::Expired => {
@@ -256,32 +213,23 @@ impl Core {
             CodeOutcome::Unknown => return Err(Error::InvalidGrant("The code is invalid.".into())),
         };
         if issued.environment_id != env.env.id {
-            return Err(Error::InvalidGrant(
-                "The code was not issued to this client.".into(),
-            ));
+            return Err(Error::InvalidGrant("The code was not issued to this client.".into()));
         }
         match (&issued.code_challenge, verifier) {
             (Some(challenge), Some(verifier)) => {
                 if !pkce_s256_matches(verifier, challenge) {
-                    return Err(Error::InvalidGrant(
-                        "The code_verifier does not match the code_challenge.".into(),
-                    ));
+                    return Err(Error::InvalidGrant("The code_verifier does not match the code_challenge.".into()));
                 }
             }
             (Some(_), None) => {
-                return Err(Error::InvalidGrant(
-                    "A code_verifier is required for this code.".into(),
-                ));
+                return Err(Error::InvalidGrant("A code_verifier is required for this code.".into()));
             }
             (None, Some(_)) => {
-                return Err(Error::InvalidGrant(
-                    "The code was issued without a code_challenge.".into(),
-                ));
+                return Err(Error::InvalidGrant("The code was issued without a code_challenge.".into()));
             }
             (None, None) if !confidential => {
                 return Err(Error::InvalidClient(
-                    "A client_secret or a PKCE code_verifier is required to exchange a code."
-                        .into(),
+                    "A client_secret or a PKCE code_verifier is required to exchange a code.".into(),
                 ));
             }
             (None, None) => {}
@@ -291,12 +239,8 @@ impl Core {
             .find_user(&env.env.id, &issued.user_id)
             .await?
             .ok_or_else(|| Error::InvalidGrant("The code's user no longer exists.".into()))?;
-        let authenticated = self
-            .start_session(env, user, &issued.auth_method, info)
-            .await?;
-        self.store
-            .attach_code_session(&code_hash, &authenticated.session_id)
-            .await?;
+        let authenticated = self.start_session(env, user, &issued.auth_method, info).await?;
+        self.store.attach_code_session(&code_hash, &authenticated.session_id).await?;
         Ok(authenticated)
     }
 
@@ -307,19 +251,11 @@ impl Core {
             return Err(invalid());
         }
         let token_hash = hash_secret(presented);
-        let session = self
-            .store
-            .find_session_by_refresh(&token_hash)
-            .await?
-            .ok_or_else(invalid)?;
+        let session = self.store.find_session_by_refresh(&token_hash).await?.ok_or_else(invalid)?;
         if session.environment_id != env.env.id {
             return Err(invalid());
         }
-        let user = self
-            .store
-            .find_user(&env.env.id, &session.user_id)
-            .await?
-            .ok_or_else(invalid)?;
+        let user = self.store.find_user(&env.env.id, &session.user_id).await?.ok_or_else(invalid)?;
         let now = self.now();
         // The successor is derived from the presented token, so a retry within the grace
         // window reproduces it without Gatehouse ever storing a token in clear.
@@ -327,28 +263,21 @@ impl Core {
         let claims = self.access_claims(env, &user, &session.id, now)?;
         let claims_json = serde_json::Value::Object(claims.clone()).to_string();
         let grace = env.env.settings.refresh_grace_secs * SEC;
-        let (session, claims) = match self
-            .store
-            .rotate_refresh_token(&token_hash, &hash_secret(&child), &claims_json, now, grace)
-            .await?
-        {
-            Rotation::Rotated { session } => (session, claims),
-            Rotation::Replayed {
-                session,
-                child_claims,
-            } => {
-                let claims =
-                    serde_json::from_str(&child_claims).map_err(|e| Error::Internal(e.into()))?;
-                (session, claims)
-            }
-            Rotation::Reused => {
-                tracing::warn!(session.id = %session.id, "refresh token reused after rotation; session revoked");
-                return Err(Error::InvalidGrant(
-                    "The refresh token has already been used; the session has been revoked.".into(),
-                ));
-            }
-            Rotation::Invalid => return Err(invalid()),
-        };
+        let (session, claims) =
+            match self.store.rotate_refresh_token(&token_hash, &hash_secret(&child), &claims_json, now, grace).await? {
+                Rotation::Rotated { session } => (session, claims),
+                Rotation::Replayed { session, child_claims } => {
+                    let claims = serde_json::from_str(&child_claims).map_err(|e| Error::Internal(e.into()))?;
+                    (session, claims)
+                }
+                Rotation::Reused => {
+                    tracing::warn!(session.id = %session.id, "refresh token reused after rotation; session revoked");
+                    return Err(Error::InvalidGrant(
+                        "The refresh token has already been used; the session has been revoked.".into(),
+                    ));
+                }
+                Rotation::Invalid => return Err(invalid()),
+            };
         let access_token = self.sign_access_token(env, &claims)?;
         Ok(Authenticated {
             user,
@@ -385,10 +314,7 @@ impl Core {
         if let Some(state) = &params.state {
             query.push(("state", state.as_str()));
         }
-        Ok(crate::domain::redirect::with_query(
-            &params.redirect_uri,
-            &query,
-        ))
+        Ok(crate::domain::redirect::with_query(&params.redirect_uri, &query))
     }
 
     /// Keeps an `/authorize` request for the hosted pages; returns its opaque ID.
@@ -401,9 +327,7 @@ impl Core {
         let now = self.now();
         let json = serde_json::to_string(params).map_err(|e| Error::Internal(e.into()))?;
         // Long enough to read the page, find a password manager and type a name.
-        self.store
-            .insert_authorization_request(&id, &env.env.id, &json, now + 3600 * SEC, now)
-            .await?;
+        self.store.insert_authorization_request(&id, &env.env.id, &json, now + 3600 * SEC, now).await?;
         Ok(id)
     }
 
@@ -415,15 +339,10 @@ impl Core {
         if id.is_empty() || id.len() > 64 {
             return Ok(None);
         }
-        let Some((env_id, params)) = self
-            .store
-            .find_authorization_request(id, self.now())
-            .await?
-        else {
+        let Some((env_id, params)) = self.store.find_authorization_request(id, self.now()).await? else {
             return Ok(None);
         };
-        let params: AuthorizeParams =
-            serde_json::from_str(&params).map_err(|e| Error::Internal(e.into()))?;
+        let params: AuthorizeParams = serde_json::from_str(&params).map_err(|e| Error::Internal(e.into()))?;
         let Some(env) = self.load_environment_by_id(&env_id).await? else {
             return Ok(None);
         };
@@ -433,7 +352,5 @@ impl Core {
 
 fn retry_after(window_start: Millis, now: Millis) -> Error {
     let remaining = (window_start + THROTTLE_WINDOW_MS - now).max(1000);
-    Error::RateLimited {
-        retry_after_secs: (remaining + 999) / 1000,
-    }
+    Error::RateLimited { retry_after_secs: (remaining + 999) / 1000 }
 }

@@ -39,9 +39,7 @@ pub struct EnvironmentCache {
 impl EnvironmentCache {
     fn get(&self, client_id: &str) -> Option<Arc<LoadedEnvironment>> {
         let map = self.by_client_id.read().ok()?;
-        map.get(client_id)
-            .filter(|e| e.loaded_at.elapsed() < CACHE_TTL)
-            .cloned()
+        map.get(client_id).filter(|e| e.loaded_at.elapsed() < CACHE_TTL).cloned()
     }
 
     fn put(&self, loaded: Arc<LoadedEnvironment>) {
@@ -82,12 +80,7 @@ impl Core {
             .await?
             .ok_or_else(|| Error::Internal(anyhow::anyhow!("environment {name} vanished")))?;
         let api_key = self.issue_api_key(&env).await?;
-        Ok(IssuedEnvironment {
-            environment: env.name,
-            client_id: env.client_id,
-            api_key,
-            created,
-        })
+        Ok(IssuedEnvironment { environment: env.name, client_id: env.client_id, api_key, created })
     }
 
     async fn create_environment(&self, name: &str) -> Result<()> {
@@ -95,16 +88,10 @@ impl Core {
         let client_id = new_id("client");
         let kid = new_id("key");
         let kid_for_key = kid.clone();
-        let (_, private_key) =
-            tokio::task::spawn_blocking(move || SigningKey::generate(kid_for_key))
-                .await
-                .map_err(|e| Error::Internal(e.into()))??;
-        let signing_key = StoredSigningKey {
-            kid,
-            private_key,
-            published_at: now,
-            created_at: now,
-        };
+        let (_, private_key) = tokio::task::spawn_blocking(move || SigningKey::generate(kid_for_key))
+            .await
+            .map_err(|e| Error::Internal(e.into()))??;
+        let signing_key = StoredSigningKey { kid, private_key, published_at: now, created_at: now };
         let redirect_uri = (name != crate::domain::environment::PRODUCTION).then(|| RedirectUri {
             id: new_id("redir"),
             uri: "http://localhost:5173/callback".into(),
@@ -120,15 +107,7 @@ impl Core {
             created_at: now,
             updated_at: now,
         };
-        match self
-            .store
-            .insert_environment(&NewEnvironment {
-                environment,
-                signing_key,
-                redirect_uri,
-            })
-            .await
-        {
+        match self.store.insert_environment(&NewEnvironment { environment, signing_key, redirect_uri }).await {
             // Another process created it first: fine, the caller reloads by name.
             Err(crate::store::StoreError::Conflict(_)) => Ok(()),
             other => Ok(other?),
@@ -145,9 +124,7 @@ impl Core {
             created_at: self.now(),
             revoked_at: None,
         };
-        self.store
-            .insert_api_key(&record, &hash_secret(&key))
-            .await?;
+        self.store.insert_api_key(&record, &hash_secret(&key)).await?;
         Ok(key)
     }
 
@@ -156,45 +133,25 @@ impl Core {
         if !(api_key.starts_with("sk_test_") || api_key.starts_with("sk_live_")) {
             return Err(Error::Unauthorized);
         }
-        self.store
-            .find_environment_by_api_key(&hash_secret(api_key))
-            .await?
-            .ok_or(Error::Unauthorized)
+        self.store.find_environment_by_api_key(&hash_secret(api_key)).await?.ok_or(Error::Unauthorized)
     }
 
     /// The environment of a client ID with its redirect URIs, CORS origins and keys (cached).
-    pub async fn load_environment(
-        &self,
-        client_id: &str,
-    ) -> Result<Option<Arc<LoadedEnvironment>>> {
+    pub async fn load_environment(&self, client_id: &str) -> Result<Option<Arc<LoadedEnvironment>>> {
         if let Some(hit) = self.environments.get(client_id) {
             return Ok(Some(hit));
         }
         let Some(env) = self.store.find_environment_by_client_id(client_id).await? else {
             return Ok(None);
         };
-        let redirect_uris = self
-            .store
-            .list_redirect_uris(&env.id)
-            .await?
-            .into_iter()
-            .map(|r| r.uri)
-            .collect();
-        let cors_origins = self
-            .store
-            .list_cors_origins(&env.id)
-            .await?
-            .into_iter()
-            .map(|c| c.origin)
-            .collect();
+        let redirect_uris = self.store.list_redirect_uris(&env.id).await?.into_iter().map(|r| r.uri).collect();
+        let cors_origins = self.store.list_cors_origins(&env.id).await?.into_iter().map(|c| c.origin).collect();
         let signing_keys = self.store.list_signing_keys(&env.id).await?;
         let template = if env.settings.jwt_template.trim().is_empty() {
             None
         } else {
             // A template is validated when set; one that no longer parses is reported per token.
-            JwtTemplate::parse(&env.settings.jwt_template)
-                .ok()
-                .map(Arc::new)
+            JwtTemplate::parse(&env.settings.jwt_template).ok().map(Arc::new)
         };
         let loaded = Arc::new(LoadedEnvironment {
             env,
@@ -208,10 +165,7 @@ impl Core {
         Ok(Some(loaded))
     }
 
-    pub async fn load_environment_by_id(
-        &self,
-        environment_id: &str,
-    ) -> Result<Option<Arc<LoadedEnvironment>>> {
+    pub async fn load_environment_by_id(&self, environment_id: &str) -> Result<Option<Arc<LoadedEnvironment>>> {
         match self.store.find_environment(environment_id).await? {
             Some(env) => self.load_environment(&env.client_id).await,
             None => Ok(None),
@@ -222,28 +176,14 @@ impl Core {
         self.store
             .find_environment_by_name(name)
             .await?
-            .ok_or_else(|| Error::NotFound {
-                kind: "Environment",
-                id: name.to_owned(),
-            })
+            .ok_or_else(|| Error::NotFound { kind: "Environment", id: name.to_owned() })
     }
 
-    pub async fn update_settings(
-        &self,
-        env: &Environment,
-        settings: Settings,
-    ) -> Result<Environment> {
-        settings
-            .validate()
-            .map_err(|m| Error::validation("settings", "invalid_setting", m))?;
-        self.store
-            .update_environment_settings(&env.id, &settings, self.now())
-            .await?;
+    pub async fn update_settings(&self, env: &Environment, settings: Settings) -> Result<Environment> {
+        settings.validate().map_err(|m| Error::validation("settings", "invalid_setting", m))?;
+        self.store.update_environment_settings(&env.id, &settings, self.now()).await?;
         self.environments.forget(&env.client_id);
-        Ok(Environment {
-            settings,
-            ..env.clone()
-        })
+        Ok(Environment { settings, ..env.clone() })
     }
 
     pub async fn set_jwt_template(&self, env: &Environment, content: &str) -> Result<Environment> {
@@ -258,17 +198,9 @@ impl Core {
     }
 
     pub async fn add_redirect_uri(&self, env: &Environment, uri: &str) -> Result<RedirectUri> {
-        redirect::parse_absolute(uri)
-            .map_err(|m| Error::validation("uri", "invalid_redirect_uri", m))?;
-        if !env.is_development()
-            && uri.starts_with("http://")
-            && !redirect::is_localhost_origin(uri)
-        {
-            return Err(Error::validation(
-                "uri",
-                "invalid_redirect_uri",
-                "Production redirect URIs must use https.",
-            ));
+        redirect::parse_absolute(uri).map_err(|m| Error::validation("uri", "invalid_redirect_uri", m))?;
+        if !env.is_development() && uri.starts_with("http://") && !redirect::is_localhost_origin(uri) {
+            return Err(Error::validation("uri", "invalid_redirect_uri", "Production redirect URIs must use https."));
         }
         let now = self.now();
         let record = RedirectUri {
@@ -278,62 +210,43 @@ impl Core {
             created_at: now,
             updated_at: now,
         };
-        let stored = self
-            .store
-            .insert_redirect_uri(&env.id, &record)
-            .await
-            .map_err(|e| match e {
-                crate::store::StoreError::Conflict(_) => Error::Conflict {
-                    code: "redirect_uri_already_exists",
-                    message: format!("The redirect URI '{uri}' is already registered."),
-                },
-                other => other.into(),
-            })?;
+        let stored = self.store.insert_redirect_uri(&env.id, &record).await.map_err(|e| match e {
+            crate::store::StoreError::Conflict(_) => Error::Conflict {
+                code: "redirect_uri_already_exists",
+                message: format!("The redirect URI '{uri}' is already registered."),
+            },
+            other => other.into(),
+        })?;
         self.environments.forget(&env.client_id);
         Ok(stored)
     }
 
     pub async fn remove_redirect_uri(&self, env: &Environment, id_or_uri: &str) -> Result<()> {
         if !self.store.delete_redirect_uri(&env.id, id_or_uri).await? {
-            return Err(Error::NotFound {
-                kind: "RedirectUri",
-                id: id_or_uri.to_owned(),
-            });
+            return Err(Error::NotFound { kind: "RedirectUri", id: id_or_uri.to_owned() });
         }
         self.environments.forget(&env.client_id);
         Ok(())
     }
 
     pub async fn add_cors_origin(&self, env: &Environment, origin: &str) -> Result<CorsOrigin> {
-        let origin = redirect::parse_origin(origin)
-            .map_err(|m| Error::validation("origin", "invalid_origin", m))?;
+        let origin = redirect::parse_origin(origin).map_err(|m| Error::validation("origin", "invalid_origin", m))?;
         let now = self.now();
-        let record = CorsOrigin {
-            id: new_id("cors_origin"),
-            origin: origin.clone(),
-            created_at: now,
-            updated_at: now,
-        };
-        self.store
-            .insert_cors_origin(&env.id, &record)
-            .await
-            .map_err(|e| match e {
-                crate::store::StoreError::Conflict(_) => Error::Conflict {
-                    code: "cors_origin_already_exists",
-                    message: format!("The origin '{origin}' is already allowed."),
-                },
-                other => other.into(),
-            })?;
+        let record = CorsOrigin { id: new_id("cors_origin"), origin: origin.clone(), created_at: now, updated_at: now };
+        self.store.insert_cors_origin(&env.id, &record).await.map_err(|e| match e {
+            crate::store::StoreError::Conflict(_) => Error::Conflict {
+                code: "cors_origin_already_exists",
+                message: format!("The origin '{origin}' is already allowed."),
+            },
+            other => other.into(),
+        })?;
         self.environments.forget(&env.client_id);
         Ok(record)
     }
 
     pub async fn remove_cors_origin(&self, env: &Environment, id_or_origin: &str) -> Result<()> {
         if !self.store.delete_cors_origin(&env.id, id_or_origin).await? {
-            return Err(Error::NotFound {
-                kind: "CorsOrigin",
-                id: id_or_origin.to_owned(),
-            });
+            return Err(Error::NotFound { kind: "CorsOrigin", id: id_or_origin.to_owned() });
         }
         self.environments.forget(&env.client_id);
         Ok(())
@@ -366,12 +279,7 @@ impl Core {
             .zip(&env.signing_keys)
             .find(|(s, _)| s.state == KeyState::Active)
             .map(|(_, k)| k)
-            .ok_or_else(|| {
-                Error::Internal(anyhow::anyhow!(
-                    "environment {} has no signing key",
-                    env.env.name
-                ))
-            })?;
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("environment {} has no signing key", env.env.name)))?;
         Ok(self.keys.parsed(active)?)
     }
 
@@ -399,20 +307,14 @@ impl Core {
     pub async fn rotate_signing_key(&self, env: &Environment) -> Result<KeyStatus> {
         let kid = new_id("key");
         let kid_for_key = kid.clone();
-        let (_, private_key) =
-            tokio::task::spawn_blocking(move || SigningKey::generate(kid_for_key))
-                .await
-                .map_err(|e| Error::Internal(e.into()))??;
+        let (_, private_key) = tokio::task::spawn_blocking(move || SigningKey::generate(kid_for_key))
+            .await
+            .map_err(|e| Error::Internal(e.into()))??;
         let now = self.now();
         self.store
             .insert_signing_key(
                 &env.id,
-                &StoredSigningKey {
-                    kid: kid.clone(),
-                    private_key,
-                    published_at: now,
-                    created_at: now,
-                },
+                &StoredSigningKey { kid: kid.clone(), private_key, published_at: now, created_at: now },
             )
             .await?;
         self.environments.forget(&env.client_id);

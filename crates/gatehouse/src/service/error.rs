@@ -28,10 +28,7 @@ pub enum Error {
     NotFound { kind: &'static str, id: String },
     /// A field failed validation (WorkOS `invalid_request_parameters`, 422).
     #[error("{message}")]
-    Validation {
-        message: String,
-        errors: Vec<FieldError>,
-    },
+    Validation { message: String, errors: Vec<FieldError> },
     /// The password does not meet the environment's policy.
     #[error("{0}")]
     PasswordStrength(String),
@@ -58,11 +55,7 @@ impl Error {
     pub fn validation(field: &str, code: &str, message: impl Into<String>) -> Error {
         let message = message.into();
         Error::Validation {
-            errors: vec![FieldError {
-                field: field.into(),
-                code: code.into(),
-                message: message.clone(),
-            }],
+            errors: vec![FieldError { field: field.into(), code: code.into(), message: message.clone() }],
             message,
         }
     }

@@ -46,31 +46,18 @@ pub struct KeyStatus {
 }
 
 /// The schedule of `keys` (oldest first) at `now`.
-pub fn schedule(
-    keys: &[StoredSigningKey],
-    now: Millis,
-    max_age_ms: Millis,
-    token_ttl_ms: Millis,
-) -> Vec<KeyStatus> {
+pub fn schedule(keys: &[StoredSigningKey], now: Millis, max_age_ms: Millis, token_ttl_ms: Millis) -> Vec<KeyStatus> {
     let starts: Vec<Millis> = keys
         .iter()
         .enumerate()
-        .map(|(i, k)| {
-            if i == 0 {
-                k.published_at
-            } else {
-                k.published_at + max_age_ms
-            }
-        })
+        .map(|(i, k)| if i == 0 { k.published_at } else { k.published_at + max_age_ms })
         .collect();
     let active = starts.iter().rposition(|s| *s <= now).unwrap_or(0);
     keys.iter()
         .enumerate()
         .map(|(i, k)| {
             // A key signs until the next key that has already started (or is scheduled) takes over.
-            let signs_until = starts
-                .get(i + 1..)
-                .and_then(|later| later.iter().copied().min());
+            let signs_until = starts.get(i + 1..).and_then(|later| later.iter().copied().min());
             let published_until = signs_until.map(|u| u + token_ttl_ms + 60_000);
             let state = if i == active {
                 KeyState::Active
@@ -81,35 +68,18 @@ pub fn schedule(
             } else {
                 KeyState::Expired
             };
-            KeyStatus {
-                kid: k.kid.clone(),
-                state,
-                signs_from: starts[i],
-                signs_until,
-                published_until,
-            }
+            KeyStatus { kid: k.kid.clone(), state, signs_from: starts[i], signs_until, published_until }
         })
         .collect()
 }
 
 impl KeyRing {
     /// The parsed key for a stored one, parsing it only the first time.
-    pub fn parsed(
-        &self,
-        stored: &StoredSigningKey,
-    ) -> Result<Arc<SigningKey>, crate::crypto::signing::KeyError> {
-        if let Some(k) = self
-            .parsed
-            .read()
-            .ok()
-            .and_then(|m| m.get(&stored.kid).cloned())
-        {
+    pub fn parsed(&self, stored: &StoredSigningKey) -> Result<Arc<SigningKey>, crate::crypto::signing::KeyError> {
+        if let Some(k) = self.parsed.read().ok().and_then(|m| m.get(&stored.kid).cloned()) {
             return Ok(k);
         }
-        let key = Arc::new(SigningKey::from_stored(
-            stored.kid.clone(),
-            &stored.private_key,
-        )?);
+        let key = Arc::new(SigningKey::from_stored(stored.kid.clone(), &stored.private_key)?);
         if let Ok(mut m) = self.parsed.write() {
             m.insert(stored.kid.clone(), key.clone());
         }
@@ -122,20 +92,12 @@ mod tests {
     use super::*;
 
     fn key(kid: &str, published_at: Millis) -> StoredSigningKey {
-        StoredSigningKey {
-            kid: kid.into(),
-            private_key: String::new(),
-            published_at,
-            created_at: published_at,
-        }
+        StoredSigningKey { kid: kid.into(), private_key: String::new(), published_at, created_at: published_at }
     }
 
     #[track_caller]
     fn check(keys: &[StoredSigningKey], now: Millis, expect: &[KeyState]) {
-        let got: Vec<KeyState> = schedule(keys, now, 300_000, 300_000)
-            .into_iter()
-            .map(|s| s.state)
-            .collect();
+        let got: Vec<KeyState> = schedule(keys, now, 300_000, 300_000).into_iter().map(|s| s.state).collect();
         assert_eq!(got, expect, "at {now}");
     }
 

@@ -7,16 +7,9 @@ use crate::store::Session;
 
 impl Core {
     pub async fn revoke_session(&self, env: &Environment, session_id: &str) -> Result<()> {
-        let session = self
-            .store
-            .find_session(session_id)
-            .await?
-            .filter(|s| s.environment_id == env.id);
+        let session = self.store.find_session(session_id).await?.filter(|s| s.environment_id == env.id);
         if session.is_none() {
-            return Err(Error::NotFound {
-                kind: "Session",
-                id: session_id.to_owned(),
-            });
+            return Err(Error::NotFound { kind: "Session", id: session_id.to_owned() });
         }
         self.store.revoke_session(session_id, self.now()).await?;
         Ok(())
@@ -31,19 +24,12 @@ impl Core {
         ascending: bool,
     ) -> Result<(Vec<Session>, bool)> {
         self.get_user(env, user_id).await?;
-        Ok(self
-            .store
-            .list_user_sessions(user_id, limit, after, ascending)
-            .await?)
+        Ok(self.store.list_user_sessions(user_id, limit, after, ascending).await?)
     }
 
     /// Ends the session (if any) and decides where the browser may go next: `return_to` when it
     /// is allowed for the session's environment, else `None` (show the signed-out page).
-    pub async fn sign_out(
-        &self,
-        session_id: Option<&str>,
-        return_to: Option<&str>,
-    ) -> Result<Option<String>> {
+    pub async fn sign_out(&self, session_id: Option<&str>, return_to: Option<&str>) -> Result<Option<String>> {
         let session = match session_id {
             Some(id) if !id.is_empty() => self.store.find_session(id).await?,
             _ => None,
@@ -67,24 +53,12 @@ impl Core {
         let Some(env) = self.store.find_environment(&session.environment_id).await? else {
             return Ok(None);
         };
-        Ok(self
-            .return_to_allowed(&env, return_to)
-            .await?
-            .then(|| return_to.to_owned()))
+        Ok(self.return_to_allowed(&env, return_to).await?.then(|| return_to.to_owned()))
     }
 
     async fn return_to_allowed(&self, env: &Environment, return_to: &str) -> Result<bool> {
-        let redirect_uris: Vec<String> = self
-            .store
-            .list_redirect_uris(&env.id)
-            .await?
-            .into_iter()
-            .map(|r| r.uri)
-            .collect();
-        Ok(is_allowed_return_to(
-            return_to,
-            &env.settings.sign_out_redirect_uris,
-            &redirect_uris,
-        ))
+        let redirect_uris: Vec<String> =
+            self.store.list_redirect_uris(&env.id).await?.into_iter().map(|r| r.uri).collect();
+        Ok(is_allowed_return_to(return_to, &env.settings.sign_out_redirect_uris, &redirect_uris))
     }
 }

@@ -24,10 +24,7 @@ impl Core {
             Some(template) => {
                 let context = json!({ "user": user.to_wire(), "organization_id": Value::Null });
                 template.render(&context).map_err(|e| {
-                    Error::Internal(anyhow::anyhow!(
-                        "the JWT template of {} failed to render: {e}",
-                        env.env.name
-                    ))
+                    Error::Internal(anyhow::anyhow!("the JWT template of {} failed to render: {e}", env.env.name))
                 })?
             }
             None => Map::new(),
@@ -38,19 +35,12 @@ impl Core {
         claims.insert("sid".into(), json!(session_id));
         claims.insert("jti".into(), json!(new_id("").trim_start_matches('_')));
         claims.insert("iat".into(), json!(iat));
-        claims.insert(
-            "exp".into(),
-            json!(iat + env.env.settings.access_token_ttl_secs),
-        );
+        claims.insert("exp".into(), json!(iat + env.env.settings.access_token_ttl_secs));
         Ok(claims)
     }
 
     /// Signs claims with the environment's active key.
-    pub fn sign_access_token(
-        &self,
-        env: &LoadedEnvironment,
-        claims: &Map<String, Value>,
-    ) -> Result<String> {
+    pub fn sign_access_token(&self, env: &LoadedEnvironment, claims: &Map<String, Value>) -> Result<String> {
         Ok(self.active_signing_key(env)?.sign(claims)?)
     }
 }

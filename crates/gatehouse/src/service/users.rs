@@ -56,11 +56,8 @@ impl Core {
                 ));
             }
             (Some(password), None) => {
-                let inputs = [
-                    email.as_str(),
-                    new.first_name.as_deref().unwrap_or(""),
-                    new.last_name.as_deref().unwrap_or(""),
-                ];
+                let inputs =
+                    [email.as_str(), new.first_name.as_deref().unwrap_or(""), new.last_name.as_deref().unwrap_or("")];
                 self.check_password(env, password, &inputs)?;
                 Some(self.passwords.hash(password).await?)
             }
@@ -90,27 +87,14 @@ impl Core {
     }
 
     pub async fn get_user(&self, env: &Environment, id: &str) -> Result<User> {
-        self.store
-            .find_user(&env.id, id)
-            .await?
-            .ok_or_else(|| Error::NotFound {
-                kind: "User",
-                id: id.to_owned(),
-            })
+        self.store.find_user(&env.id, id).await?.ok_or_else(|| Error::NotFound { kind: "User", id: id.to_owned() })
     }
 
-    pub async fn get_user_by_external_id(
-        &self,
-        env: &Environment,
-        external_id: &str,
-    ) -> Result<User> {
+    pub async fn get_user_by_external_id(&self, env: &Environment, external_id: &str) -> Result<User> {
         self.store
             .find_user_by_external_id(&env.id, external_id)
             .await?
-            .ok_or_else(|| Error::NotFound {
-                kind: "User",
-                id: external_id.to_owned(),
-            })
+            .ok_or_else(|| Error::NotFound { kind: "User", id: external_id.to_owned() })
     }
 
     pub async fn list_users(&self, env: &Environment, mut query: UserQuery) -> Result<UserPage> {
@@ -195,42 +179,25 @@ impl Core {
 
     pub async fn delete_user(&self, env: &Environment, id: &str) -> Result<()> {
         if !self.store.delete_user(&env.id, id).await? {
-            return Err(Error::NotFound {
-                kind: "User",
-                id: id.to_owned(),
-            });
+            return Err(Error::NotFound { kind: "User", id: id.to_owned() });
         }
         tracing::info!(user.id = %id, environment = %env.name, "user deleted");
         Ok(())
     }
 
     /// Checks a new password against the environment's policy.
-    pub fn check_password(
-        &self,
-        env: &Environment,
-        password: &str,
-        user_inputs: &[&str],
-    ) -> Result<()> {
-        env.settings
-            .password_policy
-            .check(password, user_inputs)
-            .map_err(|p| Error::PasswordStrength(p.message()))
+    pub fn check_password(&self, env: &Environment, password: &str, user_inputs: &[&str]) -> Result<()> {
+        env.settings.password_policy.check(password, user_inputs).map_err(|p| Error::PasswordStrength(p.message()))
     }
 }
 
 fn parse_email(raw: &str) -> Result<String> {
-    normalize_email(raw).ok_or_else(|| {
-        Error::validation(
-            "email",
-            "invalid_email",
-            format!("'{raw}' is not a valid email address."),
-        )
-    })
+    normalize_email(raw)
+        .ok_or_else(|| Error::validation("email", "invalid_email", format!("'{raw}' is not a valid email address.")))
 }
 
 fn check_optional_text(field: &str, value: Option<&str>) -> Result<()> {
-    if value.is_some_and(|v| v.chars().count() > MAX_NAME_CHARS || v.chars().any(char::is_control))
-    {
+    if value.is_some_and(|v| v.chars().count() > MAX_NAME_CHARS || v.chars().any(char::is_control)) {
         return Err(Error::validation(
             field,
             "invalid",
@@ -250,11 +217,7 @@ fn check_metadata(metadata: &Map<String, Value>) -> Result<()> {
     }
     for (k, v) in metadata {
         if k.is_empty() || k.chars().count() > 40 {
-            return Err(Error::validation(
-                "metadata",
-                "invalid_metadata",
-                "metadata keys must be 1 to 40 characters.",
-            ));
+            return Err(Error::validation("metadata", "invalid_metadata", "metadata keys must be 1 to 40 characters."));
         }
         match v {
             Value::String(s) if s.chars().count() <= 600 => {}

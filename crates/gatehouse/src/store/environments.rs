@@ -53,8 +53,8 @@ const ENV_COLUMNS: &str = "id, name, client_id, settings, created_at, updated_at
 
 fn env_from_row(row: &AnyRow) -> StoreResult<Environment> {
     let settings: String = row.try_get("settings")?;
-    let settings: Settings = serde_json::from_str(&settings)
-        .map_err(|e| StoreError::Corrupt(format!("environment settings: {e}")))?;
+    let settings: Settings =
+        serde_json::from_str(&settings).map_err(|e| StoreError::Corrupt(format!("environment settings: {e}")))?;
     Ok(Environment {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -74,18 +74,16 @@ impl Store {
     pub async fn insert_environment(&self, new: &NewEnvironment) -> StoreResult<()> {
         let env = &new.environment;
         let mut tx = self.pool.begin().await?;
-        sqlx::query(&format!(
-            "INSERT INTO environments ({ENV_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"
-        ))
-        .bind(&env.id)
-        .bind(&env.name)
-        .bind(&env.client_id)
-        .bind(settings_json(&env.settings)?)
-        .bind(env.created_at)
-        .bind(env.updated_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| conflict(e, "environments.name"))?;
+        sqlx::query(&format!("INSERT INTO environments ({ENV_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"))
+            .bind(&env.id)
+            .bind(&env.name)
+            .bind(&env.client_id)
+            .bind(settings_json(&env.settings)?)
+            .bind(env.created_at)
+            .bind(env.updated_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| conflict(e, "environments.name"))?;
         let key = &new.signing_key;
         sqlx::query(
             "INSERT INTO signing_keys (kid, environment_id, private_key, published_at, created_at) VALUES ($1, $2, $3, $4, $5)",
@@ -115,53 +113,37 @@ impl Store {
     }
 
     pub async fn list_environments(&self) -> StoreResult<Vec<Environment>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {ENV_COLUMNS} FROM environments ORDER BY created_at, id"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(&format!("SELECT {ENV_COLUMNS} FROM environments ORDER BY created_at, id"))
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(env_from_row).collect()
     }
 
     pub async fn find_environment_by_name(&self, name: &str) -> StoreResult<Option<Environment>> {
-        let row = sqlx::query(&format!(
-            "SELECT {ENV_COLUMNS} FROM environments WHERE name = $1"
-        ))
-        .bind(name)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(&format!("SELECT {ENV_COLUMNS} FROM environments WHERE name = $1"))
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(env_from_row).transpose()
     }
 
-    pub async fn find_environment_by_client_id(
-        &self,
-        client_id: &str,
-    ) -> StoreResult<Option<Environment>> {
-        let row = sqlx::query(&format!(
-            "SELECT {ENV_COLUMNS} FROM environments WHERE client_id = $1"
-        ))
-        .bind(client_id)
-        .fetch_optional(&self.pool)
-        .await?;
+    pub async fn find_environment_by_client_id(&self, client_id: &str) -> StoreResult<Option<Environment>> {
+        let row = sqlx::query(&format!("SELECT {ENV_COLUMNS} FROM environments WHERE client_id = $1"))
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(env_from_row).transpose()
     }
 
     pub async fn find_environment(&self, id: &str) -> StoreResult<Option<Environment>> {
-        let row = sqlx::query(&format!(
-            "SELECT {ENV_COLUMNS} FROM environments WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(&format!("SELECT {ENV_COLUMNS} FROM environments WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(env_from_row).transpose()
     }
 
-    pub async fn update_environment_settings(
-        &self,
-        id: &str,
-        settings: &Settings,
-        now: Millis,
-    ) -> StoreResult<()> {
+    pub async fn update_environment_settings(&self, id: &str, settings: &Settings, now: Millis) -> StoreResult<()> {
         sqlx::query("UPDATE environments SET settings = $1, updated_at = $2 WHERE id = $3")
             .bind(settings_json(settings)?)
             .bind(now)
@@ -186,10 +168,7 @@ impl Store {
     }
 
     /// The environment an active API key belongs to.
-    pub async fn find_environment_by_api_key(
-        &self,
-        key_hash: &str,
-    ) -> StoreResult<Option<Environment>> {
+    pub async fn find_environment_by_api_key(&self, key_hash: &str) -> StoreResult<Option<Environment>> {
         let row = sqlx::query(
             "SELECT e.id, e.name, e.client_id, e.settings, e.created_at, e.updated_at FROM api_keys k \
              JOIN environments e ON e.id = k.environment_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
@@ -221,12 +200,7 @@ impl Store {
     }
 
     /// Revokes an API key by ID; false if there was no such active key.
-    pub async fn revoke_api_key(
-        &self,
-        environment_id: &str,
-        id: &str,
-        now: Millis,
-    ) -> StoreResult<bool> {
+    pub async fn revoke_api_key(&self, environment_id: &str, id: &str, now: Millis) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND environment_id = $3 AND revoked_at IS NULL",
         )
@@ -238,11 +212,7 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn insert_signing_key(
-        &self,
-        environment_id: &str,
-        key: &StoredSigningKey,
-    ) -> StoreResult<()> {
+    pub async fn insert_signing_key(&self, environment_id: &str, key: &StoredSigningKey) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO signing_keys (kid, environment_id, private_key, published_at, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -257,10 +227,7 @@ impl Store {
     }
 
     /// All signing keys of an environment, oldest first.
-    pub async fn list_signing_keys(
-        &self,
-        environment_id: &str,
-    ) -> StoreResult<Vec<StoredSigningKey>> {
+    pub async fn list_signing_keys(&self, environment_id: &str) -> StoreResult<Vec<StoredSigningKey>> {
         let rows = sqlx::query(
             "SELECT kid, private_key, published_at, created_at FROM signing_keys WHERE environment_id = $1 ORDER BY published_at, kid",
         )
@@ -280,11 +247,7 @@ impl Store {
     }
 
     /// Adds a redirect URI; the first one of an environment becomes its default.
-    pub async fn insert_redirect_uri(
-        &self,
-        environment_id: &str,
-        r: &RedirectUri,
-    ) -> StoreResult<RedirectUri> {
+    pub async fn insert_redirect_uri(&self, environment_id: &str, r: &RedirectUri) -> StoreResult<RedirectUri> {
         let row = sqlx::query(
             "INSERT INTO redirect_uris (id, environment_id, uri, is_default, created_at, updated_at) \
              VALUES ($1, $2, $3, CASE WHEN EXISTS (SELECT 1 FROM redirect_uris WHERE environment_id = $2) THEN 0 ELSE 1 END, $4, $5) \
@@ -298,10 +261,7 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         match row {
-            Some(row) => Ok(RedirectUri {
-                is_default: row.try_get::<i64, _>("is_default")? != 0,
-                ..r.clone()
-            }),
+            Some(row) => Ok(RedirectUri { is_default: row.try_get::<i64, _>("is_default")? != 0, ..r.clone() }),
             None => Err(StoreError::Conflict("redirect_uris.uri")),
         }
     }
@@ -327,26 +287,16 @@ impl Store {
     }
 
     /// Removes a redirect URI by ID or by exact URI; false if none matched.
-    pub async fn delete_redirect_uri(
-        &self,
-        environment_id: &str,
-        id_or_uri: &str,
-    ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "DELETE FROM redirect_uris WHERE environment_id = $1 AND (id = $2 OR uri = $2)",
-        )
-        .bind(environment_id)
-        .bind(id_or_uri)
-        .execute(&self.pool)
-        .await?;
+    pub async fn delete_redirect_uri(&self, environment_id: &str, id_or_uri: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM redirect_uris WHERE environment_id = $1 AND (id = $2 OR uri = $2)")
+            .bind(environment_id)
+            .bind(id_or_uri)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected() > 0)
     }
 
-    pub async fn insert_cors_origin(
-        &self,
-        environment_id: &str,
-        c: &CorsOrigin,
-    ) -> StoreResult<()> {
+    pub async fn insert_cors_origin(&self, environment_id: &str, c: &CorsOrigin) -> StoreResult<()> {
         let row = sqlx::query(
             "INSERT INTO cors_origins (id, environment_id, origin, created_at, updated_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (environment_id, origin) DO NOTHING RETURNING id",
@@ -358,8 +308,7 @@ impl Store {
         .bind(c.updated_at)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|_| ())
-            .ok_or(StoreError::Conflict("cors_origins.origin"))
+        row.map(|_| ()).ok_or(StoreError::Conflict("cors_origins.origin"))
     }
 
     pub async fn list_cors_origins(&self, environment_id: &str) -> StoreResult<Vec<CorsOrigin>> {
@@ -381,28 +330,18 @@ impl Store {
             .collect()
     }
 
-    pub async fn delete_cors_origin(
-        &self,
-        environment_id: &str,
-        id_or_origin: &str,
-    ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "DELETE FROM cors_origins WHERE environment_id = $1 AND (id = $2 OR origin = $2)",
-        )
-        .bind(environment_id)
-        .bind(id_or_origin)
-        .execute(&self.pool)
-        .await?;
+    pub async fn delete_cors_origin(&self, environment_id: &str, id_or_origin: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM cors_origins WHERE environment_id = $1 AND (id = $2 OR origin = $2)")
+            .bind(environment_id)
+            .bind(id_or_origin)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected() > 0)
     }
 
     /// Every CORS origin of every environment (for answering preflights, which carry no client ID).
     pub async fn all_cors_origins(&self) -> StoreResult<Vec<(String, String)>> {
-        let rows = sqlx::query("SELECT environment_id, origin FROM cors_origins")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("environment_id")?, r.try_get("origin")?)))
-            .collect()
+        let rows = sqlx::query("SELECT environment_id, origin FROM cors_origins").fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok((r.try_get("environment_id")?, r.try_get("origin")?))).collect()
     }
 }

@@ -47,10 +47,7 @@ pub enum Rotation {
     Rotated { session: Session },
     /// The immediately previous token, retried within the grace window: hand out the same
     /// child again. `child_claims` are the access-token claims minted at the rotation.
-    Replayed {
-        session: Session,
-        child_claims: String,
-    },
+    Replayed { session: Session, child_claims: String },
     /// Reuse outside the grace window: the session has been revoked.
     Reused,
     /// Unknown token, or its session is over.
@@ -86,7 +83,8 @@ pub enum CodeOutcome {
     Unknown,
 }
 
-const SESSION_COLUMNS: &str = "id, environment_id, user_id, auth_method, ip_address, user_agent, expires_at, ended_at, created_at, updated_at";
+const SESSION_COLUMNS: &str =
+    "id, environment_id, user_id, auth_method, ip_address, user_agent, expires_at, ended_at, created_at, updated_at";
 
 fn session_from_row(row: &AnyRow) -> StoreResult<Session> {
     Ok(Session {
@@ -122,25 +120,21 @@ impl Store {
         .bind(s.updated_at)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)",
-        )
-        .bind(refresh_hash)
-        .bind(&s.id)
-        .bind(s.created_at)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)")
+            .bind(refresh_hash)
+            .bind(&s.id)
+            .bind(s.created_at)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
 
     pub async fn find_session(&self, id: &str) -> StoreResult<Option<Session>> {
-        let row = sqlx::query(&format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(session_from_row).transpose()
     }
 
@@ -165,11 +159,7 @@ impl Store {
         after: Option<&str>,
         ascending: bool,
     ) -> StoreResult<(Vec<Session>, bool)> {
-        let (op, dir) = if ascending {
-            (">", "ASC")
-        } else {
-            ("<", "DESC")
-        };
+        let (op, dir) = if ascending { (">", "ASC") } else { ("<", "DESC") };
         let sql = match after {
             Some(_) => format!(
                 "SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = $1 AND id {op} $2 ORDER BY id {dir} LIMIT {}",
@@ -186,23 +176,17 @@ impl Store {
         }
         let rows = query.fetch_all(&self.pool).await?;
         let has_more = rows.len() > limit as usize;
-        let sessions = rows
-            .iter()
-            .take(limit as usize)
-            .map(session_from_row)
-            .collect::<StoreResult<_>>()?;
+        let sessions = rows.iter().take(limit as usize).map(session_from_row).collect::<StoreResult<_>>()?;
         Ok((sessions, has_more))
     }
 
     /// Ends a session; false if it was unknown or already over.
     pub async fn revoke_session(&self, id: &str, now: Millis) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE sessions SET ended_at = $1, updated_at = $1 WHERE id = $2 AND ended_at IS NULL",
-        )
-        .bind(now)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
+        let done = sqlx::query("UPDATE sessions SET ended_at = $1, updated_at = $1 WHERE id = $2 AND ended_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -253,14 +237,8 @@ impl Store {
                 if updated.rows_affected() != 1 {
                     // Lost a race (PostgreSQL); the caller retries and takes the replay path.
                     tx.rollback().await?;
-                    return Box::pin(self.rotate_refresh_token(
-                        token_hash,
-                        child_hash,
-                        child_claims,
-                        now,
-                        grace_ms,
-                    ))
-                    .await;
+                    return Box::pin(self.rotate_refresh_token(token_hash, child_hash, child_claims, now, grace_ms))
+                        .await;
                 }
                 sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)")
                     .bind(child_hash)
@@ -283,17 +261,16 @@ impl Store {
                 match child_claims {
                     Some(claims) if within_grace && child_rotated_at.is_none() => {
                         tx.commit().await?;
-                        Ok(Rotation::Replayed {
-                            session,
-                            child_claims: claims,
-                        })
+                        Ok(Rotation::Replayed { session, child_claims: claims })
                     }
                     _ => {
-                        sqlx::query("UPDATE sessions SET ended_at = $1, updated_at = $1 WHERE id = $2 AND ended_at IS NULL")
-                            .bind(now)
-                            .bind(&session.id)
-                            .execute(&mut *tx)
-                            .await?;
+                        sqlx::query(
+                            "UPDATE sessions SET ended_at = $1, updated_at = $1 WHERE id = $2 AND ended_at IS NULL",
+                        )
+                        .bind(now)
+                        .bind(&session.id)
+                        .execute(&mut *tx)
+                        .await?;
                         tx.commit().await?;
                         Ok(Rotation::Reused)
                     }
@@ -325,20 +302,14 @@ impl Store {
     }
 
     /// An unexpired authorization request: `(environment_id, params)`.
-    pub async fn find_authorization_request(
-        &self,
-        id: &str,
-        now: Millis,
-    ) -> StoreResult<Option<(String, String)>> {
-        let row = sqlx::query(
-            "SELECT environment_id, params FROM authorization_requests WHERE id = $1 AND expires_at > $2",
-        )
-        .bind(id)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| Ok((r.try_get("environment_id")?, r.try_get("params")?)))
-            .transpose()
+    pub async fn find_authorization_request(&self, id: &str, now: Millis) -> StoreResult<Option<(String, String)>> {
+        let row =
+            sqlx::query("SELECT environment_id, params FROM authorization_requests WHERE id = $1 AND expires_at > $2")
+                .bind(id)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|r| Ok((r.try_get("environment_id")?, r.try_get("params")?))).transpose()
     }
 
     pub async fn insert_auth_code(&self, c: &NewAuthCode) -> StoreResult<()> {
@@ -360,11 +331,7 @@ impl Store {
     }
 
     /// Marks a code used, atomically. A second use revokes the session the first one started.
-    pub async fn consume_auth_code(
-        &self,
-        code_hash: &str,
-        now: Millis,
-    ) -> StoreResult<CodeOutcome> {
+    pub async fn consume_auth_code(&self, code_hash: &str, now: Millis) -> StoreResult<CodeOutcome> {
         let row = sqlx::query(
             "UPDATE authorization_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $1 \
              RETURNING environment_id, user_id, redirect_uri, code_challenge, auth_method",
@@ -382,11 +349,10 @@ impl Store {
                 auth_method: r.try_get("auth_method")?,
             }));
         }
-        let row =
-            sqlx::query("SELECT used_at, session_id FROM authorization_codes WHERE code_hash = $1")
-                .bind(code_hash)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = sqlx::query("SELECT used_at, session_id FROM authorization_codes WHERE code_hash = $1")
+            .bind(code_hash)
+            .fetch_optional(&self.pool)
+            .await?;
         let Some(row) = row else {
             return Ok(CodeOutcome::Unknown);
         };
@@ -414,24 +380,11 @@ impl Store {
     pub async fn purge_expired(&self, now: Millis) -> StoreResult<u64> {
         let mut removed = 0;
         for (sql, cutoff) in [
-            (
-                "DELETE FROM authorization_requests WHERE expires_at < $1",
-                now,
-            ),
-            (
-                "DELETE FROM authorization_codes WHERE expires_at < $1",
-                now - 24 * 3600 * 1000,
-            ),
-            (
-                "DELETE FROM throttle WHERE window_start < $1",
-                now - 24 * 3600 * 1000,
-            ),
+            ("DELETE FROM authorization_requests WHERE expires_at < $1", now),
+            ("DELETE FROM authorization_codes WHERE expires_at < $1", now - 24 * 3600 * 1000),
+            ("DELETE FROM throttle WHERE window_start < $1", now - 24 * 3600 * 1000),
         ] {
-            removed += sqlx::query(sql)
-                .bind(cutoff)
-                .execute(&self.pool)
-                .await?
-                .rows_affected();
+            removed += sqlx::query(sql).bind(cutoff).execute(&self.pool).await?.rows_affected();
         }
         Ok(removed)
     }

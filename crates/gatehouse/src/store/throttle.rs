@@ -16,12 +16,7 @@ pub struct Attempt {
 impl Store {
     /// Counts one attempt against `key` in a window of `window_ms`, in one statement, so that
     /// parallel requests cannot all slip under the limit before any of them is counted.
-    pub async fn record_attempt(
-        &self,
-        key: &str,
-        window_ms: Millis,
-        now: Millis,
-    ) -> StoreResult<Attempt> {
+    pub async fn record_attempt(&self, key: &str, window_ms: Millis, now: Millis) -> StoreResult<Attempt> {
         let row = sqlx::query(
             "INSERT INTO throttle (key, window_start, count) VALUES ($1, $2, 1) \
              ON CONFLICT (key) DO UPDATE SET \
@@ -34,10 +29,7 @@ impl Store {
         .bind(now - window_ms)
         .fetch_one(&self.pool)
         .await?;
-        Ok(Attempt {
-            count: row.try_get("count")?,
-            window_start: row.try_get("window_start")?,
-        })
+        Ok(Attempt { count: row.try_get("count")?, window_start: row.try_get("window_start")? })
     }
 
     /// Gives back one counted attempt (a successful sign-in is not a guess).
@@ -50,10 +42,7 @@ impl Store {
     }
 
     pub async fn clear_attempts(&self, key: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM throttle WHERE key = $1")
-            .bind(key)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query("DELETE FROM throttle WHERE key = $1").bind(key).execute(&self.pool).await?;
         Ok(())
     }
 }

@@ -34,8 +34,7 @@ pub struct UserPage {
 
 fn user_from_row(row: &AnyRow) -> StoreResult<User> {
     let metadata: String = row.try_get("metadata")?;
-    let metadata = serde_json::from_str(&metadata)
-        .map_err(|e| StoreError::Corrupt(format!("user metadata: {e}")))?;
+    let metadata = serde_json::from_str(&metadata).map_err(|e| StoreError::Corrupt(format!("user metadata: {e}")))?;
     Ok(User {
         id: row.try_get("id")?,
         environment_id: row.try_get("environment_id")?,
@@ -61,19 +60,11 @@ fn metadata_json(user: &User) -> String {
 impl Store {
     /// Inserts a user; `Conflict("users.email")` or `Conflict("users.external_id")` on duplicates.
     pub async fn insert_user(&self, u: &User) -> StoreResult<()> {
-        if self
-            .find_user_by_email(&u.environment_id, &u.email)
-            .await?
-            .is_some()
-        {
+        if self.find_user_by_email(&u.environment_id, &u.email).await?.is_some() {
             return Err(StoreError::Conflict("users.email"));
         }
         if let Some(ext) = &u.external_id {
-            if self
-                .find_user_by_external_id(&u.environment_id, ext)
-                .await?
-                .is_some()
-            {
+            if self.find_user_by_external_id(&u.environment_id, ext).await?.is_some() {
                 return Err(StoreError::Conflict("users.external_id"));
             }
         }
@@ -101,43 +92,30 @@ impl Store {
     }
 
     pub async fn find_user(&self, environment_id: &str, id: &str) -> StoreResult<Option<User>> {
-        let row = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE environment_id = $1 AND id = $2"
-        ))
-        .bind(environment_id)
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE environment_id = $1 AND id = $2"))
+            .bind(environment_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(user_from_row).transpose()
     }
 
-    pub async fn find_user_by_email(
-        &self,
-        environment_id: &str,
-        email: &str,
-    ) -> StoreResult<Option<User>> {
-        let row = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE environment_id = $1 AND email = $2"
-        ))
-        .bind(environment_id)
-        .bind(email)
-        .fetch_optional(&self.pool)
-        .await?;
+    pub async fn find_user_by_email(&self, environment_id: &str, email: &str) -> StoreResult<Option<User>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE environment_id = $1 AND email = $2"))
+            .bind(environment_id)
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(user_from_row).transpose()
     }
 
-    pub async fn find_user_by_external_id(
-        &self,
-        environment_id: &str,
-        external_id: &str,
-    ) -> StoreResult<Option<User>> {
-        let row = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE environment_id = $1 AND external_id = $2"
-        ))
-        .bind(environment_id)
-        .bind(external_id)
-        .fetch_optional(&self.pool)
-        .await?;
+    pub async fn find_user_by_external_id(&self, environment_id: &str, external_id: &str) -> StoreResult<Option<User>> {
+        let row =
+            sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE environment_id = $1 AND external_id = $2"))
+                .bind(environment_id)
+                .bind(external_id)
+                .fetch_optional(&self.pool)
+                .await?;
         row.as_ref().map(user_from_row).transpose()
     }
 
@@ -158,11 +136,7 @@ impl Store {
             let op = if ascending { ">" } else { "<" };
             sql.push_str(&format!(" AND id {op} ${}", args.len() + 1));
         }
-        sql.push_str(if ascending {
-            " ORDER BY id ASC"
-        } else {
-            " ORDER BY id DESC"
-        });
+        sql.push_str(if ascending { " ORDER BY id ASC" } else { " ORDER BY id DESC" });
         sql.push_str(&format!(" LIMIT {}", i64::from(q.limit) + 1));
         let mut query = sqlx::query(&sql).bind(environment_id);
         for a in &args {
@@ -170,11 +144,7 @@ impl Store {
         }
         let rows = query.fetch_all(&self.pool).await?;
         let has_more = rows.len() > q.limit as usize;
-        let mut users = rows
-            .iter()
-            .take(q.limit as usize)
-            .map(user_from_row)
-            .collect::<StoreResult<Vec<_>>>()?;
+        let mut users = rows.iter().take(q.limit as usize).map(user_from_row).collect::<StoreResult<Vec<_>>>()?;
         if !forward {
             users.reverse();
         }
@@ -225,14 +195,8 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM authorization_codes WHERE user_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM authorization_codes WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
         let done = sqlx::query("DELETE FROM users WHERE environment_id = $1 AND id = $2")
             .bind(environment_id)
             .bind(id)

@@ -1,0 +1,8 @@
+//! HTTP integration tests: a real server on 127.0.0.1:0 with a temporary SQLite file (or the
+//! PostgreSQL in `GATEHOUSE_TEST_DATABASE_URL`), a fake clock and cheap argon2 parameters.
+
+mod support;
+
+mod api;
+mod hosted;
+mod tokens;

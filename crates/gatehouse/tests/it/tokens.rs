@@ -1,0 +1,239 @@
+//! Tokens: the password and refresh grants, rotation with a grace window, signatures against
+//! the JWKS, key rotation, throttling and CORS.
+
+use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+async fn jwks(app: &TestApp) -> (Value, String) {
+    let res = app.http.get(app.at(&format!("/sso/jwks/{}", app.client_id))).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let cache = res.headers()["cache-control"].to_str().unwrap().to_owned();
+    (res.json().await.unwrap(), cache)
+}
+
+/// Verifies an RS256 JWT against a JWKS; returns the header.
+fn verify(jwt: &str, keys: &Value) -> Value {
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+    let key = keys["keys"].as_array().unwrap().iter().find(|k| k["kid"] == header["kid"]).expect("kid is published");
+    let n = URL_SAFE_NO_PAD.decode(key["n"].as_str().unwrap()).unwrap();
+    let e = URL_SAFE_NO_PAD.decode(key["e"].as_str().unwrap()).unwrap();
+    let public = RsaPublicKeyComponents { n: &n, e: &e };
+    let message = format!("{}.{}", parts[0], parts[1]);
+    public
+        .verify(&RSA_PKCS1_2048_8192_SHA256, message.as_bytes(), &URL_SAFE_NO_PAD.decode(parts[2]).unwrap())
+        .expect("signature verifies");
+    header
+}
+
+#[tokio::test]
+async fn password_grant_issues_verifiable_tokens() {
+    let app = TestApp::spawn().await;
+    app.create_user("ada@example.com").await;
+    let tokens = app.login("ADA@example.com").await;
+    assert_eq!(tokens.body["authentication_method"], "Password");
+    assert_eq!(tokens.body["user"]["email"], "ada@example.com");
+    assert!(tokens.body["user"]["last_sign_in_at"].is_string());
+    let (keys, cache) = jwks(&app).await;
+    assert_eq!(cache, "public, max-age=300");
+    let header = verify(&tokens.access_token, &keys);
+    assert_eq!((header["alg"].as_str(), header["typ"].as_str()), (Some("RS256"), Some("JWT")));
+    let c = claims(&tokens.access_token);
+    assert_eq!(c["iss"], format!("{}/user_management/{}", app.url, app.client_id));
+    assert_eq!(c["aud"], app.client_id.as_str());
+    assert!(c["sub"].as_str().unwrap().starts_with("user_"));
+    assert!(c["sid"].as_str().unwrap().starts_with("session_"));
+    assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 300);
+    assert!(c["jti"].is_string());
+
+    let (status, body) = app.password_login("ada@example.com", "wrong password").await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_credentials")));
+    let (status, body) = app.password_login("nobody@example.com", PASSWORD).await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_credentials")), "unknown emails look the same");
+    // The password grant needs the API key.
+    let (status, body) = app
+        .authenticate(json!({"grant_type": "password", "client_id": app.client_id, "email": "ada@example.com", "password": PASSWORD}))
+        .await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_client")));
+    let (status, body) = app
+        .authenticate(json!({"grant_type": "password", "client_id": "client_unknown", "client_secret": app.api_key, "email": "a@b.co", "password": "x"}))
+        .await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_client")));
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_throttled_per_account() {
+    let app = TestApp::spawn().await;
+    app.create_user("t@example.com").await;
+    for _ in 0..5 {
+        let (status, _) = app.password_login("t@example.com", "wrong password").await;
+        assert_eq!(status, 400);
+    }
+    let res = app
+        .http
+        .post(app.at("/user_management/authenticate"))
+        .json(&json!({"grant_type": "password", "client_id": app.client_id, "client_secret": app.api_key, "email": "t@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429, "even the right password waits out the window");
+    let retry: i64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=900).contains(&retry));
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "rate_limit_exceeded");
+    // Other accounts are unaffected, and the window ends.
+    app.create_user("u@example.com").await;
+    assert_eq!(app.password_login("u@example.com", PASSWORD).await.0, 200);
+    app.clock.advance_secs(901);
+    assert_eq!(app.password_login("t@example.com", PASSWORD).await.0, 200);
+}
+
+#[tokio::test]
+async fn parallel_guesses_cannot_exceed_the_limit() {
+    let app = TestApp::spawn().await;
+    app.create_user("p@example.com").await;
+    let attempts = (0..20).map(|_| app.password_login("p@example.com", "wrong password"));
+    let statuses: Vec<u16> = join_all(attempts).await.into_iter().map(|(s, _)| s).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 400).count(), 5, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 15);
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_with_a_grace_window_then_reuse_revokes() {
+    let app = TestApp::spawn().await;
+    app.create_user("r@example.com").await;
+    let first = app.login("r@example.com").await;
+    let (status, second) = app.refresh(&first.refresh_token).await;
+    assert_eq!(status, 200, "{second}");
+    let second = tokens(second);
+    assert_ne!(second.refresh_token, first.refresh_token);
+    assert_eq!(second.body["authentication_method"], "Password");
+    assert_eq!(claims(&second.access_token)["sid"], claims(&first.access_token)["sid"]);
+
+    // Two tabs racing: the previous token, within the grace window, gets the same pair.
+    app.clock.advance_secs(2);
+    let (status, again) = app.refresh(&first.refresh_token).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["refresh_token"], second.refresh_token.as_str());
+    assert_eq!(again["access_token"], second.access_token.as_str());
+
+    // The current token still works and rotates.
+    let (status, third) = app.refresh(&second.refresh_token).await;
+    assert_eq!(status, 200);
+    let third = tokens(third);
+    // Now `first` is two generations old: reuse is theft, and the session ends.
+    let (status, body) = app.refresh(&first.refresh_token).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    let (status, _) = app.refresh(&third.refresh_token).await;
+    assert_eq!(status, 400, "the whole session is revoked");
+}
+
+#[tokio::test]
+async fn reuse_after_the_grace_window_revokes_the_session() {
+    let app = TestApp::spawn().await;
+    app.create_user("g@example.com").await;
+    let first = app.login("g@example.com").await;
+    let second = tokens(app.refresh(&first.refresh_token).await.1);
+    app.clock.advance_secs(6);
+    let (status, body) = app.refresh(&first.refresh_token).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert!(body["error_description"].as_str().unwrap().contains("revoked"));
+    assert_eq!(app.refresh(&second.refresh_token).await.0, 400);
+    // Garbage and empty tokens are plain invalid_grant.
+    assert_eq!(app.refresh("nope").await.1["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_with_one_token_all_get_the_same_pair() {
+    let app = TestApp::spawn().await;
+    app.create_user("c@example.com").await;
+    let first = app.login("c@example.com").await;
+    let results = join_all((0..6).map(|_| app.refresh(&first.refresh_token))).await;
+    let tokens: Vec<&str> = results
+        .iter()
+        .map(|(s, b)| {
+            assert_eq!(*s, 200, "{b}");
+            b["refresh_token"].as_str().unwrap()
+        })
+        .collect();
+    assert!(tokens.windows(2).all(|w| w[0] == w[1]), "{tokens:?}");
+}
+
+#[tokio::test]
+async fn sessions_expire() {
+    let app = TestApp::spawn().await;
+    app.create_user("e@example.com").await;
+    let first = app.login("e@example.com").await;
+    app.clock.advance_secs(30 * 24 * 3600 + 1);
+    assert_eq!(app.refresh(&first.refresh_token).await.0, 400);
+}
+
+#[tokio::test]
+async fn key_rotation_publishes_before_signing_and_keeps_the_old_key() {
+    let app = TestApp::spawn().await;
+    app.create_user("k@example.com").await;
+    let old = app.login("k@example.com").await;
+    let env = app.core.environment_by_name("development").await.unwrap();
+    let status = app.core.rotate_signing_key(&env).await.unwrap();
+    let (keys, _) = jwks(&app).await;
+    assert_eq!(keys["keys"].as_array().unwrap().len(), 2, "the next key is published at once");
+    let still_old = app.login("k@example.com").await;
+    assert_eq!(
+        verify(&still_old.access_token, &keys)["kid"],
+        verify(&old.access_token, &keys)["kid"],
+        "not signing with it yet"
+    );
+
+    app.clock.advance_secs(301);
+    let new = app.login("k@example.com").await;
+    let (keys, _) = jwks(&app).await;
+    assert_eq!(verify(&new.access_token, &keys)["kid"], status.kid.as_str());
+    verify(&old.access_token, &keys);
+    // Once the old key's last tokens have expired, it leaves the JWKS.
+    app.clock.advance_secs(300 + 61);
+    let (keys, _) = jwks(&app).await;
+    assert_eq!(keys["keys"].as_array().unwrap().len(), 1);
+    assert_eq!(keys["keys"][0]["kid"], status.kid.as_str());
+
+    let res = app.http.get(app.at("/sso/jwks/client_unknown")).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+}
+
+#[tokio::test]
+async fn cors_for_browser_clients() {
+    let app = TestApp::spawn().await;
+    let preflight = |origin: &'static str| {
+        app.http
+            .request(Method::OPTIONS, app.at("/user_management/authenticate"))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .header("Access-Control-Request-Headers", "content-type")
+            .send()
+    };
+    // Development allows localhost origins by default.
+    let res = preflight("http://localhost:5173").await.unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(res.headers()["access-control-allow-origin"], "http://localhost:5173");
+    assert_eq!(res.headers()["access-control-allow-headers"], "content-type");
+    let res = preflight("https://evil.example").await.unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+    app.api(Method::POST, "/user_management/cors_origins", Some(json!({"origin": "https://app.example.com"}))).await;
+    let res = preflight("https://app.example.com").await.unwrap();
+    assert_eq!(res.headers()["access-control-allow-origin"], "https://app.example.com");
+    // The real request carries the headers too, also on errors, never `*`.
+    let res = app
+        .http
+        .post(app.at("/user_management/authenticate"))
+        .header("Origin", "https://app.example.com")
+        .json(&json!({"grant_type": "refresh_token", "client_id": app.client_id, "refresh_token": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(res.headers()["access-control-allow-origin"], "https://app.example.com");
+}
