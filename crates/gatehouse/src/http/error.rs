@@ -48,7 +48,9 @@ impl From<Error> for ApiError {
             Error::InvalidRequest(m) => ApiError::oauth(StatusCode::BAD_REQUEST, "invalid_request", m),
             Error::InvalidClient(m) => ApiError::oauth(StatusCode::BAD_REQUEST, "invalid_client", m),
             Error::InvalidGrant(m) => ApiError::oauth(StatusCode::BAD_REQUEST, "invalid_grant", m),
-            Error::UnsupportedGrantType(m) => ApiError::oauth(StatusCode::BAD_REQUEST, "unsupported_grant_type", m),
+            // WorkOS answers an unknown grant with invalid_request (wire spec §3.5), not RFC 6749's
+            // unsupported_grant_type; the SDKs treat both alike, so match production.
+            Error::UnsupportedGrantType(m) => ApiError::oauth(StatusCode::BAD_REQUEST, "invalid_request", m),
             e @ Error::InvalidCredentials { .. } => {
                 ApiError::coded(StatusCode::BAD_REQUEST, "invalid_credentials", e.to_string())
             }

@@ -16,7 +16,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::hosted::Pages;
@@ -40,6 +40,7 @@ pub fn app(state: AppState) -> Router {
         .merge(config_api::router())
         .merge(crate::hosted::router())
         .fallback(not_found)
+        .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }
@@ -50,6 +51,34 @@ async fn health() -> axum::Json<serde_json::Value> {
 
 async fn not_found() -> error::ApiError {
     error::ApiError::coded(axum::http::StatusCode::NOT_FOUND, "not_found", "No such endpoint.")
+}
+
+/// Framework rejections (a malformed path or query, a wrong method) come as plain text; the
+/// SDKs need JSON for every error, so those are rewritten into the coded shape.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_typed = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || is_typed {
+        return response;
+    }
+    let message = match status {
+        axum::http::StatusCode::METHOD_NOT_ALLOWED => "This endpoint does not support that HTTP method.".to_owned(),
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE => "The request body is too large.".to_owned(),
+        _ => {
+            let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap_or_default();
+            let text = String::from_utf8_lossy(&body).trim().to_owned();
+            if text.is_empty() { "The request is not valid.".to_owned() } else { text }
+        }
+    };
+    let code = if status.is_server_error() { "internal_error" } else { "invalid_request" };
+    let mut out = (status, axum::Json(serde_json::json!({ "code": code, "message": message }))).into_response();
+    out.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    out
 }
 
 /// Headers every response carries: no sniffing, no framing, no referrer leaking codes.

@@ -173,7 +173,7 @@ async fn malformed_bodies_get_a_json_400() {
     let (status, body) = app.authenticate(json!({"client_id": app.client_id})).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")));
     let (status, body) = app.authenticate(json!({"client_id": app.client_id, "grant_type": "magic"})).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("unsupported_grant_type")));
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")));
     let res = app.http.get(app.at("/no/such/thing")).send().await.unwrap();
     assert_eq!(res.status(), 404);
     assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
@@ -268,4 +268,20 @@ async fn deleting_a_user_ends_their_sessions() {
     app.api(Method::DELETE, &format!("/user_management/users/{}", user["id"].as_str().unwrap()), None).await;
     let (status, body) = app.refresh(&tokens.refresh_token).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+}
+
+#[tokio::test]
+async fn framework_rejections_are_json_too() {
+    let app = TestApp::spawn().await;
+    for (method, path) in [
+        (Method::PATCH, "/user_management/users"),
+        (Method::GET, "/user_management/users?limit=2&limit=3"),
+        (Method::DELETE, "/sso/jwks/x"),
+    ] {
+        let res = app.http.request(method.clone(), app.at(path)).bearer_auth(&app.api_key).send().await.unwrap();
+        assert!(res.status().is_client_error(), "{method} {path}");
+        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/json"), "{method} {path}");
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert!(body["message"].is_string());
+    }
 }

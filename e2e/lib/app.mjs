@@ -1,0 +1,105 @@
+// A tiny single-page "app" served over plain HTTP for the browser tests: it loads the official
+// authkit-js bundle (node_modules/@workos-inc/authkit-js/dist/index.mjs, no runtime deps) as /authkit.mjs
+// and wires createClient() to a Gatehouse server.
+
+import http from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+const AUTHKIT_DIST = join(dirname(require.resolve('@workos-inc/authkit-js/package.json')), 'dist', 'index.mjs');
+
+function page(cfg) {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Gatehouse e2e app</title>
+<style>body{font-family:system-ui,sans-serif;margin:2rem}button{margin-right:.5rem}</style>
+</head>
+<body>
+<h1>Gatehouse e2e app</h1>
+<p>Status: <span id="status">loading</span></p>
+<p>User: <span id="user">(unknown)</span></p>
+<p>
+  <button id="sign-in" type="button">Sign in</button>
+  <button id="sign-up" type="button">Sign up</button>
+  <button id="sign-out" type="button">Sign out</button>
+</p>
+<pre id="error"></pre>
+<script>window.__cfg = ${JSON.stringify(cfg).replace(/</g, '\\u003c')};</script>
+<script type="module">
+import { createClient } from '/authkit.mjs';
+const cfg = window.__cfg;
+window.__redirects = [];
+window.__refreshes = 0;
+window.__refreshFailures = 0;
+const $ = (id) => document.getElementById(id);
+try {
+  const client = await createClient(cfg.clientId, {
+    apiHostname: cfg.apiHostname,
+    port: cfg.apiPort,
+    https: false,
+    redirectUri: cfg.redirectUri,
+    onRedirectCallback: (params) => {
+      window.__redirects.push({ state: params.state ?? null, email: params.user?.email ?? null });
+    },
+    onRefresh: () => { window.__refreshes += 1; },
+    onRefreshFailure: () => { window.__refreshFailures += 1; },
+  });
+  window.__client = client;
+  const render = () => {
+    const user = client.getUser();
+    $('user').textContent = user ? user.email : 'signed out';
+  };
+  render();
+  $('sign-in').onclick = () => client.signIn({ state: { returnTo: '/after-sign-in', nonce: cfg.nonce } });
+  $('sign-up').onclick = () => client.signUp({ state: { returnTo: '/after-sign-up', nonce: cfg.nonce } });
+  $('sign-out').onclick = () => client.signOut({ returnTo: cfg.origin + '/' });
+  $('status').textContent = 'ready';
+} catch (e) {
+  $('error').textContent = String((e && e.stack) || e);
+  $('status').textContent = 'error';
+}
+</script>
+</body>
+</html>
+`;
+}
+
+/**
+ * Serves the app on 127.0.0.1:<free port>; the browser must use `http://localhost:<port>` (authkit-js devMode).
+ * Returns `{origin, port, redirectUri, close()}`.
+ */
+export async function startApp({ apiPort, clientId, nonce }) {
+  const bundle = await readFile(AUTHKIT_DIST);
+  let cfg;
+  const server = http.createServer((req, res) => {
+    const path = new URL(req.url, 'http://localhost').pathname;
+    if (path === '/authkit.mjs') {
+      res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-store' });
+      res.end(bundle);
+    } else if (path === '/favicon.ico') {
+      res.writeHead(404);
+      res.end();
+    } else {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+      res.end(page(cfg));
+    }
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address();
+  const origin = `http://localhost:${port}`;
+  cfg = { clientId, apiHostname: '127.0.0.1', apiPort, redirectUri: `${origin}/callback`, origin, nonce };
+  return {
+    origin,
+    port,
+    redirectUri: cfg.redirectUri,
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections?.();
+        server.close(() => r());
+      }),
+  };
+}

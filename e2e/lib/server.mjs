@@ -1,0 +1,223 @@
+// Starts a fresh Gatehouse server for one test file and tears it down afterwards.
+//
+// Every test file gets its own data directory and its own free port, so files can run in parallel
+// and never share state. The server's stdout/stderr are kept in memory and printed only when a test
+// in the file failed (or the server failed to start).
+
+import { spawn, execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import net from 'node:net';
+import { before, after, afterEach } from 'node:test';
+
+export const E2E_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const REPO_ROOT = resolve(E2E_DIR, '..');
+
+/** Path of the gatehouse binary under test (`GATEHOUSE_BIN`, relative paths resolved from the repo root). */
+export function gatehouseBin() {
+  return resolve(REPO_ROOT, process.env.GATEHOUSE_BIN || 'target/debug/gatehouse');
+}
+
+/** Asks the OS for a free TCP port on 127.0.0.1. */
+export function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Runs the gatehouse CLI to completion; resolves `{stdout, stderr}` or rejects with both in the message. */
+export function runCli(args, { timeoutMs = 120_000 } = {}) {
+  const bin = gatehouseBin();
+  return new Promise((resolveRun, reject) => {
+    execFile(bin, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, env: process.env }, (err, stdout, stderr) => {
+      if (err) {
+        const e = new Error(
+          `\`gatehouse ${args.join(' ')}\` failed (${err.code ?? err.signal ?? err.message})\n` +
+            `--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`,
+        );
+        e.cause = err;
+        reject(e);
+        return;
+      }
+      resolveRun({ stdout, stderr });
+    });
+  });
+}
+
+/** Parses the one JSON object `gatehouse init --json` prints (tolerating log lines around it). */
+function parseInitJson(stdout) {
+  const trimmed = stdout.trim();
+  try {
+    return JSON.parse(trimmed);
+  } catch {
+    const line = trimmed.split('\n').reverse().find((l) => l.trim().startsWith('{'));
+    if (line) return JSON.parse(line);
+    throw new Error(`gatehouse init --json did not print a JSON object; stdout was:\n${stdout}`);
+  }
+}
+
+const liveChildren = new Set();
+function killAll() {
+  for (const child of liveChildren) {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+process.on('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.once(sig, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+
+/**
+ * Starts Gatehouse: `init`, optional `env set development k=v…`, then `serve`, and waits for `/health`.
+ *
+ * @param {{settings?: Record<string, string|number>}} [options]
+ * @returns {Promise<{baseUrl: string, port: number, clientId: string, apiKey: string, issuer: string,
+ *   jwksUrl: string, dataDir: string, init: object, log: () => string, printLog: (why?: string) => void,
+ *   stop: () => Promise<void>}>}
+ */
+export async function startGatehouse({ settings } = {}) {
+  const bin = gatehouseBin();
+  if (!existsSync(bin)) {
+    throw new Error(`gatehouse binary not found at ${bin} (build it with \`cargo build -p gatehouse\` or set GATEHOUSE_BIN)`);
+  }
+  const tmp = await mkdtemp(join(tmpdir(), 'gatehouse-e2e-'));
+  const dataDir = join(tmp, 'data');
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+
+  let init;
+  try {
+    const { stdout } = await runCli(['init', '--data', dataDir, '--public-url', baseUrl, '--json']);
+    init = parseInitJson(stdout);
+    for (const key of ['client_id', 'api_key', 'issuer', 'jwks_url']) {
+      if (typeof init[key] !== 'string' || !init[key]) {
+        throw new Error(`gatehouse init --json output lacks "${key}": ${JSON.stringify(init)}`);
+      }
+    }
+    if (settings && Object.keys(settings).length > 0) {
+      const pairs = Object.entries(settings).map(([k, v]) => `${k}=${v}`);
+      await runCli(['env', 'set', 'development', ...pairs, '--data', dataDir]);
+    }
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+
+  let output = '';
+  const child = spawn(bin, ['serve', '--data', dataDir, '--listen', `127.0.0.1:${port}`, '--public-url', baseUrl], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Plain log lines (no ANSI colours) in the failure dump; RUST_LOG etc. pass through.
+    env: { NO_COLOR: '1', ...process.env },
+  });
+  liveChildren.add(child);
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  let exited = null;
+  const exitPromise = new Promise((r) =>
+    child.once('exit', (code, signal) => {
+      exited = { code, signal };
+      liveChildren.delete(child);
+      r();
+    }),
+  );
+
+  const stop = async () => {
+    if (!exited) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exitPromise;
+      clearTimeout(timer);
+    }
+    await rm(tmp, { recursive: true, force: true });
+  };
+
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exited) {
+      await rm(tmp, { recursive: true, force: true });
+      throw new Error(`gatehouse serve exited early (${JSON.stringify(exited)}); output:\n${output}`);
+    }
+    try {
+      const res = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(2000) });
+      await res.arrayBuffer();
+      if (res.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`gatehouse did not answer GET /health with 200 within 60 s; output:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
+  return {
+    baseUrl,
+    port,
+    clientId: init.client_id,
+    apiKey: init.api_key,
+    issuer: init.issuer,
+    jwksUrl: init.jwks_url,
+    dataDir,
+    init,
+    log: () => output,
+    printLog(why = 'a test failed') {
+      process.stderr.write(`\n===== gatehouse server output (${baseUrl}; ${why}) =====\n${output}\n===== end of server output =====\n`);
+    },
+    stop,
+  };
+}
+
+/**
+ * Registers node:test hooks that start one Gatehouse for the current test file and stop it at the end,
+ * printing the server output if any test failed. Returns an object filled in by the `before` hook.
+ * Root-level `before` hooks run concurrently in node:test, so other hooks must `await gh.ready`.
+ */
+export function useGatehouse(options = {}) {
+  let markReady;
+  let markFailed;
+  const gh = {
+    ready: new Promise((res, rej) => {
+      markReady = res;
+      markFailed = rej;
+    }),
+  };
+  gh.ready.catch(() => {});
+  let failed = false;
+  before(async () => {
+    try {
+      Object.assign(gh, await startGatehouse(options));
+      markReady(gh);
+    } catch (err) {
+      markFailed(err);
+      throw err;
+    }
+  });
+  afterEach((t) => {
+    if (!t.passed) failed = true;
+  });
+  after(async () => {
+    if (!gh.stop) return;
+    if (failed) gh.printLog();
+    await gh.stop();
+  });
+  return gh;
+}

@@ -1,0 +1,238 @@
+// Scenario 12 (spec §9, §6.1, §7): the official authkit-js in headless Chromium against Gatehouse:
+// sign up and sign in through the hosted pages, callback code exchange (CORS), refresh on reload,
+// sign out through the logout endpoint. Screenshots of the hosted pages go to e2e/artifacts/ and
+// docs/images/sign-in.png.
+
+import { test, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { chromium } from 'playwright-core';
+import { useGatehouse, E2E_DIR, REPO_ROOT } from '../lib/server.mjs';
+import {
+  addRedirectUri,
+  addCorsOrigin,
+  publicClient,
+  verifyAccessToken,
+  rejectsOauth,
+  uniqueEmail,
+  STRONG_PASSWORD,
+  OTHER_STRONG_PASSWORD,
+} from '../lib/api.mjs';
+import { startApp } from '../lib/app.mjs';
+
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const ARTIFACTS = join(E2E_DIR, 'artifacts');
+const DOCS_IMAGES = join(REPO_ROOT, 'docs', 'images');
+
+const gh = useGatehouse();
+const nonce = randomBytes(6).toString('hex');
+let app;
+let browser;
+let context;
+let page;
+const browserLog = [];
+let failed = false;
+
+before(async () => {
+  await gh.ready;
+  app = await startApp({ apiPort: gh.port, clientId: gh.clientId, nonce });
+  await addRedirectUri(gh, app.redirectUri);
+  await addCorsOrigin(gh, app.origin);
+  await mkdir(ARTIFACTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+  page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  page.on('console', (m) => browserLog.push(`[console.${m.type()}] ${m.text()}`));
+  page.on('pageerror', (e) => browserLog.push(`[pageerror] ${e.message}`));
+  page.on('requestfailed', (r) => browserLog.push(`[requestfailed] ${r.method()} ${r.url()} ${r.failure()?.errorText}`));
+  page.on('response', (r) => {
+    if (r.url().startsWith(gh.baseUrl)) browserLog.push(`[response] ${r.status()} ${r.request().method()} ${r.url()}`);
+  });
+});
+
+afterEach((t) => {
+  if (!t.passed) failed = true;
+});
+
+after(async () => {
+  if (failed) process.stderr.write(`\n===== browser log =====\n${browserLog.join('\n')}\n===== end of browser log =====\n`);
+  await context?.close().catch(() => {});
+  await browser?.close().catch(() => {});
+  await app?.close();
+});
+
+/** Records the authenticate POSTs the page makes (body as parsed JSON) and their response statuses. */
+function watchAuthenticate() {
+  const posts = [];
+  const onRequest = (r) => {
+    if (r.method() === 'POST' && r.url() === `${gh.baseUrl}/user_management/authenticate`) {
+      const entry = { body: r.postDataJSON(), status: null };
+      posts.push(entry);
+      r.response().then((res) => (entry.status = res?.status() ?? null)).catch(() => {});
+    }
+  };
+  page.on('request', onRequest);
+  return { posts, stop: () => page.off('request', onRequest) };
+}
+
+const refreshTokenKey = () => `workos:refresh-token:${gh.clientId}`;
+const storedRefreshToken = () => page.evaluate((k) => localStorage.getItem(k), refreshTokenKey());
+
+async function waitReady() {
+  await page.waitForFunction(() => ['ready', 'error'].includes(document.getElementById('status')?.textContent));
+  const status = await page.textContent('#status');
+  assert.equal(status, 'ready', `app failed to initialise: ${await page.textContent('#error')}`);
+}
+
+test('CORS preflight for /user_management/authenticate: allowed origin yes, others no', async () => {
+  const pre = await fetch(`${gh.baseUrl}/user_management/authenticate`, {
+    method: 'OPTIONS',
+    headers: { Origin: app.origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' },
+  });
+  assert.ok(pre.status === 200 || pre.status === 204, `preflight status ${pre.status}`);
+  const acao = pre.headers.get('access-control-allow-origin');
+  assert.ok(acao === app.origin || acao === '*', `Access-Control-Allow-Origin: ${acao}`);
+  assert.match(pre.headers.get('access-control-allow-methods') ?? '', /POST/i);
+  assert.match(pre.headers.get('access-control-allow-headers') ?? '', /content-type/i);
+
+  const evil = await fetch(`${gh.baseUrl}/user_management/authenticate`, {
+    method: 'OPTIONS',
+    headers: { Origin: 'http://evil.example', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' },
+  });
+  const evilAcao = evil.headers.get('access-control-allow-origin');
+  assert.ok(evilAcao !== 'http://evil.example' && evilAcao !== '*', `an unregistered origin must not be allowed (got ${evilAcao})`);
+});
+
+test('authkit-js in Chromium: sign up → callback → reload refresh → sign out → sign in', { timeout: 180_000 }, async (t) => {
+  const email = uniqueEmail('browser');
+  let userId;
+
+  await t.test('app loads signed out', async () => {
+    await page.goto(`${app.origin}/`);
+    await waitReady();
+    assert.equal(await page.textContent('#user'), 'signed out');
+    assert.equal(await storedRefreshToken(), null);
+  });
+
+  let rtAfterSignUp;
+  await t.test('sign up through the hosted sign-up page', async () => {
+    const auth = watchAuthenticate();
+    await page.click('#sign-up');
+    await page.waitForURL((u) => u.origin === gh.baseUrl && u.pathname === '/authkit/sign-up');
+    const url = new URL(page.url());
+    assert.ok(url.searchParams.get('request'));
+    await page.screenshot({ path: join(ARTIFACTS, 'sign-up.png') });
+
+    await page.fill('input[name="first_name"]', 'Browser');
+    await page.fill('input[name="last_name"]', 'Tester');
+    await page.fill('input[name="email"]', email);
+    await page.fill('input[name="password"]', STRONG_PASSWORD);
+    await page.click('form[action="/authkit/sign-up"] button[type="submit"]');
+
+    await page.waitForURL((u) => u.origin === app.origin && u.pathname === '/callback');
+    await waitReady();
+    await page.waitForFunction((e) => document.getElementById('user').textContent === e, email);
+    auth.stop();
+
+    // The callback page exchanged the code (public PKCE grant, 128-char verifier) exactly once.
+    const exchanges = auth.posts.filter((p) => p.body.grant_type === 'authorization_code');
+    assert.equal(exchanges.length, 1, JSON.stringify(auth.posts));
+    assert.equal(exchanges[0].body.code_verifier.length, 128);
+    assert.equal(exchanges[0].body.client_secret, undefined);
+    assert.equal(exchanges[0].status, 200);
+
+    // state round-trips through onRedirectCallback; code/state removed from the URL.
+    const redirects = await page.evaluate(() => window.__redirects);
+    assert.deepEqual(redirects, [{ state: { returnTo: '/after-sign-up', nonce }, email }]);
+    assert.equal(page.url(), `${app.origin}/callback`, 'URL cleaned of code and state');
+
+    rtAfterSignUp = await storedRefreshToken();
+    assert.ok(rtAfterSignUp, `localStorage['${refreshTokenKey()}'] set (devMode)`);
+    const user = await page.evaluate(() => window.__client.getUser());
+    assert.equal(user.email, email);
+    assert.equal(user.firstName, 'Browser');
+    assert.equal(user.lastName, 'Tester');
+    userId = user.id;
+    const token = await page.evaluate(() => window.__client.getAccessToken());
+    await verifyAccessToken(gh, publicClient(gh), token, { sub: userId });
+  });
+
+  let rtAfterReload;
+  await t.test('reload → exactly one refresh POST, user still shown, refresh token rotated', async () => {
+    const auth = watchAuthenticate();
+    await page.reload();
+    await waitReady();
+    await page.waitForFunction((e) => document.getElementById('user').textContent === e, email);
+    auth.stop();
+    const refreshes = auth.posts.filter((p) => p.body.grant_type === 'refresh_token');
+    assert.equal(refreshes.length, 1, JSON.stringify(auth.posts));
+    assert.equal(refreshes[0].body.refresh_token, rtAfterSignUp);
+    assert.equal(refreshes[0].status, 200);
+    rtAfterReload = await storedRefreshToken();
+    assert.ok(rtAfterReload);
+    assert.notEqual(rtAfterReload, rtAfterSignUp, 'refresh rotated the stored token');
+  });
+
+  await t.test('sign out → logout endpoint → back at the app, signed out; old refresh token dead', async () => {
+    await page.click('#sign-out');
+    await page.waitForURL((u) => u.origin === app.origin && u.pathname === '/');
+    await waitReady();
+    assert.equal(await page.textContent('#user'), 'signed out');
+    assert.equal(await storedRefreshToken(), null);
+    await rejectsOauth(publicClient(gh).userManagement.authenticateWithRefreshToken({ refreshToken: rtAfterReload }), 'invalid_grant');
+  });
+
+  await t.test('sign in again through the hosted sign-in page (wrong password first)', async () => {
+    const auth = watchAuthenticate();
+    await page.click('#sign-in');
+    await page.waitForURL((u) => u.origin === gh.baseUrl && u.pathname === '/authkit/sign-in');
+    await page.screenshot({ path: join(ARTIFACTS, 'sign-in.png') });
+    await mkdir(DOCS_IMAGES, { recursive: true });
+    await page.screenshot({ path: join(DOCS_IMAGES, 'sign-in.png') });
+
+    await page.fill('#email', email);
+    await page.fill('#password', OTHER_STRONG_PASSWORD);
+    const [failedPost] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/authkit/sign-in'),
+      page.click('form[action="/authkit/sign-in"] button[type="submit"]'),
+    ]);
+    assert.equal(failedPost.status(), 400, 'wrong password → 400 re-rendered page');
+    await page.waitForLoadState('load');
+    await page.waitForSelector('[role="alert"]');
+    assert.equal(new URL(page.url()).origin, gh.baseUrl, 'wrong password stays on the hosted page');
+    const alertText = (await page.textContent('[role="alert"]')).trim();
+    assert.ok(alertText.length > 0);
+    await page.screenshot({ path: join(ARTIFACTS, 'sign-in-error.png') });
+
+    await page.fill('#email', email);
+    await page.fill('#password', STRONG_PASSWORD);
+    await page.click('form[action="/authkit/sign-in"] button[type="submit"]');
+    await page.waitForURL((u) => u.origin === app.origin && u.pathname === '/callback');
+    await waitReady();
+    await page.waitForFunction((e) => document.getElementById('user').textContent === e, email);
+    auth.stop();
+    const redirects = await page.evaluate(() => window.__redirects);
+    assert.deepEqual(redirects, [{ state: { returnTo: '/after-sign-in', nonce }, email }]);
+    assert.equal(page.url(), `${app.origin}/callback`);
+    assert.equal(auth.posts.filter((p) => p.body.grant_type === 'authorization_code' && p.status === 200).length, 1);
+    assert.ok(await storedRefreshToken());
+    const token = await page.evaluate(() => window.__client.getAccessToken());
+    await verifyAccessToken(gh, publicClient(gh), token, { sub: userId });
+  });
+});
