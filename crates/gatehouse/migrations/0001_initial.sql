@@ -120,3 +120,15 @@ CREATE TABLE throttle (
     window_start BIGINT NOT NULL,
     count BIGINT NOT NULL
 );
+
+-- A first factor succeeded but a step-up (email verification, two-factor) is still needed.
+-- The token goes to the client once; it is single use and short-lived.
+CREATE TABLE pending_authentications (
+    token_hash TEXT PRIMARY KEY,
+    environment_id TEXT NOT NULL REFERENCES environments(id),
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    auth_method TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    used_at BIGINT,
+    created_at BIGINT NOT NULL
+);

@@ -127,15 +127,6 @@ fn field(fields: &HashMap<String, String>, name: &str) -> String {
     fields.get(name).map(|v| v.trim_matches(|c: char| c.is_control()).to_owned()).unwrap_or_default()
 }
 
-/// 303 to the app with the code: the end of a successful hosted sign-in.
-fn see_other(location: &str) -> Response {
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    if let Ok(v) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(header::LOCATION, v);
-    }
-    response
-}
-
 fn minutes(secs: i64) -> String {
     let minutes = (secs + 59) / 60;
     if minutes <= 1 { "a minute".to_owned() } else { format!("{minutes} minutes") }
@@ -166,10 +157,7 @@ pub async fn sign_in(
         return show(StatusCode::BAD_REQUEST, form);
     }
     match state.core.verify_password_sign_in(&env, &form.email, &password, &info).await {
-        Ok(user) => match state.core.issue_authorization_code(&env, &params, &user, METHOD_PASSWORD).await {
-            Ok(location) => see_other(&location),
-            Err(e) => crate::http::error::ApiError::from(e).into_response(),
-        },
+        Ok(user) => super::complete::finish(&state, &env, &params, &user, METHOD_PASSWORD).await,
         Err(Error::InvalidCredentials { .. }) => {
             form.error = Some("Incorrect email or password.".into());
             show(StatusCode::BAD_REQUEST, form)
@@ -243,8 +231,5 @@ pub async fn sign_up(
         Err(e) => return crate::http::error::ApiError::from(e).into_response(),
     };
     tracing::info!(user.id = %user.id, ip = info.ip_address.is_some(), "signed up through the hosted page");
-    match state.core.issue_authorization_code(&env, &params, &user, METHOD_PASSWORD).await {
-        Ok(location) => see_other(&location),
-        Err(e) => crate::http::error::ApiError::from(e).into_response(),
-    }
+    super::complete::finish(&state, &env, &params, &user, METHOD_PASSWORD).await
 }

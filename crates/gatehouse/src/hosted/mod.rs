@@ -2,6 +2,7 @@
 //! Server-rendered HTML that works without JavaScript, branded per environment.
 
 mod authorize;
+pub mod complete;
 mod csrf;
 mod forms;
 mod pages;

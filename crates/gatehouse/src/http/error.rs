@@ -79,6 +79,17 @@ impl From<Error> for ApiError {
                 retry_after_secs: None,
             },
             Error::Conflict { code, message } => ApiError::coded(StatusCode::CONFLICT, code, message),
+            Error::StepUp(step) => {
+                let mut body = serde_json::Map::new();
+                body.insert("code".into(), json!(step.code));
+                body.insert("message".into(), json!(step.message));
+                body.insert("pending_authentication_token".into(), json!(step.pending_authentication_token));
+                body.extend(step.fields);
+                ApiError { status: StatusCode::FORBIDDEN, body: Value::Object(body), retry_after_secs: None }
+            }
+            e @ Error::InvalidPendingToken => {
+                ApiError::coded(StatusCode::BAD_REQUEST, "invalid_pending_authentication_token", e.to_string())
+            }
             Error::Unauthorized => ApiError::coded(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",

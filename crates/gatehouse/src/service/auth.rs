@@ -96,7 +96,7 @@ impl Core {
                     ));
                 }
                 let user = self.verify_password_sign_in(&env, &email, &password, info).await?;
-                self.start_session(&env, user, METHOD_PASSWORD, info).await
+                self.finish_api_sign_in(&env, user, METHOD_PASSWORD, info).await
             }
             Grant::AuthorizationCode { code, code_verifier } => {
                 self.exchange_code(&env, &code, code_verifier.as_deref(), confidential, info).await

@@ -35,11 +35,28 @@ pub enum Error {
     /// The email (or external ID) is already taken.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// A first factor passed, but the environment needs more before a session starts
+    /// (403 with a `pending_authentication_token`; wire spec §3.5).
+    #[error("{}", .0.message)]
+    StepUp(StepUp),
+    /// Unknown, used or expired `pending_authentication_token`.
+    #[error("The pending authentication token is invalid or has expired.")]
+    InvalidPendingToken,
     /// Missing or wrong API key.
     #[error("Unauthorized")]
     Unauthorized,
     #[error("internal error: {0}")]
     Internal(#[source] anyhow::Error),
+}
+
+/// A required step-up: its WorkOS code (`email_verification_required`, `mfa_enrollment`,
+/// `mfa_challenge`), the pending token, and the fields that code carries on the wire.
+#[derive(Debug, Clone)]
+pub struct StepUp {
+    pub code: &'static str,
+    pub message: String,
+    pub pending_authentication_token: String,
+    pub fields: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod environments;
 pub mod error;
 pub mod keys;
+pub mod pending;
 pub mod sessions;
 pub mod tokens;
 pub mod users;

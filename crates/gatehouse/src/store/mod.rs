@@ -10,6 +10,7 @@
 //! read-then-write transaction can never fail with `SQLITE_BUSY` half way.
 
 mod environments;
+mod pending;
 mod sessions;
 mod throttle;
 mod users;
@@ -21,6 +22,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor as _, Row as _};
 
 pub use environments::{ApiKeyRecord, CorsOrigin, NewEnvironment, RedirectUri, StoredSigningKey};
+pub use pending::PendingAuthentication;
 pub use sessions::{AuthCode, CodeOutcome, NewAuthCode, Rotation, Session, SessionStatus};
 pub use throttle::Attempt;
 pub use users::{ListOrder, UserPage, UserQuery};

@@ -1,0 +1,103 @@
+//! Step-ups after a first factor: which one the environment needs, and the single-use pending
+//! token that carries the half-finished sign-in to the next request (API) or page (hosted).
+
+use super::environments::{LoadedEnvironment, SEC};
+use super::error::StepUp;
+use super::{Core, Error, Result};
+use crate::clock::Millis;
+use crate::crypto::secrets::{hash_secret, random_token};
+use crate::domain::user::User;
+use crate::store::PendingAuthentication;
+
+/// Pending tokens live ten minutes: long enough to find a code in an email or an app.
+pub const PENDING_TTL_MS: Millis = 600 * SEC;
+
+/// What a user still has to do before a session starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepUpNeeded {
+    None,
+}
+
+impl Core {
+    /// The first step-up `user` owes after signing in with `method`, in order of precedence.
+    /// Each step-up feature adds its check here.
+    pub async fn step_up_needed(&self, _env: &LoadedEnvironment, _user: &User, _method: &str) -> Result<StepUpNeeded> {
+        Ok(StepUpNeeded::None)
+    }
+
+    /// Issues a pending token for a sign-in that passed its first factor.
+    pub async fn create_pending_authentication(
+        &self,
+        env: &LoadedEnvironment,
+        user: &User,
+        method: &str,
+    ) -> Result<String> {
+        let token = random_token(32);
+        let now = self.now();
+        let pending = PendingAuthentication {
+            environment_id: env.env.id.clone(),
+            user_id: user.id.clone(),
+            auth_method: method.to_owned(),
+        };
+        self.store.insert_pending_authentication(&hash_secret(&token), &pending, now + PENDING_TTL_MS, now).await?;
+        Ok(token)
+    }
+
+    /// The pending sign-in behind a token (not spent), with its user.
+    pub async fn peek_pending_authentication(
+        &self,
+        env: &LoadedEnvironment,
+        token: &str,
+    ) -> Result<(PendingAuthentication, User)> {
+        let pending = self
+            .store
+            .find_pending_authentication(&hash_secret(token), self.now())
+            .await?
+            .filter(|p| p.environment_id == env.env.id)
+            .ok_or(Error::InvalidPendingToken)?;
+        let user = self.store.find_user(&env.env.id, &pending.user_id).await?.ok_or(Error::InvalidPendingToken)?;
+        Ok((pending, user))
+    }
+
+    /// Spends a pending token, atomically, returning the half-finished sign-in and its user.
+    pub async fn consume_pending_authentication(
+        &self,
+        env: &LoadedEnvironment,
+        token: &str,
+    ) -> Result<(PendingAuthentication, User)> {
+        let pending = self
+            .store
+            .consume_pending_authentication(&hash_secret(token), self.now())
+            .await?
+            .filter(|p| p.environment_id == env.env.id)
+            .ok_or(Error::InvalidPendingToken)?;
+        let user = self.store.find_user(&env.env.id, &pending.user_id).await?.ok_or(Error::InvalidPendingToken)?;
+        Ok((pending, user))
+    }
+
+    /// The API's way to finish a first factor: a session, or a 403 step-up with a pending token.
+    pub async fn finish_api_sign_in(
+        &self,
+        env: &LoadedEnvironment,
+        user: User,
+        method: &str,
+        info: &super::auth::RequestInfo,
+    ) -> Result<super::auth::Authenticated> {
+        match self.step_up_needed(env, &user, method).await? {
+            StepUpNeeded::None => self.start_session(env, user, method, info).await,
+        }
+    }
+
+    /// Builds the 403 error for a step-up.
+    pub fn step_up_error(code: &'static str, message: &str, token: String, fields: serde_json::Value) -> Error {
+        Error::StepUp(StepUp {
+            code,
+            message: message.to_owned(),
+            pending_authentication_token: token,
+            fields: match fields {
+                serde_json::Value::Object(m) => m,
+                _ => serde_json::Map::new(),
+            },
+        })
+    }
+}

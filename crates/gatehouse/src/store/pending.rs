@@ -1,0 +1,85 @@
+//! Pending authentications: a first factor passed, a step-up is still owed.
+
+use sqlx::Row as _;
+
+use super::{Store, StoreResult};
+use crate::clock::Millis;
+
+#[derive(Clone, Debug)]
+pub struct PendingAuthentication {
+    pub environment_id: String,
+    pub user_id: String,
+    pub auth_method: String,
+}
+
+impl Store {
+    pub async fn insert_pending_authentication(
+        &self,
+        token_hash: &str,
+        pending: &PendingAuthentication,
+        expires_at: Millis,
+        now: Millis,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO pending_authentications (token_hash, environment_id, user_id, auth_method, expires_at, used_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, NULL, $6)",
+        )
+        .bind(token_hash)
+        .bind(&pending.environment_id)
+        .bind(&pending.user_id)
+        .bind(&pending.auth_method)
+        .bind(expires_at)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The pending authentication behind a token, if it is unused and unexpired.
+    pub async fn find_pending_authentication(
+        &self,
+        token_hash: &str,
+        now: Millis,
+    ) -> StoreResult<Option<PendingAuthentication>> {
+        let row = sqlx::query(
+            "SELECT environment_id, user_id, auth_method FROM pending_authentications \
+             WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(PendingAuthentication {
+                environment_id: r.try_get("environment_id")?,
+                user_id: r.try_get("user_id")?,
+                auth_method: r.try_get("auth_method")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Spends a pending token, atomically; `None` if unknown, used or expired.
+    pub async fn consume_pending_authentication(
+        &self,
+        token_hash: &str,
+        now: Millis,
+    ) -> StoreResult<Option<PendingAuthentication>> {
+        let row = sqlx::query(
+            "UPDATE pending_authentications SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
+             RETURNING environment_id, user_id, auth_method",
+        )
+        .bind(now)
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(PendingAuthentication {
+                environment_id: r.try_get("environment_id")?,
+                user_id: r.try_get("user_id")?,
+                auth_method: r.try_get("auth_method")?,
+            })
+        })
+        .transpose()
+    }
+}
