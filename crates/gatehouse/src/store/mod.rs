@@ -123,8 +123,9 @@ impl Store {
             if done.is_some() {
                 continue;
             }
-            for statement in sql.split(';').map(strip_comments).filter(|s| !s.is_empty()) {
-                sqlx::query(&statement).execute(&mut *tx).await?;
+            // Comments go first: they may contain semicolons.
+            for statement in strip_comments(sql).split(';').map(str::trim).filter(|s| !s.is_empty()) {
+                sqlx::query(statement).execute(&mut *tx).await?;
             }
             sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
                 .bind(*version)
