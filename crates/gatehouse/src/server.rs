@@ -25,6 +25,9 @@ pub struct ServerConfig {
     pub public_url: String,
     pub jwks_max_age_secs: i64,
     pub argon: ArgonParams,
+    pub secret_key: Option<String>,
+    pub smtp_url: Option<String>,
+    pub email_from: Option<String>,
 }
 
 impl ServerConfig {
@@ -36,6 +39,9 @@ impl ServerConfig {
             public_url: public_url.trim_end_matches('/').to_owned(),
             jwks_max_age_secs: 300,
             argon: OWASP_PARAMS,
+            secret_key: None,
+            smtp_url: None,
+            email_from: None,
         }
     }
 
@@ -61,7 +67,13 @@ pub async fn open_core(config: &ServerConfig, clock: Arc<dyn Clock>) -> anyhow::
         store,
         clock,
         PasswordHasher::new(config.argon),
-        CoreConfig { public_url: config.public_url.clone(), jwks_max_age_secs: config.jwks_max_age_secs },
+        CoreConfig {
+            public_url: config.public_url.clone(),
+            jwks_max_age_secs: config.jwks_max_age_secs,
+            secret_key: config.secret_key.clone(),
+            smtp_url: config.smtp_url.clone(),
+            email_from: config.email_from.clone(),
+        },
     )
     .await?;
     Ok(core)
@@ -103,9 +115,11 @@ impl Server {
                 }
             }
         });
+        let mailer = tokio::spawn(crate::service::delivery::run(self.state.core.clone()));
         let app = crate::http::app(self.state).into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
         janitor.abort();
+        mailer.abort();
         result.context("the HTTP server failed")
     }
 }
@@ -120,6 +134,15 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
     let server = Server::bind(&config, core.clone()).await?;
     let environments = core.store.list_environments().await?;
     crate::cli::banner::print_startup(&config, &environments, issued.as_ref());
+    if !core.email.has_smtp() {
+        if environments.iter().any(|e| !e.is_development()) {
+            tracing::warn!(
+                "no SMTP server is configured: production email features (codes, verification, password reset) are \
+                 off until GATEHOUSE_SMTP_URL and GATEHOUSE_EMAIL_FROM are set"
+            );
+        }
+        tracing::info!("development emails go to the log and to {}/dev/emails (no SMTP configured)", config.public_url);
+    }
     tracing::info!(
         listen = %server.local_addr()?,
         ready_ms = started.elapsed().as_millis() as u64,

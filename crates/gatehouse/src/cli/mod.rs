@@ -40,6 +40,17 @@ struct Global {
     /// Print machine-readable JSON.
     #[arg(long, global = true)]
     json: bool,
+    /// Key that seals stored secrets (SMTP password, queued emails). Without it Gatehouse keeps a
+    /// random key in the database; set it to keep the two apart.
+    #[arg(long, global = true, env = "GATEHOUSE_SECRET_KEY", hide_env_values = true)]
+    secret_key: Option<String>,
+    /// SMTP server for outgoing email: smtp://user:pass@host:587?tls=required or smtps://host.
+    /// Overrides `gatehouse email configure`.
+    #[arg(long, global = true, env = "GATEHOUSE_SMTP_URL", hide_env_values = true)]
+    smtp_url: Option<String>,
+    /// The From address of outgoing email, e.g. "Acme <no-reply@acme.com>".
+    #[arg(long, global = true, env = "GATEHOUSE_EMAIL_FROM")]
+    email_from: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -73,6 +84,31 @@ enum Command {
     /// Signing keys: list and rotate.
     #[command(subcommand)]
     Keys(KeyCommand),
+    /// Recent email deliveries and failures.
+    Emails {
+        #[arg(long = "env")]
+        env: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
+    /// Email delivery settings stored in the database (environment variables take precedence).
+    #[command(subcommand)]
+    Email(EmailCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum EmailCommand {
+    /// Store the SMTP server and From address (the URL is sealed; it may hold a password).
+    Configure {
+        #[arg(long = "smtp", value_name = "SMTP_URL")]
+        smtp: String,
+        #[arg(long = "from")]
+        from: String,
+    },
+    /// Show how email is sent (passwords hidden).
+    Show,
+    /// Forget the stored SMTP settings.
+    Clear,
 }
 
 #[derive(Subcommand, Debug)]
@@ -180,6 +216,9 @@ fn server_config(g: &Global, listen: SocketAddr, jwks_max_age_secs: i64) -> Serv
     let mut config = ServerConfig::new(g.data.clone(), listen, &g.public_url);
     config.database_url = g.database_url.clone();
     config.jwks_max_age_secs = jwks_max_age_secs;
+    config.secret_key = g.secret_key.clone();
+    config.smtp_url = g.smtp_url.clone();
+    config.email_from = g.email_from.clone();
     config
 }
 
@@ -351,6 +390,72 @@ async fn command(core: &Core, public_url: &str, out: &Output, command: Command) 
                 bail!("no active API key '{id}' in {}; see `gatehouse api-keys list`", env.name);
             }
             out.print(json!({"revoked": id}), || format!("Revoked {id}."));
+        }
+        Command::Emails { env, limit } => {
+            let env_id = match &env {
+                Some(name) => Some(env_named(core, name).await?.id),
+                None => None,
+            };
+            let emails = core.store.list_emails(env_id.as_deref(), limit.clamp(1, 500)).await?;
+            let list: Vec<_> = emails
+                .iter()
+                .map(|e| json!({"id": e.id, "kind": e.kind, "to": e.to_address, "subject": e.subject, "status": e.status,
+                    "attempts": e.attempts, "last_error": e.last_error, "created_at": iso8601(e.created_at), "sent_at": e.sent_at.map(iso8601)}))
+                .collect();
+            out.print(json!(list), || {
+                if emails.is_empty() {
+                    return "No emails yet.".into();
+                }
+                emails
+                    .iter()
+                    .map(|e| {
+                        let error =
+                            e.last_error.as_deref().map(|x| format!("\n      last error: {x}")).unwrap_or_default();
+                        format!(
+                            "{}  {:<8} {:<18} to {}  ({} attempt{}){error}",
+                            iso8601(e.created_at),
+                            e.status,
+                            e.kind,
+                            e.to_address,
+                            e.attempts,
+                            if e.attempts == 1 { "" } else { "s" }
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        Command::Email(EmailCommand::Configure { smtp, from }) => {
+            let parsed =
+                url::Url::parse(&smtp).with_context(|| "the SMTP URL must look like smtp://user:pass@host:587")?;
+            if !matches!(parsed.scheme(), "smtp" | "smtps") {
+                bail!("the SMTP URL must start with smtp:// or smtps://");
+            }
+            if from.parse::<lettre::message::Mailbox>().is_err() {
+                bail!("--from must be an address like \"Acme <no-reply@acme.com>\"");
+            }
+            core.store.set_setting("smtp_url", Some(&core.sealer.seal("smtp-url", &smtp))).await?;
+            core.store.set_setting("email_from", Some(&from)).await?;
+            out.print(json!({"smtp_url": crate::store::redact_url(&smtp), "from": from}), || {
+                format!(
+                    "Email will be sent through {} as {from}. Restart the server to apply.",
+                    crate::store::redact_url(&smtp)
+                )
+            });
+        }
+        Command::Email(EmailCommand::Show) => {
+            let smtp = core.email.smtp_url.as_deref().map(crate::store::redact_url);
+            out.print(json!({"smtp_url": smtp, "from": core.email.from}), || match &smtp {
+                Some(url) => format!("SMTP  {url}\nFrom  {}", core.email.from),
+                None => {
+                    "No SMTP server: development emails go to the log and /dev/emails; production email is off.".into()
+                }
+            });
+        }
+        Command::Email(EmailCommand::Clear) => {
+            core.store.set_setting("smtp_url", None).await?;
+            core.store.set_setting("email_from", None).await?;
+            out.print(json!({"cleared": true}), || "Stored email settings removed.".into());
         }
         Command::RedirectUris(c) => list_command(core, out, c, Kind::Redirect).await?,
         Command::CorsOrigins(c) => list_command(core, out, c, Kind::Cors).await?,

@@ -53,6 +53,12 @@ pub struct Settings {
     /// Accept any `http://localhost:*` / `http://127.0.0.1:*` origin for CORS (development only).
     pub allow_localhost_origins: bool,
     pub sign_up_enabled: bool,
+    /// Offer "Email me a code" (Magic Auth) on the sign-in page.
+    pub magic_auth_enabled: bool,
+    /// Users must verify their email before a session starts (403 `email_verification_required`).
+    pub email_verification_required: bool,
+    /// Where password-reset emails link to (`?token=` is appended); the hosted page when unset.
+    pub password_reset_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -68,6 +74,9 @@ impl Default for Settings {
             sign_out_redirect_uris: Vec::new(),
             allow_localhost_origins: false,
             sign_up_enabled: true,
+            magic_auth_enabled: true,
+            email_verification_required: false,
+            password_reset_url: None,
         }
     }
 }
@@ -125,6 +134,9 @@ impl Settings {
                 return Err("branding.logo_url must be an http(s) URL".into());
             }
         }
+        if let Some(url) = &self.password_reset_url {
+            crate::domain::redirect::parse_absolute(url).map_err(|e| format!("password_reset_url: {e}"))?;
+        }
         for uri in &self.sign_out_redirect_uris {
             crate::domain::redirect::parse_absolute(uri).map_err(|e| format!("sign_out_redirect_uris: {e}"))?;
         }
@@ -170,6 +182,9 @@ impl Settings {
             }
             "allow_localhost_origins" => self.allow_localhost_origins = boolean()?,
             "sign_up_enabled" => self.sign_up_enabled = boolean()?,
+            "magic_auth_enabled" => self.magic_auth_enabled = boolean()?,
+            "email_verification_required" => self.email_verification_required = boolean()?,
+            "password_reset_url" => self.password_reset_url = (!value.is_empty()).then(|| value.to_owned()),
             _ => {
                 return Err(format!("unknown setting `{key}`; see `gatehouse env show` for the names"));
             }

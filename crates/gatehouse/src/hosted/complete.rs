@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::domain::user::User;
 use crate::http::AppState;
+use crate::service::Error;
 use crate::service::auth::AuthorizeParams;
 use crate::service::environments::LoadedEnvironment;
 use crate::service::pending::StepUpNeeded;
@@ -26,10 +27,44 @@ pub async fn finish(
     };
     match step {
         StepUpNeeded::None => match state.core.issue_authorization_code(env, params, user, method).await {
-            Ok(location) => see_other(&location),
+            Ok(location) => {
+                let mut response = see_other(&location);
+                if let Some(clear) = super::pending_cookie::clear(state.core.config.is_https()) {
+                    response.headers_mut().append(header::SET_COOKIE, clear);
+                }
+                response
+            }
             Err(e) => crate::http::error::ApiError::from(e).into_response(),
         },
+        StepUpNeeded::VerifyEmail => {
+            match state.core.send_verification_email(env, user).await {
+                // A code sent moments ago is still good; the page offers to resend.
+                Ok(_) | Err(Error::RateLimited { .. }) => {}
+                Err(e) => return crate::http::error::ApiError::from(e).into_response(),
+            }
+            step_up_page(state, env, user, method, &format!("/authkit/verify-email?request={}", params.request_id))
+                .await
+        }
     }
+}
+
+/// Starts a step-up: a pending token in a cookie, and a 303 to the page that asks for it.
+pub async fn step_up_page(
+    state: &AppState,
+    env: &LoadedEnvironment,
+    user: &User,
+    method: &str,
+    page: &str,
+) -> Response {
+    let token = match state.core.create_pending_authentication(env, user, method).await {
+        Ok(token) => token,
+        Err(e) => return crate::http::error::ApiError::from(e).into_response(),
+    };
+    let mut response = see_other(page);
+    if let Some(cookie) = super::pending_cookie::set(&token, state.core.config.is_https()) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
 }
 
 /// 303 See Other: after a form POST the browser follows with a GET.

@@ -40,7 +40,7 @@ enum Screen {
     SignUp,
 }
 
-fn expired(state: &AppState) -> Response {
+pub(crate) fn expired(state: &AppState) -> Response {
     state.pages.message(
         StatusCode::BAD_REQUEST,
         &Branding::default(),
@@ -59,10 +59,8 @@ fn render(
     params: &AuthorizeParams,
     form: FormState,
 ) -> Response {
-    let https = state.core.config.is_https();
-    let (csrf_token, set_cookie) = csrf::token_for_form(headers, https);
     let settings = &env.env.settings;
-    let branding = brand(&settings.branding, Some(&env.env.client_id));
+    let email_ok = state.core.check_email_available(env).is_ok();
     let (template, title, subtitle) = match screen {
         Screen::SignIn => {
             ("sign_in.html", "Sign in".to_owned(), format!("to continue to {}", settings.branding.app_name))
@@ -74,21 +72,41 @@ fn render(
         ),
     };
     let ctx = context! {
-        title, subtitle, request, csrf_token,
+        title, subtitle, request,
         email => form.email, first_name => form.first_name, last_name => form.last_name,
         error => form.error,
         sign_up_enabled => settings.sign_up_enabled,
+        magic_auth_enabled => settings.magic_auth_enabled && email_ok,
+        password_reset_enabled => email_ok,
         min_length => settings.password_policy.min_length,
-        brand => branding,
     };
-    let mut response = state.pages.render(template, status, ctx, Some(&params.redirect_uri));
+    page(state, headers, template, status, env, Some(&params.redirect_uri), ctx)
+}
+
+/// Renders a hosted page of an environment with its branding and a CSRF token for its forms.
+pub(crate) fn page(
+    state: &AppState,
+    headers: &HeaderMap,
+    template: &str,
+    status: StatusCode,
+    env: &LoadedEnvironment,
+    form_target: Option<&str>,
+    ctx: minijinja::Value,
+) -> Response {
+    let (csrf_token, set_cookie) = csrf::token_for_form(headers, state.core.config.is_https());
+    let branding = brand(&env.env.settings.branding, Some(&env.env.client_id));
+    let ctx = context! { csrf_token, brand => branding, ..ctx };
+    let mut response = state.pages.render(template, status, ctx, form_target);
     if let Some(cookie) = set_cookie {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
 }
 
-async fn load(state: &AppState, request: Option<&str>) -> Result<(Arc<LoadedEnvironment>, AuthorizeParams), Response> {
+pub(crate) async fn load(
+    state: &AppState,
+    request: Option<&str>,
+) -> Result<(Arc<LoadedEnvironment>, AuthorizeParams), Response> {
     match state.core.find_authorization_request(request.unwrap_or_default()).await {
         Ok(Some(found)) => Ok(found),
         Ok(None) => Err(expired(state)),
@@ -119,15 +137,15 @@ pub async fn sign_up_page(State(state): State<AppState>, headers: HeaderMap, Que
     render(&state, &headers, Screen::SignUp, StatusCode::OK, &request, &env, &params, form)
 }
 
-fn fields(body: &Bytes) -> HashMap<String, String> {
+pub(crate) fn fields(body: &Bytes) -> HashMap<String, String> {
     form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
 }
 
-fn field(fields: &HashMap<String, String>, name: &str) -> String {
+pub(crate) fn field(fields: &HashMap<String, String>, name: &str) -> String {
     fields.get(name).map(|v| v.trim_matches(|c: char| c.is_control()).to_owned()).unwrap_or_default()
 }
 
-fn minutes(secs: i64) -> String {
+pub(crate) fn minutes(secs: i64) -> String {
     let minutes = (secs + 59) / 60;
     if minutes <= 1 { "a minute".to_owned() } else { format!("{minutes} minutes") }
 }

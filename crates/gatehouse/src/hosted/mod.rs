@@ -4,14 +4,16 @@
 mod authorize;
 pub mod complete;
 mod csrf;
+mod email_pages;
 mod forms;
 mod pages;
+mod pending_cookie;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 pub use authorize::found;
-pub use pages::Pages;
+pub use pages::{Pages, brand};
 
 use crate::http::AppState;
 
@@ -20,6 +22,12 @@ pub fn router() -> Router<AppState> {
         .route("/user_management/authorize", get(authorize::authorize))
         .route("/authkit/sign-in", get(forms::sign_in_page).post(forms::sign_in))
         .route("/authkit/sign-up", get(forms::sign_up_page).post(forms::sign_up))
+        .route("/authkit/magic-auth", get(email_pages::magic_auth_page).post(email_pages::magic_auth_send))
+        .route("/authkit/magic-auth/verify", post(email_pages::magic_auth_verify))
+        .route("/authkit/verify-email", get(email_pages::verify_email_page).post(email_pages::verify_email))
+        .route("/authkit/verify-email/resend", post(email_pages::verify_email_resend))
+        .route("/authkit/forgot-password", get(email_pages::forgot_password_page).post(email_pages::forgot_password))
+        .route("/authkit/reset-password", get(email_pages::reset_password_page).post(email_pages::reset_password))
         .route("/authkit/static/gatehouse.css", get(pages::stylesheet))
         .route("/authkit/brand/{file}", get(pages::brand_stylesheet))
 }

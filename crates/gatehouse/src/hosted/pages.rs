@@ -24,6 +24,10 @@ impl Default for Pages {
             ("sign_in.html", include_str!("../../templates/sign_in.html")),
             ("sign_up.html", include_str!("../../templates/sign_up.html")),
             ("message.html", include_str!("../../templates/message.html")),
+            ("email_form.html", include_str!("../../templates/email_form.html")),
+            ("code.html", include_str!("../../templates/code.html")),
+            ("new_password.html", include_str!("../../templates/new_password.html")),
+            ("outbox.html", include_str!("../../templates/outbox.html")),
         ] {
             if let Err(e) = templates.add_template(name, source) {
                 // The templates are part of the binary and covered by tests.
@@ -134,7 +138,15 @@ mod tests {
             title => "Sign in", request => "r1", csrf_token => "t1", email => "<script>",
             sign_up_enabled => true, min_length => 8, brand => brand(&Branding::default(), Some("client_1")),
         };
-        for name in ["sign_in.html", "sign_up.html", "message.html"] {
+        for name in [
+            "sign_in.html",
+            "sign_up.html",
+            "message.html",
+            "email_form.html",
+            "code.html",
+            "new_password.html",
+            "outbox.html",
+        ] {
             let html = pages.templates.get_template(name).unwrap().render(&ctx).unwrap();
             assert!(!html.contains("<script>"), "{name} must escape values");
         }

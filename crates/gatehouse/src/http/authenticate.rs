@@ -29,6 +29,7 @@ struct AuthenticateBody {
     refresh_token: Option<String>,
     email: Option<String>,
     password: Option<String>,
+    pending_authentication_token: Option<String>,
 }
 
 async fn authenticate(
@@ -99,9 +100,16 @@ fn parse(body: AuthenticateBody, bearer: Option<String>) -> Result<(ClientAuth, 
         "password" => {
             Grant::Password { email: required(body.email, "email")?, password: required(body.password, "password")? }
         }
+        "urn:workos:oauth:grant-type:magic-auth:code" => {
+            Grant::MagicAuth { email: required(body.email, "email")?, code: required(body.code, "code")? }
+        }
+        "urn:workos:oauth:grant-type:email-verification:code" => Grant::EmailVerification {
+            code: required(body.code, "code")?,
+            pending_authentication_token: required(body.pending_authentication_token, "pending_authentication_token")?,
+        },
         other => {
             return Err(Error::UnsupportedGrantType(format!(
-                "The grant_type `{other}` is not supported. Use authorization_code, refresh_token or password."
+                "The grant_type `{other}` is not supported. Use authorization_code, refresh_token, password or a WorkOS urn: grant."
             )));
         }
     };

@@ -90,6 +90,10 @@ impl From<Error> for ApiError {
             e @ Error::InvalidPendingToken => {
                 ApiError::coded(StatusCode::BAD_REQUEST, "invalid_pending_authentication_token", e.to_string())
             }
+            Error::Rejected { code, message } => ApiError::coded(StatusCode::BAD_REQUEST, code, message),
+            Error::EmailUnavailable(message) => {
+                ApiError::coded(StatusCode::SERVICE_UNAVAILABLE, "email_not_configured", message)
+            }
             Error::Unauthorized => ApiError::coded(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",

@@ -3,6 +3,8 @@
 
 mod authenticate;
 mod config_api;
+mod dev_outbox;
+mod email_api;
 pub mod error;
 pub mod extract;
 mod jwks;
@@ -38,6 +40,8 @@ pub fn app(state: AppState) -> Router {
         .merge(users::router())
         .merge(sessions::router())
         .merge(config_api::router())
+        .merge(email_api::router())
+        .merge(dev_outbox::router())
         .merge(crate::hosted::router())
         .fallback(not_found)
         .layer(middleware::from_fn(json_errors))

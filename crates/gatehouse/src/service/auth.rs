@@ -30,6 +30,8 @@ pub enum Grant {
     AuthorizationCode { code: String, code_verifier: Option<String> },
     RefreshToken { refresh_token: String },
     Password { email: String, password: String },
+    MagicAuth { email: String, code: String },
+    EmailVerification { code: String, pending_authentication_token: String },
 }
 
 /// Who is asking: the client ID, and the API key when the client is confidential.
@@ -65,6 +67,9 @@ pub struct AuthorizeParams {
     pub code_challenge: Option<String>,
     pub login_hint: Option<String>,
     pub screen_hint: Option<String>,
+    /// The ID of the saved request these came from (not stored; filled in when loaded).
+    #[serde(skip)]
+    pub request_id: String,
 }
 
 impl Core {
@@ -102,6 +107,26 @@ impl Core {
                 self.exchange_code(&env, &code, code_verifier.as_deref(), confidential, info).await
             }
             Grant::RefreshToken { refresh_token } => self.refresh(&env, &refresh_token).await,
+            Grant::MagicAuth { email, code } => {
+                if !confidential {
+                    return Err(Error::InvalidClient(
+                        "The magic-auth grant requires a client_secret (your API key).".into(),
+                    ));
+                }
+                let user = self.redeem_magic_auth(&env, &email, &code).await?;
+                self.finish_api_sign_in(&env, user, super::magic_auth::METHOD_MAGIC_AUTH, info).await
+            }
+            Grant::EmailVerification { code, pending_authentication_token } => {
+                if !confidential {
+                    return Err(Error::InvalidClient(
+                        "The email-verification grant requires a client_secret (your API key).".into(),
+                    ));
+                }
+                let (pending, user) = self.peek_pending_authentication(&env, &pending_authentication_token).await?;
+                let user = self.confirm_email_verification(&env, user, &code).await?;
+                self.consume_pending_authentication(&env, &pending_authentication_token).await?;
+                self.finish_api_sign_in(&env, user, &pending.auth_method, info).await
+            }
         }
     }
 
@@ -342,7 +367,8 @@ impl Core {
         let Some((env_id, params)) = self.store.find_authorization_request(id, self.now()).await? else {
             return Ok(None);
         };
-        let params: AuthorizeParams = serde_json::from_str(&params).map_err(|e| Error::Internal(e.into()))?;
+        let mut params: AuthorizeParams = serde_json::from_str(&params).map_err(|e| Error::Internal(e.into()))?;
+        params.request_id = id.to_owned();
         let Some(env) = self.load_environment_by_id(&env_id).await? else {
             return Ok(None);
         };

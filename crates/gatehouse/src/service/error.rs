@@ -42,6 +42,13 @@ pub enum Error {
     /// Unknown, used or expired `pending_authentication_token`.
     #[error("The pending authentication token is invalid or has expired.")]
     InvalidPendingToken,
+    /// A request the domain refuses with a specific WorkOS code (400 `{code, message}`), such
+    /// as `invalid_one_time_code` or `email_already_verified`.
+    #[error("{message}")]
+    Rejected { code: &'static str, message: String },
+    /// The environment cannot send email (production without SMTP).
+    #[error("{0}")]
+    EmailUnavailable(String),
     /// Missing or wrong API key.
     #[error("Unauthorized")]
     Unauthorized,

@@ -2,18 +2,27 @@
 //! these; these call the store. Nothing here knows about HTTP.
 
 pub mod auth;
+pub mod codes;
+pub mod delivery;
+pub mod email;
 pub mod environments;
 pub mod error;
 pub mod keys;
+pub mod magic_auth;
+pub mod password_reset;
 pub mod pending;
 pub mod sessions;
 pub mod tokens;
 pub mod users;
+pub mod verification;
 
 use std::sync::Arc;
 
+use tokio::sync::Notify;
+
 use crate::clock::{Clock, Millis};
 use crate::crypto::password::PasswordHasher;
+use crate::crypto::seal::Sealer;
 use crate::store::Store;
 
 pub use error::{Error, Result};
@@ -25,6 +34,13 @@ pub struct CoreConfig {
     pub public_url: String,
     /// `Cache-Control: max-age` of the JWKS; a new signing key is published this long before use.
     pub jwks_max_age_secs: i64,
+    /// Key material for sealing stored secrets (`GATEHOUSE_SECRET_KEY`); without it a random
+    /// key is kept in the database.
+    pub secret_key: Option<String>,
+    /// SMTP URL and From address from the command line or environment; the stored
+    /// configuration (`gatehouse email configure`) is used when these are absent.
+    pub smtp_url: Option<String>,
+    pub email_from: Option<String>,
 }
 
 impl CoreConfig {
@@ -52,6 +68,11 @@ pub struct Core {
     pub environments: environments::EnvironmentCache,
     /// Derives the successor of a refresh token (see `auth::refresh`).
     refresh_key: Arc<[u8]>,
+    pub sealer: Arc<Sealer>,
+    pub email: Arc<email::EmailConfig>,
+    pub email_templates: Arc<email::EmailTemplates>,
+    /// Wakes the delivery worker when a message is queued.
+    pub outbox_ready: Arc<Notify>,
 }
 
 impl Core {
@@ -62,6 +83,28 @@ impl Core {
         config: CoreConfig,
     ) -> anyhow::Result<Core> {
         let refresh_key = store.server_secret("refresh_rotation_key").await?;
+        let sealer = match &config.secret_key {
+            Some(key) => Sealer::from_secret(key),
+            None => Sealer::from_secret(&store.server_secret("sealing_key").await?),
+        };
+        let email = email::EmailConfig {
+            smtp_url: match &config.smtp_url {
+                Some(url) => Some(url.clone()),
+                None => match store.setting("smtp_url").await? {
+                    Some(sealed) => Some(sealer.open("smtp-url", &sealed).map_err(|_| {
+                        anyhow::anyhow!(
+                            "the stored SMTP URL cannot be decrypted (was GATEHOUSE_SECRET_KEY changed?); \
+                             run `gatehouse email configure` again"
+                        )
+                    })?),
+                    None => None,
+                },
+            },
+            from: match &config.email_from {
+                Some(from) => from.clone(),
+                None => store.setting("email_from").await?.unwrap_or_else(|| default_from(&config.public_url)),
+            },
+        };
         Ok(Core {
             store,
             clock,
@@ -70,10 +113,23 @@ impl Core {
             keys: keys::KeyRing::default(),
             environments: environments::EnvironmentCache::default(),
             refresh_key: Arc::from(refresh_key.into_bytes()),
+            sealer: Arc::new(sealer),
+            email: Arc::new(email),
+            email_templates: Arc::new(email::EmailTemplates::default()),
+            outbox_ready: Arc::new(Notify::new()),
         })
     }
 
     pub fn now(&self) -> Millis {
         self.clock.now_ms()
     }
+}
+
+/// `no-reply@<host of the public URL>`, or `@localhost`.
+fn default_from(public_url: &str) -> String {
+    let host = url::Url::parse(public_url).ok().and_then(|u| u.host_str().map(str::to_owned));
+    let host = host
+        .filter(|h| h.contains('.') && h.parse::<std::net::IpAddr>().is_err())
+        .unwrap_or_else(|| "localhost".into());
+    format!("Gatehouse <no-reply@{host}>")
 }

@@ -16,12 +16,17 @@ pub const PENDING_TTL_MS: Millis = 600 * SEC;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StepUpNeeded {
     None,
+    /// The environment requires verified emails and this one is not.
+    VerifyEmail,
 }
 
 impl Core {
     /// The first step-up `user` owes after signing in with `method`, in order of precedence.
     /// Each step-up feature adds its check here.
-    pub async fn step_up_needed(&self, _env: &LoadedEnvironment, _user: &User, _method: &str) -> Result<StepUpNeeded> {
+    pub async fn step_up_needed(&self, env: &LoadedEnvironment, user: &User, _method: &str) -> Result<StepUpNeeded> {
+        if env.env.settings.email_verification_required && !user.email_verified {
+            return Ok(StepUpNeeded::VerifyEmail);
+        }
         Ok(StepUpNeeded::None)
     }
 
@@ -85,6 +90,16 @@ impl Core {
     ) -> Result<super::auth::Authenticated> {
         match self.step_up_needed(env, &user, method).await? {
             StepUpNeeded::None => self.start_session(env, user, method, info).await,
+            StepUpNeeded::VerifyEmail => {
+                let verification = self.send_verification_email(env, &user).await?;
+                let token = self.create_pending_authentication(env, &user, method).await?;
+                Err(Self::step_up_error(
+                    "email_verification_required",
+                    "Email ownership must be verified before authentication.",
+                    token,
+                    serde_json::json!({ "email": user.email, "email_verification_id": verification.id }),
+                ))
+            }
         }
     }
 

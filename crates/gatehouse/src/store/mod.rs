@@ -9,7 +9,9 @@
 //! SQLite runs with one connection (WAL): writes are serialised by construction, so a
 //! read-then-write transaction can never fail with `SQLITE_BUSY` half way.
 
+mod codes;
 mod environments;
+mod outbox;
 mod pending;
 mod sessions;
 mod throttle;
@@ -21,7 +23,9 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor as _, Row as _};
 
+pub use codes::OneTimeCode;
 pub use environments::{ApiKeyRecord, CorsOrigin, NewEnvironment, RedirectUri, StoredSigningKey};
+pub use outbox::OutboxEmail;
 pub use pending::PendingAuthentication;
 pub use sessions::{AuthCode, CodeOutcome, NewAuthCode, Rotation, Session, SessionStatus};
 pub use throttle::Attempt;
@@ -53,7 +57,10 @@ pub struct Store {
     backend: Backend,
 }
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", include_str!("../../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../../migrations/0001_initial.sql")),
+    (2, "email", include_str!("../../migrations/0002_email.sql")),
+];
 
 impl Store {
     /// Opens (creating if needed) the database at `url`: `sqlite://PATH` or `postgres://…`.

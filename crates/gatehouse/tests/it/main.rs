@@ -1,8 +1,10 @@
 //! HTTP integration tests: a real server on 127.0.0.1:0 with a temporary SQLite file (or the
 //! PostgreSQL in `GATEHOUSE_TEST_DATABASE_URL`), a fake clock and cheap argon2 parameters.
 
+mod smtp_sink;
 mod support;
 
 mod api;
+mod email;
 mod hosted;
 mod tokens;

@@ -31,6 +31,11 @@ pub struct Tokens {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(|_| {}).await
+    }
+
+    /// A server whose configuration the test adjusts first (e.g. an SMTP URL).
+    pub async fn spawn_with(configure: impl FnOnce(&mut ServerConfig)) -> TestApp {
         let data = tempfile::tempdir().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -39,6 +44,7 @@ impl TestApp {
         if let Ok(db) = std::env::var("GATEHOUSE_TEST_DATABASE_URL") {
             config.database_url = Some(fresh_database(&db).await);
         }
+        configure(&mut config);
         let clock = FakeClock::new(1_800_000_000_000);
         let core = open_core(&config, Arc::new(clock.clone())).await.unwrap();
         let issued = core.ensure_environment("development").await.unwrap();
@@ -96,6 +102,16 @@ impl TestApp {
         let (status, body) = self.password_login(email, PASSWORD).await;
         assert_eq!(status, 200, "{body}");
         tokens(body)
+    }
+
+    /// Changes the development environment's settings, as `gatehouse env set` does.
+    pub async fn set(&self, pairs: &[(&str, &str)]) {
+        let env = self.core.environment_by_name("development").await.unwrap();
+        let mut settings = env.settings.clone();
+        for (k, v) in pairs {
+            settings.set(k, v).unwrap();
+        }
+        self.core.update_settings(&env, settings).await.unwrap();
     }
 
     pub async fn refresh(&self, refresh_token: &str) -> (u16, Value) {

@@ -1,0 +1,52 @@
+//! `GET /dev/emails`: the development outbox, so a newcomer without SMTP can read their codes.
+//! Only without SMTP, only the development environment's mail, only to loopback clients.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use minijinja::context;
+
+use super::AppState;
+use super::extract::ClientInfo;
+use crate::clock::iso8601;
+use crate::domain::environment::{Branding, DEVELOPMENT};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new().route("/dev/emails", get(outbox))
+}
+
+async fn outbox(State(state): State<AppState>, ClientInfo(info): ClientInfo) -> Response {
+    let refuse =
+        |detail: &str| state.pages.message(StatusCode::NOT_FOUND, &Branding::default(), "Not available", detail);
+    if state.core.email.has_smtp() {
+        return refuse("Email is delivered over SMTP; this development outbox is off.");
+    }
+    let loopback = info
+        .ip_address
+        .as_deref()
+        .and_then(|ip| ip.parse::<std::net::IpAddr>().ok())
+        .is_some_and(|ip| ip.is_loopback());
+    if !loopback {
+        return refuse("The development outbox is only shown to this machine.");
+    }
+    let env = match state.core.store.find_environment_by_name(DEVELOPMENT).await {
+        Ok(Some(env)) => env,
+        _ => return refuse("There is no development environment."),
+    };
+    let emails = state.core.store.list_emails(Some(&env.id), 50).await.unwrap_or_default();
+    let items: Vec<_> = emails
+        .iter()
+        .map(|e| {
+            let text = state.core.open_email_body(e).map(|b| b.text).unwrap_or_else(|| "(body no longer kept)".into());
+            context! { to => &e.to_address, subject => &e.subject, at => iso8601(e.created_at), status => &e.status, text }
+        })
+        .collect();
+    let ctx = context! {
+        title => "Development outbox",
+        subtitle => "Emails of the development environment, newest first. Configure SMTP to send them for real.",
+        emails => items, brand => crate::hosted::brand(&env.settings.branding, Some(&env.client_id)),
+    };
+    state.pages.render("outbox.html", StatusCode::OK, ctx, None).into_response()
+}

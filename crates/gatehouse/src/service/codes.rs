@@ -1,0 +1,164 @@
+//! One-time codes and tokens, shared by Magic Auth, email verification and password reset:
+//! issued with a hash (and a sealed copy for the API), redeemed once, with an attempt limit.
+
+use super::environments::SEC;
+use super::{Core, Error, Result};
+use crate::clock::Millis;
+use crate::crypto::secrets::{hash_secret, random_digits, random_token, secrets_equal};
+use crate::domain::user::User;
+use crate::ids::new_id;
+use crate::store::OneTimeCode;
+
+/// Wrong guesses (and the right one) allowed per code; the next attempt voids it.
+pub const MAX_CODE_ATTEMPTS: i64 = 5;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodeKind {
+    MagicAuth,
+    EmailVerification,
+    PasswordReset,
+}
+
+impl CodeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CodeKind::MagicAuth => "magic_auth",
+            CodeKind::EmailVerification => "email_verification",
+            CodeKind::PasswordReset => "password_reset",
+        }
+    }
+
+    fn ttl_ms(self) -> Millis {
+        match self {
+            CodeKind::MagicAuth | CodeKind::EmailVerification => 600 * SEC,
+            CodeKind::PasswordReset => 3600 * SEC,
+        }
+    }
+
+    fn seal_context(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+/// Why a code was refused; each flow maps these to its own WorkOS codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodeProblem {
+    Incorrect,
+    Expired,
+    PreviouslyUsed,
+    TooManyAttempts,
+}
+
+impl Core {
+    /// Issues a code (6 digits) or token (a long random string, for links) for `user`.
+    pub async fn issue_code(&self, env_id: &str, kind: CodeKind, user: &User) -> Result<(OneTimeCode, String)> {
+        let secret = match kind {
+            CodeKind::PasswordReset => random_token(32),
+            _ => random_digits(6),
+        };
+        let now = self.now();
+        let code = OneTimeCode {
+            id: new_id(kind.as_str()),
+            kind: kind.as_str().to_owned(),
+            environment_id: env_id.to_owned(),
+            user_id: user.id.clone(),
+            email: user.email.clone(),
+            code_hash: hash_secret(&secret),
+            sealed_code: self.sealer.seal(kind.seal_context(), &secret),
+            attempts: 0,
+            expires_at: now + kind.ttl_ms(),
+            used_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.insert_one_time_code(&code).await?;
+        Ok((code, secret))
+    }
+
+    /// The code in clear, for the API's GET endpoints (the API key already allows issuing one).
+    pub fn reveal_code(&self, code: &OneTimeCode, kind: CodeKind) -> Option<String> {
+        self.sealer.open(kind.seal_context(), &code.sealed_code).ok()
+    }
+
+    /// Redeems the newest code of `kind` for `user_id`: counts the attempt first (atomically),
+    /// compares in constant time, then spends it.
+    pub async fn redeem_code(
+        &self,
+        env_id: &str,
+        kind: CodeKind,
+        user_id: &str,
+        presented: &str,
+    ) -> Result<std::result::Result<OneTimeCode, CodeProblem>> {
+        let Some(code) = self.store.latest_one_time_code(env_id, kind.as_str(), user_id).await? else {
+            return Ok(Err(CodeProblem::Incorrect));
+        };
+        self.check_and_spend(code, presented).await
+    }
+
+    /// Redeems a token that identifies itself (password-reset links).
+    pub async fn redeem_token(
+        &self,
+        kind: CodeKind,
+        presented: &str,
+    ) -> Result<std::result::Result<OneTimeCode, CodeProblem>> {
+        if presented.is_empty() || presented.len() > 128 {
+            return Ok(Err(CodeProblem::Incorrect));
+        }
+        match self.store.find_one_time_code_by_hash(kind.as_str(), &hash_secret(presented)).await? {
+            Some(code) => self.check_and_spend(code, presented).await,
+            None => Ok(Err(CodeProblem::Incorrect)),
+        }
+    }
+
+    async fn check_and_spend(
+        &self,
+        code: OneTimeCode,
+        presented: &str,
+    ) -> Result<std::result::Result<OneTimeCode, CodeProblem>> {
+        let now = self.now();
+        if code.used_at.is_some() {
+            return Ok(Err(CodeProblem::PreviouslyUsed));
+        }
+        let Some(attempts) = self.store.count_code_attempt(&code.id, now).await? else {
+            return Ok(Err(CodeProblem::PreviouslyUsed));
+        };
+        if attempts > MAX_CODE_ATTEMPTS {
+            return Ok(Err(CodeProblem::TooManyAttempts));
+        }
+        if code.expires_at <= now {
+            return Ok(Err(CodeProblem::Expired));
+        }
+        if !secrets_equal(&hash_secret(presented.trim()), &code.code_hash) {
+            return Ok(Err(if attempts >= MAX_CODE_ATTEMPTS {
+                CodeProblem::TooManyAttempts
+            } else {
+                CodeProblem::Incorrect
+            }));
+        }
+        if !self.store.consume_one_time_code(&code.id, now).await? {
+            return Ok(Err(CodeProblem::PreviouslyUsed));
+        }
+        Ok(Ok(code))
+    }
+
+    /// Throttles sending: per address and per client IP, in the shared attempt counters.
+    pub async fn throttle_sends(&self, scope: &str, email: &str, ip: Option<&str>) -> Result<()> {
+        const WINDOW: Millis = 15 * 60 * SEC;
+        let now = self.now();
+        let per_address = self.store.record_attempt(&format!("send:{scope}:{email}"), WINDOW, now).await?;
+        if per_address.count > 5 {
+            return Err(Error::RateLimited { retry_after_secs: retry_secs(per_address.window_start + WINDOW - now) });
+        }
+        if let Some(ip) = ip {
+            let per_ip = self.store.record_attempt(&format!("send:ip:{ip}"), WINDOW, now).await?;
+            if per_ip.count > 30 {
+                return Err(Error::RateLimited { retry_after_secs: retry_secs(per_ip.window_start + WINDOW - now) });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn retry_secs(ms: Millis) -> i64 {
+    (ms.max(1000) + 999) / 1000
+}

@@ -1,0 +1,125 @@
+//! Email: composing the messages Gatehouse sends (text and HTML, branded per environment, no
+//! tracking) and queueing them in the durable outbox. `service::delivery` sends them.
+
+use minijinja::{Environment as Templates, context};
+use serde::{Deserialize, Serialize};
+
+use super::environments::LoadedEnvironment;
+use super::{Core, Error, Result};
+use crate::ids::new_id;
+use crate::store::OutboxEmail;
+
+/// How Gatehouse sends email, resolved once at start.
+#[derive(Clone, Debug)]
+pub struct EmailConfig {
+    /// `smtp://…` or `smtps://…` (lettre URL syntax, e.g. `smtp://user:pass@host:587?tls=required`).
+    pub smtp_url: Option<String>,
+    /// The `From:` address, e.g. `Acme <no-reply@acme.test>`.
+    pub from: String,
+}
+
+impl EmailConfig {
+    pub fn has_smtp(&self) -> bool {
+        self.smtp_url.is_some()
+    }
+}
+
+/// What the outbox seals: both parts of a message.
+#[derive(Serialize, Deserialize)]
+pub struct EmailBody {
+    pub text: String,
+    pub html: String,
+}
+
+/// The content of one message, before rendering.
+pub struct Compose<'a> {
+    pub kind: &'static str,
+    pub to: &'a str,
+    pub subject: String,
+    pub heading: String,
+    pub intro: String,
+    pub code: Option<&'a str>,
+    pub link: Option<&'a str>,
+    pub link_text: &'a str,
+    pub outro: String,
+}
+
+/// Email templates, compiled into the binary.
+pub struct EmailTemplates(Templates<'static>);
+
+impl Default for EmailTemplates {
+    fn default() -> EmailTemplates {
+        let mut t = Templates::new();
+        for (name, source) in [
+            ("layout.html", include_str!("../../templates/email/layout.html")),
+            ("layout.txt", include_str!("../../templates/email/layout.txt")),
+        ] {
+            if let Err(e) = t.add_template(name, source) {
+                tracing::error!(template = name, error = %e, "email template does not parse");
+            }
+        }
+        EmailTemplates(t)
+    }
+}
+
+pub const OUTBOX_CONTEXT: &str = "email-outbox";
+
+impl Core {
+    /// Whether this environment may send email now; production needs SMTP.
+    pub fn check_email_available(&self, env: &LoadedEnvironment) -> Result<()> {
+        if env.env.is_development() || self.email.has_smtp() {
+            Ok(())
+        } else {
+            Err(Error::EmailUnavailable(
+                "Email is not configured for production: set GATEHOUSE_SMTP_URL and GATEHOUSE_EMAIL_FROM \
+                 (or run `gatehouse email configure`) and restart."
+                    .into(),
+            ))
+        }
+    }
+
+    /// Renders a message and queues it; the delivery worker sends it shortly.
+    pub async fn send_email(&self, env: &LoadedEnvironment, message: Compose<'_>) -> Result<()> {
+        self.check_email_available(env)?;
+        let branding = &env.env.settings.branding;
+        let ctx = context! {
+            subject => &message.subject, heading => &message.heading, intro => &message.intro,
+            code => message.code, link => message.link, link_text => message.link_text, outro => &message.outro,
+            app_name => &branding.app_name, color => &branding.primary_color,
+        };
+        let render = |name: &str| {
+            self.email_templates
+                .0
+                .get_template(name)
+                .and_then(|t| t.render(&ctx))
+                .map_err(|e| Error::Internal(anyhow::anyhow!("email template {name}: {e}")))
+        };
+        let body = EmailBody { text: render("layout.txt")?, html: render("layout.html")? };
+        let body = serde_json::to_string(&body).map_err(|e| Error::Internal(e.into()))?;
+        let now = self.now();
+        let email = OutboxEmail {
+            id: new_id("email"),
+            environment_id: env.env.id.clone(),
+            kind: message.kind.to_owned(),
+            to_address: message.to.to_owned(),
+            subject: message.subject,
+            sealed_body: Some(self.sealer.seal(OUTBOX_CONTEXT, &body)),
+            status: "pending".into(),
+            attempts: 0,
+            next_attempt_at: now,
+            last_error: None,
+            created_at: now,
+            sent_at: None,
+        };
+        self.store.enqueue_email(&email).await?;
+        self.outbox_ready.notify_one();
+        Ok(())
+    }
+
+    /// Opens a queued message's body.
+    pub fn open_email_body(&self, email: &OutboxEmail) -> Option<EmailBody> {
+        let sealed = email.sealed_body.as_ref()?;
+        let json = self.sealer.open(OUTBOX_CONTEXT, sealed).ok()?;
+        serde_json::from_str(&json).ok()
+    }
+}

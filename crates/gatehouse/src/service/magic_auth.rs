@@ -1,0 +1,112 @@
+//! Magic Auth: sign in with a six-digit code sent by email. A first-time address gets an
+//! account, verified once the code is redeemed.
+
+use serde_json::{Value, json};
+
+use super::codes::{CodeKind, CodeProblem};
+use super::email::Compose;
+use super::environments::LoadedEnvironment;
+use super::users::NewUser;
+use super::{Core, Error, Result};
+use crate::clock::iso8601;
+use crate::domain::user::{User, normalize_email};
+use crate::store::OneTimeCode;
+
+pub const METHOD_MAGIC_AUTH: &str = "MagicAuth";
+
+impl Core {
+    /// Creates a code for `email` (and the user, if new) and emails it.
+    pub async fn create_magic_auth(
+        &self,
+        env: &LoadedEnvironment,
+        email: &str,
+        ip: Option<&str>,
+    ) -> Result<(OneTimeCode, String)> {
+        self.check_email_available(env)?;
+        let email = normalize_email(email).ok_or_else(|| {
+            Error::validation("email", "invalid_email", format!("'{email}' is not a valid email address."))
+        })?;
+        self.throttle_sends("magic_auth", &email, ip).await?;
+        let user = match self.store.find_user_by_email(&env.env.id, &email).await? {
+            Some(user) => user,
+            None => match self.create_user(&env.env, NewUser { email: email.clone(), ..NewUser::default() }).await {
+                Ok(user) => user,
+                // Created by a concurrent request: use that one.
+                Err(Error::Conflict { .. }) => self
+                    .store
+                    .find_user_by_email(&env.env.id, &email)
+                    .await?
+                    .ok_or_else(|| Error::Internal(anyhow::anyhow!("user vanished")))?,
+                Err(e) => return Err(e),
+            },
+        };
+        let (code, secret) = self.issue_code(&env.env.id, CodeKind::MagicAuth, &user).await?;
+        let app = &env.env.settings.branding.app_name;
+        self.send_email(
+            env,
+            Compose {
+                kind: "magic_auth",
+                to: &user.email,
+                subject: format!("Your {app} sign-in code is {secret}"),
+                heading: format!("Sign in to {app}"),
+                intro: "Enter this code to sign in. It expires in 10 minutes.".into(),
+                code: Some(&secret),
+                link: None,
+                link_text: "",
+                outro: "If you didn't try to sign in, you can ignore this email: nobody can sign in without the code."
+                    .into(),
+            },
+        )
+        .await?;
+        Ok((code, secret))
+    }
+
+    /// Checks a Magic Auth code; the user's email counts as verified afterwards.
+    pub async fn redeem_magic_auth(&self, env: &LoadedEnvironment, email: &str, code: &str) -> Result<User> {
+        let incorrect = || Error::Rejected { code: "invalid_one_time_code", message: "The code is incorrect.".into() };
+        let Some(email) = normalize_email(email) else { return Err(incorrect()) };
+        let Some(user) = self.store.find_user_by_email(&env.env.id, &email).await? else { return Err(incorrect()) };
+        match self.redeem_code(&env.env.id, CodeKind::MagicAuth, &user.id, code).await? {
+            Ok(_) => {}
+            Err(CodeProblem::Incorrect) => return Err(incorrect()),
+            Err(CodeProblem::Expired) => {
+                return Err(Error::Rejected { code: "one_time_code_expired", message: "The code has expired.".into() });
+            }
+            Err(CodeProblem::PreviouslyUsed) => {
+                return Err(Error::Rejected {
+                    code: "one_time_code_previously_used",
+                    message: "The code has already been used.".into(),
+                });
+            }
+            Err(CodeProblem::TooManyAttempts) => {
+                return Err(Error::Rejected {
+                    code: "one_time_code_too_many_attempts",
+                    message: "Too many incorrect attempts. Request a new code.".into(),
+                });
+            }
+        }
+        self.mark_email_verified(user).await
+    }
+
+    pub async fn mark_email_verified(&self, mut user: User) -> Result<User> {
+        if !user.email_verified {
+            user.email_verified = true;
+            user.updated_at = self.now().max(user.updated_at + 1);
+            self.store.update_user(&user).await?;
+        }
+        Ok(user)
+    }
+
+    pub fn magic_auth_to_wire(&self, code: &OneTimeCode) -> Value {
+        json!({
+            "object": "magic_auth",
+            "id": code.id,
+            "user_id": code.user_id,
+            "email": code.email,
+            "expires_at": iso8601(code.expires_at),
+            "code": self.reveal_code(code, CodeKind::MagicAuth),
+            "created_at": iso8601(code.created_at),
+            "updated_at": iso8601(code.updated_at),
+        })
+    }
+}
