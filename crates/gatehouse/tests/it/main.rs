@@ -7,4 +7,5 @@ mod support;
 mod api;
 mod email;
 mod hosted;
+mod hosted_email;
 mod tokens;

@@ -1,0 +1,159 @@
+//! The hosted pages that work by email: sign in with a code, verify an email during sign-up,
+//! and reset a forgotten password.
+
+use gatehouse::service::codes::CodeKind;
+
+use crate::support::*;
+
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+async fn start(app: &TestApp, extra: &str) -> (String, String) {
+    let url = app.at(&format!(
+        "/user_management/authorize?client_id={}&redirect_uri=http%3A%2F%2Flocalhost%3A5173%2Fcallback&response_type=code&state=s9{extra}",
+        app.client_id
+    ));
+    let res = app.http.get(url).send().await.unwrap();
+    let page = res.headers()["location"].to_str().unwrap().to_owned();
+    let html = app.http.get(app.at(&page)).send().await.unwrap().text().await.unwrap();
+    (hidden(&html, "request"), hidden(&html, "csrf_token"))
+}
+
+async fn post(app: &TestApp, path: &str, form: &[(&str, &str)]) -> (u16, String, Option<String>) {
+    let res = app.http.post(app.at(path)).form(form).send().await.unwrap();
+    let status = res.status().as_u16();
+    let location = res.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
+    (status, res.text().await.unwrap(), location)
+}
+
+async fn latest_code(app: &TestApp, kind: CodeKind, email: &str) -> String {
+    let env = app.core.environment_by_name("development").await.unwrap();
+    let user = app.core.store.find_user_by_email(&env.id, email).await.unwrap().unwrap();
+    let code = app.core.store.latest_one_time_code(&env.id, kind.as_str(), &user.id).await.unwrap().unwrap();
+    app.core.reveal_code(&code, kind).unwrap()
+}
+
+#[tokio::test]
+async fn sign_in_with_an_emailed_code() {
+    let app = TestApp::spawn().await;
+    let (request, csrf) = start(&app, "").await;
+    let page = app.http.get(app.at(&format!("/authkit/magic-auth?request={request}"))).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let (status, html, _) = post(
+        &app,
+        "/authkit/magic-auth",
+        &[("request", &request), ("csrf_token", &csrf), ("email", "code@example.com")],
+    )
+    .await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("code@example.com") && html.contains("name=\"code\""));
+    let code = latest_code(&app, CodeKind::MagicAuth, "code@example.com").await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let form = |code: &str| {
+        vec![
+            ("request", request.clone()),
+            ("csrf_token", csrf.clone()),
+            ("email", "code@example.com".to_owned()),
+            ("code", code.to_owned()),
+        ]
+    };
+    let res = app.http.post(app.at("/authkit/magic-auth/verify")).form(&form(wrong)).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("The code is incorrect."));
+    let res = app.http.post(app.at("/authkit/magic-auth/verify")).form(&form(&code)).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let location = res.headers()["location"].to_str().unwrap();
+    assert!(
+        location.starts_with("http://localhost:5173/callback?code=") && location.ends_with("&state=s9"),
+        "{location}"
+    );
+}
+
+#[tokio::test]
+async fn sign_up_asks_for_the_email_code_when_required() {
+    let app = TestApp::spawn().await;
+    app.set(&[("email_verification_required", "true")]).await;
+    let (request, csrf) = start(&app, "&screen_hint=sign-up").await;
+    let (status, _, location) = post(
+        &app,
+        "/authkit/sign-up",
+        &[("request", &request), ("csrf_token", &csrf), ("email", "verify@example.com"), ("password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let location = location.unwrap();
+    assert_eq!(location, format!("/authkit/verify-email?request={request}"));
+    let page = app.http.get(app.at(&location)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("verify@example.com"));
+    let code = latest_code(&app, CodeKind::EmailVerification, "verify@example.com").await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let (status, html, _) =
+        post(&app, "/authkit/verify-email", &[("request", &request), ("csrf_token", &csrf), ("code", wrong)]).await;
+    assert_eq!(status, 400);
+    assert!(html.contains("The code is incorrect."));
+    let (status, _, location) =
+        post(&app, "/authkit/verify-email", &[("request", &request), ("csrf_token", &csrf), ("code", &code)]).await;
+    assert_eq!(status, 303);
+    assert!(location.unwrap().starts_with("http://localhost:5173/callback?code="));
+    // The pending sign-in is spent: the page now says it expired.
+    let res = app.http.get(app.at(&format!("/authkit/verify-email?request={request}"))).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+}
+
+#[tokio::test]
+async fn forgot_password_never_reveals_accounts_and_resets_once() {
+    let app = TestApp::spawn().await;
+    app.create_user("known@example.com").await;
+    let tokens = app.login("known@example.com").await;
+    let (request, csrf) = start(&app, "").await;
+    let (s1, known, _) = post(
+        &app,
+        "/authkit/forgot-password",
+        &[("request", &request), ("csrf_token", &csrf), ("email", "known@example.com")],
+    )
+    .await;
+    let (s2, unknown, _) = post(
+        &app,
+        "/authkit/forgot-password",
+        &[("request", &request), ("csrf_token", &csrf), ("email", "ghost@example.com")],
+    )
+    .await;
+    assert_eq!((s1, s2), (200, 200));
+    assert_eq!(
+        known.replace("known@example.com", "X"),
+        unknown.replace("ghost@example.com", "X"),
+        "same answer either way"
+    );
+
+    let token = latest_code(&app, CodeKind::PasswordReset, "known@example.com").await;
+    let page = app.http.get(app.at(&format!("/authkit/reset-password?token={token}"))).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    let csrf = hidden(&html, "csrf_token");
+    let (status, html, _) =
+        post(&app, "/authkit/reset-password", &[("token", &token), ("csrf_token", &csrf), ("password", "password")])
+            .await;
+    assert_eq!(status, 400);
+    assert!(html.contains("too common"), "{html}");
+    let (status, html, _) = post(
+        &app,
+        "/authkit/reset-password",
+        &[("token", &token), ("csrf_token", &csrf), ("password", "my new long passphrase")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Password changed"));
+    assert_eq!(app.refresh(&tokens.refresh_token).await.0, 400, "every session ended");
+    assert_eq!(app.password_login("known@example.com", "my new long passphrase").await.0, 200);
+    let (status, html, _) = post(
+        &app,
+        "/authkit/reset-password",
+        &[("token", &token), ("csrf_token", &csrf), ("password", "yet another passphrase")],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(html.contains("expired"));
+}
