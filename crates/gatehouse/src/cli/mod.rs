@@ -94,6 +94,16 @@ enum Command {
     /// Email delivery settings stored in the database (environment variables take precedence).
     #[command(subcommand)]
     Email(EmailCommand),
+    /// Check a token exactly as Convex would, against a provider config shaped like the default
+    /// export of convex/auth.config.ts; prints the identity, or Convex's error and a diagnosis.
+    VerifyToken {
+        /// JSON file: {"providers": [...]}, with ${VAR} taken from the environment.
+        #[arg(long)]
+        config: PathBuf,
+        /// The token, or - to read it from standard input.
+        #[arg(default_value = "-")]
+        token: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -239,6 +249,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Serve { listen, jwks_max_age_secs } = cli.command {
         return crate::server::run(server_config(&g, listen, jwks_max_age_secs)).await;
     }
+    if let Command::VerifyToken { config, token } = &cli.command {
+        let (code, text) = gatehouse_verify::cli::verify_token_main(config, token).await;
+        print!("{text}");
+        if code != 0 {
+            std::process::exit(i32::from(code));
+        }
+        return Ok(());
+    }
     let max_age = match &cli.command {
         Command::Keys(KeyCommand::Rotate { jwks_max_age_secs, .. }) => *jwks_max_age_secs,
         _ => 300,
@@ -275,7 +293,7 @@ async fn env_named(core: &Core, name: &str) -> anyhow::Result<Environment> {
 
 async fn command(core: &Core, public_url: &str, out: &Output, command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve { .. } => unreachable!("handled by run"),
+        Command::Serve { .. } | Command::VerifyToken { .. } => unreachable!("handled by run"),
         Command::Init => {
             let issued = core.ensure_environment(DEVELOPMENT).await?;
             let c = banner::connection(public_url, &issued.environment, &issued.client_id);

@@ -237,3 +237,28 @@ async fn cors_for_browser_clients() {
     assert_eq!(res.status(), 400);
     assert_eq!(res.headers()["access-control-allow-origin"], "https://app.example.com");
 }
+
+#[tokio::test]
+async fn tokens_verify_under_convex_recommended_providers() {
+    use gatehouse_verify::{AuthConfig, Verifier, VerifierOptions};
+    let app = TestApp::spawn().await;
+    app.create_user("convex@example.com").await;
+    let tokens = app.login("convex@example.com").await;
+    // The seed's `convex/auth.config.ts`, pointed at Gatehouse.
+    let config = json!({"providers": [
+        {"type": "customJwt", "issuer": format!("{}/", app.url), "algorithm": "RS256",
+         "jwks": format!("{}/sso/jwks/{}", app.url, app.client_id), "applicationID": app.client_id},
+        {"type": "customJwt", "issuer": format!("{}/user_management/{}", app.url, app.client_id), "algorithm": "RS256",
+         "jwks": format!("{}/sso/jwks/{}", app.url, app.client_id)},
+    ]});
+    let verifier = Verifier::new(AuthConfig::from_json(&config.to_string()).unwrap(), VerifierOptions::default());
+    let now = std::time::UNIX_EPOCH + std::time::Duration::from_millis(app.core.now() as u64);
+    let identity = verifier.verify(&tokens.access_token, now).await.expect("Convex accepts Gatehouse's token");
+    let c = claims(&tokens.access_token);
+    assert_eq!(identity.subject(), c["sub"].as_str().unwrap());
+    assert_eq!(identity.issuer(), format!("{}/user_management/{}", app.url, app.client_id));
+    // Expired tokens are refused the way Convex refuses them.
+    let later = now + std::time::Duration::from_secs(301 + 5);
+    let err = verifier.verify(&tokens.access_token, later).await.unwrap_err();
+    assert!(err.message().to_lowercase().contains("expired"), "{}", err.message());
+}
