@@ -86,12 +86,18 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 /**
  * Starts Gatehouse: `init`, optional `env set development k=v…`, then `serve`, and waits for `/health`.
  *
- * @param {{settings?: Record<string, string|number>}} [options]
+ * Email options: `smtp: true` starts an in-process SMTP sink (`lib/smtp.mjs`, returned as `smtp` and
+ * closed by `stop()`) and passes its URL as `--smtp-url`; `smtpUrl` passes a given URL instead (e.g. a
+ * closed port); `emailFrom` is passed as `--email-from` (a default is used whenever SMTP is on).
+ * `serveArgs` are appended to `gatehouse serve`.
+ *
+ * @param {{settings?: Record<string, string|number>, smtp?: boolean, smtpUrl?: string, emailFrom?: string,
+ *   serveArgs?: string[]}} [options]
  * @returns {Promise<{baseUrl: string, port: number, clientId: string, apiKey: string, issuer: string,
- *   jwksUrl: string, dataDir: string, init: object, log: () => string, printLog: (why?: string) => void,
- *   stop: () => Promise<void>}>}
+ *   jwksUrl: string, dataDir: string, init: object, smtp?: object, log: () => string,
+ *   printLog: (why?: string) => void, stop: () => Promise<void>}>}
  */
-export async function startGatehouse({ settings } = {}) {
+export async function startGatehouse({ settings, smtp = false, smtpUrl, emailFrom, serveArgs = [] } = {}) {
   const bin = gatehouseBin();
   if (!existsSync(bin)) {
     throw new Error(`gatehouse binary not found at ${bin} (build it with \`cargo build -p gatehouse\` or set GATEHOUSE_BIN)`);
@@ -119,8 +125,19 @@ export async function startGatehouse({ settings } = {}) {
     throw err;
   }
 
+  let sink = null;
+  const emailArgs = [];
+  if (smtp) {
+    const { startSmtpSink } = await import('./smtp.mjs');
+    sink = await startSmtpSink();
+    smtpUrl = sink.url;
+  }
+  if (smtpUrl) emailArgs.push('--smtp-url', smtpUrl, '--email-from', emailFrom ?? 'Gatehouse e2e <no-reply@gatehouse.test>');
+  else if (emailFrom) emailArgs.push('--email-from', emailFrom);
+
   let output = '';
-  const child = spawn(bin, ['serve', '--data', dataDir, '--listen', `127.0.0.1:${port}`, '--public-url', baseUrl], {
+  const serveCmd = ['serve', '--data', dataDir, '--listen', `127.0.0.1:${port}`, '--public-url', baseUrl, ...emailArgs, ...serveArgs];
+  const child = spawn(bin, serveCmd, {
     stdio: ['ignore', 'pipe', 'pipe'],
     // Plain log lines (no ANSI colours) in the failure dump; RUST_LOG etc. pass through.
     env: { NO_COLOR: '1', ...process.env },
@@ -146,12 +163,14 @@ export async function startGatehouse({ settings } = {}) {
       await exitPromise;
       clearTimeout(timer);
     }
+    await sink?.close();
     await rm(tmp, { recursive: true, force: true });
   };
 
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (exited) {
+      await sink?.close();
       await rm(tmp, { recursive: true, force: true });
       throw new Error(`gatehouse serve exited early (${JSON.stringify(exited)}); output:\n${output}`);
     }
@@ -178,6 +197,7 @@ export async function startGatehouse({ settings } = {}) {
     jwksUrl: init.jwks_url,
     dataDir,
     init,
+    smtp: sink ?? undefined,
     log: () => output,
     printLog(why = 'a test failed') {
       process.stderr.write(`\n===== gatehouse server output (${baseUrl}; ${why}) =====\n${output}\n===== end of server output =====\n`);

@@ -70,6 +70,14 @@ struct Args {
     /// Run only these phases (comma-separated): startup, refresh, password, jwks, crypto.
     #[arg(long, value_delimiter = ',')]
     phases: Option<Vec<String>>,
+    /// Before starting, wait up to this many seconds for a 1 s window in which other processes
+    /// use less than 0.3 cores (the machine may be shared). 0 = start at once.
+    #[arg(long, default_value_t = 0.0)]
+    wait_quiet: f64,
+    /// Extra environment variable for the server (KEY=VALUE, repeatable), for experiments such
+    /// as MALLOC_ARENA_MAX=2.
+    #[arg(long, value_name = "KEY=VALUE")]
+    server_env: Vec<String>,
 }
 
 impl Args {
@@ -162,10 +170,22 @@ fn init(bin: &Path, data: &Path, base: &str) -> Res<Value> {
     serde_json::from_str(text[start..].trim()).map_err(|e| format!("gatehouse init printed bad JSON ({e}): {text}"))
 }
 
-fn spawn_server(bin: &Path, data: &Path, listen: &str, base: &str, log: &Path) -> Res<ServerGuard> {
+fn spawn_server(
+    bin: &Path,
+    data: &Path,
+    listen: &str,
+    base: &str,
+    log: &Path,
+    extra_env: &[String],
+) -> Res<ServerGuard> {
     let log_file = File::options().create(true).append(true).open(log).map_err(|e| e.to_string())?;
     let log_err = log_file.try_clone().map_err(|e| e.to_string())?;
-    let child = Command::new(bin)
+    let mut cmd = Command::new(bin);
+    for kv in extra_env {
+        let (k, v) = kv.split_once('=').ok_or_else(|| format!("--server-env {kv}: expected KEY=VALUE"))?;
+        cmd.env(k, v);
+    }
+    let child = cmd
         .args(["serve", "--data"])
         .arg(data)
         .args(["--listen", listen, "--public-url", base])
@@ -236,6 +256,22 @@ fn machine_ticks() -> (u64, u64) {
 
 const USER_HZ: f64 = 100.0;
 
+/// Cores used by other processes above which a phase is flagged as contended.
+const CONTENDED: f64 = 0.3;
+
+/// Waits (bounded) for a 1 s window in which processes other than this one use < CONTENDED cores.
+fn wait_quiet(max_secs: f64) -> (bool, f64) {
+    let start = Instant::now();
+    loop {
+        let snap = CpuSnap::take(0);
+        std::thread::sleep(Duration::from_secs(1));
+        let other = snap.since(0).other;
+        if other < CONTENDED || start.elapsed().as_secs_f64() >= max_secs {
+            return (other < CONTENDED, other);
+        }
+    }
+}
+
 #[derive(Clone, Copy)]
 struct CpuSnap {
     at: Instant,
@@ -292,7 +328,7 @@ impl CpuUse {
             self.client,
             self.other,
             if self.steal > 0.01 { format!(", steal {:.2}", self.steal) } else { String::new() }
-        )
+        ) + if self.other > CONTENDED { "  << CONTENDED: other processes competed for the cores" } else { "" }
     }
 }
 
@@ -683,8 +719,23 @@ async fn collect(workers: Vec<Worker>) -> (Vec<u32>, usize) {
 
 #[derive(Clone, Copy, Default)]
 struct Rate {
+    /// Operations per second on one thread.
     one: f64,
+    /// Operations per second on one thread per core.
     all: f64,
+    /// Operations per CPU-second this process got during the all-cores run (robust to other
+    /// processes taking cores away, unlike `all`).
+    per_cpu_s: f64,
+}
+
+/// `rate_on_threads` plus the operations per CPU-second the threads actually received.
+fn measured<S: Send + 'static>(threads: usize, secs: f64, setup: impl Fn() -> S, op: fn(&mut S)) -> (f64, f64) {
+    let t0 = proc_ticks("self");
+    let wall = Instant::now();
+    let rate = rate_on_threads(threads, secs, setup, op);
+    let cpu_s = proc_ticks("self").saturating_sub(t0) as f64 / USER_HZ;
+    let ops = rate * wall.elapsed().as_secs_f64();
+    (rate, if cpu_s > 0.0 { ops / cpu_s } else { f64::NAN })
 }
 
 /// Runs `op` on `threads` threads for `secs`; returns operations per second (sum over threads).
@@ -730,7 +781,9 @@ fn rsa_rates(threads: usize, secs: f64) -> Res<Rate> {
         sig: vec![0; key.public_modulus_len()],
     };
     rsa_sign(&mut setup()); // warm up
-    Ok(Rate { one: rate_on_threads(1, secs, setup, rsa_sign), all: rate_on_threads(threads, secs, setup, rsa_sign) })
+    let one = rate_on_threads(1, secs, setup, rsa_sign);
+    let (all, per_cpu_s) = measured(threads, secs, setup, rsa_sign);
+    Ok(Rate { one, all, per_cpu_s })
 }
 
 struct ArgonState {
@@ -757,10 +810,9 @@ fn argon_rates(threads: usize, secs: f64) -> Res<Rate> {
         make().hash_password(password_for(17).as_bytes(), &salt).map_err(|e| format!("argon2 hash: {e}"))?.to_string();
     let setup = || ArgonState { argon: make(), stored: stored.clone() };
     argon_verify(&mut setup());
-    Ok(Rate {
-        one: rate_on_threads(1, secs, setup, argon_verify),
-        all: rate_on_threads(threads, secs, setup, argon_verify),
-    })
+    let one = rate_on_threads(1, secs, setup, argon_verify);
+    let (all, per_cpu_s) = measured(threads, secs, setup, argon_verify);
+    Ok(Rate { one, all, per_cpu_s })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -828,6 +880,19 @@ async fn run(args: Args, report: &mut Report) -> Res<()> {
         ));
     }
     let bin = args.bin.canonicalize().map_err(|e| e.to_string())?;
+    let mut quiet = Value::Null;
+    if args.wait_quiet > 0.0 {
+        let max = args.wait_quiet;
+        say(format!("waiting up to {max:.0} s for the other processes on this machine to go quiet…"));
+        let t = Instant::now();
+        let (ok, other) = tokio::task::spawn_blocking(move || wait_quiet(max)).await.map_err(|e| e.to_string())?;
+        say(format!(
+            "  {} after {:.0} s (other processes: {other:.2} cores)",
+            if ok { "quiet" } else { "still busy" },
+            t.elapsed().as_secs_f64()
+        ));
+        quiet = json!({"quiet": ok, "other_cores": r3(other), "waited_s": r3(t.elapsed().as_secs_f64())});
+    }
     report.line(format!("gatehouse-bench: {command}"));
     report.line(format!("binary: {}", bin.display()));
     report.line(format!(
@@ -838,7 +903,7 @@ async fn run(args: Args, report: &mut Report) -> Res<()> {
     report.line("note: the load generator runs on the same cores as the server; CPU shares are shown per phase.");
     report.set(
         "machine",
-        json!({"nproc": cores, "cpu_model": cpu_model(), "loadavg_start": loadavg(), "command": command, "binary": bin.display().to_string()}),
+        json!({"nproc": cores, "cpu_model": cpu_model(), "loadavg_start": loadavg(), "command": command, "binary": bin.display().to_string(), "wait_quiet": quiet}),
     );
 
     let tmp = TempDir::new("data")?;
@@ -870,7 +935,7 @@ async fn run(args: Args, report: &mut Report) -> Res<()> {
             ServerGuard::stop(&mut s);
         }
         let spawned = Instant::now();
-        let mut s = spawn_server(&env.bin, &data, &env.listen, &env.base, &log)?;
+        let mut s = spawn_server(&env.bin, &data, &env.listen, &env.base, &log, &args.server_env)?;
         let ready = wait_ready(&mut s, &env.base, spawned, &log).await?;
         starts_ms.push(ready.as_secs_f64() * 1000.0);
         say(format!("  start {}: ready in {:.1} ms", i + 1, ready.as_secs_f64() * 1000.0));
@@ -893,7 +958,14 @@ async fn run(args: Args, report: &mut Report) -> Res<()> {
         let fbase = format!("http://127.0.0.1:{fport}");
         let flog = fresh.0.join("server.log");
         let spawned = Instant::now();
-        let mut s = spawn_server(&env.bin, &fresh.0.join("data"), &format!("127.0.0.1:{fport}"), &fbase, &flog)?;
+        let mut s = spawn_server(
+            &env.bin,
+            &fresh.0.join("data"),
+            &format!("127.0.0.1:{fport}"),
+            &fbase,
+            &flog,
+            &args.server_env,
+        )?;
         let ready = wait_ready(&mut s, &fbase, spawned, &flog).await?;
         s.stop();
         fresh_ms = Some(ready.as_secs_f64() * 1000.0);
@@ -1056,15 +1128,18 @@ async fn run(args: Args, report: &mut Report) -> Res<()> {
     // Memory after the load.
     let rss_after = vm_kib(pid, "VmRSS:").unwrap_or(0);
     let hwm = vm_kib(pid, "VmHWM:").unwrap_or(0);
+    let threads = vm_kib(pid, "Threads:").unwrap_or(0);
     report.line(format!(
-        "RSS after the load tests: {:.1} MiB (peak VmHWM {:.1} MiB)",
+        "RSS after the load tests: {:.1} MiB (peak VmHWM {:.1} MiB, {threads} threads)",
         rss_after as f64 / 1024.0,
         hwm as f64 / 1024.0
     ));
     report.set(
         "memory",
-        json!({"idle_rss_kib": idle_rss, "idle_rss_mb": r3(idle_rss as f64 * 1.024 / 1000.0), "after_load_rss_kib": rss_after, "peak_hwm_kib": hwm}),
+        json!({"idle_rss_kib": idle_rss, "idle_rss_mb": r3(idle_rss as f64 * 1.024 / 1000.0), "after_load_rss_kib": rss_after, "peak_hwm_kib": hwm, "threads_after_load": threads}),
     );
+
+    let load_done = Instant::now();
 
     // 7. Raw crypto while the server idles.
     let mut rsa = Rate::default();
@@ -1085,11 +1160,16 @@ async fn run(args: Args, report: &mut Report) -> Res<()> {
             "  argon2id verify m=19456 t=2 p=1 (argon2 0.5):  {:.1}/s on 1 thread, {:.1}/s on {cores} threads",
             argon.one, argon.all
         ));
+        report.line(format!(
+            "  per CPU-second actually received in the {cores}-thread runs: {:.0} signs, {:.1} verifies",
+            rsa.per_cpu_s, argon.per_cpu_s
+        ));
         report.line(format!("  {}", cpu.line()));
         report.set(
             "raw_crypto",
-            json!({"rsa2048_sign_per_s": {"one_thread": r3(rsa.one), "all_cores": r3(rsa.all)},
-                   "argon2id_verify_per_s": {"one_thread": r3(argon.one), "all_cores": r3(argon.all)}, "cpu": cpu.json()}),
+            json!({"rsa2048_sign_per_s": {"one_thread": r3(rsa.one), "all_cores": r3(rsa.all), "per_cpu_second": r3(rsa.per_cpu_s)},
+                   "argon2id_verify_per_s": {"one_thread": r3(argon.one), "all_cores": r3(argon.all), "per_cpu_second": r3(argon.per_cpu_s)},
+                   "cpu": cpu.json()}),
         );
     }
 
@@ -1135,7 +1215,7 @@ async fn run(args: Args, report: &mut Report) -> Res<()> {
         let per_core = (refresh_peak.rps / cores as f64) / rsa.one;
         // Per server-CPU-second: refresh grants per CPU-second the server actually got ÷
         // signatures per CPU-second (what the server would reach with the cores to itself).
-        let per_server_cpu = (refresh_peak.rps / refresh_peak.cpu.server.max(1e-9)) / rsa.one;
+        let per_server_cpu = (refresh_peak.rps / refresh_peak.cpu.server.max(1e-9)) / rsa.per_cpu_s;
         check(
             report,
             "refresh/s ÷ raw RS256 signs/s (all cores)",
@@ -1159,11 +1239,11 @@ async fn run(args: Args, report: &mut Report) -> Res<()> {
         );
         ratios["refresh_over_rsa_all_cores"] = json!(r3(all));
         ratios["refresh_per_core_over_rsa_one_thread"] = json!(r3(per_core));
-        ratios["refresh_per_server_cpu_second_over_rsa_one_thread"] = json!(r3(per_server_cpu));
+        ratios["refresh_per_server_cpu_second_over_rsa_per_cpu_second"] = json!(r3(per_server_cpu));
     }
     if args.wants("password") && args.wants("crypto") && argon.all > 0.0 {
         let all = password.rps / argon.all;
-        let per_server_cpu = (password.rps / password.cpu.server.max(1e-9)) / argon.one;
+        let per_server_cpu = (password.rps / password.cpu.server.max(1e-9)) / argon.per_cpu_s;
         check(
             report,
             "sign-ins/s ÷ raw argon2id verifies/s (all cores)",
@@ -1179,10 +1259,23 @@ async fn run(args: Args, report: &mut Report) -> Res<()> {
             None,
         );
         ratios["password_over_argon_all_cores"] = json!(r3(all));
-        ratios["password_per_server_cpu_second_over_argon_one_thread"] = json!(r3(per_server_cpu));
+        ratios["password_per_server_cpu_second_over_argon_per_cpu_second"] = json!(r3(per_server_cpu));
     }
     report.set("ratios", ratios);
     report.set("targets", Value::Array(targets));
+    // Memory once the server has idled through the crypto phase (the runtime's idle blocking
+    // threads exit after 10 s).
+    let rss_later = vm_kib(pid, "VmRSS:").unwrap_or(0);
+    let since_load = load_done.elapsed().as_secs_f64();
+    report.line(format!(
+        "RSS {since_load:.0} s after the load (server idle): {:.1} MiB, {} threads",
+        rss_later as f64 / 1024.0,
+        vm_kib(pid, "Threads:").unwrap_or(0)
+    ));
+    if let Some(m) = report.r.get_mut("memory") {
+        m["later_rss_kib"] = json!(rss_later);
+        m["later_after_s"] = json!(r3(since_load));
+    }
     report.line(format!("load average at end: {}", loadavg()));
     report.set("loadavg_end", json!(loadavg()));
     server.stop();

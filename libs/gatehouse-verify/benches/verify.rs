@@ -56,11 +56,14 @@ fn main() {
     let raw_key = ParsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, kp.public_key().as_ref()).expect("key");
     let msg = input.as_bytes();
 
-    let window = Duration::from_secs(2);
+    // The machine is shared, so interleave short windows and compare within each round.
+    let window = Duration::from_millis(25);
+    let rounds = 200;
     let (mut best_raw, mut best_full) = (0f64, 0f64);
-    for _ in 0..3 {
-        best_raw = best_raw.max(rate(|| raw_key.verify_sig(msg, &sig).expect("raw verify"), window));
-        best_full = best_full.max(rt.block_on(async {
+    let mut ratios = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let raw = rate(|| raw_key.verify_sig(msg, &sig).expect("raw verify"), window);
+        let full = rt.block_on(async {
             let start = Instant::now();
             let mut n = 0u64;
             while start.elapsed() < window {
@@ -70,8 +73,13 @@ fn main() {
                 n += 100;
             }
             n as f64 / start.elapsed().as_secs_f64()
-        }));
+        });
+        best_raw = best_raw.max(raw);
+        best_full = best_full.max(full);
+        ratios.push(full / raw);
     }
+    ratios.sort_by(f64::total_cmp);
+    let median = ratios[rounds / 2];
     println!("token: {} bytes, RSA-2048 / RS256", token.len());
     println!("raw RS256 signature check (aws-lc-rs, parsed key): {best_raw:>9.0} verifications/s ({:.2} µs each)", 1e6 / best_raw);
     println!("gatehouse-verify Verifier::verify (full pipeline):  {best_full:>9.0} verifications/s ({:.2} µs each)", 1e6 / best_full);
@@ -83,8 +91,9 @@ fn main() {
             let v: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&bytes).expect("json");
             std::hint::black_box(v);
         },
-        window,
+        Duration::from_secs(1),
     );
     println!("  of which payload base64 + JSON decode alone:     {decode:>9.0} /s ({:.2} µs each)", 1e6 / decode);
-    println!("ratio full / raw: {:.1} %", 100.0 * best_full / best_raw);
+    println!("ratio full / raw, best rates: {:.1} %", 100.0 * best_full / best_raw);
+    println!("ratio full / raw, median of {rounds} interleaved 25 ms rounds: {:.1} %", 100.0 * median);
 }

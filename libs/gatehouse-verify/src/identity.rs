@@ -1,5 +1,6 @@
 //! The identity: the same JSON object Convex's `ctx.auth.getUserIdentity()` returns.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -17,7 +18,7 @@ pub struct UserIdentity {
     token_identifier: String,
     issuer: String,
     subject: String,
-    entries: Vec<(String, Value)>,
+    entries: Vec<(Cow<'static, str>, Value)>,
     expires_at: Option<i64>,
     provider_index: usize,
     shadowed: Vec<String>,
@@ -38,11 +39,11 @@ impl UserIdentity {
     }
     /// A field of the JSON object by key (`"email"`, `"org.id"`, `"tokenIdentifier"`, …).
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.entries.iter().find(|(k, _)| k.as_ref() == key).map(|(_, v)| v)
     }
     /// All fields, in JSON order.
     pub fn fields(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.entries.iter().map(|(k, v)| (k.as_str(), v))
+        self.entries.iter().map(|(k, v)| (k.as_ref(), v))
     }
     /// The token's `exp` (seconds since 1970), for re-checking a held identity (WebSocket "TokenExpired").
     pub fn expires_at(&self) -> Option<i64> {
@@ -58,7 +59,7 @@ impl UserIdentity {
     }
     /// The JSON object as a `serde_json::Value` (key order follows serde_json's map features).
     pub fn to_json(&self) -> Value {
-        Value::Object(self.entries.iter().cloned().collect::<Map<String, Value>>())
+        Value::Object(self.entries.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<Map<String, Value>>())
     }
     /// The JSON text with Convex's key order, whatever serde_json features are enabled.
     pub fn to_json_string(&self) -> String {
@@ -74,14 +75,14 @@ impl Serialize for UserIdentity {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(self.entries.len()))?;
         for (k, v) in &self.entries {
-            map.serialize_entry(k, v)?;
+            map.serialize_entry(k.as_ref(), v)?;
         }
         map.end()
     }
 }
 
 struct Builder {
-    entries: Vec<(String, Value)>,
+    entries: Vec<(Cow<'static, str>, Value)>,
     shadowed: Vec<String>,
 }
 
@@ -89,30 +90,30 @@ impl Builder {
     fn new(iss: &str, sub: &str) -> Builder {
         let mut entries = Vec::with_capacity(8);
         entries.extend([
-                ("tokenIdentifier".into(), Value::String(format!("{iss}|{sub}"))),
-                ("issuer".into(), Value::String(iss.into())),
-                ("subject".into(), Value::String(sub.into())),
+                (Cow::Borrowed("tokenIdentifier"), Value::String(format!("{iss}|{sub}"))),
+                (Cow::Borrowed("issuer"), Value::String(iss.into())),
+                (Cow::Borrowed("subject"), Value::String(sub.into())),
         ]);
         Builder { entries, shadowed: vec![] }
     }
-    fn typed(&mut self, key: &str, v: Option<Value>) {
+    fn typed(&mut self, key: &'static str, v: Option<Value>) {
         if let Some(v) = v {
-            self.entries.push((key.into(), v));
+            self.entries.push((Cow::Borrowed(key), v));
         }
     }
-    fn custom(&mut self, claims: BTreeMap<String, Value>) {
+    fn custom(&mut self, claims: impl IntoIterator<Item = (String, Value)>) {
         for (k, v) in claims {
             if let Some(slot) = self.entries.iter_mut().find(|(key, _)| *key == k) {
                 slot.1 = v;
                 self.shadowed.push(k);
             } else {
-                self.entries.push((k, v));
+                self.entries.push((Cow::Owned(k), v));
             }
         }
     }
     fn finish(self, iss: &str, sub: &str, exp: Option<i64>, provider_index: usize) -> UserIdentity {
         let token_identifier = match self.entries.first() {
-            Some((k, Value::String(t))) if k == "tokenIdentifier" && !self.shadowed.iter().any(|s| s == "tokenIdentifier") => t.clone(),
+            Some((k, Value::String(t))) if k.as_ref() == "tokenIdentifier" && !self.shadowed.iter().any(|s| s == "tokenIdentifier") => t.clone(),
             _ => format!("{iss}|{sub}"),
         };
         UserIdentity {
@@ -148,18 +149,33 @@ pub(crate) fn from_custom_jwt(
     iss: &str,
     sub: &str,
     exp: Option<i64>,
-    payload: Map<String, Value>,
+    payload: &crate::token::RawClaims<'_>,
     provider_index: usize,
 ) -> UserIdentity {
-    let mut custom = BTreeMap::new();
-    for (k, v) in payload {
-        if CUSTOM_JWT_EXCLUDED.contains(&k.as_str()) {
+    // The payload map is sorted by key; only flattened objects need a re-sort.
+    let mut flat: Vec<(String, Value)> = Vec::with_capacity(payload.len());
+    let mut nested = false;
+    for (k, raw) in payload {
+        if CUSTOM_JWT_EXCLUDED.contains(&k.0.as_ref()) {
             continue;
         }
-        flatten_into(k, v, &mut custom);
+        // Already validated as JSON by the payload parse.
+        let v: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+        if v.is_object() {
+            nested = true;
+            let mut sub_claims = BTreeMap::new();
+            flatten_into(k.0.to_string(), v, &mut sub_claims);
+            flat.extend(sub_claims);
+        } else {
+            flat.push((k.0.to_string(), v));
+        }
     }
     let mut b = Builder::new(iss, sub);
-    b.custom(custom);
+    if nested {
+        b.custom(flat.into_iter().collect::<BTreeMap<_, _>>());
+    } else {
+        b.custom(flat);
+    }
     b.finish(iss, sub, exp, provider_index)
 }
 

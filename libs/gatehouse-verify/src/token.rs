@@ -5,6 +5,12 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
 /// The registered claims, typed as biscuit's `RegisteredClaims` requires.
 #[derive(Debug, Default)]
 pub(crate) struct Registered {
@@ -16,12 +22,20 @@ pub(crate) struct Registered {
     pub(crate) iat: Option<i64>,
 }
 
+/// A claim name borrowed from the decoded payload when it has no escapes.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+pub(crate) struct Key<'a>(#[serde(borrow)] pub(crate) Cow<'a, str>);
+
+/// The payload: claim names to their raw JSON text, borrowed from the decoded bytes.
+/// Values are only materialised for the claims that are used.
+pub(crate) type RawClaims<'a> = BTreeMap<Key<'a>, &'a RawValue>;
+
 /// A token whose payload has been decoded but whose signature has not been checked.
 /// Nothing outside this crate can see the claims before verification.
 #[derive(Debug)]
 pub(crate) struct Unverified<'a> {
     pub(crate) parts: Vec<&'a str>,
-    pub(crate) payload: Map<String, Value>,
+    pub(crate) payload: RawClaims<'a>,
     pub(crate) claims: Registered,
 }
 
@@ -31,22 +45,30 @@ pub(crate) enum ParseFailure {
     ClaimType(String),
 }
 
-fn numeric_date(name: &str, v: &Value) -> Result<Option<i64>, ParseFailure> {
-    match v {
-        Value::Null => Ok(None),
-        Value::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                return Ok(Some(i));
-            }
-            let f = n.as_f64().unwrap_or(f64::NAN);
-            // biscuit accepts fractional seconds and rounds them.
-            if f.is_finite() && f.abs() < 9.0e15 {
-                Ok(Some(f.round() as i64))
-            } else {
-                Err(ParseFailure::ClaimType(format!("`{name}` is out of range")))
-            }
+fn raw_kind(raw: &RawValue) -> &'static str {
+    serde_json::from_str::<Value>(raw.get()).map(|v| kind(&v)).unwrap_or("invalid JSON")
+}
+
+fn numeric_date(name: &str, raw: &RawValue) -> Result<Option<i64>, ParseFailure> {
+    let n = match serde_json::from_str::<Option<serde_json::Number>>(raw.get()) {
+        Ok(None) => return Ok(None),
+        Ok(Some(n)) => n,
+        Err(_) => {
+            return Err(ParseFailure::ClaimType(format!(
+                "`{name}` must be a number (seconds since 1970), got {}",
+                raw_kind(raw)
+            )));
         }
-        other => Err(ParseFailure::ClaimType(format!("`{name}` must be a number (seconds since 1970), got {}", kind(other)))),
+    };
+    if let Some(i) = n.as_i64() {
+        return Ok(Some(i));
+    }
+    let f = n.as_f64().unwrap_or(f64::NAN);
+    // biscuit accepts fractional seconds and rounds them.
+    if f.is_finite() && f.abs() < 9.0e15 {
+        Ok(Some(f.round() as i64))
+    } else {
+        Err(ParseFailure::ClaimType(format!("`{name}` is out of range")))
     }
 }
 
@@ -61,11 +83,20 @@ pub(crate) fn kind(v: &Value) -> &'static str {
     }
 }
 
-fn string_claim(name: &str, v: Option<&Value>) -> Result<Option<String>, ParseFailure> {
-    match v {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(ParseFailure::ClaimType(format!("`{name}` must be a string, got {}", kind(other)))),
+fn string_claim(name: &str, raw: Option<&&RawValue>) -> Result<Option<String>, ParseFailure> {
+    let Some(raw) = raw else { return Ok(None) };
+    serde_json::from_str::<Option<String>>(raw.get())
+        .map_err(|_| ParseFailure::ClaimType(format!("`{name}` must be a string, got {}", raw_kind(raw))))
+}
+
+/// Type-checks a string claim without materialising it (the raw value is already valid JSON).
+fn check_string_claim(name: &str, raw: Option<&&RawValue>) -> Result<(), ParseFailure> {
+    match raw.map(|r| r.get().as_bytes().first()) {
+        None | Some(Some(b'"')) | Some(Some(b'n')) => Ok(()),
+        Some(_) => Err(ParseFailure::ClaimType(format!(
+            "`{name}` must be a string, got {}",
+            raw.map_or("nothing", |r| raw_kind(r))
+        ))),
     }
 }
 
@@ -73,59 +104,66 @@ pub(crate) fn decode_segment(seg: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(seg).ok()
 }
 
-pub(crate) fn decode_json_object(seg: &str) -> Result<Map<String, Value>, String> {
-    let bytes = decode_segment(seg).ok_or("is not valid unpadded base64url")?;
-    match serde_json::from_slice::<Value>(&bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(other) => Err(format!("is JSON {} rather than an object", kind(&other))),
-        Err(e) => Err(format!("is not JSON ({e})")),
+/// Decodes into a caller buffer (signatures), avoiding an allocation.
+pub(crate) fn decode_segment_into<'b>(seg: &str, buf: &'b mut [u8]) -> Option<&'b [u8]> {
+    let n = URL_SAFE_NO_PAD.decode_slice(seg, buf).ok()?;
+    buf.get(..n)
+}
+
+/// Splits the token and base64-decodes the payload (part 2), as biscuit's `unverified_payload` does.
+pub(crate) fn split_and_decode(token: &str) -> Result<(Vec<&str>, Vec<u8>), ParseFailure> {
+    let parts: Vec<&str> = token.split('.').collect();
+    if parts.len() < 2 {
+        return Err(ParseFailure::Format(
+            "the token has no `.`: a JWT is three base64url parts, header.payload.signature".into(),
+        ));
     }
+    let bytes = decode_segment(parts[1])
+        .ok_or_else(|| ParseFailure::Format("the payload (part 2) is not valid unpadded base64url".into()))?;
+    Ok((parts, bytes))
+}
+
+/// Materialises the whole payload (OIDC path and diagnostics only).
+pub(crate) fn to_map(payload: &RawClaims<'_>) -> Map<String, Value> {
+    payload
+        .iter()
+        .map(|(k, v)| (k.0.to_string(), serde_json::from_str(v.get()).unwrap_or(Value::Null)))
+        .collect()
 }
 
 impl<'a> Unverified<'a> {
-    /// biscuit `unverified_payload`: split on `.`, decode part 1 as a claims set.
-    pub(crate) fn parse(token: &'a str) -> Result<Unverified<'a>, ParseFailure> {
-        let parts: Vec<&str> = token.split('.').collect();
-        if parts.len() < 2 {
-            return Err(ParseFailure::Format(
-                "the token has no `.`: a JWT is three base64url parts, header.payload.signature".into(),
-            ));
-        }
-        let payload = decode_json_object(parts[1]).map_err(|e| ParseFailure::Format(format!("the payload (part 2) {e}")))?;
-        let mut claims = Registered {
-            iss: string_claim("iss", payload.get("iss"))?,
-            sub: string_claim("sub", payload.get("sub"))?,
-            ..Registered::default()
-        };
-        string_claim("jti", payload.get("jti"))?;
-        claims.aud = match payload.get("aud") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(vec![s.clone()]),
-            Some(Value::Array(items)) => {
-                let mut v = Vec::with_capacity(items.len());
-                for item in items {
-                    match item {
-                        Value::String(s) => v.push(s.clone()),
-                        other => {
-                            return Err(ParseFailure::ClaimType(format!(
-                                "`aud` must be a string or an array of strings; it contains {}",
-                                kind(other)
-                            )));
-                        }
-                    }
+    /// biscuit `unverified_payload`: the decoded part 2 must be a claims set with typed registered claims.
+    pub(crate) fn parse(parts: Vec<&'a str>, bytes: &'a [u8]) -> Result<Unverified<'a>, ParseFailure> {
+        let payload: RawClaims<'a> = serde_json::from_slice(bytes).map_err(|e| {
+            ParseFailure::Format(match serde_json::from_slice::<Value>(bytes) {
+                Ok(other) => format!("the payload (part 2) is JSON {} rather than an object", kind(&other)),
+                Err(_) => format!("the payload (part 2) is not JSON ({e})"),
+            })
+        })?;
+        let get = |name: &'static str| payload.get(&Key(Cow::Borrowed(name)));
+        let mut claims = Registered { iss: string_claim("iss", get("iss"))?, sub: string_claim("sub", get("sub"))?, ..Registered::default() };
+        check_string_claim("jti", get("jti"))?;
+        if let Some(raw) = get("aud") {
+            let text = raw.get();
+            let parsed: Result<Option<Vec<String>>, ()> = match text.as_bytes().first() {
+                Some(b'"') => serde_json::from_str::<String>(text).map(|s| Some(vec![s])).map_err(drop),
+                Some(b'[') => serde_json::from_str::<Vec<String>>(text).map(Some).map_err(drop),
+                Some(b'n') => Ok(None),
+                _ => Err(()),
+            };
+            claims.aud = match parsed {
+                Ok(v) => v,
+                Err(_) => {
+                    return Err(ParseFailure::ClaimType(format!(
+                        "`aud` must be a string or an array of strings, got {}",
+                        raw_kind(raw)
+                    )));
                 }
-                Some(v)
-            }
-            Some(other) => {
-                return Err(ParseFailure::ClaimType(format!(
-                    "`aud` must be a string or an array of strings, got {}",
-                    kind(other)
-                )));
-            }
-        };
+            };
+        }
         for (name, slot) in [("exp", &mut claims.exp), ("nbf", &mut claims.nbf), ("iat", &mut claims.iat)] {
-            if let Some(v) = payload.get(name) {
-                *slot = numeric_date(name, v)?;
+            if let Some(raw) = get(name) {
+                *slot = numeric_date(name, raw)?;
             }
         }
         Ok(Unverified { parts, payload, claims })
@@ -140,7 +178,7 @@ impl<'a> Unverified<'a> {
 /// The JOSE header fields that matter, parsed the way biscuit's `RegisteredHeader` does.
 #[derive(Debug)]
 pub(crate) struct Header {
-    pub(crate) alg: String,
+    pub(crate) alg: &'static str,
     pub(crate) kid: Option<String>,
     pub(crate) typ: Option<String>,
     pub(crate) has_cty: bool,
@@ -162,12 +200,12 @@ struct RawHeader<'a> {
 }
 
 /// Parses the header; `known_algs` is the algorithm vocabulary of the library being mirrored.
-pub(crate) fn parse_header(seg: &str, known_algs: &[&str]) -> Result<Header, String> {
+pub(crate) fn parse_header(seg: &str, known_algs: &[&'static str]) -> Result<Header, String> {
     let bytes = decode_segment(seg).ok_or("the header (part 1) is not valid unpadded base64url")?;
     let raw: RawHeader<'_> =
         serde_json::from_slice(&bytes).map_err(|e| format!("the header (part 1) is not a valid JOSE header ({e})"))?;
     let alg = match raw.alg {
-        Some(a) if known_algs.contains(&a.as_ref()) => a.into_owned(),
+        Some(a) if let Some(known) = known_algs.iter().find(|k| **k == a.as_ref()) => known,
         Some(a) => return Err(format!("the header `alg` \"{a}\" is not an algorithm the library knows")),
         None => return Err("the header has no `alg`".into()),
     };

@@ -334,7 +334,12 @@ impl Verifier {
             ));
         }
         // Step 1: unverified payload decode.
-        let tok = match Unverified::parse(token) {
+        let decoded = token::split_and_decode(token);
+        let parsed = match decoded {
+            Ok((parts, ref bytes)) => Unverified::parse(parts, bytes),
+            Err(e) => Err(e),
+        };
+        let tok = match parsed {
             Ok(t) => t,
             Err(ParseFailure::Format(p)) => {
                 return Err(VerifyError::invalid(
@@ -350,7 +355,8 @@ impl Verifier {
             }
         };
         // Step 2: iss.
-        let Some(iss) = tok.claims.iss.clone() else {
+        let mut tok = tok;
+        let Some(iss) = tok.claims.iss.take() else {
             return Err(VerifyError::invalid(
                 MISSING_ISS_MSG,
                 Diagnosis::new(Check::IssuerMissing, "the payload has no `iss` claim", "configure the issuer to set `iss` to the URL in your provider's issuer/domain"),
@@ -490,11 +496,11 @@ impl Verifier {
         let (mut keys, mut source) = self.custom_keys(p, idx, now, false).await?;
         let parts = &ctx.tok.parts;
         // biscuit's header parse; Convex's message only needs its kid.
-        let header = token::parse_header(parts[0], BISCUIT_SIGNATURE_ALGS);
-        let kid_for_message = header.as_ref().ok().and_then(|h| h.kid.clone());
+        let header_res = token::parse_header(parts[0], BISCUIT_SIGNATURE_ALGS);
+        let kid_for_message = header_res.as_ref().ok().and_then(|h| h.kid.as_deref());
         let redact = self.inner.options.redact_errors;
         let fail = |check: Check, problem: String, fix: String| {
-            let message = match (&kid_for_message, redact) {
+            let message = match (kid_for_message, redact) {
                 (Some(_), true) => "Could not decode token. The JWT's 'kid' (key ID) header doesn't match any key in the provider's JWKS, or the JWT signature is invalid.".to_string(),
                 (Some(kid), false) => format!("Could not decode token. The JWT's 'kid' (key ID) header is '{kid}', does this key match any key in the provider's JWKS?"),
                 (None, _) => "Could not decode token. JWT may be missing a 'kid' (key ID) header.".to_string(),
@@ -505,7 +511,10 @@ impl Verifier {
         if parts.len() != 3 {
             return Err(fail(Check::TokenFormat, format!("the token has {} parts; a signed JWT has exactly 3", parts.len()), "pass the complete JWT, including the signature".into()));
         }
-        let header = header.map_err(|e| fail(Check::HeaderFormat, e, "the issuer must produce a JOSE header with alg RS256/ES256 and a kid".into()))?;
+        let header = match &header_res {
+            Ok(h) => h,
+            Err(e) => return Err(fail(Check::HeaderFormat, e.clone(), "the issuer must produce a JOSE header with alg RS256/ES256 and a kid".into())),
+        };
         let Some(kid) = header.kid.as_deref() else {
             return Err(fail(Check::KidMissing, "the token header has no `kid`".into(), "Convex requires a kid even when the JWKS holds one key: make the issuer set `kid`".into()));
         };
@@ -560,11 +569,12 @@ impl Verifier {
                 return Err(fail(Check::KeyUnusable, format!("the key `{kid}` is kty {}, which cannot verify {}", m.kty(), alg.as_str()), "publish a key of the right type under this kid".into()));
             }
         };
-        let Some(sig) = token::decode_segment(parts[2]) else {
+        let mut sig_buf = [0u8; 1024];
+        let Some(sig) = token::decode_segment_into(parts[2], &mut sig_buf) else {
             return Err(fail(Check::Signature, "the signature part is not valid base64url".into(), "pass the token unmodified".into()));
         };
         let signing_input = &ctx.token[..parts[0].len() + 1 + parts[1].len()];
-        if verifier.verify_sig(signing_input.as_bytes(), &sig).is_err() {
+        if verifier.verify_sig(signing_input.as_bytes(), sig).is_err() {
             return Err(fail(
                 Check::Signature,
                 format!("the signature does not verify with key `{kid}` from {source}"),
@@ -629,8 +639,7 @@ impl Verifier {
                 Diagnosis::new(Check::RequiredClaims, format!("missing required claim(s): {}", missing.join(", ")), "customJwt tokens must carry sub, iss and exp (and iat for client refresh)").provider(idx),
             ));
         };
-        let payload = ctx.tok.payload;
-        Ok(identity::from_custom_jwt(&ctx.iss, &sub, Some(exp), payload, idx))
+        Ok(identity::from_custom_jwt(&ctx.iss, &sub, Some(exp), &ctx.tok.payload, idx))
     }
 
     async fn fetch_json_doc(
@@ -723,7 +732,8 @@ impl Verifier {
         if !missing.is_empty() {
             return Err(parse_fail(format!("missing required ID-token claim(s): {}", missing.join(", "))));
         }
-        identity::check_oidc_claim_types(&ctx.tok.payload).map_err(parse_fail)?;
+        let payload = token::to_map(&ctx.tok.payload);
+        identity::check_oidc_claim_types(&payload).map_err(parse_fail)?;
         let Some(sig) = token::decode_segment(parts[2]) else {
             return Err(parse_fail("the signature part is not valid base64url".into()));
         };
@@ -756,7 +766,7 @@ impl Verifier {
                 "issue the ID token for this client only (no extra audiences)",
             ));
         }
-        let kty_ok = |m: &KeyMaterial| match (header.alg.as_str(), m) {
+        let kty_ok = |m: &KeyMaterial| match (header.alg, m) {
             ("RS256", KeyMaterial::Rsa { .. }) => true,
             ("EdDSA", KeyMaterial::Okp { crv, .. }) => crv == "Ed25519",
             _ => false,
@@ -799,7 +809,7 @@ impl Verifier {
             return Err(vfail(Check::Expired, format!("exp {exp} is not after now ({}); OIDC has no leeway", ctx.now), "fetch a fresh ID token"));
         }
         let sub = claims.sub.as_deref().unwrap_or_default();
-        Ok(identity::from_oidc(iss, sub, claims.exp, &ctx.tok.payload, idx))
+        Ok(identity::from_oidc(iss, sub, claims.exp, &payload, idx))
     }
 }
 

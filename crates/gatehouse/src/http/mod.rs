@@ -46,6 +46,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found)
         .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn(log_requests))
         .with_state(state)
 }
 
@@ -55,6 +56,22 @@ async fn health() -> axum::Json<serde_json::Value> {
 
 async fn not_found() -> error::ApiError {
     error::ApiError::coded(axum::http::StatusCode::NOT_FOUND, "not_found", "No such endpoint.")
+}
+
+/// One line per request: method, path (never the query, which can hold tokens), status, time.
+async fn log_requests(req: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let response = next.run(req).await;
+    let status = response.status().as_u16();
+    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if status >= 500 {
+        tracing::warn!(%method, %path, status, duration_ms, "request failed");
+    } else {
+        tracing::debug!(%method, %path, status, duration_ms, "request");
+    }
+    response
 }
 
 /// Framework rejections (a malformed path or query, a wrong method) come as plain text; the
