@@ -3,6 +3,7 @@
 //! seconds). Every command takes `--json` for scripts.
 
 pub mod banner;
+mod providers;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -40,6 +41,9 @@ struct Global {
     /// Print machine-readable JSON.
     #[arg(long, global = true)]
     json: bool,
+    /// The 32-byte key (64 hex digits) that seals provider client secrets; default: secret.key in --data.
+    #[arg(long, global = true, env = "GATEHOUSE_SECRET_KEY", hide_env_values = true, hide = true)]
+    secret_key: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -73,6 +77,9 @@ enum Command {
     /// Signing keys: list and rotate.
     #[command(subcommand)]
     Keys(KeyCommand),
+    /// Upstream sign-in providers (Google, Microsoft, GitHub, Apple, GitLab, OpenID Connect).
+    #[command(subcommand)]
+    Providers(providers::ProviderCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -180,6 +187,7 @@ fn server_config(g: &Global, listen: SocketAddr, jwks_max_age_secs: i64) -> Serv
     let mut config = ServerConfig::new(g.data.clone(), listen, &g.public_url);
     config.database_url = g.database_url.clone();
     config.jwks_max_age_secs = jwks_max_age_secs;
+    config.secret_key = g.secret_key.clone().map(crate::crypto::sealing::KeySource::Value);
     config
 }
 
@@ -352,6 +360,7 @@ async fn command(core: &Core, public_url: &str, out: &Output, command: Command) 
             }
             out.print(json!({"revoked": id}), || format!("Revoked {id}."));
         }
+        Command::Providers(c) => providers::run(core, out, c).await?,
         Command::RedirectUris(c) => list_command(core, out, c, Kind::Redirect).await?,
         Command::CorsOrigins(c) => list_command(core, out, c, Kind::Cors).await?,
         Command::JwtTemplate(TemplateCommand::Show(a)) => {

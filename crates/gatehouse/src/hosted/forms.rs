@@ -19,6 +19,7 @@ use crate::http::extract::ClientInfo;
 use crate::service::Error;
 use crate::service::auth::{AuthorizeParams, METHOD_PASSWORD};
 use crate::service::environments::LoadedEnvironment;
+use crate::service::social::ProviderButton;
 use crate::service::users::NewUser;
 
 #[derive(Deserialize)]
@@ -57,6 +58,7 @@ fn render(
     request: &str,
     env: &LoadedEnvironment,
     params: &AuthorizeParams,
+    providers: &[ProviderButton],
     form: FormState,
 ) -> Response {
     let https = state.core.config.is_https();
@@ -80,6 +82,10 @@ fn render(
         sign_up_enabled => settings.sign_up_enabled,
         min_length => settings.password_policy.min_length,
         brand => branding,
+        providers => providers
+            .iter()
+            .map(|p| context! { name => &p.name, kind => &p.kind, label => &p.label, icon_url => &p.icon_url })
+            .collect::<Vec<_>>(),
     };
     let mut response = state.pages.render(template, status, ctx, Some(&params.redirect_uri));
     if let Some(cookie) = set_cookie {
@@ -88,35 +94,51 @@ fn render(
     response
 }
 
-async fn load(state: &AppState, request: Option<&str>) -> Result<(Arc<LoadedEnvironment>, AuthorizeParams), Response> {
-    match state.core.find_authorization_request(request.unwrap_or_default()).await {
-        Ok(Some(found)) => Ok(found),
-        Ok(None) => Err(expired(state)),
+type Loaded = (Arc<LoadedEnvironment>, AuthorizeParams, Vec<ProviderButton>);
+
+async fn load(state: &AppState, request: Option<&str>) -> Result<Loaded, Response> {
+    let (env, params) = match state.core.find_authorization_request(request.unwrap_or_default()).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return Err(expired(state)),
+        Err(e) => return Err(crate::http::error::ApiError::from(e).into_response()),
+    };
+    match state.core.provider_buttons(&env.env).await {
+        Ok(providers) => Ok((env, params, providers)),
         Err(e) => Err(crate::http::error::ApiError::from(e).into_response()),
     }
 }
 
 pub async fn sign_in_page(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<PageQuery>) -> Response {
-    let (env, params) = match load(&state, q.request.as_deref()).await {
+    let (env, params, providers) = match load(&state, q.request.as_deref()).await {
         Ok(found) => found,
         Err(page) => return page,
     };
     let form = FormState { email: params.login_hint.clone().unwrap_or_default(), ..FormState::default() };
     let request = q.request.unwrap_or_default();
-    render(&state, &headers, Screen::SignIn, StatusCode::OK, &request, &env, &params, form)
+    render(&state, &headers, Screen::SignIn, StatusCode::OK, &request, &env, &params, &providers, form)
 }
 
 pub async fn sign_up_page(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<PageQuery>) -> Response {
-    let (env, params) = match load(&state, q.request.as_deref()).await {
+    let (env, params, providers) = match load(&state, q.request.as_deref()).await {
         Ok(found) => found,
         Err(page) => return page,
     };
     let request = q.request.unwrap_or_default();
     if !env.env.settings.sign_up_enabled {
-        return render(&state, &headers, Screen::SignIn, StatusCode::OK, &request, &env, &params, FormState::default());
+        return render(
+            &state,
+            &headers,
+            Screen::SignIn,
+            StatusCode::OK,
+            &request,
+            &env,
+            &params,
+            &providers,
+            FormState::default(),
+        );
     }
     let form = FormState { email: params.login_hint.clone().unwrap_or_default(), ..FormState::default() };
-    render(&state, &headers, Screen::SignUp, StatusCode::OK, &request, &env, &params, form)
+    render(&state, &headers, Screen::SignUp, StatusCode::OK, &request, &env, &params, &providers, form)
 }
 
 fn fields(body: &Bytes) -> HashMap<String, String> {
@@ -140,13 +162,14 @@ pub async fn sign_in(
 ) -> Response {
     let f = fields(&body);
     let request = field(&f, "request");
-    let (env, params) = match load(&state, Some(&request)).await {
+    let (env, params, providers) = match load(&state, Some(&request)).await {
         Ok(found) => found,
         Err(page) => return page,
     };
     let email = field(&f, "email");
     let mut form = FormState { email: email.trim().to_owned(), ..FormState::default() };
-    let show = |status, form| render(&state, &headers, Screen::SignIn, status, &request, &env, &params, form);
+    let show =
+        |status, form| render(&state, &headers, Screen::SignIn, status, &request, &env, &params, &providers, form);
     if !csrf::is_valid(&headers, state.core.config.is_https(), &field(&f, "csrf_token")) {
         form.error = Some("This form expired. Please try again.".into());
         return show(StatusCode::BAD_REQUEST, form);
@@ -182,7 +205,7 @@ pub async fn sign_up(
 ) -> Response {
     let f = fields(&body);
     let request = field(&f, "request");
-    let (env, params) = match load(&state, Some(&request)).await {
+    let (env, params, providers) = match load(&state, Some(&request)).await {
         Ok(found) => found,
         Err(page) => return page,
     };
@@ -192,7 +215,8 @@ pub async fn sign_up(
         last_name: field(&f, "last_name").trim().to_owned(),
         error: None,
     };
-    let show = |status, form| render(&state, &headers, Screen::SignUp, status, &request, &env, &params, form);
+    let show =
+        |status, form| render(&state, &headers, Screen::SignUp, status, &request, &env, &params, &providers, form);
     if !csrf::is_valid(&headers, state.core.config.is_https(), &field(&f, "csrf_token")) {
         form.error = Some("This form expired. Please try again.".into());
         return show(StatusCode::BAD_REQUEST, form);

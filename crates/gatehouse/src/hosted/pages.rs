@@ -24,6 +24,7 @@ impl Default for Pages {
             ("sign_in.html", include_str!("../../templates/sign_in.html")),
             ("sign_up.html", include_str!("../../templates/sign_up.html")),
             ("message.html", include_str!("../../templates/message.html")),
+            ("social_buttons.html", include_str!("../../templates/social_buttons.html")),
         ] {
             if let Err(e) = templates.add_template(name, source) {
                 // The templates are part of the binary and covered by tests.

@@ -8,6 +8,7 @@ pub mod extract;
 mod jwks;
 mod lists;
 mod sessions;
+mod social;
 mod users;
 
 use std::sync::Arc;
@@ -38,6 +39,7 @@ pub fn app(state: AppState) -> Router {
         .merge(users::router())
         .merge(sessions::router())
         .merge(config_api::router())
+        .merge(social::router())
         .merge(crate::hosted::router())
         .fallback(not_found)
         .layer(middleware::from_fn(json_errors))

@@ -7,6 +7,7 @@ pub mod error;
 pub mod keys;
 pub mod pending;
 pub mod sessions;
+pub mod social;
 pub mod tokens;
 pub mod users;
 
@@ -25,6 +26,8 @@ pub struct CoreConfig {
     pub public_url: String,
     /// `Cache-Control: max-age` of the JWKS; a new signing key is published this long before use.
     pub jwks_max_age_secs: i64,
+    /// The key that seals secrets Gatehouse must read back (providers' client secrets).
+    pub secret_key: crate::crypto::sealing::KeySource,
 }
 
 impl CoreConfig {
@@ -50,6 +53,7 @@ pub struct Core {
     pub config: Arc<CoreConfig>,
     pub keys: keys::KeyRing,
     pub environments: environments::EnvironmentCache,
+    pub social: social::Social,
     /// Derives the successor of a refresh token (see `auth::refresh`).
     refresh_key: Arc<[u8]>,
 }
@@ -62,7 +66,9 @@ impl Core {
         config: CoreConfig,
     ) -> anyhow::Result<Core> {
         let refresh_key = store.server_secret("refresh_rotation_key").await?;
+        let social = social::Social::new(config.secret_key.clone())?;
         Ok(Core {
+            social,
             store,
             clock,
             passwords,

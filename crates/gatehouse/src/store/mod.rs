@@ -10,7 +10,9 @@
 //! read-then-write transaction can never fail with `SQLITE_BUSY` half way.
 
 mod environments;
+mod identities;
 mod pending;
+mod providers;
 mod sessions;
 mod throttle;
 mod users;
@@ -22,7 +24,9 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor as _, Row as _};
 
 pub use environments::{ApiKeyRecord, CorsOrigin, NewEnvironment, RedirectUri, StoredSigningKey};
+pub use identities::{Identity, SocialLogin};
 pub use pending::PendingAuthentication;
+pub use providers::StoredProvider;
 pub use sessions::{AuthCode, CodeOutcome, NewAuthCode, Rotation, Session, SessionStatus};
 pub use throttle::Attempt;
 pub use users::{ListOrder, UserPage, UserQuery};
@@ -53,7 +57,10 @@ pub struct Store {
     backend: Backend,
 }
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", include_str!("../../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../../migrations/0001_initial.sql")),
+    (4, "social", include_str!("../../migrations/0004_social.sql")),
+];
 
 impl Store {
     /// Opens (creating if needed) the database at `url`: `sqlite://PATH` or `postgres://…`.
