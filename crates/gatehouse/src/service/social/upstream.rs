@@ -247,12 +247,12 @@ impl Social {
                 up.jwks_url = Some(doc.jwks_uri);
             }
             // The default is client_secret_basic (OpenID Connect Discovery §3).
-            if let Some(methods) = doc.token_endpoint_auth_methods_supported {
-                if !methods.iter().any(|m| m == "client_secret_basic")
-                    && methods.iter().any(|m| m == "client_secret_post")
-                {
-                    up.client_auth = ClientAuth::Post;
-                }
+            let methods = doc.token_endpoint_auth_methods_supported.unwrap_or_default();
+            if !methods.is_empty()
+                && !methods.iter().any(|m| m == "client_secret_basic")
+                && methods.iter().any(|m| m == "client_secret_post")
+            {
+                up.client_auth = ClientAuth::Post;
             }
         }
         if kind == Kind::Apple {
@@ -503,7 +503,8 @@ impl Upstream {
                 q.append_pair(if self.kind == Kind::GitHub { "login" } else { "login_hint" }, hint);
             }
             for (k, v) in extra {
-                if !RESERVED_PARAMS.contains(&k.as_str()) && !(login_hint.is_some() && k == "login_hint") {
+                let is_hint_given = login_hint.is_some() && k == "login_hint";
+                if !RESERVED_PARAMS.contains(&k.as_str()) && !is_hint_given {
                     q.append_pair(k, v);
                 }
             }
