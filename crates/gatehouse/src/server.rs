@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::clock::{Clock, SystemClock};
 use crate::crypto::password::{ArgonParams, OWASP_PARAMS, PasswordHasher};
+use crate::crypto::sealing::KeySource;
 use crate::hosted::Pages;
 use crate::http::AppState;
 use crate::service::{Core, CoreConfig};
@@ -25,7 +26,8 @@ pub struct ServerConfig {
     pub public_url: String,
     pub jwks_max_age_secs: i64,
     pub argon: ArgonParams,
-    pub secret_key: Option<String>,
+    /// `GATEHOUSE_SECRET_KEY` as `KeySource::Value`; without it, `secret.key` in the data folder.
+    pub secret_key: Option<KeySource>,
     pub smtp_url: Option<String>,
     pub email_from: Option<String>,
 }
@@ -43,6 +45,11 @@ impl ServerConfig {
             smtp_url: None,
             email_from: None,
         }
+    }
+
+    /// Where the server key comes from: the configured value, else a file in the data folder.
+    pub fn secret_key_source(&self) -> KeySource {
+        self.secret_key.clone().unwrap_or_else(|| KeySource::File(self.data_dir.join("secret.key")))
     }
 
     pub fn database_url(&self) -> String {
@@ -63,6 +70,12 @@ pub async fn open_core(config: &ServerConfig, clock: Arc<dyn Clock>) -> anyhow::
         .await
         .with_context(|| format!("cannot open the database {}", crate::store::redact_url(&url)))?;
     store.migrate().await.context("cannot apply database migrations")?;
+    if store.backend() == crate::store::Backend::Postgres && config.secret_key.is_none() {
+        tracing::warn!(
+            "GATEHOUSE_SECRET_KEY is not set: provider secrets are sealed with secret.key in the data folder; \
+             every server and CLI sharing this PostgreSQL database needs the same key, so set GATEHOUSE_SECRET_KEY"
+        );
+    }
     let core = Core::new(
         store,
         clock,
@@ -70,7 +83,7 @@ pub async fn open_core(config: &ServerConfig, clock: Arc<dyn Clock>) -> anyhow::
         CoreConfig {
             public_url: config.public_url.clone(),
             jwks_max_age_secs: config.jwks_max_age_secs,
-            secret_key: config.secret_key.clone(),
+            secret_key: config.secret_key_source(),
             smtp_url: config.smtp_url.clone(),
             email_from: config.email_from.clone(),
         },

@@ -3,6 +3,7 @@
 //! seconds). Every command takes `--json` for scripts.
 
 pub mod banner;
+mod providers;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -40,9 +41,9 @@ struct Global {
     /// Print machine-readable JSON.
     #[arg(long, global = true)]
     json: bool,
-    /// Key that seals stored secrets (SMTP password, queued emails). Without it Gatehouse keeps a
-    /// random key in the database; set it to keep the two apart.
-    #[arg(long, global = true, env = "GATEHOUSE_SECRET_KEY", hide_env_values = true)]
+    /// The 32-byte key (64 hex digits) that seals stored secrets (provider client secrets, the
+    /// SMTP URL, queued emails); default: secret.key in --data, created on first use.
+    #[arg(long, global = true, env = "GATEHOUSE_SECRET_KEY", hide_env_values = true, hide = true)]
     secret_key: Option<String>,
     /// SMTP server for outgoing email: smtp://user:pass@host:587?tls=required or smtps://host.
     /// Overrides `gatehouse email configure`.
@@ -84,6 +85,9 @@ enum Command {
     /// Signing keys: list and rotate.
     #[command(subcommand)]
     Keys(KeyCommand),
+    /// Upstream sign-in providers (Google, Microsoft, GitHub, Apple, GitLab, OpenID Connect).
+    #[command(subcommand)]
+    Providers(providers::ProviderCommand),
     /// Recent email deliveries and failures.
     Emails {
         #[arg(long = "env")]
@@ -226,7 +230,7 @@ fn server_config(g: &Global, listen: SocketAddr, jwks_max_age_secs: i64) -> Serv
     let mut config = ServerConfig::new(g.data.clone(), listen, &g.public_url);
     config.database_url = g.database_url.clone();
     config.jwks_max_age_secs = jwks_max_age_secs;
-    config.secret_key = g.secret_key.clone();
+    config.secret_key = g.secret_key.clone().map(crate::crypto::sealing::KeySource::Value);
     config.smtp_url = g.smtp_url.clone();
     config.email_from = g.email_from.clone();
     config
@@ -409,6 +413,7 @@ async fn command(core: &Core, public_url: &str, out: &Output, command: Command) 
             }
             out.print(json!({"revoked": id}), || format!("Revoked {id}."));
         }
+        Command::Providers(c) => providers::run(core, out, c).await?,
         Command::Emails { env, limit } => {
             let env_id = match &env {
                 Some(name) => Some(env_named(core, name).await?.id),
@@ -452,7 +457,7 @@ async fn command(core: &Core, public_url: &str, out: &Output, command: Command) 
             if from.parse::<lettre::message::Mailbox>().is_err() {
                 bail!("--from must be an address like \"Acme <no-reply@acme.com>\"");
             }
-            core.store.set_setting("smtp_url", Some(&core.sealer.seal("smtp-url", &smtp))).await?;
+            core.store.set_setting("smtp_url", Some(&core.sealer.seal("smtp-url", &smtp)?)).await?;
             core.store.set_setting("email_from", Some(&from)).await?;
             out.print(json!({"smtp_url": crate::store::redact_url(&smtp), "from": from}), || {
                 format!(

@@ -3,6 +3,6 @@
 //! its own randomness.
 
 pub mod password;
-pub mod seal;
+pub mod sealing;
 pub mod secrets;
 pub mod signing;

@@ -3,5 +3,6 @@
 pub mod environment;
 pub mod jwt_template;
 pub mod password_policy;
+pub mod provider;
 pub mod redirect;
 pub mod user;

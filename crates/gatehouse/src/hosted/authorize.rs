@@ -5,7 +5,7 @@
 //! redirected (an open redirector otherwise). After that, OAuth errors go back to the app.
 
 use axum::extract::{RawQuery, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::crypto::secrets::is_valid_pkce_verifier;
@@ -19,7 +19,7 @@ pub fn found(location: &str) -> Response {
     (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
 }
 
-pub async fn authorize(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+pub async fn authorize(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
@@ -88,12 +88,15 @@ pub async fn authorize(State(state): State<AppState>, RawQuery(query): RawQuery)
             "code_challenge must be the base64url SHA-256 of the code_verifier (43 characters).",
         );
     }
-    match get("provider").as_deref() {
-        None | Some("authkit") => {}
-        Some(other) => {
-            return bounce("invalid_request", &format!("The provider '{other}' is not enabled for this application."));
-        }
-    }
+    // Any provider other than AuthKit skips the hosted pages and goes to that provider.
+    let provider = get("provider").filter(|p| p != "authkit");
+    let social_options = match &provider {
+        Some(_) => match super::social::options_from_query(&pairs, get("login_hint")) {
+            Ok(options) => Some(options),
+            Err(message) => return bounce("invalid_request", &message),
+        },
+        None => None,
+    };
     let screen_hint = get("screen_hint");
     if screen_hint.as_deref().is_some_and(|h| h != "sign-in" && h != "sign-up") {
         return bounce("invalid_request", "screen_hint must be sign-in or sign-up.");
@@ -111,6 +114,13 @@ pub async fn authorize(State(state): State<AppState>, RawQuery(query): RawQuery)
         Ok(id) => id,
         Err(e) => return crate::http::error::ApiError::from(e).into_response(),
     };
+    if let (Some(provider), Some(options)) = (&provider, &social_options) {
+        return match super::social::start(&state, &headers, &env, &request_id, provider, options).await {
+            Ok(response) => response,
+            Err(super::social::StartFailure::InvalidRequest(message)) => bounce("invalid_request", &message),
+            Err(super::social::StartFailure::Page(page)) => page,
+        };
+    }
     let page = if screen_hint.as_deref() == Some("sign-up") && env.env.settings.sign_up_enabled {
         "sign-up"
     } else {

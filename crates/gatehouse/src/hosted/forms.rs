@@ -19,6 +19,7 @@ use crate::http::extract::ClientInfo;
 use crate::service::Error;
 use crate::service::auth::{AuthorizeParams, METHOD_PASSWORD};
 use crate::service::environments::LoadedEnvironment;
+use crate::service::social::ProviderButton;
 use crate::service::users::NewUser;
 
 #[derive(Deserialize)]
@@ -57,6 +58,7 @@ fn render(
     request: &str,
     env: &LoadedEnvironment,
     params: &AuthorizeParams,
+    providers: &[ProviderButton],
     form: FormState,
 ) -> Response {
     let settings = &env.env.settings;
@@ -79,6 +81,10 @@ fn render(
         magic_auth_enabled => settings.magic_auth_enabled && email_ok,
         password_reset_enabled => email_ok,
         min_length => settings.password_policy.min_length,
+        providers => providers
+            .iter()
+            .map(|p| context! { name => &p.name, kind => &p.kind, label => &p.label, icon_url => &p.icon_url })
+            .collect::<Vec<_>>(),
     };
     page(state, headers, template, status, env, Some(&params.redirect_uri), ctx)
 }
@@ -103,6 +109,7 @@ pub(crate) fn page(
     response
 }
 
+/// The saved `/authorize` request behind a page, with its environment.
 pub(crate) async fn load(
     state: &AppState,
     request: Option<&str>,
@@ -114,27 +121,48 @@ pub(crate) async fn load(
     }
 }
 
+type Loaded = (Arc<LoadedEnvironment>, AuthorizeParams, Vec<ProviderButton>);
+
+/// `load`, plus the buttons of the environment's sign-in providers.
+async fn load_with_providers(state: &AppState, request: Option<&str>) -> Result<Loaded, Response> {
+    let (env, params) = load(state, request).await?;
+    match state.core.provider_buttons(&env.env).await {
+        Ok(providers) => Ok((env, params, providers)),
+        Err(e) => Err(crate::http::error::ApiError::from(e).into_response()),
+    }
+}
+
 pub async fn sign_in_page(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<PageQuery>) -> Response {
-    let (env, params) = match load(&state, q.request.as_deref()).await {
+    let (env, params, providers) = match load_with_providers(&state, q.request.as_deref()).await {
         Ok(found) => found,
         Err(page) => return page,
     };
     let form = FormState { email: params.login_hint.clone().unwrap_or_default(), ..FormState::default() };
     let request = q.request.unwrap_or_default();
-    render(&state, &headers, Screen::SignIn, StatusCode::OK, &request, &env, &params, form)
+    render(&state, &headers, Screen::SignIn, StatusCode::OK, &request, &env, &params, &providers, form)
 }
 
 pub async fn sign_up_page(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<PageQuery>) -> Response {
-    let (env, params) = match load(&state, q.request.as_deref()).await {
+    let (env, params, providers) = match load_with_providers(&state, q.request.as_deref()).await {
         Ok(found) => found,
         Err(page) => return page,
     };
     let request = q.request.unwrap_or_default();
     if !env.env.settings.sign_up_enabled {
-        return render(&state, &headers, Screen::SignIn, StatusCode::OK, &request, &env, &params, FormState::default());
+        return render(
+            &state,
+            &headers,
+            Screen::SignIn,
+            StatusCode::OK,
+            &request,
+            &env,
+            &params,
+            &providers,
+            FormState::default(),
+        );
     }
     let form = FormState { email: params.login_hint.clone().unwrap_or_default(), ..FormState::default() };
-    render(&state, &headers, Screen::SignUp, StatusCode::OK, &request, &env, &params, form)
+    render(&state, &headers, Screen::SignUp, StatusCode::OK, &request, &env, &params, &providers, form)
 }
 
 pub(crate) fn fields(body: &Bytes) -> HashMap<String, String> {
@@ -158,13 +186,14 @@ pub async fn sign_in(
 ) -> Response {
     let f = fields(&body);
     let request = field(&f, "request");
-    let (env, params) = match load(&state, Some(&request)).await {
+    let (env, params, providers) = match load_with_providers(&state, Some(&request)).await {
         Ok(found) => found,
         Err(page) => return page,
     };
     let email = field(&f, "email");
     let mut form = FormState { email: email.trim().to_owned(), ..FormState::default() };
-    let show = |status, form| render(&state, &headers, Screen::SignIn, status, &request, &env, &params, form);
+    let show =
+        |status, form| render(&state, &headers, Screen::SignIn, status, &request, &env, &params, &providers, form);
     if !csrf::is_valid(&headers, state.core.config.is_https(), &field(&f, "csrf_token")) {
         form.error = Some("This form expired. Please try again.".into());
         return show(StatusCode::BAD_REQUEST, form);
@@ -200,7 +229,7 @@ pub async fn sign_up(
 ) -> Response {
     let f = fields(&body);
     let request = field(&f, "request");
-    let (env, params) = match load(&state, Some(&request)).await {
+    let (env, params, providers) = match load_with_providers(&state, Some(&request)).await {
         Ok(found) => found,
         Err(page) => return page,
     };
@@ -210,7 +239,8 @@ pub async fn sign_up(
         last_name: field(&f, "last_name").trim().to_owned(),
         error: None,
     };
-    let show = |status, form| render(&state, &headers, Screen::SignUp, status, &request, &env, &params, form);
+    let show =
+        |status, form| render(&state, &headers, Screen::SignUp, status, &request, &env, &params, &providers, form);
     if !csrf::is_valid(&headers, state.core.config.is_https(), &field(&f, "csrf_token")) {
         form.error = Some("This form expired. Please try again.".into());
         return show(StatusCode::BAD_REQUEST, form);

@@ -8,6 +8,7 @@ mod email_pages;
 mod forms;
 mod pages;
 mod pending_cookie;
+mod social;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -28,6 +29,8 @@ pub fn router() -> Router<AppState> {
         .route("/authkit/verify-email/resend", post(email_pages::verify_email_resend))
         .route("/authkit/forgot-password", get(email_pages::forgot_password_page).post(email_pages::forgot_password))
         .route("/authkit/reset-password", get(email_pages::reset_password_page).post(email_pages::reset_password))
+        .route("/authkit/social/{provider}", get(social::button))
+        .route("/authkit/callback/{provider}", get(social::callback).post(social::callback_form_post))
         .route("/authkit/static/gatehouse.css", get(pages::stylesheet))
         .route("/authkit/brand/{file}", get(pages::brand_stylesheet))
 }

@@ -28,6 +28,7 @@ impl Default for Pages {
             ("code.html", include_str!("../../templates/code.html")),
             ("new_password.html", include_str!("../../templates/new_password.html")),
             ("outbox.html", include_str!("../../templates/outbox.html")),
+            ("social_buttons.html", include_str!("../../templates/social_buttons.html")),
         ] {
             if let Err(e) = templates.add_template(name, source) {
                 // The templates are part of the binary and covered by tests.

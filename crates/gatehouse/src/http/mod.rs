@@ -10,6 +10,7 @@ pub mod extract;
 mod jwks;
 mod lists;
 mod sessions;
+mod social;
 mod users;
 
 use std::sync::Arc;
@@ -42,6 +43,7 @@ pub fn app(state: AppState) -> Router {
         .merge(config_api::router())
         .merge(email_api::router())
         .merge(dev_outbox::router())
+        .merge(social::router())
         .merge(crate::hosted::router())
         .fallback(not_found)
         .layer(middleware::from_fn(json_errors))

@@ -64,7 +64,7 @@ impl Core {
             user_id: user.id.clone(),
             email: user.email.clone(),
             code_hash: hash_secret(&secret),
-            sealed_code: self.sealer.seal(kind.seal_context(), &secret),
+            sealed_code: self.sealer.seal(kind.seal_context(), &secret).map_err(|e| Error::Internal(e.into()))?,
             attempts: 0,
             expires_at: now + kind.ttl_ms(),
             used_at: None,

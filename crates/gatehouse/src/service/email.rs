@@ -103,7 +103,7 @@ impl Core {
             kind: message.kind.to_owned(),
             to_address: message.to.to_owned(),
             subject: message.subject,
-            sealed_body: Some(self.sealer.seal(OUTBOX_CONTEXT, &body)),
+            sealed_body: Some(self.sealer.seal(OUTBOX_CONTEXT, &body).map_err(|e| Error::Internal(e.into()))?),
             status: "pending".into(),
             attempts: 0,
             next_attempt_at: now,

@@ -12,6 +12,7 @@ pub mod magic_auth;
 pub mod password_reset;
 pub mod pending;
 pub mod sessions;
+pub mod social;
 pub mod tokens;
 pub mod users;
 pub mod verification;
@@ -22,7 +23,7 @@ use tokio::sync::Notify;
 
 use crate::clock::{Clock, Millis};
 use crate::crypto::password::PasswordHasher;
-use crate::crypto::seal::Sealer;
+use crate::crypto::sealing::SecretBox;
 use crate::store::Store;
 
 pub use error::{Error, Result};
@@ -34,9 +35,9 @@ pub struct CoreConfig {
     pub public_url: String,
     /// `Cache-Control: max-age` of the JWKS; a new signing key is published this long before use.
     pub jwks_max_age_secs: i64,
-    /// Key material for sealing stored secrets (`GATEHOUSE_SECRET_KEY`); without it a random
-    /// key is kept in the database.
-    pub secret_key: Option<String>,
+    /// The key that seals secrets Gatehouse must read back (providers' client secrets, the SMTP
+    /// URL, queued emails, one-time codes).
+    pub secret_key: crate::crypto::sealing::KeySource,
     /// SMTP URL and From address from the command line or environment; the stored
     /// configuration (`gatehouse email configure`) is used when these are absent.
     pub smtp_url: Option<String>,
@@ -66,9 +67,10 @@ pub struct Core {
     pub config: Arc<CoreConfig>,
     pub keys: keys::KeyRing,
     pub environments: environments::EnvironmentCache,
+    pub social: social::Social,
     /// Derives the successor of a refresh token (see `auth::refresh`).
     refresh_key: Arc<[u8]>,
-    pub sealer: Arc<Sealer>,
+    pub sealer: Arc<SecretBox>,
     pub email: Arc<email::EmailConfig>,
     pub email_templates: Arc<email::EmailTemplates>,
     /// Wakes the delivery worker when a message is queued.
@@ -83,18 +85,14 @@ impl Core {
         config: CoreConfig,
     ) -> anyhow::Result<Core> {
         let refresh_key = store.server_secret("refresh_rotation_key").await?;
-        let sealer = match &config.secret_key {
-            Some(key) => Sealer::from_secret(key),
-            None => Sealer::from_secret(&store.server_secret("sealing_key").await?),
-        };
+        let sealer = SecretBox::new(config.secret_key.clone());
         let email = email::EmailConfig {
             smtp_url: match &config.smtp_url {
                 Some(url) => Some(url.clone()),
                 None => match store.setting("smtp_url").await? {
-                    Some(sealed) => Some(sealer.open("smtp-url", &sealed).map_err(|_| {
+                    Some(sealed) => Some(sealer.open("smtp-url", &sealed).map_err(|e| {
                         anyhow::anyhow!(
-                            "the stored SMTP URL cannot be decrypted (was GATEHOUSE_SECRET_KEY changed?); \
-                             run `gatehouse email configure` again"
+                            "the stored SMTP URL cannot be opened: {e}; run `gatehouse email configure` again"
                         )
                     })?),
                     None => None,
@@ -105,7 +103,9 @@ impl Core {
                 None => store.setting("email_from").await?.unwrap_or_else(|| default_from(&config.public_url)),
             },
         };
+        let social = social::Social::new(config.secret_key.clone())?;
         Ok(Core {
+            social,
             store,
             clock,
             passwords,

@@ -11,8 +11,10 @@
 
 mod codes;
 mod environments;
+mod identities;
 mod outbox;
 mod pending;
+mod providers;
 mod sessions;
 mod throttle;
 mod users;
@@ -25,8 +27,10 @@ use sqlx::{AnyPool, Executor as _, Row as _};
 
 pub use codes::OneTimeCode;
 pub use environments::{ApiKeyRecord, CorsOrigin, NewEnvironment, RedirectUri, StoredSigningKey};
+pub use identities::{Identity, SocialLogin};
 pub use outbox::OutboxEmail;
 pub use pending::PendingAuthentication;
+pub use providers::StoredProvider;
 pub use sessions::{AuthCode, CodeOutcome, NewAuthCode, Rotation, Session, SessionStatus};
 pub use throttle::Attempt;
 pub use users::{ListOrder, UserPage, UserQuery};
@@ -60,6 +64,7 @@ pub struct Store {
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../../migrations/0001_initial.sql")),
     (2, "email", include_str!("../../migrations/0002_email.sql")),
+    (4, "social", include_str!("../../migrations/0004_social.sql")),
 ];
 
 impl Store {

@@ -383,6 +383,7 @@ impl Store {
             ("DELETE FROM authorization_requests WHERE expires_at < $1", now),
             ("DELETE FROM authorization_codes WHERE expires_at < $1", now - 24 * 3600 * 1000),
             ("DELETE FROM throttle WHERE window_start < $1", now - 24 * 3600 * 1000),
+            ("DELETE FROM social_logins WHERE expires_at < $1", now),
         ] {
             removed += sqlx::query(sql).bind(cutoff).execute(&self.pool).await?.rows_affected();
         }

@@ -8,4 +8,5 @@ mod api;
 mod email;
 mod hosted;
 mod hosted_email;
+mod social;
 mod tokens;

@@ -1,0 +1,178 @@
+//! Social login over the API: the environment's upstream providers (configuration,
+//! authenticated by the API key) and a user's linked identities (wire spec §3.9).
+//!
+//! * `GET|POST /user_management/providers`, `GET|PUT|DELETE /user_management/providers/{name}`;
+//! * `GET /user_management/users/{id}/identities` → bare array `[{"idp_id","type":"OAuth","provider"}]`.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Map, Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::{ApiKeyEnvironment, WireBody};
+use crate::clock::iso8601;
+use crate::service::Error;
+use crate::service::social::{NewProvider, ProviderPatch, provider_label};
+use crate::store::StoredProvider;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/user_management/providers", get(list).post(create))
+        .route("/user_management/providers/{name}", get(read).put(update).delete(remove))
+        .route("/user_management/users/{id}/identities", get(identities))
+}
+
+fn to_wire(state: &AppState, p: &StoredProvider) -> Value {
+    json!({
+        "object": "oauth_provider",
+        "id": p.id,
+        "name": p.name,
+        "type": p.kind,
+        "label": provider_label(p),
+        "client_id": p.client_id,
+        "scopes": p.scopes.split(' ').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
+        "display_name": p.display_name,
+        "icon_url": p.icon_url,
+        "enabled": p.is_enabled,
+        "issuer": p.issuer,
+        "authorize_url": p.authorize_url,
+        "token_url": p.token_url,
+        "userinfo_url": p.userinfo_url,
+        "emails_url": p.emails_url,
+        "jwks_url": p.jwks_url,
+        "callback_url": state.core.social_callback_url(&p.name),
+        "created_at": iso8601(p.created_at),
+        "updated_at": iso8601(p.updated_at),
+    })
+}
+
+/// A field that may be absent (leave alone), null (clear) or a string.
+fn nullable_text(body: &Map<String, Value>, key: &str) -> Result<Option<Option<String>>, Error> {
+    match body.get(key) {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(Value::String(s)) => Ok(Some(Some(s.clone()))),
+        Some(_) => Err(Error::validation(key, "invalid_type", format!("{key} must be a string or null."))),
+    }
+}
+
+fn text(body: &Map<String, Value>, key: &str) -> Result<Option<String>, Error> {
+    Ok(nullable_text(body, key)?.flatten())
+}
+
+/// `scopes` as an array of strings or one space- or comma-separated string.
+fn scopes(body: &Map<String, Value>) -> Result<Option<Vec<String>>, Error> {
+    match body.get("scopes") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(vec![s.clone()])),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()
+            .map(Some)
+            .ok_or_else(|| Error::validation("scopes", "invalid_type", "scopes must be strings.")),
+        Some(_) => Err(Error::validation("scopes", "invalid_type", "scopes must be an array of strings.")),
+    }
+}
+
+fn enabled(body: &Map<String, Value>) -> Result<Option<bool>, Error> {
+    match body.get("enabled") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(Error::validation("enabled", "invalid_type", "enabled must be true or false.")),
+    }
+}
+
+fn required(body: &Map<String, Value>, key: &str) -> Result<String, Error> {
+    text(body, key)?
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| Error::validation(key, &format!("{key}_required"), format!("{key} is required.")))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    ApiKeyEnvironment(env): ApiKeyEnvironment,
+    WireBody(body): WireBody<Map<String, Value>>,
+) -> Result<Response, ApiError> {
+    let new = NewProvider {
+        name: required(&body, "name")?,
+        client_id: required(&body, "client_id")?,
+        client_secret: required(&body, "client_secret")?,
+        scopes: scopes(&body)?,
+        display_name: text(&body, "display_name")?,
+        icon_url: text(&body, "icon_url")?,
+        issuer: text(&body, "issuer")?,
+        authorize_url: text(&body, "authorize_url")?,
+        token_url: text(&body, "token_url")?,
+        userinfo_url: text(&body, "userinfo_url")?,
+        emails_url: text(&body, "emails_url")?,
+        jwks_url: text(&body, "jwks_url")?,
+        is_enabled: enabled(&body)?,
+    };
+    let provider = state.core.add_provider(&env, new).await?;
+    Ok((StatusCode::CREATED, axum::Json(to_wire(&state, &provider))).into_response())
+}
+
+async fn list(
+    State(state): State<AppState>,
+    ApiKeyEnvironment(env): ApiKeyEnvironment,
+) -> Result<axum::Json<Value>, ApiError> {
+    let all = state.core.list_providers(&env).await?;
+    let data: Vec<Value> = all.iter().map(|p| to_wire(&state, p)).collect();
+    Ok(axum::Json(json!({ "object": "list", "data": data, "list_metadata": { "before": null, "after": null } })))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    ApiKeyEnvironment(env): ApiKeyEnvironment,
+    Path(name): Path<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    Ok(axum::Json(to_wire(&state, &state.core.get_provider(&env, &name).await?)))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    ApiKeyEnvironment(env): ApiKeyEnvironment,
+    Path(name): Path<String>,
+    WireBody(body): WireBody<Map<String, Value>>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let patch = ProviderPatch {
+        client_id: text(&body, "client_id")?,
+        client_secret: text(&body, "client_secret")?,
+        scopes: scopes(&body)?,
+        display_name: nullable_text(&body, "display_name")?,
+        icon_url: nullable_text(&body, "icon_url")?,
+        issuer: nullable_text(&body, "issuer")?,
+        authorize_url: nullable_text(&body, "authorize_url")?,
+        token_url: nullable_text(&body, "token_url")?,
+        userinfo_url: nullable_text(&body, "userinfo_url")?,
+        emails_url: nullable_text(&body, "emails_url")?,
+        jwks_url: nullable_text(&body, "jwks_url")?,
+        is_enabled: enabled(&body)?,
+    };
+    Ok(axum::Json(to_wire(&state, &state.core.update_provider(&env, &name, patch).await?)))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    ApiKeyEnvironment(env): ApiKeyEnvironment,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.core.remove_provider(&env, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn identities(
+    State(state): State<AppState>,
+    ApiKeyEnvironment(env): ApiKeyEnvironment,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let list = state.core.list_identities(&env, &id).await?;
+    let wire: Vec<Value> =
+        list.iter().map(|i| json!({ "idp_id": i.idp_id, "type": "OAuth", "provider": i.provider })).collect();
+    Ok(axum::Json(Value::Array(wire)))
+}

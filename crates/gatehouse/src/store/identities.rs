@@ -1,0 +1,206 @@
+//! Linked upstream identities, and the social sign-ins waiting for their provider's callback.
+
+use sqlx::Row as _;
+use sqlx::any::AnyRow;
+
+use super::{Store, StoreError, StoreResult, get_opt_string};
+use crate::clock::Millis;
+
+/// A user's account at an upstream provider.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    pub id: String,
+    pub environment_id: String,
+    pub user_id: String,
+    /// The provider's name (`GoogleOAuth`, …).
+    pub provider: String,
+    /// The provider's stable subject for the account.
+    pub idp_id: String,
+    pub email: Option<String>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// A redirect to a provider that awaits its callback (see `migrations/0004_social.sql`).
+#[derive(Clone)]
+pub struct SocialLogin {
+    pub state_hash: String,
+    pub browser_hash: String,
+    pub environment_id: String,
+    pub provider_id: String,
+    pub request_id: String,
+    pub nonce: String,
+    pub pkce_verifier: String,
+    pub expires_at: Millis,
+    pub created_at: Millis,
+}
+
+impl std::fmt::Debug for SocialLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocialLogin")
+            .field("environment_id", &self.environment_id)
+            .field("provider_id", &self.provider_id)
+            .finish_non_exhaustive()
+    }
+}
+
+const IDENTITY_COLUMNS: &str = "id, environment_id, user_id, provider, idp_id, email, created_at, updated_at";
+
+fn identity_from_row(row: &AnyRow) -> StoreResult<Identity> {
+    Ok(Identity {
+        id: row.try_get("id")?,
+        environment_id: row.try_get("environment_id")?,
+        user_id: row.try_get("user_id")?,
+        provider: row.try_get("provider")?,
+        idp_id: row.try_get("idp_id")?,
+        email: get_opt_string(row, "email")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+impl Store {
+    /// Links an identity; `Conflict("user_identities.idp_id")` if that account is already linked.
+    pub async fn insert_identity(&self, i: &Identity) -> StoreResult<()> {
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO user_identities ({IDENTITY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (environment_id, provider, idp_id) DO NOTHING RETURNING id"
+        ))
+        .bind(&i.id)
+        .bind(&i.environment_id)
+        .bind(&i.user_id)
+        .bind(&i.provider)
+        .bind(&i.idp_id)
+        .bind(&i.email)
+        .bind(i.created_at)
+        .bind(i.updated_at)
+        .fetch_optional(&self.pool)
+        .await?;
+        match inserted {
+            Some(_) => Ok(()),
+            None => Err(StoreError::Conflict("user_identities.idp_id")),
+        }
+    }
+
+    /// Links an identity to a user whose email was not yet verified, in one transaction: the
+    /// provider has proven the address, so the email becomes verified and the password set
+    /// before that proof (possibly by someone else, to pre-hijack the account) is removed.
+    /// `Conflict("user_identities.idp_id")` if that account is already linked.
+    pub async fn link_identity_claiming_user(&self, i: &Identity, now: Millis) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE users SET email_verified = 1, password_hash = NULL, updated_at = $1 WHERE id = $2 AND environment_id = $3",
+        )
+        .bind(now)
+        .bind(&i.user_id)
+        .bind(&i.environment_id)
+        .execute(&mut *tx)
+        .await?;
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO user_identities ({IDENTITY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (environment_id, provider, idp_id) DO NOTHING RETURNING id"
+        ))
+        .bind(&i.id)
+        .bind(&i.environment_id)
+        .bind(&i.user_id)
+        .bind(&i.provider)
+        .bind(&i.idp_id)
+        .bind(&i.email)
+        .bind(i.created_at)
+        .bind(i.updated_at)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if inserted.is_none() {
+            return Err(StoreError::Conflict("user_identities.idp_id"));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn find_identity(
+        &self,
+        environment_id: &str,
+        provider: &str,
+        idp_id: &str,
+    ) -> StoreResult<Option<Identity>> {
+        let row = sqlx::query(&format!(
+            "SELECT {IDENTITY_COLUMNS} FROM user_identities WHERE environment_id = $1 AND provider = $2 AND idp_id = $3"
+        ))
+        .bind(environment_id)
+        .bind(provider)
+        .bind(idp_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(identity_from_row).transpose()
+    }
+
+    /// Records the email the provider last reported for a linked identity.
+    pub async fn update_identity_email(&self, id: &str, email: Option<&str>, now: Millis) -> StoreResult<()> {
+        sqlx::query("UPDATE user_identities SET email = $1, updated_at = $2 WHERE id = $3")
+            .bind(email)
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// A user's identities, oldest first.
+    pub async fn list_identities(&self, environment_id: &str, user_id: &str) -> StoreResult<Vec<Identity>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {IDENTITY_COLUMNS} FROM user_identities WHERE environment_id = $1 AND user_id = $2 ORDER BY id"
+        ))
+        .bind(environment_id)
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(identity_from_row).collect()
+    }
+
+    pub async fn insert_social_login(&self, s: &SocialLogin) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO social_logins (state_hash, browser_hash, environment_id, provider_id, request_id, nonce, \
+             pkce_verifier, expires_at, used_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9)",
+        )
+        .bind(&s.state_hash)
+        .bind(&s.browser_hash)
+        .bind(&s.environment_id)
+        .bind(&s.provider_id)
+        .bind(&s.request_id)
+        .bind(&s.nonce)
+        .bind(&s.pkce_verifier)
+        .bind(s.expires_at)
+        .bind(s.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Spends a social sign-in by the hash of its `state`, atomically; `None` if unknown, used
+    /// or expired.
+    pub async fn consume_social_login(&self, state_hash: &str, now: Millis) -> StoreResult<Option<SocialLogin>> {
+        let row = sqlx::query(
+            "UPDATE social_logins SET used_at = $1 WHERE state_hash = $2 AND used_at IS NULL AND expires_at > $1 \
+             RETURNING state_hash, browser_hash, environment_id, provider_id, request_id, nonce, pkce_verifier, \
+             expires_at, created_at",
+        )
+        .bind(now)
+        .bind(state_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(SocialLogin {
+                state_hash: r.try_get("state_hash")?,
+                browser_hash: r.try_get("browser_hash")?,
+                environment_id: r.try_get("environment_id")?,
+                provider_id: r.try_get("provider_id")?,
+                request_id: r.try_get("request_id")?,
+                nonce: r.try_get("nonce")?,
+                pkce_verifier: r.try_get("pkce_verifier")?,
+                expires_at: r.try_get("expires_at")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .transpose()
+    }
+}
