@@ -378,11 +378,12 @@ pub async fn reset_password_page(
     Query(q): Query<TokenQuery>,
 ) -> Response {
     let token = q.token.unwrap_or_default();
-    let Ok(Some((_, env))) = state.core.find_open_password_reset(&token).await else {
+    let Ok(Some((reset, env))) = state.core.find_open_password_reset(&token).await else {
         return link_expired(&state);
     };
     let ctx = context! {
-        title => "Choose a new password", token, request => "",
+        title => "Choose a new password", token, request => "", email => &reset.email,
+        subtitle => format!("for {}", reset.email),
         min_length => env.env.settings.password_policy.min_length,
     };
     page(&state, &headers, "new_password.html", StatusCode::OK, &env, None, ctx)
@@ -391,12 +392,13 @@ pub async fn reset_password_page(
 pub async fn reset_password(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let f = fields(&body);
     let token = field(&f, "token");
-    let Ok(Some((_, env))) = state.core.find_open_password_reset(&token).await else {
+    let Ok(Some((reset, env))) = state.core.find_open_password_reset(&token).await else {
         return link_expired(&state);
     };
     let retry = |error: String| {
         let ctx = context! {
-            title => "Choose a new password", token => &token, request => "", error,
+            title => "Choose a new password", token => &token, request => "", error, email => &reset.email,
+            subtitle => format!("for {}", reset.email),
             min_length => env.env.settings.password_policy.min_length,
         };
         page(&state, &headers, "new_password.html", StatusCode::BAD_REQUEST, &env, None, ctx)

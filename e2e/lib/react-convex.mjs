@@ -1,0 +1,121 @@
+// Helpers for the React + Convex example test: start the `convex-numbers` backend, build the Vite app
+// in examples/react-convex with a given configuration, and serve the build as a single-page app.
+
+import { spawn, execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import { extname, join, resolve, normalize } from 'node:path';
+import { REPO_ROOT, freePort } from './server.mjs';
+
+export const APP_DIR = join(REPO_ROOT, 'examples', 'react-convex');
+
+/** Path of the convex-numbers binary (`CONVEX_NUMBERS_BIN`, relative paths resolved from the repo root). */
+export function convexNumbersBin() {
+  return resolve(REPO_ROOT, process.env.CONVEX_NUMBERS_BIN || 'target/debug/convex-numbers');
+}
+
+/**
+ * Starts convex-numbers trusting `gh` (a started Gatehouse) and waits for `/health`.
+ * Returns `{url, port, stats(), log(), stop()}`.
+ */
+export async function startConvexNumbers(gh) {
+  const bin = convexNumbersBin();
+  if (!existsSync(bin)) {
+    throw new Error(`convex-numbers binary not found at ${bin} (build it with \`cargo build -p convex-numbers\` or set CONVEX_NUMBERS_BIN)`);
+  }
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  let output = '';
+  const child = spawn(bin, ['--listen', `127.0.0.1:${port}`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { NO_COLOR: '1', RUST_LOG: 'info', ...process.env, WORKOS_CLIENT_ID: gh.clientId, GATEHOUSE_URL: gh.baseUrl },
+  });
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  let exited = null;
+  const exitPromise = new Promise((r) => child.once('exit', (code, signal) => r((exited = { code, signal }))));
+  const stop = async () => {
+    if (!exited) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exitPromise;
+      clearTimeout(timer);
+    }
+  };
+  process.once('exit', () => child.kill('SIGKILL'));
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (exited) throw new Error(`convex-numbers exited early (${JSON.stringify(exited)}):\n${output}`);
+    try {
+      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`convex-numbers did not answer /health within 30 s:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    port,
+    async stats() {
+      const res = await fetch(`${url}/debug/stats`);
+      return res.json();
+    },
+    log: () => output,
+    stop,
+  };
+}
+
+/**
+ * Builds examples/react-convex with Vite into `outDir`, with `env` as its `VITE_…` configuration.
+ * Needs `npm ci` in examples/react-convex (scripts/test.sh does it).
+ */
+export async function buildReactApp({ outDir, env }) {
+  const vite = join(APP_DIR, 'node_modules', 'vite', 'bin', 'vite.js');
+  if (!existsSync(vite)) {
+    throw new Error(`${vite} not found: run \`npm ci\` in ${APP_DIR} first`);
+  }
+  await new Promise((resolveBuild, reject) => {
+    execFile(
+      process.execPath,
+      [vite, 'build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'],
+      { cwd: APP_DIR, env: { ...process.env, ...env }, timeout: 180_000, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => (err ? reject(new Error(`vite build failed: ${err.message}\n${stdout}\n${stderr}`)) : resolveBuild()),
+    );
+  });
+}
+
+const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml' };
+
+/** Serves `dir` on 127.0.0.1:`port`; unknown paths (such as /callback) get index.html. */
+export async function serveApp(dir, port) {
+  const root = resolve(dir);
+  const server = http.createServer(async (req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url, 'http://localhost').pathname));
+    let file = resolve(join(root, path));
+    if (!file.startsWith(root) || !extname(file)) file = join(root, 'index.html');
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Cache-Control': 'no-store' });
+      res.end(body);
+    } catch {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  await new Promise((r) => server.listen(port, '127.0.0.1', r));
+  return {
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections?.();
+        server.close(() => r());
+      }),
+  };
+}
