@@ -101,6 +101,9 @@ impl Server {
                 if let Err(e) = store.purge_expired(clock.now_ms()).await {
                     tracing::warn!(error = %e, "could not purge expired records");
                 }
+                if let Err(e) = store.purge_expired_factors(clock.now_ms()).await {
+                    tracing::warn!(error = %e, "could not purge expired two-factor records");
+                }
             }
         });
         let app = crate::http::app(self.state).into_make_service_with_connect_info::<SocketAddr>();

@@ -3,5 +3,6 @@
 //! its own randomness.
 
 pub mod password;
+pub mod sealing;
 pub mod secrets;
 pub mod signing;

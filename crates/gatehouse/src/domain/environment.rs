@@ -53,6 +53,8 @@ pub struct Settings {
     /// Accept any `http://localhost:*` / `http://127.0.0.1:*` origin for CORS (development only).
     pub allow_localhost_origins: bool,
     pub sign_up_enabled: bool,
+    /// Every sign-in needs a second factor (an authenticator app), or a passkey.
+    pub mfa_required: bool,
 }
 
 impl Default for Settings {
@@ -68,6 +70,7 @@ impl Default for Settings {
             sign_out_redirect_uris: Vec::new(),
             allow_localhost_origins: false,
             sign_up_enabled: true,
+            mfa_required: false,
         }
     }
 }
@@ -170,6 +173,7 @@ impl Settings {
             }
             "allow_localhost_origins" => self.allow_localhost_origins = boolean()?,
             "sign_up_enabled" => self.sign_up_enabled = boolean()?,
+            "mfa_required" => self.mfa_required = boolean()?,
             _ => {
                 return Err(format!("unknown setting `{key}`; see `gatehouse env show` for the names"));
             }
@@ -202,5 +206,7 @@ mod tests {
         s.set("branding.primary_color", "#112233").unwrap();
         s.set("sign_out_redirect_uris", "http://localhost:3000/, https://app.example.com/bye").unwrap();
         assert_eq!(s.sign_out_redirect_uris.len(), 2);
+        s.set("mfa_required", "true").unwrap();
+        assert!(s.mfa_required);
     }
 }

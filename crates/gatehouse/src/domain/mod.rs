@@ -4,4 +4,5 @@ pub mod environment;
 pub mod jwt_template;
 pub mod password_policy;
 pub mod redirect;
+pub mod totp;
 pub mod user;

@@ -105,6 +105,7 @@ pub async fn authorize(State(state): State<AppState>, RawQuery(query): RawQuery)
         code_challenge,
         login_hint: get("login_hint"),
         screen_hint: screen_hint.clone(),
+        then: None,
     };
     let request_id = match state.core.save_authorization_request(&env, &params).await {
         Ok(id) => id,

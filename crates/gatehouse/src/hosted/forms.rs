@@ -63,7 +63,11 @@ fn render(
     let (csrf_token, set_cookie) = csrf::token_for_form(headers, https);
     let settings = &env.env.settings;
     let branding = brand(&settings.branding, Some(&env.env.client_id));
+    let then_security = params.then.as_deref() == Some(super::security::THEN_SECURITY);
     let (template, title, subtitle) = match screen {
+        Screen::SignIn if then_security => {
+            ("sign_in.html", "Sign in".to_owned(), "to manage your passkeys and two-factor authentication".to_owned())
+        }
         Screen::SignIn => {
             ("sign_in.html", "Sign in".to_owned(), format!("to continue to {}", settings.branding.app_name))
         }
@@ -80,8 +84,14 @@ fn render(
         sign_up_enabled => settings.sign_up_enabled,
         min_length => settings.password_policy.min_length,
         brand => branding,
+        passkeys => state.core.passkeys_available(),
+        then_security,
     };
-    let mut response = state.pages.render(template, status, ctx, Some(&params.redirect_uri));
+    let mut response = if template == "sign_in.html" && state.core.passkeys_available() {
+        state.pages.render_scripted(template, status, ctx, Some(&params.redirect_uri))
+    } else {
+        state.pages.render(template, status, ctx, Some(&params.redirect_uri))
+    };
     if let Some(cookie) = set_cookie {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }

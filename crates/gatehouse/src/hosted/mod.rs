@@ -6,9 +6,11 @@ pub mod complete;
 mod csrf;
 mod forms;
 mod pages;
+pub mod security;
+pub mod two_factor;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 pub use authorize::found;
 pub use pages::Pages;
@@ -20,6 +22,20 @@ pub fn router() -> Router<AppState> {
         .route("/user_management/authorize", get(authorize::authorize))
         .route("/authkit/sign-in", get(forms::sign_in_page).post(forms::sign_in))
         .route("/authkit/sign-up", get(forms::sign_up_page).post(forms::sign_up))
+        .route("/authkit/two-factor", get(two_factor::challenge_page).post(two_factor::challenge))
+        .route("/authkit/two-factor/setup", get(two_factor::setup_page).post(two_factor::setup))
+        .route("/authkit/security", get(security::page))
+        .route("/authkit/security/start", get(security::start))
+        .route("/authkit/security/continue", post(security::proceed))
+        .route("/authkit/security/authenticator", get(security::authenticator_page).post(security::authenticator))
+        .route("/authkit/security/authenticator/remove", post(security::remove_authenticator))
+        .route("/authkit/security/recovery-codes", post(security::renew_recovery_codes))
+        .route("/authkit/security/passkeys", post(security::passkey_registration))
+        .route("/authkit/security/passkeys/options", post(security::passkey_registration_options))
+        .route("/authkit/security/passkeys/remove", post(security::remove_passkey))
+        .route("/authkit/passkey/options", post(security::passkey_sign_in_options))
+        .route("/authkit/passkey/sign-in", post(security::passkey_sign_in))
+        .route("/authkit/static/passkeys.js", get(pages::passkeys_script))
         .route("/authkit/static/gatehouse.css", get(pages::stylesheet))
         .route("/authkit/brand/{file}", get(pages::brand_stylesheet))
 }

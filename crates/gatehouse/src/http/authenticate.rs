@@ -29,6 +29,8 @@ struct AuthenticateBody {
     refresh_token: Option<String>,
     email: Option<String>,
     password: Option<String>,
+    pending_authentication_token: Option<String>,
+    authentication_challenge_id: Option<String>,
 }
 
 async fn authenticate(
@@ -99,9 +101,15 @@ fn parse(body: AuthenticateBody, bearer: Option<String>) -> Result<(ClientAuth, 
         "password" => {
             Grant::Password { email: required(body.email, "email")?, password: required(body.password, "password")? }
         }
+        "urn:workos:oauth:grant-type:mfa-totp" => Grant::MfaTotp {
+            pending_authentication_token: required(body.pending_authentication_token, "pending_authentication_token")?,
+            authentication_challenge_id: required(body.authentication_challenge_id, "authentication_challenge_id")?,
+            code: required(body.code, "code")?,
+        },
         other => {
             return Err(Error::UnsupportedGrantType(format!(
-                "The grant_type `{other}` is not supported. Use authorization_code, refresh_token or password."
+                "The grant_type `{other}` is not supported. Use authorization_code, refresh_token, password or \
+                 urn:workos:oauth:grant-type:mfa-totp."
             )));
         }
     };

@@ -5,6 +5,7 @@ mod authenticate;
 mod config_api;
 pub mod error;
 pub mod extract;
+mod factors;
 mod jwks;
 mod lists;
 mod sessions;
@@ -38,6 +39,7 @@ pub fn app(state: AppState) -> Router {
         .merge(users::router())
         .merge(sessions::router())
         .merge(config_api::router())
+        .merge(factors::router())
         .merge(crate::hosted::router())
         .fallback(not_found)
         .layer(middleware::from_fn(json_errors))

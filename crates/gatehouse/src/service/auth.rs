@@ -27,9 +27,23 @@ pub const METHOD_PASSWORD: &str = "Password";
 /// One grant of the token endpoint, parsed from the wire.
 #[derive(Debug)]
 pub enum Grant {
-    AuthorizationCode { code: String, code_verifier: Option<String> },
-    RefreshToken { refresh_token: String },
-    Password { email: String, password: String },
+    AuthorizationCode {
+        code: String,
+        code_verifier: Option<String>,
+    },
+    RefreshToken {
+        refresh_token: String,
+    },
+    Password {
+        email: String,
+        password: String,
+    },
+    /// `urn:workos:oauth:grant-type:mfa-totp`: finishes a sign-in that got `mfa_challenge`.
+    MfaTotp {
+        pending_authentication_token: String,
+        authentication_challenge_id: String,
+        code: String,
+    },
 }
 
 /// Who is asking: the client ID, and the API key when the client is confidential.
@@ -65,6 +79,10 @@ pub struct AuthorizeParams {
     pub code_challenge: Option<String>,
     pub login_hint: Option<String>,
     pub screen_hint: Option<String>,
+    /// A hosted page to show after sign-in, before returning to the app (`security`: the
+    /// account-security page for passkeys and two-factor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub then: Option<String>,
 }
 
 impl Core {
@@ -102,6 +120,21 @@ impl Core {
                 self.exchange_code(&env, &code, code_verifier.as_deref(), confidential, info).await
             }
             Grant::RefreshToken { refresh_token } => self.refresh(&env, &refresh_token).await,
+            Grant::MfaTotp { pending_authentication_token, authentication_challenge_id, code } => {
+                if !confidential {
+                    return Err(Error::InvalidClient(
+                        "The mfa-totp grant requires a client_secret (your API key).".into(),
+                    ));
+                }
+                self.authenticate_with_totp(
+                    &env,
+                    &pending_authentication_token,
+                    &authentication_challenge_id,
+                    &code,
+                    info,
+                )
+                .await
+            }
         }
     }
 

@@ -5,6 +5,8 @@ pub mod auth;
 pub mod environments;
 pub mod error;
 pub mod keys;
+pub mod mfa;
+pub mod passkeys;
 pub mod pending;
 pub mod sessions;
 pub mod tokens;
@@ -52,6 +54,8 @@ pub struct Core {
     pub environments: environments::EnvironmentCache,
     /// Derives the successor of a refresh token (see `auth::refresh`).
     refresh_key: Arc<[u8]>,
+    /// Two-factor keys: the TOTP secret encryption key and the WebAuthn relying party.
+    pub mfa: Arc<mfa::MfaKeys>,
 }
 
 impl Core {
@@ -62,6 +66,7 @@ impl Core {
         config: CoreConfig,
     ) -> anyhow::Result<Core> {
         let refresh_key = store.server_secret("refresh_rotation_key").await?;
+        let mfa = mfa::MfaKeys::new(&store.server_secret("mfa_encryption_key").await?, &config.public_url);
         Ok(Core {
             store,
             clock,
@@ -70,6 +75,7 @@ impl Core {
             keys: keys::KeyRing::default(),
             environments: environments::EnvironmentCache::default(),
             refresh_key: Arc::from(refresh_key.into_bytes()),
+            mfa: Arc::new(mfa),
         })
     }
 

@@ -10,6 +10,7 @@
 //! read-then-write transaction can never fail with `SQLITE_BUSY` half way.
 
 mod environments;
+mod factors;
 mod pending;
 mod sessions;
 mod throttle;
@@ -22,6 +23,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor as _, Row as _};
 
 pub use environments::{ApiKeyRecord, CorsOrigin, NewEnvironment, RedirectUri, StoredSigningKey};
+pub use factors::{AuthChallenge, AuthFactor, Ceremony, SecuritySession, StoredPasskey};
 pub use pending::PendingAuthentication;
 pub use sessions::{AuthCode, CodeOutcome, NewAuthCode, Rotation, Session, SessionStatus};
 pub use throttle::Attempt;
@@ -53,7 +55,10 @@ pub struct Store {
     backend: Backend,
 }
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", include_str!("../../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../../migrations/0001_initial.sql")),
+    (3, "mfa", include_str!("../../migrations/0003_mfa.sql")),
+];
 
 impl Store {
     /// Opens (creating if needed) the database at `url`: `sqlite://PATH` or `postgres://…`.
