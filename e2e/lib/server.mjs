@@ -86,12 +86,15 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 /**
  * Starts Gatehouse: `init`, optional `env set development k=v…`, then `serve`, and waits for `/health`.
  *
- * @param {{settings?: Record<string, string|number>}} [options]
+ * `publicHost` is the host of the public URL (default 127.0.0.1); passkey tests use `localhost`, because
+ * WebAuthn relying-party IDs cannot be IP addresses. The server always listens on 127.0.0.1.
+ *
+ * @param {{settings?: Record<string, string|number>, publicHost?: string}} [options]
  * @returns {Promise<{baseUrl: string, port: number, clientId: string, apiKey: string, issuer: string,
  *   jwksUrl: string, dataDir: string, init: object, log: () => string, printLog: (why?: string) => void,
  *   stop: () => Promise<void>}>}
  */
-export async function startGatehouse({ settings } = {}) {
+export async function startGatehouse({ settings, publicHost = '127.0.0.1' } = {}) {
   const bin = gatehouseBin();
   if (!existsSync(bin)) {
     throw new Error(`gatehouse binary not found at ${bin} (build it with \`cargo build -p gatehouse\` or set GATEHOUSE_BIN)`);
@@ -99,7 +102,7 @@ export async function startGatehouse({ settings } = {}) {
   const tmp = await mkdtemp(join(tmpdir(), 'gatehouse-e2e-'));
   const dataDir = join(tmp, 'data');
   const port = await freePort();
-  const baseUrl = `http://127.0.0.1:${port}`;
+  const baseUrl = `http://${publicHost}:${port}`;
 
   let init;
   try {
@@ -156,7 +159,7 @@ export async function startGatehouse({ settings } = {}) {
       throw new Error(`gatehouse serve exited early (${JSON.stringify(exited)}); output:\n${output}`);
     }
     try {
-      const res = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(2000) });
+      const res = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2000) });
       await res.arrayBuffer();
       if (res.status === 200) break;
     } catch {
