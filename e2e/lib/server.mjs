@@ -91,13 +91,16 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
  * closed port); `emailFrom` is passed as `--email-from` (a default is used whenever SMTP is on).
  * `serveArgs` are appended to `gatehouse serve`.
  *
+ * `publicHost` is the host of the public URL (default 127.0.0.1); passkey tests use `localhost`, because
+ * WebAuthn relying-party IDs cannot be IP addresses. The server always listens on 127.0.0.1.
+ *
  * @param {{settings?: Record<string, string|number>, smtp?: boolean, smtpUrl?: string, emailFrom?: string,
- *   serveArgs?: string[]}} [options]
+ *   serveArgs?: string[], publicHost?: string}} [options]
  * @returns {Promise<{baseUrl: string, port: number, clientId: string, apiKey: string, issuer: string,
  *   jwksUrl: string, dataDir: string, init: object, smtp?: object, log: () => string,
  *   printLog: (why?: string) => void, stop: () => Promise<void>}>}
  */
-export async function startGatehouse({ settings, smtp = false, smtpUrl, emailFrom, serveArgs = [] } = {}) {
+export async function startGatehouse({ settings, smtp = false, smtpUrl, emailFrom, serveArgs = [], publicHost = '127.0.0.1' } = {}) {
   const bin = gatehouseBin();
   if (!existsSync(bin)) {
     throw new Error(`gatehouse binary not found at ${bin} (build it with \`cargo build -p gatehouse\` or set GATEHOUSE_BIN)`);
@@ -105,7 +108,7 @@ export async function startGatehouse({ settings, smtp = false, smtpUrl, emailFro
   const tmp = await mkdtemp(join(tmpdir(), 'gatehouse-e2e-'));
   const dataDir = join(tmp, 'data');
   const port = await freePort();
-  const baseUrl = `http://127.0.0.1:${port}`;
+  const baseUrl = `http://${publicHost}:${port}`;
 
   let init;
   try {
@@ -175,7 +178,7 @@ export async function startGatehouse({ settings, smtp = false, smtpUrl, emailFro
       throw new Error(`gatehouse serve exited early (${JSON.stringify(exited)}); output:\n${output}`);
     }
     try {
-      const res = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(2000) });
+      const res = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2000) });
       await res.arrayBuffer();
       if (res.status === 200) break;
     } catch {

@@ -126,6 +126,9 @@ impl Server {
                 if let Err(e) = store.purge_expired(clock.now_ms()).await {
                     tracing::warn!(error = %e, "could not purge expired records");
                 }
+                if let Err(e) = store.purge_expired_factors(clock.now_ms()).await {
+                    tracing::warn!(error = %e, "could not purge expired two-factor records");
+                }
             }
         });
         let mailer = tokio::spawn(crate::service::delivery::run(self.state.core.clone()));

@@ -59,6 +59,8 @@ pub struct Settings {
     pub email_verification_required: bool,
     /// Where password-reset emails link to (`?token=` is appended); the hosted page when unset.
     pub password_reset_url: Option<String>,
+    /// Every sign-in needs a second factor (an authenticator app), or a passkey.
+    pub mfa_required: bool,
 }
 
 impl Default for Settings {
@@ -77,6 +79,7 @@ impl Default for Settings {
             magic_auth_enabled: true,
             email_verification_required: false,
             password_reset_url: None,
+            mfa_required: false,
         }
     }
 }
@@ -185,6 +188,7 @@ impl Settings {
             "magic_auth_enabled" => self.magic_auth_enabled = boolean()?,
             "email_verification_required" => self.email_verification_required = boolean()?,
             "password_reset_url" => self.password_reset_url = (!value.is_empty()).then(|| value.to_owned()),
+            "mfa_required" => self.mfa_required = boolean()?,
             _ => {
                 return Err(format!("unknown setting `{key}`; see `gatehouse env show` for the names"));
             }
@@ -217,5 +221,7 @@ mod tests {
         s.set("branding.primary_color", "#112233").unwrap();
         s.set("sign_out_redirect_uris", "http://localhost:3000/, https://app.example.com/bye").unwrap();
         assert_eq!(s.sign_out_redirect_uris.len(), 2);
+        s.set("mfa_required", "true").unwrap();
+        assert!(s.mfa_required);
     }
 }

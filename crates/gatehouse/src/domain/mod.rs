@@ -5,4 +5,5 @@ pub mod jwt_template;
 pub mod password_policy;
 pub mod provider;
 pub mod redirect;
+pub mod totp;
 pub mod user;

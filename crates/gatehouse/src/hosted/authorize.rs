@@ -109,6 +109,7 @@ pub async fn authorize(State(state): State<AppState>, headers: HeaderMap, RawQue
         login_hint: get("login_hint"),
         screen_hint: screen_hint.clone(),
         request_id: String::new(),
+        then: None,
     };
     let request_id = match state.core.save_authorization_request(&env, &params).await {
         Ok(id) => id,

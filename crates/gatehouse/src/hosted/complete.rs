@@ -26,16 +26,7 @@ pub async fn finish(
         Err(e) => return crate::http::error::ApiError::from(e).into_response(),
     };
     match step {
-        StepUpNeeded::None => match state.core.issue_authorization_code(env, params, user, method).await {
-            Ok(location) => {
-                let mut response = see_other(&location);
-                if let Some(clear) = super::pending_cookie::clear(state.core.config.is_https()) {
-                    response.headers_mut().append(header::SET_COOKIE, clear);
-                }
-                response
-            }
-            Err(e) => crate::http::error::ApiError::from(e).into_response(),
-        },
+        StepUpNeeded::None => after_step_ups(state, env, params, user, method).await,
         StepUpNeeded::VerifyEmail => {
             match state.core.send_verification_email(env, user).await {
                 // A code sent moments ago is still good; the page offers to resend.
@@ -45,6 +36,36 @@ pub async fn finish(
             step_up_page(state, env, user, method, &format!("/authkit/verify-email?request={}", params.request_id))
                 .await
         }
+        StepUpNeeded::MfaChallenge { .. } => {
+            super::two_factor::start(state, env, params, user, method, super::two_factor::CHALLENGE_PAGE).await
+        }
+        StepUpNeeded::MfaEnrollment => {
+            super::two_factor::start(state, env, params, user, method, super::two_factor::SETUP_PAGE).await
+        }
+    }
+}
+
+/// The end of a hosted sign-in once every step-up is done: the account-security page if the
+/// user asked for it, otherwise a code and a 303 back to the app.
+pub async fn after_step_ups(
+    state: &AppState,
+    env: &LoadedEnvironment,
+    params: &AuthorizeParams,
+    user: &User,
+    method: &str,
+) -> Response {
+    if params.then.as_deref() == Some(super::security::THEN_SECURITY) {
+        return super::security::enter(state, env, params, user, method).await;
+    }
+    match state.core.issue_authorization_code(env, params, user, method).await {
+        Ok(location) => {
+            let mut response = see_other(&location);
+            if let Some(clear) = super::pending_cookie::clear(state.core.config.is_https()) {
+                response.headers_mut().append(header::SET_COOKIE, clear);
+            }
+            response
+        }
+        Err(e) => crate::http::error::ApiError::from(e).into_response(),
     }
 }
 

@@ -63,7 +63,11 @@ fn render(
 ) -> Response {
     let settings = &env.env.settings;
     let email_ok = state.core.check_email_available(env).is_ok();
+    let then_security = params.then.as_deref() == Some(super::security::THEN_SECURITY);
     let (template, title, subtitle) = match screen {
+        Screen::SignIn if then_security => {
+            ("sign_in.html", "Sign in".to_owned(), "to manage your passkeys and two-factor authentication".to_owned())
+        }
         Screen::SignIn => {
             ("sign_in.html", "Sign in".to_owned(), format!("to continue to {}", settings.branding.app_name))
         }
@@ -85,8 +89,11 @@ fn render(
             .iter()
             .map(|p| context! { name => &p.name, kind => &p.kind, label => &p.label, icon_url => &p.icon_url })
             .collect::<Vec<_>>(),
+        passkeys => state.core.passkeys_available(),
+        then_security,
     };
-    page(state, headers, template, status, env, Some(&params.redirect_uri), ctx)
+    let scripted = template == "sign_in.html" && state.core.passkeys_available();
+    page_with(state, headers, template, status, env, Some(&params.redirect_uri), ctx, scripted)
 }
 
 /// Renders a hosted page of an environment with its branding and a CSRF token for its forms.
@@ -99,10 +106,29 @@ pub(crate) fn page(
     form_target: Option<&str>,
     ctx: minijinja::Value,
 ) -> Response {
+    page_with(state, headers, template, status, env, form_target, ctx, false)
+}
+
+/// `page`, allowing Gatehouse's own scripts when `scripted` (the passkey button).
+#[allow(clippy::too_many_arguments)]
+fn page_with(
+    state: &AppState,
+    headers: &HeaderMap,
+    template: &str,
+    status: StatusCode,
+    env: &LoadedEnvironment,
+    form_target: Option<&str>,
+    ctx: minijinja::Value,
+    scripted: bool,
+) -> Response {
     let (csrf_token, set_cookie) = csrf::token_for_form(headers, state.core.config.is_https());
     let branding = brand(&env.env.settings.branding, Some(&env.env.client_id));
     let ctx = context! { csrf_token, brand => branding, ..ctx };
-    let mut response = state.pages.render(template, status, ctx, form_target);
+    let mut response = if scripted {
+        state.pages.render_scripted(template, status, ctx, form_target)
+    } else {
+        state.pages.render(template, status, ctx, form_target)
+    };
     if let Some(cookie) = set_cookie {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }

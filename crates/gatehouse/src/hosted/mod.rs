@@ -8,7 +8,9 @@ mod email_pages;
 mod forms;
 mod pages;
 mod pending_cookie;
+pub mod security;
 mod social;
+pub mod two_factor;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -31,6 +33,20 @@ pub fn router() -> Router<AppState> {
         .route("/authkit/reset-password", get(email_pages::reset_password_page).post(email_pages::reset_password))
         .route("/authkit/social/{provider}", get(social::button))
         .route("/authkit/callback/{provider}", get(social::callback).post(social::callback_form_post))
+        .route("/authkit/two-factor", get(two_factor::challenge_page).post(two_factor::challenge))
+        .route("/authkit/two-factor/setup", get(two_factor::setup_page).post(two_factor::setup))
+        .route("/authkit/security", get(security::page))
+        .route("/authkit/security/start", get(security::start))
+        .route("/authkit/security/continue", post(security::proceed))
+        .route("/authkit/security/authenticator", get(security::authenticator_page).post(security::authenticator))
+        .route("/authkit/security/authenticator/remove", post(security::remove_authenticator))
+        .route("/authkit/security/recovery-codes", post(security::renew_recovery_codes))
+        .route("/authkit/security/passkeys", post(security::passkey_registration))
+        .route("/authkit/security/passkeys/options", post(security::passkey_registration_options))
+        .route("/authkit/security/passkeys/remove", post(security::remove_passkey))
+        .route("/authkit/passkey/options", post(security::passkey_sign_in_options))
+        .route("/authkit/passkey/sign-in", post(security::passkey_sign_in))
+        .route("/authkit/static/passkeys.js", get(pages::passkeys_script))
         .route("/authkit/static/gatehouse.css", get(pages::stylesheet))
         .route("/authkit/brand/{file}", get(pages::brand_stylesheet))
 }

@@ -29,6 +29,10 @@ impl Default for Pages {
             ("new_password.html", include_str!("../../templates/new_password.html")),
             ("outbox.html", include_str!("../../templates/outbox.html")),
             ("social_buttons.html", include_str!("../../templates/social_buttons.html")),
+            ("two_factor.html", include_str!("../../templates/two_factor.html")),
+            ("two_factor_setup.html", include_str!("../../templates/two_factor_setup.html")),
+            ("recovery_codes.html", include_str!("../../templates/recovery_codes.html")),
+            ("security.html", include_str!("../../templates/security.html")),
         ] {
             if let Err(e) = templates.add_template(name, source) {
                 // The templates are part of the binary and covered by tests.
@@ -53,6 +57,23 @@ pub fn brand(branding: &Branding, client_id: Option<&str>) -> Value {
 impl Pages {
     /// Renders a page with a status; `form_target` is the origin the form may redirect to.
     pub fn render(&self, name: &str, status: StatusCode, ctx: Value, form_target: Option<&str>) -> Response {
+        self.render_with(name, status, ctx, form_target, "")
+    }
+
+    /// Renders a page that loads Gatehouse's own scripts (`/authkit/static/*.js`, passkeys):
+    /// the CSP allows `script-src 'self'` and `connect-src 'self'` on these pages only.
+    pub fn render_scripted(&self, name: &str, status: StatusCode, ctx: Value, form_target: Option<&str>) -> Response {
+        self.render_with(name, status, ctx, form_target, " script-src 'self'; connect-src 'self';")
+    }
+
+    fn render_with(
+        &self,
+        name: &str,
+        status: StatusCode,
+        ctx: Value,
+        form_target: Option<&str>,
+        script_policy: &str,
+    ) -> Response {
         let html = match self.templates.get_template(name).and_then(|t| t.render(ctx)) {
             Ok(html) => html,
             Err(e) => {
@@ -70,7 +91,7 @@ impl Pages {
             None => "'self'".to_owned(),
         };
         let csp = format!(
-            "default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action {form_action}; \
+            "default-src 'none'; style-src 'self'; img-src 'self' https: data:;{script_policy} form-action {form_action}; \
              frame-ancestors 'none'; base-uri 'none'"
         );
         let headers = response.headers_mut();
@@ -97,6 +118,15 @@ impl Pages {
         let ctx = context! { title => "Signed out", detail, brand => brand(&Branding::default(), None) };
         self.render("message.html", StatusCode::OK, ctx, None)
     }
+}
+
+/// `/authkit/static/passkeys.js`: passkey sign-in (with autofill) and registration.
+pub async fn passkeys_script() -> Response {
+    let mut response = include_str!("../../templates/passkeys.js").into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    response
 }
 
 pub async fn stylesheet() -> Response {
@@ -147,6 +177,10 @@ mod tests {
             "code.html",
             "new_password.html",
             "outbox.html",
+            "two_factor.html",
+            "two_factor_setup.html",
+            "recovery_codes.html",
+            "security.html",
         ] {
             let html = pages.templates.get_template(name).unwrap().render(&ctx).unwrap();
             assert!(!html.contains("<script>"), "{name} must escape values");

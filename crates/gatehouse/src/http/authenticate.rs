@@ -30,6 +30,7 @@ struct AuthenticateBody {
     email: Option<String>,
     password: Option<String>,
     pending_authentication_token: Option<String>,
+    authentication_challenge_id: Option<String>,
 }
 
 async fn authenticate(
@@ -107,9 +108,15 @@ fn parse(body: AuthenticateBody, bearer: Option<String>) -> Result<(ClientAuth, 
             code: required(body.code, "code")?,
             pending_authentication_token: required(body.pending_authentication_token, "pending_authentication_token")?,
         },
+        "urn:workos:oauth:grant-type:mfa-totp" => Grant::MfaTotp {
+            pending_authentication_token: required(body.pending_authentication_token, "pending_authentication_token")?,
+            authentication_challenge_id: required(body.authentication_challenge_id, "authentication_challenge_id")?,
+            code: required(body.code, "code")?,
+        },
         other => {
             return Err(Error::UnsupportedGrantType(format!(
-                "The grant_type `{other}` is not supported. Use authorization_code, refresh_token, password or a WorkOS urn: grant."
+                "The grant_type `{other}` is not supported. Use authorization_code, refresh_token, password or a \
+                 urn:workos:oauth:grant-type: grant."
             )));
         }
     };

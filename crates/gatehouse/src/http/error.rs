@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::service::Error;
+use crate::service::error::FactorError;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -93,6 +94,15 @@ impl From<Error> for ApiError {
             Error::Rejected { code, message } => ApiError::coded(StatusCode::BAD_REQUEST, code, message),
             Error::EmailUnavailable(message) => {
                 ApiError::coded(StatusCode::SERVICE_UNAVAILABLE, "email_not_configured", message)
+            }
+            Error::Factor(problem) => {
+                let code = match &problem {
+                    FactorError::InvalidCode => "invalid_one_time_code",
+                    FactorError::ChallengeExpired => "authentication_challenge_expired",
+                    FactorError::ChallengeUsed => "authentication_challenge_previously_verified",
+                    FactorError::Passkey(_) => "passkey_verification_failed",
+                };
+                ApiError::coded(StatusCode::BAD_REQUEST, code, problem.message())
             }
             Error::Unauthorized => ApiError::coded(
                 StatusCode::UNAUTHORIZED,

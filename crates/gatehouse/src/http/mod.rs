@@ -7,6 +7,7 @@ mod dev_outbox;
 mod email_api;
 pub mod error;
 pub mod extract;
+mod factors;
 mod jwks;
 mod lists;
 mod sessions;
@@ -44,6 +45,7 @@ pub fn app(state: AppState) -> Router {
         .merge(email_api::router())
         .merge(dev_outbox::router())
         .merge(social::router())
+        .merge(factors::router())
         .merge(crate::hosted::router())
         .fallback(not_found)
         .layer(middleware::from_fn(json_errors))

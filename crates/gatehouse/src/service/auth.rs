@@ -27,11 +27,31 @@ pub const METHOD_PASSWORD: &str = "Password";
 /// One grant of the token endpoint, parsed from the wire.
 #[derive(Debug)]
 pub enum Grant {
-    AuthorizationCode { code: String, code_verifier: Option<String> },
-    RefreshToken { refresh_token: String },
-    Password { email: String, password: String },
-    MagicAuth { email: String, code: String },
-    EmailVerification { code: String, pending_authentication_token: String },
+    AuthorizationCode {
+        code: String,
+        code_verifier: Option<String>,
+    },
+    RefreshToken {
+        refresh_token: String,
+    },
+    Password {
+        email: String,
+        password: String,
+    },
+    MagicAuth {
+        email: String,
+        code: String,
+    },
+    EmailVerification {
+        code: String,
+        pending_authentication_token: String,
+    },
+    /// `urn:workos:oauth:grant-type:mfa-totp`: finishes a sign-in that got `mfa_challenge`.
+    MfaTotp {
+        pending_authentication_token: String,
+        authentication_challenge_id: String,
+        code: String,
+    },
 }
 
 /// Who is asking: the client ID, and the API key when the client is confidential.
@@ -70,6 +90,10 @@ pub struct AuthorizeParams {
     /// The ID of the saved request these came from (not stored; filled in when loaded).
     #[serde(skip)]
     pub request_id: String,
+    /// A hosted page to show after sign-in, before returning to the app (`security`: the
+    /// account-security page for passkeys and two-factor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub then: Option<String>,
 }
 
 impl Core {
@@ -126,6 +150,21 @@ impl Core {
                 let user = self.confirm_email_verification(&env, user, &code).await?;
                 self.consume_pending_authentication(&env, &pending_authentication_token).await?;
                 self.finish_api_sign_in(&env, user, &pending.auth_method, info).await
+            }
+            Grant::MfaTotp { pending_authentication_token, authentication_challenge_id, code } => {
+                if !confidential {
+                    return Err(Error::InvalidClient(
+                        "The mfa-totp grant requires a client_secret (your API key).".into(),
+                    ));
+                }
+                self.authenticate_with_totp(
+                    &env,
+                    &pending_authentication_token,
+                    &authentication_challenge_id,
+                    &code,
+                    info,
+                )
+                .await
             }
         }
     }

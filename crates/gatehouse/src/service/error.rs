@@ -49,6 +49,9 @@ pub enum Error {
     /// The environment cannot send email (production without SMTP).
     #[error("{0}")]
     EmailUnavailable(String),
+    /// A second-factor code, challenge or passkey was refused.
+    #[error("{}", .0.message())]
+    Factor(FactorError),
     /// Missing or wrong API key.
     #[error("Unauthorized")]
     Unauthorized,
@@ -64,6 +67,29 @@ pub struct StepUp {
     pub message: String,
     pub pending_authentication_token: String,
     pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Why a second factor was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FactorError {
+    /// Wrong, malformed or already used code.
+    InvalidCode,
+    ChallengeExpired,
+    /// The challenge was already verified once.
+    ChallengeUsed,
+    /// A passkey ceremony failed (unknown or removed passkey, wrong origin, expired challenge…).
+    Passkey(String),
+}
+
+impl FactorError {
+    pub fn message(&self) -> String {
+        match self {
+            FactorError::InvalidCode => "The code is incorrect or has already been used.".into(),
+            FactorError::ChallengeExpired => "The authentication challenge has expired.".into(),
+            FactorError::ChallengeUsed => "The authentication challenge has already been verified.".into(),
+            FactorError::Passkey(m) => m.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -95,6 +121,10 @@ impl From<StoreError> for Error {
             StoreError::Conflict("users.external_id") => Error::Conflict {
                 code: "external_id_already_exists",
                 message: "A user with this external_id already exists.".into(),
+            },
+            StoreError::Conflict("passkeys.credential_id") => Error::Conflict {
+                code: "passkey_already_registered",
+                message: "This passkey is already registered.".into(),
             },
             other => Error::Internal(other.into()),
         }

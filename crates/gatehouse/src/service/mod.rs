@@ -9,6 +9,8 @@ pub mod environments;
 pub mod error;
 pub mod keys;
 pub mod magic_auth;
+pub mod mfa;
+pub mod passkeys;
 pub mod password_reset;
 pub mod pending;
 pub mod sessions;
@@ -75,6 +77,8 @@ pub struct Core {
     pub email_templates: Arc<email::EmailTemplates>,
     /// Wakes the delivery worker when a message is queued.
     pub outbox_ready: Arc<Notify>,
+    /// Two-factor keys: the TOTP secret encryption key and the WebAuthn relying party.
+    pub mfa: Arc<mfa::MfaKeys>,
 }
 
 impl Core {
@@ -104,6 +108,7 @@ impl Core {
             },
         };
         let social = social::Social::new(config.secret_key.clone())?;
+        let mfa = mfa::MfaKeys::new(&config.public_url);
         Ok(Core {
             social,
             store,
@@ -117,6 +122,7 @@ impl Core {
             email: Arc::new(email),
             email_templates: Arc::new(email::EmailTemplates::default()),
             outbox_ready: Arc::new(Notify::new()),
+            mfa: Arc::new(mfa),
         })
     }
 

@@ -18,16 +18,24 @@ pub enum StepUpNeeded {
     None,
     /// The environment requires verified emails and this one is not.
     VerifyEmail,
+    /// The environment requires two-factor and the user has no factor yet.
+    MfaEnrollment,
+    /// The user has confirmed factors (these IDs) and must answer one of them.
+    MfaChallenge {
+        factor_ids: Vec<String>,
+    },
 }
 
 impl Core {
     /// The first step-up `user` owes after signing in with `method`, in order of precedence.
     /// Each step-up feature adds its check here.
-    pub async fn step_up_needed(&self, env: &LoadedEnvironment, user: &User, _method: &str) -> Result<StepUpNeeded> {
+    pub async fn step_up_needed(&self, env: &LoadedEnvironment, user: &User, method: &str) -> Result<StepUpNeeded> {
+        // Magic Auth and verified upstream emails prove the address; passwords do not.
         if env.env.settings.email_verification_required && !user.email_verified {
             return Ok(StepUpNeeded::VerifyEmail);
         }
-        Ok(StepUpNeeded::None)
+        // Two-factor comes last: the other step-ups prove things the second factor does not.
+        self.mfa_step_up(&env.env, user, method).await
     }
 
     /// Issues a pending token for a sign-in that passed its first factor.
@@ -98,6 +106,26 @@ impl Core {
                     "Email ownership must be verified before authentication.",
                     token,
                     serde_json::json!({ "email": user.email, "email_verification_id": verification.id }),
+                ))
+            }
+            StepUpNeeded::MfaEnrollment => {
+                let token = self.create_pending_authentication(env, &user, method).await?;
+                Err(Core::step_up_error(
+                    "mfa_enrollment",
+                    "The user must enroll in multi-factor authentication to finish signing in.",
+                    token,
+                    serde_json::json!({ "user": user.to_wire() }),
+                ))
+            }
+            StepUpNeeded::MfaChallenge { factor_ids } => {
+                let token = self.create_pending_authentication(env, &user, method).await?;
+                let factors: Vec<serde_json::Value> =
+                    factor_ids.iter().map(|id| serde_json::json!({ "id": id, "type": "totp" })).collect();
+                Err(Core::step_up_error(
+                    "mfa_challenge",
+                    "The user must complete a multi-factor authentication challenge to finish signing in.",
+                    token,
+                    serde_json::json!({ "authentication_factors": factors, "user": user.to_wire() }),
                 ))
             }
         }

@@ -11,6 +11,7 @@
 
 mod codes;
 mod environments;
+mod factors;
 mod identities;
 mod outbox;
 mod pending;
@@ -27,6 +28,7 @@ use sqlx::{AnyPool, Executor as _, Row as _};
 
 pub use codes::OneTimeCode;
 pub use environments::{ApiKeyRecord, CorsOrigin, NewEnvironment, RedirectUri, StoredSigningKey};
+pub use factors::{AuthChallenge, AuthFactor, Ceremony, SecuritySession, StoredPasskey};
 pub use identities::{Identity, SocialLogin};
 pub use outbox::OutboxEmail;
 pub use pending::PendingAuthentication;
@@ -65,6 +67,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../../migrations/0001_initial.sql")),
     (2, "email", include_str!("../../migrations/0002_email.sql")),
     (4, "social", include_str!("../../migrations/0004_social.sql")),
+    (3, "mfa", include_str!("../../migrations/0003_mfa.sql")),
 ];
 
 impl Store {

@@ -8,5 +8,6 @@ mod api;
 mod email;
 mod hosted;
 mod hosted_email;
+mod mfa;
 mod social;
 mod tokens;

@@ -1,0 +1,115 @@
+//! Two-factor API (wire spec §3.13, §4.6): enrol and list a user's TOTP factors, read and
+//! delete a factor, challenge it and verify the challenge.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::{ApiKeyEnvironment, WireBody};
+use super::lists::{ListParams, envelope};
+use crate::service::Error;
+use crate::service::mfa::{TotpOptions, challenge_to_wire, factor_to_wire};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/user_management/users/{id}/auth_factors", get(list).post(enroll))
+        .route("/auth/factors/{id}", get(read).delete(remove))
+        .route("/auth/factors/{id}/challenge", post(challenge))
+        .route("/auth/challenges/{id}/verify", post(verify))
+}
+
+#[derive(Deserialize)]
+struct EnrollBody {
+    #[serde(rename = "type")]
+    factor_type: Option<String>,
+    totp_issuer: Option<String>,
+    totp_user: Option<String>,
+    totp_secret: Option<String>,
+}
+
+async fn enroll(
+    State(state): State<AppState>,
+    ApiKeyEnvironment(env): ApiKeyEnvironment,
+    Path(user_id): Path<String>,
+    WireBody(body): WireBody<EnrollBody>,
+) -> Result<Response, ApiError> {
+    let factor_type = body
+        .factor_type
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Error::validation("type", "type_required", "type is required (totp)."))?;
+    let options = TotpOptions { issuer: body.totp_issuer, user: body.totp_user, secret: body.totp_secret };
+    let (enrolment, challenge) = state.core.enroll_factor(&env, &user_id, &factor_type, options).await?;
+    let body = json!({
+        "authentication_factor": factor_to_wire(&enrolment.factor, Some(&enrolment)),
+        "authentication_challenge": challenge_to_wire(&challenge),
+    });
+    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
+async fn list(
+    State(state): State<AppState>,
+    ApiKeyEnvironment(env): ApiKeyEnvironment,
+    Path(user_id): Path<String>,
+    Query(params): Query<ListParams>,
+) -> Result<axum::Json<Value>, ApiError> {
+    params.limit()?;
+    params.order()?;
+    // A user has a handful of factors: one page, oldest first.
+    let factors = state.core.list_factors(&env, &user_id).await?;
+    let ids: Vec<&str> = factors.iter().map(|f| f.id.as_str()).collect();
+    let data = factors.iter().map(|f| factor_to_wire(f, None)).collect();
+    Ok(axum::Json(envelope(data, &ids, false, &ListParams::default())))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    ApiKeyEnvironment(env): ApiKeyEnvironment,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    Ok(axum::Json(factor_to_wire(&state.core.get_factor(&env, &id).await?, None)))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    ApiKeyEnvironment(env): ApiKeyEnvironment,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.core.delete_factor(&env, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn challenge(
+    State(state): State<AppState>,
+    ApiKeyEnvironment(env): ApiKeyEnvironment,
+    Path(id): Path<String>,
+    WireBody(_body): WireBody<Value>,
+) -> Result<Response, ApiError> {
+    let challenge = state.core.challenge_factor(&env, &id).await?;
+    Ok((StatusCode::CREATED, axum::Json(challenge_to_wire(&challenge))).into_response())
+}
+
+#[derive(Deserialize)]
+struct VerifyBody {
+    code: Option<String>,
+}
+
+async fn verify(
+    State(state): State<AppState>,
+    ApiKeyEnvironment(env): ApiKeyEnvironment,
+    Path(id): Path<String>,
+    WireBody(body): WireBody<VerifyBody>,
+) -> Result<Response, ApiError> {
+    let code = body
+        .code
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| Error::validation("code", "code_required", "code is required."))?;
+    let (challenge, valid) = state.core.verify_challenge(&env, &id, &code).await?;
+    let body = json!({ "challenge": challenge_to_wire(&challenge), "valid": valid });
+    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}

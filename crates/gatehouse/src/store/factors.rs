@@ -1,0 +1,474 @@
+//! Two-factor records: TOTP factors and their challenges, recovery codes, passkeys, WebAuthn
+//! ceremony state and the hosted account-security sessions.
+
+use sqlx::Row as _;
+use sqlx::any::AnyRow;
+
+use super::{Store, StoreResult, conflict};
+use crate::clock::Millis;
+
+/// A TOTP factor. `secret_sealed` is the encrypted secret (see `crypto::sealing`).
+#[derive(Clone)]
+pub struct AuthFactor {
+    pub id: String,
+    pub environment_id: String,
+    pub user_id: String,
+    pub factor_type: String,
+    pub secret_sealed: String,
+    pub issuer: String,
+    pub account: String,
+    pub verified_at: Option<Millis>,
+    pub last_used_step: Option<i64>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+impl std::fmt::Debug for AuthFactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthFactor").field("id", &self.id).field("user_id", &self.user_id).finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct AuthChallenge {
+    pub id: String,
+    pub environment_id: String,
+    pub factor_id: String,
+    pub expires_at: Millis,
+    pub verified_at: Option<Millis>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// A registered passkey; `credential` is webauthn-rs's `Passkey` as JSON.
+#[derive(Clone, Debug)]
+pub struct StoredPasskey {
+    pub id: String,
+    pub environment_id: String,
+    pub user_id: String,
+    pub credential_id: String,
+    pub name: String,
+    pub credential: String,
+    pub last_used_at: Option<Millis>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// A WebAuthn ceremony between its options and the browser's answer.
+#[derive(Clone, Debug)]
+pub struct Ceremony {
+    pub environment_id: String,
+    /// Empty for a discoverable (username-less) sign-in.
+    pub user_id: String,
+    pub state: String,
+}
+
+/// A finished hosted sign-in waiting on the account-security page.
+#[derive(Clone, Debug)]
+pub struct SecuritySession {
+    pub environment_id: String,
+    pub user_id: String,
+    pub auth_method: String,
+    pub request_id: String,
+}
+
+const FACTOR_COLUMNS: &str = "id, environment_id, user_id, factor_type, secret_sealed, issuer, account, verified_at, \
+     last_used_step, created_at, updated_at";
+const CHALLENGE_COLUMNS: &str = "id, environment_id, factor_id, expires_at, verified_at, created_at, updated_at";
+const PASSKEY_COLUMNS: &str =
+    "id, environment_id, user_id, credential_id, name, credential, last_used_at, created_at, updated_at";
+
+fn factor_from_row(row: &AnyRow) -> StoreResult<AuthFactor> {
+    Ok(AuthFactor {
+        id: row.try_get("id")?,
+        environment_id: row.try_get("environment_id")?,
+        user_id: row.try_get("user_id")?,
+        factor_type: row.try_get("factor_type")?,
+        secret_sealed: row.try_get("secret_sealed")?,
+        issuer: row.try_get("issuer")?,
+        account: row.try_get("account")?,
+        verified_at: row.try_get("verified_at")?,
+        last_used_step: row.try_get("last_used_step")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn challenge_from_row(row: &AnyRow) -> StoreResult<AuthChallenge> {
+    Ok(AuthChallenge {
+        id: row.try_get("id")?,
+        environment_id: row.try_get("environment_id")?,
+        factor_id: row.try_get("factor_id")?,
+        expires_at: row.try_get("expires_at")?,
+        verified_at: row.try_get("verified_at")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn passkey_from_row(row: &AnyRow) -> StoreResult<StoredPasskey> {
+    Ok(StoredPasskey {
+        id: row.try_get("id")?,
+        environment_id: row.try_get("environment_id")?,
+        user_id: row.try_get("user_id")?,
+        credential_id: row.try_get("credential_id")?,
+        name: row.try_get("name")?,
+        credential: row.try_get("credential")?,
+        last_used_at: row.try_get("last_used_at")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+impl Store {
+    pub async fn insert_auth_factor(&self, f: &AuthFactor) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "INSERT INTO auth_factors ({FACTOR_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        ))
+        .bind(&f.id)
+        .bind(&f.environment_id)
+        .bind(&f.user_id)
+        .bind(&f.factor_type)
+        .bind(&f.secret_sealed)
+        .bind(&f.issuer)
+        .bind(&f.account)
+        .bind(f.verified_at)
+        .bind(f.last_used_step)
+        .bind(f.created_at)
+        .bind(f.updated_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn find_auth_factor(&self, environment_id: &str, id: &str) -> StoreResult<Option<AuthFactor>> {
+        let row =
+            sqlx::query(&format!("SELECT {FACTOR_COLUMNS} FROM auth_factors WHERE id = $1 AND environment_id = $2"))
+                .bind(id)
+                .bind(environment_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.as_ref().map(factor_from_row).transpose()
+    }
+
+    /// A user's factors, oldest first, verified or not.
+    pub async fn list_auth_factors(&self, user_id: &str) -> StoreResult<Vec<AuthFactor>> {
+        let rows = sqlx::query(&format!("SELECT {FACTOR_COLUMNS} FROM auth_factors WHERE user_id = $1 ORDER BY id"))
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(factor_from_row).collect()
+    }
+
+    pub async fn delete_auth_factor(&self, environment_id: &str, id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM auth_factors WHERE id = $1 AND environment_id = $2")
+            .bind(id)
+            .bind(environment_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Forgets enrolments that were started but never confirmed.
+    pub async fn delete_unverified_factors(&self, user_id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM auth_factors WHERE user_id = $1 AND verified_at IS NULL")
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn mark_factor_verified(&self, id: &str, now: Millis) -> StoreResult<()> {
+        sqlx::query("UPDATE auth_factors SET verified_at = $1, updated_at = $1 WHERE id = $2 AND verified_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Records that a code of time step `step` was accepted, atomically: `false` when a code of
+    /// this step or a later one was already accepted (a replay, or a race with one).
+    pub async fn consume_totp_step(&self, factor_id: &str, step: i64, now: Millis) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE auth_factors SET last_used_step = $1, updated_at = $2 \
+             WHERE id = $3 AND (last_used_step IS NULL OR last_used_step < $1)",
+        )
+        .bind(step)
+        .bind(now)
+        .bind(factor_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn insert_auth_challenge(&self, c: &AuthChallenge) -> StoreResult<()> {
+        sqlx::query(&format!("INSERT INTO auth_challenges ({CHALLENGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
+            .bind(&c.id)
+            .bind(&c.environment_id)
+            .bind(&c.factor_id)
+            .bind(c.expires_at)
+            .bind(c.verified_at)
+            .bind(c.created_at)
+            .bind(c.updated_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn find_auth_challenge(&self, environment_id: &str, id: &str) -> StoreResult<Option<AuthChallenge>> {
+        let row = sqlx::query(&format!(
+            "SELECT {CHALLENGE_COLUMNS} FROM auth_challenges WHERE id = $1 AND environment_id = $2"
+        ))
+        .bind(id)
+        .bind(environment_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(challenge_from_row).transpose()
+    }
+
+    /// Marks a challenge verified, atomically; `false` if it already was or has expired.
+    pub async fn consume_auth_challenge(&self, id: &str, now: Millis) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE auth_challenges SET verified_at = $1, updated_at = $1 \
+             WHERE id = $2 AND verified_at IS NULL AND expires_at > $1",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Replaces a user's recovery codes with new ones (hashes), in one transaction.
+    pub async fn replace_recovery_codes(&self, user_id: &str, hashes: &[String], now: Millis) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+        for hash in hashes {
+            sqlx::query(
+                "INSERT INTO recovery_codes (code_hash, user_id, used_at, created_at) VALUES ($1, $2, NULL, $3)",
+            )
+            .bind(hash)
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn delete_recovery_codes(&self, user_id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user_id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Spends a recovery code, atomically; `false` if unknown or already used.
+    pub async fn consume_recovery_code(&self, user_id: &str, code_hash: &str, now: Millis) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE recovery_codes SET used_at = $1 WHERE code_hash = $2 AND user_id = $3 AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(code_hash)
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn count_unused_recovery_codes(&self, user_id: &str) -> StoreResult<i64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
+            .bind(user_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n)
+    }
+
+    /// Inserts a passkey; `Conflict("passkeys.credential_id")` if the authenticator's credential
+    /// is already registered in this environment.
+    pub async fn insert_passkey(&self, p: &StoredPasskey) -> StoreResult<()> {
+        sqlx::query(&format!("INSERT INTO passkeys ({PASSKEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
+            .bind(&p.id)
+            .bind(&p.environment_id)
+            .bind(&p.user_id)
+            .bind(&p.credential_id)
+            .bind(&p.name)
+            .bind(&p.credential)
+            .bind(p.last_used_at)
+            .bind(p.created_at)
+            .bind(p.updated_at)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| conflict(e, "passkeys.credential_id"))?;
+        Ok(())
+    }
+
+    pub async fn list_passkeys(&self, user_id: &str) -> StoreResult<Vec<StoredPasskey>> {
+        let rows = sqlx::query(&format!("SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE user_id = $1 ORDER BY id"))
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(passkey_from_row).collect()
+    }
+
+    pub async fn find_passkey_by_credential(
+        &self,
+        environment_id: &str,
+        credential_id: &str,
+    ) -> StoreResult<Option<StoredPasskey>> {
+        let row = sqlx::query(&format!(
+            "SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE environment_id = $1 AND credential_id = $2"
+        ))
+        .bind(environment_id)
+        .bind(credential_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(passkey_from_row).transpose()
+    }
+
+    /// Records a sign-in with a passkey and its updated counter/flags.
+    pub async fn update_passkey_use(&self, id: &str, credential: &str, now: Millis) -> StoreResult<()> {
+        sqlx::query("UPDATE passkeys SET credential = $1, last_used_at = $2, updated_at = $2 WHERE id = $3")
+            .bind(credential)
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_passkey(&self, user_id: &str, id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM passkeys WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn insert_webauthn_ceremony(
+        &self,
+        id_hash: &str,
+        kind: &str,
+        ceremony: &Ceremony,
+        expires_at: Millis,
+        now: Millis,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO webauthn_ceremonies (id_hash, environment_id, user_id, kind, state, expires_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id_hash)
+        .bind(&ceremony.environment_id)
+        .bind(&ceremony.user_id)
+        .bind(kind)
+        .bind(&ceremony.state)
+        .bind(expires_at)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Takes a ceremony's state out of the store, atomically (a second answer finds nothing);
+    /// `None` if unknown, of another kind, already used or expired.
+    pub async fn consume_webauthn_ceremony(
+        &self,
+        id_hash: &str,
+        kind: &str,
+        now: Millis,
+    ) -> StoreResult<Option<Ceremony>> {
+        let row = sqlx::query(
+            "DELETE FROM webauthn_ceremonies WHERE id_hash = $1 AND kind = $2 \
+             RETURNING environment_id, user_id, state, expires_at",
+        )
+        .bind(id_hash)
+        .bind(kind)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let expires_at: i64 = row.try_get("expires_at")?;
+        if expires_at <= now {
+            return Ok(None);
+        }
+        Ok(Some(Ceremony {
+            environment_id: row.try_get("environment_id")?,
+            user_id: row.try_get("user_id")?,
+            state: row.try_get("state")?,
+        }))
+    }
+
+    pub async fn insert_security_session(
+        &self,
+        token_hash: &str,
+        session: &SecuritySession,
+        expires_at: Millis,
+        now: Millis,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO security_sessions (token_hash, environment_id, user_id, auth_method, request_id, expires_at, \
+             used_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)",
+        )
+        .bind(token_hash)
+        .bind(&session.environment_id)
+        .bind(&session.user_id)
+        .bind(&session.auth_method)
+        .bind(&session.request_id)
+        .bind(expires_at)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn find_security_session(&self, token_hash: &str, now: Millis) -> StoreResult<Option<SecuritySession>> {
+        let row = sqlx::query(
+            "SELECT environment_id, user_id, auth_method, request_id FROM security_sessions \
+             WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(security_session_from_row).transpose()
+    }
+
+    /// Ends a security session, atomically, returning it; `None` if unknown, used or expired.
+    pub async fn consume_security_session(
+        &self,
+        token_hash: &str,
+        now: Millis,
+    ) -> StoreResult<Option<SecuritySession>> {
+        let row = sqlx::query(
+            "UPDATE security_sessions SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
+             RETURNING environment_id, user_id, auth_method, request_id",
+        )
+        .bind(now)
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(security_session_from_row).transpose()
+    }
+
+    /// Deletes expired ceremonies, challenges and security sessions.
+    pub async fn purge_expired_factors(&self, now: Millis) -> StoreResult<u64> {
+        let mut removed = 0;
+        for sql in [
+            "DELETE FROM webauthn_ceremonies WHERE expires_at < $1",
+            "DELETE FROM auth_challenges WHERE expires_at < $1",
+            "DELETE FROM security_sessions WHERE expires_at < $1",
+        ] {
+            removed += sqlx::query(sql).bind(now - 3600 * 1000).execute(&self.pool).await?.rows_affected();
+        }
+        Ok(removed)
+    }
+}
+
+fn security_session_from_row(row: &AnyRow) -> StoreResult<SecuritySession> {
+    Ok(SecuritySession {
+        environment_id: row.try_get("environment_id")?,
+        user_id: row.try_get("user_id")?,
+        auth_method: row.try_get("auth_method")?,
+        request_id: row.try_get("request_id")?,
+    })
+}
