@@ -60,7 +60,8 @@ pub async fn after_step_ups(
     match state.core.issue_authorization_code(env, params, user, method).await {
         Ok(location) => {
             let mut response = see_other(&location);
-            if let Some(clear) = super::pending_cookie::clear(state.core.config.is_https()) {
+            if let Some(clear) = super::cookies::set(super::cookies::PENDING, "", state.core.config.is_https(), Some(0))
+            {
                 response.headers_mut().append(header::SET_COOKIE, clear);
             }
             response
@@ -82,7 +83,12 @@ pub async fn step_up_page(
         Err(e) => return crate::http::error::ApiError::from(e).into_response(),
     };
     let mut response = see_other(page);
-    if let Some(cookie) = super::pending_cookie::set(&token, state.core.config.is_https()) {
+    if let Some(cookie) = super::cookies::set(
+        super::cookies::PENDING,
+        &token,
+        state.core.config.is_https(),
+        Some(crate::service::pending::PENDING_TTL_MS / 1000),
+    ) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response

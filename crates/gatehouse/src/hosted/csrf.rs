@@ -1,25 +1,15 @@
 //! CSRF protection for the hosted forms: a random token in an HttpOnly cookie, repeated in a
 //! hidden field, compared in constant time (double submit). `SameSite=Lax` adds a second layer.
 
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue};
 
 use crate::crypto::secrets::{random_token, secrets_equal};
 
-fn cookie_name(https: bool) -> &'static str {
-    if https { "__Host-gatehouse_csrf" } else { "gatehouse_csrf" }
-}
+const COOKIE: &str = "gatehouse_csrf";
 
 /// The token in the request's cookie, if it has a plausible form.
 pub fn from_cookie(headers: &HeaderMap, https: bool) -> Option<String> {
-    let name = cookie_name(https);
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
+    super::cookies::read(headers, COOKIE, https)
         .filter(|v| v.len() == 32 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
 }
 
@@ -29,9 +19,8 @@ pub fn token_for_form(headers: &HeaderMap, https: bool) -> (String, Option<Heade
         return (existing, None);
     }
     let token = random_token(24);
-    let secure = if https { "; Secure" } else { "" };
-    let cookie = format!("{}={token}; Path=/; HttpOnly; SameSite=Lax{secure}", cookie_name(https));
-    (token, HeaderValue::from_str(&cookie).ok())
+    let cookie = super::cookies::set(COOKIE, &token, https, None);
+    (token, cookie)
 }
 
 /// Whether the submitted field matches the cookie.
@@ -50,7 +39,10 @@ mod tests {
         let cookie = cookie.unwrap();
         assert!(cookie.to_str().unwrap().contains("HttpOnly; SameSite=Lax"));
         let mut headers = HeaderMap::new();
-        headers.insert(header::COOKIE, HeaderValue::from_str(&format!("other=1; gatehouse_csrf={token}")).unwrap());
+        headers.insert(
+            axum::http::header::COOKIE,
+            HeaderValue::from_str(&format!("other=1; gatehouse_csrf={token}")).unwrap(),
+        );
         assert!(is_valid(&headers, false, &token));
         assert!(!is_valid(&headers, false, "x"));
         assert!(!is_valid(&headers, true, &token), "https uses the __Host- cookie");

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::complete::finish;
 use super::forms::{expired, field, fields, load, minutes, page};
-use super::{csrf, pending_cookie};
+use super::{cookies, csrf};
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::ClientInfo;
@@ -217,7 +217,7 @@ pub async fn verify_email_page(
         Ok(found) => found,
         Err(page) => return page,
     };
-    let token = pending_cookie::read(&headers, https(&state)).unwrap_or_default();
+    let token = cookies::read(&headers, cookies::PENDING, https(&state)).unwrap_or_default();
     match state.core.peek_pending_authentication(&env, &token).await {
         Ok((_, user)) => code_form(
             &state,
@@ -242,7 +242,7 @@ pub async fn verify_email(State(state): State<AppState>, headers: HeaderMap, bod
         Ok(found) => found,
         Err(page) => return page,
     };
-    let token = pending_cookie::read(&headers, https(&state)).unwrap_or_default();
+    let token = cookies::read(&headers, cookies::PENDING, https(&state)).unwrap_or_default();
     let Ok((pending, user)) = state.core.peek_pending_authentication(&env, &token).await else {
         return expired(&state);
     };
@@ -284,7 +284,7 @@ pub async fn verify_email_resend(State(state): State<AppState>, headers: HeaderM
         Ok(found) => found,
         Err(page) => return page,
     };
-    let token = pending_cookie::read(&headers, https(&state)).unwrap_or_default();
+    let token = cookies::read(&headers, cookies::PENDING, https(&state)).unwrap_or_default();
     let Ok((_, user)) = state.core.peek_pending_authentication(&env, &token).await else {
         return expired(&state);
     };

@@ -195,8 +195,12 @@ pub(crate) fn fields(body: &Bytes) -> HashMap<String, String> {
     form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
 }
 
+/// A form field without surrounding white space or control characters ("" when absent).
 pub(crate) fn field(fields: &HashMap<String, String>, name: &str) -> String {
-    fields.get(name).map(|v| v.trim_matches(|c: char| c.is_control()).to_owned()).unwrap_or_default()
+    fields
+        .get(name)
+        .map(|v| v.trim_matches(|c: char| c.is_whitespace() || c.is_control()).to_owned())
+        .unwrap_or_default()
 }
 
 pub(crate) fn minutes(secs: i64) -> String {

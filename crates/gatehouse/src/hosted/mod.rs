@@ -3,11 +3,11 @@
 
 mod authorize;
 pub mod complete;
+mod cookies;
 mod csrf;
 mod email_pages;
 mod forms;
 mod pages;
-mod pending_cookie;
 pub mod security;
 mod social;
 pub mod two_factor;

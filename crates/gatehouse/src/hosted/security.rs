@@ -17,9 +17,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::complete::see_other;
+use super::cookies;
 use super::csrf;
+use super::forms::{field, fields};
 use super::pages::brand;
-use super::two_factor::{code_problem, field, fields, flow_cookie, read_flow_cookie, render_setup};
+use super::two_factor::{code_problem, render_setup};
 use crate::clock::iso8601;
 use crate::domain::environment::Branding;
 use crate::domain::user::User;
@@ -78,7 +80,7 @@ async fn open_session(
     params.then = None;
     let request = state.core.save_authorization_request(env, &params).await.map_err(api_error)?;
     let token = state.core.create_security_session(&env.env, user, method, &request).await.map_err(api_error)?;
-    flow_cookie(SECURITY_COOKIE, &token, state.core.config.is_https(), SECURITY_SESSION_TTL_MS / 1000)
+    cookies::set(SECURITY_COOKIE, &token, state.core.config.is_https(), Some(SECURITY_SESSION_TTL_MS / 1000))
         .ok_or_else(|| api_error(Error::Internal(anyhow::anyhow!("cookie header"))))
 }
 
@@ -157,7 +159,7 @@ struct Open {
 }
 
 async fn load(state: &AppState, headers: &HeaderMap) -> Result<Open, Response> {
-    let Some(token) = read_flow_cookie(headers, SECURITY_COOKIE, state.core.config.is_https()) else {
+    let Some(token) = cookies::read(headers, SECURITY_COOKIE, state.core.config.is_https()) else {
         return Err(expired(state));
     };
     let Some((session, user)) = state.core.find_security_session(&token).await.map_err(api_error)? else {
@@ -285,7 +287,7 @@ pub async fn proceed(State(state): State<AppState>, headers: HeaderMap, body: By
             Ok(location) => see_other(&location),
             Err(e) => return api_error(e),
         };
-    if let Some(cookie) = flow_cookie(SECURITY_COOKIE, "", state.core.config.is_https(), 0) {
+    if let Some(cookie) = cookies::set(SECURITY_COOKIE, "", state.core.config.is_https(), Some(0)) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     let _ = open.request;

@@ -2,18 +2,19 @@
 //! code) and, when the environment requires two-factor, the enrolment page with its QR code.
 //! The pending sign-in travels in an HttpOnly cookie, never in the page.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
 use serde::Deserialize;
 
 use super::complete::see_other;
+use super::cookies;
 use super::csrf;
+use super::forms::{field, fields, minutes};
 use super::pages::brand;
 use crate::domain::environment::Branding;
 use crate::domain::user::User;
@@ -28,30 +29,6 @@ use crate::store::PendingAuthentication;
 
 pub const CHALLENGE_PAGE: &str = "/authkit/two-factor";
 pub const SETUP_PAGE: &str = "/authkit/two-factor/setup";
-const PENDING_COOKIE: &str = "gatehouse_mfa";
-
-/// `Set-Cookie` for a short-lived HttpOnly cookie of the hosted flow (`__Host-` on https).
-pub fn flow_cookie(name: &str, value: &str, https: bool, max_age_secs: i64) -> Option<HeaderValue> {
-    let (prefix, secure) = if https { ("__Host-", "; Secure") } else { ("", "") };
-    HeaderValue::from_str(&format!(
-        "{prefix}{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}"
-    ))
-    .ok()
-}
-
-/// The value of a hosted-flow cookie.
-pub fn read_flow_cookie(headers: &HeaderMap, name: &str, https: bool) -> Option<String> {
-    let full = if https { format!("__Host-{name}") } else { name.to_owned() };
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == full)
-        .map(|(_, v)| v.to_owned())
-        .filter(|v| !v.is_empty() && v.len() <= 64)
-}
 
 /// Starts the two-factor step: a pending sign-in in a cookie, and a 303 to `page`.
 pub async fn start(
@@ -71,7 +48,9 @@ pub async fn start(
         Err(e) => return crate::http::error::ApiError::from(e).into_response(),
     };
     let mut response = see_other(&format!("{page}?request={request}"));
-    if let Some(cookie) = flow_cookie(PENDING_COOKIE, &token, state.core.config.is_https(), PENDING_TTL_MS / 1000) {
+    if let Some(cookie) =
+        cookies::set(cookies::PENDING, &token, state.core.config.is_https(), Some(PENDING_TTL_MS / 1000))
+    {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
@@ -108,7 +87,7 @@ async fn load(state: &AppState, headers: &HeaderMap, request: &str) -> Result<Fl
         Ok(None) => return Err(expired(state)),
         Err(e) => return Err(crate::http::error::ApiError::from(e).into_response()),
     };
-    let Some(token) = read_flow_cookie(headers, PENDING_COOKIE, https) else {
+    let Some(token) = cookies::read(headers, cookies::PENDING, https) else {
         return Err(expired(state));
     };
     match state.core.peek_pending_authentication(&env, &token).await {
@@ -116,19 +95,6 @@ async fn load(state: &AppState, headers: &HeaderMap, request: &str) -> Result<Fl
         Err(Error::InvalidPendingToken) => Err(expired(state)),
         Err(e) => Err(crate::http::error::ApiError::from(e).into_response()),
     }
-}
-
-pub fn fields(body: &Bytes) -> HashMap<String, String> {
-    form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
-}
-
-pub fn field(fields: &HashMap<String, String>, name: &str) -> String {
-    fields.get(name).map(|v| v.trim().to_owned()).unwrap_or_default()
-}
-
-pub fn minutes(secs: i64) -> String {
-    let minutes = (secs + 59) / 60;
-    if minutes <= 1 { "a minute".to_owned() } else { format!("{minutes} minutes") }
 }
 
 /// The message for a refused code, and the status to show it with.
@@ -263,7 +229,7 @@ async fn finish(state: &AppState, flow: &Flow) -> Response {
     };
     let mut response =
         super::complete::after_step_ups(state, &flow.env, &flow.params, &user, &pending.auth_method).await;
-    if let Some(cookie) = flow_cookie(PENDING_COOKIE, "", state.core.config.is_https(), 0) {
+    if let Some(cookie) = cookies::set(cookies::PENDING, "", state.core.config.is_https(), Some(0)) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
@@ -341,7 +307,7 @@ pub async fn setup(State(state): State<AppState>, headers: HeaderMap, body: Byte
         &codes,
     )
     .await;
-    if let Some(cookie) = flow_cookie(PENDING_COOKIE, "", state.core.config.is_https(), 0) {
+    if let Some(cookie) = cookies::set(cookies::PENDING, "", state.core.config.is_https(), Some(0)) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
