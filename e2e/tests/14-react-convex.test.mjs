@@ -164,7 +164,7 @@ test('the AuthKit guide app on Gatehouse + convex-numbers', { timeout: 240_000 }
     });
     assert.deepEqual(await res.json(), { status: 'success', value: { viewer: null, numbers: shown } });
     await mkdir(DOCS_IMAGES, { recursive: true });
-    await page.screenshot({ path: join(DOCS_IMAGES, 'react-convex.png') });
+    await page.screenshot({ path: join(DOCS_IMAGES, 'react-convex.png'), clip: { x: 0, y: 0, width: 900, height: 240 } });
     await page.screenshot({ path: join(ARTIFACTS, 'react-convex.png') });
   });
 
