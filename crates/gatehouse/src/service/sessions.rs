@@ -28,7 +28,8 @@ impl Core {
     }
 
     /// Ends the session (if any) and decides where the browser may go next: `return_to` when it
-    /// is allowed for the session's environment, else `None` (show the signed-out page).
+    /// is allowed for the session's environment, the environment's default sign-out URL when no
+    /// `return_to` was given, else `None` (show the signed-out page).
     pub async fn sign_out(&self, session_id: Option<&str>, return_to: Option<&str>) -> Result<Option<String>> {
         let session = match session_id {
             Some(id) if !id.is_empty() => self.store.find_session(id).await?,
@@ -47,11 +48,13 @@ impl Core {
             return Ok(None);
         };
         self.store.revoke_session(&session.id, self.now()).await?;
-        let Some(return_to) = return_to else {
-            return Ok(None);
-        };
         let Some(env) = self.store.find_environment(&session.environment_id).await? else {
             return Ok(None);
+        };
+        // Without return_to, the environment's first sign-out URL is the default (as the
+        // "sign-out redirect" of WorkOS's dashboard is).
+        let Some(return_to) = return_to else {
+            return Ok(env.settings.sign_out_redirect_uris.first().cloned());
         };
         Ok(self.return_to_allowed(&env, return_to).await?.then(|| return_to.to_owned()))
     }

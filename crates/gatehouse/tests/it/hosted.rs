@@ -269,3 +269,19 @@ async fn sign_out_redirects_only_where_allowed() {
     assert_eq!(res.headers()["location"], "https://app.example.com/bye");
     let _ = Method::GET;
 }
+
+#[tokio::test]
+async fn sign_out_without_return_to_uses_the_default_sign_out_url() {
+    let app = TestApp::spawn().await;
+    app.create_user("d@example.com").await;
+    let tokens = app.login("d@example.com").await;
+    let sid = claims(&tokens.access_token)["sid"].as_str().unwrap().to_owned();
+    let res = app.http.get(app.at(&format!("/user_management/sessions/logout?session_id={sid}"))).send().await.unwrap();
+    assert_eq!(res.status(), 200, "no default configured: the signed-out page");
+    app.set(&[("sign_out_redirect_uris", "http://localhost:5173/")]).await;
+    let tokens = app.login("d@example.com").await;
+    let sid = claims(&tokens.access_token)["sid"].as_str().unwrap().to_owned();
+    let res = app.http.get(app.at(&format!("/user_management/sessions/logout?session_id={sid}"))).send().await.unwrap();
+    assert_eq!(res.status(), 302);
+    assert_eq!(res.headers()["location"], "http://localhost:5173/");
+}
