@@ -42,9 +42,9 @@ CLIENT_ID="$("$GH" init --data "$DATA_DIR" --public-url "$GATEHOUSE_URL" --json 
 if ! "$GH" redirect-uris list --data "$DATA_DIR" | grep -qF "$APP_URL/callback"; then
   "$GH" redirect-uris add "$APP_URL/callback" --data "$DATA_DIR"
 fi
-# What a WorkOS user does in the dashboard: put the user's name into the access token, for "Welcome <name>!".
 # Where "Sign out" lands: the guide calls signOut() without returnTo.
 "$GH" env set development "sign_out_redirect_uris=$APP_URL/" --data "$DATA_DIR" >/dev/null
+# What a WorkOS user does in the dashboard: put the user's name into the access token, for "Welcome <name>!".
 "$GH" jwt-template set "{\"aud\": \"$CLIENT_ID\", \"name\": \"{{ user.first_name }} {{ user.last_name }}\"}" --data "$DATA_DIR" >/dev/null
 
 cat >"$HERE/.env.local" <<EOF
