@@ -84,13 +84,16 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_by_user ON sessions (user_id, id);
 
+-- A session's refresh tokens form a chain: each rotation inserts the successor with its
+-- parent's hash. A token is spent exactly when a row names it as parent (the unique index makes
+-- the rotation one atomic INSERT). `claims` are the access-token claims issued with the token,
+-- kept so that a retry of the parent within the grace window can get the same pair again.
 CREATE TABLE refresh_tokens (
     token_hash TEXT PRIMARY KEY,
     session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-    created_at BIGINT NOT NULL,
-    rotated_at BIGINT,
-    child_hash TEXT,
-    child_claims TEXT
+    parent_hash TEXT UNIQUE,
+    claims TEXT,
+    created_at BIGINT NOT NULL
 );
 CREATE INDEX refresh_tokens_by_session ON refresh_tokens (session_id);
 

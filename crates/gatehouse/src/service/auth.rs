@@ -12,7 +12,7 @@ use crate::crypto::password::Verdict;
 use crate::crypto::secrets::{derive_token, hash_secret, pkce_s256_matches, random_token};
 use crate::domain::user::{User, normalize_email};
 use crate::ids::new_id;
-use crate::store::{CodeOutcome, NewAuthCode, Rotation, Session};
+use crate::store::{CodeOutcome, NewAuthCode, Session, SessionStatus};
 
 /// Authorization codes live ten minutes (RFC 6749 recommends at most ten).
 pub const AUTH_CODE_TTL_MS: Millis = 600 * SEC;
@@ -308,48 +308,68 @@ impl Core {
         Ok(authenticated)
     }
 
-    /// Rotates a refresh token. See `Store::rotate_refresh_token` for the grace-window rules.
+    /// Rotates a refresh token: one read (token, session, user, successor) and one atomic
+    /// insert of the successor.
+    ///
+    /// * Unspent token: its successor is inserted and returned.
+    /// * The immediately previous token again, within the grace window (two tabs racing, a
+    ///   retried request): the same successor and access token again. The successor is derived
+    ///   from the presented token with a server key, so Gatehouse never stores a token in clear,
+    ///   and RSASSA-PKCS1-v1_5 signatures are deterministic, so re-signing the stored claims
+    ///   gives the same access token.
+    /// * Any other reuse is treated as theft: the whole session is revoked.
     async fn refresh(&self, env: &LoadedEnvironment, presented: &str) -> Result<Authenticated> {
         let invalid = || Error::InvalidGrant("Invalid refresh token.".into());
         if presented.is_empty() || presented.len() > 256 {
             return Err(invalid());
         }
         let token_hash = hash_secret(presented);
-        let session = self.store.find_session_by_refresh(&token_hash).await?.ok_or_else(invalid)?;
-        if session.environment_id != env.env.id {
-            return Err(invalid());
-        }
-        let user = self.store.find_user(&env.env.id, &session.user_id).await?.ok_or_else(invalid)?;
-        let now = self.now();
-        // The successor is derived from the presented token, so a retry within the grace
-        // window reproduces it without Gatehouse ever storing a token in clear.
         let child = derive_token(&self.refresh_key, "refresh-rotation", presented);
-        let claims = self.access_claims(env, &user, &session.id, now)?;
-        let claims_json = serde_json::Value::Object(claims.clone()).to_string();
-        let grace = env.env.settings.refresh_grace_secs * SEC;
-        let (session, claims) =
-            match self.store.rotate_refresh_token(&token_hash, &hash_secret(&child), &claims_json, now, grace).await? {
-                Rotation::Rotated { session } => (session, claims),
-                Rotation::Replayed { session, child_claims } => {
-                    let claims = serde_json::from_str(&child_claims).map_err(|e| Error::Internal(e.into()))?;
-                    (session, claims)
+        // Two passes at most: the second only when a concurrent request rotated the token
+        // between our read and our insert, and we take the grace path with its result.
+        for _ in 0..2 {
+            let ctx = self.store.find_refresh(&token_hash).await?.ok_or_else(invalid)?;
+            let now = self.now();
+            if ctx.session.environment_id != env.env.id || ctx.session.status(now) != SessionStatus::Active {
+                return Err(invalid());
+            }
+            let claims = match ctx.successor {
+                None => {
+                    let claims = self.access_claims(env, &ctx.user, &ctx.session.id, now)?;
+                    let claims_json = serde_json::Value::Object(claims.clone()).to_string();
+                    if !self
+                        .store
+                        .insert_successor(&token_hash, &hash_secret(&child), &ctx.session.id, &claims_json, now)
+                        .await?
+                    {
+                        continue;
+                    }
+                    claims
                 }
-                Rotation::Reused => {
-                    tracing::warn!(session.id = %session.id, "refresh token reused after rotation; session revoked");
-                    return Err(Error::InvalidGrant(
-                        "The refresh token has already been used; the session has been revoked.".into(),
-                    ));
+                Some(successor) => {
+                    let grace = env.env.settings.refresh_grace_secs * SEC;
+                    let replay =
+                        successor.claims.filter(|_| !successor.is_spent && now - successor.rotated_at <= grace);
+                    let Some(claims) = replay else {
+                        self.store.revoke_session(&ctx.session.id, now).await?;
+                        tracing::warn!(session.id = %ctx.session.id, "refresh token reused after rotation; session revoked");
+                        return Err(Error::InvalidGrant(
+                            "The refresh token has already been used; the session has been revoked.".into(),
+                        ));
+                    };
+                    serde_json::from_str(&claims).map_err(|e| Error::Internal(e.into()))?
                 }
-                Rotation::Invalid => return Err(invalid()),
             };
-        let access_token = self.sign_access_token(env, &claims)?;
-        Ok(Authenticated {
-            user,
-            access_token,
-            refresh_token: child,
-            authentication_method: session.auth_method.clone(),
-            session_id: session.id,
-        })
+            let access_token = self.sign_access_token(env, &claims)?;
+            return Ok(Authenticated {
+                user: ctx.user,
+                access_token,
+                refresh_token: child,
+                authentication_method: ctx.session.auth_method,
+                session_id: ctx.session.id,
+            });
+        }
+        Err(invalid())
     }
 
     /// Issues a single-use code for the hosted flow and returns the URL to send the browser to.

@@ -33,7 +33,7 @@ pub use identities::{Identity, SocialLogin};
 pub use outbox::OutboxEmail;
 pub use pending::PendingAuthentication;
 pub use providers::StoredProvider;
-pub use sessions::{AuthCode, CodeOutcome, NewAuthCode, Rotation, Session, SessionStatus};
+pub use sessions::{AuthCode, CodeOutcome, NewAuthCode, RefreshContext, Session, SessionStatus, Successor};
 pub use throttle::Attempt;
 pub use users::{ListOrder, UserPage, UserQuery};
 

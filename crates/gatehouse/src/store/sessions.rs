@@ -5,6 +5,7 @@ use sqlx::any::AnyRow;
 
 use super::{Store, StoreResult, get_opt_string};
 use crate::clock::Millis;
+use crate::domain::user::User;
 
 #[derive(Clone, Debug)]
 pub struct Session {
@@ -40,18 +41,23 @@ impl Session {
     }
 }
 
-/// What presenting a refresh token did.
+/// A presented refresh token with everything a refresh needs, read in one query.
 #[derive(Debug)]
-pub enum Rotation {
-    /// First use: the token is now spent and its child is the session's current token.
-    Rotated { session: Session },
-    /// The immediately previous token, retried within the grace window: hand out the same
-    /// child again. `child_claims` are the access-token claims minted at the rotation.
-    Replayed { session: Session, child_claims: String },
-    /// Reuse outside the grace window: the session has been revoked.
-    Reused,
-    /// Unknown token, or its session is over.
-    Invalid,
+pub struct RefreshContext {
+    pub session: Session,
+    pub user: User,
+    /// The token's successor, if it has been rotated already.
+    pub successor: Option<Successor>,
+}
+
+#[derive(Debug)]
+pub struct Successor {
+    pub rotated_at: Millis,
+    /// The access-token claims issued with the successor.
+    pub claims: Option<String>,
+    /// Whether the successor has itself been rotated (so the presented token is not the
+    /// immediately previous one any more).
+    pub is_spent: bool,
 }
 
 pub struct NewAuthCode {
@@ -138,17 +144,72 @@ impl Store {
         row.as_ref().map(session_from_row).transpose()
     }
 
-    /// The session a refresh token belongs to (whatever the token's state).
-    pub async fn find_session_by_refresh(&self, token_hash: &str) -> StoreResult<Option<Session>> {
-        let row = sqlx::query(
-            "SELECT s.id, s.environment_id, s.user_id, s.auth_method, s.ip_address, s.user_agent, s.expires_at, \
-             s.ended_at, s.created_at, s.updated_at FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id \
-             WHERE t.token_hash = $1",
-        )
+    /// The session, user and successor of a refresh token, in one query.
+    pub async fn find_refresh(&self, token_hash: &str) -> StoreResult<Option<RefreshContext>> {
+        let row = sqlx::query(&format!(
+            "SELECT s.id AS s_id, s.environment_id AS s_environment_id, s.user_id AS s_user_id, \
+             s.auth_method AS s_auth_method, s.ip_address AS s_ip_address, s.user_agent AS s_user_agent, \
+             s.expires_at AS s_expires_at, s.ended_at AS s_ended_at, s.created_at AS s_created_at, \
+             s.updated_at AS s_updated_at, \
+             c.created_at AS c_created_at, c.claims AS c_claims, \
+             (SELECT COUNT(*) FROM refresh_tokens g WHERE g.parent_hash = c.token_hash) AS c_children, \
+             {} \
+             FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id \
+             LEFT JOIN refresh_tokens c ON c.parent_hash = t.token_hash WHERE t.token_hash = $1",
+            super::users::USER_COLUMNS_QUALIFIED
+        ))
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(session_from_row).transpose()
+        let Some(row) = row else { return Ok(None) };
+        let session = Session {
+            id: row.try_get("s_id")?,
+            environment_id: row.try_get("s_environment_id")?,
+            user_id: row.try_get("s_user_id")?,
+            auth_method: row.try_get("s_auth_method")?,
+            ip_address: get_opt_string(&row, "s_ip_address")?,
+            user_agent: get_opt_string(&row, "s_user_agent")?,
+            expires_at: row.try_get("s_expires_at")?,
+            ended_at: row.try_get("s_ended_at")?,
+            created_at: row.try_get("s_created_at")?,
+            updated_at: row.try_get("s_updated_at")?,
+        };
+        let rotated_at: Option<Millis> = row.try_get("c_created_at")?;
+        let successor = match rotated_at {
+            Some(rotated_at) => Some(Successor {
+                rotated_at,
+                claims: get_opt_string(&row, "c_claims")?,
+                is_spent: row.try_get::<i64, _>("c_children")? > 0,
+            }),
+            None => None,
+        };
+        Ok(Some(RefreshContext { session, user: super::users::user_from_row(&row)?, successor }))
+    }
+
+    /// Rotates a refresh token in one statement: inserts its successor, unless it already has
+    /// one (another request won) or its session is over. Returns whether this call rotated it.
+    pub async fn insert_successor(
+        &self,
+        parent_hash: &str,
+        token_hash: &str,
+        session_id: &str,
+        claims: &str,
+        now: Millis,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, session_id, parent_hash, claims, created_at) \
+             SELECT $1, $2, $3, $4, $5 WHERE EXISTS \
+               (SELECT 1 FROM sessions WHERE id = $2 AND ended_at IS NULL AND expires_at > $5) \
+             ON CONFLICT (parent_hash) DO NOTHING",
+        )
+        .bind(token_hash)
+        .bind(session_id)
+        .bind(parent_hash)
+        .bind(claims)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// A user's sessions, newest first, `limit` at most, after the cursor when given.
@@ -188,95 +249,6 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() == 1)
-    }
-
-    /// Spends a refresh token and records its successor, in one transaction.
-    ///
-    /// `child_hash` and `child_claims` describe the successor the caller minted. When two
-    /// requests race with the same token, the conditional update lets exactly one rotate;
-    /// the other sees a rotated token and takes the grace-window path.
-    pub async fn rotate_refresh_token(
-        &self,
-        token_hash: &str,
-        child_hash: &str,
-        child_claims: &str,
-        now: Millis,
-        grace_ms: Millis,
-    ) -> StoreResult<Rotation> {
-        let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(
-            "SELECT t.rotated_at, t.child_hash, t.child_claims, c.rotated_at AS child_rotated_at, \
-             s.id, s.environment_id, s.user_id, s.auth_method, s.ip_address, s.user_agent, s.expires_at, s.ended_at, \
-             s.created_at, s.updated_at \
-             FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id \
-             LEFT JOIN refresh_tokens c ON c.token_hash = t.child_hash WHERE t.token_hash = $1",
-        )
-        .bind(token_hash)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else {
-            return Ok(Rotation::Invalid);
-        };
-        let session = session_from_row(&row)?;
-        if session.ended_at.is_some() || session.expires_at <= now {
-            return Ok(Rotation::Invalid);
-        }
-        let rotated_at: Option<Millis> = row.try_get("rotated_at")?;
-        match rotated_at {
-            None => {
-                let updated = sqlx::query(
-                    "UPDATE refresh_tokens SET rotated_at = $1, child_hash = $2, child_claims = $3 \
-                     WHERE token_hash = $4 AND rotated_at IS NULL",
-                )
-                .bind(now)
-                .bind(child_hash)
-                .bind(child_claims)
-                .bind(token_hash)
-                .execute(&mut *tx)
-                .await?;
-                if updated.rows_affected() != 1 {
-                    // Lost a race (PostgreSQL); the caller retries and takes the replay path.
-                    tx.rollback().await?;
-                    return Box::pin(self.rotate_refresh_token(token_hash, child_hash, child_claims, now, grace_ms))
-                        .await;
-                }
-                sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)")
-                    .bind(child_hash)
-                    .bind(&session.id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("UPDATE sessions SET updated_at = $1 WHERE id = $2")
-                    .bind(now)
-                    .bind(&session.id)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(Rotation::Rotated { session })
-            }
-            Some(rotated_at) => {
-                let child_rotated_at: Option<Millis> = row.try_get("child_rotated_at")?;
-                let child_claims: Option<String> = row.try_get("child_claims")?;
-                let within_grace = now - rotated_at <= grace_ms;
-                match child_claims {
-                    Some(claims) if within_grace && child_rotated_at.is_none() => {
-                        tx.commit().await?;
-                        Ok(Rotation::Replayed { session, child_claims: claims })
-                    }
-                    _ => {
-                        sqlx::query(
-                            "UPDATE sessions SET ended_at = $1, updated_at = $1 WHERE id = $2 AND ended_at IS NULL",
-                        )
-                        .bind(now)
-                        .bind(&session.id)
-                        .execute(&mut *tx)
-                        .await?;
-                        tx.commit().await?;
-                        Ok(Rotation::Reused)
-                    }
-                }
-            }
-        }
     }
 
     /// Stores the parameters of an `/authorize` request for the hosted pages.

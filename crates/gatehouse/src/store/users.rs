@@ -32,7 +32,12 @@ pub struct UserPage {
     pub has_more: bool,
 }
 
-fn user_from_row(row: &AnyRow) -> StoreResult<User> {
+/// The user columns qualified with the alias `u`, for joins (`user_from_row` reads them).
+pub(super) const USER_COLUMNS_QUALIFIED: &str = "u.id, u.environment_id, u.email, u.email_verified, u.first_name, \
+     u.last_name, u.profile_picture_url, u.external_id, u.metadata, u.locale, u.password_hash, u.last_sign_in_at, \
+     u.created_at, u.updated_at";
+
+pub(super) fn user_from_row(row: &AnyRow) -> StoreResult<User> {
     let metadata: String = row.try_get("metadata")?;
     let metadata = serde_json::from_str(&metadata).map_err(|e| StoreError::Corrupt(format!("user metadata: {e}")))?;
     Ok(User {
