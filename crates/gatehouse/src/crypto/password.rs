@@ -7,9 +7,12 @@
 
 use std::sync::Arc;
 
+use std::sync::Mutex;
+
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use subtle::ConstantTimeEq as _;
 use tokio::sync::{OnceCell, Semaphore};
 
 /// OWASP's argon2id recommendation: m = 19 MiB, t = 2, p = 1.
@@ -47,6 +50,10 @@ pub struct PasswordHasher {
     params: ArgonParams,
     permits: Arc<Semaphore>,
     dummy: Arc<OnceCell<String>>,
+    /// Argon2 working memory, reused: one 19 MiB buffer per concurrent verification. Allocating
+    /// it per sign-in costs page faults every time and leaves the allocator holding hundreds of
+    /// MiB it never returns.
+    buffers: Arc<Mutex<Vec<Vec<Block>>>>,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -58,7 +65,12 @@ impl std::fmt::Debug for PasswordHasher {
 impl PasswordHasher {
     pub fn new(params: ArgonParams) -> PasswordHasher {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        PasswordHasher { params, permits: Arc::new(Semaphore::new(cores)), dummy: Arc::new(OnceCell::new()) }
+        PasswordHasher {
+            params,
+            permits: Arc::new(Semaphore::new(cores)),
+            dummy: Arc::new(OnceCell::new()),
+            buffers: Arc::new(Mutex::new(Vec::new())),
+        }
     }
 
     pub fn params(&self) -> ArgonParams {
@@ -77,7 +89,16 @@ impl PasswordHasher {
         let password = password.to_owned();
         let stored = stored.to_owned();
         let params = self.params;
-        self.run(move || verify_blocking(&password, &stored, params)).await?
+        let buffers = self.buffers.clone();
+        self.run(move || {
+            let mut blocks = buffers.lock().ok().and_then(|mut b| b.pop()).unwrap_or_default();
+            let verdict = verify_blocking(&password, &stored, params, &mut blocks);
+            if let Ok(mut b) = buffers.lock() {
+                b.push(blocks);
+            }
+            verdict
+        })
+        .await?
     }
 
     /// Spends the same time as a real verification, for unknown accounts, so response time
@@ -115,7 +136,12 @@ fn hash_blocking(password: &str, params: ArgonParams) -> Result<String, Password
         .map_err(|e| PasswordError::Hash(e.to_string()))
 }
 
-fn verify_blocking(password: &str, stored: &str, params: ArgonParams) -> Result<Verdict, PasswordError> {
+fn verify_blocking(
+    password: &str,
+    stored: &str,
+    params: ArgonParams,
+    blocks: &mut Vec<Block>,
+) -> Result<Verdict, PasswordError> {
     if stored.starts_with("$2") {
         // Imported bcrypt hash: verify, then upgrade to argon2id.
         return match bcrypt::verify(password, stored) {
@@ -127,7 +153,7 @@ fn verify_blocking(password: &str, stored: &str, params: ArgonParams) -> Result<
         return Ok(Verdict::Mismatch);
     };
     // Verification uses the parameters recorded in the hash itself.
-    if Argon2::default().verify_password(password.as_bytes(), &parsed).is_err() {
+    if !argon2_matches(password.as_bytes(), &parsed, blocks) {
         return Ok(Verdict::Mismatch);
     }
     let current = parsed.algorithm.as_str() == "argon2id"
@@ -135,6 +161,31 @@ fn verify_blocking(password: &str, stored: &str, params: ArgonParams) -> Result<
         && parsed.params.get_decimal("t") == Some(params.iterations)
         && parsed.params.get_decimal("p") == Some(params.parallelism);
     if current { Ok(Verdict::Match) } else { Ok(Verdict::MatchRehash { new_hash: hash_blocking(password, params)? }) }
+}
+
+/// Recomputes an argon2 PHC hash in `blocks` (grown when too small, otherwise reused) and
+/// compares it in constant time. Malformed hashes never match.
+fn argon2_matches(password: &[u8], hash: &PasswordHash<'_>, blocks: &mut Vec<Block>) -> bool {
+    let (Ok(algorithm), Ok(params), Some(expected), Some(salt)) =
+        (Algorithm::try_from(hash.algorithm), Params::try_from(hash), hash.hash, hash.salt)
+    else {
+        return false;
+    };
+    let version = match hash.version.map(Version::try_from).transpose() {
+        Ok(v) => v.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else { return false };
+    if blocks.len() < params.block_count() {
+        blocks.resize(params.block_count(), Block::default());
+    }
+    let mut out = vec![0u8; expected.len()];
+    let argon2 = Argon2::new(algorithm, version, params);
+    if argon2.hash_password_into_with_memory(password, salt, &mut out, &mut blocks[..]).is_err() {
+        return false;
+    }
+    out.ct_eq(expected.as_bytes()).into()
 }
 
 /// Whether `hash` is a password hash we can verify, for `password_hash` imports.
@@ -161,6 +212,22 @@ mod tests {
         assert_eq!(hasher.verify("wrong horse", &hash).await.unwrap(), Verdict::Mismatch);
         assert_eq!(hasher.verify("x", "not a hash").await.unwrap(), Verdict::Mismatch);
         hasher.verify_dummy("anything").await.unwrap();
+    }
+
+    #[test]
+    fn reused_buffers_verify_like_the_reference_implementation() {
+        use argon2::password_hash::PasswordVerifier as _;
+        let mut blocks = Vec::new();
+        for (memory_kib, algorithm) in [(64, Algorithm::Argon2id), (128, Algorithm::Argon2i), (32, Algorithm::Argon2d)]
+        {
+            let argon = Argon2::new(algorithm, Version::V0x13, Params::new(memory_kib, 2, 1, None).unwrap());
+            let phc = argon.hash_password(b"pw", &SaltString::generate(&mut OsRng)).unwrap().to_string();
+            let parsed = PasswordHash::new(&phc).unwrap();
+            assert!(Argon2::default().verify_password(b"pw", &parsed).is_ok());
+            assert!(argon2_matches(b"pw", &parsed, &mut blocks), "{phc}");
+            assert!(!argon2_matches(b"pW", &parsed, &mut blocks));
+        }
+        assert_eq!(blocks.len(), 128, "the buffer grows to the largest need and is kept");
     }
 
     #[tokio::test]
