@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::Mutex;
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, SaltString};
+use argon2::password_hash::{PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use subtle::ConstantTimeEq as _;
 use tokio::sync::{OnceCell, Semaphore};
@@ -81,7 +81,8 @@ impl PasswordHasher {
     pub async fn hash(&self, password: &str) -> Result<String, PasswordError> {
         let password = password.to_owned();
         let params = self.params;
-        self.run(move || hash_blocking(&password, params)).await?
+        let buffers = self.buffers.clone();
+        self.run(move || with_buffer(&buffers, |blocks| hash_blocking(&password, params, blocks))).await?
     }
 
     /// Verifies `password` against a stored hash (argon2 PHC or imported bcrypt).
@@ -90,15 +91,7 @@ impl PasswordHasher {
         let stored = stored.to_owned();
         let params = self.params;
         let buffers = self.buffers.clone();
-        self.run(move || {
-            let mut blocks = buffers.lock().ok().and_then(|mut b| b.pop()).unwrap_or_default();
-            let verdict = verify_blocking(&password, &stored, params, &mut blocks);
-            if let Ok(mut b) = buffers.lock() {
-                b.push(blocks);
-            }
-            verdict
-        })
-        .await?
+        self.run(move || with_buffer(&buffers, |blocks| verify_blocking(&password, &stored, params, blocks))).await?
     }
 
     /// Spends the same time as a real verification, for unknown accounts, so response time
@@ -122,18 +115,41 @@ impl PasswordHasher {
     }
 }
 
-fn argon2(params: ArgonParams) -> Result<Argon2<'static>, PasswordError> {
-    let p = Params::new(params.memory_kib, params.iterations, params.parallelism, None)
-        .map_err(|e| PasswordError::Hash(e.to_string()))?;
-    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, p))
+/// Runs `work` with a buffer from the pool (a new one if all are busy), then returns it. The
+/// pool never holds more buffers than hashes ever ran at once (the semaphore's size).
+fn with_buffer<T>(buffers: &Mutex<Vec<Vec<Block>>>, work: impl FnOnce(&mut Vec<Block>) -> T) -> T {
+    let mut blocks = buffers.lock().ok().and_then(|mut b| b.pop()).unwrap_or_default();
+    let result = work(&mut blocks);
+    if let Ok(mut b) = buffers.lock() {
+        b.push(blocks);
+    }
+    result
 }
 
-fn hash_blocking(password: &str, params: ArgonParams) -> Result<String, PasswordError> {
+/// Hashes into a PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`) using `blocks` as the
+/// working memory.
+fn hash_blocking(password: &str, params: ArgonParams, blocks: &mut Vec<Block>) -> Result<String, PasswordError> {
+    let error = |e: &dyn std::fmt::Display| PasswordError::Hash(e.to_string());
     let salt = SaltString::generate(&mut OsRng);
-    argon2(params)?
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| PasswordError::Hash(e.to_string()))
+    let mut salt_buf = [0u8; 64];
+    let salt_bytes = salt.decode_b64(&mut salt_buf).map_err(|e| error(&e))?;
+    let argon_params =
+        Params::new(params.memory_kib, params.iterations, params.parallelism, None).map_err(|e| error(&e))?;
+    if blocks.len() < argon_params.block_count() {
+        blocks.resize(argon_params.block_count(), Block::default());
+    }
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, argon_params.clone())
+        .hash_password_into_with_memory(password.as_bytes(), salt_bytes, &mut out, &mut blocks[..])
+        .map_err(|e| error(&e))?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: argon2::password_hash::ParamsString::try_from(&argon_params).map_err(|e| error(&e))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(argon2::password_hash::Output::new(&out).map_err(|e| error(&e))?),
+    };
+    Ok(phc.to_string())
 }
 
 fn verify_blocking(
@@ -145,7 +161,7 @@ fn verify_blocking(
     if stored.starts_with("$2") {
         // Imported bcrypt hash: verify, then upgrade to argon2id.
         return match bcrypt::verify(password, stored) {
-            Ok(true) => Ok(Verdict::MatchRehash { new_hash: hash_blocking(password, params)? }),
+            Ok(true) => Ok(Verdict::MatchRehash { new_hash: hash_blocking(password, params, blocks)? }),
             Ok(false) | Err(_) => Ok(Verdict::Mismatch),
         };
     }
@@ -160,7 +176,11 @@ fn verify_blocking(
         && parsed.params.get_decimal("m") == Some(params.memory_kib)
         && parsed.params.get_decimal("t") == Some(params.iterations)
         && parsed.params.get_decimal("p") == Some(params.parallelism);
-    if current { Ok(Verdict::Match) } else { Ok(Verdict::MatchRehash { new_hash: hash_blocking(password, params)? }) }
+    if current {
+        Ok(Verdict::Match)
+    } else {
+        Ok(Verdict::MatchRehash { new_hash: hash_blocking(password, params, blocks)? })
+    }
 }
 
 /// Recomputes an argon2 PHC hash in `blocks` (grown when too small, otherwise reused) and
@@ -216,7 +236,7 @@ mod tests {
 
     #[test]
     fn reused_buffers_verify_like_the_reference_implementation() {
-        use argon2::password_hash::PasswordVerifier as _;
+        use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
         let mut blocks = Vec::new();
         for (memory_kib, algorithm) in [(64, Algorithm::Argon2id), (128, Algorithm::Argon2i), (32, Algorithm::Argon2d)]
         {
@@ -228,6 +248,9 @@ mod tests {
             assert!(!argon2_matches(b"pW", &parsed, &mut blocks));
         }
         assert_eq!(blocks.len(), 128, "the buffer grows to the largest need and is kept");
+        // Our own hashes are standard PHC strings the reference implementation accepts.
+        let ours = hash_blocking("pw", CHEAP, &mut blocks).unwrap();
+        assert!(Argon2::default().verify_password(b"pw", &PasswordHash::new(&ours).unwrap()).is_ok(), "{ours}");
     }
 
     #[tokio::test]

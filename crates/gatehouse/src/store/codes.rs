@@ -77,7 +77,7 @@ impl Store {
         .bind(environment_id)
         .bind(kind)
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.reader())
         .await?;
         row.as_ref().map(from_row).transpose()
     }
@@ -96,7 +96,7 @@ impl Store {
         .bind(environment_id)
         .bind(kind)
         .bind(user_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.reader())
         .await?;
         row.as_ref().map(from_row).transpose()
     }
@@ -106,7 +106,7 @@ impl Store {
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM one_time_codes WHERE kind = $1 AND code_hash = $2"))
             .bind(kind)
             .bind(code_hash)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         row.as_ref().map(from_row).transpose()
     }

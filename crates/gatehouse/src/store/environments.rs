@@ -114,7 +114,7 @@ impl Store {
 
     pub async fn list_environments(&self) -> StoreResult<Vec<Environment>> {
         let rows = sqlx::query(&format!("SELECT {ENV_COLUMNS} FROM environments ORDER BY created_at, id"))
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await?;
         rows.iter().map(env_from_row).collect()
     }
@@ -122,7 +122,7 @@ impl Store {
     pub async fn find_environment_by_name(&self, name: &str) -> StoreResult<Option<Environment>> {
         let row = sqlx::query(&format!("SELECT {ENV_COLUMNS} FROM environments WHERE name = $1"))
             .bind(name)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         row.as_ref().map(env_from_row).transpose()
     }
@@ -130,7 +130,7 @@ impl Store {
     pub async fn find_environment_by_client_id(&self, client_id: &str) -> StoreResult<Option<Environment>> {
         let row = sqlx::query(&format!("SELECT {ENV_COLUMNS} FROM environments WHERE client_id = $1"))
             .bind(client_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         row.as_ref().map(env_from_row).transpose()
     }
@@ -138,7 +138,7 @@ impl Store {
     pub async fn find_environment(&self, id: &str) -> StoreResult<Option<Environment>> {
         let row = sqlx::query(&format!("SELECT {ENV_COLUMNS} FROM environments WHERE id = $1"))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         row.as_ref().map(env_from_row).transpose()
     }
@@ -174,7 +174,7 @@ impl Store {
              JOIN environments e ON e.id = k.environment_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
         )
         .bind(key_hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.reader())
         .await?;
         row.as_ref().map(env_from_row).transpose()
     }
@@ -184,7 +184,7 @@ impl Store {
             "SELECT id, environment_id, key_hint, created_at, revoked_at FROM api_keys WHERE environment_id = $1 ORDER BY created_at, id",
         )
         .bind(environment_id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.iter()
             .map(|r| {
@@ -232,7 +232,7 @@ impl Store {
             "SELECT kid, private_key, published_at, created_at FROM signing_keys WHERE environment_id = $1 ORDER BY published_at, kid",
         )
         .bind(environment_id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.iter()
             .map(|r| {
@@ -271,7 +271,7 @@ impl Store {
             "SELECT id, uri, is_default, created_at, updated_at FROM redirect_uris WHERE environment_id = $1 ORDER BY created_at, id",
         )
         .bind(environment_id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.iter()
             .map(|r| {
@@ -316,7 +316,7 @@ impl Store {
             "SELECT id, origin, created_at, updated_at FROM cors_origins WHERE environment_id = $1 ORDER BY created_at, id",
         )
         .bind(environment_id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.iter()
             .map(|r| {
@@ -341,7 +341,7 @@ impl Store {
 
     /// Every CORS origin of every environment (for answering preflights, which carry no client ID).
     pub async fn all_cors_origins(&self) -> StoreResult<Vec<(String, String)>> {
-        let rows = sqlx::query("SELECT environment_id, origin FROM cors_origins").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT environment_id, origin FROM cors_origins").fetch_all(self.reader()).await?;
         rows.iter().map(|r| Ok((r.try_get("environment_id")?, r.try_get("origin")?))).collect()
     }
 }

@@ -146,7 +146,7 @@ impl Store {
             sqlx::query(&format!("SELECT {FACTOR_COLUMNS} FROM auth_factors WHERE id = $1 AND environment_id = $2"))
                 .bind(id)
                 .bind(environment_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.reader())
                 .await?;
         row.as_ref().map(factor_from_row).transpose()
     }
@@ -155,7 +155,7 @@ impl Store {
     pub async fn list_auth_factors(&self, user_id: &str) -> StoreResult<Vec<AuthFactor>> {
         let rows = sqlx::query(&format!("SELECT {FACTOR_COLUMNS} FROM auth_factors WHERE user_id = $1 ORDER BY id"))
             .bind(user_id)
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await?;
         rows.iter().map(factor_from_row).collect()
     }
@@ -222,7 +222,7 @@ impl Store {
         ))
         .bind(id)
         .bind(environment_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.reader())
         .await?;
         row.as_ref().map(challenge_from_row).transpose()
     }
@@ -306,7 +306,7 @@ impl Store {
     pub async fn list_passkeys(&self, user_id: &str) -> StoreResult<Vec<StoredPasskey>> {
         let rows = sqlx::query(&format!("SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE user_id = $1 ORDER BY id"))
             .bind(user_id)
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await?;
         rows.iter().map(passkey_from_row).collect()
     }
@@ -321,7 +321,7 @@ impl Store {
         ))
         .bind(environment_id)
         .bind(credential_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.reader())
         .await?;
         row.as_ref().map(passkey_from_row).transpose()
     }
@@ -428,7 +428,7 @@ impl Store {
         )
         .bind(token_hash)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.reader())
         .await?;
         row.as_ref().map(security_session_from_row).transpose()
     }

@@ -129,7 +129,7 @@ impl Store {
         .bind(environment_id)
         .bind(provider)
         .bind(idp_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.reader())
         .await?;
         row.as_ref().map(identity_from_row).transpose()
     }
@@ -152,7 +152,7 @@ impl Store {
         ))
         .bind(environment_id)
         .bind(user_id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.iter().map(identity_from_row).collect()
     }

@@ -6,8 +6,9 @@
 //! atomic (consuming a code, rotating a refresh token, counting failed sign-ins) are single
 //! conditional statements or one transaction inside the method, never spread across calls.
 //!
-//! SQLite runs with one connection (WAL): writes are serialised by construction, so a
-//! read-then-write transaction can never fail with `SQLITE_BUSY` half way.
+//! SQLite runs in WAL mode with one writer connection and a few read-only ones: writes are
+//! serialised by construction, so a read-then-write transaction can never fail with
+//! `SQLITE_BUSY` half way, while plain reads run in parallel.
 
 mod codes;
 mod environments;
@@ -59,7 +60,11 @@ pub enum Backend {
 /// The database handle shared by the whole server.
 #[derive(Clone, Debug)]
 pub struct Store {
+    /// Every write, and reads that must see a transaction's own writes. On SQLite one connection.
     pool: AnyPool,
+    /// Plain reads. On SQLite a separate pool of read-only connections, which WAL lets run in
+    /// parallel with the writer; on PostgreSQL the same pool.
+    readers: AnyPool,
     backend: Backend,
 }
 
@@ -84,11 +89,11 @@ impl Store {
                 redact_url(url)
             )));
         };
-        let pool = match backend {
+        let (pool, readers) = match backend {
             Backend::Sqlite => {
                 let url = if url.contains('?') { url.to_owned() } else { format!("{url}?mode=rwc") };
                 let options = AnyConnectOptions::from_str(&url)?;
-                AnyPoolOptions::new()
+                let writer = AnyPoolOptions::new()
                     .max_connections(1)
                     .min_connections(1)
                     .idle_timeout(None)
@@ -103,22 +108,42 @@ impl Store {
                             Ok(())
                         })
                     })
+                    .connect_with(options.clone())
+                    .await?;
+                let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+                let readers = AnyPoolOptions::new()
+                    .max_connections(u32::try_from(cores * 2).unwrap_or(4))
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA query_only = ON; PRAGMA busy_timeout = 5000;").await?;
+                            Ok(())
+                        })
+                    })
                     .connect_with(options)
-                    .await?
+                    .await?;
+                (writer, readers)
             }
             Backend::Postgres => {
-                AnyPoolOptions::new()
+                let pool = AnyPoolOptions::new()
                     .max_connections(max_connections.max(2))
                     .acquire_timeout(Duration::from_secs(10))
                     .connect(url)
-                    .await?
+                    .await?;
+                (pool.clone(), pool)
             }
         };
-        Ok(Store { pool, backend })
+        Ok(Store { pool, readers, backend })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The pool for plain reads.
+    fn reader(&self) -> &AnyPool {
+        &self.readers
     }
 
     /// Applies pending migrations; returns how many ran.
@@ -170,6 +195,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        self.readers.close().await;
         self.pool.close().await;
     }
 }

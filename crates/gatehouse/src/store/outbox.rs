@@ -129,13 +129,13 @@ impl Store {
                 ))
                 .bind(env)
                 .bind(limit)
-                .fetch_all(&self.pool)
+                .fetch_all(self.reader())
                 .await?
             }
             None => {
                 sqlx::query(&format!("SELECT {COLUMNS} FROM email_outbox ORDER BY created_at DESC, id DESC LIMIT $1"))
                     .bind(limit)
-                    .fetch_all(&self.pool)
+                    .fetch_all(self.reader())
                     .await?
             }
         };

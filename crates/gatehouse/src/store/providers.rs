@@ -124,7 +124,7 @@ impl Store {
             "SELECT {PROVIDER_COLUMNS} FROM oauth_providers WHERE environment_id = $1 ORDER BY created_at, id"
         ))
         .bind(environment_id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.iter().map(provider_from_row).collect()
     }
@@ -135,7 +135,7 @@ impl Store {
         ))
         .bind(environment_id)
         .bind(name)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.reader())
         .await?;
         row.as_ref().map(provider_from_row).transpose()
     }
@@ -146,7 +146,7 @@ impl Store {
         ))
         .bind(environment_id)
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.reader())
         .await?;
         row.as_ref().map(provider_from_row).transpose()
     }

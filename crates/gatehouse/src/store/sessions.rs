@@ -139,7 +139,7 @@ impl Store {
     pub async fn find_session(&self, id: &str) -> StoreResult<Option<Session>> {
         let row = sqlx::query(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         row.as_ref().map(session_from_row).transpose()
     }
@@ -159,7 +159,7 @@ impl Store {
             super::users::USER_COLUMNS_QUALIFIED
         ))
         .bind(token_hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.reader())
         .await?;
         let Some(row) = row else { return Ok(None) };
         let session = Session {
@@ -235,7 +235,7 @@ impl Store {
         if let Some(a) = after {
             query = query.bind(a);
         }
-        let rows = query.fetch_all(&self.pool).await?;
+        let rows = query.fetch_all(self.reader()).await?;
         let has_more = rows.len() > limit as usize;
         let sessions = rows.iter().take(limit as usize).map(session_from_row).collect::<StoreResult<_>>()?;
         Ok((sessions, has_more))
@@ -279,7 +279,7 @@ impl Store {
             sqlx::query("SELECT environment_id, params FROM authorization_requests WHERE id = $1 AND expires_at > $2")
                 .bind(id)
                 .bind(now)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.reader())
                 .await?;
         row.map(|r| Ok((r.try_get("environment_id")?, r.try_get("params")?))).transpose()
     }

@@ -100,7 +100,7 @@ impl Store {
         let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE environment_id = $1 AND id = $2"))
             .bind(environment_id)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         row.as_ref().map(user_from_row).transpose()
     }
@@ -109,7 +109,7 @@ impl Store {
         let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE environment_id = $1 AND email = $2"))
             .bind(environment_id)
             .bind(email)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         row.as_ref().map(user_from_row).transpose()
     }
@@ -119,7 +119,7 @@ impl Store {
             sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE environment_id = $1 AND external_id = $2"))
                 .bind(environment_id)
                 .bind(external_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.reader())
                 .await?;
         row.as_ref().map(user_from_row).transpose()
     }
@@ -147,7 +147,7 @@ impl Store {
         for a in &args {
             query = query.bind(a);
         }
-        let rows = query.fetch_all(&self.pool).await?;
+        let rows = query.fetch_all(self.reader()).await?;
         let has_more = rows.len() > q.limit as usize;
         let mut users = rows.iter().take(q.limit as usize).map(user_from_row).collect::<StoreResult<Vec<_>>>()?;
         if !forward {
