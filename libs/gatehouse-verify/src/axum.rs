@@ -41,7 +41,11 @@ async fn extract(parts: &Parts, verifier: &Verifier) -> Result<Option<UserIdenti
             AuthRejection(VerifyError::new(
                 ErrorCode::InvalidHeaderFailure,
                 "Invalid authentication header",
-                Diagnosis::new(Check::AuthorizationHeader, "the Authorization header is not visible ASCII", "send `Authorization: Bearer <jwt>`"),
+                Diagnosis::new(
+                    Check::AuthorizationHeader,
+                    "the Authorization header is not visible ASCII",
+                    "send `Authorization: Bearer <jwt>`",
+                ),
             ))
         })?),
     };
@@ -75,7 +79,11 @@ where
             None => Err(AuthRejection(VerifyError::new(
                 ErrorCode::Unauthenticated,
                 "No authentication token provided.",
-                Diagnosis::new(Check::AuthorizationHeader, "the request has no Authorization header", "send `Authorization: Bearer <jwt>`"),
+                Diagnosis::new(
+                    Check::AuthorizationHeader,
+                    "the request has no Authorization header",
+                    "send `Authorization: Bearer <jwt>`",
+                ),
             ))),
         }
     }

@@ -115,11 +115,9 @@ impl Provider {
     /// Convex's description in the NoAuthProvider message, e.g. `CustomJWT(issuer=…, app_id=none)`.
     pub(crate) fn describe(&self) -> String {
         match self {
-            Provider::CustomJwt(p) => format!(
-                "CustomJWT(issuer={}, app_id={})",
-                p.issuer,
-                p.application_id.as_deref().unwrap_or("none")
-            ),
+            Provider::CustomJwt(p) => {
+                format!("CustomJWT(issuer={}, app_id={})", p.issuer, p.application_id.as_deref().unwrap_or("none"))
+            }
             Provider::Oidc(p) => format!("OIDC(domain={}, app_id={})", p.domain, p.application_id),
         }
     }
@@ -192,10 +190,7 @@ impl AuthConfig {
     /// Interpolation applies inside JSON string values only: `${NAME}` (NAME = `[A-Za-z_][A-Za-z0-9_]*`)
     /// is replaced by the variable's value, and `$${` produces a literal `${`.
     /// An unset variable is an error, as `process.env.X` is at Convex push time.
-    pub fn from_json_with_env(
-        json: &str,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<AuthConfig, ConfigError> {
+    pub fn from_json_with_env(json: &str, env: impl Fn(&str) -> Option<String>) -> Result<AuthConfig, ConfigError> {
         if json.trim().is_empty() {
             return Err(missing_export());
         }
@@ -240,11 +235,9 @@ impl AuthConfig {
                         env: env_map,
                     })
                 }
-                SerializedAuthInfo::Oidc { application_id, domain } => Provider::Oidc(OidcProvider {
-                    domain: issuer_url(&domain)?,
-                    application_id,
-                    env: env_map,
-                }),
+                SerializedAuthInfo::Oidc { application_id, domain } => {
+                    Provider::Oidc(OidcProvider { domain: issuer_url(&domain)?, application_id, env: env_map })
+                }
             });
         }
         Ok(AuthConfig { providers })
@@ -280,7 +273,9 @@ fn schema_hint(raw: &Value) -> Option<String> {
         if custom {
             let alg = obj.get("algorithm").and_then(Value::as_str).unwrap_or("");
             if alg != "RS256" && alg != "ES256" {
-                return Some(format!("provider at index {i}: `algorithm` must be \"RS256\" or \"ES256\" (case-sensitive)"));
+                return Some(format!(
+                    "provider at index {i}: `algorithm` must be \"RS256\" or \"ES256\" (case-sensitive)"
+                ));
             }
             if !matches!(obj.get("applicationID"), None | Some(Value::Null) | Some(Value::String(_))) {
                 return Some(format!("provider at index {i}: `applicationID` must be a string"));
@@ -400,9 +395,13 @@ fn check_for_common_confusions(raw: &Value) -> Result<(), ConfigError> {
         }
         let is_oidc = type_value == "oidc" || type_value == "unknown";
         if is_oidc && has_issuer {
-            return Err(schema_error(format!("Provider at index {index} is oidc so cannot have an 'issuer' specified.")));
+            return Err(schema_error(format!(
+                "Provider at index {index} is oidc so cannot have an 'issuer' specified."
+            )));
         }
-        if !has_application_id && (issuer == Some("https://api.workos.com/") || issuer == Some("https://api.workos.com")) {
+        if !has_application_id
+            && (issuer == Some("https://api.workos.com/") || issuer == Some("https://api.workos.com"))
+        {
             return Err(ConfigError::new(
                 "InsecureConfiguration",
                 format!(
@@ -439,9 +438,7 @@ fn issuer_url(original: &str) -> Result<String, ConfigError> {
     }
     let parsed = url::Url::parse(&url).map_err(|e| err(e.to_string()))?;
     if !had_scheme && !parsed.host_str().is_some_and(ends_with_tld) {
-        return Err(err(
-            "Does not look like a URL (must have a scheme or end with a top-level domain)".into(),
-        ));
+        return Err(err("Does not look like a URL (must have a scheme or end with a top-level domain)".into()));
     }
     Ok(url)
 }

@@ -110,7 +110,9 @@ fn policy(resp: &RawResponse) -> Policy {
             (Some(e), None) => e.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO),
             _ => Duration::ZERO,
         }
-    } else if let (Some(lm), Some(d)) = (resp.header("last-modified").and_then(|v| httpdate::parse_http_date(v).ok()), date) {
+    } else if let (Some(lm), Some(d)) =
+        (resp.header("last-modified").and_then(|v| httpdate::parse_http_date(v).ok()), date)
+    {
         // Heuristic freshness: 10 % of the time since the last modification.
         d.duration_since(lm).unwrap_or(Duration::ZERO) / 10
     } else {
@@ -129,7 +131,11 @@ pub(crate) struct HttpCache {
 
 impl HttpCache {
     pub(crate) fn new(timeout: Duration) -> HttpCache {
-        HttpCache { slots: Mutex::new(HashMap::new()), forced: Mutex::new(HashMap::new()), transport: Transport::new(timeout) }
+        HttpCache {
+            slots: Mutex::new(HashMap::new()),
+            forced: Mutex::new(HashMap::new()),
+            transport: Transport::new(timeout),
+        }
     }
 
     /// Records a forced refetch of `url` at `now` if the last one is at least `min_interval` old.
@@ -142,6 +148,17 @@ impl HttpCache {
         }
         forced.insert(url.to_string(), now);
         true
+    }
+
+    /// The cached response if it is still fresh at `now` (no I/O).
+    pub(crate) fn get_fresh(&self, url: &str, now: SystemTime) -> Option<Fetched> {
+        let slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        let slot = slots.get(url).filter(|slot| slot.fresh_until > now)?;
+        Some(Fetched {
+            response: slot.response.clone(),
+            cache_state: "fresh from cache",
+            fresh_for: slot.fresh_until.duration_since(now).ok(),
+        })
     }
 
     /// GETs `url` through the cache. `force` revalidates even a fresh entry.
@@ -182,14 +199,15 @@ impl HttpCache {
                     slot.etag = Some(e.to_string());
                 }
             }
-            return Ok(Fetched { response: old, cache_state: "revalidated (304 Not Modified)", fresh_for: Some(p.lifetime) });
+            return Ok(Fetched {
+                response: old,
+                cache_state: "revalidated (304 Not Modified)",
+                fresh_for: Some(p.lifetime),
+            });
         }
         let p = policy(&raw);
-        let response = Arc::new(Response::new(
-            raw.status,
-            raw.header("content-type").map(str::to_owned),
-            raw.body.clone(),
-        ));
+        let response =
+            Arc::new(Response::new(raw.status, raw.header("content-type").map(str::to_owned), raw.body.clone()));
         if p.storable {
             let slot = Slot {
                 response: response.clone(),

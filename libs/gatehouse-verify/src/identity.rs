@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
@@ -13,21 +14,46 @@ use serde_json::{Map, Value};
 /// `tokenIdentifier`, `issuer`, `subject`, the other typed OIDC fields in struct order, then the
 /// custom claims sorted by key. A custom claim whose name equals a typed key replaces that key's
 /// value in place (Convex's flatten quirk, spec §3.4).
-#[derive(Clone, Debug, PartialEq)]
+///
+/// The JSON fields of a customJwt identity are materialised on first use ([`UserIdentity::get`],
+/// [`UserIdentity::fields`], serialisation), so a caller that only needs the subject pays nothing for them.
+#[derive(Clone, Debug)]
 pub struct UserIdentity {
-    token_identifier: String,
+    token_identifier: OnceLock<String>,
     issuer: String,
     subject: String,
-    entries: Vec<(Cow<'static, str>, Value)>,
+    /// The verified payload JSON, kept to build the fields lazily (customJwt).
+    payload: Option<Vec<u8>>,
+    built: OnceLock<Built>,
     expires_at: Option<i64>,
     provider_index: usize,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Built {
+    entries: Vec<(Cow<'static, str>, Value)>,
     shadowed: Vec<String>,
 }
 
+impl PartialEq for UserIdentity {
+    fn eq(&self, other: &UserIdentity) -> bool {
+        self.token_identifier() == other.token_identifier()
+            && self.expires_at == other.expires_at
+            && self.provider_index == other.provider_index
+            && self.built().entries == other.built().entries
+    }
+}
+
 impl UserIdentity {
+    fn built(&self) -> &Built {
+        self.built.get_or_init(|| match &self.payload {
+            Some(bytes) => build_custom_jwt(&self.issuer, &self.subject, bytes),
+            None => Built::default(),
+        })
+    }
     /// `"<iss>|<sub>"`, from the raw claims.
     pub fn token_identifier(&self) -> &str {
-        &self.token_identifier
+        self.token_identifier.get_or_init(|| format!("{}|{}", self.issuer, self.subject))
     }
     /// The raw `iss` claim.
     pub fn issuer(&self) -> &str {
@@ -39,11 +65,11 @@ impl UserIdentity {
     }
     /// A field of the JSON object by key (`"email"`, `"org.id"`, `"tokenIdentifier"`, …).
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.entries.iter().find(|(k, _)| k.as_ref() == key).map(|(_, v)| v)
+        self.built().entries.iter().find(|(k, _)| k.as_ref() == key).map(|(_, v)| v)
     }
     /// All fields, in JSON order.
     pub fn fields(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.entries.iter().map(|(k, v)| (k.as_ref(), v))
+        self.built().entries.iter().map(|(k, v)| (k.as_ref(), v))
     }
     /// The token's `exp` (seconds since 1970), for re-checking a held identity (WebSocket "TokenExpired").
     pub fn expires_at(&self) -> Option<i64> {
@@ -55,11 +81,11 @@ impl UserIdentity {
     }
     /// Custom claims that replaced a typed key (e.g. a claim named `issuer`); worth a warning in logs.
     pub fn shadowed_keys(&self) -> &[String] {
-        &self.shadowed
+        &self.built().shadowed
     }
     /// The JSON object as a `serde_json::Value` (key order follows serde_json's map features).
     pub fn to_json(&self) -> Value {
-        Value::Object(self.entries.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<Map<String, Value>>())
+        Value::Object(self.fields().map(|(k, v)| (k.to_string(), v.clone())).collect::<Map<String, Value>>())
     }
     /// The JSON text with Convex's key order, whatever serde_json features are enabled.
     pub fn to_json_string(&self) -> String {
@@ -73,8 +99,9 @@ impl UserIdentity {
 
 impl Serialize for UserIdentity {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.entries.len()))?;
-        for (k, v) in &self.entries {
+        let built = self.built();
+        let mut map = serializer.serialize_map(Some(built.entries.len()))?;
+        for (k, v) in &built.entries {
             map.serialize_entry(k.as_ref(), v)?;
         }
         map.end()
@@ -82,49 +109,45 @@ impl Serialize for UserIdentity {
 }
 
 struct Builder {
-    entries: Vec<(Cow<'static, str>, Value)>,
-    shadowed: Vec<String>,
+    built: Built,
 }
 
 impl Builder {
     fn new(iss: &str, sub: &str) -> Builder {
         let mut entries = Vec::with_capacity(8);
         entries.extend([
-                (Cow::Borrowed("tokenIdentifier"), Value::String(format!("{iss}|{sub}"))),
-                (Cow::Borrowed("issuer"), Value::String(iss.into())),
-                (Cow::Borrowed("subject"), Value::String(sub.into())),
+            (Cow::Borrowed("tokenIdentifier"), Value::String(format!("{iss}|{sub}"))),
+            (Cow::Borrowed("issuer"), Value::String(iss.to_string())),
+            (Cow::Borrowed("subject"), Value::String(sub.to_string())),
         ]);
-        Builder { entries, shadowed: vec![] }
+        Builder { built: Built { entries, shadowed: vec![] } }
     }
     fn typed(&mut self, key: &'static str, v: Option<Value>) {
         if let Some(v) = v {
-            self.entries.push((Cow::Borrowed(key), v));
+            self.built.entries.push((Cow::Borrowed(key), v));
         }
     }
     fn custom(&mut self, claims: impl IntoIterator<Item = (String, Value)>) {
         for (k, v) in claims {
-            if let Some(slot) = self.entries.iter_mut().find(|(key, _)| *key == k) {
+            if let Some(slot) = self.built.entries.iter_mut().find(|(key, _)| *key == k) {
                 slot.1 = v;
-                self.shadowed.push(k);
+                self.built.shadowed.push(k);
             } else {
-                self.entries.push((Cow::Owned(k), v));
+                self.built.entries.push((Cow::Owned(k), v));
             }
         }
     }
-    fn finish(self, iss: &str, sub: &str, exp: Option<i64>, provider_index: usize) -> UserIdentity {
-        let token_identifier = match self.entries.first() {
-            Some((k, Value::String(t))) if k.as_ref() == "tokenIdentifier" && !self.shadowed.iter().any(|s| s == "tokenIdentifier") => t.clone(),
-            _ => format!("{iss}|{sub}"),
-        };
-        UserIdentity {
-            token_identifier,
-            issuer: iss.into(),
-            subject: sub.into(),
-            entries: self.entries,
-            expires_at: exp,
-            provider_index,
-            shadowed: self.shadowed,
-        }
+}
+
+fn identity(iss: String, sub: String, exp: Option<i64>, provider_index: usize) -> UserIdentity {
+    UserIdentity {
+        token_identifier: OnceLock::new(),
+        issuer: iss,
+        subject: sub,
+        payload: None,
+        built: OnceLock::new(),
+        expires_at: exp,
+        provider_index,
     }
 }
 
@@ -144,22 +167,29 @@ fn flatten_into(prefix: String, value: Value, out: &mut BTreeMap<String, Value>)
 }
 
 /// `UserIdentity::from_custom_jwt`: only the three typed fields; every other non-registered claim,
-/// nested objects flattened to dotted keys.
+/// nested objects flattened to dotted keys. The fields are built lazily from `payload_json`.
 pub(crate) fn from_custom_jwt(
-    iss: &str,
-    sub: &str,
+    iss: String,
+    sub: String,
     exp: Option<i64>,
-    payload: &crate::token::RawClaims<'_>,
+    payload_json: Vec<u8>,
     provider_index: usize,
 ) -> UserIdentity {
+    let mut id = identity(iss, sub, exp, provider_index);
+    id.payload = Some(payload_json);
+    id
+}
+
+fn build_custom_jwt(iss: &str, sub: &str, payload_json: &[u8]) -> Built {
+    // Already parsed once during verification, so this cannot fail.
+    let payload: crate::token::RawClaims<'_> = serde_json::from_slice(payload_json).unwrap_or_default();
     // The payload map is sorted by key; only flattened objects need a re-sort.
     let mut flat: Vec<(String, Value)> = Vec::with_capacity(payload.len());
     let mut nested = false;
-    for (k, raw) in payload {
+    for (k, raw) in payload.iter() {
         if CUSTOM_JWT_EXCLUDED.contains(&k.0.as_ref()) {
             continue;
         }
-        // Already validated as JSON by the payload parse.
         let v: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
         if v.is_object() {
             nested = true;
@@ -176,23 +206,68 @@ pub(crate) fn from_custom_jwt(
     } else {
         b.custom(flat);
     }
-    b.finish(iss, sub, exp, provider_index)
+    b.built
 }
 
 /// Claims `oidc-rs` consumes (standard claims and ID-token claims) plus Convex's explicit drops.
 const OIDC_CONSUMED: &[&str] = &[
-    "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "at_hash", "c_hash", "name",
-    "given_name", "family_name", "nickname", "preferred_username", "profile", "picture", "website", "email",
-    "email_verified", "gender", "birthdate", "zoneinfo", "locale", "phone_number", "phone_number_verified",
-    "address", "updated_at", "jti", "nbf", "fva",
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "acr",
+    "amr",
+    "azp",
+    "at_hash",
+    "c_hash",
+    "name",
+    "given_name",
+    "family_name",
+    "nickname",
+    "preferred_username",
+    "profile",
+    "picture",
+    "website",
+    "email",
+    "email_verified",
+    "gender",
+    "birthdate",
+    "zoneinfo",
+    "locale",
+    "phone_number",
+    "phone_number_verified",
+    "address",
+    "updated_at",
+    "jti",
+    "nbf",
+    "fva",
 ];
 const OIDC_LOCALIZED: &[&str] = &["name", "given_name", "family_name", "nickname", "profile", "picture", "website"];
 
 /// Checks the standard-claim types `oidc-rs` enforces when it parses an ID token.
 pub(crate) fn check_oidc_claim_types(payload: &Map<String, Value>) -> Result<(), String> {
     let strings = [
-        "name", "given_name", "family_name", "nickname", "preferred_username", "profile", "picture", "website",
-        "email", "gender", "birthdate", "zoneinfo", "locale", "phone_number", "nonce", "acr", "azp", "at_hash",
+        "name",
+        "given_name",
+        "family_name",
+        "nickname",
+        "preferred_username",
+        "profile",
+        "picture",
+        "website",
+        "email",
+        "gender",
+        "birthdate",
+        "zoneinfo",
+        "locale",
+        "phone_number",
+        "nonce",
+        "acr",
+        "azp",
+        "at_hash",
         "c_hash",
     ];
     for name in strings {
@@ -235,15 +310,15 @@ pub(crate) fn check_oidc_claim_types(payload: &Map<String, Value>) -> Result<(),
 
 /// `UserIdentity::from_token` (OIDC): standard claims to camelCase fields, the rest kept nested.
 pub(crate) fn from_oidc(
-    iss: &str,
-    sub: &str,
+    iss: String,
+    sub: String,
     exp: Option<i64>,
     payload: &Map<String, Value>,
     provider_index: usize,
 ) -> UserIdentity {
     let s = |name: &str| payload.get(name).filter(|v| v.is_string()).cloned();
     let b_ = |name: &str| payload.get(name).filter(|v| v.is_boolean()).cloned();
-    let mut b = Builder::new(iss, sub);
+    let mut b = Builder::new(&iss, &sub);
     b.typed("name", s("name"));
     b.typed("givenName", s("given_name"));
     b.typed("familyName", s("family_name"));
@@ -260,10 +335,7 @@ pub(crate) fn from_oidc(
     b.typed("language", s("locale"));
     b.typed("phoneNumber", s("phone_number"));
     b.typed("phoneNumberVerified", b_("phone_number_verified"));
-    b.typed(
-        "address",
-        payload.get("address").and_then(|a| a.get("formatted")).filter(|v| v.is_string()).cloned(),
-    );
+    b.typed("address", payload.get("address").and_then(|a| a.get("formatted")).filter(|v| v.is_string()).cloned());
     b.typed(
         "updatedAt",
         payload.get("updated_at").and_then(Value::as_f64).map(|t| Value::String(rfc3339(t.round() as i64))),
@@ -281,7 +353,9 @@ pub(crate) fn from_oidc(
         custom.insert(k.clone(), v.clone());
     }
     b.custom(custom);
-    b.finish(iss, sub, exp, provider_index)
+    let id = identity(iss, sub, exp, provider_index);
+    let _ = id.built.set(b.built);
+    id
 }
 
 /// chrono's `to_rfc3339()` form for a UTC timestamp: `2024-01-02T03:04:05+00:00`.

@@ -15,16 +15,48 @@ pub(crate) const BISCUIT_SIGNATURE_ALGS: &[&str] = &[
 
 /// Every `alg` value biscuit's JWK `Algorithm` enum accepts (signature, key management, content encryption).
 const BISCUIT_JWK_ALGS: &[&str] = &[
-    "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "none",
-    "RSA1_5", "RSA-OAEP", "RSA-OAEP-256", "A128KW", "A192KW", "A256KW", "dir", "ECDH-ES", "ECDH-ES+A128KW",
-    "ECDH-ES+A192KW", "ECDH-ES+A256KW", "A128GCMKW", "A192GCMKW", "A256GCMKW", "PBES2-HS256+A128KW",
-    "PBES2-HS384+A192KW", "PBES2-HS512+A256KW", "A128CBC-HS256", "A192CBC-HS384", "A256CBC-HS512", "A128GCM",
-    "A192GCM", "A256GCM",
+    "HS256",
+    "HS384",
+    "HS512",
+    "RS256",
+    "RS384",
+    "RS512",
+    "ES256",
+    "ES384",
+    "ES512",
+    "PS256",
+    "PS384",
+    "PS512",
+    "none",
+    "RSA1_5",
+    "RSA-OAEP",
+    "RSA-OAEP-256",
+    "A128KW",
+    "A192KW",
+    "A256KW",
+    "dir",
+    "ECDH-ES",
+    "ECDH-ES+A128KW",
+    "ECDH-ES+A192KW",
+    "ECDH-ES+A256KW",
+    "A128GCMKW",
+    "A192GCMKW",
+    "A256GCMKW",
+    "PBES2-HS256+A128KW",
+    "PBES2-HS384+A192KW",
+    "PBES2-HS512+A256KW",
+    "A128CBC-HS256",
+    "A192CBC-HS384",
+    "A256CBC-HS512",
+    "A128GCM",
+    "A192GCM",
+    "A256GCM",
 ];
 
 /// openidconnect's JWK `alg` vocabulary: the JWS algorithms, EdDSA included.
 const OIDC_JWK_ALGS: &[&str] = &[
-    "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "EdDSA", "none",
+    "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512",
+    "EdDSA", "none",
 ];
 
 /// The shape of a usable public key.
@@ -154,7 +186,8 @@ fn parse_key(v: &Value, known_algs: &[&str]) -> Result<Key, String> {
             let n = b64(obj.get("n")).map_err(|e| format!("`n`: {e}"))?;
             let e = b64(obj.get("e")).map_err(|e| format!("`e`: {e}"))?;
             let significant = strip_zeros(&n);
-            let bits = significant.first().map_or(0, |b| (significant.len() - 1) * 8 + (8 - b.leading_zeros() as usize));
+            let bits =
+                significant.first().map_or(0, |b| (significant.len() - 1) * 8 + (8 - b.leading_zeros() as usize));
             let verifier = if (2048..=8192).contains(&bits) {
                 ParsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, rsa_public_key_der(&n, &e)).ok()
             } else {
@@ -183,8 +216,7 @@ fn parse_key(v: &Value, known_algs: &[&str]) -> Result<Key, String> {
         Some("OKP") => {
             let crv = opt_str(obj, "crv")?.ok_or("`crv` missing")?.to_owned();
             let x = b64(obj.get("x")).map_err(|e| format!("`x`: {e}"))?;
-            let verifier =
-                if crv == "Ed25519" { ParsedPublicKey::new(&signature::ED25519, x).ok() } else { None };
+            let verifier = if crv == "Ed25519" { ParsedPublicKey::new(&signature::ED25519, x).ok() } else { None };
             KeyMaterial::Okp { crv, verifier }
         }
         Some("oct") => {

@@ -17,11 +17,14 @@ const MISSING_ISS_MSG: &str = "Missing issuer claim ('iss') in JWT payload. The 
 const MISSING_AUD_MSG: &str = "Missing audience claim ('aud') in JWT payload. The JWT must include an 'aud' claim that matches your configured application ID.";
 const CLAIM_MSG: &str = "Could not verify token claim. Check that the JWT contains valid claims and matches your auth provider configuration.";
 const OIDC_PARSE_MSG: &str = "Could not parse as OIDC ID token. Token might not be an OIDC-compliant JWT.";
-const OIDC_VERIFY_MSG: &str = "Could not verify OIDC token claim. Check that the token signature is valid and the token hasn't expired.";
+const OIDC_VERIFY_MSG: &str =
+    "Could not verify OIDC token claim. Check that the token signature is valid and the token hasn't expired.";
 const NO_PROVIDER_SHORT: &str = "No auth provider found matching the given token";
-const DATA_URL_MSG: &str = "Invalid JWKS data URL. Check that the data URL is properly formatted and contains valid base64-encoded JSON.";
+const DATA_URL_MSG: &str =
+    "Invalid JWKS data URL. Check that the data URL is properly formatted and contains valid base64-encoded JSON.";
 const OIDC_ALGS: &[&str] = &[
-    "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "EdDSA", "none",
+    "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512",
+    "EdDSA", "none",
 ];
 
 /// Convex's time leeway for customJwt `exp`, `nbf` and `iat`.
@@ -77,6 +80,22 @@ impl VerifierOptions {
     }
 }
 
+fn parse_error(failure: ParseFailure) -> VerifyError {
+    let diagnosis = match failure {
+        ParseFailure::Format(p) => Diagnosis::new(
+            Check::TokenFormat,
+            p,
+            "pass the raw JWT (three base64url parts joined by `.`), without quotes or a `Bearer ` prefix",
+        ),
+        ParseFailure::ClaimType(p) => Diagnosis::new(
+            Check::ClaimTypes,
+            p,
+            "fix the issuer's claim types: iss/sub/jti strings, aud a string or array of strings, exp/nbf/iat numbers",
+        ),
+    };
+    VerifyError::invalid(PARSE_MSG, diagnosis)
+}
+
 /// OIDC discovery metadata (the parts used).
 #[derive(Debug)]
 pub(crate) struct Discovery {
@@ -110,7 +129,7 @@ impl std::fmt::Debug for Verifier {
 }
 
 fn decode_data_url(s: &str) -> Option<DataJwks> {
-    if !s.starts_with("data:") {
+    if !s.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("data:")) {
         return None;
     }
     let Ok(url) = data_url::DataUrl::process(s) else {
@@ -214,7 +233,11 @@ fn diagnose_no_provider(providers: &[Provider], iss: &str, aud: Option<&[String]
         .provider(i);
     }
     if providers.is_empty() {
-        return Diagnosis::new(Check::ProviderMatch, "the config has no providers", "add a provider to auth.config.json");
+        return Diagnosis::new(
+            Check::ProviderMatch,
+            "the config has no providers",
+            "add a provider to auth.config.json",
+        );
     }
     let norm = |s: &str| s.trim_end_matches('/').to_string();
     let tiss = norm(if iss.contains("://") { iss.to_string() } else { format!("https://{iss}") }.as_str());
@@ -241,7 +264,10 @@ fn diagnose_no_provider(providers: &[Provider], iss: &str, aud: Option<&[String]
         let ours = expected.rsplit('/').next().unwrap_or("");
         let var = env_vars.first().map(String::as_str).unwrap_or("WORKOS_CLIENT_ID");
         (
-            format!("iss is `{iss}` (client `{their}`) but your providers expect `{}` (client `{ours}`)", best.issuer()),
+            format!(
+                "iss is `{iss}` (client `{their}`) but your providers expect `{}` (client `{ours}`)",
+                best.issuer()
+            ),
             format!("is {var} the same in both places (the auth server/AuthKit client and this config)?"),
         )
     } else {
@@ -256,11 +282,27 @@ fn diagnose_no_provider(providers: &[Provider], iss: &str, aud: Option<&[String]
                 "iss is `{iss}` but your providers expect {}; the closest, provider {i}, differs from character {shared} on",
                 expected_list.join(" or ")
             ),
-            format!("make the provider's issuer equal the token's iss (trailing slashes are ignored), or point the client at the right auth server.{var_note}"),
+            format!(
+                "make the provider's issuer equal the token's iss (trailing slashes are ignored), or point the client at the right auth server.{var_note}"
+            ),
         )
     };
     let _ = auds;
     Diagnosis::new(Check::ProviderMatch, problem, fix)
+}
+
+/// A step-5 failure; an unknown kid may be retried after a refetch.
+enum Decode {
+    UnknownKid(VerifyError),
+    Other(VerifyError),
+}
+
+impl Decode {
+    fn into_error(self) -> VerifyError {
+        match self {
+            Decode::UnknownKid(e) | Decode::Other(e) => e,
+        }
+    }
 }
 
 /// Where a key set came from, rendered only for diagnoses.
@@ -334,32 +376,18 @@ impl Verifier {
             ));
         }
         // Step 1: unverified payload decode.
-        let decoded = token::split_and_decode(token);
-        let parsed = match decoded {
-            Ok((parts, ref bytes)) => Unverified::parse(parts, bytes),
-            Err(e) => Err(e),
-        };
-        let tok = match parsed {
-            Ok(t) => t,
-            Err(ParseFailure::Format(p)) => {
-                return Err(VerifyError::invalid(
-                    PARSE_MSG,
-                    Diagnosis::new(Check::TokenFormat, p, "pass the raw JWT (three base64url parts joined by `.`), without quotes or a `Bearer ` prefix"),
-                ));
-            }
-            Err(ParseFailure::ClaimType(p)) => {
-                return Err(VerifyError::invalid(
-                    PARSE_MSG,
-                    Diagnosis::new(Check::ClaimTypes, p, "fix the issuer's claim types: iss/sub/jti strings, aud a string or array of strings, exp/nbf/iat numbers"),
-                ));
-            }
-        };
+        let (parts, payload_bytes) = token::split_and_decode(token).map_err(parse_error)?;
+        let tok = Unverified::parse(parts, &payload_bytes).map_err(parse_error)?;
         // Step 2: iss.
         let mut tok = tok;
         let Some(iss) = tok.claims.iss.take() else {
             return Err(VerifyError::invalid(
                 MISSING_ISS_MSG,
-                Diagnosis::new(Check::IssuerMissing, "the payload has no `iss` claim", "configure the issuer to set `iss` to the URL in your provider's issuer/domain"),
+                Diagnosis::new(
+                    Check::IssuerMissing,
+                    "the payload has no `iss` claim",
+                    "configure the issuer to set `iss` to the URL in your provider's issuer/domain",
+                ),
             ));
         };
         // Step 3: provider.
@@ -384,8 +412,12 @@ impl Verifier {
         };
         let ctx = Ctx { token, tok, iss, now: unix(now), idx };
         match &providers[idx] {
-            Provider::CustomJwt(p) => self.verify_custom(p, ctx, now).await,
-            Provider::Oidc(p) => self.verify_oidc(p, ctx, now).await,
+            Provider::CustomJwt(p) => {
+                let (iss, sub, exp) = self.verify_custom(p, ctx, now).await?;
+                // The verified payload moves into the identity, which builds its JSON fields lazily.
+                Ok(identity::from_custom_jwt(iss, sub, Some(exp), payload_bytes, idx))
+            }
+            Provider::Oidc(p) => Box::pin(self.verify_oidc(p, ctx, now)).await,
         }
     }
 
@@ -401,7 +433,11 @@ impl Verifier {
             return Err(VerifyError::new(
                 ErrorCode::InvalidHeaderFailure,
                 "Invalid authentication header",
-                Diagnosis::new(Check::AuthorizationHeader, "the Authorization header is shorter than 7 characters", "send `Authorization: Bearer <jwt>`"),
+                Diagnosis::new(
+                    Check::AuthorizationHeader,
+                    "the Authorization header is shorter than 7 characters",
+                    "send `Authorization: Bearer <jwt>`",
+                ),
             ));
         }
         let prefix = header.get(..7).unwrap_or("");
@@ -411,12 +447,19 @@ impl Verifier {
             } else if prefix.eq_ignore_ascii_case("bearer ") {
                 "the Authorization header is `Bearer ` with no token".to_string()
             } else {
-                format!("the Authorization header starts with `{}`, not `Bearer `", header.split(' ').next().unwrap_or(""))
+                format!(
+                    "the Authorization header starts with `{}`, not `Bearer `",
+                    header.split(' ').next().unwrap_or("")
+                )
             };
             return Err(VerifyError::new(
                 ErrorCode::InvalidAdminKey,
                 "Invalid admin key",
-                Diagnosis::new(Check::AuthorizationHeader, problem, "send `Authorization: Bearer <jwt>` (Convex reports any other scheme as an invalid admin key)"),
+                Diagnosis::new(
+                    Check::AuthorizationHeader,
+                    problem,
+                    "send `Authorization: Bearer <jwt>` (Convex reports any other scheme as an invalid admin key)",
+                ),
             ));
         }
         let token = header.get(7..).unwrap_or("").trim();
@@ -430,7 +473,11 @@ impl Verifier {
             Some(exp) if unix(now) >= exp => Err(VerifyError::new(
                 ErrorCode::TokenExpired,
                 "Convex token identity expired",
-                Diagnosis::new(Check::IdentityExpired, format!("the token expired at {exp}"), "the client must fetch a fresh token and authenticate again"),
+                Diagnosis::new(
+                    Check::IdentityExpired,
+                    format!("the token expired at {exp}"),
+                    "the client must fetch a fresh token and authenticate again",
+                ),
             )),
             _ => Ok(()),
         }
@@ -448,27 +495,57 @@ impl Verifier {
         match self.inner.data_jwks.get(idx).and_then(Option::as_ref) {
             Some(DataJwks::Keys(k)) => return Ok((k.clone(), KeySource::default())),
             Some(DataJwks::BadUrl(e)) => {
-                return Err(VerifyError::invalid(DATA_URL_MSG, diag(Check::JwksDataUrl, e.clone(), "write the JWKS as data:text/plain;charset=utf-8;base64,<base64 of the JSON>")));
+                return Err(VerifyError::invalid(
+                    DATA_URL_MSG,
+                    diag(
+                        Check::JwksDataUrl,
+                        e.clone(),
+                        "write the JWKS as data:text/plain;charset=utf-8;base64,<base64 of the JSON>",
+                    ),
+                ));
             }
             Some(DataJwks::BadBody(e)) => {
                 return Err(VerifyError::invalid(
-                    format!("Invalid JWKS response body from '{url}'. The response is not valid JSON or doesn't match the expected JWKS format."),
-                    diag(Check::JwksFormat, format!("the data: URL decodes, but {e}"), "every key must parse: remove keys with an alg Convex does not know (e.g. EdDSA)"),
+                    format!(
+                        "Invalid JWKS response body from '{url}'. The response is not valid JSON or doesn't match the expected JWKS format."
+                    ),
+                    diag(
+                        Check::JwksFormat,
+                        format!("the data: URL decodes, but {e}"),
+                        "every key must parse: remove keys with an alg Convex does not know (e.g. EdDSA)",
+                    ),
                 ));
             }
             None => {}
         }
-        let fetched = self.inner.cache.get(url, now, force).await.map_err(|e| {
-            VerifyError::invalid(
-                format!("Could not fetch JWKS from URL '{url}': {e}. Check that the URL is correct and accessible."),
-                diag(Check::JwksFetch, format!("GET {url} failed: {e}"), "check the URL, DNS, TLS and that the server is up"),
-            )
-        })?;
+        // The network path is boxed so that the common path's future stays small.
+        let fetched = match (!force).then(|| self.inner.cache.get_fresh(url, now)).flatten() {
+            Some(f) => f,
+            None => Box::pin(self.inner.cache.get(url, now, force)).await.map_err(|e| {
+                VerifyError::invalid(
+                    format!(
+                        "Could not fetch JWKS from URL '{url}': {e}. Check that the URL is correct and accessible."
+                    ),
+                    diag(
+                        Check::JwksFetch,
+                        format!("GET {url} failed: {e}"),
+                        "check the URL, DNS, TLS and that the server is up",
+                    ),
+                )
+            })?,
+        };
         let resp: &Response = &fetched.response;
         if resp.status != 200 {
-            let fix = if resp.status == 404 { "the URL is wrong (for WorkOS: https://api.workos.com/sso/jwks/<client id>)" } else { "check the JWKS server" };
+            let fix = if resp.status == 404 {
+                "the URL is wrong (for WorkOS: https://api.workos.com/sso/jwks/<client id>)"
+            } else {
+                "check the JWKS server"
+            };
             return Err(VerifyError::invalid(
-                format!("Could not fetch JWKS from URL '{url}': HTTP {}. Check that the URL is correct and accessible.", status_line(resp.status)),
+                format!(
+                    "Could not fetch JWKS from URL '{url}': HTTP {}. Check that the URL is correct and accessible.",
+                    status_line(resp.status)
+                ),
                 diag(Check::JwksFetch, format!("GET {url} answered {}", status_line(resp.status)), fix),
             ));
         }
@@ -479,7 +556,11 @@ impl Verifier {
                     "Invalid Content-Type '{}' when fetching JWKS from '{url}'. Expected 'application/json' or 'application/jwk-set+json'.",
                     ct.unwrap_or("unknown")
                 ),
-                diag(Check::JwksContentType, format!("GET {url} answered Content-Type {}", ct.unwrap_or("(none)")), &content_type_hint(ct)),
+                diag(
+                    Check::JwksContentType,
+                    format!("GET {url} answered Content-Type {}", ct.unwrap_or("(none)")),
+                    &content_type_hint(ct),
+                ),
             ));
         }
         let keys = resp.strict_keys().map_err(|e| {
@@ -488,15 +569,30 @@ impl Verifier {
                 diag(Check::JwksFormat, format!("the JWKS at {url}: {e}"), "every key must parse (Convex rejects the whole set if one key has e.g. alg EdDSA); serve {\"keys\":[…]}"),
             )
         })?;
-        Ok((keys, KeySource { url: Some(url.clone()), cache_state: fetched.cache_state, fresh_for: fetched.fresh_for, refetched: false }))
+        Ok((
+            keys,
+            KeySource {
+                url: Some(url.clone()),
+                cache_state: fetched.cache_state,
+                fresh_for: fetched.fresh_for,
+                refetched: false,
+            },
+        ))
     }
 
-    async fn verify_custom(&self, p: &CustomJwtProvider, ctx: Ctx<'_>, now: SystemTime) -> Result<UserIdentity, VerifyError> {
+    /// Step 5 for customJwt, synchronous so that its buffers stay out of the future.
+    fn decode_custom(
+        &self,
+        p: &CustomJwtProvider,
+        ctx: &Ctx<'_>,
+        keys: &KeySet,
+        source: &KeySource,
+    ) -> Result<(), Decode> {
         let idx = ctx.idx;
-        let (mut keys, mut source) = self.custom_keys(p, idx, now, false).await?;
         let parts = &ctx.tok.parts;
         // biscuit's header parse; Convex's message only needs its kid.
-        let header_res = token::parse_header(parts[0], BISCUIT_SIGNATURE_ALGS);
+        let mut header_buf = [0u8; 512];
+        let header_res = token::parse_header(parts[0], BISCUIT_SIGNATURE_ALGS, &mut header_buf);
         let kid_for_message = header_res.as_ref().ok().and_then(|h| h.kid.as_deref());
         let redact = self.inner.options.redact_errors;
         let fail = |check: Check, problem: String, fix: String| {
@@ -509,94 +605,167 @@ impl Verifier {
         };
         // Step 5: decode with the JWKS and the configured algorithm.
         if parts.len() != 3 {
-            return Err(fail(Check::TokenFormat, format!("the token has {} parts; a signed JWT has exactly 3", parts.len()), "pass the complete JWT, including the signature".into()));
+            return Err(Decode::Other(fail(
+                Check::TokenFormat,
+                format!("the token has {} parts; a signed JWT has exactly 3", parts.len()),
+                "pass the complete JWT, including the signature".into(),
+            )));
         }
         let header = match &header_res {
             Ok(h) => h,
-            Err(e) => return Err(fail(Check::HeaderFormat, e.clone(), "the issuer must produce a JOSE header with alg RS256/ES256 and a kid".into())),
+            Err(e) => {
+                return Err(Decode::Other(fail(
+                    Check::HeaderFormat,
+                    e.clone(),
+                    "the issuer must produce a JOSE header with alg RS256/ES256 and a kid".into(),
+                )));
+            }
         };
         let Some(kid) = header.kid.as_deref() else {
-            return Err(fail(Check::KidMissing, "the token header has no `kid`".into(), "Convex requires a kid even when the JWKS holds one key: make the issuer set `kid`".into()));
+            return Err(Decode::Other(fail(
+                Check::KidMissing,
+                "the token header has no `kid`".into(),
+                "Convex requires a kid even when the JWKS holds one key: make the issuer set `kid`".into(),
+            )));
         };
-        let mut key = keys.keys.iter().position(|k| k.kid.as_deref() == Some(kid));
-        if key.is_none()
-            && !p.jwks.starts_with("data:")
-            && let Some(interval) = self.inner.options.refetch_on_unknown_kid
-            && self.inner.cache.may_force(&p.jwks, now, interval)
-        {
-            let (k, s) = self.custom_keys(p, idx, now, true).await?;
-            keys = k;
-            source = KeySource { refetched: true, ..s };
-            key = keys.keys.iter().position(|k| k.kid.as_deref() == Some(kid));
-        }
+        let key = keys.keys.iter().position(|k| k.kid.as_deref() == Some(kid));
         let Some(key) = key.and_then(|i| keys.keys.get(i)) else {
             let kids = keys.kids();
-            return Err(fail(
+            return Err(Decode::UnknownKid(fail(
                 Check::KeyNotFound,
                 format!("no key in {source} has kid `{kid}`; kids present: {kids:?}"),
                 "if keys were rotated, the JWKS cache may be stale: publish new keys at least one Cache-Control max-age before signing with them (Convex does not refetch on an unknown kid); otherwise the token comes from another issuer or environment".into(),
-            ));
+            )));
         };
         let configured = p.algorithm.as_str();
         if let Some(ka) = key.alg.as_deref() {
             if !BISCUIT_SIGNATURE_ALGS.contains(&ka) {
-                return Err(fail(Check::Algorithm, format!("the JWK `{kid}` has alg `{ka}`, which is not a signature algorithm"), "publish the signing key with alg RS256/ES256 (or no alg)".into()));
+                return Err(Decode::Other(fail(
+                    Check::Algorithm,
+                    format!("the JWK `{kid}` has alg `{ka}`, which is not a signature algorithm"),
+                    "publish the signing key with alg RS256/ES256 (or no alg)".into(),
+                )));
             }
             if header.alg != ka || configured != ka {
-                return Err(fail(
+                return Err(Decode::Other(fail(
                     Check::Algorithm,
-                    format!("algorithms disagree: token alg `{}`, JWK alg `{ka}`, configured `{configured}`", header.alg),
+                    format!(
+                        "algorithms disagree: token alg `{}`, JWK alg `{ka}`, configured `{configured}`",
+                        header.alg
+                    ),
                     "all three must be equal; set the provider's algorithm to the one the issuer signs with".into(),
-                ));
+                )));
             }
         } else if header.alg != configured {
-            return Err(fail(
+            return Err(Decode::Other(fail(
                 Check::Algorithm,
                 format!("the token's alg is `{}` but the provider is configured for `{configured}`", header.alg),
-                "set the provider's algorithm to the one the issuer signs with (never accept a token-chosen alg)".into(),
-            ));
+                "set the provider's algorithm to the one the issuer signs with (never accept a token-chosen alg)"
+                    .into(),
+            )));
         }
         let verifier = match (p.algorithm, &key.material) {
             (SignatureAlgorithm::RS256, KeyMaterial::Rsa { verifier: Some(v), .. }) => v,
             (SignatureAlgorithm::ES256, KeyMaterial::Ec { verifier: Some(v), .. }) => v,
             (SignatureAlgorithm::RS256, KeyMaterial::Rsa { bits, verifier: None }) => {
-                return Err(fail(Check::KeyUnusable, format!("the RSA key `{kid}` has {bits} bits; RS256 needs 2048–8192"), "publish a 2048-bit or larger RSA key".into()));
+                return Err(Decode::Other(fail(
+                    Check::KeyUnusable,
+                    format!("the RSA key `{kid}` has {bits} bits; RS256 needs 2048–8192"),
+                    "publish a 2048-bit or larger RSA key".into(),
+                )));
             }
             (SignatureAlgorithm::ES256, KeyMaterial::Ec { crv, .. }) => {
-                return Err(fail(Check::KeyUnusable, format!("the EC key `{kid}` is {crv} (or malformed); ES256 needs P-256"), "publish a P-256 key with 32-byte x and y".into()));
+                return Err(Decode::Other(fail(
+                    Check::KeyUnusable,
+                    format!("the EC key `{kid}` is {crv} (or malformed); ES256 needs P-256"),
+                    "publish a P-256 key with 32-byte x and y".into(),
+                )));
             }
             (alg, m) => {
-                return Err(fail(Check::KeyUnusable, format!("the key `{kid}` is kty {}, which cannot verify {}", m.kty(), alg.as_str()), "publish a key of the right type under this kid".into()));
+                return Err(Decode::Other(fail(
+                    Check::KeyUnusable,
+                    format!("the key `{kid}` is kty {}, which cannot verify {}", m.kty(), alg.as_str()),
+                    "publish a key of the right type under this kid".into(),
+                )));
             }
         };
         let mut sig_buf = [0u8; 1024];
         let Some(sig) = token::decode_segment_into(parts[2], &mut sig_buf) else {
-            return Err(fail(Check::Signature, "the signature part is not valid base64url".into(), "pass the token unmodified".into()));
+            return Err(Decode::Other(fail(
+                Check::Signature,
+                "the signature part is not valid base64url".into(),
+                "pass the token unmodified".into(),
+            )));
         };
         let signing_input = &ctx.token[..parts[0].len() + 1 + parts[1].len()];
         if verifier.verify_sig(signing_input.as_bytes(), sig).is_err() {
-            return Err(fail(
+            return Err(Decode::Other(fail(
                 Check::Signature,
                 format!("the signature does not verify with key `{kid}` from {source}"),
                 "the token was altered, or signed by a different key that reuses this kid".into(),
-            ));
+            )));
+        }
+        Ok(())
+    }
+
+    async fn verify_custom(
+        &self,
+        p: &CustomJwtProvider,
+        mut ctx: Ctx<'_>,
+        now: SystemTime,
+    ) -> Result<(String, String, i64), VerifyError> {
+        let idx = ctx.idx;
+        let (keys, source) = self.custom_keys(p, idx, now, false).await?;
+        match self.decode_custom(p, &ctx, &keys, &source) {
+            Ok(()) => {}
+            Err(Decode::UnknownKid(e)) => {
+                let may_refetch = self.inner.data_jwks.get(idx).is_none_or(Option::is_none)
+                    && self
+                        .inner
+                        .options
+                        .refetch_on_unknown_kid
+                        .is_some_and(|i| self.inner.cache.may_force(&p.jwks, now, i));
+                if !may_refetch {
+                    return Err(e);
+                }
+                let (keys, source) = Box::pin(self.custom_keys(p, idx, now, true)).await?;
+                let source = KeySource { refetched: true, ..source };
+                self.decode_custom(p, &ctx, &keys, &source).map_err(Decode::into_error)?;
+            }
+            Err(Decode::Other(e)) => return Err(e),
         }
         let claims = &ctx.tok.claims;
         let iss = &ctx.iss;
         // Step 6: issuer re-check (cannot fail after matching).
         if !issuer_matches(&p.issuer, iss) {
-            return Err(VerifyError::invalid(format!("Invalid issuer: {iss} != {}", p.issuer), Diagnosis::new(Check::Issuer, "issuer re-check failed", "report this as a bug").provider(idx)));
+            return Err(VerifyError::invalid(
+                format!("Invalid issuer: {iss} != {}", p.issuer),
+                Diagnosis::new(Check::Issuer, "issuer re-check failed", "report this as a bug").provider(idx),
+            ));
         }
         // Step 7: audience (cannot fail after matching).
         if let Some(app) = &p.application_id {
             match &claims.aud {
                 None => {
-                    return Err(VerifyError::invalid(MISSING_AUD_MSG, Diagnosis::new(Check::Audience, "no `aud` claim", format!("set the JWT template's aud to the client ID `{app}`")).provider(idx)));
+                    return Err(VerifyError::invalid(
+                        MISSING_AUD_MSG,
+                        Diagnosis::new(
+                            Check::Audience,
+                            "no `aud` claim",
+                            format!("set the JWT template's aud to the client ID `{app}`"),
+                        )
+                        .provider(idx),
+                    ));
                 }
                 Some(auds) if !auds.contains(app) => {
                     return Err(VerifyError::invalid(
                         format!("Invalid audience: {app} not in [{}]", auds.join(", ")),
-                        Diagnosis::new(Check::Audience, format!("aud {auds:?} lacks `{app}`"), "set aud to the applicationID").provider(idx),
+                        Diagnosis::new(
+                            Check::Audience,
+                            format!("aud {auds:?} lacks `{app}`"),
+                            "set aud to the applicationID",
+                        )
+                        .provider(idx),
                     ));
                 }
                 _ => {}
@@ -609,7 +778,12 @@ impl Verifier {
         {
             return Err(VerifyError::invalid(
                 format!("Could not validate token: Token expired {} seconds ago", now_s - exp),
-                Diagnosis::new(Check::Expired, format!("exp is {exp}, {} s before now ({now_s}); the leeway is {LEEWAY_SECS} s", now_s - exp), "fetch a fresh token (the client should refresh before exp); if tokens are fresh, check the clocks").provider(idx),
+                Diagnosis::new(
+                    Check::Expired,
+                    format!("exp is {exp}, {} s before now ({now_s}); the leeway is {LEEWAY_SECS} s", now_s - exp),
+                    "fetch a fresh token (the client should refresh before exp); if tokens are fresh, check the clocks",
+                )
+                .provider(idx),
             ));
         }
         if let Some(nbf) = claims.nbf
@@ -617,7 +791,12 @@ impl Verifier {
         {
             return Err(VerifyError::invalid(
                 format!("Could not validate token: Token will be valid in {} seconds", nbf - now_s),
-                Diagnosis::new(Check::NotYetValid, format!("nbf is {nbf}, {} s after now ({now_s}); the leeway is {LEEWAY_SECS} s", nbf - now_s), "the issuer's clock is ahead of this server's: sync both with NTP").provider(idx),
+                Diagnosis::new(
+                    Check::NotYetValid,
+                    format!("nbf is {nbf}, {} s after now ({now_s}); the leeway is {LEEWAY_SECS} s", nbf - now_s),
+                    "the issuer's clock is ahead of this server's: sync both with NTP",
+                )
+                .provider(idx),
             ));
         }
         if let Some(iat) = claims.iat
@@ -625,7 +804,12 @@ impl Verifier {
         {
             return Err(VerifyError::invalid(
                 format!("Could not validate token: Token will be valid in {} seconds", iat - now_s),
-                Diagnosis::new(Check::IssuedInFuture, format!("iat is {iat}, {} s after now ({now_s}); the leeway is {LEEWAY_SECS} s", iat - now_s), "the issuer's clock is ahead of this server's: sync both with NTP").provider(idx),
+                Diagnosis::new(
+                    Check::IssuedInFuture,
+                    format!("iat is {iat}, {} s after now ({now_s}); the leeway is {LEEWAY_SECS} s", iat - now_s),
+                    "the issuer's clock is ahead of this server's: sync both with NTP",
+                )
+                .provider(idx),
             ));
         }
         // Step 9: identity; sub, iss and exp are required.
@@ -633,13 +817,19 @@ impl Verifier {
             .into_iter()
             .filter_map(|(n, m)| m.then_some(n))
             .collect();
-        let (Some(sub), Some(exp)) = (claims.sub.clone(), claims.exp) else {
+        let (Some(_), Some(exp)) = (&claims.sub, claims.exp) else {
             return Err(VerifyError::invalid(
                 CLAIM_MSG,
-                Diagnosis::new(Check::RequiredClaims, format!("missing required claim(s): {}", missing.join(", ")), "customJwt tokens must carry sub, iss and exp (and iat for client refresh)").provider(idx),
+                Diagnosis::new(
+                    Check::RequiredClaims,
+                    format!("missing required claim(s): {}", missing.join(", ")),
+                    "customJwt tokens must carry sub, iss and exp (and iat for client refresh)",
+                )
+                .provider(idx),
             ));
         };
-        Ok(identity::from_custom_jwt(&ctx.iss, &sub, Some(exp), &ctx.tok.payload, idx))
+        let sub = ctx.tok.claims.sub.take().unwrap_or_default();
+        Ok((ctx.iss, sub, exp))
     }
 
     async fn fetch_json_doc(
@@ -651,7 +841,9 @@ impl Verifier {
         iss: &str,
         idx: usize,
     ) -> Result<Arc<Response>, VerifyError> {
-        let fetched = self.inner.cache.get(url, now, false).await.map_err(|e| disc_err(format!("GET {url} failed: {e}"), "check that the issuer URL is reachable from this server"))?;
+        let fetched = self.inner.cache.get(url, now, false).await.map_err(|e| {
+            disc_err(format!("GET {url} failed: {e}"), "check that the issuer URL is reachable from this server")
+        })?;
         let resp = fetched.response;
         if resp.status != 200 {
             let status = match resp.status {
@@ -660,8 +852,17 @@ impl Verifier {
             };
             return Err(VerifyError::new(
                 ErrorCode::AuthProviderDiscoveryFailed,
-                format!("Auth provider discovery of {iss} failed: {} {}", status_line(resp.status), String::from_utf8_lossy(&resp.body)),
-                Diagnosis::new(Check::Discovery, format!("GET {url} answered {}", status_line(resp.status)), "the token's iss must be an OIDC issuer serving /.well-known/openid-configuration").provider(idx),
+                format!(
+                    "Auth provider discovery of {iss} failed: {} {}",
+                    status_line(resp.status),
+                    String::from_utf8_lossy(&resp.body)
+                ),
+                Diagnosis::new(
+                    Check::Discovery,
+                    format!("GET {url} answered {}", status_line(resp.status)),
+                    "the token's iss must be an OIDC issuer serving /.well-known/openid-configuration",
+                )
+                .provider(idx),
             )
             .with_status(status));
         }
@@ -686,7 +887,10 @@ impl Verifier {
         // Step 4: discovery from the token's iss.
         let iss_ok = url::Url::parse(iss).is_ok_and(|u| u.scheme() == "https" || u.scheme() == "http");
         if !iss_ok {
-            return Err(disc_err(format!("the token's iss `{iss}` is not an http(s) URL"), "OIDC discovery starts from the token's iss, which must be a full URL"));
+            return Err(disc_err(
+                format!("the token's iss `{iss}` is not an http(s) URL"),
+                "OIDC discovery starts from the token's iss, which must be a full URL",
+            ));
         }
         let disc_url = if iss.ends_with('/') {
             format!("{iss}.well-known/openid-configuration")
@@ -708,17 +912,28 @@ impl Verifier {
         let jresp = self
             .fetch_json_doc(&disc.jwks_uri, now, &["application/json", "application/jwk-set+json"], &disc_err, iss, idx)
             .await?;
-        let keys = jresp.lenient_keys().map_err(|e| disc_err(format!("{}: {e}", disc.jwks_uri), "serve {\"keys\":[…]} at jwks_uri"))?;
+        let keys = jresp
+            .lenient_keys()
+            .map_err(|e| disc_err(format!("{}: {e}", disc.jwks_uri), "serve {\"keys\":[…]} at jwks_uri"))?;
 
         // Step 5: parse as an ID token.
         let parse_fail = |problem: String| {
-            VerifyError::invalid(OIDC_PARSE_MSG, Diagnosis::new(Check::OidcFormat, problem, "OIDC providers need a signed ID token with iss, sub, aud, exp and iat").provider(idx))
+            VerifyError::invalid(
+                OIDC_PARSE_MSG,
+                Diagnosis::new(
+                    Check::OidcFormat,
+                    problem,
+                    "OIDC providers need a signed ID token with iss, sub, aud, exp and iat",
+                )
+                .provider(idx),
+            )
         };
         let parts = &ctx.tok.parts;
         if parts.len() != 3 {
             return Err(parse_fail(format!("the token has {} parts, not 3", parts.len())));
         }
-        let header = token::parse_header(parts[0], OIDC_ALGS).map_err(parse_fail)?;
+        let mut header_buf = [0u8; 512];
+        let header = token::parse_header(parts[0], OIDC_ALGS, &mut header_buf).map_err(parse_fail)?;
         let claims = &ctx.tok.claims;
         let missing: Vec<&str> = [
             ("sub", claims.sub.is_none()),
@@ -740,20 +955,32 @@ impl Verifier {
 
         // Step 6: verification.
         let vfail = |check: Check, problem: String, fix: &str| {
-            VerifyError::new(ErrorCode::Unauthenticated, OIDC_VERIFY_MSG, Diagnosis::new(check, problem, fix).provider(idx))
+            VerifyError::new(
+                ErrorCode::Unauthenticated,
+                OIDC_VERIFY_MSG,
+                Diagnosis::new(check, problem, fix).provider(idx),
+            )
         };
         if header.alg != "RS256" && header.alg != "EdDSA" {
-            return Err(vfail(Check::Algorithm, format!("alg `{}`; Convex's OIDC path accepts only RS256 and EdDSA", header.alg), "sign ID tokens with RS256"));
+            return Err(vfail(
+                Check::Algorithm,
+                format!("alg `{}`; Convex's OIDC path accepts only RS256 and EdDSA", header.alg),
+                "sign ID tokens with RS256",
+            ));
         }
-        if let Some(typ) = &header.typ {
-            let lower = typ.to_ascii_lowercase();
-            let full = if lower.contains('/') { lower } else { format!("application/{lower}") };
-            if full != "application/jwt" && full != "application/jose" {
-                return Err(vfail(Check::OidcHeader, format!("header typ `{typ}`; only JWT (or none) is accepted"), "issue ID tokens with typ JWT (access tokens with typ at+jwt are rejected)"));
-            }
+        if let Some(typ) = &header.bad_typ {
+            return Err(vfail(
+                Check::OidcHeader,
+                format!("header typ `{typ}`; only JWT (or none) is accepted"),
+                "issue ID tokens with typ JWT (access tokens with typ at+jwt are rejected)",
+            ));
         }
         if header.has_cty || header.has_crit {
-            return Err(vfail(Check::OidcHeader, "the header has a `cty` or `crit` member".into(), "remove cty/crit from ID-token headers"));
+            return Err(vfail(
+                Check::OidcHeader,
+                "the header has a `cty` or `crit` member".into(),
+                "remove cty/crit from ID-token headers",
+            ));
         }
         if disc.issuer != iss {
             return Err(vfail(Check::Issuer, "iss differs from the discovery issuer".into(), "make them equal"));
@@ -774,7 +1001,7 @@ impl Verifier {
         let candidates: Vec<_> = keys
             .keys
             .iter()
-            .filter(|k| header.kid.is_none() || k.kid == header.kid)
+            .filter(|k| header.kid.is_none() || k.kid.as_deref() == header.kid.as_deref())
             .filter(|k| kty_ok(&k.material))
             .filter(|k| k.key_use.as_deref().is_none_or(|u| u == "sig"))
             .collect();
@@ -783,40 +1010,75 @@ impl Verifier {
             [] => {
                 return Err(vfail(
                     Check::KeyNotFound,
-                    format!("no {} key in {} matches kid {:?} (kids present: {:?})", header.alg, disc.jwks_uri, header.kid, keys.kids()),
+                    format!(
+                        "no {} key in {} matches kid {:?} (kids present: {:?})",
+                        header.alg,
+                        disc.jwks_uri,
+                        header.kid,
+                        keys.kids()
+                    ),
                     "publish the signing key in the provider's JWKS before using it",
                 ));
             }
             many => {
-                return Err(vfail(Check::KeyNotFound, format!("{} keys match (kid {:?}); exactly one must", many.len(), header.kid), "give every key a distinct kid and set kid in the token header"));
+                return Err(vfail(
+                    Check::KeyNotFound,
+                    format!("{} keys match (kid {:?}); exactly one must", many.len(), header.kid),
+                    "give every key a distinct kid and set kid in the token header",
+                ));
             }
         };
         if let Some(ka) = &key.alg
-            && ka != &header.alg
+            && ka != header.alg
         {
-            return Err(vfail(Check::Algorithm, format!("the JWK alg `{ka}` differs from the token alg `{}`", header.alg), "make them agree"));
+            return Err(vfail(
+                Check::Algorithm,
+                format!("the JWK alg `{ka}` differs from the token alg `{}`", header.alg),
+                "make them agree",
+            ));
         }
         let verifier = match &key.material {
             KeyMaterial::Rsa { verifier: Some(v), .. } | KeyMaterial::Okp { verifier: Some(v), .. } => v,
-            _ => return Err(vfail(Check::KeyUnusable, "the key cannot be used (RSA below 2048 bits or malformed)".into(), "publish a usable key")),
+            _ => {
+                return Err(vfail(
+                    Check::KeyUnusable,
+                    "the key cannot be used (RSA below 2048 bits or malformed)".into(),
+                    "publish a usable key",
+                ));
+            }
         };
         let signing_input = &ctx.token[..parts[0].len() + 1 + parts[1].len()];
         if verifier.verify_sig(signing_input.as_bytes(), &sig).is_err() {
-            return Err(vfail(Check::Signature, format!("the signature does not verify with key {:?}", key.kid), "the token was altered or signed by another key"));
+            return Err(vfail(
+                Check::Signature,
+                format!("the signature does not verify with key {:?}", key.kid),
+                "the token was altered or signed by another key",
+            ));
         }
         let exp = claims.exp.unwrap_or(i64::MIN);
         if ctx.now >= exp {
-            return Err(vfail(Check::Expired, format!("exp {exp} is not after now ({}); OIDC has no leeway", ctx.now), "fetch a fresh ID token"));
+            return Err(vfail(
+                Check::Expired,
+                format!("exp {exp} is not after now ({}); OIDC has no leeway", ctx.now),
+                "fetch a fresh ID token",
+            ));
         }
-        let sub = claims.sub.as_deref().unwrap_or_default();
-        Ok(identity::from_oidc(iss, sub, claims.exp, &payload, idx))
+        let sub = claims.sub.clone().unwrap_or_default();
+        Ok(identity::from_oidc(iss.to_string(), sub, claims.exp, &payload, idx))
     }
 }
 
 fn parse_discovery(body: &[u8]) -> Result<Arc<Discovery>, String> {
     let v: Value = serde_json::from_slice(body).map_err(|e| format!("not JSON ({e})"))?;
     let obj = v.as_object().ok_or("not a JSON object")?;
-    for field in ["issuer", "authorization_endpoint", "jwks_uri", "response_types_supported", "subject_types_supported", "id_token_signing_alg_values_supported"] {
+    for field in [
+        "issuer",
+        "authorization_endpoint",
+        "jwks_uri",
+        "response_types_supported",
+        "subject_types_supported",
+        "id_token_signing_alg_values_supported",
+    ] {
         if !obj.contains_key(field) {
             return Err(format!("missing required metadata field `{field}`"));
         }

@@ -9,7 +9,10 @@ use crate::support::*;
 #[test]
 fn alg_none() {
     let t = mint(json!({"alg":"none","kid":"k1"}), claims(json!({})), &Signer::None);
-    assert_eq!(rejects(&default_verifier(), &t, "InvalidAuthHeader", &kid_msg("k1")).diagnosis().check(), Check::Algorithm);
+    assert_eq!(
+        rejects(&default_verifier(), &t, "InvalidAuthHeader", &kid_msg("k1")).diagnosis().check(),
+        Check::Algorithm
+    );
     let t = mint(json!({"alg":"none","kid":"k1"}), claims(json!({})), &Signer::None);
     let t = t.trim_end_matches('.').to_string();
     rejects(&default_verifier(), &t, "InvalidAuthHeader", &kid_msg("k1"));
@@ -18,7 +21,7 @@ fn alg_none() {
 #[test]
 fn hs256_signed_with_the_rsa_public_key() {
     let jwk = rsa_jwk("k1");
-    let jwk_text = jwks(&[jwk.clone()]);
+    let jwk_text = jwks(std::slice::from_ref(&jwk));
     let c: aws_lc_rs::rsa::PublicKeyComponents<Vec<u8>> = rsa().public_key().into();
     let der = aws_lc_rs::signature::KeyPair::public_key(rsa()).as_ref().to_vec();
     for secret in [der, c.n.clone(), jwk_text.into_bytes(), jwk.to_string().into_bytes()] {
@@ -45,7 +48,10 @@ fn kid_pointing_elsewhere() {
         claims(json!({})),
         &Signer::Rsa(rsa2()),
     );
-    assert_eq!(rejects(&default_verifier(), &t, "InvalidAuthHeader", &kid_msg("k1")).diagnosis().check(), Check::Signature);
+    assert_eq!(
+        rejects(&default_verifier(), &t, "InvalidAuthHeader", &kid_msg("k1")).diagnosis().check(),
+        Check::Signature
+    );
     // kid matching a key of an ES256 set while the token is RS256.
     let v = verifier(custom_provider_config(&jwks(&[ec_jwk_of(ec(), "k1")]), "ES256", None));
     rejects(&v, &rs_token(json!({})), "InvalidAuthHeader", &kid_msg("k1"));
@@ -57,7 +63,10 @@ fn tampered_payload_and_signature() {
     let parts: Vec<&str> = t.split('.').collect();
     let forged_payload = b64(claims(json!({"sub":"admin"})).to_string().as_bytes());
     let tampered = format!("{}.{}.{}", parts[0], forged_payload, parts[2]);
-    assert_eq!(rejects(&default_verifier(), &tampered, "InvalidAuthHeader", &kid_msg("k1")).diagnosis().check(), Check::Signature);
+    assert_eq!(
+        rejects(&default_verifier(), &tampered, "InvalidAuthHeader", &kid_msg("k1")).diagnosis().check(),
+        Check::Signature
+    );
     let mut sig = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, parts[2]).unwrap();
     sig[10] ^= 1;
     let tampered = format!("{}.{}.{}", parts[0], parts[1], b64(&sig));
@@ -87,9 +96,24 @@ fn wrong_or_missing_iss_aud_sub_exp() {
     );
     rejects(&v, &rs_token(json!({"sub":null})), "InvalidAuthHeader", CLAIM_MSG);
     rejects(&v, &rs_token(json!({"exp":null})), "InvalidAuthHeader", CLAIM_MSG);
-    rejects(&v, &rs_token(json!({"exp": NOW - 60})), "InvalidAuthHeader", "Could not validate token: Token expired 60 seconds ago");
-    rejects(&v, &rs_token(json!({"nbf": NOW + 3600})), "InvalidAuthHeader", "Could not validate token: Token will be valid in 3600 seconds");
-    rejects(&v, &rs_token(json!({"iat": NOW + 7})), "InvalidAuthHeader", "Could not validate token: Token will be valid in 7 seconds");
+    rejects(
+        &v,
+        &rs_token(json!({"exp": NOW - 60})),
+        "InvalidAuthHeader",
+        "Could not validate token: Token expired 60 seconds ago",
+    );
+    rejects(
+        &v,
+        &rs_token(json!({"nbf": NOW + 3600})),
+        "InvalidAuthHeader",
+        "Could not validate token: Token will be valid in 3600 seconds",
+    );
+    rejects(
+        &v,
+        &rs_token(json!({"iat": NOW + 7})),
+        "InvalidAuthHeader",
+        "Could not validate token: Token will be valid in 7 seconds",
+    );
 }
 
 #[test]
@@ -111,7 +135,10 @@ fn oversized_tokens() {
     let junk = "x.".repeat(1 << 20);
     rejects(&default_verifier(), &junk, "InvalidAuthHeader", PARSE_MSG);
     // The cap is configurable.
-    let v = verifier_with(custom_provider_config(&jwks(&[rsa_jwk("k1")]), "RS256", Some("client_1")), VerifierOptions::default().max_token_bytes(128 * 1024));
+    let v = verifier_with(
+        custom_provider_config(&jwks(&[rsa_jwk("k1")]), "RS256", Some("client_1")),
+        VerifierOptions::default().max_token_bytes(128 * 1024),
+    );
     verify(&v, &t).unwrap();
 }
 

@@ -16,7 +16,12 @@ fn app() -> Router {
     let v: Verifier = default_verifier();
     Router::new()
         .route("/me", get(|Authenticated(id): Authenticated| async move { id.subject().to_string() }))
-        .route("/maybe", get(|MaybeAuthenticated(id): MaybeAuthenticated| async move { format!("{:?}", id.map(|i| i.subject().to_string())) }))
+        .route(
+            "/maybe",
+            get(|MaybeAuthenticated(id): MaybeAuthenticated| async move {
+                format!("{:?}", id.map(|i| i.subject().to_string()))
+            }),
+        )
         .with_state(v)
 }
 
@@ -42,12 +47,18 @@ fn required_identity() {
         let t = live_token();
         assert_eq!(call("/me", Some(&format!("Bearer {t}"))).await, (StatusCode::OK, "user_1".into()));
         let (status, body) = call("/me", None).await;
-        assert_eq!((status, body.as_str()), (StatusCode::UNAUTHORIZED, r#"{"code":"Unauthenticated","message":"No authentication token provided."}"#));
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::UNAUTHORIZED, r#"{"code":"Unauthenticated","message":"No authentication token provided."}"#)
+        );
         let (status, body) = call("/me", Some("Bearer nope")).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert_eq!(body, format!(r#"{{"code":"InvalidAuthHeader","message":"{PARSE_MSG}"}}"#));
         let (status, body) = call("/me", Some("Basic abcdef")).await;
-        assert_eq!((status, body.as_str()), (StatusCode::BAD_REQUEST, r#"{"code":"InvalidAdminKey","message":"Invalid admin key"}"#));
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::BAD_REQUEST, r#"{"code":"InvalidAdminKey","message":"Invalid admin key"}"#)
+        );
     });
 }
 

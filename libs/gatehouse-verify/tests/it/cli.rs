@@ -15,7 +15,8 @@ fn config_file(name: &str, body: &str) -> std::path::PathBuf {
 
 #[test]
 fn prints_identity_or_error_and_diagnosis() {
-    let path = config_file("ok.json", &custom_provider_config(&jwks(&[rsa_jwk("k1")]), "RS256", Some("client_1")).to_string());
+    let path =
+        config_file("ok.json", &custom_provider_config(&jwks(&[rsa_jwk("k1")]), "RS256", Some("client_1")).to_string());
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     let t = rs_token(json!({"iat": now, "exp": now + 300, "role": "admin"}));
     let (code, out) = run(verify_token_main(&path, &format!("  Bearer {t}\n")));

@@ -49,7 +49,8 @@ fn missing_env_var() {
 
 #[test]
 fn env_escape_and_non_vars_stay_literal() {
-    let c = load(r#"{"providers":[{"domain":"https://a.com","applicationID":"$${X}-$5-${EMPTY}-${not valid}"}]}"#).unwrap();
+    let c =
+        load(r#"{"providers":[{"domain":"https://a.com","applicationID":"$${X}-$5-${EMPTY}-${not valid}"}]}"#).unwrap();
     assert_eq!(c.providers()[0].application_id(), Some("${X}-$5--${not valid}"));
 }
 
@@ -86,7 +87,9 @@ fn custom_jwt_with_domain() {
 fn oidc_with_issuer() {
     for t in [r#""type":"oidc","#, ""] {
         check_err(
-            &format!(r#"{{"providers":[{{{t}"issuer":"https://a.com","applicationID":"x","domain":"https://a.com"}}]}}"#),
+            &format!(
+                r#"{{"providers":[{{{t}"issuer":"https://a.com","applicationID":"x","domain":"https://a.com"}}]}}"#
+            ),
             SCHEMA,
             "auth config file must include a list of provider credentials: Provider at index 0 is oidc so cannot have an 'issuer' specified.",
         );
@@ -97,7 +100,9 @@ fn oidc_with_issuer() {
 fn insecure_shared_workos_issuer() {
     for iss in ["https://api.workos.com/", "https://api.workos.com"] {
         check_err(
-            &format!(r#"{{"providers":[{{"type":"customJwt","issuer":"{iss}","jwks":"https://api.workos.com/sso/jwks/c","algorithm":"RS256"}}]}}"#),
+            &format!(
+                r#"{{"providers":[{{"type":"customJwt","issuer":"{iss}","jwks":"https://api.workos.com/sso/jwks/c","algorithm":"RS256"}}]}}"#
+            ),
             "InsecureConfiguration",
             "This auth configuration appears potentially insecure: Provider at index 0 has an issuer that is shared among many applications, so must to specify an ApplicationID to check against an `aud` field of a JWT.",
         );
@@ -125,11 +130,19 @@ fn schema_errors_keep_serde_wording() {
         "auth config file must include a list of provider credentials: data did not match any variant of untagged enum SerializedAuthInfo ",
     );
     // Our hint names the real problem.
-    let err = load(r#"{"providers":[{"type":"customJwt","issuer":"https://a.com","jwks":"x","algorithm":"HS256"}]}"#).unwrap_err();
-    assert_eq!(err.hint_text(), Some("provider at index 0: `algorithm` must be \"RS256\" or \"ES256\" (case-sensitive)"));
+    let err = load(r#"{"providers":[{"type":"customJwt","issuer":"https://a.com","jwks":"x","algorithm":"HS256"}]}"#)
+        .unwrap_err();
+    assert_eq!(
+        err.hint_text(),
+        Some("provider at index 0: `algorithm` must be \"RS256\" or \"ES256\" (case-sensitive)")
+    );
     let err = load(r#"{"providers":[{"domain":"https://a.com"}]}"#).unwrap_err();
     assert_eq!(err.hint_text(), Some("provider at index 0: missing `applicationID`"));
-    check_err(r#"{"provider":[]}"#, SCHEMA, "auth config file must include a list of provider credentials: missing field `providers` ");
+    check_err(
+        r#"{"provider":[]}"#,
+        SCHEMA,
+        "auth config file must include a list of provider credentials: missing field `providers` ",
+    );
     let err = load(r#"{"providers":[{"domain":"https://a.com"}]}"#).unwrap_err();
     assert_eq!(err.code(), SCHEMA);
     assert!(err.message().starts_with("auth config file must include a list of provider credentials: "), "{err}");
@@ -155,8 +168,14 @@ fn issuer_url_normalisation() {
     assert_eq!(one("http://127.0.0.1:3211").unwrap().providers()[0].issuer(), "http://127.0.0.1:3211");
     assert_eq!(one("https://auth.example.com/").unwrap().providers()[0].issuer(), "https://auth.example.com/");
     for (bad, msg) in [
-        ("foobar123", "Invalid provider domain URL \"foobar123\": Does not look like a URL (must have a scheme or end with a top-level domain)"),
-        ("idont.looklikeadomain", "Invalid provider domain URL \"idont.looklikeadomain\": Does not look like a URL (must have a scheme or end with a top-level domain)"),
+        (
+            "foobar123",
+            "Invalid provider domain URL \"foobar123\": Does not look like a URL (must have a scheme or end with a top-level domain)",
+        ),
+        (
+            "idont.looklikeadomain",
+            "Invalid provider domain URL \"idont.looklikeadomain\": Does not look like a URL (must have a scheme or end with a top-level domain)",
+        ),
         ("file://example.com", "Invalid provider domain URL \"file://example.com\": must use HTTPS"),
     ] {
         let err = one(bad).unwrap_err();

@@ -9,7 +9,10 @@ use crate::support::*;
 fn happy_path_rs256() {
     let id = verify(&default_verifier(), &rs_token(json!({}))).unwrap();
     assert_eq!(id.token_identifier(), "https://auth.example.com|user_1");
-    assert_eq!(id.to_json_string(), r#"{"tokenIdentifier":"https://auth.example.com|user_1","issuer":"https://auth.example.com","subject":"user_1"}"#);
+    assert_eq!(
+        id.to_json_string(),
+        r#"{"tokenIdentifier":"https://auth.example.com|user_1","issuer":"https://auth.example.com","subject":"user_1"}"#
+    );
 }
 
 #[test]
@@ -115,9 +118,19 @@ fn no_providers_configured() {
 fn redacted_messages() {
     let cfg = custom_provider_config(&jwks(&[rsa_jwk("k1")]), "RS256", Some("client_1"));
     let v = verifier_with(cfg, VerifierOptions::default().redact_errors(true));
-    rejects(&v, &rs_token(json!({"iss":"https://x.com"})), "NoAuthProvider", "No auth provider found matching the given token");
+    rejects(
+        &v,
+        &rs_token(json!({"iss":"https://x.com"})),
+        "NoAuthProvider",
+        "No auth provider found matching the given token",
+    );
     let t = mint(json!({"alg":"RS256","kid":"nope"}), claims(json!({})), &Signer::Rsa(rsa()));
-    rejects(&v, &t, "InvalidAuthHeader", "Could not decode token. The JWT's 'kid' (key ID) header doesn't match any key in the provider's JWKS, or the JWT signature is invalid.");
+    rejects(
+        &v,
+        &t,
+        "InvalidAuthHeader",
+        "Could not decode token. The JWT's 'kid' (key ID) header doesn't match any key in the provider's JWKS, or the JWT signature is invalid.",
+    );
     // The missing-kid message is never redacted (Convex's dead branch).
     let t = mint(json!({"alg":"RS256"}), claims(json!({})), &Signer::Rsa(rsa()));
     rejects(&v, &t, "InvalidAuthHeader", NO_KID_MSG);
@@ -133,10 +146,20 @@ fn issuer_matching_rules() {
         assert_eq!(id.token_identifier(), format!("{iss}|user_1"));
     }
     // Exact otherwise: case, scheme, default port all mismatch.
-    for iss in ["https://Auth.example.com", "http://auth.example.com", "https://auth.example.com:443", "https://auth.example.com/x"] {
-        rejects(&v, &rs_token(json!({"iss":iss})), "NoAuthProvider", &format!(
-            "No auth provider found matching the given token. Check that your JWT's issuer and audience match one of your configured providers: [CustomJWT(issuer={ISS}, app_id=none)]"
-        ));
+    for iss in [
+        "https://Auth.example.com",
+        "http://auth.example.com",
+        "https://auth.example.com:443",
+        "https://auth.example.com/x",
+    ] {
+        rejects(
+            &v,
+            &rs_token(json!({"iss":iss})),
+            "NoAuthProvider",
+            &format!(
+                "No auth provider found matching the given token. Check that your JWT's issuer and audience match one of your configured providers: [CustomJWT(issuer={ISS}, app_id=none)]"
+            ),
+        );
     }
 }
 
@@ -147,7 +170,11 @@ fn audience_matching() {
     let e = verify(&v, &rs_token(json!({"aud":null}))).unwrap_err();
     assert_eq!(e.code().as_str(), "NoAuthProvider");
     assert_eq!(e.diagnosis().check(), Check::Audience);
-    assert!(e.diagnosis().fix().starts_with("no `aud` claim: set the JWT template's aud to the client ID"), "{}", e.diagnosis());
+    assert!(
+        e.diagnosis().fix().starts_with("no `aud` claim: set the JWT template's aud to the client ID"),
+        "{}",
+        e.diagnosis()
+    );
     let e = verify(&v, &rs_token(json!({"aud":"client_2"}))).unwrap_err();
     assert_eq!(e.code().as_str(), "NoAuthProvider");
     assert_eq!(e.diagnosis().check(), Check::Audience);
@@ -177,7 +204,11 @@ fn kid_required_and_selected() {
     let t = mint(json!({"alg":"RS256","kid":"k2"}), claims(json!({})), &Signer::Rsa(rsa()));
     assert_eq!(rejects(&v, &t, "InvalidAuthHeader", &kid_msg("k2")).diagnosis().check(), Check::KeyNotFound);
     // Keys without a kid are never selected, even when alone.
-    let v = verifier(custom_provider_config(&jwks(&[json!({"kty":"RSA","n":rsa_jwk("x")["n"],"e":"AQAB"})]), "RS256", None));
+    let v = verifier(custom_provider_config(
+        &jwks(&[json!({"kty":"RSA","n":rsa_jwk("x")["n"],"e":"AQAB"})]),
+        "RS256",
+        None,
+    ));
     let t = mint(json!({"alg":"RS256","kid":"k1"}), claims(json!({})), &Signer::Rsa(rsa()));
     rejects(&v, &t, "InvalidAuthHeader", &kid_msg("k1"));
     // The first key with the kid is used.
@@ -194,10 +225,16 @@ fn algorithm_consistency() {
     assert_eq!(rejects(&v, &t, "InvalidAuthHeader", &kid_msg("k1")).diagnosis().check(), Check::Algorithm);
     // JWK alg differs from header/configured.
     let v = verifier(custom_provider_config(&jwks(&[rsa_jwk_of(rsa(), "k1", Some("RS512"))]), "RS256", None));
-    assert_eq!(rejects(&v, &rs_token(json!({})), "InvalidAuthHeader", &kid_msg("k1")).diagnosis().check(), Check::Algorithm);
+    assert_eq!(
+        rejects(&v, &rs_token(json!({})), "InvalidAuthHeader", &kid_msg("k1")).diagnosis().check(),
+        Check::Algorithm
+    );
     // JWK alg that is not a signature algorithm.
     let v = verifier(custom_provider_config(&jwks(&[rsa_jwk_of(rsa(), "k1", Some("RSA-OAEP"))]), "RS256", None));
-    assert_eq!(rejects(&v, &rs_token(json!({})), "InvalidAuthHeader", &kid_msg("k1")).diagnosis().check(), Check::Algorithm);
+    assert_eq!(
+        rejects(&v, &rs_token(json!({})), "InvalidAuthHeader", &kid_msg("k1")).diagnosis().check(),
+        Check::Algorithm
+    );
 }
 
 #[test]
@@ -222,7 +259,9 @@ fn unknown_jwk_alg_poisons_the_whole_set() {
         &verifier(cfg),
         &rs_token(json!({})),
         "InvalidAuthHeader",
-        &format!("Invalid JWKS response body from '{url}'. The response is not valid JSON or doesn't match the expected JWKS format."),
+        &format!(
+            "Invalid JWKS response body from '{url}'. The response is not valid JSON or doesn't match the expected JWKS format."
+        ),
     );
     assert_eq!(e.diagnosis().check(), Check::JwksFormat);
 }
@@ -258,14 +297,34 @@ fn small_rsa_key_is_rejected() {
 fn time_checks_with_five_second_leeway() {
     let v = default_verifier();
     verify(&v, &rs_token(json!({"exp": NOW - 5}))).unwrap();
-    let e = rejects(&v, &rs_token(json!({"exp": NOW - 6})), "InvalidAuthHeader", "Could not validate token: Token expired 6 seconds ago");
+    let e = rejects(
+        &v,
+        &rs_token(json!({"exp": NOW - 6})),
+        "InvalidAuthHeader",
+        "Could not validate token: Token expired 6 seconds ago",
+    );
     assert_eq!(e.diagnosis().check(), Check::Expired);
-    rejects(&v, &rs_token(json!({"exp": NOW - 3600})), "InvalidAuthHeader", "Could not validate token: Token expired 3600 seconds ago");
+    rejects(
+        &v,
+        &rs_token(json!({"exp": NOW - 3600})),
+        "InvalidAuthHeader",
+        "Could not validate token: Token expired 3600 seconds ago",
+    );
     verify(&v, &rs_token(json!({"nbf": NOW + 5}))).unwrap();
-    let e = rejects(&v, &rs_token(json!({"nbf": NOW + 6})), "InvalidAuthHeader", "Could not validate token: Token will be valid in 6 seconds");
+    let e = rejects(
+        &v,
+        &rs_token(json!({"nbf": NOW + 6})),
+        "InvalidAuthHeader",
+        "Could not validate token: Token will be valid in 6 seconds",
+    );
     assert_eq!(e.diagnosis().check(), Check::NotYetValid);
     verify(&v, &rs_token(json!({"iat": NOW + 5}))).unwrap();
-    let e = rejects(&v, &rs_token(json!({"iat": NOW + 60})), "InvalidAuthHeader", "Could not validate token: Token will be valid in 60 seconds");
+    let e = rejects(
+        &v,
+        &rs_token(json!({"iat": NOW + 60})),
+        "InvalidAuthHeader",
+        "Could not validate token: Token will be valid in 60 seconds",
+    );
     assert_eq!(e.diagnosis().check(), Check::IssuedInFuture);
     // No maximum age; iat optional.
     verify(&v, &rs_token(json!({"iat": NOW - 400 * 86400}))).unwrap();
@@ -287,7 +346,7 @@ fn required_claims() {
 #[test]
 fn two_part_token_passes_payload_decode_then_fails_decode() {
     let t = rs_token(json!({}));
-    let two = t.rsplitn(2, '.').nth(1).unwrap();
+    let two = t.rsplit_once('.').unwrap().0;
     rejects(&default_verifier(), two, "InvalidAuthHeader", &kid_msg("k1"));
 }
 
@@ -300,7 +359,10 @@ fn authorization_header_parsing() {
         assert!(run(v.verify_authorization_header(Some(&h), now())).unwrap().is_some());
     }
     let e = run(v.verify_authorization_header(Some("Bear"), now())).unwrap_err();
-    assert_eq!((e.code().as_str(), e.message(), e.http_status()), ("InvalidHeaderFailure", "Invalid authentication header", 400));
+    assert_eq!(
+        (e.code().as_str(), e.message(), e.http_status()),
+        ("InvalidHeaderFailure", "Invalid authentication header", 400)
+    );
     for h in ["Bearer ", "Basic dXNlcjpwYXNz", "Convex prod:abc"] {
         let e = run(v.verify_authorization_header(Some(h), now())).unwrap_err();
         assert_eq!((e.code().as_str(), e.message(), e.http_status()), ("InvalidAdminKey", "Invalid admin key", 400));
@@ -344,7 +406,10 @@ fn diagnosis_names_the_workos_client_mismatch() {
         d.problem(),
         "iss is `https://api.workos.com/user_management/client_A` (client `client_A`) but your providers expect `https://api.workos.com/user_management/client_B` (client `client_B`)"
     );
-    assert_eq!(d.fix(), "is WORKOS_CLIENT_ID the same in both places (the auth server/AuthKit client and this config)?");
+    assert_eq!(
+        d.fix(),
+        "is WORKOS_CLIENT_ID the same in both places (the auth server/AuthKit client and this config)?"
+    );
     // Same issuer as provider 0 but no aud.
     let t = rs_token(json!({"iss":"https://api.workos.com/","aud":null}));
     let d = verify(&v, &t).unwrap_err().diagnosis().clone();

@@ -15,7 +15,10 @@ fn http_verifier(server: &Server, path: &str, opts: VerifierOptions) -> Verifier
 #[test]
 fn fetches_and_caches_with_max_age_then_revalidates() {
     let s = Server::start();
-    s.set("/jwks", Route::json(&jwks(&[rsa_jwk("k1")])).with("cache-control", "public, max-age=60").with("etag", "\"v1\""));
+    s.set(
+        "/jwks",
+        Route::json(&jwks(&[rsa_jwk("k1")])).with("cache-control", "public, max-age=60").with("etag", "\"v1\""),
+    );
     let v = http_verifier(&s, "/jwks", VerifierOptions::default());
     let t = rs_token(json!({}));
     run(v.verify(&t, now())).unwrap();
@@ -50,7 +53,10 @@ fn no_cache_headers_means_refetch_every_time() {
 #[test]
 fn age_and_s_maxage() {
     let s = Server::start();
-    s.set("/jwks", Route::json(&jwks(&[rsa_jwk("k1")])).with("cache-control", "max-age=60, s-maxage=10").with("age", "5"));
+    s.set(
+        "/jwks",
+        Route::json(&jwks(&[rsa_jwk("k1")])).with("cache-control", "max-age=60, s-maxage=10").with("age", "5"),
+    );
     let v = http_verifier(&s, "/jwks", VerifierOptions::default());
     let t = rs_token(json!({}));
     run(v.verify(&t, now())).unwrap();
@@ -63,7 +69,12 @@ fn age_and_s_maxage() {
 #[test]
 fn content_type_rules() {
     let t = rs_token(json!({}));
-    for ok in ["application/json", "application/jwk-set+json", "application/json; charset=utf-8", "Application/JSON;charset=UTF-8"] {
+    for ok in [
+        "application/json",
+        "application/jwk-set+json",
+        "application/json; charset=utf-8",
+        "Application/JSON;charset=UTF-8",
+    ] {
         let s = Server::start();
         s.set("/jwks", Route::json(&jwks(&[rsa_jwk("k1")])).with("content-type", ok));
         run(http_verifier(&s, "/jwks", VerifierOptions::default()).verify(&t, now())).unwrap();
@@ -85,11 +96,18 @@ fn content_type_rules() {
             &v,
             &t,
             "InvalidAuthHeader",
-            &format!("Invalid Content-Type '{shown}' when fetching JWKS from '{}'. Expected 'application/json' or 'application/jwk-set+json'.", s.url("/jwks")),
+            &format!(
+                "Invalid Content-Type '{shown}' when fetching JWKS from '{}'. Expected 'application/json' or 'application/jwk-set+json'.",
+                s.url("/jwks")
+            ),
         );
         assert_eq!(e.diagnosis().check(), Check::JwksContentType);
         if shown.starts_with("text/html") {
-            assert!(e.diagnosis().fix().contains("the JWKS answered text/html: is the URL right?"), "{}", e.diagnosis());
+            assert!(
+                e.diagnosis().fix().contains("the JWKS answered text/html: is the URL right?"),
+                "{}",
+                e.diagnosis()
+            );
         }
     }
 }
@@ -103,14 +121,20 @@ fn non_200_network_error_and_bad_body() {
         &v,
         &t,
         "InvalidAuthHeader",
-        &format!("Could not fetch JWKS from URL '{}': HTTP 404 Not Found. Check that the URL is correct and accessible.", s.url("/missing")),
+        &format!(
+            "Could not fetch JWKS from URL '{}': HTTP 404 Not Found. Check that the URL is correct and accessible.",
+            s.url("/missing")
+        ),
     );
     s.set("/err", Route::json("{}").status(500));
     rejects(
         &http_verifier(&s, "/err", VerifierOptions::default()),
         &t,
         "InvalidAuthHeader",
-        &format!("Could not fetch JWKS from URL '{}': HTTP 500 Internal Server Error. Check that the URL is correct and accessible.", s.url("/err")),
+        &format!(
+            "Could not fetch JWKS from URL '{}': HTTP 500 Internal Server Error. Check that the URL is correct and accessible.",
+            s.url("/err")
+        ),
     );
     for body in ["not json", "{\"keys\":{}}", "[]", "{\"keys\":[{\"kty\":\"RSA\"}]}"] {
         s.set("/bad", Route::json(body));
@@ -118,7 +142,10 @@ fn non_200_network_error_and_bad_body() {
             &http_verifier(&s, "/bad", VerifierOptions::default()),
             &t,
             "InvalidAuthHeader",
-            &format!("Invalid JWKS response body from '{}'. The response is not valid JSON or doesn't match the expected JWKS format.", s.url("/bad")),
+            &format!(
+                "Invalid JWKS response body from '{}'. The response is not valid JSON or doesn't match the expected JWKS format.",
+                s.url("/bad")
+            ),
         );
         assert_eq!(e.diagnosis().check(), Check::JwksFormat);
     }
@@ -140,7 +167,11 @@ fn unknown_kid_is_not_refetched_by_default() {
     let v = http_verifier(&s, "/jwks", VerifierOptions::default());
     run(v.verify(&rs_token(json!({})), now())).unwrap();
     // Keys rotate: the server now also publishes k2, but the cache is fresh.
-    s.set("/jwks", Route::json(&jwks(&[rsa_jwk("k1"), rsa_jwk_of(rsa2(), "k2", Some("RS256"))])).with("cache-control", "max-age=300"));
+    s.set(
+        "/jwks",
+        Route::json(&jwks(&[rsa_jwk("k1"), rsa_jwk_of(rsa2(), "k2", Some("RS256"))]))
+            .with("cache-control", "max-age=300"),
+    );
     let t2 = mint(json!({"alg":"RS256","kid":"k2"}), claims(json!({})), &Signer::Rsa(rsa2()));
     let e = rejects(&v, &t2, "InvalidAuthHeader", &kid_msg("k2"));
     assert_eq!(e.diagnosis().check(), Check::KeyNotFound);
@@ -161,7 +192,11 @@ fn opt_in_refetch_on_unknown_kid_is_rate_limited() {
     assert_eq!(s.hits("/jwks"), 2, "one forced refetch");
     rejects(&v, &t_unknown, "InvalidAuthHeader", &kid_msg("nope"));
     assert_eq!(s.hits("/jwks"), 2, "rate-limited");
-    s.set("/jwks", Route::json(&jwks(&[rsa_jwk("k1"), rsa_jwk_of(rsa2(), "k2", Some("RS256"))])).with("cache-control", "max-age=300"));
+    s.set(
+        "/jwks",
+        Route::json(&jwks(&[rsa_jwk("k1"), rsa_jwk_of(rsa2(), "k2", Some("RS256"))]))
+            .with("cache-control", "max-age=300"),
+    );
     let t2 = mint(json!({"alg":"RS256","kid":"k2"}), claims(json!({})), &Signer::Rsa(rsa2()));
     rejects(&v, &t2, "InvalidAuthHeader", &kid_msg("k2"));
     assert_eq!(s.hits("/jwks"), 2, "still inside the 30 s window");

@@ -7,8 +7,12 @@ use crate::support::*;
 #[test]
 fn workos_style_custom_jwt_identity() {
     let iss = "https://api.workos.com/user_management/client_X";
-    let v = verifier(json!({"providers":[{"type":"customJwt","issuer":iss,"jwks":data_url(&jwks(&[rsa_jwk("k1")])),"algorithm":"RS256"}]}));
-    let t = rs_token(json!({"iss":iss,"sub":"user_Y","sid":"session_1","org_id":"org_1","role":"member","permissions":["read"],"jti":"j1","aud":null}));
+    let v = verifier(
+        json!({"providers":[{"type":"customJwt","issuer":iss,"jwks":data_url(&jwks(&[rsa_jwk("k1")])),"algorithm":"RS256"}]}),
+    );
+    let t = rs_token(
+        json!({"iss":iss,"sub":"user_Y","sid":"session_1","org_id":"org_1","role":"member","permissions":["read"],"jti":"j1","aud":null}),
+    );
     let id = verify(&v, &t).unwrap();
     assert_eq!(
         id.to_json_string(),
@@ -42,10 +46,14 @@ fn custom_claims_flatten_and_exclusions() {
 fn custom_claim_shadows_typed_key_in_place() {
     let v = default_verifier();
     let id = verify(&v, &rs_token(json!({"issuer":"spoofed","tokenIdentifier":"x|y","a":1}))).unwrap();
-    assert_eq!(
-        id.to_json_string(),
-        r#"{"tokenIdentifier":"x|y","issuer":"spoofed","subject":"user_1","a":1}"#
-    );
+    assert_eq!(id.to_json_string(), r#"{"tokenIdentifier":"x|y","issuer":"spoofed","subject":"user_1","a":1}"#);
     assert_eq!(id.token_identifier(), "https://auth.example.com|user_1", "the real identifier is kept");
     assert_eq!(id.shadowed_keys(), ["issuer".to_string(), "tokenIdentifier".to_string()]);
+}
+
+#[test]
+fn flattened_keys_sort_with_their_siblings() {
+    let id = verify(&default_verifier(), &rs_token(json!({"org":{"z":1},"org-a":2,"orb":3}))).unwrap();
+    let keys: Vec<&str> = id.fields().map(|(k, _)| k).collect();
+    assert_eq!(keys, ["tokenIdentifier", "issuer", "subject", "orb", "org-a", "org.z"]);
 }

@@ -5,7 +5,8 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-const VERIFY_MSG: &str = "Could not verify OIDC token claim. Check that the token signature is valid and the token hasn't expired.";
+const VERIFY_MSG: &str =
+    "Could not verify OIDC token claim. Check that the token signature is valid and the token hasn't expired.";
 const PARSE_OIDC: &str = "Could not parse as OIDC ID token. Token might not be an OIDC-compliant JWT.";
 
 fn discovery(issuer: &str, jwks_uri: &str) -> String {
@@ -44,14 +45,17 @@ fn id_token(s: &Server, extra: Value) -> String {
 #[test]
 fn happy_path_and_claim_mapping() {
     let (s, v) = setup(&[rsa_jwk("k1")]);
-    let t = id_token(&s, json!({
-        "name":"Ada L","given_name":"Ada","family_name":"L","nickname":"ada","preferred_username":"ada1",
-        "profile":"https://p","picture":"https://pic","website":"https://w","email":"a@b.c","email_verified":true,
-        "gender":"f","birthdate":"1815-12-10","zoneinfo":"Europe/London","locale":"en","phone_number":"+1",
-        "phone_number_verified":false,"address":{"formatted":"1 Road","country":"UK"},"updated_at":1700000000,
-        "org":{"id":"o1"},"jti":"j","nbf":NOW,"fva":[1,2],"azp":"x","nonce":"n","auth_time":NOW,"name#fr":"Ada",
-        "middle_name":"M"
-    }));
+    let t = id_token(
+        &s,
+        json!({
+            "name":"Ada L","given_name":"Ada","family_name":"L","nickname":"ada","preferred_username":"ada1",
+            "profile":"https://p","picture":"https://pic","website":"https://w","email":"a@b.c","email_verified":true,
+            "gender":"f","birthdate":"1815-12-10","zoneinfo":"Europe/London","locale":"en","phone_number":"+1",
+            "phone_number_verified":false,"address":{"formatted":"1 Road","country":"UK"},"updated_at":1700000000,
+            "org":{"id":"o1"},"jti":"j","nbf":NOW,"fva":[1,2],"azp":"x","nonce":"n","auth_time":NOW,"name#fr":"Ada",
+            "middle_name":"M"
+        }),
+    );
     let id = verify(&v, &t).unwrap();
     let iss = &s.base;
     assert_eq!(
@@ -86,8 +90,14 @@ fn verification_failures_are_unauthenticated() {
     let cases: Vec<(String, Check)> = vec![
         (id_token(&s, json!({"aud":["cid","other"]})), Check::Audience),
         (id_token(&s, json!({"exp": NOW})), Check::Expired),
-        (mint(json!({"alg":"RS256","kid":"k1","typ":"at+jwt"}), id_claims(&s, json!({})), &Signer::Rsa(rsa())), Check::OidcHeader),
-        (mint(json!({"alg":"RS256","kid":"k1","cty":"JWT"}), id_claims(&s, json!({})), &Signer::Rsa(rsa())), Check::OidcHeader),
+        (
+            mint(json!({"alg":"RS256","kid":"k1","typ":"at+jwt"}), id_claims(&s, json!({})), &Signer::Rsa(rsa())),
+            Check::OidcHeader,
+        ),
+        (
+            mint(json!({"alg":"RS256","kid":"k1","cty":"JWT"}), id_claims(&s, json!({})), &Signer::Rsa(rsa())),
+            Check::OidcHeader,
+        ),
         (mint(json!({"alg":"ES256","kid":"e1"}), id_claims(&s, json!({})), &Signer::Ec(ec())), Check::Algorithm),
         (mint(json!({"alg":"RS256","kid":"k1"}), id_claims(&s, json!({})), &Signer::Rsa(rsa2())), Check::Signature),
         (mint(json!({"alg":"RS256","kid":"zz"}), id_claims(&s, json!({})), &Signer::Rsa(rsa())), Check::KeyNotFound),
@@ -99,7 +109,8 @@ fn verification_failures_are_unauthenticated() {
     }
     // exp one second ahead is fine; nbf is not checked; typ JWT in any case is fine.
     verify(&v, &id_token(&s, json!({"exp": NOW + 1, "nbf": NOW + 3600}))).unwrap();
-    verify(&v, &mint(json!({"alg":"RS256","kid":"k1","typ":"jwt"}), id_claims(&s, json!({})), &Signer::Rsa(rsa()))).unwrap();
+    verify(&v, &mint(json!({"alg":"RS256","kid":"k1","typ":"jwt"}), id_claims(&s, json!({})), &Signer::Rsa(rsa())))
+        .unwrap();
 }
 
 #[test]
@@ -126,21 +137,34 @@ fn discovery_failures() {
     s.set("/.well-known/openid-configuration", Route::json(&discovery(&format!("{}/", s.base), &s.url("/keys"))));
     assert_eq!(rejects(&v, &t, "AuthProviderDiscoveryFailed", &failed).diagnosis().check(), Check::Discovery);
     // wrong content type.
-    s.set("/.well-known/openid-configuration", Route::json(&discovery(&s.base, &s.url("/keys"))).with("content-type", "text/html"));
+    s.set(
+        "/.well-known/openid-configuration",
+        Route::json(&discovery(&s.base, &s.url("/keys"))).with("content-type", "text/html"),
+    );
     rejects(&v, &t, "AuthProviderDiscoveryFailed", &failed);
     // missing content type is fine for OIDC (discovery and JWKS).
-    s.set("/.well-known/openid-configuration", Route::json(&discovery(&s.base, &s.url("/keys"))).without("content-type"));
+    s.set(
+        "/.well-known/openid-configuration",
+        Route::json(&discovery(&s.base, &s.url("/keys"))).without("content-type"),
+    );
     s.set("/keys", Route::json(&jwks(&[rsa_jwk("k1")])).without("content-type"));
     verify(&v, &t).unwrap();
     // missing metadata field.
-    s.set("/.well-known/openid-configuration", Route::json(&json!({"issuer": s.base, "jwks_uri": s.url("/keys")}).to_string()));
+    s.set(
+        "/.well-known/openid-configuration",
+        Route::json(&json!({"issuer": s.base, "jwks_uri": s.url("/keys")}).to_string()),
+    );
     rejects(&v, &t, "AuthProviderDiscoveryFailed", &failed);
     // HTTP error: status and body in the message.
     s.set("/.well-known/openid-configuration", Route::json("nope").status(404));
     let e = rejects(&v, &t, "AuthProviderDiscoveryFailed", &format!("{failed}: 404 Not Found nope"));
     assert_eq!(e.http_status(), 404);
     s.set("/.well-known/openid-configuration", Route::json("boom").status(500));
-    assert_eq!(rejects(&v, &t, "AuthProviderDiscoveryFailed", &format!("{failed}: 500 Internal Server Error boom")).http_status(), 400);
+    assert_eq!(
+        rejects(&v, &t, "AuthProviderDiscoveryFailed", &format!("{failed}: 500 Internal Server Error boom"))
+            .http_status(),
+        400
+    );
     // JWKS with a bad body.
     s.set("/.well-known/openid-configuration", Route::json(&discovery(&s.base, &s.url("/keys"))));
     s.set("/keys", Route::json("not json"));
@@ -156,6 +180,10 @@ fn lenient_jwks_skips_unparseable_keys() {
 #[test]
 fn scheme_less_iss_matches_but_fails_discovery() {
     let v = verifier(json!({"providers":[{"domain":"idp.example.com","applicationID":"cid"}]}));
-    let t = mint(json!({"alg":"RS256","kid":"k1"}), json!({"iss":"idp.example.com","sub":"u","aud":"cid","exp":NOW+60,"iat":NOW}), &Signer::Rsa(rsa()));
+    let t = mint(
+        json!({"alg":"RS256","kid":"k1"}),
+        json!({"iss":"idp.example.com","sub":"u","aud":"cid","exp":NOW+60,"iat":NOW}),
+        &Signer::Rsa(rsa()),
+    );
     rejects(&v, &t, "AuthProviderDiscoveryFailed", "Auth provider discovery of idp.example.com failed");
 }

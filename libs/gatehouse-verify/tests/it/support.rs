@@ -177,7 +177,9 @@ pub fn rejects(v: &Verifier, token: &str, code: &str, message: &str) -> VerifyEr
 }
 
 pub fn kid_msg(kid: &str) -> String {
-    format!("Could not decode token. The JWT's 'kid' (key ID) header is '{kid}', does this key match any key in the provider's JWKS?")
+    format!(
+        "Could not decode token. The JWT's 'kid' (key ID) header is '{kid}', does this key match any key in the provider's JWKS?"
+    )
 }
 
 pub const NO_KID_MSG: &str = "Could not decode token. JWT may be missing a 'kid' (key ID) header.";
@@ -212,10 +214,13 @@ impl Route {
     }
 }
 
+/// (path, If-None-Match) of every request.
+pub type Hits = Arc<Mutex<Vec<(String, Option<String>)>>>;
+
 #[derive(Clone, Default)]
 pub struct ServerState {
     pub routes: Arc<Mutex<HashMap<String, Route>>>,
-    pub hits: Arc<Mutex<Vec<(String, Option<String>)>>>,
+    pub hits: Hits,
 }
 
 pub struct Server {
@@ -232,35 +237,36 @@ impl Server {
         let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
         let addr = listener.local_addr().unwrap();
         rt.spawn(async move {
-            let app = axum::Router::new().fallback(
-                move |req: axum::extract::Request| {
-                    let st = st.clone();
-                    async move {
-                        let path = req.uri().path().to_string();
-                        let inm = req.headers().get("if-none-match").and_then(|v| v.to_str().ok()).map(str::to_owned);
-                        st.hits.lock().unwrap().push((path.clone(), inm.clone()));
-                        let route = st.routes.lock().unwrap().get(&path).cloned();
-                        let Some(route) = route else {
-                            return axum::http::Response::builder().status(404).body(axum::body::Body::from("no such route")).unwrap();
-                        };
-                        let etag = route.headers.iter().find(|(k, _)| k == "etag").map(|(_, v)| v.clone());
-                        if inm.is_some() && inm == etag {
-                            let mut b = axum::http::Response::builder().status(304);
-                            for (k, v) in &route.headers {
-                                if k != "content-type" {
-                                    b = b.header(k, v);
-                                }
-                            }
-                            return b.body(axum::body::Body::empty()).unwrap();
-                        }
-                        let mut b = axum::http::Response::builder().status(route.status);
+            let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
+                let st = st.clone();
+                async move {
+                    let path = req.uri().path().to_string();
+                    let inm = req.headers().get("if-none-match").and_then(|v| v.to_str().ok()).map(str::to_owned);
+                    st.hits.lock().unwrap().push((path.clone(), inm.clone()));
+                    let route = st.routes.lock().unwrap().get(&path).cloned();
+                    let Some(route) = route else {
+                        return axum::http::Response::builder()
+                            .status(404)
+                            .body(axum::body::Body::from("no such route"))
+                            .unwrap();
+                    };
+                    let etag = route.headers.iter().find(|(k, _)| k == "etag").map(|(_, v)| v.clone());
+                    if inm.is_some() && inm == etag {
+                        let mut b = axum::http::Response::builder().status(304);
                         for (k, v) in &route.headers {
-                            b = b.header(k, v);
+                            if k != "content-type" {
+                                b = b.header(k, v);
+                            }
                         }
-                        b.body(axum::body::Body::from(route.body)).unwrap()
+                        return b.body(axum::body::Body::empty()).unwrap();
                     }
-                },
-            );
+                    let mut b = axum::http::Response::builder().status(route.status);
+                    for (k, v) in &route.headers {
+                        b = b.header(k, v);
+                    }
+                    b.body(axum::body::Body::from(route.body)).unwrap()
+                }
+            });
             axum::serve(listener, app).await.unwrap();
         });
         Server { base: format!("http://{addr}"), state, _rt: rt }
