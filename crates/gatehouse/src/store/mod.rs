@@ -18,6 +18,7 @@ mod outbox;
 mod pending;
 mod providers;
 mod sessions;
+mod successors;
 mod throttle;
 mod users;
 
@@ -47,6 +48,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    /// A write done on the caller's behalf (a batched insert) failed.
+    #[error("a batched write failed: {0}")]
+    Failed(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -65,6 +69,8 @@ pub struct Store {
     /// Plain reads. On SQLite a separate pool of read-only connections, which WAL lets run in
     /// parallel with the writer; on PostgreSQL the same pool.
     readers: AnyPool,
+    /// Batches the one write of every refresh (see `successors`).
+    successors: successors::SuccessorWriter,
     backend: Backend,
 }
 
@@ -134,7 +140,8 @@ impl Store {
                 (pool.clone(), pool)
             }
         };
-        Ok(Store { pool, readers, backend })
+        let successors = successors::SuccessorWriter::start(pool.clone());
+        Ok(Store { pool, readers, successors, backend })
     }
 
     pub fn backend(&self) -> Backend {

@@ -196,20 +196,15 @@ impl Store {
         claims: &str,
         now: Millis,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, session_id, parent_hash, claims, created_at) \
-             SELECT $1, $2, $3, $4, $5 WHERE EXISTS \
-               (SELECT 1 FROM sessions WHERE id = $2 AND ended_at IS NULL AND expires_at > $5) \
-             ON CONFLICT (parent_hash) DO NOTHING",
-        )
-        .bind(token_hash)
-        .bind(session_id)
-        .bind(parent_hash)
-        .bind(claims)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        self.successors
+            .insert(super::successors::Successor {
+                parent_hash: parent_hash.to_owned(),
+                token_hash: token_hash.to_owned(),
+                session_id: session_id.to_owned(),
+                claims: claims.to_owned(),
+                now,
+            })
+            .await
     }
 
     /// A user's sessions, newest first, `limit` at most, after the cursor when given.

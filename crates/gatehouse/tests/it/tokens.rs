@@ -262,3 +262,28 @@ async fn tokens_verify_under_convex_recommended_providers() {
     let err = verifier.verify(&tokens.access_token, later).await.unwrap_err();
     assert!(err.message().to_lowercase().contains("expired"), "{}", err.message());
 }
+
+#[tokio::test]
+async fn concurrent_refreshes_of_many_sessions_are_batched_correctly() {
+    let app = TestApp::spawn().await;
+    let mut firsts = Vec::new();
+    for i in 0..8 {
+        app.create_user(&format!("b{i}@example.com")).await;
+        firsts.push(app.login(&format!("b{i}@example.com")).await);
+    }
+    // Revoke one session: its rotation must be refused inside the same batch as the others.
+    let revoked = claims(&firsts[3].access_token)["sid"].as_str().unwrap().to_owned();
+    app.api(Method::POST, "/user_management/sessions/revoke", Some(json!({"session_id": revoked}))).await;
+    let results = join_all(firsts.iter().map(|t| app.refresh(&t.refresh_token))).await;
+    for (i, (status, body)) in results.iter().enumerate() {
+        if i == 3 {
+            assert_eq!(*status, 400, "{body}");
+        } else {
+            assert_eq!(*status, 200, "{body}");
+            assert_eq!(claims(body["access_token"].as_str().unwrap())["sid"], claims(&firsts[i].access_token)["sid"]);
+        }
+    }
+    let next: std::collections::HashSet<&str> =
+        results.iter().filter_map(|(_, b)| b["refresh_token"].as_str()).collect();
+    assert_eq!(next.len(), 7, "every session got its own successor");
+}
