@@ -132,10 +132,21 @@ impl Server {
             }
         });
         let mailer = tokio::spawn(crate::service::delivery::run(self.state.core.clone()));
+        let store = self.state.core.store.clone();
+        let checkpoints = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                if let Err(e) = store.checkpoint().await {
+                    tracing::warn!(error = %e, "WAL checkpoint failed");
+                }
+            }
+        });
         let app = crate::http::app(self.state).into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
         janitor.abort();
         mailer.abort();
+        checkpoints.abort();
         result.context("the HTTP server failed")
     }
 }

@@ -106,9 +106,12 @@ impl Store {
                     .max_lifetime(None)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
+                            // Checkpoints run from `Store::checkpoint` on a reader, not inside a
+                            // commit on the one writer, where they would stall every write.
                             conn.execute(
                                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+                                 PRAGMA wal_autocheckpoint = 0;",
                             )
                             .await?;
                             Ok(())
@@ -151,6 +154,15 @@ impl Store {
     /// The pool for plain reads.
     fn reader(&self) -> &AnyPool {
         &self.readers
+    }
+
+    /// SQLite: copies the write-ahead log into the database (a passive checkpoint, which never
+    /// blocks the writer). The server runs it every second; a no-op on PostgreSQL.
+    pub async fn checkpoint(&self) -> StoreResult<()> {
+        if self.backend == Backend::Sqlite {
+            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&self.readers).await?;
+        }
+        Ok(())
     }
 
     /// Applies pending migrations; returns how many ran.
