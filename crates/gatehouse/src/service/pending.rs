@@ -62,14 +62,8 @@ impl Core {
         env: &LoadedEnvironment,
         token: &str,
     ) -> Result<(PendingAuthentication, User)> {
-        let pending = self
-            .store
-            .find_pending_authentication(&hash_secret(token), self.now())
-            .await?
-            .filter(|p| p.environment_id == env.env.id)
-            .ok_or(Error::InvalidPendingToken)?;
-        let user = self.store.find_user(&env.env.id, &pending.user_id).await?.ok_or(Error::InvalidPendingToken)?;
-        Ok((pending, user))
+        let pending = self.store.find_pending_authentication(&hash_secret(token), self.now()).await?;
+        self.with_pending_user(env, pending).await
     }
 
     /// Spends a pending token, atomically, returning the half-finished sign-in and its user.
@@ -78,12 +72,17 @@ impl Core {
         env: &LoadedEnvironment,
         token: &str,
     ) -> Result<(PendingAuthentication, User)> {
-        let pending = self
-            .store
-            .consume_pending_authentication(&hash_secret(token), self.now())
-            .await?
-            .filter(|p| p.environment_id == env.env.id)
-            .ok_or(Error::InvalidPendingToken)?;
+        let pending = self.store.consume_pending_authentication(&hash_secret(token), self.now()).await?;
+        self.with_pending_user(env, pending).await
+    }
+
+    /// A pending sign-in of this environment, with its user; anything else is an invalid token.
+    async fn with_pending_user(
+        &self,
+        env: &LoadedEnvironment,
+        pending: Option<PendingAuthentication>,
+    ) -> Result<(PendingAuthentication, User)> {
+        let pending = pending.filter(|p| p.environment_id == env.env.id).ok_or(Error::InvalidPendingToken)?;
         let user = self.store.find_user(&env.env.id, &pending.user_id).await?.ok_or(Error::InvalidPendingToken)?;
         Ok((pending, user))
     }

@@ -12,6 +12,14 @@ pub struct PendingAuthentication {
     pub auth_method: String,
 }
 
+fn from_row(r: &sqlx::any::AnyRow) -> StoreResult<PendingAuthentication> {
+    Ok(PendingAuthentication {
+        environment_id: r.try_get("environment_id")?,
+        user_id: r.try_get("user_id")?,
+        auth_method: r.try_get("auth_method")?,
+    })
+}
+
 impl Store {
     pub async fn insert_pending_authentication(
         &self,
@@ -49,14 +57,7 @@ impl Store {
         .bind(now)
         .fetch_optional(self.reader())
         .await?;
-        row.map(|r| {
-            Ok(PendingAuthentication {
-                environment_id: r.try_get("environment_id")?,
-                user_id: r.try_get("user_id")?,
-                auth_method: r.try_get("auth_method")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(from_row).transpose()
     }
 
     /// Spends a pending token, atomically; `None` if unknown, used or expired.
@@ -73,13 +74,6 @@ impl Store {
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| {
-            Ok(PendingAuthentication {
-                environment_id: r.try_get("environment_id")?,
-                user_id: r.try_get("user_id")?,
-                auth_method: r.try_get("auth_method")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(from_row).transpose()
     }
 }
