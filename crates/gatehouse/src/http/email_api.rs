@@ -16,6 +16,7 @@ use crate::domain::environment::Environment;
 use crate::service::codes::CodeKind;
 use crate::service::environments::LoadedEnvironment;
 use crate::service::{Core, Error};
+use crate::store::OneTimeCode;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -59,18 +60,23 @@ async fn create_magic_auth(
     Ok((StatusCode::CREATED, axum::Json(state.core.magic_auth_to_wire(&code))).into_response())
 }
 
+/// A one-time code of this environment by ID, or a 404 naming the object kind.
+async fn find_code(
+    core: &Core,
+    env: &Environment,
+    kind: CodeKind,
+    name: &'static str,
+    id: String,
+) -> Result<OneTimeCode, Error> {
+    core.store.find_one_time_code(&env.id, kind.as_str(), &id).await?.ok_or(Error::NotFound { kind: name, id })
+}
+
 async fn read_magic_auth(
     State(state): State<AppState>,
     ApiKeyEnvironment(env): ApiKeyEnvironment,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let code = state
-        .core
-        .store
-        .find_one_time_code(&env.id, CodeKind::MagicAuth.as_str(), &id)
-        .await
-        .map_err(Error::from)?
-        .ok_or(Error::NotFound { kind: "MagicAuth", id })?;
+    let code = find_code(&state.core, &env, CodeKind::MagicAuth, "MagicAuth", id).await?;
     Ok(axum::Json(state.core.magic_auth_to_wire(&code)))
 }
 
@@ -108,13 +114,7 @@ async fn read_verification(
     ApiKeyEnvironment(env): ApiKeyEnvironment,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let code = state
-        .core
-        .store
-        .find_one_time_code(&env.id, CodeKind::EmailVerification.as_str(), &id)
-        .await
-        .map_err(Error::from)?
-        .ok_or(Error::NotFound { kind: "EmailVerification", id })?;
+    let code = find_code(&state.core, &env, CodeKind::EmailVerification, "EmailVerification", id).await?;
     Ok(axum::Json(state.core.email_verification_to_wire(&code)))
 }
 
@@ -134,13 +134,7 @@ async fn read_password_reset(
     Path(id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let loaded_env = loaded(&state.core, &env).await?;
-    let code = state
-        .core
-        .store
-        .find_one_time_code(&env.id, CodeKind::PasswordReset.as_str(), &id)
-        .await
-        .map_err(Error::from)?
-        .ok_or(Error::NotFound { kind: "PasswordReset", id })?;
+    let code = find_code(&state.core, &env, CodeKind::PasswordReset, "PasswordReset", id).await?;
     Ok(axum::Json(state.core.password_reset_to_wire(&loaded_env, &code)))
 }
 
