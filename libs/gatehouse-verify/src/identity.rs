@@ -17,16 +17,52 @@ use serde_json::{Map, Value};
 ///
 /// The JSON fields of a customJwt identity are materialised on first use ([`UserIdentity::get`],
 /// [`UserIdentity::fields`], serialisation), so a caller that only needs the subject pays nothing for them.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct UserIdentity {
     token_identifier: OnceLock<String>,
-    issuer: String,
-    subject: String,
+    issuer: Text,
+    subject: Text,
     /// The verified payload JSON, kept to build the fields lazily (customJwt).
-    payload: Option<Vec<u8>>,
+    payload: Option<String>,
     built: OnceLock<Built>,
     expires_at: Option<i64>,
     provider_index: usize,
+}
+
+/// A string of the identity: a span of the payload JSON (a claim without escapes), or owned.
+#[derive(Clone)]
+pub(crate) enum Text {
+    Span(usize, usize),
+    Owned(String),
+}
+
+impl Text {
+    /// `s` as a span of `payload` when it is borrowed from it, else owned.
+    pub(crate) fn new(payload: &str, s: Cow<'_, str>) -> Text {
+        if let Cow::Borrowed(b) = &s
+            && let Some(start) = (b.as_ptr() as usize).checked_sub(payload.as_ptr() as usize)
+            && let Some(end) = start.checked_add(b.len())
+            && payload.get(start..end).is_some_and(|p| std::ptr::eq(p, *b))
+        {
+            return Text::Span(start, end);
+        }
+        Text::Owned(s.into_owned())
+    }
+}
+
+// The same text as the derived form had when the fields were `String`s and the payload a `Vec<u8>`.
+impl std::fmt::Debug for UserIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserIdentity")
+            .field("token_identifier", &self.token_identifier)
+            .field("issuer", &self.issuer())
+            .field("subject", &self.subject())
+            .field("payload", &self.payload.as_ref().map(|p| p.as_bytes()))
+            .field("built", &self.built)
+            .field("expires_at", &self.expires_at)
+            .field("provider_index", &self.provider_index)
+            .finish()
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -47,21 +83,27 @@ impl PartialEq for UserIdentity {
 impl UserIdentity {
     fn built(&self) -> &Built {
         self.built.get_or_init(|| match &self.payload {
-            Some(bytes) => build_custom_jwt(&self.issuer, &self.subject, bytes),
+            Some(json) => build_custom_jwt(self.issuer(), self.subject(), json),
             None => Built::default(),
         })
     }
     /// `"<iss>|<sub>"`, from the raw claims.
     pub fn token_identifier(&self) -> &str {
-        self.token_identifier.get_or_init(|| format!("{}|{}", self.issuer, self.subject))
+        self.token_identifier.get_or_init(|| format!("{}|{}", self.issuer(), self.subject()))
+    }
+    fn text<'s>(&'s self, t: &'s Text) -> &'s str {
+        match t {
+            Text::Span(a, b) => self.payload.as_deref().and_then(|p| p.get(*a..*b)).unwrap_or_default(),
+            Text::Owned(s) => s,
+        }
     }
     /// The raw `iss` claim.
     pub fn issuer(&self) -> &str {
-        &self.issuer
+        self.text(&self.issuer)
     }
     /// The raw `sub` claim.
     pub fn subject(&self) -> &str {
-        &self.subject
+        self.text(&self.subject)
     }
     /// A field of the JSON object by key (`"email"`, `"org.id"`, `"tokenIdentifier"`, …).
     pub fn get(&self, key: &str) -> Option<&Value> {
@@ -139,7 +181,7 @@ impl Builder {
     }
 }
 
-fn identity(iss: String, sub: String, exp: Option<i64>, provider_index: usize) -> UserIdentity {
+fn identity(iss: Text, sub: Text, exp: Option<i64>, provider_index: usize) -> UserIdentity {
     UserIdentity {
         token_identifier: OnceLock::new(),
         issuer: iss,
@@ -169,10 +211,10 @@ fn flatten_into(prefix: String, value: Value, out: &mut BTreeMap<String, Value>)
 /// `UserIdentity::from_custom_jwt`: only the three typed fields; every other non-registered claim,
 /// nested objects flattened to dotted keys. The fields are built lazily from `payload_json`.
 pub(crate) fn from_custom_jwt(
-    iss: String,
-    sub: String,
+    iss: Text,
+    sub: Text,
     exp: Option<i64>,
-    payload_json: Vec<u8>,
+    payload_json: String,
     provider_index: usize,
 ) -> UserIdentity {
     let mut id = identity(iss, sub, exp, provider_index);
@@ -180,9 +222,9 @@ pub(crate) fn from_custom_jwt(
     id
 }
 
-fn build_custom_jwt(iss: &str, sub: &str, payload_json: &[u8]) -> Built {
+fn build_custom_jwt(iss: &str, sub: &str, payload_json: &str) -> Built {
     // Already parsed once during verification, so this cannot fail.
-    let payload: crate::token::RawClaims<'_> = serde_json::from_slice(payload_json).unwrap_or_default();
+    let payload: crate::token::RawClaims<'_> = serde_json::from_str(payload_json).unwrap_or_default();
     // The payload map is sorted by key; only flattened objects need a re-sort.
     let mut flat: Vec<(String, Value)> = Vec::with_capacity(payload.len());
     let mut nested = false;
@@ -353,7 +395,7 @@ pub(crate) fn from_oidc(
         custom.insert(k.clone(), v.clone());
     }
     b.custom(custom);
-    let id = identity(iss, sub, exp, provider_index);
+    let id = identity(Text::Owned(iss), Text::Owned(sub), exp, provider_index);
     let _ = id.built.set(b.built);
     id
 }

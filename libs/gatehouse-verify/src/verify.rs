@@ -1,5 +1,6 @@
 //! The verification pipeline: Convex's `validate_id_token`, step by step (spec §2.2).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -155,7 +156,7 @@ fn issuer_matches(provider_issuer: &str, token_iss: &str) -> bool {
     provider_issuer.trim_end_matches('/') == iss.trim_end_matches('/')
 }
 
-fn matches(p: &Provider, aud: &[String], iss: &str) -> bool {
+fn matches(p: &Provider, aud: &[Cow<'_, str>], iss: &str) -> bool {
     if let Some(app) = p.application_id()
         && !aud.iter().any(|a| a == app)
     {
@@ -210,7 +211,7 @@ fn env_hint(p: &Provider, field: &str) -> String {
     }
 }
 
-fn diagnose_no_provider(providers: &[Provider], iss: &str, aud: Option<&[String]>) -> Diagnosis {
+fn diagnose_no_provider(providers: &[Provider], iss: &str, aud: Option<&[Cow<'_, str>]>) -> Diagnosis {
     let auds = aud.unwrap_or(&[]);
     if let Some((i, p)) = providers.iter().enumerate().find(|(_, p)| issuer_matches(p.issuer(), iss)) {
         let app = p.application_id().unwrap_or_default();
@@ -332,7 +333,7 @@ impl std::fmt::Display for KeySource {
 struct Ctx<'a> {
     token: &'a str,
     tok: Unverified<'a>,
-    iss: String,
+    iss: Cow<'a, str>,
     now: i64,
     idx: usize,
 }
@@ -377,7 +378,10 @@ impl Verifier {
         }
         // Step 1: unverified payload decode.
         let (parts, payload_bytes) = token::split_and_decode(token).map_err(parse_error)?;
-        let tok = Unverified::parse(parts, &payload_bytes).map_err(parse_error)?;
+        // A payload that is not UTF-8 never parses; checking once lets the JSON parse skip it.
+        let payload =
+            String::from_utf8(payload_bytes).map_err(|e| parse_error(token::payload_failure(e.as_bytes())))?;
+        let tok = Unverified::parse(parts, &payload).map_err(parse_error)?;
         // Step 2: iss.
         let mut tok = tok;
         let Some(iss) = tok.claims.iss.take() else {
@@ -414,8 +418,11 @@ impl Verifier {
         match &providers[idx] {
             Provider::CustomJwt(p) => {
                 let (iss, sub, exp) = self.verify_custom(p, ctx, now).await?;
-                // The verified payload moves into the identity, which builds its JSON fields lazily.
-                Ok(identity::from_custom_jwt(iss, sub, Some(exp), payload_bytes, idx))
+                // The verified payload moves into the identity, which builds its JSON fields lazily;
+                // iss and sub stay in it (no copies) unless they had escapes.
+                let iss = identity::Text::new(&payload, iss);
+                let sub = identity::Text::new(&payload, sub);
+                Ok(identity::from_custom_jwt(iss, sub, Some(exp), payload, idx))
             }
             Provider::Oidc(p) => Box::pin(self.verify_oidc(p, ctx, now)).await,
         }
@@ -708,15 +715,22 @@ impl Verifier {
         Ok(())
     }
 
-    async fn verify_custom(
+    async fn verify_custom<'a>(
         &self,
         p: &CustomJwtProvider,
-        mut ctx: Ctx<'_>,
+        mut ctx: Ctx<'a>,
         now: SystemTime,
-    ) -> Result<(String, String, i64), VerifyError> {
+    ) -> Result<(Cow<'a, str>, Cow<'a, str>, i64), VerifyError> {
         let idx = ctx.idx;
-        let (keys, source) = self.custom_keys(p, idx, now, false).await?;
-        match self.decode_custom(p, &ctx, &keys, &source) {
+        // `data:` keys are used in place (no reference-count traffic); the rest come from the cache.
+        let decoded = match self.inner.data_jwks.get(idx).and_then(Option::as_ref) {
+            Some(DataJwks::Keys(keys)) => self.decode_custom(p, &ctx, keys, &KeySource::default()),
+            _ => {
+                let (keys, source) = self.custom_keys(p, idx, now, false).await?;
+                self.decode_custom(p, &ctx, &keys, &source)
+            }
+        };
+        match decoded {
             Ok(()) => {}
             Err(Decode::UnknownKid(e)) => {
                 let may_refetch = self.inner.data_jwks.get(idx).is_none_or(Option::is_none)
@@ -757,7 +771,7 @@ impl Verifier {
                         .provider(idx),
                     ));
                 }
-                Some(auds) if !auds.contains(app) => {
+                Some(auds) if !auds.iter().any(|a| a == app) => {
                     return Err(VerifyError::invalid(
                         format!("Invalid audience: {app} not in [{}]", auds.join(", ")),
                         Diagnosis::new(
@@ -876,7 +890,7 @@ impl Verifier {
 
     async fn verify_oidc(&self, p: &OidcProvider, ctx: Ctx<'_>, now: SystemTime) -> Result<UserIdentity, VerifyError> {
         let idx = ctx.idx;
-        let iss = ctx.iss.as_str();
+        let iss: &str = &ctx.iss;
         let disc_err = |problem: String, fix: &str| {
             VerifyError::new(
                 ErrorCode::AuthProviderDiscoveryFailed,
@@ -947,7 +961,7 @@ impl Verifier {
         if !missing.is_empty() {
             return Err(parse_fail(format!("missing required ID-token claim(s): {}", missing.join(", "))));
         }
-        let payload = token::to_map(&ctx.tok.payload);
+        let payload = token::to_map(&ctx.tok.raw_claims());
         identity::check_oidc_claim_types(&payload).map_err(parse_fail)?;
         let Some(sig) = token::decode_segment(parts[2]) else {
             return Err(parse_fail("the signature part is not valid base64url".into()));
@@ -1063,7 +1077,7 @@ impl Verifier {
                 "fetch a fresh ID token",
             ));
         }
-        let sub = claims.sub.clone().unwrap_or_default();
+        let sub = claims.sub.as_deref().unwrap_or_default().to_string();
         Ok(identity::from_oidc(iss.to_string(), sub, claims.exp, &payload, idx))
     }
 }
