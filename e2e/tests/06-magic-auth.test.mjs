@@ -99,9 +99,13 @@ test('existing user: createMagicAuth → code emailed → authenticateWithMagicA
   await t.test('the same code again → 400 one_time_code_previously_used', () =>
     rejectsCode(workos.userManagement.authenticateWithMagicAuth({ email, code: magic.code }), 'one_time_code_previously_used'));
 
-  await t.test('the password still works (magic auth does not touch it)', async () => {
-    const p = await workos.userManagement.authenticateWithPassword({ email, password: STRONG_PASSWORD });
-    assert.equal(p.authenticationMethod, 'Password');
+  await t.test('the password set before the address was proved no longer works (the account changed hands)', async () => {
+    // The user was created unverified, so whoever set that password never proved the address;
+    // proving it with the emailed code removes the password, the sessions and any factors.
+    await assert.rejects(
+      workos.userManagement.authenticateWithPassword({ email, password: STRONG_PASSWORD }),
+      (e) => e.status === 400 && e.rawData?.code === 'invalid_credentials',
+    );
   });
 });
 

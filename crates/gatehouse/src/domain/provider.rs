@@ -126,7 +126,8 @@ impl Kind {
 }
 
 /// Checks the name of a custom provider: 1–64 letters, digits, `-` and `_`, starting with a
-/// letter, and not a name WorkOS gives another meaning (`authkit`, `…OAuth`).
+/// letter, and not a name WorkOS gives another meaning (`authkit`, `…OAuth`, another sign-in
+/// method such as `Passkey`).
 pub fn check_custom_name(name: &str) -> Result<(), String> {
     let valid = (1..=64).contains(&name.len())
         && name.starts_with(|c: char| c.is_ascii_alphabetic())
@@ -136,7 +137,23 @@ pub fn check_custom_name(name: &str) -> Result<(), String> {
             "'{name}' is not a valid provider name: use 1-64 letters, digits, '-' or '_', starting with a letter"
         ));
     }
-    if name.eq_ignore_ascii_case("authkit") || name.ends_with("OAuth") {
+    // A provider's name becomes the sign-in's `authentication_method`, which decides step-ups
+    // (a `Passkey` sign-in skips two-factor): the names of other methods are never providers.
+    const METHODS: &[&str] = &[
+        "authkit",
+        "password",
+        "passkey",
+        "magicauth",
+        "sso",
+        "impersonation",
+        "migratedsession",
+        "crossappauth",
+        "externalauth",
+    ];
+    if METHODS.iter().any(|m| name.eq_ignore_ascii_case(m)) {
+        return Err(format!("'{name}' is reserved: it names a sign-in method; choose another provider name"));
+    }
+    if name.ends_with("OAuth") {
         return Err(format!(
             "'{name}' is reserved; built-in providers are GoogleOAuth, MicrosoftOAuth, GitHubOAuth, AppleOAuth and GitLabOAuth"
         ));
@@ -211,6 +228,9 @@ mod tests {
         assert_eq!(Kind::for_name("LinkedInOAuth"), None);
         assert!(check_custom_name("acme-sso").is_ok());
         assert!(check_custom_name("authkit").is_err());
+        for method in ["Passkey", "password", "MagicAuth", "SSO"] {
+            assert!(check_custom_name(method).is_err(), "{method} names a sign-in method");
+        }
         assert!(check_custom_name("LinkedInOAuth").is_err());
         assert!(check_custom_name("1x").is_err());
         assert!(check_custom_name("a b").is_err());

@@ -153,8 +153,17 @@ pub async fn magic_auth_send(
                 Err(response) => response,
             };
         }
-    } else if crate::domain::user::normalize_email(&email).is_none() {
-        return retry(StatusCode::BAD_REQUEST, "Enter a valid email address.".into());
+    } else {
+        let Some(normalized) = crate::domain::user::normalize_email(&email) else {
+            return retry(StatusCode::BAD_REQUEST, "Enter a valid email address.".into());
+        };
+        // Limited like a real send, so the limit does not tell known addresses apart.
+        if let Err(e) = state.core.throttle_sends("magic_auth", &normalized, info.ip_address.as_deref()).await {
+            return match form_error(e) {
+                Ok(message) => retry(StatusCode::BAD_REQUEST, message),
+                Err(response) => response,
+            };
+        }
     }
     let resent = field(&f, "code").is_empty() && !field(&f, "resend").is_empty();
     code_form(

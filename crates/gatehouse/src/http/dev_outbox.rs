@@ -39,8 +39,11 @@ async fn outbox(State(state): State<AppState>, ClientInfo(info): ClientInfo) -> 
     let items: Vec<_> = emails
         .iter()
         .map(|e| {
-            let text = state.core.open_email_body(e).map(|b| b.text).unwrap_or_else(|| "(body no longer kept)".into());
-            context! { to => &e.to_address, subject => &e.subject, at => iso8601(e.created_at), status => &e.status, text }
+            let (subject, text) = match state.core.open_email_body(e) {
+                Some(body) => (body.subject, body.text),
+                None => (e.subject.clone(), "(body no longer kept)".into()),
+            };
+            context! { to => &e.to_address, subject, at => iso8601(e.created_at), status => &e.status, text }
         })
         .collect();
     let ctx = context! {

@@ -11,6 +11,8 @@ use crate::store::OneTimeCode;
 
 /// Wrong guesses (and the right one) allowed per code; the next attempt voids it.
 pub const MAX_CODE_ATTEMPTS: i64 = 5;
+/// Attempts allowed per user and kind of code in an hour, across codes (resends).
+pub const MAX_GUESSES_PER_USER_HOUR: i64 = 10;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CodeKind {
@@ -89,10 +91,21 @@ impl Core {
         user_id: &str,
         presented: &str,
     ) -> Result<std::result::Result<OneTimeCode, CodeProblem>> {
+        // Each code allows a few attempts, and a resend starts a new code: this counter spans
+        // codes, so resending cannot buy more guesses than it allows per user per hour.
+        let guesses_key = format!("code-guess:{}:{user_id}", kind.as_str());
+        let guesses = self.store.record_attempt(&guesses_key, 3600 * SEC, self.now()).await?;
+        if guesses.count > MAX_GUESSES_PER_USER_HOUR {
+            return Ok(Err(CodeProblem::TooManyAttempts));
+        }
         let Some(code) = self.store.latest_one_time_code(env_id, kind.as_str(), user_id).await? else {
             return Ok(Err(CodeProblem::Incorrect));
         };
-        self.check_and_spend(code, presented).await
+        let outcome = self.check_and_spend(code, presented).await?;
+        if outcome.is_ok() {
+            self.store.clear_attempts(&guesses_key).await?;
+        }
+        Ok(outcome)
     }
 
     /// Redeems a token that identifies itself (password-reset links).

@@ -96,7 +96,7 @@ async fn deliver(core: &Core, transport: Option<&AsyncSmtpTransport<Tokio1Execut
         // Development without SMTP: the log and the /dev/emails page are the mailbox.
         tracing::info!(
             to = %email.to_address,
-            subject = %email.subject,
+            subject = %body.subject,
             "development email (no SMTP configured; also at /dev/emails):\n{}",
             body.text
         );
@@ -113,7 +113,7 @@ async fn deliver(core: &Core, transport: Option<&AsyncSmtpTransport<Tokio1Execut
     let message = match Message::builder()
         .from(from)
         .to(to)
-        .subject(email.subject.clone())
+        .subject(if body.subject.is_empty() { email.subject.clone() } else { body.subject.clone() })
         .multipart(MultiPart::alternative_plain_html(body.text, body.html))
     {
         Ok(m) => m,

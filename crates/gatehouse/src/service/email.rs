@@ -24,11 +24,19 @@ impl EmailConfig {
     }
 }
 
-/// What the outbox seals: both parts of a message.
+/// What the outbox seals: the subject (it may carry the code) and both parts of a message.
 #[derive(Serialize, Deserialize)]
 pub struct EmailBody {
+    #[serde(default)]
+    pub subject: String,
     pub text: String,
     pub html: String,
+}
+
+/// The subject as stored in clear for listings: digits masked, since a subject may carry the
+/// sign-in code.
+pub fn redacted_subject(subject: &str) -> String {
+    subject.chars().map(|c| if c.is_ascii_digit() { '•' } else { c }).collect()
 }
 
 /// The content of one message, before rendering.
@@ -94,7 +102,8 @@ impl Core {
                 .and_then(|t| t.render(&ctx))
                 .map_err(|e| Error::Internal(anyhow::anyhow!("email template {name}: {e}")))
         };
-        let body = EmailBody { text: render("layout.txt")?, html: render("layout.html")? };
+        let body =
+            EmailBody { subject: message.subject.clone(), text: render("layout.txt")?, html: render("layout.html")? };
         let body = serde_json::to_string(&body).map_err(|e| Error::Internal(e.into()))?;
         let now = self.now();
         let email = OutboxEmail {
@@ -102,7 +111,7 @@ impl Core {
             environment_id: env.env.id.clone(),
             kind: message.kind.to_owned(),
             to_address: message.to.to_owned(),
-            subject: message.subject,
+            subject: redacted_subject(&message.subject),
             sealed_body: Some(self.sealer.seal(OUTBOX_CONTEXT, &body).map_err(|e| Error::Internal(e.into()))?),
             status: "pending".into(),
             attempts: 0,

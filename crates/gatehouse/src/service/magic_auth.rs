@@ -85,7 +85,23 @@ impl Core {
                 });
             }
         }
-        self.mark_email_verified(user).await
+        self.claim_by_email_proof(user, None).await
+    }
+
+    /// The user has just proved they receive this address. If it was never verified, the
+    /// account changes hands (`Store::claim_unverified_account`): whoever registered the address
+    /// before without proving it keeps no password, session, factor or passkey.
+    pub async fn claim_by_email_proof(&self, mut user: User, new_password_hash: Option<String>) -> Result<User> {
+        let now = self.now();
+        if user.email_verified {
+            return Ok(user);
+        }
+        self.store.claim_unverified_account(&user.id, new_password_hash.as_deref(), now).await?;
+        tracing::info!(user.id = %user.id, "unverified account claimed by proof of its email address");
+        user.email_verified = true;
+        user.password_hash = new_password_hash;
+        user.updated_at = now;
+        Ok(user)
     }
 
     pub async fn mark_email_verified(&self, mut user: User) -> Result<User> {

@@ -120,11 +120,15 @@ impl Core {
             Err(_) => return Err(invalid("The password reset link is invalid.")),
         }
         let now = self.now();
-        user.password_hash = Some(self.passwords.hash(new_password).await?);
-        // Receiving the link proves the address.
-        user.email_verified = true;
-        user.updated_at = now.max(user.updated_at + 1);
-        self.store.update_user_revoking_sessions(&user, now).await?;
+        let new_hash = self.passwords.hash(new_password).await?;
+        if user.email_verified {
+            user.password_hash = Some(new_hash);
+            user.updated_at = now.max(user.updated_at + 1);
+            self.store.update_user_revoking_sessions(&user, now).await?;
+        } else {
+            // Receiving the link proves the address: the account changes hands.
+            user = self.claim_by_email_proof(user, Some(new_hash)).await?;
+        }
         self.store.void_one_time_codes(CodeKind::PasswordReset.as_str(), &user.id, now).await?;
         tracing::info!(user.id = %user.id, "password reset; sessions revoked");
         Ok(user)

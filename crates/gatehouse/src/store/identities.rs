@@ -88,14 +88,8 @@ impl Store {
     /// `Conflict("user_identities.idp_id")` if that account is already linked.
     pub async fn link_identity_claiming_user(&self, i: &Identity, now: Millis) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE users SET email_verified = 1, password_hash = NULL, updated_at = $1 WHERE id = $2 AND environment_id = $3",
-        )
-        .bind(now)
-        .bind(&i.user_id)
-        .bind(&i.environment_id)
-        .execute(&mut *tx)
-        .await?;
+        // The upstream proved the address: the account changes hands (see `claim_unverified_account`).
+        super::users::claim_account_in(&mut tx, &i.user_id, None, now).await?;
         let inserted = sqlx::query(&format!(
             "INSERT INTO user_identities ({IDENTITY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
              ON CONFLICT (environment_id, provider, idp_id) DO NOTHING RETURNING id"

@@ -239,3 +239,46 @@ where
     .map_err(|e| conflict(e, "users.email"))?;
     Ok(())
 }
+
+impl Store {
+    /// Hands an account whose email was never verified to whoever has just proved the address
+    /// (an emailed code, a reset link, a verified upstream email), in one transaction: the email
+    /// becomes verified, every session ends, and whatever an earlier holder could have set up to
+    /// keep access goes: the password (replaced by `password_hash`, if the proof came with one),
+    /// authenticator apps and their recovery codes, passkeys, and security sessions.
+    pub async fn claim_unverified_account(
+        &self,
+        user_id: &str,
+        password_hash: Option<&str>,
+        now: Millis,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        claim_account_in(&mut tx, user_id, password_hash, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// The statements of `claim_unverified_account`, for use inside a caller's transaction.
+pub(super) async fn claim_account_in(
+    conn: &mut sqlx::AnyConnection,
+    user_id: &str,
+    password_hash: Option<&str>,
+    now: Millis,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE users SET email_verified = 1, password_hash = $1, updated_at = $2 WHERE id = $3")
+        .bind(password_hash)
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE sessions SET ended_at = $1, updated_at = $1 WHERE user_id = $2 AND ended_at IS NULL")
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    for table in ["recovery_codes", "auth_factors", "passkeys", "security_sessions"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1")).bind(user_id).execute(&mut *conn).await?;
+    }
+    Ok(())
+}

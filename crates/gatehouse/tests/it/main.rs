@@ -9,5 +9,6 @@ mod email;
 mod hosted;
 mod hosted_email;
 mod mfa;
+mod security;
 mod social;
 mod tokens;
