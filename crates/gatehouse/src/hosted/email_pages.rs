@@ -107,17 +107,23 @@ fn code_form(
 
 // ---- Magic Auth -------------------------------------------------------------------------
 
-pub async fn magic_auth_page(
+pub async fn magic_auth_page(state: State<AppState>, headers: HeaderMap, query: Query<RequestQuery>) -> Response {
+    email_form_page(state, headers, query, EmailForm::MagicAuth).await
+}
+
+/// GET of an email form: the saved request, the email pre-filled from `login_hint`.
+async fn email_form_page(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<RequestQuery>,
+    kind: EmailForm,
 ) -> Response {
     let (env, params) = match load(&state, q.request.as_deref()).await {
         Ok(found) => found,
         Err(page) => return page,
     };
     let email = params.login_hint.clone().unwrap_or_default();
-    email_form(&state, &headers, StatusCode::OK, &env, &params, EmailForm::MagicAuth, &email, None)
+    email_form(&state, &headers, StatusCode::OK, &env, &params, kind, &email, None)
 }
 
 /// Sends the code (or a new one) and shows the code form.
@@ -325,17 +331,8 @@ pub async fn verify_email_resend(State(state): State<AppState>, headers: HeaderM
 
 // ---- Password reset ------------------------------------------------------------------------
 
-pub async fn forgot_password_page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<RequestQuery>,
-) -> Response {
-    let (env, params) = match load(&state, q.request.as_deref()).await {
-        Ok(found) => found,
-        Err(page) => return page,
-    };
-    let email = params.login_hint.clone().unwrap_or_default();
-    email_form(&state, &headers, StatusCode::OK, &env, &params, EmailForm::ForgotPassword, &email, None)
+pub async fn forgot_password_page(state: State<AppState>, headers: HeaderMap, query: Query<RequestQuery>) -> Response {
+    email_form_page(state, headers, query, EmailForm::ForgotPassword).await
 }
 
 /// Always the same answer, whether or not the address has an account.
