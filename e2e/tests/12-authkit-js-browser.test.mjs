@@ -24,7 +24,7 @@ import { startApp } from '../lib/app.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ARTIFACTS = join(E2E_DIR, 'artifacts');
-const DOCS_IMAGES = join(REPO_ROOT, 'docs', 'images');
+const DOCS_IMAGES = (process.env.UPDATE_DOCS_IMAGES ? join(REPO_ROOT, 'docs', 'images') : join(REPO_ROOT, 'e2e', 'artifacts'));
 
 const gh = useGatehouse();
 const nonce = randomBytes(6).toString('hex');

@@ -120,7 +120,7 @@ test('the hosted sign-in page shows a button per provider, then GoogleOAuth sign
   assert.equal(await google.count(), 1);
   assert.equal(await githubButton.count(), 1);
   await page.screenshot({ path: join(ARTIFACTS, 'sign-in-social.png') });
-  await page.screenshot({ path: join(REPO_ROOT, 'docs', 'images', 'sign-in-social.png') });
+  await page.screenshot({ path: join(process.env.UPDATE_DOCS_IMAGES ? join(REPO_ROOT, 'docs', 'images') : join(REPO_ROOT, 'e2e', 'artifacts'), 'sign-in-social.png') });
   await page.goto(authorizeUrl({ provider: 'authkit', state: 'st-hosted', screenHint: 'sign-up' }));
   await page.waitForURL((u) => u.pathname === '/authkit/sign-up');
   assert.equal(await page.locator('a.social-button').count(), 2, 'the sign-up page has the buttons too');

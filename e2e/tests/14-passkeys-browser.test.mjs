@@ -13,7 +13,7 @@ import { addRedirectUri, confidentialClient, uniqueEmail, STRONG_PASSWORD } from
 import { launchChromium, startCallbackApp, authorizeUrl, exchangeCallback } from '../lib/browser.mjs';
 
 const ARTIFACTS = join(E2E_DIR, 'artifacts');
-const DOCS_IMAGES = join(REPO_ROOT, 'docs', 'images');
+const DOCS_IMAGES = (process.env.UPDATE_DOCS_IMAGES ? join(REPO_ROOT, 'docs', 'images') : join(REPO_ROOT, 'e2e', 'artifacts'));
 const gh = useGatehouse({ publicHost: 'localhost' });
 let app;
 let browser;

@@ -17,7 +17,7 @@ import { startConvexNumbers, buildReactApp, serveApp } from '../lib/react-convex
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ARTIFACTS = join(E2E_DIR, 'artifacts');
-const DOCS_IMAGES = join(REPO_ROOT, 'docs', 'images');
+const DOCS_IMAGES = (process.env.UPDATE_DOCS_IMAGES ? join(REPO_ROOT, 'docs', 'images') : join(REPO_ROOT, 'e2e', 'artifacts'));
 
 // Access tokens live 20 s. authkit-js refreshes 10 s before expiry and the Convex client asks for a new
 // token `exp − iat − 10 s` after the server confirmed one, so a healthy page sends one Authenticate
