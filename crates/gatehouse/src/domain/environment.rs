@@ -132,10 +132,10 @@ impl Settings {
         if !(color.len() == 7 && color.starts_with('#') && color[1..].bytes().all(|b| b.is_ascii_hexdigit())) {
             return Err("branding.primary_color must look like #4f46e5".into());
         }
-        if let Some(logo) = &self.branding.logo_url {
-            if !(logo.starts_with("https://") || logo.starts_with("http://")) {
-                return Err("branding.logo_url must be an http(s) URL".into());
-            }
+        if let Some(logo) = &self.branding.logo_url
+            && !(logo.starts_with("https://") || logo.starts_with("http://"))
+        {
+            return Err("branding.logo_url must be an http(s) URL".into());
         }
         if let Some(url) = &self.password_reset_url {
             crate::domain::redirect::parse_absolute(url).map_err(|e| format!("password_reset_url: {e}"))?;

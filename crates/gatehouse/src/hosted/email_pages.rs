@@ -47,6 +47,7 @@ fn form_error(e: Error) -> Result<String, Response> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn email_form(
     state: &AppState,
     headers: &HeaderMap,

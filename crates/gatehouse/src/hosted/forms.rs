@@ -50,6 +50,7 @@ pub(crate) fn expired(state: &AppState) -> Response {
     )
 }
 
+#[allow(clippy::too_many_arguments)]
 fn render(
     state: &AppState,
     headers: &HeaderMap,

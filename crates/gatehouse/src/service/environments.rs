@@ -262,10 +262,10 @@ impl Core {
             return Ok(origin_allowed(&env, origin));
         }
         for env in self.store.list_environments().await? {
-            if let Some(loaded) = self.load_environment(&env.client_id).await? {
-                if origin_allowed(&loaded, origin) {
-                    return Ok(true);
-                }
+            if let Some(loaded) = self.load_environment(&env.client_id).await?
+                && origin_allowed(&loaded, origin)
+            {
+                return Ok(true);
             }
         }
         Ok(false)

@@ -106,8 +106,7 @@ impl Core {
         if existing.len() >= MAX_PASSKEYS {
             return Err(refused("You have registered the maximum number of passkeys. Remove one first."));
         }
-        let exclude =
-            existing.iter().filter_map(|p| URL_SAFE_NO_PAD.decode(&p.credential_id).ok()).map(Into::into).collect();
+        let exclude = existing.iter().filter_map(|p| URL_SAFE_NO_PAD.decode(&p.credential_id).ok()).collect();
         let display = match (&user.first_name, &user.last_name) {
             (Some(f), Some(l)) => format!("{f} {l}"),
             (Some(f), None) => f.clone(),

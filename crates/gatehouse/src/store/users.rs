@@ -68,10 +68,10 @@ impl Store {
         if self.find_user_by_email(&u.environment_id, &u.email).await?.is_some() {
             return Err(StoreError::Conflict("users.email"));
         }
-        if let Some(ext) = &u.external_id {
-            if self.find_user_by_external_id(&u.environment_id, ext).await?.is_some() {
-                return Err(StoreError::Conflict("users.external_id"));
-            }
+        if let Some(ext) = &u.external_id
+            && self.find_user_by_external_id(&u.environment_id, ext).await?.is_some()
+        {
+            return Err(StoreError::Conflict("users.external_id"));
         }
         sqlx::query(&format!(
             "INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
