@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../lib/browser.mjs';
 import { useGatehouse, E2E_DIR, REPO_ROOT } from '../lib/server.mjs';
 import {
   addRedirectUri,
@@ -22,7 +22,6 @@ import {
 } from '../lib/api.mjs';
 import { startApp } from '../lib/app.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ARTIFACTS = join(E2E_DIR, 'artifacts');
 const DOCS_IMAGES = (process.env.UPDATE_DOCS_IMAGES ? join(REPO_ROOT, 'docs', 'images') : join(REPO_ROOT, 'e2e', 'artifacts'));
 
@@ -41,20 +40,7 @@ before(async () => {
   await addRedirectUri(gh, app.redirectUri);
   await addCorsOrigin(gh, app.origin);
   await mkdir(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
   page = await context.newPage();
   page.setDefaultTimeout(15_000);

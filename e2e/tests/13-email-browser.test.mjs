@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../lib/browser.mjs';
 import { useGatehouse, startGatehouse, E2E_DIR } from '../lib/server.mjs';
 import {
   addRedirectUri,
@@ -24,7 +24,6 @@ import {
 import { startApp } from '../lib/app.mjs';
 import { codeFrom, resetLinkFrom } from '../lib/smtp.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ARTIFACTS = join(E2E_DIR, 'artifacts');
 
 const gh = useGatehouse({ smtp: true, settings: { email_verification_required: 'true' } });
@@ -42,20 +41,7 @@ before(async () => {
   await addRedirectUri(gh, app.redirectUri);
   await addCorsOrigin(gh, app.origin);
   await mkdir(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
   page = await context.newPage();
   page.setDefaultTimeout(15_000);

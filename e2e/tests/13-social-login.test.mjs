@@ -8,13 +8,12 @@ import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../lib/browser.mjs';
 import { useGatehouse, runCli, freePort, E2E_DIR, REPO_ROOT } from '../lib/server.mjs';
 import http from 'node:http';
 import { apiRequest, confidentialClient, addRedirectUri } from '../lib/api.mjs';
 import { startOidcProvider, startGitHubLike, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET } from '../lib/upstream.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ARTIFACTS = join(E2E_DIR, 'artifacts');
 // The app's callback: a tiny server that only says "app callback" (the tests read the URL).
 let REDIRECT_URI;
@@ -54,12 +53,7 @@ before(async () => {
     '--userinfo-url', `${github.base}/user`, '--emails-url', `${github.base}/user/emails`,
   ]);
   await mkdir(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 afterEach((t) => {

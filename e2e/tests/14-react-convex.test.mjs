@@ -10,12 +10,11 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../lib/browser.mjs';
 import { useGatehouse, freePort, E2E_DIR, REPO_ROOT } from '../lib/server.mjs';
 import { addRedirectUri, apiRequest, uniqueEmail, STRONG_PASSWORD, sleep } from '../lib/api.mjs';
 import { startConvexNumbers, buildReactApp, serveApp } from '../lib/react-convex.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ARTIFACTS = join(E2E_DIR, 'artifacts');
 const DOCS_IMAGES = (process.env.UPDATE_DOCS_IMAGES ? join(REPO_ROOT, 'docs', 'images') : join(REPO_ROOT, 'e2e', 'artifacts'));
 
@@ -64,11 +63,7 @@ before(async () => {
   await addRedirectUri(gh, `${appOrigin}/callback`);
 
   await mkdir(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 900, height: 560 } });
   page = await context.newPage();
   page.setDefaultTimeout(15_000);
