@@ -1,6 +1,9 @@
 //! Hosted pages that work by email: sign in with a code (Magic Auth), verify an email address
 //! as a step-up, and reset a forgotten password.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -106,6 +109,16 @@ fn code_form(
     page(state, headers, "code.html", status, env, Some(&params.redirect_uri), ctx)
 }
 
+/// A posted form with the saved `/authorize` request it names (`request`).
+async fn load_posted(
+    state: &AppState,
+    body: &Bytes,
+) -> Result<(HashMap<String, String>, Arc<LoadedEnvironment>, AuthorizeParams), Response> {
+    let f = fields(body);
+    let (env, params) = load(state, Some(&field(&f, "request"))).await?;
+    Ok((f, env, params))
+}
+
 // ---- Magic Auth -------------------------------------------------------------------------
 
 pub async fn magic_auth_page(state: State<AppState>, headers: HeaderMap, query: Query<RequestQuery>) -> Response {
@@ -134,9 +147,8 @@ pub async fn magic_auth_send(
     ClientInfo(info): ClientInfo,
     body: Bytes,
 ) -> Response {
-    let f = fields(&body);
-    let (env, params) = match load(&state, Some(&field(&f, "request"))).await {
-        Ok(found) => found,
+    let (f, env, params) = match load_posted(&state, &body).await {
+        Ok(posted) => posted,
         Err(page) => return page,
     };
     let email = field(&f, "email").trim().to_owned();
@@ -189,9 +201,8 @@ pub async fn magic_auth_send(
 }
 
 pub async fn magic_auth_verify(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let f = fields(&body);
-    let (env, params) = match load(&state, Some(&field(&f, "request"))).await {
-        Ok(found) => found,
+    let (f, env, params) = match load_posted(&state, &body).await {
+        Ok(posted) => posted,
         Err(page) => return page,
     };
     let email = field(&f, "email").trim().to_owned();
@@ -253,9 +264,8 @@ pub async fn verify_email_page(
 }
 
 pub async fn verify_email(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let f = fields(&body);
-    let (env, params) = match load(&state, Some(&field(&f, "request"))).await {
-        Ok(found) => found,
+    let (f, env, params) = match load_posted(&state, &body).await {
+        Ok(posted) => posted,
         Err(page) => return page,
     };
     let token = cookies::read(&headers, cookies::PENDING, https(&state)).unwrap_or_default();
@@ -295,9 +305,8 @@ pub async fn verify_email(State(state): State<AppState>, headers: HeaderMap, bod
 }
 
 pub async fn verify_email_resend(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let f = fields(&body);
-    let (env, params) = match load(&state, Some(&field(&f, "request"))).await {
-        Ok(found) => found,
+    let (f, env, params) = match load_posted(&state, &body).await {
+        Ok(posted) => posted,
         Err(page) => return page,
     };
     let token = cookies::read(&headers, cookies::PENDING, https(&state)).unwrap_or_default();
@@ -343,9 +352,8 @@ pub async fn forgot_password(
     ClientInfo(info): ClientInfo,
     body: Bytes,
 ) -> Response {
-    let f = fields(&body);
-    let (env, params) = match load(&state, Some(&field(&f, "request"))).await {
-        Ok(found) => found,
+    let (f, env, params) = match load_posted(&state, &body).await {
+        Ok(posted) => posted,
         Err(page) => return page,
     };
     let email = field(&f, "email").trim().to_owned();
