@@ -21,6 +21,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use clap::Parser;
 use serde_json::{Value, json};
 
+mod wire;
+
 type Res<T> = Result<T, String>;
 
 /// Password used for every benchmark user (strong enough for the server's policy).
@@ -434,14 +436,14 @@ async fn password_sign_in(client: &reqwest::Client, env: &Env, email: &str, i: u
     Ok(v)
 }
 
-/// One refresh grant; returns the rotated refresh token.
-async fn refresh(client: &reqwest::Client, url: &str, client_id: &str, token: &str) -> Res<String> {
-    let body = json!({"grant_type": "refresh_token", "client_id": client_id, "refresh_token": token});
-    let (status, v) = post_json(client, url, &body, None).await?;
-    if status != 200 {
-        return Err(format!("refresh returned {status}: {v}"));
+/// One refresh grant on a lean connection (see `wire`); returns the rotated refresh token.
+async fn refresh(conn: &mut wire::Connection, client_id: &str, token: &str) -> Res<String> {
+    let body = format!(r#"{{"grant_type":"refresh_token","client_id":"{client_id}","refresh_token":"{token}"}}"#);
+    let response = conn.post_json("/user_management/authenticate", &body).await?;
+    if response.status != 200 {
+        return Err(format!("refresh returned {}: {}", response.status, String::from_utf8_lossy(response.body)));
     }
-    v.get("refresh_token").and_then(Value::as_str).map(str::to_owned).ok_or_else(|| "no refresh_token".to_owned())
+    wire::string_field(response.body, "refresh_token").map(str::to_owned).ok_or_else(|| "no refresh_token".to_owned())
 }
 
 fn http_client() -> Res<reqwest::Client> {
@@ -483,15 +485,9 @@ impl Sessions {
 // ---------------------------------------------------------------------------------------------
 // Load phases.
 
-/// Closed loop: `tokens.len()` workers, each owning one session, refreshing back to back.
-async fn refresh_closed(
-    client: &reqwest::Client,
-    env: &Env,
-    pid: u32,
-    tokens: &mut [Option<String>],
-    secs: f64,
-) -> Stats {
-    let url = Arc::new(format!("{}/user_management/authenticate", env.base));
+/// Closed loop: `tokens.len()` workers, each owning one session and one connection,
+/// refreshing back to back.
+async fn refresh_closed(env: &Env, pid: u32, tokens: &mut [Option<String>], secs: f64) -> Stats {
     let client_id = Arc::new(env.client_id.clone());
     let cpu = CpuSnap::take(pid);
     let start = Instant::now();
@@ -499,18 +495,25 @@ async fn refresh_closed(
     let mut handles = Vec::new();
     for slot in tokens.iter_mut() {
         let token = slot.take();
-        let (client, url, client_id) = (client.clone(), url.clone(), client_id.clone());
+        let (host, client_id) = (env.listen.clone(), client_id.clone());
         handles.push(tokio::spawn(async move {
             let mut lat = Vec::with_capacity(16_384);
             let mut errors = 0;
             let mut token = token;
+            let mut conn = match wire::Connection::open(&host).await {
+                Ok(conn) => conn,
+                Err(e) => {
+                    eprintln!("  {e}");
+                    return (token, lat, 1);
+                }
+            };
             while let Some(t) = token.take() {
                 if Instant::now() >= end {
                     token = Some(t);
                     break;
                 }
                 let t0 = Instant::now();
-                match refresh(&client, &url, &client_id, &t).await {
+                match refresh(&mut conn, &client_id, &t).await {
                     Ok(next) => {
                         lat.push(micros(t0.elapsed()));
                         token = Some(next);
@@ -518,6 +521,10 @@ async fn refresh_closed(
                     Err(e) => {
                         errors += 1;
                         eprintln!("  refresh error (session dropped): {e}");
+                        match wire::Connection::open(&host).await {
+                            Ok(fresh) => conn = fresh,
+                            Err(_) => break,
+                        }
                     }
                 }
             }
@@ -548,21 +555,20 @@ struct OpenLoop {
 }
 
 /// Open loop: requests are scheduled at a fixed rate regardless of responses; each goes to an
-/// idle session (a session never has two refreshes in flight, since tokens rotate).
-async fn refresh_open(
-    client: &reqwest::Client,
-    env: &Env,
-    pid: u32,
-    tokens: &mut [Option<String>],
-    rate: f64,
-    secs: f64,
-) -> OpenLoop {
-    let url = Arc::new(format!("{}/user_management/authenticate", env.base));
+/// idle session with its own connection (a session never has two refreshes in flight, since
+/// tokens rotate). The schedule is kept by a plain thread sleeping to each send time (tokio's
+/// timer rounds to whole milliseconds), which hands each request to the runtime.
+async fn refresh_open(env: &Env, pid: u32, tokens: &mut [Option<String>], rate: f64, secs: f64) -> OpenLoop {
     let client_id = Arc::new(env.client_id.clone());
-    let (idle_tx, mut idle_rx) = tokio::sync::mpsc::channel::<String>(tokens.len().max(1));
+    let (idle_tx, idle_rx) = std::sync::mpsc::channel::<(wire::Connection, String)>();
     for slot in tokens.iter_mut() {
         if let Some(t) = slot.take() {
-            let _ = idle_tx.try_send(t);
+            match wire::Connection::open(&env.listen).await {
+                Ok(conn) => {
+                    let _ = idle_tx.send((conn, t));
+                }
+                Err(e) => eprintln!("  {e}"),
+            }
         }
     }
     let lat_sched = Arc::new(Mutex::new(Vec::new()));
@@ -570,58 +576,63 @@ async fn refresh_open(
     let errors = Arc::new(Mutex::new(0usize));
     let interval = Duration::from_secs_f64(1.0 / rate.max(1.0));
     let total = (secs * rate.max(1.0)).floor() as u64;
-    let mut late = 0usize;
-    let mut tasks = tokio::task::JoinSet::new();
     let cpu = CpuSnap::take(pid);
-    let start = tokio::time::Instant::now() + Duration::from_millis(5);
-    for k in 0..total {
-        let Some(due) = interval.checked_mul(u32::try_from(k).unwrap_or(u32::MAX)).map(|d| start + d) else { break };
-        tokio::time::sleep_until(due).await;
-        let token = match tokio::time::timeout(Duration::from_secs(5), idle_rx.recv()).await {
-            Ok(Some(t)) => t,
-            _ => {
+    let start = Instant::now() + Duration::from_millis(5);
+    let runtime = tokio::runtime::Handle::current();
+    let (ls, lv, errs, tx) = (lat_sched.clone(), lat_serv.clone(), errors.clone(), idle_tx.clone());
+    let scheduler = tokio::task::spawn_blocking(move || {
+        let mut late = 0usize;
+        let mut tasks = Vec::new();
+        for k in 0..total {
+            let Some(due) = interval.checked_mul(u32::try_from(k).unwrap_or(u32::MAX)).map(|d| start + d) else {
+                break;
+            };
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+            let Ok((mut conn, token)) = idle_rx.recv_timeout(Duration::from_secs(5)) else {
                 eprintln!("  open loop: no idle session for 5 s; stopping early");
                 break;
+            };
+            if Instant::now() > due + Duration::from_millis(1) {
+                late += 1;
             }
-        };
-        if tokio::time::Instant::now() > due + Duration::from_millis(1) {
-            late += 1;
+            let (client_id, tx) = (client_id.clone(), tx.clone());
+            let (ls, lv, errs) = (ls.clone(), lv.clone(), errs.clone());
+            tasks.push(runtime.spawn(async move {
+                let t0 = Instant::now();
+                match refresh(&mut conn, &client_id, &token).await {
+                    Ok(next) => {
+                        let now = Instant::now();
+                        if let Ok(mut v) = ls.lock() {
+                            v.push(micros(now.saturating_duration_since(due)));
+                        }
+                        if let Ok(mut v) = lv.lock() {
+                            v.push(micros(now.duration_since(t0)));
+                        }
+                        let _ = tx.send((conn, next));
+                    }
+                    Err(e) => {
+                        eprintln!("  refresh error (session dropped): {e}");
+                        if let Ok(mut n) = errs.lock() {
+                            *n += 1;
+                        }
+                    }
+                }
+            }));
         }
-        let (client, url, client_id, tx) = (client.clone(), url.clone(), client_id.clone(), idle_tx.clone());
-        let (ls, lv, errs) = (lat_sched.clone(), lat_serv.clone(), errors.clone());
-        let due = due.into_std();
-        tasks.spawn(async move {
-            let t0 = Instant::now();
-            match refresh(&client, &url, &client_id, &token).await {
-                Ok(next) => {
-                    let now = Instant::now();
-                    if let Ok(mut v) = ls.lock() {
-                        v.push(micros(now.saturating_duration_since(due)));
-                    }
-                    if let Ok(mut v) = lv.lock() {
-                        v.push(micros(now.duration_since(t0)));
-                    }
-                    let _ = tx.send(next).await;
-                }
-                Err(e) => {
-                    eprintln!("  refresh error (session dropped): {e}");
-                    if let Ok(mut n) = errs.lock() {
-                        *n += 1;
-                    }
-                }
-            }
-        });
+        (late, tasks, idle_rx)
+    });
+    let (late, tasks, idle_rx) = match scheduler.await {
+        Ok(done) => done,
+        Err(e) => panic!("the open-loop scheduler failed: {e}"),
+    };
+    for task in tasks {
+        let _ = task.await;
     }
-    while tasks.join_next().await.is_some() {}
-    let elapsed = start.into_std().elapsed().as_secs_f64();
+    let elapsed = start.elapsed().as_secs_f64();
     let cpu = cpu.since(pid);
     drop(idle_tx);
-    let mut i = 0;
-    while let Ok(t) = idle_rx.try_recv() {
-        if i < tokens.len() {
-            tokens[i] = Some(t);
-            i += 1;
-        }
+    for (slot, (_, token)) in tokens.iter_mut().zip(idle_rx.try_iter()) {
+        *slot = Some(token);
     }
     let errors = errors.lock().map(|n| *n).unwrap_or(0);
     let take = |m: &Arc<Mutex<Vec<u32>>>| m.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default();
@@ -1024,13 +1035,13 @@ async fn run(args: Args, report: &mut Report) -> Res<()> {
     let mut refresh_peak_c = 0;
     if args.wants("refresh") {
         // Warm-up: connections and caches.
-        let _ = refresh_closed(&client, &env, pid, &mut sessions.tokens[..8.min(max_c)], 1.0).await;
+        let _ = refresh_closed(&env, pid, &mut sessions.tokens[..8.min(max_c)], 1.0).await;
         sessions.ensure(max_c, &client, &env, &users).await?;
         let mut sweep = Vec::new();
         report.line(format!("refresh grants, closed loop, {secs:.0} s each:"));
         for &c in &args.refresh_concurrency {
             sessions.ensure(c, &client, &env, &users).await?;
-            let s = refresh_closed(&client, &env, pid, &mut sessions.tokens[..c], secs).await;
+            let s = refresh_closed(&env, pid, &mut sessions.tokens[..c], secs).await;
             report.line(format!("  C={c:<3} {}", s.line()));
             report.line(format!("         {}", s.cpu.line()));
             if s.rps > refresh_peak.rps {
@@ -1049,7 +1060,7 @@ async fn run(args: Args, report: &mut Report) -> Res<()> {
         let pool = 16.min(sessions.tokens.len());
         sessions.ensure(pool, &client, &env, &users).await?;
         let half = refresh_peak.rps / 2.0;
-        let open = refresh_open(&client, &env, pid, &mut sessions.tokens[..pool], half, secs).await;
+        let open = refresh_open(&env, pid, &mut sessions.tokens[..pool], half, secs).await;
         report.line(format!("refresh grants, open loop at half the peak ({half:.1}/s target, {secs:.0} s):"));
         report.line(format!("  from scheduled time {}", open.scheduled.line()));
         report.line(format!("  from actual send    {}", open.service.line()));
