@@ -30,6 +30,8 @@ pub struct ServerConfig {
     pub secret_key: Option<KeySource>,
     pub smtp_url: Option<String>,
     pub email_from: Option<String>,
+    /// How many issued refresh tokens keep their context in memory (0: off).
+    pub refresh_cache_entries: usize,
 }
 
 impl ServerConfig {
@@ -44,6 +46,7 @@ impl ServerConfig {
             secret_key: None,
             smtp_url: None,
             email_from: None,
+            refresh_cache_entries: crate::store::DEFAULT_REFRESH_CACHE_ENTRIES,
         }
     }
 
@@ -66,7 +69,7 @@ pub async fn open_core(config: &ServerConfig, clock: Arc<dyn Clock>) -> anyhow::
             .with_context(|| format!("cannot create the data folder {}", config.data_dir.display()))?;
     }
     let url = config.database_url();
-    let store = Store::connect(&url, 16)
+    let store = Store::connect(&url, 16, config.refresh_cache_entries)
         .await
         .with_context(|| format!("cannot open the database {}", crate::store::redact_url(&url)))?;
     store.migrate().await.context("cannot apply database migrations")?;
@@ -108,7 +111,7 @@ impl Server {
 
     /// A server on a listener bound by the caller (tests bind port 0 first to learn the URL).
     pub fn with_listener(listener: TcpListener, core: Core) -> Server {
-        Server { listener, state: AppState { core, pages: Arc::new(Pages::default()) } }
+        Server { listener, state: AppState { core: Arc::new(core), pages: Arc::new(Pages::default()) } }
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -131,7 +134,7 @@ impl Server {
                 }
             }
         });
-        let mailer = tokio::spawn(crate::service::delivery::run(self.state.core.clone()));
+        let mailer = tokio::spawn(crate::service::delivery::run(Core::clone(&self.state.core)));
         let store = self.state.core.store.clone();
         let checkpoints = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));

@@ -64,6 +64,10 @@ enum Command {
         /// Cache lifetime of the JWKS; new signing keys are published this long before use.
         #[arg(long, env = "GATEHOUSE_JWKS_MAX_AGE_SECS", default_value_t = 300)]
         jwks_max_age_secs: i64,
+        /// Refresh tokens whose session and user stay in memory after they are issued, so their
+        /// rotation skips a database read (about 1 KB each; 0 turns this off).
+        #[arg(long, env = "GATEHOUSE_REFRESH_CACHE_ENTRIES", default_value_t = crate::store::DEFAULT_REFRESH_CACHE_ENTRIES)]
+        refresh_cache_entries: usize,
     },
     /// Create the store and the development environment if absent, and issue an API key.
     Init,
@@ -250,8 +254,10 @@ fn check_public_url(url: &str) -> anyhow::Result<()> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let g = cli.global;
     check_public_url(&g.public_url)?;
-    if let Command::Serve { listen, jwks_max_age_secs } = cli.command {
-        return crate::server::run(server_config(&g, listen, jwks_max_age_secs)).await;
+    if let Command::Serve { listen, jwks_max_age_secs, refresh_cache_entries } = cli.command {
+        let mut config = server_config(&g, listen, jwks_max_age_secs);
+        config.refresh_cache_entries = refresh_cache_entries;
+        return crate::server::run(config).await;
     }
     if let Command::VerifyToken { config, token } = &cli.command {
         let (code, text) = gatehouse_verify::cli::verify_token_main(config, token).await;

@@ -5,5 +5,6 @@ pub mod jwt_template;
 pub mod password_policy;
 pub mod provider;
 pub mod redirect;
+pub mod refresh_token;
 pub mod totp;
 pub mod user;

@@ -29,7 +29,7 @@ use crate::service::Core;
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
-    pub core: Core,
+    pub core: Arc<Core>,
     pub pages: Arc<Pages>,
 }
 

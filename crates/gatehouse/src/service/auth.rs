@@ -9,10 +9,11 @@ use super::environments::{LoadedEnvironment, SEC};
 use super::{Core, Error, Result};
 use crate::clock::Millis;
 use crate::crypto::password::Verdict;
-use crate::crypto::secrets::{derive_token, hash_secret, pkce_s256_matches, random_token};
+use crate::crypto::secrets::{derive_token, hash_secret, pkce_s256_matches, random_token, secrets_equal};
+use crate::domain::refresh_token::RefreshToken;
 use crate::domain::user::{User, normalize_email};
 use crate::ids::new_id;
-use crate::store::{CodeOutcome, NewAuthCode, Session, SessionStatus};
+use crate::store::{CodeOutcome, NewAuthCode, RefreshContext, Session, SessionStatus};
 
 /// Authorization codes live ten minutes (RFC 6749 recommends at most ten).
 pub const AUTH_CODE_TTL_MS: Millis = 600 * SEC;
@@ -20,6 +21,13 @@ pub const AUTH_CODE_TTL_MS: Millis = 600 * SEC;
 pub const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
 pub const MAX_FAILURES_PER_IP: i64 = 100;
 pub const THROTTLE_WINDOW_MS: Millis = 15 * 60 * SEC;
+
+/// The derivation purpose of a rotated refresh token's secret.
+const REFRESH_ROTATION: &str = "refresh-rotation";
+/// How far back a reused refresh token is still recognised as one of its chain's (and so
+/// revokes the session): about three and a half days of five-minute refreshes. Older tokens are
+/// just invalid; the bound keeps the forward derivation (one HMAC per generation) cheap.
+const MAX_REUSE_DETECTION_GENERATIONS: i64 = 1000;
 
 /// The `authentication_method` values Gatehouse issues (WorkOS names).
 pub const METHOD_PASSWORD: &str = "Password";
@@ -228,7 +236,7 @@ impl Core {
         info: &RequestInfo,
     ) -> Result<Authenticated> {
         let now = self.now();
-        let refresh_token = random_token(32);
+        let first_secret = random_token(32);
         let session = Session {
             id: new_id("session"),
             environment_id: env.env.id.clone(),
@@ -241,7 +249,8 @@ impl Core {
             created_at: now,
             updated_at: now,
         };
-        self.store.insert_session(&session, &hash_secret(&refresh_token)).await?;
+        self.store.insert_session(&session, &hash_secret(&first_secret)).await?;
+        let refresh_token = RefreshToken::format(&session.id, 0, &first_secret);
         self.store.record_sign_in(&user.id, now).await?;
         user.last_sign_in_at = Some(now);
         let claims = self.access_claims(env, &user, &session.id, now)?;
@@ -308,68 +317,101 @@ impl Core {
         Ok(authenticated)
     }
 
-    /// Rotates a refresh token: one read (token, session, user, successor) and one atomic
-    /// insert of the successor.
+    /// Rotates a refresh token (`<session>.<generation>.<secret>`, see `domain::refresh_token`).
     ///
-    /// * Unspent token: its successor is inserted and returned.
-    /// * The immediately previous token again, within the grace window (two tabs racing, a
-    ///   retried request): the same successor and access token again. The successor is derived
-    ///   from the presented token with a server key, so Gatehouse never stores a token in clear,
-    ///   and RSASSA-PKCS1-v1_5 signatures are deterministic, so re-signing the stored claims
-    ///   gives the same access token.
-    /// * Any other reuse is treated as theft: the whole session is revoked.
+    /// * The session's current generation with the right secret: the next generation, whose
+    ///   secret is derived from the presented one with a server key, replaces it in one
+    ///   conditional UPDATE, and is returned.
+    /// * The immediately previous generation again, within the grace window (two tabs racing, a
+    ///   retried request): the current token and access token again. Deriving the presented
+    ///   secret forward gives the current one, and RSASSA-PKCS1-v1_5 signatures are
+    ///   deterministic, so re-signing the stored claims gives the same access token.
+    /// * Any other earlier generation of the chain (proven by deriving forward to the current
+    ///   hash) is treated as theft: the whole session is revoked.
+    /// * Anything else (a guess, a wrong secret) is just invalid.
+    ///
+    /// The usual case costs no read: the context kept when this process issued the token is
+    /// used, and the UPDATE re-checks it.
     async fn refresh(&self, env: &LoadedEnvironment, presented: &str) -> Result<Authenticated> {
         let invalid = || Error::InvalidGrant("Invalid refresh token.".into());
-        if presented.is_empty() || presented.len() > 256 {
-            return Err(invalid());
-        }
-        let token_hash = hash_secret(presented);
-        let child = derive_token(&self.refresh_key, "refresh-rotation", presented);
-        // Two passes at most: the second only when a concurrent request rotated the token
-        // between our read and our insert, and we take the grace path with its result.
-        for _ in 0..2 {
-            let ctx = self.store.find_refresh(&token_hash).await?.ok_or_else(invalid)?;
+        let token = RefreshToken::parse(presented).ok_or_else(invalid)?;
+        let presented_hash = hash_secret(token.secret);
+        let mut cached = self.store.take_cached_refresh(token.session_id);
+        // Up to three passes: the cached context may be stale, and a read-then-update pass fails
+        // only when another request changed the session (or its user) in between.
+        for _ in 0..3 {
+            let ctx = match cached.take().filter(|c| c.generation == token.generation) {
+                Some(ctx) => ctx,
+                None => self.store.find_refresh(token.session_id).await?.ok_or_else(invalid)?,
+            };
             let now = self.now();
             if ctx.session.environment_id != env.env.id || ctx.session.status(now) != SessionStatus::Active {
                 return Err(invalid());
             }
-            let claims = match ctx.successor {
-                None => {
-                    let claims = self.access_claims(env, &ctx.user, &ctx.session.id, now)?;
-                    let claims_json = serde_json::Value::Object(claims.clone()).to_string();
-                    if !self
-                        .store
-                        .insert_successor(&token_hash, &hash_secret(&child), &ctx.session.id, &claims_json, now)
-                        .await?
-                    {
-                        continue;
-                    }
-                    claims
+            let Some(current_hash) = ctx.refresh_hash.as_deref() else { return Err(invalid()) };
+            if token.generation == ctx.generation {
+                if !secrets_equal(&presented_hash, current_hash) {
+                    return Err(invalid());
                 }
-                Some(successor) => {
-                    let grace = env.env.settings.refresh_grace_secs * SEC;
-                    let replay =
-                        successor.claims.filter(|_| !successor.is_spent && now - successor.rotated_at <= grace);
-                    let Some(claims) = replay else {
-                        self.store.revoke_session(&ctx.session.id, now).await?;
-                        tracing::warn!(session.id = %ctx.session.id, "refresh token reused after rotation; session revoked");
-                        return Err(Error::InvalidGrant(
-                            "The refresh token has already been used; the session has been revoked.".into(),
-                        ));
-                    };
-                    serde_json::from_str(&claims).map_err(|e| Error::Internal(e.into()))?
+                let next_secret = derive_token(&self.refresh_key, REFRESH_ROTATION, token.secret);
+                let claims = self.access_claims(env, &ctx.user, &ctx.session.id, now)?;
+                let claims_json = serde_json::Value::Object(claims.clone()).to_string();
+                if !self
+                    .store
+                    .rotate_refresh(&ctx, &presented_hash, &hash_secret(&next_secret), &claims_json, now)
+                    .await?
+                {
+                    continue;
                 }
+                return self.refreshed(env, ctx, token.generation + 1, &next_secret, &claims);
+            }
+            // An earlier generation: is it really one of this chain's?
+            let steps = ctx.generation - token.generation;
+            if !(1..=MAX_REUSE_DETECTION_GENERATIONS).contains(&steps) {
+                return Err(invalid());
+            }
+            let mut secret = token.secret.to_owned();
+            for _ in 0..steps {
+                secret = derive_token(&self.refresh_key, REFRESH_ROTATION, &secret);
+            }
+            if !secrets_equal(&hash_secret(&secret), current_hash) {
+                return Err(invalid());
+            }
+            let grace = env.env.settings.refresh_grace_secs * SEC;
+            let replay = ctx
+                .refresh_claims
+                .as_deref()
+                .filter(|_| steps == 1 && ctx.refreshed_at.is_some_and(|at| now - at <= grace));
+            let Some(claims) = replay else {
+                self.store.revoke_session(&ctx.session.id, now).await?;
+                tracing::warn!(session.id = %ctx.session.id, "refresh token reused after rotation; session revoked");
+                return Err(Error::InvalidGrant(
+                    "The refresh token has already been used; the session has been revoked.".into(),
+                ));
             };
-            let access_token = self.sign_access_token(env, &claims)?;
-            return Ok(Authenticated {
-                user: ctx.user,
-                access_token,
-                refresh_token: child,
-                authentication_method: ctx.session.auth_method,
-                session_id: ctx.session.id,
-            });
+            let claims = serde_json::from_str(claims).map_err(|e| Error::Internal(e.into()))?;
+            let generation = ctx.generation;
+            return self.refreshed(env, ctx, generation, &secret, &claims);
         }
         Err(invalid())
+    }
+
+    /// The answer to a refresh: the token of `generation` and an access token for `claims`.
+    fn refreshed(
+        &self,
+        env: &LoadedEnvironment,
+        ctx: RefreshContext,
+        generation: i64,
+        secret: &str,
+        claims: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Authenticated> {
+        Ok(Authenticated {
+            access_token: self.sign_access_token(env, claims)?,
+            refresh_token: RefreshToken::format(&ctx.session.id, generation, secret),
+            user: ctx.user,
+            authentication_method: ctx.session.auth_method,
+            session_id: ctx.session.id,
+        })
     }
 
     /// Issues a single-use code for the hosted flow and returns the URL to send the browser to.

@@ -17,8 +17,9 @@ mod identities;
 mod outbox;
 mod pending;
 mod providers;
+mod refresh_cache;
+mod rotations;
 mod sessions;
-mod successors;
 mod throttle;
 mod users;
 
@@ -35,7 +36,8 @@ pub use identities::{Identity, SocialLogin};
 pub use outbox::OutboxEmail;
 pub use pending::PendingAuthentication;
 pub use providers::StoredProvider;
-pub use sessions::{AuthCode, CodeOutcome, NewAuthCode, RefreshContext, Session, SessionStatus, Successor};
+pub use refresh_cache::DEFAULT_ENTRIES as DEFAULT_REFRESH_CACHE_ENTRIES;
+pub use sessions::{AuthCode, CodeOutcome, NewAuthCode, RefreshContext, Session, SessionStatus};
 pub use throttle::Attempt;
 pub use users::{ListOrder, UserPage, UserQuery};
 
@@ -69,21 +71,28 @@ pub struct Store {
     /// Plain reads. On SQLite a separate pool of read-only connections, which WAL lets run in
     /// parallel with the writer; on PostgreSQL the same pool.
     readers: AnyPool,
-    /// Batches the one write of every refresh (see `successors`).
-    successors: successors::SuccessorWriter,
+    /// Batches the one write of every refresh (see `rotations`).
+    rotations: rotations::RotationWriter,
+    /// The context of refresh tokens this process issued (see `refresh_cache`).
+    refresh_cache: std::sync::Arc<refresh_cache::RefreshCache>,
     backend: Backend,
 }
+
+/// Frames (4 KiB pages) in the SQLite write-ahead log above which a checkpoint rewinds it.
+const WAL_RESTART_FRAMES: i64 = 4096;
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../../migrations/0001_initial.sql")),
     (2, "email", include_str!("../../migrations/0002_email.sql")),
     (4, "social", include_str!("../../migrations/0004_social.sql")),
     (3, "mfa", include_str!("../../migrations/0003_mfa.sql")),
+    (5, "refresh in sessions", include_str!("../../migrations/0005_refresh_in_sessions.sql")),
 ];
 
 impl Store {
     /// Opens (creating if needed) the database at `url`: `sqlite://PATH` or `postgres://…`.
-    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Store> {
+    /// `refresh_cache_entries` bounds the cache of issued refresh tokens (0 turns it off).
+    pub async fn connect(url: &str, max_connections: u32, refresh_cache_entries: usize) -> StoreResult<Store> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -143,8 +152,9 @@ impl Store {
                 (pool.clone(), pool)
             }
         };
-        let successors = successors::SuccessorWriter::start(pool.clone());
-        Ok(Store { pool, readers, successors, backend })
+        let rotations = rotations::RotationWriter::start(pool.clone());
+        let refresh_cache = std::sync::Arc::new(refresh_cache::RefreshCache::new(refresh_cache_entries));
+        Ok(Store { pool, readers, rotations, refresh_cache, backend })
     }
 
     pub fn backend(&self) -> Backend {
@@ -156,11 +166,22 @@ impl Store {
         &self.readers
     }
 
-    /// SQLite: copies the write-ahead log into the database (a passive checkpoint, which never
-    /// blocks the writer). The server runs it every second; a no-op on PostgreSQL.
+    /// SQLite: copies the write-ahead log into the database. The server runs it every second;
+    /// a no-op on PostgreSQL.
+    ///
+    /// A passive checkpoint never blocks the writer, but under steady writes it never catches up
+    /// with it either, so SQLite can never rewind the log and it grows without bound (1.5 GB in
+    /// 20 s of refresh load), every append extending the file. So once the log holds more than
+    /// `WAL_RESTART_FRAMES`, a restarting checkpoint follows: it waits for the writer's current
+    /// statement, copies the few frames the passive one left, and lets the next write start
+    /// again at the beginning of the file.
     pub async fn checkpoint(&self) -> StoreResult<()> {
         if self.backend == Backend::Sqlite {
-            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&self.readers).await?;
+            let row = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&self.readers).await?;
+            let frames: i64 = row.try_get(1)?;
+            if frames > WAL_RESTART_FRAMES {
+                sqlx::query("PRAGMA wal_checkpoint(RESTART)").execute(&self.readers).await?;
+            }
         }
         Ok(())
     }

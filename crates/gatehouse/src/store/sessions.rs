@@ -41,23 +41,22 @@ impl Session {
     }
 }
 
-/// A presented refresh token with everything a refresh needs, read in one query.
-#[derive(Debug)]
+/// A session's refresh state with everything a refresh needs: read in one query, or kept in
+/// memory since this process issued the session's current token (see `refresh_cache`).
+#[derive(Clone, Debug)]
 pub struct RefreshContext {
     pub session: Session,
     pub user: User,
-    /// The token's successor, if it has been rotated already.
-    pub successor: Option<Successor>,
-}
-
-#[derive(Debug)]
-pub struct Successor {
-    pub rotated_at: Millis,
-    /// The access-token claims issued with the successor.
-    pub claims: Option<String>,
-    /// Whether the successor has itself been rotated (so the presented token is not the
-    /// immediately previous one any more).
-    pub is_spent: bool,
+    /// The user row's `version` when `user` was read; the rotation re-checks it.
+    pub user_version: i64,
+    /// The generation of the session's current refresh token.
+    pub generation: i64,
+    /// The hash of the current token's secret; `None` for sessions without refresh tokens.
+    pub refresh_hash: Option<String>,
+    /// When the current token was issued by a rotation (`None`: the session's first token).
+    pub refreshed_at: Option<Millis>,
+    /// The access-token claims issued with the current token by that rotation.
+    pub refresh_claims: Option<String>,
 }
 
 pub struct NewAuthCode {
@@ -107,12 +106,25 @@ fn session_from_row(row: &AnyRow) -> StoreResult<Session> {
     })
 }
 
+/// The read of `find_refresh`: a session with its refresh state and its user.
+static FIND_REFRESH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT s.id AS s_id, s.environment_id AS s_environment_id, s.user_id AS s_user_id, \
+         s.auth_method AS s_auth_method, s.ip_address AS s_ip_address, s.user_agent AS s_user_agent, \
+         s.expires_at AS s_expires_at, s.ended_at AS s_ended_at, s.created_at AS s_created_at, \
+         s.updated_at AS s_updated_at, s.refresh_generation, s.refresh_hash, s.refreshed_at, s.refresh_claims, \
+         u.version AS u_version, {} \
+         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1",
+        super::users::USER_COLUMNS_QUALIFIED
+    )
+});
+
 impl Store {
-    /// Starts a session with its first refresh token, atomically.
+    /// Starts a session with the hash of its first refresh token's secret.
     pub async fn insert_session(&self, s: &Session, refresh_hash: &str) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
         sqlx::query(&format!(
-            "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            "INSERT INTO sessions ({SESSION_COLUMNS}, refresh_generation, refresh_hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11)"
         ))
         .bind(&s.id)
         .bind(&s.environment_id)
@@ -124,15 +136,9 @@ impl Store {
         .bind(s.ended_at)
         .bind(s.created_at)
         .bind(s.updated_at)
-        .execute(&mut *tx)
+        .bind(refresh_hash)
+        .execute(&self.pool)
         .await?;
-        sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)")
-            .bind(refresh_hash)
-            .bind(&s.id)
-            .bind(s.created_at)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
         Ok(())
     }
 
@@ -144,23 +150,15 @@ impl Store {
         row.as_ref().map(session_from_row).transpose()
     }
 
-    /// The session, user and successor of a refresh token, in one query.
-    pub async fn find_refresh(&self, token_hash: &str) -> StoreResult<Option<RefreshContext>> {
-        let row = sqlx::query(&format!(
-            "SELECT s.id AS s_id, s.environment_id AS s_environment_id, s.user_id AS s_user_id, \
-             s.auth_method AS s_auth_method, s.ip_address AS s_ip_address, s.user_agent AS s_user_agent, \
-             s.expires_at AS s_expires_at, s.ended_at AS s_ended_at, s.created_at AS s_created_at, \
-             s.updated_at AS s_updated_at, \
-             c.created_at AS c_created_at, c.claims AS c_claims, \
-             (SELECT COUNT(*) FROM refresh_tokens g WHERE g.parent_hash = c.token_hash) AS c_children, \
-             {} \
-             FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id \
-             LEFT JOIN refresh_tokens c ON c.parent_hash = t.token_hash WHERE t.token_hash = $1",
-            super::users::USER_COLUMNS_QUALIFIED
-        ))
-        .bind(token_hash)
-        .fetch_optional(self.reader())
-        .await?;
+    /// The refresh context this process kept when it issued the session's current token, if
+    /// it still has it. Taken, not copied: the next call reads.
+    pub fn take_cached_refresh(&self, session_id: &str) -> Option<RefreshContext> {
+        self.refresh_cache.take(session_id)
+    }
+
+    /// A session's refresh state and user, in one query.
+    pub async fn find_refresh(&self, session_id: &str) -> StoreResult<Option<RefreshContext>> {
+        let row = sqlx::query(&FIND_REFRESH_SQL).bind(session_id).fetch_optional(self.reader()).await?;
         let Some(row) = row else { return Ok(None) };
         let session = Session {
             id: row.try_get("s_id")?,
@@ -174,37 +172,53 @@ impl Store {
             created_at: row.try_get("s_created_at")?,
             updated_at: row.try_get("s_updated_at")?,
         };
-        let rotated_at: Option<Millis> = row.try_get("c_created_at")?;
-        let successor = match rotated_at {
-            Some(rotated_at) => Some(Successor {
-                rotated_at,
-                claims: get_opt_string(&row, "c_claims")?,
-                is_spent: row.try_get::<i64, _>("c_children")? > 0,
-            }),
-            None => None,
-        };
-        Ok(Some(RefreshContext { session, user: super::users::user_from_row(&row)?, successor }))
+        Ok(Some(RefreshContext {
+            session,
+            user: super::users::user_from_row(&row)?,
+            user_version: row.try_get("u_version")?,
+            generation: row.try_get("refresh_generation")?,
+            refresh_hash: get_opt_string(&row, "refresh_hash")?,
+            refreshed_at: row.try_get("refreshed_at")?,
+            refresh_claims: get_opt_string(&row, "refresh_claims")?,
+        }))
     }
 
-    /// Rotates a refresh token in one statement: inserts its successor, unless it already has
-    /// one (another request won) or its session is over. Returns whether this call rotated it.
-    pub async fn insert_successor(
+    /// Rotates a session's refresh token in one conditional UPDATE: generation
+    /// `context.generation` with secret hash `presented_hash` becomes the next generation with
+    /// `next_hash`, unless another request rotated it first, the session is over, or the user
+    /// has changed since `context` was read. Returns whether this call rotated it; if so, the
+    /// new state is cached for the next rotation.
+    pub async fn rotate_refresh(
         &self,
-        parent_hash: &str,
-        token_hash: &str,
-        session_id: &str,
+        context: &RefreshContext,
+        presented_hash: &str,
+        next_hash: &str,
         claims: &str,
         now: Millis,
     ) -> StoreResult<bool> {
-        self.successors
-            .insert(super::successors::Successor {
-                parent_hash: parent_hash.to_owned(),
-                token_hash: token_hash.to_owned(),
-                session_id: session_id.to_owned(),
+        let rotated = self
+            .rotations
+            .rotate(super::rotations::Rotation {
+                session_id: context.session.id.clone(),
+                generation: context.generation,
+                presented_hash: presented_hash.to_owned(),
+                next_hash: next_hash.to_owned(),
                 claims: claims.to_owned(),
+                user_version: context.user_version,
                 now,
             })
-            .await
+            .await?;
+        if rotated && self.refresh_cache.is_enabled() {
+            let next = RefreshContext {
+                generation: context.generation + 1,
+                refresh_hash: Some(next_hash.to_owned()),
+                refreshed_at: Some(now),
+                refresh_claims: Some(claims.to_owned()),
+                ..context.clone()
+            };
+            self.refresh_cache.put(&context.session.id, next);
+        }
+        Ok(rotated)
     }
 
     /// A user's sessions, newest first, `limit` at most, after the cursor when given.

@@ -176,7 +176,7 @@ impl Store {
 
     /// Stores a rehashed password (after verifying an imported or outdated hash).
     pub async fn set_password_hash(&self, user_id: &str, hash: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        sqlx::query("UPDATE users SET password_hash = $1, version = version + 1 WHERE id = $2")
             .bind(hash)
             .bind(user_id)
             .execute(&self.pool)
@@ -185,7 +185,7 @@ impl Store {
     }
 
     pub async fn record_sign_in(&self, user_id: &str, now: Millis) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET last_sign_in_at = $1 WHERE id = $2")
+        sqlx::query("UPDATE users SET last_sign_in_at = $1, version = version + 1 WHERE id = $2")
             .bind(now)
             .bind(user_id)
             .execute(&self.pool)
@@ -196,10 +196,6 @@ impl Store {
     /// Deletes a user with their sessions, refresh tokens and codes, atomically.
     pub async fn delete_user(&self, environment_id: &str, id: &str) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE user_id = $1)")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
         sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM authorization_codes WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
         let done = sqlx::query("DELETE FROM users WHERE environment_id = $1 AND id = $2")
@@ -218,7 +214,8 @@ where
 {
     sqlx::query(
         "UPDATE users SET email = $1, email_verified = $2, first_name = $3, last_name = $4, profile_picture_url = $5, \
-         external_id = $6, metadata = $7, locale = $8, password_hash = $9, last_sign_in_at = $10, updated_at = $11 \
+         external_id = $6, metadata = $7, locale = $8, password_hash = $9, last_sign_in_at = $10, updated_at = $11, \
+         version = version + 1 \
          WHERE id = $12 AND environment_id = $13",
     )
     .bind(&u.email)
@@ -266,12 +263,14 @@ pub(super) async fn claim_account_in(
     password_hash: Option<&str>,
     now: Millis,
 ) -> StoreResult<()> {
-    sqlx::query("UPDATE users SET email_verified = 1, password_hash = $1, updated_at = $2 WHERE id = $3")
-        .bind(password_hash)
-        .bind(now)
-        .bind(user_id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "UPDATE users SET email_verified = 1, password_hash = $1, updated_at = $2, version = version + 1 WHERE id = $3",
+    )
+    .bind(password_hash)
+    .bind(now)
+    .bind(user_id)
+    .execute(&mut *conn)
+    .await?;
     sqlx::query("UPDATE sessions SET ended_at = $1, updated_at = $1 WHERE user_id = $2 AND ended_at IS NULL")
         .bind(now)
         .bind(user_id)

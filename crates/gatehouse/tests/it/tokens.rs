@@ -164,6 +164,74 @@ async fn concurrent_refreshes_with_one_token_all_get_the_same_pair() {
     assert!(tokens.windows(2).all(|w| w[0] == w[1]), "{tokens:?}");
 }
 
+/// `<session>.<generation>.<secret>` with one part replaced.
+fn tampered(token: &str, generation: Option<&str>, secret: Option<&str>) -> String {
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3, "{token}");
+    format!("{}.{}.{}", parts[0], generation.unwrap_or(parts[1]), secret.unwrap_or(parts[2]))
+}
+
+#[tokio::test]
+async fn a_wrong_secret_is_invalid_and_does_not_end_the_session() {
+    let app = TestApp::spawn().await;
+    app.create_user("w@example.com").await;
+    let first = app.login("w@example.com").await;
+    let second = tokens(app.refresh(&first.refresh_token).await.1);
+    let guess = "A".repeat(43);
+    // Someone who knows the session ID (it is in every access token's `sid`) guesses secrets:
+    // for the current generation, an earlier one, and a future one.
+    for generation in ["1", "0", "2", "7"] {
+        let forged = tampered(&second.refresh_token, Some(generation), Some(&guess));
+        let (status, body) = app.refresh(&forged).await;
+        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{generation}: {body}");
+        assert!(!body["error_description"].as_str().unwrap().contains("revoked"));
+    }
+    // The real token was untouched by all that.
+    let (status, third) = app.refresh(&second.refresh_token).await;
+    assert_eq!(status, 200, "{third}");
+}
+
+#[tokio::test]
+async fn a_rotation_sees_user_changes_and_revocations_made_since_the_last_one() {
+    let app = TestApp::spawn().await;
+    let user = app.create_user("u@example.com").await;
+    let id = user["id"].as_str().unwrap();
+    let first = app.login("u@example.com").await;
+    // This rotation leaves the session's context in the server's memory for the next one.
+    let second = tokens(app.refresh(&first.refresh_token).await.1);
+    let (status, _) =
+        app.api(Method::PUT, &format!("/user_management/users/{id}"), Some(json!({"first_name": "Ada"}))).await;
+    assert_eq!(status, 200);
+    let (status, third) = app.refresh(&second.refresh_token).await;
+    assert_eq!(status, 200, "{third}");
+    assert_eq!(third["user"]["first_name"], "Ada", "the remembered user was stale, so it was read again");
+    let third = tokens(third);
+
+    let sid = claims(&third.access_token)["sid"].as_str().unwrap().to_owned();
+    app.api(Method::POST, "/user_management/sessions/revoke", Some(json!({"session_id": sid}))).await;
+    let (status, body) = app.refresh(&third.refresh_token).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+}
+
+#[tokio::test]
+async fn long_chains_rotate_and_old_tokens_still_revoke() {
+    let app = TestApp::spawn().await;
+    app.create_user("l@example.com").await;
+    let first = app.login("l@example.com").await;
+    let mut current = first.refresh_token.clone();
+    for _ in 0..20 {
+        let (status, body) = app.refresh(&current).await;
+        assert_eq!(status, 200, "{body}");
+        current = tokens(body).refresh_token;
+    }
+    assert!(current.split('.').nth(1) == Some("20"), "{current}");
+    // The very first token, twenty generations back, is recognised as this chain's.
+    let (status, body) = app.refresh(&first.refresh_token).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert!(body["error_description"].as_str().unwrap().contains("revoked"), "{body}");
+    assert_eq!(app.refresh(&current).await.0, 400, "the session ended");
+}
+
 #[tokio::test]
 async fn sessions_expire() {
     let app = TestApp::spawn().await;
