@@ -797,6 +797,7 @@ fn rsa_rates(threads: usize, secs: f64) -> Res<Rate> {
     Ok(Rate { one, all, per_cpu_s })
 }
 
+#[derive(Clone)]
 struct ArgonState {
     argon: argon2::Argon2<'static>,
     stored: String,
@@ -809,17 +810,27 @@ fn argon_verify(s: &mut ArgonState) {
     s.argon.verify_password(password_for(17).as_bytes(), &parsed).expect("argon2 verify");
 }
 
-fn argon_rates(threads: usize, secs: f64) -> Res<Rate> {
+/// A verifier of one stored argon2id hash at the server's parameters (m = 19456 KiB, t = 2, p = 1).
+fn argon_state() -> Res<ArgonState> {
     use argon2::password_hash::{PasswordHasher as _, SaltString};
-    let make = || {
-        let params = argon2::Params::new(19_456, 2, 1, None).expect("argon2 params");
-        argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
-    };
+    let params = argon2::Params::new(19_456, 2, 1, None).map_err(|e| format!("argon2 params: {e}"))?;
+    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
     // A fixed 16-byte salt: its value does not affect the cost.
     let salt = SaltString::from_b64("YmVuY2hzYWx0MTIzNDU2Nw").map_err(|e| format!("salt: {e}"))?;
     let stored =
-        make().hash_password(password_for(17).as_bytes(), &salt).map_err(|e| format!("argon2 hash: {e}"))?.to_string();
-    let setup = || ArgonState { argon: make(), stored: stored.clone() };
+        argon.hash_password(password_for(17).as_bytes(), &salt).map_err(|e| format!("argon2 hash: {e}"))?.to_string();
+    Ok(ArgonState { argon, stored })
+}
+
+/// Argon2id verifications per second on `threads` threads for `secs`.
+fn argon_rate_on(threads: usize, secs: f64) -> Res<f64> {
+    let state = argon_state()?;
+    Ok(rate_on_threads(threads, secs, || state.clone(), argon_verify))
+}
+
+fn argon_rates(threads: usize, secs: f64) -> Res<Rate> {
+    let state = argon_state()?;
+    let setup = || state.clone();
     argon_verify(&mut setup());
     let one = rate_on_threads(1, secs, setup, argon_verify);
     let (all, per_cpu_s) = measured(threads, secs, setup, argon_verify);
@@ -1081,24 +1092,64 @@ async fn run(args: Args, report: &mut Report) -> Res<()> {
         report.set("refresh_half_peak_p99_ms", json!(r3(open.scheduled.p99)));
     }
 
-    // 5. Password sign-ins.
+    // 5. Password sign-ins, in rounds alternating with the raw argon2id rate on all cores. The
+    // raw rate of this memory-bound hash drifts by ±10 % over a minute on a shared host (other
+    // tenants' memory traffic), so the sign-in rate is compared with the raw rate measured in
+    // between its own slices rather than a minute later.
     let mut password = Stats::default();
+    let mut argon_adjacent = 0.0;
     if args.wants("password") {
-        let cpu = CpuSnap::take(pid);
-        let start = Instant::now();
-        let w = spawn_password_load(
-            &client,
-            &env,
-            &users,
-            args.password_concurrency,
-            start + Duration::from_secs_f64(secs),
-        );
-        let (lat, errors) = collect(w).await;
-        password = stats(lat, errors, start.elapsed().as_secs_f64(), cpu.since(pid));
-        report.line(format!("password sign-ins, {} concurrent, {secs:.0} s:", args.password_concurrency));
+        let rounds = if args.quick { 2 } else { 5 };
+        let slice = secs / f64::from(rounds);
+        let raw_slice = (slice / 2.0).max(0.5);
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let (mut lat, mut errors, mut load_secs, mut raw_ops, mut raw_secs) = (Vec::new(), 0, 0.0, 0.0, 0.0);
+        let mut weighted = CpuUse::default();
+        for _ in 0..rounds {
+            let raw = tokio::task::spawn_blocking(move || argon_rate_on(cores, raw_slice))
+                .await
+                .map_err(|e| e.to_string())??;
+            raw_ops += raw * raw_slice;
+            raw_secs += raw_slice;
+            let cpu = CpuSnap::take(pid);
+            let start = Instant::now();
+            let w = spawn_password_load(
+                &client,
+                &env,
+                &users,
+                args.password_concurrency,
+                start + Duration::from_secs_f64(slice),
+            );
+            let (l, e) = collect(w).await;
+            let elapsed = start.elapsed().as_secs_f64();
+            let used = cpu.since(pid);
+            weighted.server += used.server * elapsed;
+            weighted.client += used.client * elapsed;
+            weighted.other += used.other * elapsed;
+            weighted.steal += used.steal * elapsed;
+            lat.extend(l);
+            errors += e;
+            load_secs += elapsed;
+        }
+        let per = |x: f64| x / f64::max(load_secs, 1e-9);
+        let cpu = CpuUse {
+            server: per(weighted.server),
+            client: per(weighted.client),
+            other: per(weighted.other),
+            steal: per(weighted.steal),
+        };
+        password = stats(lat, errors, load_secs, cpu);
+        argon_adjacent = raw_ops / f64::max(raw_secs, 1e-9);
+        report.line(format!(
+            "password sign-ins, {} concurrent, {rounds} × {slice:.0} s, alternating with {raw_slice:.0} s of raw argon2id:",
+            args.password_concurrency
+        ));
         report.line(format!("  {}", password.line()));
         report.line(format!("  {}", password.cpu.line()));
-        report.set("password", password.json());
+        report.line(format!("  raw argon2id verify on {cores} threads between the slices: {argon_adjacent:.1}/s"));
+        let mut json = password.json();
+        json["raw_argon2id_all_cores_between_slices"] = json!(r3(argon_adjacent));
+        report.set("password", json);
     }
 
     // 6. JWKS alone, then while sign-ins saturate the CPU.
@@ -1194,7 +1245,7 @@ async fn run(args: Args, report: &mut Report) -> Res<()> {
             Some(false) => "MISSED",
             None => "n/a",
         };
-        report.line(format!("  {name:<52} {value:>22}   target {target:<12} {verdict}"));
+        report.line(format!("  {name:<68} {value:>9}   target {target:<12} {verdict}"));
         targets.push(json!({"metric": name, "value": value, "target": target, "met": met}));
     };
     if args.wants("startup") {
@@ -1252,15 +1303,26 @@ async fn run(args: Args, report: &mut Report) -> Res<()> {
         ratios["refresh_per_core_over_rsa_one_thread"] = json!(r3(per_core));
         ratios["refresh_per_server_cpu_second_over_rsa_per_cpu_second"] = json!(r3(per_server_cpu));
     }
+    if args.wants("password") && argon_adjacent > 0.0 {
+        let adjacent = password.rps / argon_adjacent;
+        check(
+            report,
+            "sign-ins/s ÷ raw argon2id verifies/s (all cores, between the slices)",
+            format!("{:.1} %", adjacent * 100.0),
+            "≥ 80 %",
+            Some(adjacent >= 0.8),
+        );
+        ratios["password_over_argon_all_cores_between_slices"] = json!(r3(adjacent));
+    }
     if args.wants("password") && args.wants("crypto") && argon.all > 0.0 {
         let all = password.rps / argon.all;
         let per_server_cpu = (password.rps / password.cpu.server.max(1e-9)) / argon.per_cpu_s;
         check(
             report,
-            "sign-ins/s ÷ raw argon2id verifies/s (all cores)",
+            "sign-ins/s ÷ raw argon2id verifies/s (all cores, crypto phase)",
             format!("{:.1} %", all * 100.0),
-            "≥ 80 %",
-            Some(all >= 0.8),
+            "(info)",
+            None,
         );
         check(
             report,
