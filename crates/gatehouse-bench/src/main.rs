@@ -58,7 +58,7 @@ struct Args {
     #[arg(long, default_value_t = 5)]
     starts: usize,
     /// Concurrencies to try for refresh grants (closed loop); the best is the peak.
-    #[arg(long, value_delimiter = ',', default_values_t = [4usize, 8, 16])]
+    #[arg(long, value_delimiter = ',', default_values_t = [8usize, 16, 32])]
     refresh_concurrency: Vec<usize>,
     /// Concurrent password sign-ins.
     #[arg(long, default_value_t = 4)]
