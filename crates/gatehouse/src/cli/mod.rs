@@ -65,7 +65,7 @@ enum Command {
         #[arg(long, env = "GATEHOUSE_JWKS_MAX_AGE_SECS", default_value_t = 300)]
         jwks_max_age_secs: i64,
         /// Refresh tokens whose session and user stay in memory after they are issued, so their
-        /// rotation skips a database read (about 1 KB each; 0 turns this off).
+        /// rotation skips a database read (about 1.5 KB each; 0 turns this off).
         #[arg(long, env = "GATEHOUSE_REFRESH_CACHE_ENTRIES", default_value_t = crate::store::DEFAULT_REFRESH_CACHE_ENTRIES)]
         refresh_cache_entries: usize,
     },

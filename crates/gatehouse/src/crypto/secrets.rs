@@ -68,12 +68,22 @@ pub fn is_valid_pkce_verifier(verifier: &str) -> bool {
 /// Derives a new token from `input` with a server key: HMAC-SHA256, base64url.
 /// Used to make a rotated refresh token reproducible from its parent during the grace window.
 pub fn derive_token(server_key: &[u8], purpose: &str, input: &str) -> String {
+    derive_chain(server_key, purpose, input, 1)
+}
+
+/// `derive_token` applied `steps` times (the token `steps` rotations after `input`), with the
+/// HMAC key prepared once.
+pub fn derive_chain(server_key: &[u8], purpose: &str, input: &str, steps: u32) -> String {
     let key = hmac::Key::new(hmac::HMAC_SHA256, server_key);
-    let mut ctx = hmac::Context::with_key(&key);
-    ctx.update(purpose.as_bytes());
-    ctx.update(&[0]);
-    ctx.update(input.as_bytes());
-    URL_SAFE_NO_PAD.encode(ctx.sign().as_ref())
+    let mut token = input.to_owned();
+    for _ in 0..steps {
+        let mut ctx = hmac::Context::with_key(&key);
+        ctx.update(purpose.as_bytes());
+        ctx.update(&[0]);
+        ctx.update(token.as_bytes());
+        token = URL_SAFE_NO_PAD.encode(ctx.sign().as_ref());
+    }
+    token
 }
 
 pub fn hex(bytes: &[u8]) -> String {
@@ -113,5 +123,8 @@ mod tests {
         assert!(digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit()));
         assert_eq!(derive_token(b"k", "p", "x"), derive_token(b"k", "p", "x"));
         assert_ne!(derive_token(b"k", "p", "x"), derive_token(b"k2", "p", "x"));
+        let twice = derive_token(b"k", "p", &derive_token(b"k", "p", "x"));
+        assert_eq!(derive_chain(b"k", "p", "x", 2), twice);
+        assert_eq!(derive_chain(b"k", "p", "x", 0), "x");
     }
 }

@@ -9,7 +9,7 @@ use super::environments::{LoadedEnvironment, SEC};
 use super::{Core, Error, Result};
 use crate::clock::Millis;
 use crate::crypto::password::Verdict;
-use crate::crypto::secrets::{derive_token, hash_secret, pkce_s256_matches, random_token, secrets_equal};
+use crate::crypto::secrets::{derive_chain, derive_token, hash_secret, pkce_s256_matches, random_token, secrets_equal};
 use crate::domain::refresh_token::RefreshToken;
 use crate::domain::user::{User, normalize_email};
 use crate::ids::new_id;
@@ -27,7 +27,7 @@ const REFRESH_ROTATION: &str = "refresh-rotation";
 /// How far back a reused refresh token is still recognised as one of its chain's (and so
 /// revokes the session): about three and a half days of five-minute refreshes. Older tokens are
 /// just invalid; the bound keeps the forward derivation (one HMAC per generation) cheap.
-const MAX_REUSE_DETECTION_GENERATIONS: i64 = 1000;
+const MAX_REUSE_DETECTION_GENERATIONS: u32 = 1000;
 
 /// The `authentication_method` values Gatehouse issues (WorkOS names).
 pub const METHOD_PASSWORD: &str = "Password";
@@ -366,14 +366,11 @@ impl Core {
                 return self.refreshed(env, ctx, token.generation + 1, &next_secret, &claims);
             }
             // An earlier generation: is it really one of this chain's?
-            let steps = ctx.generation - token.generation;
+            let steps = u32::try_from(ctx.generation - token.generation).unwrap_or(0);
             if !(1..=MAX_REUSE_DETECTION_GENERATIONS).contains(&steps) {
                 return Err(invalid());
             }
-            let mut secret = token.secret.to_owned();
-            for _ in 0..steps {
-                secret = derive_token(&self.refresh_key, REFRESH_ROTATION, &secret);
-            }
+            let secret = derive_chain(&self.refresh_key, REFRESH_ROTATION, token.secret, steps);
             if !secrets_equal(&hash_secret(&secret), current_hash) {
                 return Err(invalid());
             }

@@ -20,7 +20,7 @@ use hashlink::LruCache;
 
 use super::sessions::RefreshContext;
 
-/// Used when the operator does not choose: about 10 MB at most.
+/// Used when the operator does not choose: about 15 MB at most (an entry is the session, the user and the claims, ~1.5 KB).
 pub const DEFAULT_ENTRIES: usize = 10_000;
 
 #[derive(Debug)]
