@@ -1,19 +1,21 @@
-//! Password hashing with argon2id (OWASP parameters) on a bounded pool of blocking threads.
+//! Password hashing with argon2id (OWASP parameters) on dedicated threads, one per core.
 //!
-//! Hashing is deliberately slow, so it never runs on the async runtime's threads: each call goes
-//! through `spawn_blocking`, and a semaphore sized to the number of cores keeps a burst of
-//! sign-ins from queueing hundreds of 19 MiB hashes at once (which would starve every other
-//! request of memory bandwidth and CPU).
+//! Hashing is deliberately slow, so it never runs on the async runtime's threads. Requests
+//! queue their hashes for a fixed set of hashing threads, so a burst of sign-ins waits in line
+//! instead of running hundreds of 19 MiB hashes at once (which would starve every other request
+//! of memory bandwidth and CPU). Each thread keeps its own 19 MiB working memory, and under load
+//! takes the next hash as soon as it finishes one: it never parks between hashes, so the
+//! scheduler keeps it on its core. (With `spawn_blocking` and a semaphore, each hash started on
+//! a freshly woken pool thread, which the scheduler often placed on the core already running the
+//! other hash; a core then sat idle ~10 % of the time.)
 
-use std::sync::Arc;
-
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use subtle::ConstantTimeEq as _;
-use tokio::sync::{OnceCell, Semaphore};
+use tokio::sync::{OnceCell, mpsc, oneshot};
 
 /// OWASP's argon2id recommendation: m = 19 MiB, t = 2, p = 1.
 pub const OWASP_PARAMS: ArgonParams = ArgonParams { memory_kib: 19_456, iterations: 2, parallelism: 1 };
@@ -48,13 +50,16 @@ pub enum PasswordError {
 #[derive(Clone)]
 pub struct PasswordHasher {
     params: ArgonParams,
-    permits: Arc<Semaphore>,
+    /// The hashing threads' queue; they stop when the last clone of this sender is dropped.
+    jobs: mpsc::Sender<Job>,
     dummy: Arc<OnceCell<String>>,
-    /// Argon2 working memory, reused: one 19 MiB buffer per concurrent verification. Allocating
-    /// it per sign-in costs page faults every time and leaves the allocator holding hundreds of
-    /// MiB it never returns.
-    buffers: Arc<Mutex<Vec<Vec<Block>>>>,
 }
+
+/// One hash to compute, given the thread's working memory.
+type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
+
+/// Hashes waiting beyond this make callers wait to queue (backpressure, not an error).
+const QUEUE: usize = 1024;
 
 impl std::fmt::Debug for PasswordHasher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -63,14 +68,35 @@ impl std::fmt::Debug for PasswordHasher {
 }
 
 impl PasswordHasher {
+    /// Starts one hashing thread per core.
     pub fn new(params: ArgonParams) -> PasswordHasher {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        PasswordHasher {
-            params,
-            permits: Arc::new(Semaphore::new(cores)),
-            dummy: Arc::new(OnceCell::new()),
-            buffers: Arc::new(Mutex::new(Vec::new())),
+        let (jobs, queue) = mpsc::channel::<Job>(QUEUE);
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..cores {
+            let queue = queue.clone();
+            let spawned = std::thread::Builder::new().name(format!("gatehouse-hash-{i}")).spawn(move || {
+                yield_to_requests();
+                // The working memory is allocated by the first hash and kept: allocating 19 MiB
+                // per hash faults pages in every time and leaves glibc's arenas holding hundreds
+                // of MiB.
+                let mut blocks = Vec::new();
+                loop {
+                    // Holding the lock while waiting is fine: whoever holds it takes the next job.
+                    let job = match queue.lock() {
+                        Ok(mut queue) => queue.blocking_recv(),
+                        Err(_) => None,
+                    };
+                    let Some(job) = job else { break };
+                    // A panic drops the job's reply (its caller gets an error); the thread lives on.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut blocks)));
+                }
+            });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start a password hashing thread");
+            }
         }
+        PasswordHasher { params, jobs, dummy: Arc::new(OnceCell::new()) }
     }
 
     pub fn params(&self) -> ArgonParams {
@@ -81,8 +107,7 @@ impl PasswordHasher {
     pub async fn hash(&self, password: &str) -> Result<String, PasswordError> {
         let password = password.to_owned();
         let params = self.params;
-        let buffers = self.buffers.clone();
-        self.run(move || with_buffer(&buffers, |blocks| hash_blocking(&password, params, blocks))).await?
+        self.run(move |blocks| hash_blocking(&password, params, blocks)).await?
     }
 
     /// Verifies `password` against a stored hash (argon2 PHC or imported bcrypt).
@@ -90,8 +115,7 @@ impl PasswordHasher {
         let password = password.to_owned();
         let stored = stored.to_owned();
         let params = self.params;
-        let buffers = self.buffers.clone();
-        self.run(move || with_buffer(&buffers, |blocks| verify_blocking(&password, &stored, params, blocks))).await?
+        self.run(move |blocks| verify_blocking(&password, &stored, params, blocks)).await?
     }
 
     /// Spends the same time as a real verification, for unknown accounts, so response time
@@ -108,22 +132,29 @@ impl PasswordHasher {
         self.verify(password, &dummy).await.map(|_| ())
     }
 
-    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, PasswordError> {
-        let _permit = self.permits.acquire().await.map_err(|_| PasswordError::Join)?;
+    /// Runs `work` on a hashing thread with that thread's working memory.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
+    ) -> Result<T, PasswordError> {
+        let (reply, answer) = oneshot::channel();
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || span.in_scope(work)).await.map_err(|_| PasswordError::Join)
+        let job: Job = Box::new(move |blocks| {
+            let _ = reply.send(span.in_scope(|| work(blocks)));
+        });
+        self.jobs.send(job).await.map_err(|_| PasswordError::Join)?;
+        answer.await.map_err(|_| PasswordError::Join)
     }
 }
 
-/// Runs `work` with a buffer from the pool (a new one if all are busy), then returns it. The
-/// pool never holds more buffers than hashes ever ran at once (the semaphore's size).
-fn with_buffer<T>(buffers: &Mutex<Vec<Vec<Block>>>, work: impl FnOnce(&mut Vec<Block>) -> T) -> T {
-    let mut blocks = buffers.lock().ok().and_then(|mut b| b.pop()).unwrap_or_default();
-    let result = work(&mut blocks);
-    if let Ok(mut b) = buffers.lock() {
-        b.push(blocks);
+/// Lowers this thread's scheduling priority (Linux `nice` +5 applies to the calling thread
+/// only), so a request that wakes up takes a core from a hash at once: hashing gets every idle
+/// cycle, and cheap requests (token refreshes, the JWKS) are not queued behind it.
+fn yield_to_requests() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::process::nice(5) {
+        tracing::debug!(error = %e, "cannot lower the hashing threads' priority");
     }
-    result
 }
 
 /// Hashes into a PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`) using `blocks` as the
