@@ -6,8 +6,8 @@
 //! of memory bandwidth and CPU). Each thread keeps its own 19 MiB working memory, and under load
 //! takes the next hash as soon as it finishes one: it never parks between hashes, so the
 //! scheduler keeps it on its core. (With `spawn_blocking` and a semaphore, each hash started on
-//! a freshly woken pool thread, which the scheduler often placed on the core already running the
-//! other hash; a core then sat idle ~10 % of the time.)
+//! a freshly woken pool thread, and with two hashes in flight a core still sat idle ~10 % of the
+//! time, most likely because the scheduler put the woken thread next to the other hash.)
 
 use std::sync::{Arc, Mutex};
 
