@@ -77,8 +77,11 @@ async function passkeySignIn() {
   await page.waitForURL((u) => u.pathname === '/authkit/sign-in');
   await page.waitForSelector('#passkey-sign-in', { state: 'visible' });
   assert.equal(await page.getAttribute('#email', 'autocomplete'), 'username webauthn', 'autofill (conditional UI) is offered');
-  await presence(true);
+  // The page's autofill request is waiting for the authenticator. Pressing the button aborts it
+  // and starts the button's own; only then may the authenticator answer, or the autofill request
+  // could sign in first and take the button away mid-click.
   await page.click('#passkey-sign-in');
+  await presence(true);
 }
 
 test('passkeys: register, sign in with the passkey alone, duplicates, other origin, removal', { timeout: 180_000 }, async (t) => {

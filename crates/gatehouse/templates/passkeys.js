@@ -84,9 +84,12 @@
     const { request, csrf } = signIn.dataset;
     const errorBox = document.getElementById('passkey-error');
     let autofill = null;
+    let clicked = false;
 
     async function run(conditional) {
       const { ceremony, options } = await post('/authkit/passkey/options', { request }, csrf);
+      // The button was pressed while the autofill request was being prepared: it has its own.
+      if (conditional && clicked) return;
       const args = { publicKey: requestOptions(options) };
       if (conditional) {
         autofill = new AbortController();
@@ -101,6 +104,7 @@
 
     document.getElementById('passkey-option').hidden = false;
     signIn.addEventListener('click', async () => {
+      clicked = true;
       if (autofill) autofill.abort();
       autofill = null;
       errorBox.hidden = true;
