@@ -21,10 +21,8 @@ use crate::store::{Identity, StoreError};
 #[derive(Debug)]
 pub enum LinkOutcome {
     SignedIn(User),
-    /// The provider did not verify the email. Nothing was linked or created.
-    ///
-    /// This is the hook for email verification (being built separately): it should send a
-    /// code to `email` and continue the sign-in once the code is confirmed.
+    /// The provider did not verify the email. Nothing was linked or created; the hosted flow
+    /// explains this on a page (continuing with an emailed code instead is a possible extension).
     EmailVerificationRequired {
         email: String,
     },
