@@ -80,6 +80,8 @@ pub struct Store {
 
 /// Frames (4 KiB pages) in the SQLite write-ahead log above which a checkpoint rewinds it.
 const WAL_RESTART_FRAMES: i64 = 4096;
+/// How long a restarting checkpoint may hold writes back waiting for the writer or readers.
+const RESTART_PATIENCE_MS: u32 = 200;
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../../migrations/0001_initial.sql")),
@@ -173,15 +175,22 @@ impl Store {
     /// with it either, so SQLite can never rewind the log and it grows without bound (1.5 GB in
     /// 20 s of refresh load), every append extending the file. So once the log holds more than
     /// `WAL_RESTART_FRAMES`, a restarting checkpoint follows: it waits for the writer's current
-    /// statement, copies the few frames the passive one left, and lets the next write start
-    /// again at the beginning of the file.
+    /// statement, copies the few frames the passive one left, waits for readers still on the
+    /// log, and lets the next write start again at the beginning of the file. Writes wait while
+    /// it runs, so it gives up after `RESTART_PATIENCE_MS` (and tries again a second later)
+    /// rather than stall them behind a slow reader for the usual five-second busy timeout.
     pub async fn checkpoint(&self) -> StoreResult<()> {
-        if self.backend == Backend::Sqlite {
-            let row = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&self.readers).await?;
-            let frames: i64 = row.try_get(1)?;
-            if frames > WAL_RESTART_FRAMES {
-                sqlx::query("PRAGMA wal_checkpoint(RESTART)").execute(&self.readers).await?;
-            }
+        if self.backend != Backend::Sqlite {
+            return Ok(());
+        }
+        let mut conn = self.readers.acquire().await?;
+        let row = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&mut *conn).await?;
+        let frames: i64 = row.try_get(1)?;
+        if frames > WAL_RESTART_FRAMES {
+            conn.execute(format!("PRAGMA busy_timeout = {RESTART_PATIENCE_MS}").as_str()).await?;
+            let restarted = sqlx::query("PRAGMA wal_checkpoint(RESTART)").execute(&mut *conn).await;
+            conn.execute("PRAGMA busy_timeout = 5000").await?;
+            restarted?;
         }
         Ok(())
     }
