@@ -91,7 +91,7 @@ enum Command {
     Keys(KeyCommand),
     /// Upstream sign-in providers (Google, Microsoft, GitHub, Apple, GitLab, OpenID Connect).
     #[command(subcommand)]
-    Providers(providers::ProviderCommand),
+    Providers(Box<providers::ProviderCommand>),
     /// Recent email deliveries and failures.
     Emails {
         #[arg(long = "env")]
@@ -419,7 +419,7 @@ async fn command(core: &Core, public_url: &str, out: &Output, command: Command) 
             }
             out.print(json!({"revoked": id}), || format!("Revoked {id}."));
         }
-        Command::Providers(c) => providers::run(core, out, c).await?,
+        Command::Providers(c) => providers::run(core, out, *c).await?,
         Command::Emails { env, limit } => {
             let env_id = match &env {
                 Some(name) => Some(env_named(core, name).await?.id),

@@ -37,7 +37,7 @@ fn https(state: &AppState) -> bool {
 }
 
 /// A message for the form, or the response for errors no form can explain.
-fn form_error(e: Error) -> Result<String, Response> {
+fn form_error(e: Error) -> Result<String, Box<Response>> {
     match e {
         Error::RateLimited { retry_after_secs } => {
             Ok(format!("Too many requests. Try again in {}.", minutes(retry_after_secs)))
@@ -46,7 +46,7 @@ fn form_error(e: Error) -> Result<String, Response> {
             Ok(message)
         }
         Error::InvalidPendingToken => Ok("This sign-in has expired. Go back to the app and sign in again.".into()),
-        other => Err(ApiError::from(other).into_response()),
+        other => Err(Box::new(ApiError::from(other).into_response())),
     }
 }
 
@@ -169,7 +169,7 @@ pub async fn magic_auth_send(
         if let Err(e) = state.core.create_magic_auth(&env, &email, info.ip_address.as_deref()).await {
             return match form_error(e) {
                 Ok(message) => retry(StatusCode::BAD_REQUEST, message),
-                Err(response) => response,
+                Err(response) => *response,
             };
         }
     } else {
@@ -180,7 +180,7 @@ pub async fn magic_auth_send(
         if let Err(e) = state.core.throttle_sends("magic_auth", &normalized, info.ip_address.as_deref()).await {
             return match form_error(e) {
                 Ok(message) => retry(StatusCode::BAD_REQUEST, message),
-                Err(response) => response,
+                Err(response) => *response,
             };
         }
     }
@@ -228,7 +228,7 @@ pub async fn magic_auth_verify(State(state): State<AppState>, headers: HeaderMap
         Ok(user) => finish(&state, &env, &params, &user, METHOD_MAGIC_AUTH).await,
         Err(e) => match form_error(e) {
             Ok(message) => retry(message),
-            Err(response) => response,
+            Err(response) => *response,
         },
     }
 }
@@ -299,7 +299,7 @@ pub async fn verify_email(State(state): State<AppState>, headers: HeaderMap, bod
         }
         Err(e) => match form_error(e) {
             Ok(message) => retry(message, None),
-            Err(response) => response,
+            Err(response) => *response,
         },
     }
 }
@@ -320,7 +320,7 @@ pub async fn verify_email_resend(State(state): State<AppState>, headers: HeaderM
             Ok(_) => (None, Some("We sent a new code.")),
             Err(e) => match form_error(e) {
                 Ok(message) => (Some(message), None),
-                Err(response) => return response,
+                Err(response) => return *response,
             },
         }
     };
@@ -366,7 +366,7 @@ pub async fn forgot_password(
     if let Err(e) = state.core.request_password_reset(&env, &email, info.ip_address.as_deref()).await {
         return match form_error(e) {
             Ok(message) => retry(StatusCode::BAD_REQUEST, message),
-            Err(response) => response,
+            Err(response) => *response,
         };
     }
     let ctx = context! {
@@ -435,7 +435,7 @@ pub async fn reset_password(State(state): State<AppState>, headers: HeaderMap, b
         Err(Error::Rejected { .. }) => link_expired(&state),
         Err(e) => match form_error(e) {
             Ok(message) => retry(message),
-            Err(response) => response,
+            Err(response) => *response,
         },
     }
 }

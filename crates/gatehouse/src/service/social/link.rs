@@ -20,7 +20,7 @@ use crate::store::{Identity, StoreError};
 /// The result of matching a profile to a user.
 #[derive(Debug)]
 pub enum LinkOutcome {
-    SignedIn(User),
+    SignedIn(Box<User>),
     /// The provider did not verify the email. Nothing was linked or created; the hosted flow
     /// explains this on a page (continuing with an emailed code instead is a possible extension).
     EmailVerificationRequired {
@@ -55,7 +55,7 @@ impl Core {
                 if identity.email != email {
                     self.store.update_identity_email(&identity.id, email.as_deref(), self.now()).await?;
                 }
-                return Ok(LinkOutcome::SignedIn(user));
+                return Ok(LinkOutcome::SignedIn(Box::new(user)));
             }
             let Some(email) = email.clone() else {
                 return Ok(LinkOutcome::NoEmail);
@@ -109,7 +109,7 @@ impl Core {
                 Ok(()) => {
                     tracing::info!(user.id = %user.id, provider, "social identity linked");
                     let user = self.store.find_user(&env.id, &user.id).await?.unwrap_or(user);
-                    return Ok(LinkOutcome::SignedIn(user));
+                    return Ok(LinkOutcome::SignedIn(Box::new(user)));
                 }
                 Err(StoreError::Conflict(_)) => continue,
                 Err(e) => return Err(e.into()),
