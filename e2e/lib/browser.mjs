@@ -1,8 +1,16 @@
 // Shared pieces of the hosted-UI browser tests: Chromium launch (flags as in 12-*), a tiny "app" that
-// only answers its callback URL, and the authorize URL for it.
+// only answers its callback URL, the authorize URL for it, and the hooks of the files that drive the
+// authkit-js test app.
 
 import http from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { before, after, afterEach } from 'node:test';
 import { chromium } from 'playwright-core';
+import { addRedirectUri, addCorsOrigin } from './api.mjs';
+import { startApp } from './app.mjs';
+import { E2E_DIR } from './server.mjs';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
@@ -47,4 +55,60 @@ export async function exchangeCallback(gh, url) {
   const body = await res.json();
   if (res.status !== 200) throw new Error(`code exchange failed: ${res.status} ${JSON.stringify(body)}`);
   return body;
+}
+
+/**
+ * For a test file that drives the authkit-js test app (lib/app.mjs) in Chromium: registers the
+ * node:test hooks that start the app (its redirect URI and CORS origin added to Gatehouse), open
+ * one page that records the browser's console, errors, failed requests and Gatehouse responses,
+ * print that record only if a test failed, and close everything. The returned object's `app`,
+ * `context` and `page` are set once `ready` resolves (root-level `before` hooks run concurrently
+ * in node:test, so the file's own hooks must await it); `nonce` at once.
+ */
+export function useAppInBrowser(gh) {
+  const session = { nonce: randomBytes(6).toString('hex'), app: null, browser: null, context: null, page: null };
+  let settle;
+  session.ready = new Promise((resolve, reject) => {
+    settle = { resolve, reject };
+  });
+  session.ready.catch(() => {}); // a failure is reported by the hook below
+  const log = [];
+  let failed = false;
+  before(async () => {
+    try {
+      await open();
+      settle.resolve();
+    } catch (e) {
+      settle.reject(e);
+      throw e;
+    }
+  });
+  async function open() {
+    await gh.ready;
+    session.app = await startApp({ apiPort: gh.port, clientId: gh.clientId, nonce: session.nonce });
+    await addRedirectUri(gh, session.app.redirectUri);
+    await addCorsOrigin(gh, session.app.origin);
+    await mkdir(join(E2E_DIR, 'artifacts'), { recursive: true });
+    session.browser = await launchChromium();
+    session.context = await session.browser.newContext({ viewport: { width: 1100, height: 760 } });
+    const page = await session.context.newPage();
+    page.setDefaultTimeout(15_000);
+    page.on('console', (m) => log.push(`[console.${m.type()}] ${m.text()}`));
+    page.on('pageerror', (e) => log.push(`[pageerror] ${e.message}`));
+    page.on('requestfailed', (r) => log.push(`[requestfailed] ${r.method()} ${r.url()} ${r.failure()?.errorText}`));
+    page.on('response', (r) => {
+      if (r.url().startsWith(gh.baseUrl)) log.push(`[response] ${r.status()} ${r.request().method()} ${r.url()}`);
+    });
+    session.page = page;
+  }
+  afterEach((t) => {
+    if (!t.passed) failed = true;
+  });
+  after(async () => {
+    if (failed) process.stderr.write(`\n===== browser log =====\n${log.join('\n')}\n===== end of browser log =====\n`);
+    await session.context?.close().catch(() => {});
+    await session.browser?.close().catch(() => {});
+    await session.app?.close();
+  });
+  return session;
 }

@@ -3,16 +3,13 @@
 // sign out through the logout endpoint. Screenshots of the hosted pages go to e2e/artifacts/ and
 // docs/images/sign-in.png.
 
-import { test, before, after, afterEach } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { launchChromium } from '../lib/browser.mjs';
+import { useAppInBrowser } from '../lib/browser.mjs';
 import { useGatehouse, E2E_DIR, REPO_ROOT } from '../lib/server.mjs';
 import {
-  addRedirectUri,
-  addCorsOrigin,
   publicClient,
   verifyAccessToken,
   rejectsOauth,
@@ -20,47 +17,19 @@ import {
   STRONG_PASSWORD,
   OTHER_STRONG_PASSWORD,
 } from '../lib/api.mjs';
-import { startApp } from '../lib/app.mjs';
 
 const ARTIFACTS = join(E2E_DIR, 'artifacts');
 const DOCS_IMAGES = (process.env.UPDATE_DOCS_IMAGES ? join(REPO_ROOT, 'docs', 'images') : join(REPO_ROOT, 'e2e', 'artifacts'));
 
 const gh = useGatehouse();
-const nonce = randomBytes(6).toString('hex');
+const ui = useAppInBrowser(gh);
+const { nonce } = ui;
 let app;
-let browser;
 let context;
 let page;
-const browserLog = [];
-let failed = false;
-
 before(async () => {
-  await gh.ready;
-  app = await startApp({ apiPort: gh.port, clientId: gh.clientId, nonce });
-  await addRedirectUri(gh, app.redirectUri);
-  await addCorsOrigin(gh, app.origin);
-  await mkdir(ARTIFACTS, { recursive: true });
-  browser = await launchChromium();
-  context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
-  page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  page.on('console', (m) => browserLog.push(`[console.${m.type()}] ${m.text()}`));
-  page.on('pageerror', (e) => browserLog.push(`[pageerror] ${e.message}`));
-  page.on('requestfailed', (r) => browserLog.push(`[requestfailed] ${r.method()} ${r.url()} ${r.failure()?.errorText}`));
-  page.on('response', (r) => {
-    if (r.url().startsWith(gh.baseUrl)) browserLog.push(`[response] ${r.status()} ${r.request().method()} ${r.url()}`);
-  });
-});
-
-afterEach((t) => {
-  if (!t.passed) failed = true;
-});
-
-after(async () => {
-  if (failed) process.stderr.write(`\n===== browser log =====\n${browserLog.join('\n')}\n===== end of browser log =====\n`);
-  await context?.close().catch(() => {});
-  await browser?.close().catch(() => {});
-  await app?.close();
+  await ui.ready;
+  ({ app, context, page } = ui);
 });
 
 /** Records the authenticate POSTs the page makes (body as parsed JSON) and their response statuses. */
