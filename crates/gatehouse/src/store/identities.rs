@@ -62,24 +62,7 @@ fn identity_from_row(row: &AnyRow) -> StoreResult<Identity> {
 impl Store {
     /// Links an identity; `Conflict("user_identities.idp_id")` if that account is already linked.
     pub async fn insert_identity(&self, i: &Identity) -> StoreResult<()> {
-        let inserted = sqlx::query(&format!(
-            "INSERT INTO user_identities ({IDENTITY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             ON CONFLICT (environment_id, provider, idp_id) DO NOTHING RETURNING id"
-        ))
-        .bind(&i.id)
-        .bind(&i.environment_id)
-        .bind(&i.user_id)
-        .bind(&i.provider)
-        .bind(&i.idp_id)
-        .bind(&i.email)
-        .bind(i.created_at)
-        .bind(i.updated_at)
-        .fetch_optional(&self.pool)
-        .await?;
-        match inserted {
-            Some(_) => Ok(()),
-            None => Err(StoreError::Conflict("user_identities.idp_id")),
-        }
+        insert_identity_in(&self.pool, i).await
     }
 
     /// Links an identity to a user whose email was not yet verified, in one transaction: the
@@ -90,23 +73,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         // The upstream proved the address: the account changes hands (see `claim_unverified_account`).
         super::users::claim_account_in(&mut tx, &i.user_id, None, now).await?;
-        let inserted = sqlx::query(&format!(
-            "INSERT INTO user_identities ({IDENTITY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             ON CONFLICT (environment_id, provider, idp_id) DO NOTHING RETURNING id"
-        ))
-        .bind(&i.id)
-        .bind(&i.environment_id)
-        .bind(&i.user_id)
-        .bind(&i.provider)
-        .bind(&i.idp_id)
-        .bind(&i.email)
-        .bind(i.created_at)
-        .bind(i.updated_at)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if inserted.is_none() {
-            return Err(StoreError::Conflict("user_identities.idp_id"));
-        }
+        insert_identity_in(&mut *tx, i).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -196,5 +163,30 @@ impl Store {
             })
         })
         .transpose()
+    }
+}
+
+/// The insert of `insert_identity`, for use on the pool or inside a caller's transaction.
+async fn insert_identity_in<'e, E>(executor: E, i: &Identity) -> StoreResult<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let inserted = sqlx::query(&format!(
+        "INSERT INTO user_identities ({IDENTITY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (environment_id, provider, idp_id) DO NOTHING RETURNING id"
+    ))
+    .bind(&i.id)
+    .bind(&i.environment_id)
+    .bind(&i.user_id)
+    .bind(&i.provider)
+    .bind(&i.idp_id)
+    .bind(&i.email)
+    .bind(i.created_at)
+    .bind(i.updated_at)
+    .fetch_optional(executor)
+    .await?;
+    match inserted {
+        Some(_) => Ok(()),
+        None => Err(StoreError::Conflict("user_identities.idp_id")),
     }
 }
