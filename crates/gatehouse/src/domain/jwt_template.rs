@@ -1,34 +1,49 @@
-//! WorkOS-compatible JWT templates: a JSON object with Liquid `{{ }}` tags that adds custom
-//! claims to access tokens.
+//! WorkOS-compatible JWT templates: a JSON object with Liquid-style `{{ }}` tags that adds
+//! custom claims to access tokens.
 //!
 //! The semantics follow the WorkOS documentation:
 //! - A tag outside a JSON string literal (`"email": {{ user.email }}`) inserts the value as
-//!   JSON, so strings are quoted and escaped and whole objects and arrays are allowed.
+//!   JSON, so strings stay strings and whole objects and arrays are allowed.
 //! - A tag inside a string literal (`"{{ user.first_name }} {{ user.last_name }}"`) inserts the
-//!   value as text, escaped so the string stays valid; objects and arrays are an error there.
+//!   value as text; objects and arrays are an error there.
 //! - `{{ a || b || 'Guest' }}` uses the first value that is not null or missing.
 //! - A missing or null value renders as `null` outside strings and as nothing inside them.
 //!
-//! How it works: [`JwtTemplate::parse`] splits the source into JSON text and tags, checks the
-//! template statically (valid JSON once tags are filled in, no reserved claims), and compiles
-//! it into plain Liquid once.
-//! In that Liquid every tag becomes an `{% if %}` chain over a *mirror* of the context that
-//! [`JwtTemplate::render`] builds per render: each JSON node becomes a Liquid object holding its
-//! JSON text (`json`), its in-string text (`text`), a `container` flag and its children (`kids`).
-//! Liquid therefore does the lookups and the fallback logic, while JSON encoding is done in Rust,
-//! where it is exact.
-//! The JSON text between tags is passed to Liquid as data too, so no template text is ever
-//! parsed as Liquid.
-//!
 //! Supported tag syntax: `||` chains of variable paths (`user.metadata.tier`,
-//! `organization.domains.0.domain`, `user.roles[1]`, `user.metadata["first name"]`) and
-//! literals (`'text'`, `"text"`, numbers, `true`, `false`, `null`).
-//! Liquid filters and `{% %}` tags are rejected, as are tags in the position of an object key
-//! outside quotes.
+//! `organization.domains.0.domain`, `user.roles[1]`, `user.roles[-1]`, `user.roles.first`,
+//! `user.roles.last`, `user.metadata["first name"]`) and literals (`'text'`, `"text"`, numbers,
+//! `true`, `false`, `null`), with Liquid's whitespace control (`{{-`, `-}}`).
+//! Filters (`| upcase`) and `{% %}` tags (conditionals, loops) are rejected, as are tags in the
+//! position of an object key outside quotes; WorkOS documents none of them.
+//!
+//! # Variables
+//!
+//! A template is rendered against a context: a JSON object whose top-level keys are the
+//! variables. This is the one list of them; [`sample_context`] mirrors it.
+//!
+//! | variable | value |
+//! |---|---|
+//! | `user` | The signed-in user as the API's User object: `id`, `email`, `email_verified`, `first_name`, `last_name`, `name`, `profile_picture_url`, `external_id`, `metadata.*`, `locale`, `last_sign_in_at`, `created_at`, `updated_at`. |
+//! | `organization_id` | The session's organization ID, or null (always null until organizations exist). |
+//!
+//! The evaluator knows no variable by name: it walks whatever JSON tree the caller passes.
+//! A new variable, such as `organization` (`id`, `name`, `metadata.*`, `domains`) or
+//! `organization_membership` (`role`, `custom_attributes.*`), is one more key in the context the
+//! caller builds (`service::tokens`), plus a row here and an entry in [`sample_context`].
+//!
+//! # How it works
+//!
+//! [`JwtTemplate::parse`] splits the source into JSON text and tags, checks the template
+//! statically (valid JSON once tags are filled in, no reserved claims; serde_json reports the
+//! position of any error), and builds a tree of JSON nodes in which a tag is either a whole
+//! value or a piece of a string.
+//! [`JwtTemplate::render`] walks that tree and looks each tag up in the context, producing the
+//! claims as JSON values directly: no template engine, and no JSON text to parse again.
+//! Literals (numbers, booleans, strings without tags) are decoded once, at parse time.
 
 use std::fmt::Write as _;
 
-use serde_json::Value as Json;
+use serde_json::{Map, Value as Json};
 
 /// Claims that Gatehouse always sets itself.
 /// A template that sets one of these visibly is rejected by [`JwtTemplate::parse`]; one that
@@ -57,8 +72,9 @@ const MAX_TEMPLATE_BYTES: usize = 16 * 1024;
 /// Largest accepted rendered claims object, measured as compact JSON.
 const MAX_CLAIMS_BYTES: usize = 8 * 1024;
 
-/// Marks, in rendered output, a place where an object or array was put inside a string.
-/// The same character in data or template text is always written as the escape `\ue000`.
+/// Stands for a tag in the texts the JSON readers see: for each tag inside a string in the
+/// skeleton check, for every tag in the tree builder (which writes the same character in the
+/// template's own text as the escape `\ue000`).
 const MARKER: char = '\u{E000}';
 
 #[derive(Debug, thiserror::Error)]
@@ -85,26 +101,22 @@ pub enum TemplateError {
     ObjectInString { tag: String },
     #[error("The template context must be a JSON object.")]
     InvalidContext,
-    #[error("The rendered template is not a JSON object: {reason}.")]
-    InvalidOutput { reason: String },
     #[error(
         "The rendered claims are {size_bytes} bytes long, but the limit is {max_bytes} bytes; remove claims or shorten their values."
     )]
     ClaimsTooLarge { size_bytes: usize, max_bytes: usize },
-    #[error("The template engine failed: {message}.")]
-    Engine { message: String },
+    /// The tree builder rejected text the JSON check accepted: a bug, never the user's mistake.
+    #[error("The template could not be compiled ({reason}); this is a bug in Gatehouse.")]
+    Internal { reason: String },
 }
 
 /// A parsed and validated JWT template; parse once, render for every token.
 #[derive(Clone)]
 pub struct JwtTemplate {
     source: String,
-    /// The compiled Liquid; shared because `liquid::Template` is not `Clone`.
-    liquid: std::sync::Arc<liquid::Template>,
-    /// Static strings the compiled Liquid prints by index: JSON text, literals and markers.
-    texts: liquid::model::Value,
-    /// The source of every tag, by index, for error messages.
-    tags: Vec<String>,
+    /// The template as a tree; tags refer to `tags` by index.
+    root: Node,
+    tags: Vec<Tag>,
 }
 
 impl std::fmt::Debug for JwtTemplate {
@@ -121,28 +133,18 @@ impl JwtTemplate {
         }
         let pieces = split(source)?;
         check_skeleton(source, &pieces)?;
-        let compiled = compile(&pieces);
-        let parser = liquid::ParserBuilder::with_stdlib()
-            .build()
-            .map_err(|err| TemplateError::Engine { message: err.to_string() })?;
-        let liquid =
-            parser.parse(&compiled.liquid).map_err(|err| TemplateError::Engine { message: err.to_string() })?;
+        let root = build(&pieces)?;
         let tags = pieces
-            .iter()
+            .into_iter()
             .filter_map(|piece| match piece {
-                Piece::Tag(tag) => Some(tag.source.clone()),
+                Piece::Tag(tag) => Some(tag),
                 Piece::Text(_) => None,
             })
             .collect();
-        let template = JwtTemplate {
-            source: source.to_owned(),
-            liquid: std::sync::Arc::new(liquid),
-            texts: liquid::model::Value::array(compiled.texts.into_iter().map(liquid::model::Value::scalar)),
-            tags,
-        };
+        let template = JwtTemplate { source: source.to_owned(), root, tags };
         // Trial renders catch what the static checks cannot: objects inside strings and
         // static content that is already too large.
-        template.render(&Json::Object(serde_json::Map::new()))?;
+        template.render(&Json::Object(Map::new()))?;
         template.render(&sample_context())?;
         Ok(template)
     }
@@ -151,34 +153,89 @@ impl JwtTemplate {
         &self.source
     }
 
-    /// Renders claims for one token. `context` is a JSON object with keys `user` (the wire User
-    /// object) and `organization_id` (string or null), and may grow later.
-    /// Reserved claims produced from data are dropped.
-    pub fn render(&self, context: &Json) -> Result<serde_json::Map<String, Json>, TemplateError> {
-        if !context.is_object() {
+    /// Renders claims for one token. `context` is a JSON object whose keys are the variables
+    /// (see the module documentation). Reserved claims produced from data are dropped.
+    pub fn render(&self, context: &Json) -> Result<Map<String, Json>, TemplateError> {
+        let Json::Object(variables) = context else {
             return Err(TemplateError::InvalidContext);
-        }
-        let mut globals = liquid::Object::new();
-        globals.insert("ctx".into(), mirror(context).0);
-        globals.insert("text".into(), self.texts.clone());
-        let output = self.liquid.render(&globals).map_err(|err| TemplateError::Engine { message: err.to_string() })?;
-        if let Some(index) = find_marker(&output) {
-            let tag = self.tags.get(index).cloned().unwrap_or_default();
-            return Err(TemplateError::ObjectInString { tag });
-        }
-        let value: Json =
-            serde_json::from_str(&output).map_err(|err| TemplateError::InvalidOutput { reason: json_reason(&err) })?;
-        let Json::Object(mut claims) = value else {
+        };
+        let Json::Object(mut claims) = self.eval(&self.root, variables)? else {
             return Err(TemplateError::NotAnObject);
         };
         claims.retain(|key, _| !RESERVED_CLAIMS.contains(&key.as_str()));
         let size_bytes =
-            serde_json::to_vec(&claims).map_err(|err| TemplateError::Engine { message: err.to_string() })?.len();
+            serde_json::to_vec(&claims).map_err(|err| TemplateError::Internal { reason: err.to_string() })?.len();
         if size_bytes > MAX_CLAIMS_BYTES {
             return Err(TemplateError::ClaimsTooLarge { size_bytes, max_bytes: MAX_CLAIMS_BYTES });
         }
         Ok(claims)
     }
+
+    fn eval(&self, node: &Node, variables: &Map<String, Json>) -> Result<Json, TemplateError> {
+        Ok(match node {
+            Node::Fixed(value) => value.clone(),
+            Node::Tag(index) => self.tags[*index].value(variables).cloned().unwrap_or(Json::Null),
+            Node::String(parts) => Json::String(self.text(parts, variables)?),
+            Node::Array(items) => {
+                Json::Array(items.iter().map(|item| self.eval(item, variables)).collect::<Result<_, _>>()?)
+            }
+            Node::Object(members) => {
+                let mut object = Map::new();
+                for (key, value) in members {
+                    let key = self.text(key, variables)?;
+                    object.insert(key, self.eval(value, variables)?);
+                }
+                Json::Object(object)
+            }
+        })
+    }
+
+    /// The text of a string literal, with each tag's value as text.
+    fn text(&self, parts: &[Part], variables: &Map<String, Json>) -> Result<String, TemplateError> {
+        let mut out = String::new();
+        for part in parts {
+            let tag = match part {
+                Part::Text(text) => {
+                    out.push_str(text);
+                    continue;
+                }
+                Part::Tag(index) => &self.tags[*index],
+            };
+            match tag.value(variables) {
+                None | Some(Json::Null) => {}
+                Some(Json::String(s)) => out.push_str(s),
+                Some(value @ (Json::Bool(_) | Json::Number(_))) => {
+                    // Writing to a String cannot fail.
+                    let _ = write!(out, "{value}");
+                }
+                Some(Json::Array(_) | Json::Object(_)) => {
+                    return Err(TemplateError::ObjectInString { tag: tag.source.clone() });
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The template as a tree of JSON values.
+#[derive(Clone, Debug)]
+enum Node {
+    /// A number, boolean, null or string without tags.
+    Fixed(Json),
+    /// A tag outside a string: its value is inserted as JSON.
+    Tag(usize),
+    /// A string literal with at least one tag.
+    String(Vec<Part>),
+    Array(Vec<Node>),
+    /// Members in template order; a later duplicate key wins, as when JSON is parsed.
+    Object(Vec<(Vec<Part>, Node)>),
+}
+
+/// A piece of a string literal.
+#[derive(Clone, Debug)]
+enum Part {
+    Text(String),
+    Tag(usize),
 }
 
 /// A run of template text or one `{{ }}` tag.
@@ -197,7 +254,7 @@ struct Text {
     trimmed: String,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Tag {
     /// Byte range of the whole tag, braces included.
     start: usize,
@@ -207,13 +264,13 @@ struct Tag {
     alternatives: Vec<Alternative>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 enum Alternative {
     Path(Vec<Segment>),
     Literal(Json),
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 enum Segment {
     Key(String),
     Index(i64),
@@ -482,202 +539,207 @@ fn check_skeleton(source: &str, pieces: &[Piece]) -> Result<(), TemplateError> {
     Ok(())
 }
 
-struct Compiled {
-    liquid: String,
-    texts: Vec<String>,
+impl Tag {
+    /// The first alternative that is a literal or a variable that is present and not null.
+    fn value<'a>(&'a self, variables: &'a Map<String, Json>) -> Option<&'a Json> {
+        self.alternatives.iter().find_map(|alternative| match alternative {
+            Alternative::Literal(value) => Some(value),
+            Alternative::Path(segments) => lookup(variables, segments).filter(|value| !value.is_null()),
+        })
+    }
 }
 
-/// Turns the pieces into Liquid that reads everything it prints from `ctx` (the context mirror)
-/// or `text` (static strings).
-fn compile(pieces: &[Piece]) -> Compiled {
-    let mut out = String::new();
-    let mut texts: Vec<String> = Vec::new();
-    let mut print = |out: &mut String, text: String| {
-        let index = texts.len();
-        texts.push(text);
-        // Writing to a String cannot fail.
-        let _ = write!(out, "{{{{ text[{index}] }}}}");
-    };
-    let mut tag_index = 0;
-    for piece in pieces {
-        let tag = match piece {
-            Piece::Text(text) => {
-                if !text.trimmed.is_empty() {
-                    print(&mut out, text.trimmed.replace(MARKER, "\\ue000"));
-                }
-                continue;
-            }
-            Piece::Tag(tag) => tag,
+/// Follows a variable path through the context, as Liquid looks variables up: a key or index on
+/// an object is a key (`metadata.0` reads the key "0"); on an array an index counts from the end
+/// when negative, a key that is a number is an index, and `first` and `last` name the ends.
+/// Anything else, including any step below a string, number, boolean or null, is missing.
+fn lookup<'a>(variables: &'a Map<String, Json>, segments: &[Segment]) -> Option<&'a Json> {
+    let (first, rest) = segments.split_first()?;
+    let mut value = field(variables, first)?;
+    for segment in rest {
+        value = match (value, segment) {
+            (Json::Object(map), segment) => field(map, segment)?,
+            (Json::Array(items), Segment::Index(index)) => item(items, *index)?,
+            (Json::Array(items), Segment::Key(key)) => match (key.parse::<i64>(), key.as_str()) {
+                (Ok(index), _) => item(items, index)?,
+                (Err(_), "first") => items.first()?,
+                (Err(_), "last") => items.last()?,
+                (Err(_), _) => return None,
+            },
+            _ => return None,
         };
-        let mut has_if = false;
-        let mut has_else = false;
-        for alternative in &tag.alternatives {
-            let keyword = if has_if { "elsif" } else { "if" };
-            match alternative {
-                Alternative::Path(segments) => {
-                    let path = liquid_path(segments);
-                    if tag.is_in_string {
-                        let _ = write!(out, "{{% {keyword} {path}.container %}}");
-                        print(&mut out, format!("{MARKER}{tag_index}{MARKER}"));
-                        let _ = write!(out, "{{% elsif {path}.json %}}{{{{ {path}.text }}}}");
-                    } else {
-                        let _ = write!(out, "{{% {keyword} {path}.json %}}{{{{ {path}.json }}}}");
+    }
+    Some(value)
+}
+
+fn field<'a>(map: &'a Map<String, Json>, segment: &Segment) -> Option<&'a Json> {
+    match segment {
+        Segment::Key(key) => map.get(key),
+        Segment::Index(index) => map.get(&index.to_string()),
+    }
+}
+
+fn item(items: &[Json], index: i64) -> Option<&Json> {
+    let from_start = if index < 0 { i64::try_from(items.len()).ok()? + index } else { index };
+    items.get(usize::try_from(from_start).ok()?)
+}
+
+/// Builds the tree from the pieces. It reads them as one text in which [`MARKER`] stands for
+/// each tag and the template's own text appears with whitespace control applied; the skeleton
+/// check has already accepted the same structure, so an error here is a bug.
+fn build(pieces: &[Piece]) -> Result<Node, TemplateError> {
+    let mut text = String::new();
+    let mut tag_count = 0;
+    for piece in pieces {
+        match piece {
+            // A MARKER outside a string is not valid JSON, so any left in the text are inside one.
+            Piece::Text(t) => text.push_str(&t.trimmed.replace(MARKER, "\\ue000")),
+            Piece::Tag(_) => {
+                text.push(MARKER);
+                tag_count += 1;
+            }
+        }
+    }
+    let mut reader = Reader { text: &text, pos: 0, tags: 0 };
+    let root = reader.value().map_err(|reason| TemplateError::Internal { reason })?;
+    reader.skip_whitespace();
+    if reader.pos != text.len() || reader.tags != tag_count {
+        return Err(TemplateError::Internal { reason: "the template was not read to its end".to_owned() });
+    }
+    Ok(root)
+}
+
+/// A reader of JSON in which [`MARKER`] is a tag, as a whole value or inside a string.
+struct Reader<'a> {
+    text: &'a str,
+    pos: usize,
+    /// Tags read so far: the index of the next one.
+    tags: usize,
+}
+
+impl Reader<'_> {
+    fn peek(&self) -> Option<char> {
+        self.text[self.pos..].chars().next()
+    }
+
+    fn skip_whitespace(&mut self) {
+        while let Some(c @ (' ' | '\t' | '\n' | '\r')) = self.peek() {
+            self.pos += c.len_utf8();
+        }
+    }
+
+    /// Skips whitespace, then `wanted` if it comes next.
+    fn eat(&mut self, wanted: char) -> bool {
+        self.skip_whitespace();
+        let is_next = self.peek() == Some(wanted);
+        if is_next {
+            self.pos += wanted.len_utf8();
+        }
+        is_next
+    }
+
+    fn expect(&mut self, wanted: char) -> Result<(), String> {
+        match self.eat(wanted) {
+            true => Ok(()),
+            false => Err(format!("expected `{wanted}` at byte {}", self.pos)),
+        }
+    }
+
+    fn tag(&mut self) -> usize {
+        self.pos += MARKER.len_utf8();
+        self.tags += 1;
+        self.tags - 1
+    }
+
+    fn value(&mut self) -> Result<Node, String> {
+        self.skip_whitespace();
+        match self.peek() {
+            Some(MARKER) => Ok(Node::Tag(self.tag())),
+            Some('"') => {
+                let parts = self.string()?;
+                Ok(match parts.as_slice() {
+                    [] => Node::Fixed(Json::String(String::new())),
+                    [Part::Text(text)] => Node::Fixed(Json::String(text.clone())),
+                    _ => Node::String(parts),
+                })
+            }
+            Some('[') => Ok(Node::Array(self.list('[', ']', Reader::value)?)),
+            Some('{') => Ok(Node::Object(self.list('{', '}', |reader| {
+                let key = reader.string()?;
+                reader.expect(':')?;
+                Ok((key, reader.value()?))
+            })?)),
+            Some(_) => self.scalar(),
+            None => Err("unexpected end".to_owned()),
+        }
+    }
+
+    /// Reads `open`, items separated by commas, and `close`.
+    fn list<T>(
+        &mut self,
+        open: char,
+        close: char,
+        mut item: impl FnMut(&mut Self) -> Result<T, String>,
+    ) -> Result<Vec<T>, String> {
+        self.expect(open)?;
+        let mut items = Vec::new();
+        if self.eat(close) {
+            return Ok(items);
+        }
+        loop {
+            items.push(item(self)?);
+            if !self.eat(',') {
+                self.expect(close)?;
+                return Ok(items);
+            }
+        }
+    }
+
+    /// Reads a string literal into text and tag parts.
+    fn string(&mut self) -> Result<Vec<Part>, String> {
+        self.expect('"')?;
+        let mut parts = Vec::new();
+        let mut start = self.pos;
+        loop {
+            match self.peek() {
+                None => return Err("a string is never closed".to_owned()),
+                Some('\\') => {
+                    self.pos += 1;
+                    self.pos += self.peek().map_or(0, char::len_utf8);
+                }
+                Some(c @ ('"' | MARKER)) => {
+                    push_part(&mut parts, &self.text[start..self.pos])?;
+                    if c == '"' {
+                        self.pos += 1;
+                        return Ok(parts);
                     }
-                    has_if = true;
+                    let index = self.tag();
+                    parts.push(Part::Tag(index));
+                    start = self.pos;
                 }
-                Alternative::Literal(value) => {
-                    if has_if {
-                        out.push_str("{% else %}");
-                        has_else = true;
-                    }
-                    let mut text = String::new();
-                    if tag.is_in_string {
-                        push_text_of(&mut text, value);
-                    } else {
-                        push_json(&mut text, value);
-                    }
-                    print(&mut out, text);
-                    // Later alternatives can never be reached.
-                    break;
-                }
-            }
-        }
-        if has_if {
-            if !has_else && !tag.is_in_string {
-                out.push_str("{% else %}");
-                print(&mut out, "null".to_owned());
-            }
-            out.push_str("{% endif %}");
-        }
-        tag_index += 1;
-    }
-    Compiled { liquid: out, texts }
-}
-
-/// The Liquid expression for the mirror node at `segments`.
-fn liquid_path(segments: &[Segment]) -> String {
-    let mut path = String::from("ctx");
-    for segment in segments {
-        match segment {
-            // Keys come from `.name` or from a quoted key, so they never hold both quote kinds.
-            Segment::Key(key) if key.contains('"') => {
-                let _ = write!(path, ".kids['{key}']");
-            }
-            Segment::Key(key) => {
-                let _ = write!(path, ".kids[\"{key}\"]");
-            }
-            Segment::Index(index) => {
-                let _ = write!(path, ".kids[{index}]");
+                Some(c) => self.pos += c.len_utf8(),
             }
         }
     }
-    path
-}
 
-/// Builds the Liquid mirror of a JSON value and returns it with the value's JSON text.
-/// A null becomes an empty object, so it looks the same as a missing value to the Liquid.
-fn mirror(value: &Json) -> (liquid::model::Value, String) {
-    use liquid::model::Value;
-    let mut node = liquid::Object::new();
-    let mut json = String::new();
-    match value {
-        Json::Null => return (Value::Object(node), "null".to_owned()),
-        Json::Bool(_) | Json::Number(_) | Json::String(_) => {
-            push_json(&mut json, value);
-            let mut text = String::new();
-            push_text_of(&mut text, value);
-            node.insert("text".into(), Value::scalar(text));
-        }
-        Json::Array(items) => {
-            let mut kids = Vec::with_capacity(items.len());
-            json.push('[');
-            for (i, item) in items.iter().enumerate() {
-                let (kid, kid_json) = mirror(item);
-                if i > 0 {
-                    json.push(',');
-                }
-                json.push_str(&kid_json);
-                kids.push(kid);
-            }
-            json.push(']');
-            node.insert("kids".into(), Value::Array(kids));
-            node.insert("container".into(), Value::scalar(true));
-        }
-        Json::Object(map) => {
-            let mut kids = liquid::Object::new();
-            json.push('{');
-            for (i, (key, item)) in map.iter().enumerate() {
-                let (kid, kid_json) = mirror(item);
-                if i > 0 {
-                    json.push(',');
-                }
-                push_json_string(&mut json, key);
-                json.push(':');
-                json.push_str(&kid_json);
-                kids.insert(key.clone().into(), kid);
-            }
-            json.push('}');
-            node.insert("kids".into(), Value::Object(kids));
-            node.insert("container".into(), Value::scalar(true));
-        }
-    }
-    node.insert("json".into(), Value::scalar(json.clone()));
-    (Value::Object(node), json)
-}
-
-/// Appends `value` as JSON, escaping [`MARKER`] in strings.
-/// Only scalars reach this today (tag literals and mirror leaves); containers are handled anyway.
-fn push_json(out: &mut String, value: &Json) {
-    match value {
-        Json::String(s) => push_json_string(out, s),
-        Json::Array(_) | Json::Object(_) => out.push_str(&mirror(value).1),
-        Json::Null | Json::Bool(_) | Json::Number(_) => {
-            let _ = write!(out, "{value}");
-        }
+    /// Reads a number, `true`, `false` or `null`.
+    fn scalar(&mut self) -> Result<Node, String> {
+        let rest = &self.text[self.pos..];
+        let end = rest.find([',', ']', '}', ' ', '\t', '\n', '\r']).unwrap_or(rest.len());
+        let value: Json = serde_json::from_str(&rest[..end]).map_err(|err| format!("`{}`: {err}", &rest[..end]))?;
+        self.pos += end;
+        Ok(Node::Fixed(value))
     }
 }
 
-/// Appends `value` as it reads inside a JSON string literal, without the quotes.
-fn push_text_of(out: &mut String, value: &Json) {
-    match value {
-        Json::Null => {}
-        Json::String(s) => push_escaped(out, s),
-        Json::Bool(_) | Json::Number(_) | Json::Array(_) | Json::Object(_) => {
-            push_json(out, value);
-        }
+/// Decodes the raw text of a string literal between two tags (or a tag and a quote).
+fn push_part(parts: &mut Vec<Part>, raw: &str) -> Result<(), String> {
+    if raw.is_empty() {
+        return Ok(());
     }
-}
-
-fn push_json_string(out: &mut String, s: &str) {
-    out.push('"');
-    push_escaped(out, s);
-    out.push('"');
-}
-
-/// JSON string escaping; also escapes [`MARKER`] so data can never forge one.
-fn push_escaped(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if c < ' ' || c == MARKER => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-}
-
-/// Returns the index of the tag whose marker appears in the output, if any.
-fn find_marker(output: &str) -> Option<usize> {
-    let (_, after) = output.split_once(MARKER)?;
-    let (index, _) = after.split_once(MARKER)?;
-    index.parse().ok()
+    let text: String = serde_json::from_str(&format!("\"{raw}\"")).map_err(|err| format!("string text: {err}"))?;
+    parts.push(Part::Text(text));
+    Ok(())
 }
 
 /// serde_json's message without its " at line L column C" suffix.
@@ -708,7 +770,9 @@ fn char_column(source: &str, line: usize, byte_column: usize) -> usize {
     }
 }
 
-/// A context shaped like a real one, for the trial render in [`JwtTemplate::parse`].
+/// A context shaped like a real one (every variable of the module documentation), for the
+/// trial render in [`JwtTemplate::parse`]: a tag that puts one of its objects inside a string is
+/// rejected when the template is saved rather than when a token is issued.
 fn sample_context() -> Json {
     serde_json::json!({
         "user": {
@@ -718,9 +782,11 @@ fn sample_context() -> Json {
             "email_verified": true,
             "first_name": "Sample",
             "last_name": "User",
+            "name": "Sample User",
             "profile_picture_url": null,
             "external_id": null,
             "metadata": {},
+            "locale": null,
             "last_sign_in_at": "2025-01-01T00:00:00.000Z",
             "created_at": "2025-01-01T00:00:00.000Z",
             "updated_at": "2025-01-01T00:00:00.000Z"
@@ -877,6 +943,28 @@ mod tests {
             (r#"{"d": {{ organization.domains.5.domain }}}"#, json!({"d": null})),
             (r#"{"f": {{ user.metadata.flags[ 0 ] }}}"#, json!({"f": "a"})),
             (r#"{"d": {{ organization.domains.0 }}}"#, json!({"d": {"domain": "example.com"}})),
+        ];
+        for (template, want) in cases {
+            check(template, &ctx, Ok(want.clone()));
+        }
+    }
+
+    #[test]
+    fn lookups_follow_liquid_rules() {
+        let ctx = context();
+        let cases: &[(&str, Json)] = &[
+            (r#"{"f": {{ user.metadata.flags.last }}}"#, json!({"f": "b"})),
+            (r#"{"f": {{ user.metadata.flags["1"] }}}"#, json!({"f": "b"})),
+            (r#"{"f": {{ user.metadata.flags.-1 }}}"#, json!({"f": "b"})),
+            (r#"{"f": {{ user.metadata.flags[-3] || 'none' }}}"#, json!({"f": "none"})),
+            // `size` is Liquid's, not a value the template can insert.
+            (r#"{"f": {{ user.metadata.flags.size }}}"#, json!({"f": null})),
+            (r#"{"f": {{ user.metadata.size }}}"#, json!({"f": null})),
+            (r#"{"f": "{{ user.email.size }}"}"#, json!({"f": ""})),
+            // A later duplicate key wins, also when a tag makes the key.
+            (r#"{"a": 1, "a": {{ user.email }}}"#, json!({"a": "ada@example.com"})),
+            (r#"{"{{ user.metadata.tier }}": 1, "gold": 2}"#, json!({"gold": 2})),
+            (r#"{"n": [1.0, 1e3, {{ user.metadata.ratio }}]}"#, json!({"n": [1.0, 1000.0, 0.5]})),
         ];
         for (template, want) in cases {
             check(template, &ctx, Ok(want.clone()));
