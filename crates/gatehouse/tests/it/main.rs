@@ -9,6 +9,7 @@ mod email;
 mod hosted;
 mod hosted_email;
 mod mfa;
+mod postgres_tls;
 mod security;
 mod social;
 mod tokens;
