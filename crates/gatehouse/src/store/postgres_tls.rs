@@ -127,10 +127,10 @@ pub(super) fn prepare(url: &str, env: impl Fn(&str) -> Option<String>) -> Result
             mode.as_str()
         ));
     }
-    if let Roots::File(path) = &roots {
-        if !path.trim_start().starts_with("-----BEGIN") {
-            std::fs::read(path).map_err(|e| format!("cannot read sslrootcert {path}: {e}"))?;
-        }
+    if let Roots::File(path) = &roots
+        && !path.trim_start().starts_with("-----BEGIN")
+    {
+        std::fs::read(path).map_err(|e| format!("cannot read sslrootcert {path}: {e}"))?;
     }
     let effective = match (mode, &roots) {
         (SslMode::VerifyCa, _) | (SslMode::Require, Roots::File(_)) => {
