@@ -3,6 +3,7 @@
 //! seconds). Every command takes `--json` for scripts.
 
 pub mod banner;
+mod migrate_store;
 mod providers;
 
 use std::net::SocketAddr;
@@ -112,6 +113,8 @@ enum Command {
         #[arg(default_value = "-")]
         token: String,
     },
+    /// Copy every table of a store into another database (e.g. SQLite to PostgreSQL).
+    MigrateStore(migrate_store::MigrateStoreArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -259,6 +262,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         config.refresh_cache_entries = refresh_cache_entries;
         return crate::server::run(config).await;
     }
+    if let Command::MigrateStore(args) = cli.command {
+        return migrate_store::run(
+            args,
+            server_config(&g, SocketAddr::from(([127, 0, 0, 1], 0)), 300).database_url(),
+            g.json,
+        )
+        .await;
+    }
     if let Command::VerifyToken { config, token } = &cli.command {
         let (code, text) = gatehouse_verify::cli::verify_token_main(config, token).await;
         print!("{text}");
@@ -303,7 +314,9 @@ async fn env_named(core: &Core, name: &str) -> anyhow::Result<Environment> {
 
 async fn command(core: &Core, public_url: &str, out: &Output, command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve { .. } | Command::VerifyToken { .. } => unreachable!("handled by run"),
+        Command::Serve { .. } | Command::VerifyToken { .. } | Command::MigrateStore(_) => {
+            unreachable!("handled by run")
+        }
         Command::Init => {
             let issued = core.ensure_environment(DEVELOPMENT).await?;
             let c = banner::connection(public_url, &issued.environment, &issued.client_id);

@@ -11,6 +11,7 @@
 //! `SQLITE_BUSY` half way, while plain reads run in parallel.
 
 mod codes;
+mod copy;
 mod environments;
 mod factors;
 mod identities;
@@ -31,6 +32,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor as _, Row as _};
 
 pub use codes::OneTimeCode;
+pub use copy::{CopyError, CopyProgress, TABLES as COPY_TABLES, TableCopied};
 pub use environments::{ApiKeyRecord, CorsOrigin, NewEnvironment, RedirectUri, StoredSigningKey};
 pub use factors::{AuthChallenge, AuthFactor, Ceremony, SecuritySession, StoredPasskey};
 pub use identities::{Identity, SocialLogin};

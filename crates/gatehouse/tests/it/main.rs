@@ -12,4 +12,5 @@ mod mfa;
 mod postgres_tls;
 mod security;
 mod social;
+mod store_copy;
 mod tokens;

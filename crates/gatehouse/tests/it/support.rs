@@ -138,7 +138,7 @@ pub fn claims(jwt: &str) -> Value {
 }
 
 /// A fresh database on the given PostgreSQL server, so tests never share state.
-async fn fresh_database(server_url: &str) -> String {
+pub async fn fresh_database(server_url: &str) -> String {
     use sqlx::Connection as _;
     sqlx::any::install_default_drivers();
     let name = format!("gh_{}", ulid::Ulid::generate().to_string().to_lowercase());
