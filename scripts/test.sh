@@ -53,7 +53,8 @@ step "Rust tests (SQLite)"
 cargo test --workspace --locked
 
 step "Rust integration tests (PostgreSQL)"
-GATEHOUSE_TEST_DATABASE_URL="$PG_URL" cargo test -p gatehouse --test it --locked
+# The same package selection as above, so nothing is compiled again (one feature resolution).
+GATEHOUSE_TEST_DATABASE_URL="$PG_URL" cargo test --workspace --test it --locked
 
 # --- end to end -----------------------------------------------------------------------------
 step "end-to-end tests with the official SDKs and Chromium"

@@ -37,7 +37,15 @@ done
 GH="$ROOT/target/debug/gatehouse"
 mkdir -p "$DATA_DIR"
 echo "== configuring Gatehouse ($DATA_DIR)"
-CLIENT_ID="$("$GH" init --data "$DATA_DIR" --public-url "$GATEHOUSE_URL" --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s.slice(s.indexOf("{"))).client_id))')"
+# `init` issues an API key each time it runs, so run it once and keep its answer (the app itself
+# needs only the client ID; the key is there for trying the Node SDK against this Gatehouse).
+INIT_JSON="$DATA_DIR/development.json"
+if [[ ! -s "$INIT_JSON" ]]; then
+  (umask 077 && "$GH" init --data "$DATA_DIR" --public-url "$GATEHOUSE_URL" --json >"$INIT_JSON.tmp")
+  mv "$INIT_JSON.tmp" "$INIT_JSON"
+  echo "   the development environment's client ID and API key are in $INIT_JSON"
+fi
+CLIENT_ID="$(node -e 'const s=require("fs").readFileSync(process.argv[1],"utf8");process.stdout.write(JSON.parse(s.slice(s.indexOf("{"))).client_id)' "$INIT_JSON")"
 # The development environment already allows http://localhost:5173/callback and any localhost origin (CORS).
 if ! "$GH" redirect-uris list --data "$DATA_DIR" | grep -qF "$APP_URL/callback"; then
   "$GH" redirect-uris add "$APP_URL/callback" --data "$DATA_DIR"
