@@ -11,10 +11,11 @@ use tokio::net::TcpListener;
 use crate::clock::{Clock, SystemClock};
 use crate::crypto::password::{ArgonParams, OWASP_PARAMS, PasswordHasher};
 use crate::crypto::sealing::KeySource;
-use crate::hosted::Pages;
-use crate::http::AppState;
+use crate::domain::environment::Environment;
+use crate::service::environments::IssuedEnvironment;
 use crate::service::{Core, CoreConfig};
 use crate::store::Store;
+use crate::web::AppState;
 
 /// Where the data lives and how the server is reached.
 #[derive(Clone, Debug)]
@@ -98,7 +99,7 @@ pub async fn open_core(config: &ServerConfig, clock: Arc<dyn Clock>) -> anyhow::
 /// A bound, not yet serving, server: tests use `local_addr` and then `serve`.
 pub struct Server {
     listener: TcpListener,
-    pub state: AppState,
+    state: AppState,
 }
 
 impl Server {
@@ -111,7 +112,7 @@ impl Server {
 
     /// A server on a listener bound by the caller (tests bind port 0 first to learn the URL).
     pub fn with_listener(listener: TcpListener, core: Core) -> Server {
-        Server { listener, state: AppState { core: Arc::new(core), pages: Arc::new(Pages::default()) } }
+        Server { listener, state: AppState::new(core) }
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -145,7 +146,7 @@ impl Server {
                 }
             }
         });
-        let app = crate::http::app(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        let app = crate::web::app(self.state).into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
         janitor.abort();
         mailer.abort();
@@ -154,18 +155,27 @@ impl Server {
     }
 }
 
-/// `gatehouse serve`: open, make sure `development` exists, print what to paste, serve.
-pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
+/// What `serve` reports once it listens (the command line prints it for people).
+pub struct Startup {
+    pub environments: Vec<Environment>,
+    /// The environment created on a first start, with its new API key (shown once).
+    pub issued: Option<IssuedEnvironment>,
+}
+
+/// `gatehouse serve`: open, make sure `development` exists, bind, hand `announce` what to
+/// print, serve.
+pub async fn run(config: ServerConfig, announce: impl FnOnce(&Startup)) -> anyhow::Result<()> {
+    // How long start-up took is logged, not a rule's "now": the monotonic clock is right here.
     let started = Instant::now();
     let core = open_core(&config, Arc::new(SystemClock)).await?;
     let first_start = core.store.list_environments().await?.is_empty();
     let issued =
         if first_start { Some(core.ensure_environment(crate::domain::environment::DEVELOPMENT).await?) } else { None };
     let server = Server::bind(&config, core.clone()).await?;
-    let environments = core.store.list_environments().await?;
-    crate::cli::banner::print_startup(&config, &environments, issued.as_ref());
+    let startup = Startup { environments: core.store.list_environments().await?, issued };
+    announce(&startup);
     if !core.email.has_smtp() {
-        if environments.iter().any(|e| !e.is_development()) {
+        if startup.environments.iter().any(|e| !e.is_development()) {
             tracing::warn!(
                 "no SMTP server is configured: production email features (codes, verification, password reset) are \
                  off until GATEHOUSE_SMTP_URL and GATEHOUSE_EMAIL_FROM are set"

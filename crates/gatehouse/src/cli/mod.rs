@@ -260,7 +260,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Serve { listen, jwks_max_age_secs, refresh_cache_entries } = cli.command {
         let mut config = server_config(&g, listen, jwks_max_age_secs);
         config.refresh_cache_entries = refresh_cache_entries;
-        return crate::server::run(config).await;
+        let shown = config.clone();
+        return crate::server::run(config, move |startup| {
+            banner::print_startup(&shown, &startup.environments, startup.issued.as_ref());
+        })
+        .await;
     }
     if let Command::MigrateStore(args) = cli.command {
         return migrate_store::run(

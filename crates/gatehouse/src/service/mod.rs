@@ -129,6 +129,11 @@ impl Core {
     pub fn now(&self) -> Millis {
         self.clock.now_ms()
     }
+
+    /// The server-wide settings.
+    pub fn config(&self) -> &CoreConfig {
+        &self.config
+    }
 }
 
 /// `no-reply@<host of the public URL>`, or `@localhost`.

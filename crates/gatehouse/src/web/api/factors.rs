@@ -9,12 +9,12 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::AppState;
-use super::error::ApiError;
 use super::extract::{ApiKeyEnvironment, WireBody};
 use super::lists::{ListParams, envelope};
 use crate::service::Error;
 use crate::service::mfa::{TotpOptions, challenge_to_wire, factor_to_wire};
+use crate::web::AppState;
+use crate::web::error::ApiError;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()

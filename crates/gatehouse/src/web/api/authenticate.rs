@@ -8,11 +8,12 @@ use axum::routing::post;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::AppState;
-use super::error::ApiError;
-use super::extract::{ClientInfo, WireBody};
+use super::extract::WireBody;
 use crate::service::Error;
 use crate::service::auth::{Authenticated, ClientAuth, Grant};
+use crate::web::AppState;
+use crate::web::error::ApiError;
+use crate::web::extract::ClientInfo;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new().route("/user_management/authenticate", post(authenticate).options(preflight))

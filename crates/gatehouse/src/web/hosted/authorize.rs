@@ -5,19 +5,15 @@
 //! redirected (an open redirector otherwise). After that, OAuth errors go back to the app.
 
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::crypto::secrets::is_valid_pkce_verifier;
 use crate::domain::environment::Branding;
 use crate::domain::redirect::with_query;
-use crate::http::AppState;
 use crate::service::auth::AuthorizeParams;
-
-/// A 302 to `location`.
-pub fn found(location: &str) -> Response {
-    (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
-}
+use crate::web::AppState;
+use crate::web::redirects::found;
 
 pub async fn authorize(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
@@ -44,7 +40,7 @@ pub async fn authorize(State(state): State<AppState>, headers: HeaderMap, RawQue
                 ),
             );
         }
-        Err(e) => return crate::http::error::ApiError::from(e).into_response(),
+        Err(e) => return crate::web::error::ApiError::from(e).into_response(),
     };
     let Some(redirect_uri) = get("redirect_uri") else {
         return fail("This sign-in link is incomplete", "The request has no redirect_uri.".into());
@@ -113,7 +109,7 @@ pub async fn authorize(State(state): State<AppState>, headers: HeaderMap, RawQue
     };
     let request_id = match state.core.save_authorization_request(&env, &params).await {
         Ok(id) => id,
-        Err(e) => return crate::http::error::ApiError::from(e).into_response(),
+        Err(e) => return crate::web::error::ApiError::from(e).into_response(),
     };
     if let (Some(provider), Some(options)) = (&provider, &social_options) {
         return match super::social::start(&state, &headers, &env, &request_id, provider, options).await {

@@ -1,24 +1,22 @@
-//! Sessions: revoke, list a user's, and the browser sign-out (wire spec §3.7–§3.8).
+//! Sessions: revoke, and list a user's (wire spec §3.7–§3.8). The browser sign-out is a hosted page.
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::AppState;
-use super::error::ApiError;
 use super::extract::{ApiKeyEnvironment, WireBody};
 use super::lists::{ListParams, envelope};
 use crate::clock::iso8601;
 use crate::service::Error;
 use crate::store::{ListOrder, Session, SessionStatus};
+use crate::web::AppState;
+use crate::web::error::ApiError;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/user_management/sessions/revoke", post(revoke))
-        .route("/user_management/sessions/logout", get(logout))
         .route("/user_management/users/{id}/sessions", get(list))
 }
 
@@ -82,22 +80,6 @@ async fn list(
     let ids: Vec<&str> = sessions.iter().map(|s| s.id.as_str()).collect();
     let data = sessions.iter().map(|s| session_to_wire(s, now)).collect();
     Ok(axum::Json(envelope(data, &ids, has_more, &params)))
-}
-
-#[derive(Deserialize)]
-struct LogoutQuery {
-    session_id: Option<String>,
-    return_to: Option<String>,
-}
-
-/// Ends the session, then sends the browser to `return_to` if it is allowed, or shows the
-/// signed-out page. Never redirects anywhere not configured.
-async fn logout(State(state): State<AppState>, Query(q): Query<LogoutQuery>) -> Response {
-    match state.core.sign_out(q.session_id.as_deref(), q.return_to.as_deref()).await {
-        Ok(Some(url)) => crate::hosted::found(&url),
-        Ok(None) => state.pages.signed_out(q.return_to.is_some()),
-        Err(e) => ApiError::from(e).into_response(),
-    }
 }
 
 #[cfg(test)]

@@ -9,12 +9,12 @@ use axum::routing::{delete, get};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::AppState;
-use super::error::ApiError;
 use super::extract::{ApiKeyEnvironment, WireBody};
 use crate::clock::iso8601;
 use crate::service::Error;
 use crate::store::{CorsOrigin, RedirectUri};
+use crate::web::AppState;
+use crate::web::error::ApiError;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()

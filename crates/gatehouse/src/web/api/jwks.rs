@@ -7,8 +7,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 
-use super::AppState;
-use super::error::ApiError;
+use crate::web::AppState;
+use crate::web::error::ApiError;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()

@@ -11,13 +11,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Map, Value, json};
 
-use super::AppState;
-use super::error::ApiError;
 use super::extract::{ApiKeyEnvironment, WireBody};
 use crate::clock::iso8601;
 use crate::service::Error;
 use crate::service::social::{NewProvider, ProviderPatch, provider_label};
 use crate::store::StoredProvider;
+use crate::web::AppState;
+use crate::web::error::ApiError;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()

@@ -1,21 +1,16 @@
-//! Request extractors: tolerant request bodies, the API-key environment, and client metadata.
-
-use std::net::SocketAddr;
+//! The API's extractors: tolerant request bodies and the environment of an API key.
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::header;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use super::AppState;
-use super::error::ApiError;
 use crate::domain::environment::Environment;
 use crate::service::Error;
-use crate::service::auth::RequestInfo;
-
-/// Largest request body accepted by the API.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+use crate::web::AppState;
+use crate::web::error::ApiError;
+use crate::web::extract::MAX_BODY_BYTES;
 
 /// A request body as JSON (what the SDKs send) or `application/x-www-form-urlencoded`.
 /// An empty body reads as `{}`; unknown fields are ignored; malformed input is a 400.
@@ -82,17 +77,4 @@ pub fn bearer_token(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
-}
-
-/// The caller's address and user agent, for sessions and throttling.
-pub struct ClientInfo(pub RequestInfo);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let ip_address = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
-        let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        Ok(ClientInfo(RequestInfo { ip_address, user_agent }))
-    }
 }

@@ -13,14 +13,14 @@ use serde::Deserialize;
 
 use super::complete::finish;
 use super::forms::{expired, field, fields, load, minutes, page};
-use super::{cookies, csrf};
-use crate::http::AppState;
-use crate::http::error::ApiError;
-use crate::http::extract::ClientInfo;
 use crate::service::Error;
 use crate::service::auth::AuthorizeParams;
 use crate::service::environments::LoadedEnvironment;
 use crate::service::magic_auth::METHOD_MAGIC_AUTH;
+use crate::web::AppState;
+use crate::web::error::ApiError;
+use crate::web::extract::ClientInfo;
+use crate::web::{cookies, csrf};
 
 #[derive(Deserialize)]
 pub struct RequestQuery {

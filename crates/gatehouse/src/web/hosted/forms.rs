@@ -11,16 +11,16 @@ use axum::response::{IntoResponse, Response};
 use minijinja::context;
 use serde::Deserialize;
 
-use super::csrf;
-use super::pages::brand;
 use crate::domain::environment::Branding;
-use crate::http::AppState;
-use crate::http::extract::ClientInfo;
 use crate::service::Error;
 use crate::service::auth::{AuthorizeParams, METHOD_PASSWORD};
 use crate::service::environments::LoadedEnvironment;
 use crate::service::social::ProviderButton;
 use crate::service::users::NewUser;
+use crate::web::AppState;
+use crate::web::csrf;
+use crate::web::extract::ClientInfo;
+use crate::web::pages::brand;
 
 #[derive(Deserialize)]
 pub struct PageQuery {
@@ -144,7 +144,7 @@ pub(crate) async fn load(
     match state.core.find_authorization_request(request.unwrap_or_default()).await {
         Ok(Some(found)) => Ok(found),
         Ok(None) => Err(expired(state)),
-        Err(e) => Err(crate::http::error::ApiError::from(e).into_response()),
+        Err(e) => Err(crate::web::error::ApiError::from(e).into_response()),
     }
 }
 
@@ -155,7 +155,7 @@ async fn load_with_providers(state: &AppState, request: Option<&str>) -> Result<
     let (env, params) = load(state, request).await?;
     match state.core.provider_buttons(&env.env).await {
         Ok(providers) => Ok((env, params, providers)),
-        Err(e) => Err(crate::http::error::ApiError::from(e).into_response()),
+        Err(e) => Err(crate::web::error::ApiError::from(e).into_response()),
     }
 }
 
@@ -248,7 +248,7 @@ pub async fn sign_in(
             }
             response
         }
-        Err(e) => crate::http::error::ApiError::from(e).into_response(),
+        Err(e) => crate::web::error::ApiError::from(e).into_response(),
     }
 }
 
@@ -307,7 +307,7 @@ pub async fn sign_up(
                 Some("We couldn't create an account with this email. If you already have one, sign in instead.".into());
             return show(StatusCode::BAD_REQUEST, form);
         }
-        Err(e) => return crate::http::error::ApiError::from(e).into_response(),
+        Err(e) => return crate::web::error::ApiError::from(e).into_response(),
     };
     tracing::info!(user.id = %user.id, ip = info.ip_address.is_some(), "signed up through the hosted page");
     super::complete::finish(&state, &env, &params, &user, METHOD_PASSWORD).await

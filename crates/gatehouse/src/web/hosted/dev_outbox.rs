@@ -1,23 +1,18 @@
 //! `GET /dev/emails`: the development outbox, so a newcomer without SMTP can read their codes.
 //! Only without SMTP, only the development environment's mail, only to loopback clients.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use minijinja::context;
 
-use super::AppState;
-use super::extract::ClientInfo;
 use crate::clock::iso8601;
 use crate::domain::environment::{Branding, DEVELOPMENT};
+use crate::web::AppState;
+use crate::web::extract::ClientInfo;
+use crate::web::pages::brand;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/dev/emails", get(outbox))
-}
-
-async fn outbox(State(state): State<AppState>, ClientInfo(info): ClientInfo) -> Response {
+pub async fn outbox(State(state): State<AppState>, ClientInfo(info): ClientInfo) -> Response {
     let refuse =
         |detail: &str| state.pages.message(StatusCode::NOT_FOUND, &Branding::default(), "Not available", detail);
     if state.core.email.has_smtp() {
@@ -49,7 +44,7 @@ async fn outbox(State(state): State<AppState>, ClientInfo(info): ClientInfo) -> 
     let ctx = context! {
         title => "Development outbox",
         subtitle => "Emails of the development environment, newest first. Configure SMTP to send them for real.",
-        emails => items, brand => crate::hosted::brand(&env.settings.branding, Some(&env.client_id)),
+        emails => items, brand => brand(&env.settings.branding, Some(&env.client_id)),
     };
     state.pages.render("outbox.html", StatusCode::OK, ctx, None).into_response()
 }

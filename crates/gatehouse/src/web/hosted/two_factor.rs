@@ -11,14 +11,9 @@ use axum::response::{IntoResponse, Response};
 use minijinja::context;
 use serde::Deserialize;
 
-use super::complete::see_other;
-use super::cookies;
-use super::csrf;
 use super::forms::{field, fields, minutes};
-use super::pages::brand;
 use crate::domain::environment::Branding;
 use crate::domain::user::User;
-use crate::http::AppState;
 use crate::service::Error;
 use crate::service::auth::AuthorizeParams;
 use crate::service::environments::LoadedEnvironment;
@@ -26,6 +21,11 @@ use crate::service::error::FactorError;
 use crate::service::mfa::TotpEnrolment;
 use crate::service::pending::{PENDING_TTL_MS, StepUpNeeded};
 use crate::store::PendingAuthentication;
+use crate::web::AppState;
+use crate::web::cookies;
+use crate::web::csrf;
+use crate::web::pages::brand;
+use crate::web::redirects::see_other;
 
 pub const CHALLENGE_PAGE: &str = "/authkit/two-factor";
 pub const SETUP_PAGE: &str = "/authkit/two-factor/setup";
@@ -41,11 +41,11 @@ pub async fn start(
 ) -> Response {
     let token = match state.core.create_pending_authentication(env, user, method).await {
         Ok(t) => t,
-        Err(e) => return crate::http::error::ApiError::from(e).into_response(),
+        Err(e) => return crate::web::error::ApiError::from(e).into_response(),
     };
     let request = match state.core.save_authorization_request(env, params).await {
         Ok(r) => r,
-        Err(e) => return crate::http::error::ApiError::from(e).into_response(),
+        Err(e) => return crate::web::error::ApiError::from(e).into_response(),
     };
     let mut response = see_other(&format!("{page}?request={request}"));
     if let Some(cookie) =
@@ -85,7 +85,7 @@ async fn load(state: &AppState, headers: &HeaderMap, request: &str) -> Result<Fl
     let (env, params) = match state.core.find_authorization_request(request).await {
         Ok(Some(found)) => found,
         Ok(None) => return Err(expired(state)),
-        Err(e) => return Err(crate::http::error::ApiError::from(e).into_response()),
+        Err(e) => return Err(crate::web::error::ApiError::from(e).into_response()),
     };
     let Some(token) = cookies::read(headers, cookies::PENDING, https) else {
         return Err(expired(state));
@@ -93,7 +93,7 @@ async fn load(state: &AppState, headers: &HeaderMap, request: &str) -> Result<Fl
     match state.core.peek_pending_authentication(&env, &token).await {
         Ok((pending, user)) => Ok(Flow { env, params, request: request.to_owned(), pending, user, token }),
         Err(Error::InvalidPendingToken) => Err(expired(state)),
-        Err(e) => Err(crate::http::error::ApiError::from(e).into_response()),
+        Err(e) => Err(crate::web::error::ApiError::from(e).into_response()),
     }
 }
 
@@ -215,7 +215,7 @@ pub async fn challenge(State(state): State<AppState>, headers: HeaderMap, body: 
         Err(Error::InvalidPendingToken) => expired(&state),
         Err(e) => match code_problem(&e) {
             Some((status, message)) => render_challenge(&state, &headers, &flow, status, Some(message)),
-            None => crate::http::error::ApiError::from(e).into_response(),
+            None => crate::web::error::ApiError::from(e).into_response(),
         },
     }
 }
@@ -225,7 +225,7 @@ async fn finish(state: &AppState, flow: &Flow) -> Response {
     let (pending, user) = match state.core.consume_pending_authentication(&flow.env, &flow.token).await {
         Ok(found) => found,
         Err(Error::InvalidPendingToken) => return expired(state),
-        Err(e) => return crate::http::error::ApiError::from(e).into_response(),
+        Err(e) => return crate::web::error::ApiError::from(e).into_response(),
     };
     let mut response =
         super::complete::after_step_ups(state, &flow.env, &flow.params, &user, &pending.auth_method).await;
@@ -240,7 +240,7 @@ async fn finish(state: &AppState, flow: &Flow) -> Response {
 async fn owes_enrolment(state: &AppState, flow: &Flow) -> Result<bool, Response> {
     match state.core.step_up_needed(&flow.env, &flow.user, &flow.pending.auth_method).await {
         Ok(step) => Ok(step == StepUpNeeded::MfaEnrollment),
-        Err(e) => Err(crate::http::error::ApiError::from(e).into_response()),
+        Err(e) => Err(crate::web::error::ApiError::from(e).into_response()),
     }
 }
 
@@ -256,7 +256,7 @@ pub async fn setup_page(State(state): State<AppState>, headers: HeaderMap, Query
     }
     let enrolment = match state.core.start_hosted_enrolment(&flow.env.env, &flow.user).await {
         Ok(e) => e,
-        Err(e) => return crate::http::error::ApiError::from(e).into_response(),
+        Err(e) => return crate::web::error::ApiError::from(e).into_response(),
     };
     let target = Some(flow.params.redirect_uri.as_str());
     render_setup(&state, &headers, &flow.env, target, &enrolment, SETUP_PAGE, &flow.request, StatusCode::OK, None, true)
@@ -288,14 +288,14 @@ pub async fn setup(State(state): State<AppState>, headers: HeaderMap, body: Byte
         Err(e) => {
             return match code_problem(&e) {
                 Some((status, message)) => setup_again(&state, &headers, &flow, status, message).await,
-                None => crate::http::error::ApiError::from(e).into_response(),
+                None => crate::web::error::ApiError::from(e).into_response(),
             };
         }
     };
     let (pending, user) = match state.core.consume_pending_authentication(&flow.env, &flow.token).await {
         Ok(found) => found,
         Err(Error::InvalidPendingToken) => return expired(&state),
-        Err(e) => return crate::http::error::ApiError::from(e).into_response(),
+        Err(e) => return crate::web::error::ApiError::from(e).into_response(),
     };
     let mut response = super::security::show_recovery_codes_after_sign_in(
         &state,
@@ -334,6 +334,6 @@ async fn setup_again(
             Some(error),
             true,
         ),
-        Err(e) => crate::http::error::ApiError::from(e).into_response(),
+        Err(e) => crate::web::error::ApiError::from(e).into_response(),
     }
 }

@@ -8,13 +8,13 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::AppState;
-use super::error::ApiError;
 use super::extract::{ApiKeyEnvironment, WireBody};
 use super::lists::{ListParams, envelope};
 use crate::service::Error;
 use crate::service::users::{NewUser, UserPatch};
 use crate::store::UserQuery;
+use crate::web::AppState;
+use crate::web::error::ApiError;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()

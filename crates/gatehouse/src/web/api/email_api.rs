@@ -9,14 +9,15 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::AppState;
-use super::error::ApiError;
-use super::extract::{ApiKeyEnvironment, ClientInfo, WireBody};
+use super::extract::{ApiKeyEnvironment, WireBody};
 use crate::domain::environment::Environment;
 use crate::service::codes::CodeKind;
 use crate::service::environments::LoadedEnvironment;
 use crate::service::{Core, Error};
 use crate::store::OneTimeCode;
+use crate::web::AppState;
+use crate::web::error::ApiError;
+use crate::web::extract::ClientInfo;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()

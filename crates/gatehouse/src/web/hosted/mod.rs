@@ -1,25 +1,24 @@
-//! The hosted sign-in UI: `/user_management/authorize` and the pages it leads to.
-//! Server-rendered HTML that works without JavaScript, branded per environment.
+//! The hosted sign-in UI: `/user_management/authorize` and the pages it leads to, the
+//! browser's sign-out, and the development outbox. Server-rendered HTML that works without
+//! JavaScript, branded per environment.
 
+mod assets;
 mod authorize;
-pub mod complete;
-mod cookies;
-mod csrf;
+mod complete;
+mod dev_outbox;
 mod email_pages;
 mod forms;
-mod pages;
-pub mod security;
+mod security;
+mod sign_out;
 mod social;
-pub mod two_factor;
+mod two_factor;
 
 use axum::Router;
 use axum::routing::{get, post};
 
-pub use authorize::found;
-pub use pages::{Pages, brand};
+use crate::web::AppState;
 
-use crate::http::AppState;
-
+/// The hosted pages' routes.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/user_management/authorize", get(authorize::authorize))
@@ -46,7 +45,9 @@ pub fn router() -> Router<AppState> {
         .route("/authkit/security/passkeys/remove", post(security::remove_passkey))
         .route("/authkit/passkey/options", post(security::passkey_sign_in_options))
         .route("/authkit/passkey/sign-in", post(security::passkey_sign_in))
-        .route("/authkit/static/passkeys.js", get(pages::passkeys_script))
-        .route("/authkit/static/gatehouse.css", get(pages::stylesheet))
-        .route("/authkit/brand/{file}", get(pages::brand_stylesheet))
+        .route("/authkit/static/passkeys.js", get(assets::passkeys_script))
+        .route("/authkit/static/gatehouse.css", get(assets::stylesheet))
+        .route("/authkit/brand/{file}", get(assets::brand_stylesheet))
+        .route("/user_management/sessions/logout", get(sign_out::logout))
+        .route("/dev/emails", get(dev_outbox::outbox))
 }

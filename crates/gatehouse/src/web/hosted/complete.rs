@@ -2,15 +2,17 @@
 //! upstream provider…): any step-ups the environment requires, then a single-use code and a
 //! 303 back to the app.
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 use crate::domain::user::User;
-use crate::http::AppState;
 use crate::service::Error;
 use crate::service::auth::AuthorizeParams;
 use crate::service::environments::LoadedEnvironment;
 use crate::service::pending::StepUpNeeded;
+use crate::web::AppState;
+use crate::web::cookies;
+use crate::web::redirects::see_other;
 
 /// Finishes a hosted sign-in for `user`, authenticated by `method` (a WorkOS
 /// `authentication_method` name such as `Password` or `GoogleOAuth`).
@@ -23,7 +25,7 @@ pub async fn finish(
 ) -> Response {
     let step = match state.core.step_up_needed(env, user, method).await {
         Ok(step) => step,
-        Err(e) => return crate::http::error::ApiError::from(e).into_response(),
+        Err(e) => return crate::web::error::ApiError::from(e).into_response(),
     };
     match step {
         StepUpNeeded::None => after_step_ups(state, env, params, user, method).await,
@@ -31,7 +33,7 @@ pub async fn finish(
             match state.core.send_verification_email(env, user).await {
                 // A code sent moments ago is still good; the page offers to resend.
                 Ok(_) | Err(Error::RateLimited { .. }) => {}
-                Err(e) => return crate::http::error::ApiError::from(e).into_response(),
+                Err(e) => return crate::web::error::ApiError::from(e).into_response(),
             }
             step_up_page(state, env, user, method, &format!("/authkit/verify-email?request={}", params.request_id))
                 .await
@@ -60,13 +62,12 @@ pub async fn after_step_ups(
     match state.core.issue_authorization_code(env, params, user, method).await {
         Ok(location) => {
             let mut response = see_other(&location);
-            if let Some(clear) = super::cookies::set(super::cookies::PENDING, "", state.core.config.is_https(), Some(0))
-            {
+            if let Some(clear) = cookies::set(cookies::PENDING, "", state.core.config.is_https(), Some(0)) {
                 response.headers_mut().append(header::SET_COOKIE, clear);
             }
             response
         }
-        Err(e) => crate::http::error::ApiError::from(e).into_response(),
+        Err(e) => crate::web::error::ApiError::from(e).into_response(),
     }
 }
 
@@ -80,25 +81,16 @@ pub async fn step_up_page(
 ) -> Response {
     let token = match state.core.create_pending_authentication(env, user, method).await {
         Ok(token) => token,
-        Err(e) => return crate::http::error::ApiError::from(e).into_response(),
+        Err(e) => return crate::web::error::ApiError::from(e).into_response(),
     };
     let mut response = see_other(page);
-    if let Some(cookie) = super::cookies::set(
-        super::cookies::PENDING,
+    if let Some(cookie) = cookies::set(
+        cookies::PENDING,
         &token,
         state.core.config.is_https(),
         Some(crate::service::pending::PENDING_TTL_MS / 1000),
     ) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    response
-}
-
-/// 303 See Other: after a form POST the browser follows with a GET.
-pub fn see_other(location: &str) -> Response {
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    if let Ok(v) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(header::LOCATION, v);
     }
     response
 }

@@ -13,12 +13,13 @@ use axum::response::{IntoResponse, Response};
 use minijinja::context;
 use serde::Deserialize;
 
-use super::pages::brand;
 use crate::crypto::secrets::random_token;
 use crate::domain::redirect::with_query;
-use crate::http::AppState;
 use crate::service::environments::LoadedEnvironment;
 use crate::service::social::{CallbackOutcome, CallbackParams, Failure, LinkOutcome, StartOptions, StartOutcome};
+use crate::web::AppState;
+use crate::web::pages::brand;
+use crate::web::redirects::{found, see_other};
 
 fn cookie_name(https: bool) -> &'static str {
     if https { "__Host-gatehouse_social" } else { "gatehouse_social" }
@@ -98,7 +99,7 @@ pub async fn start(
     let binding = existing.clone().unwrap_or_else(|| random_token(32));
     let outcome = match state.core.begin_social_sign_in(env, request_id, provider, options, &binding).await {
         Ok(outcome) => outcome,
-        Err(e) => return Err(StartFailure::Page(crate::http::error::ApiError::from(e).into_response())),
+        Err(e) => return Err(StartFailure::Page(crate::web::error::ApiError::from(e).into_response())),
     };
     let url = match outcome {
         StartOutcome::Redirect(url) => url,
@@ -112,7 +113,7 @@ pub async fn start(
             return Err(StartFailure::Page(failure_page(state, env, provider, request_id, &failure)));
         }
     };
-    let mut response = super::found(&url);
+    let mut response = found(&url);
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if existing.is_none() {
         let secure = if https { "; Secure" } else { "" };
@@ -140,7 +141,7 @@ pub async fn button(
     let (env, _params) = match state.core.find_authorization_request(&request).await {
         Ok(Some(found)) => found,
         Ok(None) => return expired(&state),
-        Err(e) => return crate::http::error::ApiError::from(e).into_response(),
+        Err(e) => return crate::web::error::ApiError::from(e).into_response(),
     };
     match start(&state, &headers, &env, &request, &provider, &StartOptions::default()).await {
         Ok(response) => response,
@@ -239,7 +240,7 @@ pub async fn callback(
     let binding = binding_from_cookie(&headers, state.core.config.is_https());
     let outcome = match state.core.finish_social_sign_in(&provider, &params, binding.as_deref()).await {
         Ok(outcome) => outcome,
-        Err(e) => return crate::http::error::ApiError::from(e).into_response(),
+        Err(e) => return crate::web::error::ApiError::from(e).into_response(),
     };
     match outcome {
         CallbackOutcome::Invalid(Failure::BrowserMismatch) => problem(
@@ -265,7 +266,7 @@ pub async fn callback(
             if let Some(s) = &params.state {
                 query.push(("state", s.as_str()));
             }
-            super::found(&with_query(&params.redirect_uri, &query))
+            found(&with_query(&params.redirect_uri, &query))
         }
         CallbackOutcome::Failed { env, request_id, provider_label, failure } => {
             failure_page(&state, &env, &provider_label, &request_id, &failure)
@@ -337,5 +338,5 @@ pub async fn callback_form_post(Path(provider): Path<String>, body: Bytes) -> Re
         }
     }
     let provider: String = form_urlencoded::byte_serialize(provider.as_bytes()).collect();
-    super::complete::see_other(&format!("/authkit/callback/{provider}?{}", query.finish()))
+    see_other(&format!("/authkit/callback/{provider}?{}", query.finish()))
 }

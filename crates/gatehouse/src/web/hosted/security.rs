@@ -16,21 +16,21 @@ use minijinja::context;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::complete::see_other;
-use super::cookies;
-use super::csrf;
 use super::forms::{field, fields};
-use super::pages::brand;
 use super::two_factor::{code_problem, render_setup};
 use crate::clock::iso8601;
 use crate::domain::environment::Branding;
 use crate::domain::user::User;
-use crate::http::AppState;
 use crate::service::Error;
 use crate::service::auth::AuthorizeParams;
 use crate::service::environments::LoadedEnvironment;
 use crate::service::mfa::SECURITY_SESSION_TTL_MS;
 use crate::service::passkeys::METHOD_PASSKEY;
+use crate::web::AppState;
+use crate::web::cookies;
+use crate::web::csrf;
+use crate::web::pages::brand;
+use crate::web::redirects::see_other;
 
 /// `AuthorizeParams::then` value that leads to this page after sign-in.
 pub const THEN_SECURITY: &str = "security";
@@ -39,7 +39,7 @@ const PAGE: &str = "/authkit/security";
 const AUTHENTICATOR_PAGE: &str = "/authkit/security/authenticator";
 
 fn api_error(e: Error) -> Response {
-    crate::http::error::ApiError::from(e).into_response()
+    crate::web::error::ApiError::from(e).into_response()
 }
 
 fn expired(state: &AppState) -> Response {
@@ -411,7 +411,7 @@ fn json_service_error(e: Error) -> Response {
         Error::Factor(problem) => json_error(StatusCode::BAD_REQUEST, &problem.message()),
         Error::Conflict { message, .. } => json_error(StatusCode::CONFLICT, &message),
         Error::RateLimited { .. } => json_error(StatusCode::TOO_MANY_REQUESTS, "Too many attempts. Try again later."),
-        other => crate::http::error::ApiError::from(other).into_response(),
+        other => crate::web::error::ApiError::from(other).into_response(),
     }
 }
 
@@ -421,7 +421,7 @@ fn csrf_header_ok(state: &AppState, headers: &HeaderMap) -> bool {
 }
 
 fn parse_json(body: &Bytes) -> Option<serde_json::Map<String, Value>> {
-    if body.len() > crate::http::extract::MAX_BODY_BYTES {
+    if body.len() > crate::web::extract::MAX_BODY_BYTES {
         return None;
     }
     match serde_json::from_slice(body) {

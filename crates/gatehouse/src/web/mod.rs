@@ -1,0 +1,64 @@
+//! The web layer: the state every handler shares, the router that assembles the surfaces, the
+//! middleware around them, and what more than one surface needs (the API error type, the page
+//! renderer, cookies, CSRF, redirects, client metadata).
+//!
+//! A surface is a sibling module with a `router()`: `api` (the WorkOS-compatible JSON API and
+//! the JWKS) and `hosted` (the sign-in pages). Surfaces import `service`, `domain` and this
+//! module's shared parts, never each other; adding one is one line in `SURFACES`.
+
+pub mod api;
+pub mod cookies;
+pub mod csrf;
+pub mod error;
+pub mod extract;
+pub mod hosted;
+mod middleware;
+pub mod pages;
+pub mod redirects;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::middleware::from_fn;
+
+use crate::service::Core;
+use error::ApiError;
+use pages::Pages;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub core: Arc<Core>,
+    pub pages: Arc<Pages>,
+}
+
+impl AppState {
+    pub fn new(core: Core) -> AppState {
+        AppState { core: Arc::new(core), pages: Arc::new(Pages::default()) }
+    }
+
+    /// Whether Gatehouse is reached over https (cookies get `Secure` and the `__Host-` prefix).
+    pub fn https(&self) -> bool {
+        self.core.config().is_https()
+    }
+}
+
+/// The surfaces, each a router over the shared state.
+const SURFACES: &[fn() -> Router<AppState>] = &[api::router, hosted::router];
+
+/// The whole application, ready to serve (testable without a socket).
+pub fn app(state: AppState) -> Router {
+    SURFACES
+        .iter()
+        .fold(Router::new(), |app, surface| app.merge(surface()))
+        .fallback(not_found)
+        .layer(from_fn(middleware::json_errors))
+        .layer(from_fn(middleware::security_headers))
+        .layer(from_fn(middleware::log_requests))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::coded(StatusCode::NOT_FOUND, "not_found", "No such endpoint.")
+}
