@@ -5,9 +5,9 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use super::{EnvArg, Output, env_named};
+use crate::domain::provider::StoredProvider;
 use crate::service::Core;
 use crate::service::social::{NewProvider, ProviderPatch, provider_label};
-use crate::store::StoredProvider;
 
 #[derive(Subcommand, Debug)]
 pub(super) enum ProviderCommand {

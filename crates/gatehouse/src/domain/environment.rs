@@ -31,6 +31,44 @@ impl Environment {
     }
 }
 
+/// A signing key as kept: the PEM private key (`crypto::signing` parses it once per process).
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct StoredSigningKey {
+    pub kid: String,
+    pub private_key: String,
+    /// When the key first appeared in the JWKS; it signs only once caches have seen it.
+    pub published_at: Millis,
+    pub created_at: Millis,
+}
+
+/// An API key as kept: its hash is in the store, never the key.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ApiKeyRecord {
+    pub id: String,
+    pub environment_id: String,
+    /// The first characters of the key, for recognising it in lists.
+    pub key_hint: String,
+    pub created_at: Millis,
+    pub revoked_at: Option<Millis>,
+}
+
+#[derive(Clone, Debug)]
+pub struct RedirectUri {
+    pub id: String,
+    pub uri: String,
+    pub is_default: bool,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct CorsOrigin {
+    pub id: String,
+    pub origin: String,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
 /// Everything an operator can tune per environment. Stored as one JSON document; unknown or
 /// missing fields take their defaults so older rows keep loading as fields are added.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -1,10 +1,16 @@
 //! Domain types and pure rules: no IO, no HTTP, no SQL.
 
 pub mod environment;
+pub mod factor;
+pub mod identity;
 pub mod jwt_template;
+pub mod listing;
+pub mod one_time_code;
+pub mod outbox;
 pub mod password_policy;
 pub mod provider;
 pub mod redirect;
 pub mod refresh_token;
+pub mod session;
 pub mod totp;
 pub mod user;

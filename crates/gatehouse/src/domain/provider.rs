@@ -1,6 +1,32 @@
 //! Upstream sign-in providers (social login): the built-in kinds with their endpoints and
 //! default scopes, and the rules for names, scopes and URLs an operator may configure.
 
+use crate::clock::Millis;
+
+/// A provider as stored. The client secret stays sealed (`crypto::sealing`); `service::social` opens it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredProvider {
+    pub id: String,
+    pub environment_id: String,
+    pub name: String,
+    pub kind: String,
+    pub client_id: String,
+    pub client_secret_sealed: String,
+    /// Space-separated.
+    pub scopes: String,
+    pub display_name: Option<String>,
+    pub icon_url: Option<String>,
+    pub issuer: Option<String>,
+    pub authorize_url: Option<String>,
+    pub token_url: Option<String>,
+    pub userinfo_url: Option<String>,
+    pub emails_url: Option<String>,
+    pub jwks_url: Option<String>,
+    pub is_enabled: bool,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
 /// How Gatehouse talks to a provider.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -137,8 +163,9 @@ pub fn check_custom_name(name: &str) -> Result<(), String> {
             "'{name}' is not a valid provider name: use 1-64 letters, digits, '-' or '_', starting with a letter"
         ));
     }
-    // A provider's name becomes the sign-in's `authentication_method`, which decides step-ups
-    // (a `Passkey` sign-in skips two-factor): the names of other methods are never providers.
+    // A provider's name is stored as the sign-in's `authentication_method` and read back as an
+    // `AuthMethod`: the names of other methods are never providers, so a stored `OAuth` sign-in
+    // can never read back as, say, a `Passkey` one (which owes no second factor).
     const METHODS: &[&str] = &[
         "authkit",
         "password",

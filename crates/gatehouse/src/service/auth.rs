@@ -11,9 +11,10 @@ use crate::clock::Millis;
 use crate::crypto::password::Verdict;
 use crate::crypto::secrets::{derive_chain, derive_token, hash_secret, pkce_s256_matches, random_token, secrets_equal};
 use crate::domain::refresh_token::RefreshToken;
+use crate::domain::session::{AuthMethod, Session, SessionStatus};
 use crate::domain::user::{User, normalize_email};
 use crate::ids::new_id;
-use crate::store::{CodeOutcome, NewAuthCode, RefreshContext, Session, SessionStatus};
+use crate::store::{CodeOutcome, NewAuthCode, RefreshContext};
 
 /// Authorization codes live ten minutes (RFC 6749 recommends at most ten).
 pub const AUTH_CODE_TTL_MS: Millis = 600 * SEC;
@@ -28,9 +29,6 @@ const REFRESH_ROTATION: &str = "refresh-rotation";
 /// revokes the session): about three and a half days of five-minute refreshes. Older tokens are
 /// just invalid; the bound keeps the forward derivation (one HMAC per generation) cheap.
 const MAX_REUSE_DETECTION_GENERATIONS: u32 = 1000;
-
-/// The `authentication_method` values Gatehouse issues (WorkOS names).
-pub const METHOD_PASSWORD: &str = "Password";
 
 /// One grant of the token endpoint, parsed from the wire.
 #[derive(Debug)]
@@ -82,7 +80,7 @@ pub struct Authenticated {
     pub user: User,
     pub access_token: String,
     pub refresh_token: String,
-    pub authentication_method: String,
+    pub authentication_method: AuthMethod,
     pub session_id: String,
 }
 
@@ -133,7 +131,7 @@ impl Core {
                     ));
                 }
                 let user = self.verify_password_sign_in(&env, &email, &password, info).await?;
-                self.finish_api_sign_in(&env, user, METHOD_PASSWORD, info).await
+                self.finish_api_sign_in(&env, user, &AuthMethod::Password, info).await
             }
             Grant::AuthorizationCode { code, code_verifier } => {
                 self.exchange_code(&env, &code, code_verifier.as_deref(), confidential, info).await
@@ -146,7 +144,7 @@ impl Core {
                     ));
                 }
                 let user = self.redeem_magic_auth(&env, &email, &code).await?;
-                self.finish_api_sign_in(&env, user, super::magic_auth::METHOD_MAGIC_AUTH, info).await
+                self.finish_api_sign_in(&env, user, &AuthMethod::MagicAuth, info).await
             }
             Grant::EmailVerification { code, pending_authentication_token } => {
                 if !confidential {
@@ -232,7 +230,7 @@ impl Core {
         &self,
         env: &LoadedEnvironment,
         mut user: User,
-        method: &str,
+        method: &AuthMethod,
         info: &RequestInfo,
     ) -> Result<Authenticated> {
         let now = self.now();
@@ -241,7 +239,7 @@ impl Core {
             id: new_id("session"),
             environment_id: env.env.id.clone(),
             user_id: user.id.clone(),
-            auth_method: method.to_owned(),
+            auth_method: method.clone(),
             ip_address: info.ip_address.clone(),
             user_agent: info.user_agent.as_ref().map(|ua| ua.chars().take(512).collect()),
             expires_at: now + env.env.settings.session_ttl_secs * SEC,
@@ -259,7 +257,7 @@ impl Core {
             user,
             access_token,
             refresh_token,
-            authentication_method: method.to_owned(),
+            authentication_method: method.clone(),
             session_id: session.id,
         })
     }
@@ -417,7 +415,7 @@ impl Core {
         env: &LoadedEnvironment,
         params: &AuthorizeParams,
         user: &User,
-        method: &str,
+        method: &AuthMethod,
     ) -> Result<String> {
         let code = random_token(32);
         let now = self.now();
@@ -428,7 +426,7 @@ impl Core {
                 user_id: user.id.clone(),
                 redirect_uri: params.redirect_uri.clone(),
                 code_challenge: params.code_challenge.clone(),
-                auth_method: method.to_owned(),
+                auth_method: method.clone(),
                 expires_at: now + AUTH_CODE_TTL_MS,
                 created_at: now,
             })

@@ -5,9 +5,9 @@ use super::environments::SEC;
 use super::{Core, Error, Result};
 use crate::clock::Millis;
 use crate::crypto::secrets::{hash_secret, random_digits, random_token, secrets_equal};
+use crate::domain::one_time_code::OneTimeCode;
 use crate::domain::user::User;
 use crate::ids::new_id;
-use crate::store::OneTimeCode;
 
 /// Wrong guesses (and the right one) allowed per code; the next attempt voids it.
 pub const MAX_CODE_ATTEMPTS: i64 = 5;

@@ -8,7 +8,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
 
 use super::Core;
 use crate::clock::Millis;
-use crate::store::OutboxEmail;
+use crate::domain::outbox::OutboxEmail;
 
 /// Attempts before a message is given up on (about two hours of retries).
 const MAX_ATTEMPTS: i64 = 12;

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::environments::LoadedEnvironment;
 use super::{Core, Error, Result};
+use crate::domain::outbox::OutboxEmail;
 use crate::ids::new_id;
-use crate::store::OutboxEmail;
 
 /// How Gatehouse sends email, resolved once at start.
 #[derive(Clone, Debug)]

@@ -10,11 +10,12 @@ use super::{Core, Error, Result};
 use crate::clock::Millis;
 use crate::crypto::secrets::{hash_secret, prefixed_token};
 use crate::crypto::signing::SigningKey;
+use crate::domain::environment::{ApiKeyRecord, CorsOrigin, RedirectUri, StoredSigningKey};
 use crate::domain::environment::{Environment, Settings};
 use crate::domain::jwt_template::JwtTemplate;
 use crate::domain::redirect;
 use crate::ids::new_id;
-use crate::store::{ApiKeyRecord, CorsOrigin, NewEnvironment, RedirectUri, StoredSigningKey};
+use crate::store::NewEnvironment;
 
 /// How long a cached environment (settings, redirect URIs, keys) is trusted before reloading.
 /// Changes made through this process are visible at once; changes from another process (the

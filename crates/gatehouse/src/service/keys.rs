@@ -15,7 +15,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::clock::Millis;
 use crate::crypto::signing::SigningKey;
-use crate::store::StoredSigningKey;
+use crate::domain::environment::StoredSigningKey;
 
 /// Parsed signing keys, by `kid`. Parsing an RSA key is costly; each is parsed once per process.
 #[derive(Clone, Default)]

@@ -9,10 +9,8 @@ use super::environments::LoadedEnvironment;
 use super::users::NewUser;
 use super::{Core, Error, Result};
 use crate::clock::iso8601;
+use crate::domain::one_time_code::OneTimeCode;
 use crate::domain::user::{User, normalize_email};
-use crate::store::OneTimeCode;
-
-pub const METHOD_MAGIC_AUTH: &str = "MagicAuth";
 
 impl Core {
     /// Creates a code for `email` (and the user, if new) and emails it.

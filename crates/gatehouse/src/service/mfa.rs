@@ -15,10 +15,11 @@ use super::{Core, Error, Result};
 use crate::clock::{Millis, iso8601};
 use crate::crypto::secrets::{fill_random, hash_secret};
 use crate::domain::environment::Environment;
+use crate::domain::factor::{AuthChallenge, AuthFactor};
+use crate::domain::session::{AuthMethod, SecuritySession};
 use crate::domain::totp;
 use crate::domain::user::User;
 use crate::ids::new_id;
-use crate::store::{AuthChallenge, AuthFactor};
 
 /// Challenges of TOTP factors live as long as a pending sign-in.
 pub const CHALLENGE_TTL_MS: Millis = 600 * SEC;
@@ -121,9 +122,10 @@ impl Core {
     /// The two-factor step-up `user` owes after a first factor `method`, if any: a passkey is
     /// strong on its own; otherwise a user with a factor is always challenged, and one without
     /// must enrol when the environment requires two-factor.
-    pub async fn mfa_step_up(&self, env: &Environment, user: &User, method: &str) -> Result<StepUpNeeded> {
-        if method == super::passkeys::METHOD_PASSKEY {
-            return Ok(StepUpNeeded::None);
+    pub async fn mfa_step_up(&self, env: &Environment, user: &User, method: &AuthMethod) -> Result<StepUpNeeded> {
+        match method {
+            AuthMethod::Passkey => return Ok(StepUpNeeded::None),
+            AuthMethod::Password | AuthMethod::MagicAuth | AuthMethod::OAuth(_) => {}
         }
         let factors = self.verified_factors(&user.id).await?;
         if !factors.is_empty() {
@@ -314,7 +316,7 @@ impl Core {
 
     /// Whether a pending sign-in owes exactly a two-factor step-up (so proving a second factor
     /// finishes it, and no other step-up can be skipped with a pending token).
-    async fn owes_mfa(&self, env: &LoadedEnvironment, user: &User, method: &str) -> Result<bool> {
+    async fn owes_mfa(&self, env: &LoadedEnvironment, user: &User, method: &AuthMethod) -> Result<bool> {
         Ok(match self.step_up_needed(env, user, method).await? {
             StepUpNeeded::MfaChallenge { .. } | StepUpNeeded::MfaEnrollment => true,
             // Email verification comes first; a second factor does not prove the address.
@@ -409,7 +411,7 @@ impl Core {
         &self,
         env: &LoadedEnvironment,
         user: &User,
-        method: &str,
+        method: &AuthMethod,
         input: &str,
     ) -> Result<()> {
         if !self.owes_mfa(env, user, method).await? {
@@ -465,15 +467,15 @@ impl Core {
         &self,
         env: &Environment,
         user: &User,
-        method: &str,
+        method: &AuthMethod,
         request_id: &str,
     ) -> Result<String> {
         let token = crate::crypto::secrets::random_token(32);
         let now = self.now();
-        let session = crate::store::SecuritySession {
+        let session = SecuritySession {
             environment_id: env.id.clone(),
             user_id: user.id.clone(),
-            auth_method: method.to_owned(),
+            auth_method: method.clone(),
             request_id: request_id.to_owned(),
         };
         self.store.insert_security_session(&hash_secret(&token), &session, now + SECURITY_SESSION_TTL_MS, now).await?;
@@ -481,7 +483,7 @@ impl Core {
     }
 
     /// The open security session behind a cookie token, with its user.
-    pub async fn find_security_session(&self, token: &str) -> Result<Option<(crate::store::SecuritySession, User)>> {
+    pub async fn find_security_session(&self, token: &str) -> Result<Option<(SecuritySession, User)>> {
         if token.is_empty() || token.len() > 64 {
             return Ok(None);
         }
@@ -493,7 +495,7 @@ impl Core {
     }
 
     /// Ends a security session (continue to the app), atomically.
-    pub async fn end_security_session(&self, token: &str) -> Result<Option<crate::store::SecuritySession>> {
+    pub async fn end_security_session(&self, token: &str) -> Result<Option<SecuritySession>> {
         if token.is_empty() || token.len() > 64 {
             return Ok(None);
         }

@@ -21,12 +21,11 @@ use super::{Core, Error, Result};
 use crate::clock::Millis;
 use crate::crypto::secrets::{hash_secret, random_token};
 use crate::domain::environment::Environment;
+use crate::domain::factor::StoredPasskey;
 use crate::domain::user::User;
 use crate::ids::new_id;
-use crate::store::{Ceremony, StoredPasskey};
+use crate::store::Ceremony;
 
-/// The WorkOS `authentication_method` of a passkey sign-in.
-pub const METHOD_PASSKEY: &str = "Passkey";
 /// How long the browser has to answer a WebAuthn request.
 pub const CEREMONY_TTL_MS: Millis = 300 * SEC;
 const REGISTRATION: &str = "registration";

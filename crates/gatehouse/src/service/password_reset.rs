@@ -9,9 +9,9 @@ use super::environments::LoadedEnvironment;
 use super::{Core, Error, Result};
 use crate::clock::iso8601;
 use crate::crypto::secrets::hash_secret;
+use crate::domain::one_time_code::OneTimeCode;
 use crate::domain::redirect::with_query;
 use crate::domain::user::{User, normalize_email};
-use crate::store::OneTimeCode;
 
 impl Core {
     /// Where the emailed link points: the environment's own page, or the hosted one.

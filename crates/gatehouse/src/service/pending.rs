@@ -6,8 +6,8 @@ use super::error::StepUp;
 use super::{Core, Error, Result};
 use crate::clock::Millis;
 use crate::crypto::secrets::{hash_secret, random_token};
+use crate::domain::session::{AuthMethod, PendingAuthentication};
 use crate::domain::user::User;
-use crate::store::PendingAuthentication;
 
 /// Pending tokens live ten minutes: long enough to find a code in an email or an app.
 pub const PENDING_TTL_MS: Millis = 600 * SEC;
@@ -29,7 +29,12 @@ pub enum StepUpNeeded {
 impl Core {
     /// The first step-up `user` owes after signing in with `method`, in order of precedence.
     /// Each step-up feature adds its check here.
-    pub async fn step_up_needed(&self, env: &LoadedEnvironment, user: &User, method: &str) -> Result<StepUpNeeded> {
+    pub async fn step_up_needed(
+        &self,
+        env: &LoadedEnvironment,
+        user: &User,
+        method: &AuthMethod,
+    ) -> Result<StepUpNeeded> {
         // Magic Auth and verified upstream emails prove the address; passwords do not.
         if env.env.settings.email_verification_required && !user.email_verified {
             return Ok(StepUpNeeded::VerifyEmail);
@@ -43,14 +48,14 @@ impl Core {
         &self,
         env: &LoadedEnvironment,
         user: &User,
-        method: &str,
+        method: &AuthMethod,
     ) -> Result<String> {
         let token = random_token(32);
         let now = self.now();
         let pending = PendingAuthentication {
             environment_id: env.env.id.clone(),
             user_id: user.id.clone(),
-            auth_method: method.to_owned(),
+            auth_method: method.clone(),
         };
         self.store.insert_pending_authentication(&hash_secret(&token), &pending, now + PENDING_TTL_MS, now).await?;
         Ok(token)
@@ -92,7 +97,7 @@ impl Core {
         &self,
         env: &LoadedEnvironment,
         user: User,
-        method: &str,
+        method: &AuthMethod,
         info: &super::auth::RequestInfo,
     ) -> Result<super::auth::Authenticated> {
         match self.step_up_needed(env, &user, method).await? {

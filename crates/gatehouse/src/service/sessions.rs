@@ -3,7 +3,7 @@
 use super::{Core, Error, Result};
 use crate::domain::environment::Environment;
 use crate::domain::redirect::is_allowed_return_to;
-use crate::store::Session;
+use crate::domain::session::Session;
 
 impl Core {
     pub async fn revoke_session(&self, env: &Environment, session_id: &str) -> Result<()> {

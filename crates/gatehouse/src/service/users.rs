@@ -5,9 +5,9 @@ use serde_json::{Map, Value};
 use super::{Core, Error, Result};
 use crate::crypto::password::is_importable_hash;
 use crate::domain::environment::Environment;
+use crate::domain::listing::{UserPage, UserQuery};
 use crate::domain::user::{User, normalize_email};
 use crate::ids::new_id;
-use crate::store::{UserPage, UserQuery};
 
 /// A new user, already parsed from the wire.
 #[derive(Debug, Default)]

@@ -8,8 +8,8 @@ use super::email::Compose;
 use super::environments::LoadedEnvironment;
 use super::{Core, Error, Result};
 use crate::clock::iso8601;
+use crate::domain::one_time_code::OneTimeCode;
 use crate::domain::user::User;
-use crate::store::OneTimeCode;
 
 impl Core {
     /// Sends a verification code to the user's address.

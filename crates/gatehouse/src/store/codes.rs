@@ -2,46 +2,12 @@
 //! tokens. Checked by hash; a sealed copy exists only for the API's GET endpoints.
 
 use sqlx::Row as _;
-use sqlx::any::AnyRow;
 
 use super::{Store, StoreResult};
 use crate::clock::Millis;
-
-#[derive(Clone, Debug)]
-pub struct OneTimeCode {
-    pub id: String,
-    /// `magic_auth`, `email_verification` or `password_reset`.
-    pub kind: String,
-    pub environment_id: String,
-    pub user_id: String,
-    pub email: String,
-    pub code_hash: String,
-    pub sealed_code: String,
-    pub attempts: i64,
-    pub expires_at: Millis,
-    pub used_at: Option<Millis>,
-    pub created_at: Millis,
-    pub updated_at: Millis,
-}
+use crate::domain::one_time_code::OneTimeCode;
 
 const COLUMNS: &str = "id, kind, environment_id, user_id, email, code_hash, sealed_code, attempts, expires_at, used_at, created_at, updated_at";
-
-fn from_row(row: &AnyRow) -> StoreResult<OneTimeCode> {
-    Ok(OneTimeCode {
-        id: row.try_get("id")?,
-        kind: row.try_get("kind")?,
-        environment_id: row.try_get("environment_id")?,
-        user_id: row.try_get("user_id")?,
-        email: row.try_get("email")?,
-        code_hash: row.try_get("code_hash")?,
-        sealed_code: row.try_get("sealed_code")?,
-        attempts: row.try_get("attempts")?,
-        expires_at: row.try_get("expires_at")?,
-        used_at: row.try_get("used_at")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
 
 impl Store {
     pub async fn insert_one_time_code(&self, c: &OneTimeCode) -> StoreResult<()> {
@@ -71,7 +37,7 @@ impl Store {
         kind: &str,
         id: &str,
     ) -> StoreResult<Option<OneTimeCode>> {
-        let row = sqlx::query(&format!(
+        let row = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM one_time_codes WHERE environment_id = $1 AND kind = $2 AND id = $3"
         ))
         .bind(environment_id)
@@ -79,7 +45,7 @@ impl Store {
         .bind(id)
         .fetch_optional(self.reader())
         .await?;
-        row.as_ref().map(from_row).transpose()
+        Ok(row)
     }
 
     /// The newest code of a kind for a user; older ones no longer count.
@@ -89,7 +55,7 @@ impl Store {
         kind: &str,
         user_id: &str,
     ) -> StoreResult<Option<OneTimeCode>> {
-        let row = sqlx::query(&format!(
+        let row = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM one_time_codes WHERE environment_id = $1 AND kind = $2 AND user_id = $3 \
              ORDER BY created_at DESC, id DESC LIMIT 1"
         ))
@@ -98,17 +64,17 @@ impl Store {
         .bind(user_id)
         .fetch_optional(self.reader())
         .await?;
-        row.as_ref().map(from_row).transpose()
+        Ok(row)
     }
 
     /// A token looked up by its hash (password-reset links carry the token itself).
     pub async fn find_one_time_code_by_hash(&self, kind: &str, code_hash: &str) -> StoreResult<Option<OneTimeCode>> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM one_time_codes WHERE kind = $1 AND code_hash = $2"))
+        let row = sqlx::query_as(&format!("SELECT {COLUMNS} FROM one_time_codes WHERE kind = $1 AND code_hash = $2"))
             .bind(kind)
             .bind(code_hash)
             .fetch_optional(self.reader())
             .await?;
-        row.as_ref().map(from_row).transpose()
+        Ok(row)
     }
 
     /// Counts one attempt against a code, atomically, before it is compared; returns the new

@@ -5,48 +5,12 @@ use sqlx::any::AnyRow;
 
 use super::{Store, StoreError, StoreResult, conflict};
 use crate::clock::Millis;
-use crate::domain::environment::{Environment, Settings};
+use crate::domain::environment::{ApiKeyRecord, CorsOrigin, Environment, RedirectUri, Settings, StoredSigningKey};
 
 pub struct NewEnvironment {
     pub environment: Environment,
     pub signing_key: StoredSigningKey,
     pub redirect_uri: Option<RedirectUri>,
-}
-
-#[derive(Clone, Debug)]
-pub struct StoredSigningKey {
-    pub kid: String,
-    pub private_key: String,
-    /// When the key first appeared in the JWKS; it signs only once caches have seen it.
-    pub published_at: Millis,
-    pub created_at: Millis,
-}
-
-#[derive(Clone, Debug)]
-pub struct ApiKeyRecord {
-    pub id: String,
-    pub environment_id: String,
-    /// The first characters of the key, for recognising it in lists.
-    pub key_hint: String,
-    pub created_at: Millis,
-    pub revoked_at: Option<Millis>,
-}
-
-#[derive(Clone, Debug)]
-pub struct RedirectUri {
-    pub id: String,
-    pub uri: String,
-    pub is_default: bool,
-    pub created_at: Millis,
-    pub updated_at: Millis,
-}
-
-#[derive(Clone, Debug)]
-pub struct CorsOrigin {
-    pub id: String,
-    pub origin: String,
-    pub created_at: Millis,
-    pub updated_at: Millis,
 }
 
 const ENV_COLUMNS: &str = "id, name, client_id, settings, created_at, updated_at";
@@ -180,23 +144,13 @@ impl Store {
     }
 
     pub async fn list_api_keys(&self, environment_id: &str) -> StoreResult<Vec<ApiKeyRecord>> {
-        let rows = sqlx::query(
+        let keys = sqlx::query_as(
             "SELECT id, environment_id, key_hint, created_at, revoked_at FROM api_keys WHERE environment_id = $1 ORDER BY created_at, id",
         )
         .bind(environment_id)
         .fetch_all(self.reader())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ApiKeyRecord {
-                    id: r.try_get("id")?,
-                    environment_id: r.try_get("environment_id")?,
-                    key_hint: r.try_get("key_hint")?,
-                    created_at: r.try_get("created_at")?,
-                    revoked_at: r.try_get("revoked_at")?,
-                })
-            })
-            .collect()
+        Ok(keys)
     }
 
     /// Revokes an API key by ID; false if there was no such active key.
@@ -228,22 +182,13 @@ impl Store {
 
     /// All signing keys of an environment, oldest first.
     pub async fn list_signing_keys(&self, environment_id: &str) -> StoreResult<Vec<StoredSigningKey>> {
-        let rows = sqlx::query(
+        let keys = sqlx::query_as(
             "SELECT kid, private_key, published_at, created_at FROM signing_keys WHERE environment_id = $1 ORDER BY published_at, kid",
         )
         .bind(environment_id)
         .fetch_all(self.reader())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(StoredSigningKey {
-                    kid: r.try_get("kid")?,
-                    private_key: r.try_get("private_key")?,
-                    published_at: r.try_get("published_at")?,
-                    created_at: r.try_get("created_at")?,
-                })
-            })
-            .collect()
+        Ok(keys)
     }
 
     /// Adds a redirect URI; the first one of an environment becomes its default.
@@ -312,22 +257,13 @@ impl Store {
     }
 
     pub async fn list_cors_origins(&self, environment_id: &str) -> StoreResult<Vec<CorsOrigin>> {
-        let rows = sqlx::query(
+        let origins = sqlx::query_as(
             "SELECT id, origin, created_at, updated_at FROM cors_origins WHERE environment_id = $1 ORDER BY created_at, id",
         )
         .bind(environment_id)
         .fetch_all(self.reader())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(CorsOrigin {
-                    id: r.try_get("id")?,
-                    origin: r.try_get("origin")?,
-                    created_at: r.try_get("created_at")?,
-                    updated_at: r.try_get("updated_at")?,
-                })
-            })
-            .collect()
+        Ok(origins)
     }
 
     pub async fn delete_cors_origin(&self, environment_id: &str, id_or_origin: &str) -> StoreResult<bool> {

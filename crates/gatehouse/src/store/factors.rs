@@ -1,61 +1,15 @@
 //! Two-factor records: TOTP factors and their challenges, recovery codes, passkeys, WebAuthn
 //! ceremony state and the hosted account-security sessions.
 
-use sqlx::Row as _;
-use sqlx::any::AnyRow;
+use sqlx::{FromRow as _, Row as _};
 
 use super::{Store, StoreResult, conflict};
 use crate::clock::Millis;
-
-/// A TOTP factor. `secret_sealed` is the encrypted secret (see `crypto::sealing`).
-#[derive(Clone)]
-pub struct AuthFactor {
-    pub id: String,
-    pub environment_id: String,
-    pub user_id: String,
-    pub factor_type: String,
-    pub secret_sealed: String,
-    pub issuer: String,
-    pub account: String,
-    pub verified_at: Option<Millis>,
-    pub last_used_step: Option<i64>,
-    pub created_at: Millis,
-    pub updated_at: Millis,
-}
-
-impl std::fmt::Debug for AuthFactor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthFactor").field("id", &self.id).field("user_id", &self.user_id).finish_non_exhaustive()
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct AuthChallenge {
-    pub id: String,
-    pub environment_id: String,
-    pub factor_id: String,
-    pub expires_at: Millis,
-    pub verified_at: Option<Millis>,
-    pub created_at: Millis,
-    pub updated_at: Millis,
-}
-
-/// A registered passkey; `credential` is webauthn-rs's `Passkey` as JSON.
-#[derive(Clone, Debug)]
-pub struct StoredPasskey {
-    pub id: String,
-    pub environment_id: String,
-    pub user_id: String,
-    pub credential_id: String,
-    pub name: String,
-    pub credential: String,
-    pub last_used_at: Option<Millis>,
-    pub created_at: Millis,
-    pub updated_at: Millis,
-}
+use crate::domain::factor::{AuthChallenge, AuthFactor, StoredPasskey};
+use crate::domain::session::SecuritySession;
 
 /// A WebAuthn ceremony between its options and the browser's answer.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Ceremony {
     pub environment_id: String,
     /// Empty for a discoverable (username-less) sign-in.
@@ -63,62 +17,11 @@ pub struct Ceremony {
     pub state: String,
 }
 
-/// A finished hosted sign-in waiting on the account-security page.
-#[derive(Clone, Debug)]
-pub struct SecuritySession {
-    pub environment_id: String,
-    pub user_id: String,
-    pub auth_method: String,
-    pub request_id: String,
-}
-
 const FACTOR_COLUMNS: &str = "id, environment_id, user_id, factor_type, secret_sealed, issuer, account, verified_at, \
      last_used_step, created_at, updated_at";
 const CHALLENGE_COLUMNS: &str = "id, environment_id, factor_id, expires_at, verified_at, created_at, updated_at";
 const PASSKEY_COLUMNS: &str =
     "id, environment_id, user_id, credential_id, name, credential, last_used_at, created_at, updated_at";
-
-fn factor_from_row(row: &AnyRow) -> StoreResult<AuthFactor> {
-    Ok(AuthFactor {
-        id: row.try_get("id")?,
-        environment_id: row.try_get("environment_id")?,
-        user_id: row.try_get("user_id")?,
-        factor_type: row.try_get("factor_type")?,
-        secret_sealed: row.try_get("secret_sealed")?,
-        issuer: row.try_get("issuer")?,
-        account: row.try_get("account")?,
-        verified_at: row.try_get("verified_at")?,
-        last_used_step: row.try_get("last_used_step")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
-
-fn challenge_from_row(row: &AnyRow) -> StoreResult<AuthChallenge> {
-    Ok(AuthChallenge {
-        id: row.try_get("id")?,
-        environment_id: row.try_get("environment_id")?,
-        factor_id: row.try_get("factor_id")?,
-        expires_at: row.try_get("expires_at")?,
-        verified_at: row.try_get("verified_at")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
-
-fn passkey_from_row(row: &AnyRow) -> StoreResult<StoredPasskey> {
-    Ok(StoredPasskey {
-        id: row.try_get("id")?,
-        environment_id: row.try_get("environment_id")?,
-        user_id: row.try_get("user_id")?,
-        credential_id: row.try_get("credential_id")?,
-        name: row.try_get("name")?,
-        credential: row.try_get("credential")?,
-        last_used_at: row.try_get("last_used_at")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
 
 impl Store {
     pub async fn insert_auth_factor(&self, f: &AuthFactor) -> StoreResult<()> {
@@ -143,21 +46,21 @@ impl Store {
 
     pub async fn find_auth_factor(&self, environment_id: &str, id: &str) -> StoreResult<Option<AuthFactor>> {
         let row =
-            sqlx::query(&format!("SELECT {FACTOR_COLUMNS} FROM auth_factors WHERE id = $1 AND environment_id = $2"))
+            sqlx::query_as(&format!("SELECT {FACTOR_COLUMNS} FROM auth_factors WHERE id = $1 AND environment_id = $2"))
                 .bind(id)
                 .bind(environment_id)
                 .fetch_optional(self.reader())
                 .await?;
-        row.as_ref().map(factor_from_row).transpose()
+        Ok(row)
     }
 
     /// A user's factors, oldest first, verified or not.
     pub async fn list_auth_factors(&self, user_id: &str) -> StoreResult<Vec<AuthFactor>> {
-        let rows = sqlx::query(&format!("SELECT {FACTOR_COLUMNS} FROM auth_factors WHERE user_id = $1 ORDER BY id"))
+        let rows = sqlx::query_as(&format!("SELECT {FACTOR_COLUMNS} FROM auth_factors WHERE user_id = $1 ORDER BY id"))
             .bind(user_id)
             .fetch_all(self.reader())
             .await?;
-        rows.iter().map(factor_from_row).collect()
+        Ok(rows)
     }
 
     pub async fn delete_auth_factor(&self, environment_id: &str, id: &str) -> StoreResult<bool> {
@@ -217,14 +120,14 @@ impl Store {
     }
 
     pub async fn find_auth_challenge(&self, environment_id: &str, id: &str) -> StoreResult<Option<AuthChallenge>> {
-        let row = sqlx::query(&format!(
+        let row = sqlx::query_as(&format!(
             "SELECT {CHALLENGE_COLUMNS} FROM auth_challenges WHERE id = $1 AND environment_id = $2"
         ))
         .bind(id)
         .bind(environment_id)
         .fetch_optional(self.reader())
         .await?;
-        row.as_ref().map(challenge_from_row).transpose()
+        Ok(row)
     }
 
     /// Marks a challenge verified, atomically; `false` if it already was or has expired.
@@ -304,11 +207,11 @@ impl Store {
     }
 
     pub async fn list_passkeys(&self, user_id: &str) -> StoreResult<Vec<StoredPasskey>> {
-        let rows = sqlx::query(&format!("SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE user_id = $1 ORDER BY id"))
+        let rows = sqlx::query_as(&format!("SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE user_id = $1 ORDER BY id"))
             .bind(user_id)
             .fetch_all(self.reader())
             .await?;
-        rows.iter().map(passkey_from_row).collect()
+        Ok(rows)
     }
 
     pub async fn find_passkey_by_credential(
@@ -316,14 +219,14 @@ impl Store {
         environment_id: &str,
         credential_id: &str,
     ) -> StoreResult<Option<StoredPasskey>> {
-        let row = sqlx::query(&format!(
+        let row = sqlx::query_as(&format!(
             "SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE environment_id = $1 AND credential_id = $2"
         ))
         .bind(environment_id)
         .bind(credential_id)
         .fetch_optional(self.reader())
         .await?;
-        row.as_ref().map(passkey_from_row).transpose()
+        Ok(row)
     }
 
     /// Records a sign-in with a passkey and its updated counter/flags.
@@ -391,11 +294,7 @@ impl Store {
         if expires_at <= now {
             return Ok(None);
         }
-        Ok(Some(Ceremony {
-            environment_id: row.try_get("environment_id")?,
-            user_id: row.try_get("user_id")?,
-            state: row.try_get("state")?,
-        }))
+        Ok(Some(Ceremony::from_row(&row)?))
     }
 
     pub async fn insert_security_session(
@@ -412,7 +311,7 @@ impl Store {
         .bind(token_hash)
         .bind(&session.environment_id)
         .bind(&session.user_id)
-        .bind(&session.auth_method)
+        .bind(session.auth_method.as_str())
         .bind(&session.request_id)
         .bind(expires_at)
         .bind(now)
@@ -422,7 +321,7 @@ impl Store {
     }
 
     pub async fn find_security_session(&self, token_hash: &str, now: Millis) -> StoreResult<Option<SecuritySession>> {
-        let row = sqlx::query(
+        let row = sqlx::query_as(
             "SELECT environment_id, user_id, auth_method, request_id FROM security_sessions \
              WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
         )
@@ -430,7 +329,7 @@ impl Store {
         .bind(now)
         .fetch_optional(self.reader())
         .await?;
-        row.as_ref().map(security_session_from_row).transpose()
+        Ok(row)
     }
 
     /// Ends a security session, atomically, returning it; `None` if unknown, used or expired.
@@ -439,7 +338,7 @@ impl Store {
         token_hash: &str,
         now: Millis,
     ) -> StoreResult<Option<SecuritySession>> {
-        let row = sqlx::query(
+        let row = sqlx::query_as(
             "UPDATE security_sessions SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
              RETURNING environment_id, user_id, auth_method, request_id",
         )
@@ -447,7 +346,7 @@ impl Store {
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(security_session_from_row).transpose()
+        Ok(row)
     }
 
     /// Deletes expired ceremonies, challenges and security sessions.
@@ -462,13 +361,4 @@ impl Store {
         }
         Ok(removed)
     }
-}
-
-fn security_session_from_row(row: &AnyRow) -> StoreResult<SecuritySession> {
-    Ok(SecuritySession {
-        environment_id: row.try_get("environment_id")?,
-        user_id: row.try_get("user_id")?,
-        auth_method: row.try_get("auth_method")?,
-        request_id: row.try_get("request_id")?,
-    })
 }

@@ -1,28 +1,11 @@
 //! Linked upstream identities, and the social sign-ins waiting for their provider's callback.
 
-use sqlx::Row as _;
-use sqlx::any::AnyRow;
-
-use super::{Store, StoreError, StoreResult, get_opt_string};
+use super::{Store, StoreError, StoreResult};
 use crate::clock::Millis;
-
-/// A user's account at an upstream provider.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Identity {
-    pub id: String,
-    pub environment_id: String,
-    pub user_id: String,
-    /// The provider's name (`GoogleOAuth`, …).
-    pub provider: String,
-    /// The provider's stable subject for the account.
-    pub idp_id: String,
-    pub email: Option<String>,
-    pub created_at: Millis,
-    pub updated_at: Millis,
-}
+use crate::domain::identity::Identity;
 
 /// A redirect to a provider that awaits its callback (see `migrations/0004_social.sql`).
-#[derive(Clone)]
+#[derive(Clone, sqlx::FromRow)]
 pub struct SocialLogin {
     pub state_hash: String,
     pub browser_hash: String,
@@ -45,19 +28,6 @@ impl std::fmt::Debug for SocialLogin {
 }
 
 const IDENTITY_COLUMNS: &str = "id, environment_id, user_id, provider, idp_id, email, created_at, updated_at";
-
-fn identity_from_row(row: &AnyRow) -> StoreResult<Identity> {
-    Ok(Identity {
-        id: row.try_get("id")?,
-        environment_id: row.try_get("environment_id")?,
-        user_id: row.try_get("user_id")?,
-        provider: row.try_get("provider")?,
-        idp_id: row.try_get("idp_id")?,
-        email: get_opt_string(row, "email")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
 
 impl Store {
     /// Links an identity; `Conflict("user_identities.idp_id")` if that account is already linked.
@@ -84,7 +54,7 @@ impl Store {
         provider: &str,
         idp_id: &str,
     ) -> StoreResult<Option<Identity>> {
-        let row = sqlx::query(&format!(
+        let row = sqlx::query_as(&format!(
             "SELECT {IDENTITY_COLUMNS} FROM user_identities WHERE environment_id = $1 AND provider = $2 AND idp_id = $3"
         ))
         .bind(environment_id)
@@ -92,7 +62,7 @@ impl Store {
         .bind(idp_id)
         .fetch_optional(self.reader())
         .await?;
-        row.as_ref().map(identity_from_row).transpose()
+        Ok(row)
     }
 
     /// Records the email the provider last reported for a linked identity.
@@ -108,14 +78,14 @@ impl Store {
 
     /// A user's identities, oldest first.
     pub async fn list_identities(&self, environment_id: &str, user_id: &str) -> StoreResult<Vec<Identity>> {
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query_as(&format!(
             "SELECT {IDENTITY_COLUMNS} FROM user_identities WHERE environment_id = $1 AND user_id = $2 ORDER BY id"
         ))
         .bind(environment_id)
         .bind(user_id)
         .fetch_all(self.reader())
         .await?;
-        rows.iter().map(identity_from_row).collect()
+        Ok(rows)
     }
 
     pub async fn insert_social_login(&self, s: &SocialLogin) -> StoreResult<()> {
@@ -140,7 +110,7 @@ impl Store {
     /// Spends a social sign-in by the hash of its `state`, atomically; `None` if unknown, used
     /// or expired.
     pub async fn consume_social_login(&self, state_hash: &str, now: Millis) -> StoreResult<Option<SocialLogin>> {
-        let row = sqlx::query(
+        let row = sqlx::query_as(
             "UPDATE social_logins SET used_at = $1 WHERE state_hash = $2 AND used_at IS NULL AND expires_at > $1 \
              RETURNING state_hash, browser_hash, environment_id, provider_id, request_id, nonce, pkce_verifier, \
              expires_at, created_at",
@@ -149,20 +119,7 @@ impl Store {
         .bind(state_hash)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| {
-            Ok(SocialLogin {
-                state_hash: r.try_get("state_hash")?,
-                browser_hash: r.try_get("browser_hash")?,
-                environment_id: r.try_get("environment_id")?,
-                provider_id: r.try_get("provider_id")?,
-                request_id: r.try_get("request_id")?,
-                nonce: r.try_get("nonce")?,
-                pkce_verifier: r.try_get("pkce_verifier")?,
-                expires_at: r.try_get("expires_at")?,
-                created_at: r.try_get("created_at")?,
-            })
-        })
-        .transpose()
+        Ok(row)
     }
 }
 

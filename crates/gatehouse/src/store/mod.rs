@@ -31,18 +31,13 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor as _, Row as _};
 
-pub use codes::OneTimeCode;
 pub use copy::{CopyError, CopyProgress, TABLES as COPY_TABLES, TableCopied};
-pub use environments::{ApiKeyRecord, CorsOrigin, NewEnvironment, RedirectUri, StoredSigningKey};
-pub use factors::{AuthChallenge, AuthFactor, Ceremony, SecuritySession, StoredPasskey};
-pub use identities::{Identity, SocialLogin};
-pub use outbox::OutboxEmail;
-pub use pending::PendingAuthentication;
-pub use providers::StoredProvider;
+pub use environments::NewEnvironment;
+pub use factors::Ceremony;
+pub use identities::SocialLogin;
 pub use refresh_cache::DEFAULT_ENTRIES as DEFAULT_REFRESH_CACHE_ENTRIES;
-pub use sessions::{AuthCode, CodeOutcome, NewAuthCode, RefreshContext, Session, SessionStatus};
+pub use sessions::{AuthCode, CodeOutcome, NewAuthCode, RefreshContext};
 pub use throttle::Attempt;
-pub use users::{ListOrder, UserPage, UserQuery};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -1,50 +1,12 @@
 //! The email outbox: messages wait here until the delivery worker has handed them to the SMTP
 //! server, so a crash or an outage loses nothing and requests never wait for SMTP.
 
-use sqlx::Row as _;
-use sqlx::any::AnyRow;
-
 use super::{Store, StoreResult};
 use crate::clock::Millis;
-
-#[derive(Clone, Debug)]
-pub struct OutboxEmail {
-    pub id: String,
-    pub environment_id: String,
-    /// What the message is for: `magic_auth`, `email_verification`, `password_reset`.
-    pub kind: String,
-    pub to_address: String,
-    pub subject: String,
-    /// The sealed text and HTML parts; cleared once delivered or given up on.
-    pub sealed_body: Option<String>,
-    /// `pending`, `sent`, `logged` (development without SMTP) or `failed` (gave up).
-    pub status: String,
-    pub attempts: i64,
-    pub next_attempt_at: Millis,
-    pub last_error: Option<String>,
-    pub created_at: Millis,
-    pub sent_at: Option<Millis>,
-}
+use crate::domain::outbox::OutboxEmail;
 
 const COLUMNS: &str = "id, environment_id, kind, to_address, subject, sealed_body, status, attempts, next_attempt_at, \
      last_error, created_at, sent_at";
-
-fn from_row(row: &AnyRow) -> StoreResult<OutboxEmail> {
-    Ok(OutboxEmail {
-        id: row.try_get("id")?,
-        environment_id: row.try_get("environment_id")?,
-        kind: row.try_get("kind")?,
-        to_address: row.try_get("to_address")?,
-        subject: row.try_get("subject")?,
-        sealed_body: row.try_get("sealed_body")?,
-        status: row.try_get("status")?,
-        attempts: row.try_get("attempts")?,
-        next_attempt_at: row.try_get("next_attempt_at")?,
-        last_error: row.try_get("last_error")?,
-        created_at: row.try_get("created_at")?,
-        sent_at: row.try_get("sent_at")?,
-    })
-}
 
 impl Store {
     pub async fn enqueue_email(&self, e: &OutboxEmail) -> StoreResult<()> {
@@ -71,7 +33,7 @@ impl Store {
     /// Takes up to `limit` due messages for delivery: each gets a lease (`next_attempt_at`
     /// moves past `now + lease_ms`) so another process will not send it at the same time.
     pub async fn claim_due_emails(&self, now: Millis, lease_ms: Millis, limit: i64) -> StoreResult<Vec<OutboxEmail>> {
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query_as(&format!(
             "UPDATE email_outbox SET next_attempt_at = $1, attempts = attempts + 1 \
              WHERE status = 'pending' AND next_attempt_at <= $2 AND id IN \
                (SELECT id FROM email_outbox WHERE status = 'pending' AND next_attempt_at <= $2 ORDER BY next_attempt_at LIMIT $3) \
@@ -82,7 +44,7 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(from_row).collect()
+        Ok(rows)
     }
 
     /// Records a delivery. Bodies are dropped unless `keep_body` (the development outbox page).
@@ -124,7 +86,7 @@ impl Store {
     pub async fn list_emails(&self, environment_id: Option<&str>, limit: i64) -> StoreResult<Vec<OutboxEmail>> {
         let rows = match environment_id {
             Some(env) => {
-                sqlx::query(&format!(
+                sqlx::query_as(&format!(
                     "SELECT {COLUMNS} FROM email_outbox WHERE environment_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
                 ))
                 .bind(env)
@@ -133,13 +95,13 @@ impl Store {
                 .await?
             }
             None => {
-                sqlx::query(&format!("SELECT {COLUMNS} FROM email_outbox ORDER BY created_at DESC, id DESC LIMIT $1"))
+                sqlx::query_as(&format!("SELECT {COLUMNS} FROM email_outbox ORDER BY created_at DESC, id DESC LIMIT $1"))
                     .bind(limit)
                     .fetch_all(self.reader())
                     .await?
             }
         };
-        rows.iter().map(from_row).collect()
+        Ok(rows)
     }
 
     /// A stored setting (SMTP configuration from the CLI), if set.

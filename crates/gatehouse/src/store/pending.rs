@@ -1,24 +1,8 @@
 //! Pending authentications: a first factor passed, a step-up is still owed.
 
-use sqlx::Row as _;
-
 use super::{Store, StoreResult};
 use crate::clock::Millis;
-
-#[derive(Clone, Debug)]
-pub struct PendingAuthentication {
-    pub environment_id: String,
-    pub user_id: String,
-    pub auth_method: String,
-}
-
-fn from_row(r: &sqlx::any::AnyRow) -> StoreResult<PendingAuthentication> {
-    Ok(PendingAuthentication {
-        environment_id: r.try_get("environment_id")?,
-        user_id: r.try_get("user_id")?,
-        auth_method: r.try_get("auth_method")?,
-    })
-}
+use crate::domain::session::PendingAuthentication;
 
 impl Store {
     pub async fn insert_pending_authentication(
@@ -35,7 +19,7 @@ impl Store {
         .bind(token_hash)
         .bind(&pending.environment_id)
         .bind(&pending.user_id)
-        .bind(&pending.auth_method)
+        .bind(pending.auth_method.as_str())
         .bind(expires_at)
         .bind(now)
         .execute(&self.pool)
@@ -49,7 +33,7 @@ impl Store {
         token_hash: &str,
         now: Millis,
     ) -> StoreResult<Option<PendingAuthentication>> {
-        let row = sqlx::query(
+        let row = sqlx::query_as(
             "SELECT environment_id, user_id, auth_method FROM pending_authentications \
              WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
         )
@@ -57,7 +41,7 @@ impl Store {
         .bind(now)
         .fetch_optional(self.reader())
         .await?;
-        row.as_ref().map(from_row).transpose()
+        Ok(row)
     }
 
     /// Spends a pending token, atomically; `None` if unknown, used or expired.
@@ -66,7 +50,7 @@ impl Store {
         token_hash: &str,
         now: Millis,
     ) -> StoreResult<Option<PendingAuthentication>> {
-        let row = sqlx::query(
+        let row = sqlx::query_as(
             "UPDATE pending_authentications SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
              RETURNING environment_id, user_id, auth_method",
         )
@@ -74,6 +58,6 @@ impl Store {
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(from_row).transpose()
+        Ok(row)
     }
 }

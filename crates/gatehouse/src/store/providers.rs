@@ -4,31 +4,7 @@ use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
 use super::{Store, StoreError, StoreResult, get_bool, get_opt_string};
-use crate::clock::Millis;
-
-/// A provider as stored. The client secret stays sealed here; `service::social` opens it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoredProvider {
-    pub id: String,
-    pub environment_id: String,
-    pub name: String,
-    pub kind: String,
-    pub client_id: String,
-    pub client_secret_sealed: String,
-    /// Space-separated.
-    pub scopes: String,
-    pub display_name: Option<String>,
-    pub icon_url: Option<String>,
-    pub issuer: Option<String>,
-    pub authorize_url: Option<String>,
-    pub token_url: Option<String>,
-    pub userinfo_url: Option<String>,
-    pub emails_url: Option<String>,
-    pub jwks_url: Option<String>,
-    pub is_enabled: bool,
-    pub created_at: Millis,
-    pub updated_at: Millis,
-}
+use crate::domain::provider::StoredProvider;
 
 const PROVIDER_COLUMNS: &str = "id, environment_id, name, kind, client_id, client_secret_sealed, scopes, display_name, \
      icon_url, issuer, authorize_url, token_url, userinfo_url, emails_url, jwks_url, is_enabled, created_at, updated_at";

@@ -55,7 +55,7 @@ impl RefreshCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::sessions::Session;
+    use crate::domain::session::Session;
 
     fn context(id: &str) -> RefreshContext {
         let session = Session {

@@ -1,45 +1,11 @@
 //! Sessions, rotating refresh tokens, authorization requests and single-use authorization codes.
 
 use sqlx::Row as _;
-use sqlx::any::AnyRow;
 
 use super::{Store, StoreResult, get_opt_string};
 use crate::clock::Millis;
+use crate::domain::session::{AuthMethod, Session};
 use crate::domain::user::User;
-
-#[derive(Clone, Debug)]
-pub struct Session {
-    pub id: String,
-    pub environment_id: String,
-    pub user_id: String,
-    /// The WorkOS `authentication_method` that started it (`Password`, …).
-    pub auth_method: String,
-    pub ip_address: Option<String>,
-    pub user_agent: Option<String>,
-    pub expires_at: Millis,
-    pub ended_at: Option<Millis>,
-    pub created_at: Millis,
-    pub updated_at: Millis,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SessionStatus {
-    Active,
-    Expired,
-    Revoked,
-}
-
-impl Session {
-    pub fn status(&self, now: Millis) -> SessionStatus {
-        if self.ended_at.is_some() {
-            SessionStatus::Revoked
-        } else if self.expires_at <= now {
-            SessionStatus::Expired
-        } else {
-            SessionStatus::Active
-        }
-    }
-}
 
 /// A session's refresh state with everything a refresh needs: read in one query, or kept in
 /// memory since this process issued the session's current token (see `refresh_cache`).
@@ -65,18 +31,18 @@ pub struct NewAuthCode {
     pub user_id: String,
     pub redirect_uri: String,
     pub code_challenge: Option<String>,
-    pub auth_method: String,
+    pub auth_method: AuthMethod,
     pub expires_at: Millis,
     pub created_at: Millis,
 }
 
-#[derive(Debug)]
+#[derive(Debug, sqlx::FromRow)]
 pub struct AuthCode {
     pub environment_id: String,
     pub user_id: String,
     pub redirect_uri: String,
     pub code_challenge: Option<String>,
-    pub auth_method: String,
+    pub auth_method: AuthMethod,
 }
 
 #[derive(Debug)]
@@ -88,23 +54,22 @@ pub enum CodeOutcome {
     Unknown,
 }
 
+/// A sign-in method is stored as its wire name (`Password`, `GoogleOAuth`…) and read back into
+/// the enum, so rows deriving `FromRow` get an `AuthMethod`.
+impl sqlx::Type<sqlx::Any> for AuthMethod {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <String as sqlx::Type<sqlx::Any>>::type_info()
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Any> for AuthMethod {
+    fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<AuthMethod, sqlx::error::BoxDynError> {
+        <String as sqlx::Decode<'r, sqlx::Any>>::decode(value).map(AuthMethod::from)
+    }
+}
+
 const SESSION_COLUMNS: &str =
     "id, environment_id, user_id, auth_method, ip_address, user_agent, expires_at, ended_at, created_at, updated_at";
-
-fn session_from_row(row: &AnyRow) -> StoreResult<Session> {
-    Ok(Session {
-        id: row.try_get("id")?,
-        environment_id: row.try_get("environment_id")?,
-        user_id: row.try_get("user_id")?,
-        auth_method: row.try_get("auth_method")?,
-        ip_address: get_opt_string(row, "ip_address")?,
-        user_agent: get_opt_string(row, "user_agent")?,
-        expires_at: row.try_get("expires_at")?,
-        ended_at: row.try_get("ended_at")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
 
 /// The read of `find_refresh`: a session with its refresh state and its user.
 static FIND_REFRESH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -129,7 +94,7 @@ impl Store {
         .bind(&s.id)
         .bind(&s.environment_id)
         .bind(&s.user_id)
-        .bind(&s.auth_method)
+        .bind(s.auth_method.as_str())
         .bind(&s.ip_address)
         .bind(&s.user_agent)
         .bind(s.expires_at)
@@ -143,11 +108,11 @@ impl Store {
     }
 
     pub async fn find_session(&self, id: &str) -> StoreResult<Option<Session>> {
-        let row = sqlx::query(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"))
+        let session = sqlx::query_as(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"))
             .bind(id)
             .fetch_optional(self.reader())
             .await?;
-        row.as_ref().map(session_from_row).transpose()
+        Ok(session)
     }
 
     /// The refresh context this process kept when it issued the session's current token, if
@@ -240,13 +205,13 @@ impl Store {
                 limit + 1
             ),
         };
-        let mut query = sqlx::query(&sql).bind(user_id);
+        let mut query = sqlx::query_as(&sql).bind(user_id);
         if let Some(a) = after {
             query = query.bind(a);
         }
-        let rows = query.fetch_all(self.reader()).await?;
-        let has_more = rows.len() > limit as usize;
-        let sessions = rows.iter().take(limit as usize).map(session_from_row).collect::<StoreResult<_>>()?;
+        let mut sessions: Vec<Session> = query.fetch_all(self.reader()).await?;
+        let has_more = sessions.len() > limit as usize;
+        sessions.truncate(limit as usize);
         Ok((sessions, has_more))
     }
 
@@ -303,7 +268,7 @@ impl Store {
         .bind(&c.user_id)
         .bind(&c.redirect_uri)
         .bind(&c.code_challenge)
-        .bind(&c.auth_method)
+        .bind(c.auth_method.as_str())
         .bind(c.expires_at)
         .bind(c.created_at)
         .execute(&self.pool)
@@ -313,7 +278,7 @@ impl Store {
 
     /// Marks a code used, atomically. A second use revokes the session the first one started.
     pub async fn consume_auth_code(&self, code_hash: &str, now: Millis) -> StoreResult<CodeOutcome> {
-        let row = sqlx::query(
+        let consumed = sqlx::query_as(
             "UPDATE authorization_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $1 \
              RETURNING environment_id, user_id, redirect_uri, code_challenge, auth_method",
         )
@@ -321,14 +286,8 @@ impl Store {
         .bind(code_hash)
         .fetch_optional(&self.pool)
         .await?;
-        if let Some(r) = row {
-            return Ok(CodeOutcome::Consumed(AuthCode {
-                environment_id: r.try_get("environment_id")?,
-                user_id: r.try_get("user_id")?,
-                redirect_uri: r.try_get("redirect_uri")?,
-                code_challenge: get_opt_string(&r, "code_challenge")?,
-                auth_method: r.try_get("auth_method")?,
-            }));
+        if let Some(code) = consumed {
+            return Ok(CodeOutcome::Consumed(code));
         }
         let row = sqlx::query("SELECT used_at, session_id FROM authorization_codes WHERE code_hash = $1")
             .bind(code_hash)

@@ -5,32 +5,11 @@ use sqlx::any::AnyRow;
 
 use super::{Store, StoreError, StoreResult, conflict, get_bool, get_opt_string};
 use crate::clock::Millis;
+use crate::domain::listing::{ListOrder, UserPage, UserQuery};
 use crate::domain::user::User;
 
 const USER_COLUMNS: &str = "id, environment_id, email, email_verified, first_name, last_name, profile_picture_url, \
      external_id, metadata, locale, password_hash, last_sign_in_at, created_at, updated_at";
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ListOrder {
-    Asc,
-    Desc,
-}
-
-/// A page request for users: IDs are ULIDs, so ordering by ID is ordering by creation.
-#[derive(Clone, Debug)]
-pub struct UserQuery {
-    pub email: Option<String>,
-    pub limit: u32,
-    pub before: Option<String>,
-    pub after: Option<String>,
-    pub order: ListOrder,
-}
-
-pub struct UserPage {
-    pub users: Vec<User>,
-    /// Whether more items exist beyond this page in the direction of travel.
-    pub has_more: bool,
-}
 
 /// The user columns qualified with the alias `u`, for joins (`user_from_row` reads them).
 pub(super) const USER_COLUMNS_QUALIFIED: &str = "u.id, u.environment_id, u.email, u.email_verified, u.first_name, \

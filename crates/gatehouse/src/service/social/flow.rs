@@ -14,6 +14,7 @@ use super::upstream::UpstreamError;
 use crate::clock::Millis;
 use crate::crypto::secrets::{hash_secret, pkce_s256, random_token, secrets_equal};
 use crate::domain::provider::{Kind, parse_scopes};
+use crate::domain::session::AuthMethod;
 use crate::service::auth::AuthorizeParams;
 use crate::service::environments::{LoadedEnvironment, SEC};
 use crate::service::{Core, Result};
@@ -76,7 +77,8 @@ pub enum CallbackOutcome {
         env: Arc<LoadedEnvironment>,
         params: AuthorizeParams,
         request_id: String,
-        provider: String,
+        /// How the sign-in authenticated: `AuthMethod::OAuth` with the provider's name.
+        method: AuthMethod,
         provider_label: String,
         outcome: LinkOutcome,
     },
@@ -228,6 +230,7 @@ impl Core {
             Err(e) => return Ok(failed(env, e)),
         };
         let outcome = self.link_social_profile(&env.env, &provider.name, &profile).await?;
-        Ok(CallbackOutcome::Linked { env, params, request_id, provider: provider.name, provider_label, outcome })
+        let method = AuthMethod::OAuth(provider.name);
+        Ok(CallbackOutcome::Linked { env, params, request_id, method, provider_label, outcome })
     }
 }

@@ -11,11 +11,12 @@
 
 use super::upstream::Profile;
 use crate::domain::environment::Environment;
+use crate::domain::identity::Identity;
 use crate::domain::user::{User, normalize_email};
 use crate::ids::new_id;
 use crate::service::users::NewUser;
 use crate::service::{Core, Error, Result};
-use crate::store::{Identity, StoreError};
+use crate::store::StoreError;
 
 /// The result of matching a profile to a user.
 #[derive(Debug)]

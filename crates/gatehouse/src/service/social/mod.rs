@@ -16,9 +16,10 @@ use std::time::Duration;
 use super::{Core, Error, Result};
 use crate::crypto::sealing::{KeySource, SecretBox};
 use crate::domain::environment::Environment;
+use crate::domain::identity::Identity;
+use crate::domain::provider::StoredProvider;
 use crate::domain::provider::{Kind, check_custom_name, check_endpoint, check_icon_url, parse_scopes};
 use crate::ids::new_id;
-use crate::store::{Identity, StoredProvider};
 
 pub use flow::{CallbackOutcome, CallbackParams, Failure, StartOptions, StartOutcome};
 pub use link::LinkOutcome;

@@ -17,7 +17,7 @@ use serde_json::Value;
 use super::Social;
 use crate::clock::Millis;
 use crate::domain::provider::Kind;
-use crate::store::StoredProvider;
+use crate::domain::provider::StoredProvider;
 
 const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 

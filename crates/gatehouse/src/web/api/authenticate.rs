@@ -76,7 +76,7 @@ fn success(done: Authenticated) -> Response {
         "organization_id": null,
         "access_token": done.access_token,
         "refresh_token": done.refresh_token,
-        "authentication_method": done.authentication_method,
+        "authentication_method": done.authentication_method.as_str(),
     });
     let mut response = (StatusCode::OK, axum::Json(body)).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

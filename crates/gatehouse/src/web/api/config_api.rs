@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 
 use super::extract::{ApiKeyEnvironment, WireBody};
 use crate::clock::iso8601;
+use crate::domain::environment::{CorsOrigin, RedirectUri};
 use crate::service::Error;
-use crate::store::{CorsOrigin, RedirectUri};
 use crate::web::AppState;
 use crate::web::error::ApiError;
 

@@ -11,10 +11,10 @@ use serde_json::{Value, json};
 
 use super::extract::{ApiKeyEnvironment, WireBody};
 use crate::domain::environment::Environment;
+use crate::domain::one_time_code::OneTimeCode;
 use crate::service::codes::CodeKind;
 use crate::service::environments::LoadedEnvironment;
 use crate::service::{Core, Error};
-use crate::store::OneTimeCode;
 use crate::web::AppState;
 use crate::web::error::ApiError;
 use crate::web::extract::ClientInfo;

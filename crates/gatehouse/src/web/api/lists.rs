@@ -4,8 +4,8 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::domain::listing::ListOrder;
 use crate::service::Error;
-use crate::store::ListOrder;
 
 #[derive(Deserialize, Default)]
 pub(super) struct ListParams {

@@ -9,8 +9,9 @@ use serde_json::{Value, json};
 use super::extract::{ApiKeyEnvironment, WireBody};
 use super::lists::{ListParams, envelope};
 use crate::clock::iso8601;
+use crate::domain::listing::ListOrder;
+use crate::domain::session::{AuthMethod, Session, SessionStatus};
 use crate::service::Error;
-use crate::store::{ListOrder, Session, SessionStatus};
 use crate::web::AppState;
 use crate::web::error::ApiError;
 
@@ -44,12 +45,13 @@ fn session_to_wire(s: &Session, now: i64) -> Value {
         SessionStatus::Expired => "expired",
         SessionStatus::Revoked => "revoked",
     };
-    let auth_method = match s.auth_method.as_str() {
-        "Password" => "password",
-        "MagicAuth" => "magic_code",
-        "Passkey" => "passkey",
-        m if m.ends_with("OAuth") => "oauth",
-        _ => "unknown",
+    let auth_method = match &s.auth_method {
+        AuthMethod::Password => "password",
+        AuthMethod::MagicAuth => "magic_code",
+        AuthMethod::Passkey => "passkey",
+        AuthMethod::OAuth(provider) if provider.ends_with("OAuth") => "oauth",
+        // A custom OpenID Connect provider has no WorkOS session kind.
+        AuthMethod::OAuth(_) => "unknown",
     };
     json!({
         "object": "session",

@@ -13,9 +13,9 @@ use serde_json::{Map, Value, json};
 
 use super::extract::{ApiKeyEnvironment, WireBody};
 use crate::clock::iso8601;
+use crate::domain::provider::StoredProvider;
 use crate::service::Error;
 use crate::service::social::{NewProvider, ProviderPatch, provider_label};
-use crate::store::StoredProvider;
 use crate::web::AppState;
 use crate::web::error::ApiError;
 

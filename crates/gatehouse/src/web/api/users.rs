@@ -10,9 +10,9 @@ use serde_json::{Map, Value};
 
 use super::extract::{ApiKeyEnvironment, WireBody};
 use super::lists::{ListParams, envelope};
+use crate::domain::listing::UserQuery;
 use crate::service::Error;
 use crate::service::users::{NewUser, UserPatch};
-use crate::store::UserQuery;
 use crate::web::AppState;
 use crate::web::error::ApiError;
 

@@ -5,6 +5,7 @@
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
+use crate::domain::session::AuthMethod;
 use crate::domain::user::User;
 use crate::service::Error;
 use crate::service::auth::AuthorizeParams;
@@ -21,7 +22,7 @@ pub async fn finish(
     env: &LoadedEnvironment,
     params: &AuthorizeParams,
     user: &User,
-    method: &str,
+    method: &AuthMethod,
 ) -> Response {
     let step = match state.core.step_up_needed(env, user, method).await {
         Ok(step) => step,
@@ -54,7 +55,7 @@ pub async fn after_step_ups(
     env: &LoadedEnvironment,
     params: &AuthorizeParams,
     user: &User,
-    method: &str,
+    method: &AuthMethod,
 ) -> Response {
     if params.then.as_deref() == Some(super::security::THEN_SECURITY) {
         return super::security::enter(state, env, params, user, method).await;
@@ -76,7 +77,7 @@ pub async fn step_up_page(
     state: &AppState,
     env: &LoadedEnvironment,
     user: &User,
-    method: &str,
+    method: &AuthMethod,
     page: &str,
 ) -> Response {
     let token = match state.core.create_pending_authentication(env, user, method).await {

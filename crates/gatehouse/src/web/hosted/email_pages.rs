@@ -13,10 +13,10 @@ use serde::Deserialize;
 
 use super::complete::finish;
 use super::forms::{expired, field, fields, load, minutes, page};
+use crate::domain::session::AuthMethod;
 use crate::service::Error;
 use crate::service::auth::AuthorizeParams;
 use crate::service::environments::LoadedEnvironment;
-use crate::service::magic_auth::METHOD_MAGIC_AUTH;
 use crate::web::AppState;
 use crate::web::error::ApiError;
 use crate::web::extract::ClientInfo;
@@ -225,7 +225,7 @@ pub async fn magic_auth_verify(State(state): State<AppState>, headers: HeaderMap
         return retry("This form expired. Please try again.".into());
     }
     match state.core.redeem_magic_auth(&env, &email, &field(&f, "code")).await {
-        Ok(user) => finish(&state, &env, &params, &user, METHOD_MAGIC_AUTH).await,
+        Ok(user) => finish(&state, &env, &params, &user, &AuthMethod::MagicAuth).await,
         Err(e) => match form_error(e) {
             Ok(message) => retry(message),
             Err(response) => *response,

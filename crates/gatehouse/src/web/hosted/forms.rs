@@ -12,8 +12,9 @@ use minijinja::context;
 use serde::Deserialize;
 
 use crate::domain::environment::Branding;
+use crate::domain::session::AuthMethod;
 use crate::service::Error;
-use crate::service::auth::{AuthorizeParams, METHOD_PASSWORD};
+use crate::service::auth::AuthorizeParams;
 use crate::service::environments::LoadedEnvironment;
 use crate::service::social::ProviderButton;
 use crate::service::users::NewUser;
@@ -235,7 +236,7 @@ pub async fn sign_in(
         return show(StatusCode::BAD_REQUEST, form);
     }
     match state.core.verify_password_sign_in(&env, &form.email, &password, &info).await {
-        Ok(user) => super::complete::finish(&state, &env, &params, &user, METHOD_PASSWORD).await,
+        Ok(user) => super::complete::finish(&state, &env, &params, &user, &AuthMethod::Password).await,
         Err(Error::InvalidCredentials { .. }) => {
             form.error = Some("Incorrect email or password.".into());
             show(StatusCode::BAD_REQUEST, form)
@@ -310,5 +311,5 @@ pub async fn sign_up(
         Err(e) => return crate::web::error::ApiError::from(e).into_response(),
     };
     tracing::info!(user.id = %user.id, ip = info.ip_address.is_some(), "signed up through the hosted page");
-    super::complete::finish(&state, &env, &params, &user, METHOD_PASSWORD).await
+    super::complete::finish(&state, &env, &params, &user, &AuthMethod::Password).await
 }

@@ -20,12 +20,12 @@ use super::forms::{field, fields};
 use super::two_factor::{code_problem, render_setup};
 use crate::clock::iso8601;
 use crate::domain::environment::Branding;
+use crate::domain::session::AuthMethod;
 use crate::domain::user::User;
 use crate::service::Error;
 use crate::service::auth::AuthorizeParams;
 use crate::service::environments::LoadedEnvironment;
 use crate::service::mfa::SECURITY_SESSION_TTL_MS;
-use crate::service::passkeys::METHOD_PASSKEY;
 use crate::web::AppState;
 use crate::web::cookies;
 use crate::web::csrf;
@@ -57,7 +57,7 @@ pub async fn enter(
     env: &LoadedEnvironment,
     params: &AuthorizeParams,
     user: &User,
-    method: &str,
+    method: &AuthMethod,
 ) -> Response {
     match open_session(state, env, params, user, method).await {
         Ok(cookie) => {
@@ -74,7 +74,7 @@ async fn open_session(
     env: &LoadedEnvironment,
     params: &AuthorizeParams,
     user: &User,
-    method: &str,
+    method: &AuthMethod,
 ) -> Result<axum::http::HeaderValue, Response> {
     let mut params = params.clone();
     params.then = None;
@@ -92,7 +92,7 @@ pub async fn show_recovery_codes_after_sign_in(
     env: &LoadedEnvironment,
     params: &AuthorizeParams,
     user: &User,
-    method: &str,
+    method: &AuthMethod,
     codes: &[String],
 ) -> Response {
     let then_security = params.then.as_deref() == Some(THEN_SECURITY);
@@ -513,7 +513,7 @@ pub async fn passkey_sign_in(State(state): State<AppState>, headers: HeaderMap, 
         Ok(user) => user,
         Err(e) => return json_service_error(e),
     };
-    let finished = super::complete::finish(&state, &env, &params, &user, METHOD_PASSKEY).await;
+    let finished = super::complete::finish(&state, &env, &params, &user, &AuthMethod::Passkey).await;
     as_json_redirect(finished)
 }
 

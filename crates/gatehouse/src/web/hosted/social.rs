@@ -271,8 +271,8 @@ pub async fn callback(
         CallbackOutcome::Failed { env, request_id, provider_label, failure } => {
             failure_page(&state, &env, &provider_label, &request_id, &failure)
         }
-        CallbackOutcome::Linked { env, params, request_id, provider, provider_label, outcome } => match outcome {
-            LinkOutcome::SignedIn(user) => super::complete::finish(&state, &env, &params, &user, &provider).await,
+        CallbackOutcome::Linked { env, params, request_id, method, provider_label, outcome } => match outcome {
+            LinkOutcome::SignedIn(user) => super::complete::finish(&state, &env, &params, &user, &method).await,
             LinkOutcome::EmailVerificationRequired { email } => {
                 email_verification_required(&state, &env, &request_id, &provider_label, &email)
             }

@@ -13,6 +13,8 @@ use serde::Deserialize;
 
 use super::forms::{field, fields, minutes};
 use crate::domain::environment::Branding;
+use crate::domain::session::AuthMethod;
+use crate::domain::session::PendingAuthentication;
 use crate::domain::user::User;
 use crate::service::Error;
 use crate::service::auth::AuthorizeParams;
@@ -20,7 +22,6 @@ use crate::service::environments::LoadedEnvironment;
 use crate::service::error::FactorError;
 use crate::service::mfa::TotpEnrolment;
 use crate::service::pending::{PENDING_TTL_MS, StepUpNeeded};
-use crate::store::PendingAuthentication;
 use crate::web::AppState;
 use crate::web::cookies;
 use crate::web::csrf;
@@ -36,7 +37,7 @@ pub async fn start(
     env: &LoadedEnvironment,
     params: &AuthorizeParams,
     user: &User,
-    method: &str,
+    method: &AuthMethod,
     page: &str,
 ) -> Response {
     let token = match state.core.create_pending_authentication(env, user, method).await {
