@@ -121,27 +121,21 @@ impl Server {
 
     /// Serves until `shutdown` completes, then finishes in-flight requests.
     pub async fn serve(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let store = self.state.core.store.clone();
-        let clock = self.state.core.clock.clone();
+        let core = self.state.core.clone();
         let janitor = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(600));
             loop {
                 tick.tick().await;
-                if let Err(e) = store.purge_expired(clock.now_ms()).await {
-                    tracing::warn!(error = %e, "could not purge expired records");
-                }
-                if let Err(e) = store.purge_expired_factors(clock.now_ms()).await {
-                    tracing::warn!(error = %e, "could not purge expired two-factor records");
-                }
+                core.purge_expired().await;
             }
         });
         let mailer = tokio::spawn(crate::service::delivery::run(Core::clone(&self.state.core)));
-        let store = self.state.core.store.clone();
+        let core = self.state.core.clone();
         let checkpoints = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             loop {
                 tick.tick().await;
-                if let Err(e) = store.checkpoint().await {
+                if let Err(e) = core.checkpoint().await {
                     tracing::warn!(error = %e, "WAL checkpoint failed");
                 }
             }
@@ -168,13 +162,13 @@ pub async fn run(config: ServerConfig, announce: impl FnOnce(&Startup)) -> anyho
     // How long start-up took is logged, not a rule's "now": the monotonic clock is right here.
     let started = Instant::now();
     let core = open_core(&config, Arc::new(SystemClock)).await?;
-    let first_start = core.store.list_environments().await?.is_empty();
+    let first_start = core.list_environments().await?.is_empty();
     let issued =
         if first_start { Some(core.ensure_environment(crate::domain::environment::DEVELOPMENT).await?) } else { None };
     let server = Server::bind(&config, core.clone()).await?;
-    let startup = Startup { environments: core.store.list_environments().await?, issued };
+    let startup = Startup { environments: core.list_environments().await?, issued };
     announce(&startup);
-    if !core.email.has_smtp() {
+    if !core.has_smtp() {
         if startup.environments.iter().any(|e| !e.is_development()) {
             tracing::warn!(
                 "no SMTP server is configured: production email features (codes, verification, password reset) are \

@@ -291,7 +291,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let public_url = config.public_url.clone();
     let out = Output { json: g.json };
     let result = command(&core, &public_url, &out, cli.command).await;
-    core.store.close().await;
+    core.close().await;
     result
 }
 
@@ -311,7 +311,7 @@ impl Output {
 }
 
 async fn env_named(core: &Core, name: &str) -> anyhow::Result<Environment> {
-    core.store.find_environment_by_name(name).await?.with_context(|| {
+    core.find_environment_named(name).await?.with_context(|| {
         format!("there is no environment named '{name}'. Run `gatehouse init` (development) or `gatehouse env create {name}`")
     })
 }
@@ -340,7 +340,7 @@ async fn command(core: &Core, public_url: &str, out: &Output, command: Command) 
             );
         }
         Command::Env(EnvCommand::List) => {
-            let envs = core.store.list_environments().await?;
+            let envs = core.list_environments().await?;
             let list: Vec<_> = envs.iter().map(|e| json!({"name": e.name, "client_id": e.client_id})).collect();
             out.print(json!(list), || {
                 envs.iter().map(|e| format!("{:<12} {}", e.name, e.client_id)).collect::<Vec<_>>().join("\n")
@@ -349,10 +349,8 @@ async fn command(core: &Core, public_url: &str, out: &Output, command: Command) 
         Command::Env(EnvCommand::Show { name }) => {
             let env = env_named(core, &name).await?;
             let c = banner::connection(public_url, &env.name, &env.client_id);
-            let redirects: Vec<String> =
-                core.store.list_redirect_uris(&env.id).await?.into_iter().map(|r| r.uri).collect();
-            let origins: Vec<String> =
-                core.store.list_cors_origins(&env.id).await?.into_iter().map(|o| o.origin).collect();
+            let redirects: Vec<String> = core.list_redirect_uris(&env).await?.into_iter().map(|r| r.uri).collect();
+            let origins: Vec<String> = core.list_cors_origins(&env).await?.into_iter().map(|o| o.origin).collect();
             out.print(
                 json!({"name": env.name, "client_id": env.client_id, "issuer": c.issuer, "jwks_url": c.jwks_url,
                        "settings": env.settings, "redirect_uris": redirects, "cors_origins": origins}),
@@ -372,7 +370,7 @@ async fn command(core: &Core, public_url: &str, out: &Output, command: Command) 
             if name != DEVELOPMENT && name != PRODUCTION {
                 bail!("environments are 'development' and 'production'");
             }
-            if core.store.find_environment_by_name(&name).await?.is_some() {
+            if core.find_environment_named(&name).await?.is_some() {
                 bail!(
                     "the {name} environment already exists; `gatehouse api-keys create --env {name}` issues another key"
                 );
@@ -409,7 +407,7 @@ async fn command(core: &Core, public_url: &str, out: &Output, command: Command) 
         }
         Command::ApiKeys(ApiKeyCommand::List(a)) => {
             let env = env_named(core, &a.env).await?;
-            let keys = core.store.list_api_keys(&env.id).await?;
+            let keys = core.list_api_keys(&env).await?;
             let list: Vec<_> = keys
                 .iter()
                 .map(|k| json!({"id": k.id, "hint": k.key_hint, "created_at": iso8601(k.created_at), "revoked_at": k.revoked_at.map(iso8601)}))
@@ -431,18 +429,18 @@ async fn command(core: &Core, public_url: &str, out: &Output, command: Command) 
         }
         Command::ApiKeys(ApiKeyCommand::Revoke { id, env }) => {
             let env = env_named(core, &env.env).await?;
-            if !core.store.revoke_api_key(&env.id, &id, core.now()).await? {
+            if !core.revoke_api_key(&env, &id).await? {
                 bail!("no active API key '{id}' in {}; see `gatehouse api-keys list`", env.name);
             }
             out.print(json!({"revoked": id}), || format!("Revoked {id}."));
         }
         Command::Providers(c) => providers::run(core, out, *c).await?,
         Command::Emails { env, limit } => {
-            let env_id = match &env {
-                Some(name) => Some(env_named(core, name).await?.id),
+            let env = match &env {
+                Some(name) => Some(env_named(core, name).await?),
                 None => None,
             };
-            let emails = core.store.list_emails(env_id.as_deref(), limit.clamp(1, 500)).await?;
+            let emails = core.list_emails(env.as_ref(), limit.clamp(1, 500)).await?;
             let list: Vec<_> = emails
                 .iter()
                 .map(|e| json!({"id": e.id, "kind": e.kind, "to": e.to_address, "subject": e.subject, "status": e.status,
@@ -480,8 +478,7 @@ async fn command(core: &Core, public_url: &str, out: &Output, command: Command) 
             if from.parse::<lettre::message::Mailbox>().is_err() {
                 bail!("--from must be an address like \"Acme <no-reply@acme.com>\"");
             }
-            core.store.set_setting("smtp_url", Some(&core.sealer.seal("smtp-url", &smtp)?)).await?;
-            core.store.set_setting("email_from", Some(&from)).await?;
+            core.store_email_settings(&smtp, &from).await?;
             out.print(json!({"smtp_url": crate::store::redact_url(&smtp), "from": from}), || {
                 format!(
                     "Email will be sent through {} as {from}. Restart the server to apply.",
@@ -490,17 +487,17 @@ async fn command(core: &Core, public_url: &str, out: &Output, command: Command) 
             });
         }
         Command::Email(EmailCommand::Show) => {
-            let smtp = core.email.smtp_url.as_deref().map(crate::store::redact_url);
-            out.print(json!({"smtp_url": smtp, "from": core.email.from}), || match &smtp {
-                Some(url) => format!("SMTP  {url}\nFrom  {}", core.email.from),
+            let email = core.email_config();
+            let smtp = email.smtp_url.as_deref().map(crate::store::redact_url);
+            out.print(json!({"smtp_url": smtp, "from": email.from}), || match &smtp {
+                Some(url) => format!("SMTP  {url}\nFrom  {}", email.from),
                 None => {
                     "No SMTP server: development emails go to the log and /dev/emails; production email is off.".into()
                 }
             });
         }
         Command::Email(EmailCommand::Clear) => {
-            core.store.set_setting("smtp_url", None).await?;
-            core.store.set_setting("email_from", None).await?;
+            core.clear_email_settings().await?;
             out.print(json!({"cleared": true}), || "Stored email settings removed.".into());
         }
         Command::RedirectUris(c) => list_command(core, out, c, Kind::Redirect).await?,
@@ -575,8 +572,8 @@ async fn list_command(core: &Core, out: &Output, c: ListCommand, kind: Kind) -> 
         ListCommand::List(a) => {
             let env = env_named(core, &a.env).await?;
             let values: Vec<String> = match kind {
-                Kind::Redirect => core.store.list_redirect_uris(&env.id).await?.into_iter().map(|r| r.uri).collect(),
-                Kind::Cors => core.store.list_cors_origins(&env.id).await?.into_iter().map(|o| o.origin).collect(),
+                Kind::Redirect => core.list_redirect_uris(&env).await?.into_iter().map(|r| r.uri).collect(),
+                Kind::Cors => core.list_cors_origins(&env).await?.into_iter().map(|o| o.origin).collect(),
             };
             out.print(json!(values), || values.join("\n"));
         }

@@ -5,6 +5,7 @@ use super::environments::SEC;
 use super::{Core, Error, Result};
 use crate::clock::Millis;
 use crate::crypto::secrets::{hash_secret, random_digits, random_token, secrets_equal};
+use crate::domain::environment::Environment;
 use crate::domain::one_time_code::OneTimeCode;
 use crate::domain::user::User;
 use crate::ids::new_id;
@@ -27,6 +28,15 @@ impl CodeKind {
             CodeKind::MagicAuth => "magic_auth",
             CodeKind::EmailVerification => "email_verification",
             CodeKind::PasswordReset => "password_reset",
+        }
+    }
+
+    /// The WorkOS object the code stands for, as named in errors.
+    pub fn object_name(self) -> &'static str {
+        match self {
+            CodeKind::MagicAuth => "MagicAuth",
+            CodeKind::EmailVerification => "EmailVerification",
+            CodeKind::PasswordReset => "PasswordReset",
         }
     }
 
@@ -75,6 +85,14 @@ impl Core {
         };
         self.store.insert_one_time_code(&code).await?;
         Ok((code, secret))
+    }
+
+    /// A code of this environment by ID, or a 404 naming the object kind (`MagicAuth`…).
+    pub async fn find_one_time_code(&self, env: &Environment, kind: CodeKind, id: &str) -> Result<OneTimeCode> {
+        self.store
+            .find_one_time_code(&env.id, kind.as_str(), id)
+            .await?
+            .ok_or_else(|| Error::NotFound { kind: kind.object_name(), id: id.to_owned() })
     }
 
     /// The code in clear, for the API's GET endpoints (the API key already allows issuing one).

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::environments::LoadedEnvironment;
 use super::{Core, Error, Result};
+use crate::domain::environment::{DEVELOPMENT, Environment};
 use crate::domain::outbox::OutboxEmail;
 use crate::ids::new_id;
 
@@ -72,6 +73,12 @@ impl Default for EmailTemplates {
 
 pub const OUTBOX_CONTEXT: &str = "email-outbox";
 
+/// A message of the development outbox, with its body while it is kept.
+pub struct OutboxItem {
+    pub email: OutboxEmail,
+    pub body: Option<EmailBody>,
+}
+
 impl Core {
     /// Whether this environment may send email now; production needs SMTP.
     pub fn check_email_available(&self, env: &LoadedEnvironment) -> Result<()> {
@@ -123,6 +130,60 @@ impl Core {
         self.store.enqueue_email(&email).await?;
         self.outbox_ready.notify_one();
         Ok(())
+    }
+
+    /// How email is sent (the SMTP URL may hold a password: redact it before showing it).
+    pub fn email_config(&self) -> &EmailConfig {
+        &self.email
+    }
+
+    /// Whether an SMTP server is configured (without one, development mail goes to the log).
+    pub fn has_smtp(&self) -> bool {
+        self.email.has_smtp()
+    }
+
+    /// Wakes the delivery worker now rather than at its next poll.
+    pub fn wake_delivery(&self) {
+        self.outbox_ready.notify_one();
+    }
+
+    /// Stores the SMTP URL (sealed: it may hold a password) and the From address; the
+    /// environment variables take precedence, and the server reads them at start.
+    pub async fn store_email_settings(&self, smtp_url: &str, from: &str) -> Result<()> {
+        let sealed = self.sealer.seal("smtp-url", smtp_url).map_err(|e| Error::Internal(e.into()))?;
+        self.store.set_setting("smtp_url", Some(&sealed)).await?;
+        self.store.set_setting("email_from", Some(from)).await?;
+        Ok(())
+    }
+
+    /// Forgets the stored SMTP settings.
+    pub async fn clear_email_settings(&self) -> Result<()> {
+        self.store.set_setting("smtp_url", None).await?;
+        self.store.set_setting("email_from", None).await?;
+        Ok(())
+    }
+
+    /// The most recent messages, newest first; of one environment when given.
+    pub async fn list_emails(&self, env: Option<&Environment>, limit: i64) -> Result<Vec<OutboxEmail>> {
+        Ok(self.store.list_emails(env.map(|e| e.id.as_str()), limit).await?)
+    }
+
+    /// The development environment's recent mail with its bodies, for the development outbox
+    /// page; `None` without a development environment.
+    pub async fn development_outbox(&self, limit: i64) -> Result<Option<(Environment, Vec<OutboxItem>)>> {
+        let Some(env) = self.store.find_environment_by_name(DEVELOPMENT).await? else {
+            return Ok(None);
+        };
+        // A listing that fails shows an empty outbox rather than an error page.
+        let emails = self.store.list_emails(Some(&env.id), limit).await.unwrap_or_default();
+        let items = emails
+            .into_iter()
+            .map(|email| {
+                let body = self.open_email_body(&email);
+                OutboxItem { email, body }
+            })
+            .collect();
+        Ok(Some((env, items)))
     }
 
     /// Opens a queued message's body.

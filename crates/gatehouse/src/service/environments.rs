@@ -174,10 +174,36 @@ impl Core {
     }
 
     pub async fn environment_by_name(&self, name: &str) -> Result<Environment> {
-        self.store
-            .find_environment_by_name(name)
+        self.find_environment_named(name)
             .await?
             .ok_or_else(|| Error::NotFound { kind: "Environment", id: name.to_owned() })
+    }
+
+    pub async fn find_environment_named(&self, name: &str) -> Result<Option<Environment>> {
+        Ok(self.store.find_environment_by_name(name).await?)
+    }
+
+    /// Every environment, oldest first.
+    pub async fn list_environments(&self) -> Result<Vec<Environment>> {
+        Ok(self.store.list_environments().await?)
+    }
+
+    /// An environment's API keys (hints only: keys are stored hashed), oldest first.
+    pub async fn list_api_keys(&self, env: &Environment) -> Result<Vec<ApiKeyRecord>> {
+        Ok(self.store.list_api_keys(&env.id).await?)
+    }
+
+    /// Revokes an active API key of the environment; false if there was none by that ID.
+    pub async fn revoke_api_key(&self, env: &Environment, id: &str) -> Result<bool> {
+        Ok(self.store.revoke_api_key(&env.id, id, self.now()).await?)
+    }
+
+    pub async fn list_redirect_uris(&self, env: &Environment) -> Result<Vec<RedirectUri>> {
+        Ok(self.store.list_redirect_uris(&env.id).await?)
+    }
+
+    pub async fn list_cors_origins(&self, env: &Environment) -> Result<Vec<CorsOrigin>> {
+        Ok(self.store.list_cors_origins(&env.id).await?)
     }
 
     pub async fn update_settings(&self, env: &Environment, settings: Settings) -> Result<Environment> {

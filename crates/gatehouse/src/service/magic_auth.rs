@@ -59,6 +59,24 @@ impl Core {
         Ok((code, secret))
     }
 
+    /// The hosted page's "Email me a code": `create_magic_auth`, except that without sign-up an
+    /// unknown address gets no account and no email, only the same answer and the same send
+    /// limit (so neither tells known addresses apart).
+    pub async fn request_magic_auth(&self, env: &LoadedEnvironment, email: &str, ip: Option<&str>) -> Result<()> {
+        let known = match normalize_email(email) {
+            Some(e) => self.store.find_user_by_email(&env.env.id, &e).await.ok().flatten().is_some(),
+            None => false,
+        };
+        if env.env.settings.sign_up_enabled || known {
+            self.create_magic_auth(env, email, ip).await?;
+            return Ok(());
+        }
+        let Some(normalized) = normalize_email(email) else {
+            return Err(Error::validation("email", "invalid_email", "Enter a valid email address."));
+        };
+        self.throttle_sends("magic_auth", &normalized, ip).await
+    }
+
     /// Checks a Magic Auth code; the user's email counts as verified afterwards.
     pub async fn redeem_magic_auth(&self, env: &LoadedEnvironment, email: &str, code: &str) -> Result<User> {
         let incorrect = || Error::Rejected { code: "invalid_one_time_code", message: "The code is incorrect.".into() };

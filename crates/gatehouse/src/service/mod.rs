@@ -61,24 +61,27 @@ impl CoreConfig {
 }
 
 /// Everything the use cases share. Cheap to clone.
+///
+/// The fields are private to `service`: the layers above call its methods, and only the
+/// services reach the store.
 #[derive(Clone)]
 pub struct Core {
-    pub store: Store,
-    pub clock: Arc<dyn Clock>,
-    pub passwords: PasswordHasher,
-    pub config: Arc<CoreConfig>,
-    pub keys: keys::KeyRing,
-    pub environments: environments::EnvironmentCache,
-    pub social: social::Social,
+    store: Store,
+    clock: Arc<dyn Clock>,
+    passwords: PasswordHasher,
+    config: Arc<CoreConfig>,
+    keys: keys::KeyRing,
+    environments: environments::EnvironmentCache,
+    social: social::Social,
     /// Derives the successor of a refresh token (see `auth::refresh`).
     refresh_key: Arc<[u8]>,
-    pub sealer: Arc<SecretBox>,
-    pub email: Arc<email::EmailConfig>,
-    pub email_templates: Arc<email::EmailTemplates>,
+    sealer: Arc<SecretBox>,
+    email: Arc<email::EmailConfig>,
+    email_templates: Arc<email::EmailTemplates>,
     /// Wakes the delivery worker when a message is queued.
-    pub outbox_ready: Arc<Notify>,
+    outbox_ready: Arc<Notify>,
     /// Two-factor keys: the TOTP secret encryption key and the WebAuthn relying party.
-    pub mfa: Arc<mfa::MfaKeys>,
+    mfa: Arc<mfa::MfaKeys>,
 }
 
 impl Core {
@@ -133,6 +136,28 @@ impl Core {
     /// The server-wide settings.
     pub fn config(&self) -> &CoreConfig {
         &self.config
+    }
+
+    /// Deletes what has expired (codes, requests, challenges, ceremonies…); the server runs it
+    /// every ten minutes. Failures are logged: the next run tries again.
+    pub async fn purge_expired(&self) {
+        if let Err(e) = self.store.purge_expired(self.now()).await {
+            tracing::warn!(error = %e, "could not purge expired records");
+        }
+        if let Err(e) = self.store.purge_expired_factors(self.now()).await {
+            tracing::warn!(error = %e, "could not purge expired two-factor records");
+        }
+    }
+
+    /// SQLite: copies the write-ahead log into the database (see `Store::checkpoint`); the
+    /// server runs it every second.
+    pub async fn checkpoint(&self) -> Result<()> {
+        Ok(self.store.checkpoint().await?)
+    }
+
+    /// Closes the database connections (the command line, before it exits).
+    pub async fn close(&self) {
+        self.store.close().await;
     }
 }
 

@@ -1,11 +1,13 @@
 //! `TestApp`: one isolated server per test.
 
+use std::ops::Deref;
 use std::sync::Arc;
 
 use gatehouse::clock::FakeClock;
 use gatehouse::crypto::password::ArgonParams;
 use gatehouse::server::{Server, ServerConfig, open_core};
 use gatehouse::service::Core;
+use gatehouse::store::Store;
 use reqwest::redirect::Policy;
 use serde_json::{Value, json};
 
@@ -17,10 +19,35 @@ pub struct TestApp {
     pub client_id: String,
     pub api_key: String,
     pub clock: FakeClock,
-    pub core: Core,
+    pub core: TestCore,
     /// No redirects followed, cookies kept.
     pub http: reqwest::Client,
     _data: tempfile::TempDir,
+}
+
+/// The server's `Core`, and what tests look at beside it: the database itself (a second handle
+/// on the server's) and the delivery worker's wake-up. `Core` keeps its own store private.
+pub struct TestCore {
+    core: Core,
+    pub store: Store,
+    pub outbox_ready: Outbox,
+}
+
+impl Deref for TestCore {
+    type Target = Core;
+
+    fn deref(&self) -> &Core {
+        &self.core
+    }
+}
+
+/// Wakes the server's delivery worker.
+pub struct Outbox(Core);
+
+impl Outbox {
+    pub fn notify_one(&self) {
+        self.0.wake_delivery();
+    }
 }
 
 pub struct Tokens {
@@ -51,6 +78,8 @@ impl TestApp {
         let server = Server::with_listener(listener, core.clone());
         tokio::spawn(server.serve(std::future::pending()));
         let http = reqwest::Client::builder().redirect(Policy::none()).cookie_store(true).build().unwrap();
+        let store = Store::connect(&config.database_url(), 4, 0).await.unwrap();
+        let core = TestCore { outbox_ready: Outbox(core.clone()), core, store };
         TestApp { url, client_id: issued.client_id, api_key: issued.api_key, clock, core, http, _data: data }
     }
 

@@ -72,7 +72,7 @@ async fn list_redirect_uris(
     State(state): State<AppState>,
     ApiKeyEnvironment(env): ApiKeyEnvironment,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let all = state.core.store.list_redirect_uris(&env.id).await.map_err(Error::from)?;
+    let all = state.core.list_redirect_uris(&env).await?;
     Ok(axum::Json(list_of(all.iter().map(redirect_to_wire).collect())))
 }
 
@@ -107,7 +107,7 @@ async fn list_cors_origins(
     State(state): State<AppState>,
     ApiKeyEnvironment(env): ApiKeyEnvironment,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let all = state.core.store.list_cors_origins(&env.id).await.map_err(Error::from)?;
+    let all = state.core.list_cors_origins(&env).await?;
     Ok(axum::Json(list_of(all.iter().map(cors_to_wire).collect())))
 }
 

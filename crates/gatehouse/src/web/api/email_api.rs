@@ -11,7 +11,6 @@ use serde_json::{Value, json};
 
 use super::extract::{ApiKeyEnvironment, WireBody};
 use crate::domain::environment::Environment;
-use crate::domain::one_time_code::OneTimeCode;
 use crate::service::codes::CodeKind;
 use crate::service::environments::LoadedEnvironment;
 use crate::service::{Core, Error};
@@ -61,23 +60,12 @@ async fn create_magic_auth(
     Ok((StatusCode::CREATED, axum::Json(state.core.magic_auth_to_wire(&code))).into_response())
 }
 
-/// A one-time code of this environment by ID, or a 404 naming the object kind.
-async fn find_code(
-    core: &Core,
-    env: &Environment,
-    kind: CodeKind,
-    name: &'static str,
-    id: String,
-) -> Result<OneTimeCode, Error> {
-    core.store.find_one_time_code(&env.id, kind.as_str(), &id).await?.ok_or(Error::NotFound { kind: name, id })
-}
-
 async fn read_magic_auth(
     State(state): State<AppState>,
     ApiKeyEnvironment(env): ApiKeyEnvironment,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let code = find_code(&state.core, &env, CodeKind::MagicAuth, "MagicAuth", id).await?;
+    let code = state.core.find_one_time_code(&env, CodeKind::MagicAuth, &id).await?;
     Ok(axum::Json(state.core.magic_auth_to_wire(&code)))
 }
 
@@ -115,7 +103,7 @@ async fn read_verification(
     ApiKeyEnvironment(env): ApiKeyEnvironment,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let code = find_code(&state.core, &env, CodeKind::EmailVerification, "EmailVerification", id).await?;
+    let code = state.core.find_one_time_code(&env, CodeKind::EmailVerification, &id).await?;
     Ok(axum::Json(state.core.email_verification_to_wire(&code)))
 }
 
@@ -135,7 +123,7 @@ async fn read_password_reset(
     Path(id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let loaded_env = loaded(&state.core, &env).await?;
-    let code = find_code(&state.core, &env, CodeKind::PasswordReset, "PasswordReset", id).await?;
+    let code = state.core.find_one_time_code(&env, CodeKind::PasswordReset, &id).await?;
     Ok(axum::Json(state.core.password_reset_to_wire(&loaded_env, &code)))
 }
 

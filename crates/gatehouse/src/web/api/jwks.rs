@@ -29,7 +29,7 @@ async fn jwks(State(state): State<AppState>, Path(client_id): Path<String>) -> R
     let env = state.core.load_environment(&client_id).await?.ok_or_else(|| unknown_client(&client_id))?;
     let body = state.core.jwks(&env)?;
     let mut response = axum::Json(body).into_response();
-    let cache = format!("public, max-age={}", state.core.config.jwks_max_age_secs);
+    let cache = format!("public, max-age={}", state.core.config().jwks_max_age_secs);
     if let Ok(v) = HeaderValue::from_str(&cache) {
         response.headers_mut().insert(header::CACHE_CONTROL, v);
     }
@@ -39,7 +39,7 @@ async fn jwks(State(state): State<AppState>, Path(client_id): Path<String>) -> R
 /// Enough OpenID Provider metadata for generic JWT verifiers to find the keys.
 async fn discovery(State(state): State<AppState>, Path(client_id): Path<String>) -> Result<Response, ApiError> {
     let env = state.core.load_environment(&client_id).await?.ok_or_else(|| unknown_client(&client_id))?;
-    let config = &state.core.config;
+    let config = state.core.config();
     let body = json!({
         "issuer": config.issuer(&env.env.client_id),
         "jwks_uri": config.jwks_url(&env.env.client_id),

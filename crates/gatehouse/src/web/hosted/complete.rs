@@ -63,7 +63,7 @@ pub async fn after_step_ups(
     match state.core.issue_authorization_code(env, params, user, method).await {
         Ok(location) => {
             let mut response = see_other(&location);
-            if let Some(clear) = cookies::set(cookies::PENDING, "", state.core.config.is_https(), Some(0)) {
+            if let Some(clear) = cookies::set(cookies::PENDING, "", state.https(), Some(0)) {
                 response.headers_mut().append(header::SET_COOKIE, clear);
             }
             response
@@ -85,12 +85,9 @@ pub async fn step_up_page(
         Err(e) => return crate::web::error::ApiError::from(e).into_response(),
     };
     let mut response = see_other(page);
-    if let Some(cookie) = cookies::set(
-        cookies::PENDING,
-        &token,
-        state.core.config.is_https(),
-        Some(crate::service::pending::PENDING_TTL_MS / 1000),
-    ) {
+    if let Some(cookie) =
+        cookies::set(cookies::PENDING, &token, state.https(), Some(crate::service::pending::PENDING_TTL_MS / 1000))
+    {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response

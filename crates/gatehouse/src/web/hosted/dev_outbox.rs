@@ -7,7 +7,8 @@ use axum::response::{IntoResponse, Response};
 use minijinja::context;
 
 use crate::clock::iso8601;
-use crate::domain::environment::{Branding, DEVELOPMENT};
+use crate::domain::environment::Branding;
+use crate::service::email::OutboxItem;
 use crate::web::AppState;
 use crate::web::extract::ClientInfo;
 use crate::web::pages::brand;
@@ -15,7 +16,7 @@ use crate::web::pages::brand;
 pub async fn outbox(State(state): State<AppState>, ClientInfo(info): ClientInfo) -> Response {
     let refuse =
         |detail: &str| state.pages.message(StatusCode::NOT_FOUND, &Branding::default(), "Not available", detail);
-    if state.core.email.has_smtp() {
+    if state.core.has_smtp() {
         return refuse("Email is delivered over SMTP; this development outbox is off.");
     }
     let loopback = info
@@ -26,15 +27,13 @@ pub async fn outbox(State(state): State<AppState>, ClientInfo(info): ClientInfo)
     if !loopback {
         return refuse("The development outbox is only shown to this machine.");
     }
-    let env = match state.core.store.find_environment_by_name(DEVELOPMENT).await {
-        Ok(Some(env)) => env,
-        _ => return refuse("There is no development environment."),
+    let Ok(Some((env, emails))) = state.core.development_outbox(50).await else {
+        return refuse("There is no development environment.");
     };
-    let emails = state.core.store.list_emails(Some(&env.id), 50).await.unwrap_or_default();
     let items: Vec<_> = emails
-        .iter()
-        .map(|e| {
-            let (subject, text) = match state.core.open_email_body(e) {
+        .into_iter()
+        .map(|OutboxItem { email: e, body }| {
+            let (subject, text) = match body {
                 Some(body) => (body.subject, body.text),
                 None => (e.subject.clone(), "(body no longer kept)".into()),
             };

@@ -33,7 +33,7 @@ pub struct TokenQuery {
 }
 
 fn https(state: &AppState) -> bool {
-    state.core.config.is_https()
+    state.https()
 }
 
 /// A message for the form, or the response for errors no form can explain.
@@ -161,28 +161,11 @@ pub async fn magic_auth_send(
         return retry(StatusCode::FORBIDDEN, "Sign-in with an emailed code is turned off for this application.".into());
     }
     // Without sign-up, unknown addresses get the same page but no account and no email.
-    let known = match crate::domain::user::normalize_email(&email) {
-        Some(e) => state.core.store.find_user_by_email(&env.env.id, &e).await.ok().flatten().is_some(),
-        None => false,
-    };
-    if env.env.settings.sign_up_enabled || known {
-        if let Err(e) = state.core.create_magic_auth(&env, &email, info.ip_address.as_deref()).await {
-            return match form_error(e) {
-                Ok(message) => retry(StatusCode::BAD_REQUEST, message),
-                Err(response) => *response,
-            };
-        }
-    } else {
-        let Some(normalized) = crate::domain::user::normalize_email(&email) else {
-            return retry(StatusCode::BAD_REQUEST, "Enter a valid email address.".into());
+    if let Err(e) = state.core.request_magic_auth(&env, &email, info.ip_address.as_deref()).await {
+        return match form_error(e) {
+            Ok(message) => retry(StatusCode::BAD_REQUEST, message),
+            Err(response) => *response,
         };
-        // Limited like a real send, so the limit does not tell known addresses apart.
-        if let Err(e) = state.core.throttle_sends("magic_auth", &normalized, info.ip_address.as_deref()).await {
-            return match form_error(e) {
-                Ok(message) => retry(StatusCode::BAD_REQUEST, message),
-                Err(response) => *response,
-            };
-        }
     }
     let resent = field(&f, "code").is_empty() && !field(&f, "resend").is_empty();
     code_form(

@@ -123,7 +123,7 @@ fn page_with(
     ctx: minijinja::Value,
     scripted: bool,
 ) -> Response {
-    let (csrf_token, set_cookie) = csrf::token_for_form(headers, state.core.config.is_https());
+    let (csrf_token, set_cookie) = csrf::token_for_form(headers, state.https());
     let branding = brand(&env.env.settings.branding, Some(&env.env.client_id));
     let ctx = context! { csrf_token, brand => branding, ..ctx };
     let mut response = if scripted {
@@ -226,7 +226,7 @@ pub async fn sign_in(
     let mut form = FormState { email: email.trim().to_owned(), ..FormState::default() };
     let show =
         |status, form| render(&state, &headers, Screen::SignIn, status, &request, &env, &params, &providers, form);
-    if !csrf::is_valid(&headers, state.core.config.is_https(), &field(&f, "csrf_token")) {
+    if !csrf::is_valid(&headers, state.https(), &field(&f, "csrf_token")) {
         form.error = Some("This form expired. Please try again.".into());
         return show(StatusCode::BAD_REQUEST, form);
     }
@@ -273,7 +273,7 @@ pub async fn sign_up(
     };
     let show =
         |status, form| render(&state, &headers, Screen::SignUp, status, &request, &env, &params, &providers, form);
-    if !csrf::is_valid(&headers, state.core.config.is_https(), &field(&f, "csrf_token")) {
+    if !csrf::is_valid(&headers, state.https(), &field(&f, "csrf_token")) {
         form.error = Some("This form expired. Please try again.".into());
         return show(StatusCode::BAD_REQUEST, form);
     }

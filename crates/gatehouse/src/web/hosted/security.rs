@@ -80,7 +80,7 @@ async fn open_session(
     params.then = None;
     let request = state.core.save_authorization_request(env, &params).await.map_err(api_error)?;
     let token = state.core.create_security_session(&env.env, user, method, &request).await.map_err(api_error)?;
-    cookies::set(SECURITY_COOKIE, &token, state.core.config.is_https(), Some(SECURITY_SESSION_TTL_MS / 1000))
+    cookies::set(SECURITY_COOKIE, &token, state.https(), Some(SECURITY_SESSION_TTL_MS / 1000))
         .ok_or_else(|| api_error(Error::Internal(anyhow::anyhow!("cookie header"))))
 }
 
@@ -113,7 +113,7 @@ fn render_codes(
     codes: &[String],
     back_to_security: bool,
 ) -> Response {
-    let (csrf_token, set_cookie) = csrf::token_for_form(headers, state.core.config.is_https());
+    let (csrf_token, set_cookie) = csrf::token_for_form(headers, state.https());
     let settings = &env.env.settings;
     let ctx = context! {
         title => "Save your recovery codes",
@@ -159,7 +159,7 @@ struct Open {
 }
 
 async fn load(state: &AppState, headers: &HeaderMap) -> Result<Open, Response> {
-    let Some(token) = cookies::read(headers, SECURITY_COOKIE, state.core.config.is_https()) else {
+    let Some(token) = cookies::read(headers, SECURITY_COOKIE, state.https()) else {
         return Err(expired(state));
     };
     let Some((session, user)) = state.core.find_security_session(&token).await.map_err(api_error)? else {
@@ -231,7 +231,7 @@ async fn render_page(
             }
         })
         .collect();
-    let (csrf_token, set_cookie) = csrf::token_for_form(headers, core.config.is_https());
+    let (csrf_token, set_cookie) = csrf::token_for_form(headers, state.https());
     let settings = &open.env.env.settings;
     let ctx = context! {
         title => "Account security",
@@ -257,7 +257,7 @@ async fn load_form(
 ) -> Result<(Open, std::collections::HashMap<String, String>), Response> {
     let open = load(state, headers).await?;
     let f = fields(body);
-    if !csrf::is_valid(headers, state.core.config.is_https(), &field(&f, "csrf_token")) {
+    if !csrf::is_valid(headers, state.https(), &field(&f, "csrf_token")) {
         return Err(render_page(
             state,
             headers,
@@ -287,7 +287,7 @@ pub async fn proceed(State(state): State<AppState>, headers: HeaderMap, body: By
             Ok(location) => see_other(&location),
             Err(e) => return api_error(e),
         };
-    if let Some(cookie) = cookies::set(SECURITY_COOKIE, "", state.core.config.is_https(), Some(0)) {
+    if let Some(cookie) = cookies::set(SECURITY_COOKIE, "", state.https(), Some(0)) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     let _ = open.request;
@@ -324,7 +324,7 @@ pub async fn authenticator(State(state): State<AppState>, headers: HeaderMap, bo
         Err(page) => return page,
     };
     let f = fields(&body);
-    let result = if csrf::is_valid(&headers, state.core.config.is_https(), &field(&f, "csrf_token")) {
+    let result = if csrf::is_valid(&headers, state.https(), &field(&f, "csrf_token")) {
         state.core.confirm_hosted_enrolment(&open.env.env, &open.user, &field(&f, "code")).await
     } else {
         Err(Error::Factor(crate::service::error::FactorError::InvalidCode))
@@ -417,7 +417,7 @@ fn json_service_error(e: Error) -> Response {
 
 fn csrf_header_ok(state: &AppState, headers: &HeaderMap) -> bool {
     let sent = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    csrf::is_valid(headers, state.core.config.is_https(), sent)
+    csrf::is_valid(headers, state.https(), sent)
 }
 
 fn parse_json(body: &Bytes) -> Option<serde_json::Map<String, Value>> {

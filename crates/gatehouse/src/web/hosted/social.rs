@@ -94,7 +94,7 @@ pub async fn start(
     provider: &str,
     options: &StartOptions,
 ) -> Result<Response, StartFailure> {
-    let https = state.core.config.is_https();
+    let https = state.https();
     let existing = binding_from_cookie(headers, https);
     let binding = existing.clone().unwrap_or_else(|| random_token(32));
     let outcome = match state.core.begin_social_sign_in(env, request_id, provider, options, &binding).await {
@@ -237,7 +237,7 @@ pub async fn callback(
     RawQuery(query): RawQuery,
 ) -> Response {
     let params = callback_params(&query.unwrap_or_default());
-    let binding = binding_from_cookie(&headers, state.core.config.is_https());
+    let binding = binding_from_cookie(&headers, state.https());
     let outcome = match state.core.finish_social_sign_in(&provider, &params, binding.as_deref()).await {
         Ok(outcome) => outcome,
         Err(e) => return crate::web::error::ApiError::from(e).into_response(),

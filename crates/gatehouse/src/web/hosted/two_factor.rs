@@ -49,9 +49,7 @@ pub async fn start(
         Err(e) => return crate::web::error::ApiError::from(e).into_response(),
     };
     let mut response = see_other(&format!("{page}?request={request}"));
-    if let Some(cookie) =
-        cookies::set(cookies::PENDING, &token, state.core.config.is_https(), Some(PENDING_TTL_MS / 1000))
-    {
+    if let Some(cookie) = cookies::set(cookies::PENDING, &token, state.https(), Some(PENDING_TTL_MS / 1000)) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
@@ -82,7 +80,7 @@ fn expired(state: &AppState) -> Response {
 }
 
 async fn load(state: &AppState, headers: &HeaderMap, request: &str) -> Result<Flow, Response> {
-    let https = state.core.config.is_https();
+    let https = state.https();
     let (env, params) = match state.core.find_authorization_request(request).await {
         Ok(Some(found)) => found,
         Ok(None) => return Err(expired(state)),
@@ -121,7 +119,7 @@ fn render_challenge(
     status: StatusCode,
     error: Option<String>,
 ) -> Response {
-    let (csrf_token, set_cookie) = csrf::token_for_form(headers, state.core.config.is_https());
+    let (csrf_token, set_cookie) = csrf::token_for_form(headers, state.https());
     let settings = &flow.env.env.settings;
     let ctx = context! {
         title => "Two-factor authentication",
@@ -152,7 +150,7 @@ pub fn render_setup(
     error: Option<String>,
     is_required: bool,
 ) -> Response {
-    let (csrf_token, set_cookie) = csrf::token_for_form(headers, state.core.config.is_https());
+    let (csrf_token, set_cookie) = csrf::token_for_form(headers, state.https());
     let settings = &env.env.settings;
     // Groups of four are easier to type.
     let secret_groups: Vec<String> =
@@ -192,7 +190,7 @@ pub async fn challenge(State(state): State<AppState>, headers: HeaderMap, body: 
         Ok(flow) => flow,
         Err(page) => return page,
     };
-    if !csrf::is_valid(&headers, state.core.config.is_https(), &field(&f, "csrf_token")) {
+    if !csrf::is_valid(&headers, state.https(), &field(&f, "csrf_token")) {
         return render_challenge(
             &state,
             &headers,
@@ -230,7 +228,7 @@ async fn finish(state: &AppState, flow: &Flow) -> Response {
     };
     let mut response =
         super::complete::after_step_ups(state, &flow.env, &flow.params, &user, &pending.auth_method).await;
-    if let Some(cookie) = cookies::set(cookies::PENDING, "", state.core.config.is_https(), Some(0)) {
+    if let Some(cookie) = cookies::set(cookies::PENDING, "", state.https(), Some(0)) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
@@ -274,7 +272,7 @@ pub async fn setup(State(state): State<AppState>, headers: HeaderMap, body: Byte
         Ok(false) => return see_other(&format!("{CHALLENGE_PAGE}?request={}", flow.request)),
         Err(page) => return page,
     }
-    if !csrf::is_valid(&headers, state.core.config.is_https(), &field(&f, "csrf_token")) {
+    if !csrf::is_valid(&headers, state.https(), &field(&f, "csrf_token")) {
         return setup_again(
             &state,
             &headers,
@@ -308,7 +306,7 @@ pub async fn setup(State(state): State<AppState>, headers: HeaderMap, body: Byte
         &codes,
     )
     .await;
-    if let Some(cookie) = cookies::set(cookies::PENDING, "", state.core.config.is_https(), Some(0)) {
+    if let Some(cookie) = cookies::set(cookies::PENDING, "", state.https(), Some(0)) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
