@@ -9,7 +9,9 @@ use super::environments::{LoadedEnvironment, SEC};
 use super::{Core, Error, Result};
 use crate::clock::Millis;
 use crate::crypto::password::Verdict;
-use crate::crypto::secrets::{derive_chain, derive_token, hash_secret, pkce_s256_matches, random_token, secrets_equal};
+use crate::crypto::secrets::{
+    derive_chain, derive_token, hash_secret, is_valid_pkce_verifier, pkce_s256_matches, random_token, secrets_equal,
+};
 use crate::domain::refresh_token::RefreshToken;
 use crate::domain::session::{AuthMethod, Session, SessionStatus};
 use crate::domain::user::{User, normalize_email};
@@ -29,6 +31,12 @@ const REFRESH_ROTATION: &str = "refresh-rotation";
 /// revokes the session): about three and a half days of five-minute refreshes. Older tokens are
 /// just invalid; the bound keeps the forward derivation (one HMAC per generation) cheap.
 const MAX_REUSE_DETECTION_GENERATIONS: u32 = 1000;
+
+/// Whether an `/authorize` request's `code_challenge` can be an S256 challenge: the base64url
+/// SHA-256 of a verifier, 43 characters of the verifier alphabet.
+pub fn is_valid_code_challenge(challenge: &str) -> bool {
+    challenge.len() == 43 && is_valid_pkce_verifier(challenge)
+}
 
 /// One grant of the token endpoint, parsed from the wire.
 #[derive(Debug)]

@@ -1,4 +1,5 @@
-//! Step-ups after a first factor: which one the environment needs, and the single-use pending
+//! Step-ups after a first factor: which one the environment needs, the one sequence that starts
+//! it (`continue_sign_in`, for the API and the hosted pages alike), and the single-use pending
 //! token that carries the half-finished sign-in to the next request (API) or page (hosted).
 
 use super::environments::{LoadedEnvironment, SEC};
@@ -6,6 +7,7 @@ use super::error::StepUp;
 use super::{Core, Error, Result};
 use crate::clock::Millis;
 use crate::crypto::secrets::{hash_secret, random_token};
+use crate::domain::one_time_code::OneTimeCode;
 use crate::domain::session::{AuthMethod, PendingAuthentication};
 use crate::domain::user::User;
 
@@ -26,6 +28,35 @@ pub enum StepUpNeeded {
     },
 }
 
+/// Where a sign-in stands after its first factor.
+#[derive(Debug)]
+pub enum SignInProgress {
+    /// Nothing more is owed: start the session (API) or issue the code (hosted pages).
+    Complete,
+    /// A step-up is owed and started; the pending token carries the sign-in to it.
+    StepUp { pending_token: String, step: StartedStepUp },
+}
+
+/// A step-up, started.
+#[derive(Debug)]
+pub enum StartedStepUp {
+    /// A verification code went to the user's address.
+    VerifyEmail(VerificationSent),
+    MfaEnrollment,
+    MfaChallenge {
+        factor_ids: Vec<String>,
+    },
+}
+
+#[derive(Debug)]
+pub enum VerificationSent {
+    Sent(Box<OneTimeCode>),
+    /// One went out moments ago and is still good; another may be sent after this long.
+    RecentlySent {
+        retry_after_secs: i64,
+    },
+}
+
 impl Core {
     /// The first step-up `user` owes after signing in with `method`, in order of precedence.
     /// Each step-up feature adds its check here.
@@ -41,6 +72,31 @@ impl Core {
         }
         // Two-factor comes last: the other step-ups prove things the second factor does not.
         self.mfa_step_up(&env.env, user, method).await
+    }
+
+    /// What follows a first factor, in order: the step-up `user` owes, if any, started (a
+    /// verification code sent, a pending token issued). The API and the hosted pages both go
+    /// through here and differ only in how they show the result.
+    pub async fn continue_sign_in(
+        &self,
+        env: &LoadedEnvironment,
+        user: &User,
+        method: &AuthMethod,
+    ) -> Result<SignInProgress> {
+        let step = match self.step_up_needed(env, user, method).await? {
+            StepUpNeeded::None => return Ok(SignInProgress::Complete),
+            StepUpNeeded::VerifyEmail => {
+                StartedStepUp::VerifyEmail(match self.send_verification_email(env, user).await {
+                    Ok(code) => VerificationSent::Sent(Box::new(code)),
+                    Err(Error::RateLimited { retry_after_secs }) => VerificationSent::RecentlySent { retry_after_secs },
+                    Err(e) => return Err(e),
+                })
+            }
+            StepUpNeeded::MfaEnrollment => StartedStepUp::MfaEnrollment,
+            StepUpNeeded::MfaChallenge { factor_ids } => StartedStepUp::MfaChallenge { factor_ids },
+        };
+        let pending_token = self.create_pending_authentication(env, user, method).await?;
+        Ok(SignInProgress::StepUp { pending_token, step })
     }
 
     /// Issues a pending token for a sign-in that passed its first factor.
@@ -100,39 +156,38 @@ impl Core {
         method: &AuthMethod,
         info: &super::auth::RequestInfo,
     ) -> Result<super::auth::Authenticated> {
-        match self.step_up_needed(env, &user, method).await? {
-            StepUpNeeded::None => self.start_session(env, user, method, info).await,
-            StepUpNeeded::VerifyEmail => {
-                let verification = self.send_verification_email(env, &user).await?;
-                let token = self.create_pending_authentication(env, &user, method).await?;
-                Err(Self::step_up_error(
-                    "email_verification_required",
-                    "Email ownership must be verified before authentication.",
-                    token,
-                    serde_json::json!({ "email": user.email, "email_verification_id": verification.id }),
-                ))
+        let (token, step) = match self.continue_sign_in(env, &user, method).await? {
+            SignInProgress::Complete => return self.start_session(env, user, method, info).await,
+            SignInProgress::StepUp { pending_token, step } => (pending_token, step),
+        };
+        Err(match step {
+            StartedStepUp::VerifyEmail(VerificationSent::Sent(verification)) => Self::step_up_error(
+                "email_verification_required",
+                "Email ownership must be verified before authentication.",
+                token,
+                serde_json::json!({ "email": user.email, "email_verification_id": verification.id }),
+            ),
+            // The API must name the code it sent; the page can show the one sent moments ago.
+            StartedStepUp::VerifyEmail(VerificationSent::RecentlySent { retry_after_secs }) => {
+                Error::RateLimited { retry_after_secs }
             }
-            StepUpNeeded::MfaEnrollment => {
-                let token = self.create_pending_authentication(env, &user, method).await?;
-                Err(Core::step_up_error(
-                    "mfa_enrollment",
-                    "The user must enroll in multi-factor authentication to finish signing in.",
-                    token,
-                    serde_json::json!({ "user": user.to_wire() }),
-                ))
-            }
-            StepUpNeeded::MfaChallenge { factor_ids } => {
-                let token = self.create_pending_authentication(env, &user, method).await?;
+            StartedStepUp::MfaEnrollment => Self::step_up_error(
+                "mfa_enrollment",
+                "The user must enroll in multi-factor authentication to finish signing in.",
+                token,
+                serde_json::json!({ "user": user.to_wire() }),
+            ),
+            StartedStepUp::MfaChallenge { factor_ids } => {
                 let factors: Vec<serde_json::Value> =
                     factor_ids.iter().map(|id| serde_json::json!({ "id": id, "type": "totp" })).collect();
-                Err(Core::step_up_error(
+                Self::step_up_error(
                     "mfa_challenge",
                     "The user must complete a multi-factor authentication challenge to finish signing in.",
                     token,
                     serde_json::json!({ "authentication_factors": factors, "user": user.to_wire() }),
-                ))
+                )
             }
-        }
+        })
     }
 
     /// Builds the 403 error for a step-up.

@@ -1,7 +1,14 @@
-//! The hosted flow's cookies: HttpOnly, `SameSite=Lax`, `Path=/`, and `__Host-` plus `Secure`
+//! The web layer's cookies: HttpOnly, `SameSite=Lax`, `Path=/`, and `__Host-` plus `Secure`
 //! when the public URL is https. One place builds and reads them all.
 
 use axum::http::{HeaderMap, HeaderValue, header};
+
+use crate::crypto::secrets::random_token;
+
+/// A new random cookie value (256 bits), e.g. to bind a flow to this browser.
+pub fn random_value() -> String {
+    random_token(32)
+}
 
 /// The half-finished sign-in (a pending-authentication token) between step-up pages.
 pub const PENDING: &str = "gatehouse_pending";

@@ -1,4 +1,4 @@
-//! CSRF protection for the hosted forms: a random token in an HttpOnly cookie, repeated in a
+//! CSRF protection for forms: a random token in an HttpOnly cookie, repeated in a
 //! hidden field, compared in constant time (double submit). `SameSite=Lax` adds a second layer.
 
 use axum::http::{HeaderMap, HeaderValue};
@@ -25,7 +25,12 @@ pub fn token_for_form(headers: &HeaderMap, https: bool) -> (String, Option<Heade
 
 /// Whether the submitted field matches the cookie.
 pub fn is_valid(headers: &HeaderMap, https: bool, submitted: &str) -> bool {
-    from_cookie(headers, https).is_some_and(|cookie| secrets_equal(&cookie, submitted))
+    matches(from_cookie(headers, https).as_deref(), submitted)
+}
+
+/// Whether a submitted token matches the cookie's (`from_cookie`), in constant time.
+pub fn matches(cookie: Option<&str>, submitted: &str) -> bool {
+    cookie.is_some_and(|cookie| secrets_equal(cookie, submitted))
 }
 
 #[cfg(test)]

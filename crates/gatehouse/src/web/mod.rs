@@ -24,18 +24,18 @@ use axum::middleware::from_fn;
 
 use crate::service::Core;
 use error::ApiError;
-use pages::Pages;
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub core: Arc<Core>,
-    pub pages: Arc<Pages>,
 }
 
 impl AppState {
     pub fn new(core: Core) -> AppState {
-        AppState { core: Arc::new(core), pages: Arc::new(Pages::default()) }
+        // Parse the page templates now rather than on the first page.
+        pages::pages();
+        AppState { core: Arc::new(core) }
     }
 
     /// Whether Gatehouse is reached over https (cookies get `Secure` and the `__Host-` prefix).

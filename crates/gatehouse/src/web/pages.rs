@@ -1,12 +1,20 @@
 //! Rendering of HTML pages (minijinja templates compiled into the binary), their branding,
 //! and the security headers that go with them.
 
+use std::sync::LazyLock;
+
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::{Environment, Value, context};
 
 use crate::domain::environment::Branding;
 use crate::domain::redirect::origin_of;
+
+/// The template set, compiled into the binary and parsed once.
+pub fn pages() -> &'static Pages {
+    static PAGES: LazyLock<Pages> = LazyLock::new(Pages::default);
+    &PAGES
+}
 
 /// The template set.
 pub struct Pages {

@@ -6,23 +6,28 @@
 
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
-use crate::crypto::secrets::is_valid_pkce_verifier;
+use super::error::PageError;
 use crate::domain::environment::Branding;
 use crate::domain::redirect::with_query;
-use crate::service::auth::AuthorizeParams;
+use crate::service::auth::{AuthorizeParams, is_valid_code_challenge};
 use crate::web::AppState;
+use crate::web::pages::pages;
 use crate::web::redirects::found;
 
-pub async fn authorize(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+pub async fn authorize(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
     let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
-    let pages = &state.pages;
-    let fail =
-        |title: &str, detail: String| pages.message(StatusCode::BAD_REQUEST, &Branding::default(), title, &detail);
+    let fail = |title: &str, detail: String| {
+        Ok(pages().message(StatusCode::BAD_REQUEST, &Branding::default(), title, &detail))
+    };
 
     let Some(client_id) = get("client_id") else {
         return fail(
@@ -30,17 +35,13 @@ pub async fn authorize(State(state): State<AppState>, headers: HeaderMap, RawQue
             "The request has no client_id. Check how your app builds its sign-in URL.".into(),
         );
     };
-    let env = match state.core.load_environment(&client_id).await {
-        Ok(Some(env)) => env,
-        Ok(None) => {
-            return fail(
-                "This sign-in link isn't valid",
-                format!(
-                    "No application uses the client ID '{client_id}'. Check WORKOS_CLIENT_ID (or VITE_WORKOS_CLIENT_ID) in your app."
-                ),
-            );
-        }
-        Err(e) => return crate::web::error::ApiError::from(e).into_response(),
+    let Some(env) = state.core.load_environment(&client_id).await? else {
+        return fail(
+            "This sign-in link isn't valid",
+            format!(
+                "No application uses the client ID '{client_id}'. Check WORKOS_CLIENT_ID (or VITE_WORKOS_CLIENT_ID) in your app."
+            ),
+        );
     };
     let Some(redirect_uri) = get("redirect_uri") else {
         return fail("This sign-in link is incomplete", "The request has no redirect_uri.".into());
@@ -60,7 +61,7 @@ pub async fn authorize(State(state): State<AppState>, headers: HeaderMap, RawQue
         if let Some(s) = &state_param {
             params.push(("state", s.as_str()));
         }
-        found(&with_query(&redirect_uri, &params))
+        Ok(found(&with_query(&redirect_uri, &params)))
     };
     if get("response_type").as_deref() != Some("code") {
         return bounce("unsupported_response_type", "response_type must be code.");
@@ -78,7 +79,7 @@ pub async fn authorize(State(state): State<AppState>, headers: HeaderMap, RawQue
         (None, None) => {}
     }
     // A challenge is a base64url SHA-256: 43 characters of the verifier alphabet.
-    if code_challenge.as_deref().is_some_and(|c| c.len() != 43 || !is_valid_pkce_verifier(c)) {
+    if code_challenge.as_deref().is_some_and(|c| !is_valid_code_challenge(c)) {
         return bounce(
             "invalid_request",
             "code_challenge must be the base64url SHA-256 of the code_verifier (43 characters).",
@@ -107,15 +108,12 @@ pub async fn authorize(State(state): State<AppState>, headers: HeaderMap, RawQue
         request_id: String::new(),
         then: None,
     };
-    let request_id = match state.core.save_authorization_request(&env, &params).await {
-        Ok(id) => id,
-        Err(e) => return crate::web::error::ApiError::from(e).into_response(),
-    };
+    let request_id = state.core.save_authorization_request(&env, &params).await?;
     if let (Some(provider), Some(options)) = (&provider, &social_options) {
         return match super::social::start(&state, &headers, &env, &request_id, provider, options).await {
-            Ok(response) => response,
+            Ok(response) => Ok(response),
             Err(super::social::StartFailure::InvalidRequest(message)) => bounce("invalid_request", &message),
-            Err(super::social::StartFailure::Page(page)) => page,
+            Err(super::social::StartFailure::Page(page)) => Ok(page),
         };
     }
     let page = if screen_hint.as_deref() == Some("sign-up") && env.env.settings.sign_up_enabled {
@@ -123,5 +121,5 @@ pub async fn authorize(State(state): State<AppState>, headers: HeaderMap, RawQue
     } else {
         "sign-in"
     };
-    found(&format!("/authkit/{page}?request={request_id}"))
+    Ok(found(&format!("/authkit/{page}?request={request_id}")))
 }

@@ -11,11 +11,10 @@ use crate::domain::environment::Branding;
 use crate::service::email::OutboxItem;
 use crate::web::AppState;
 use crate::web::extract::ClientInfo;
-use crate::web::pages::brand;
+use crate::web::pages::{brand, pages};
 
 pub async fn outbox(State(state): State<AppState>, ClientInfo(info): ClientInfo) -> Response {
-    let refuse =
-        |detail: &str| state.pages.message(StatusCode::NOT_FOUND, &Branding::default(), "Not available", detail);
+    let refuse = |detail: &str| pages().message(StatusCode::NOT_FOUND, &Branding::default(), "Not available", detail);
     if state.core.has_smtp() {
         return refuse("Email is delivered over SMTP; this development outbox is off.");
     }
@@ -45,5 +44,5 @@ pub async fn outbox(State(state): State<AppState>, ClientInfo(info): ClientInfo)
         subtitle => "Emails of the development environment, newest first. Configure SMTP to send them for real.",
         emails => items, brand => brand(&env.settings.branding, Some(&env.client_id)),
     };
-    state.pages.render("outbox.html", StatusCode::OK, ctx, None).into_response()
+    pages().render("outbox.html", StatusCode::OK, ctx, None).into_response()
 }

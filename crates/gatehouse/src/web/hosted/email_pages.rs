@@ -1,43 +1,30 @@
 //! Hosted pages that work by email: sign in with a code (Magic Auth), verify an email address
 //! as a step-up, and reset a forgotten password.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
-use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use minijinja::context;
 use serde::Deserialize;
 
 use super::complete::finish;
-use super::forms::{expired, field, fields, load, minutes, page};
-use crate::domain::session::AuthMethod;
+use super::error::{Expired, PageError};
+use super::form::{FORM_EXPIRED, Form, SavedRequest, SignInForm, minutes, page};
+use crate::domain::session::{AuthMethod, PendingAuthentication};
+use crate::domain::user::User;
 use crate::service::Error;
 use crate::service::auth::AuthorizeParams;
 use crate::service::environments::LoadedEnvironment;
-use crate::web::AppState;
-use crate::web::error::ApiError;
 use crate::web::extract::ClientInfo;
-use crate::web::{cookies, csrf};
-
-#[derive(Deserialize)]
-pub struct RequestQuery {
-    request: Option<String>,
-}
+use crate::web::{AppState, cookies};
 
 #[derive(Deserialize)]
 pub struct TokenQuery {
     token: Option<String>,
 }
 
-fn https(state: &AppState) -> bool {
-    state.https()
-}
-
-/// A message for the form, or the response for errors no form can explain.
-fn form_error(e: Error) -> Result<String, Box<Response>> {
+/// The message a form shows for a refused request, or the error no form can explain.
+fn form_message(e: Error) -> Result<String, PageError> {
     match e {
         Error::RateLimited { retry_after_secs } => {
             Ok(format!("Too many requests. Try again in {}.", minutes(retry_after_secs)))
@@ -46,98 +33,88 @@ fn form_error(e: Error) -> Result<String, Box<Response>> {
             Ok(message)
         }
         Error::InvalidPendingToken => Ok("This sign-in has expired. Go back to the app and sign in again.".into()),
-        other => Err(Box::new(ApiError::from(other).into_response())),
+        other => Err(other.into()),
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn email_form(
-    state: &AppState,
-    headers: &HeaderMap,
-    status: StatusCode,
-    env: &LoadedEnvironment,
-    params: &AuthorizeParams,
-    kind: EmailForm,
-    email: &str,
-    error: Option<String>,
-) -> Response {
-    let app = &env.env.settings.branding.app_name;
-    let (title, subtitle, action, button) = match kind {
-        EmailForm::MagicAuth => (
-            "Sign in with a code".to_owned(),
-            format!("We'll email you a six-digit code for {app}."),
-            "/authkit/magic-auth",
-            "Email me a code",
-        ),
-        EmailForm::ForgotPassword => (
-            "Reset your password".to_owned(),
-            "Enter your email and we'll send you a link to choose a new password.".to_owned(),
-            "/authkit/forgot-password",
-            "Send reset link",
-        ),
-    };
-    let ctx = context! { title, subtitle, action, button, email, error, request => &params.request_id };
-    page(state, headers, "email_form.html", status, env, Some(&params.redirect_uri), ctx)
-}
-
+/// The pages that ask for an email address.
 #[derive(Clone, Copy)]
 enum EmailForm {
     MagicAuth,
     ForgotPassword,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn code_form(
-    state: &AppState,
-    headers: &HeaderMap,
-    status: StatusCode,
-    env: &LoadedEnvironment,
-    params: &AuthorizeParams,
-    email_field: Option<&str>,
-    shown_email: &str,
-    action: &str,
-    resend_action: &str,
-    error: Option<String>,
-    notice: Option<&str>,
-) -> Response {
-    let ctx = context! {
-        title => "Check your email",
-        subtitle => format!("Enter the six-digit code we sent to {shown_email}."),
-        action, resend_action, button => "Continue", email => email_field, error, notice,
-        request => &params.request_id,
-    };
-    page(state, headers, "code.html", status, env, Some(&params.redirect_uri), ctx)
+impl EmailForm {
+    fn show(
+        self,
+        state: &AppState,
+        headers: &HeaderMap,
+        status: StatusCode,
+        saved: (&LoadedEnvironment, &AuthorizeParams),
+        email: &str,
+        error: Option<String>,
+    ) -> Response {
+        let (env, params) = saved;
+        let app = &env.env.settings.branding.app_name;
+        let (title, subtitle, action, button) = match self {
+            EmailForm::MagicAuth => (
+                "Sign in with a code".to_owned(),
+                format!("We'll email you a six-digit code for {app}."),
+                "/authkit/magic-auth",
+                "Email me a code",
+            ),
+            EmailForm::ForgotPassword => (
+                "Reset your password".to_owned(),
+                "Enter your email and we'll send you a link to choose a new password.".to_owned(),
+                "/authkit/forgot-password",
+                "Send reset link",
+            ),
+        };
+        let ctx = context! { title, subtitle, action, button, email, error, request => &params.request_id };
+        page(state, headers, "email_form.html", status, env, Some(&params.redirect_uri), ctx)
+    }
 }
 
-/// A posted form with the saved `/authorize` request it names (`request`).
-async fn load_posted(
-    state: &AppState,
-    body: &Bytes,
-) -> Result<(HashMap<String, String>, Arc<LoadedEnvironment>, AuthorizeParams), Response> {
-    let f = fields(body);
-    let (env, params) = load(state, Some(&field(&f, "request"))).await?;
-    Ok((f, env, params))
+/// The pages that ask for an emailed six-digit code.
+#[derive(Clone, Copy)]
+enum CodeForm<'a> {
+    /// Sign in with a code sent to `email` (typed on the previous page, carried in the form).
+    MagicAuth { email: &'a str },
+    /// Verify the pending sign-in's address.
+    VerifyEmail { email: &'a str },
+}
+
+impl CodeForm<'_> {
+    fn show(
+        self,
+        state: &AppState,
+        headers: &HeaderMap,
+        status: StatusCode,
+        saved: (&LoadedEnvironment, &AuthorizeParams),
+        error: Option<String>,
+        notice: Option<&str>,
+    ) -> Response {
+        let (env, params) = saved;
+        let (email_field, shown_email, action, resend_action) = match self {
+            CodeForm::MagicAuth { email } => (Some(email), email, "/authkit/magic-auth/verify", "/authkit/magic-auth"),
+            CodeForm::VerifyEmail { email } => (None, email, "/authkit/verify-email", "/authkit/verify-email/resend"),
+        };
+        let ctx = context! {
+            title => "Check your email",
+            subtitle => format!("Enter the six-digit code we sent to {shown_email}."),
+            action, resend_action, button => "Continue", email => email_field, error, notice,
+            request => &params.request_id,
+        };
+        page(state, headers, "code.html", status, env, Some(&params.redirect_uri), ctx)
+    }
 }
 
 // ---- Magic Auth -------------------------------------------------------------------------
 
-pub async fn magic_auth_page(state: State<AppState>, headers: HeaderMap, query: Query<RequestQuery>) -> Response {
-    email_form_page(state, headers, query, EmailForm::MagicAuth).await
-}
-
 /// GET of an email form: the saved request, the email pre-filled from `login_hint`.
-async fn email_form_page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<RequestQuery>,
-    kind: EmailForm,
-) -> Response {
-    let (env, params) = match load(&state, q.request.as_deref()).await {
-        Ok(found) => found,
-        Err(page) => return page,
-    };
-    let email = params.login_hint.clone().unwrap_or_default();
-    email_form(&state, &headers, StatusCode::OK, &env, &params, kind, &email, None)
+pub async fn magic_auth_page(State(state): State<AppState>, headers: HeaderMap, saved: SavedRequest) -> Response {
+    let email = saved.params.login_hint.clone().unwrap_or_default();
+    EmailForm::MagicAuth.show(&state, &headers, StatusCode::OK, (&saved.env, &saved.params), &email, None)
 }
 
 /// Sends the code (or a new one) and shows the code form.
@@ -145,187 +122,135 @@ pub async fn magic_auth_send(
     State(state): State<AppState>,
     headers: HeaderMap,
     ClientInfo(info): ClientInfo,
-    body: Bytes,
-) -> Response {
-    let (f, env, params) = match load_posted(&state, &body).await {
-        Ok(posted) => posted,
-        Err(page) => return page,
+    SignInForm { env, params, form }: SignInForm,
+) -> Result<Response, PageError> {
+    let email = form.field("email").trim().to_owned();
+    let retry = |status, error: String| {
+        EmailForm::MagicAuth.show(&state, &headers, status, (&env, &params), &email, Some(error))
     };
-    let email = field(&f, "email").trim().to_owned();
-    let retry =
-        |status, error| email_form(&state, &headers, status, &env, &params, EmailForm::MagicAuth, &email, Some(error));
-    if !csrf::is_valid(&headers, https(&state), &field(&f, "csrf_token")) {
-        return retry(StatusCode::BAD_REQUEST, "This form expired. Please try again.".into());
+    if !form.csrf_ok() {
+        return Ok(retry(StatusCode::BAD_REQUEST, FORM_EXPIRED.into()));
     }
     if !env.env.settings.magic_auth_enabled {
-        return retry(StatusCode::FORBIDDEN, "Sign-in with an emailed code is turned off for this application.".into());
+        return Ok(retry(
+            StatusCode::FORBIDDEN,
+            "Sign-in with an emailed code is turned off for this application.".into(),
+        ));
     }
     // Without sign-up, unknown addresses get the same page but no account and no email.
     if let Err(e) = state.core.request_magic_auth(&env, &email, info.ip_address.as_deref()).await {
-        return match form_error(e) {
-            Ok(message) => retry(StatusCode::BAD_REQUEST, message),
-            Err(response) => *response,
-        };
+        return Ok(retry(StatusCode::BAD_REQUEST, form_message(e)?));
     }
-    let resent = field(&f, "code").is_empty() && !field(&f, "resend").is_empty();
-    code_form(
-        &state,
-        &headers,
-        StatusCode::OK,
-        &env,
-        &params,
-        Some(&email),
-        &email,
-        "/authkit/magic-auth/verify",
-        "/authkit/magic-auth",
-        None,
-        resent.then_some("We sent a new code."),
-    )
+    let resent = form.field("code").is_empty() && !form.field("resend").is_empty();
+    let notice = resent.then_some("We sent a new code.");
+    Ok(CodeForm::MagicAuth { email: &email }.show(&state, &headers, StatusCode::OK, (&env, &params), None, notice))
 }
 
-pub async fn magic_auth_verify(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let (f, env, params) = match load_posted(&state, &body).await {
-        Ok(posted) => posted,
-        Err(page) => return page,
-    };
-    let email = field(&f, "email").trim().to_owned();
+pub async fn magic_auth_verify(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    SignInForm { env, params, form }: SignInForm,
+) -> Result<Response, PageError> {
+    let email = form.field("email").trim().to_owned();
     let retry = |error: String| {
-        code_form(
+        CodeForm::MagicAuth { email: &email }.show(
             &state,
             &headers,
             StatusCode::BAD_REQUEST,
-            &env,
-            &params,
-            Some(&email),
-            &email,
-            "/authkit/magic-auth/verify",
-            "/authkit/magic-auth",
+            (&env, &params),
             Some(error),
             None,
         )
     };
-    if !csrf::is_valid(&headers, https(&state), &field(&f, "csrf_token")) {
-        return retry("This form expired. Please try again.".into());
+    if !form.csrf_ok() {
+        return Ok(retry(FORM_EXPIRED.into()));
     }
-    match state.core.redeem_magic_auth(&env, &email, &field(&f, "code")).await {
+    match state.core.redeem_magic_auth(&env, &email, &form.field("code")).await {
         Ok(user) => finish(&state, &env, &params, &user, &AuthMethod::MagicAuth).await,
-        Err(e) => match form_error(e) {
-            Ok(message) => retry(message),
-            Err(response) => *response,
-        },
+        Err(e) => Ok(retry(form_message(e)?)),
     }
 }
 
 // ---- Email verification step-up ----------------------------------------------------------
 
+/// The sign-in waiting for its email to be verified (its pending token is in a cookie).
+struct Pending {
+    token: String,
+    pending: PendingAuthentication,
+    user: User,
+}
+
+async fn pending_sign_in(state: &AppState, headers: &HeaderMap, env: &LoadedEnvironment) -> Result<Pending, PageError> {
+    let token = cookies::read(headers, cookies::PENDING, state.https()).unwrap_or_default();
+    match state.core.peek_pending_authentication(env, &token).await {
+        Ok((pending, user)) => Ok(Pending { token, pending, user }),
+        Err(_) => Err(Expired::SignInLink.into()),
+    }
+}
+
 pub async fn verify_email_page(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<RequestQuery>,
-) -> Response {
-    let (env, params) = match load(&state, q.request.as_deref()).await {
-        Ok(found) => found,
-        Err(page) => return page,
-    };
-    let token = cookies::read(&headers, cookies::PENDING, https(&state)).unwrap_or_default();
-    match state.core.peek_pending_authentication(&env, &token).await {
-        Ok((_, user)) => code_form(
-            &state,
-            &headers,
-            StatusCode::OK,
-            &env,
-            &params,
-            None,
-            &user.email,
-            "/authkit/verify-email",
-            "/authkit/verify-email/resend",
-            None,
-            None,
-        ),
-        Err(_) => expired(&state),
-    }
+    saved: SavedRequest,
+) -> Result<Response, PageError> {
+    let Pending { user, .. } = pending_sign_in(&state, &headers, &saved.env).await?;
+    let form = CodeForm::VerifyEmail { email: &user.email };
+    Ok(form.show(&state, &headers, StatusCode::OK, (&saved.env, &saved.params), None, None))
 }
 
-pub async fn verify_email(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let (f, env, params) = match load_posted(&state, &body).await {
-        Ok(posted) => posted,
-        Err(page) => return page,
-    };
-    let token = cookies::read(&headers, cookies::PENDING, https(&state)).unwrap_or_default();
-    let Ok((pending, user)) = state.core.peek_pending_authentication(&env, &token).await else {
-        return expired(&state);
-    };
-    let retry = |error: String, notice: Option<&str>| {
-        code_form(
+pub async fn verify_email(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    SignInForm { env, params, form }: SignInForm,
+) -> Result<Response, PageError> {
+    let Pending { token, pending, user } = pending_sign_in(&state, &headers, &env).await?;
+    let retry = |error: String| {
+        CodeForm::VerifyEmail { email: &user.email }.show(
             &state,
             &headers,
             if error.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST },
-            &env,
-            &params,
-            None,
-            &user.email,
-            "/authkit/verify-email",
-            "/authkit/verify-email/resend",
+            (&env, &params),
             (!error.is_empty()).then_some(error),
-            notice,
+            None,
         )
     };
-    if !csrf::is_valid(&headers, https(&state), &field(&f, "csrf_token")) {
-        return retry("This form expired. Please try again.".into(), None);
+    if !form.csrf_ok() {
+        return Ok(retry(FORM_EXPIRED.into()));
     }
-    match state.core.confirm_email_verification(&env, user.clone(), &field(&f, "code")).await {
+    match state.core.confirm_email_verification(&env, user.clone(), &form.field("code")).await {
         Ok(user) => {
             if state.core.consume_pending_authentication(&env, &token).await.is_err() {
-                return expired(&state);
+                return Err(Expired::SignInLink.into());
             }
             finish(&state, &env, &params, &user, &pending.auth_method).await
         }
-        Err(e) => match form_error(e) {
-            Ok(message) => retry(message, None),
-            Err(response) => *response,
-        },
+        Err(e) => Ok(retry(form_message(e)?)),
     }
 }
 
-pub async fn verify_email_resend(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let (f, env, params) = match load_posted(&state, &body).await {
-        Ok(posted) => posted,
-        Err(page) => return page,
-    };
-    let token = cookies::read(&headers, cookies::PENDING, https(&state)).unwrap_or_default();
-    let Ok((_, user)) = state.core.peek_pending_authentication(&env, &token).await else {
-        return expired(&state);
-    };
-    let (error, notice) = if !csrf::is_valid(&headers, https(&state), &field(&f, "csrf_token")) {
-        (Some("This form expired. Please try again.".to_owned()), None)
+pub async fn verify_email_resend(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    SignInForm { env, params, form }: SignInForm,
+) -> Result<Response, PageError> {
+    let Pending { user, .. } = pending_sign_in(&state, &headers, &env).await?;
+    let (error, notice) = if !form.csrf_ok() {
+        (Some(FORM_EXPIRED.to_owned()), None)
     } else {
         match state.core.send_verification_email(&env, &user).await {
             Ok(_) => (None, Some("We sent a new code.")),
-            Err(e) => match form_error(e) {
-                Ok(message) => (Some(message), None),
-                Err(response) => return *response,
-            },
+            Err(e) => (Some(form_message(e)?), None),
         }
     };
-    code_form(
-        &state,
-        &headers,
-        StatusCode::OK,
-        &env,
-        &params,
-        None,
-        &user.email,
-        "/authkit/verify-email",
-        "/authkit/verify-email/resend",
-        error,
-        notice,
-    )
+    let form = CodeForm::VerifyEmail { email: &user.email };
+    Ok(form.show(&state, &headers, StatusCode::OK, (&env, &params), error, notice))
 }
 
 // ---- Password reset ------------------------------------------------------------------------
 
-pub async fn forgot_password_page(state: State<AppState>, headers: HeaderMap, query: Query<RequestQuery>) -> Response {
-    email_form_page(state, headers, query, EmailForm::ForgotPassword).await
+pub async fn forgot_password_page(State(state): State<AppState>, headers: HeaderMap, saved: SavedRequest) -> Response {
+    let email = saved.params.login_hint.clone().unwrap_or_default();
+    EmailForm::ForgotPassword.show(&state, &headers, StatusCode::OK, (&saved.env, &saved.params), &email, None)
 }
 
 /// Always the same answer, whether or not the address has an account.
@@ -333,24 +258,17 @@ pub async fn forgot_password(
     State(state): State<AppState>,
     headers: HeaderMap,
     ClientInfo(info): ClientInfo,
-    body: Bytes,
-) -> Response {
-    let (f, env, params) = match load_posted(&state, &body).await {
-        Ok(posted) => posted,
-        Err(page) => return page,
+    SignInForm { env, params, form }: SignInForm,
+) -> Result<Response, PageError> {
+    let email = form.field("email").trim().to_owned();
+    let retry = |status, error: String| {
+        EmailForm::ForgotPassword.show(&state, &headers, status, (&env, &params), &email, Some(error))
     };
-    let email = field(&f, "email").trim().to_owned();
-    let retry = |status, error| {
-        email_form(&state, &headers, status, &env, &params, EmailForm::ForgotPassword, &email, Some(error))
-    };
-    if !csrf::is_valid(&headers, https(&state), &field(&f, "csrf_token")) {
-        return retry(StatusCode::BAD_REQUEST, "This form expired. Please try again.".into());
+    if !form.csrf_ok() {
+        return Ok(retry(StatusCode::BAD_REQUEST, FORM_EXPIRED.into()));
     }
     if let Err(e) = state.core.request_password_reset(&env, &email, info.ip_address.as_deref()).await {
-        return match form_error(e) {
-            Ok(message) => retry(StatusCode::BAD_REQUEST, message),
-            Err(response) => *response,
-        };
+        return Ok(retry(StatusCode::BAD_REQUEST, form_message(e)?));
     }
     let ctx = context! {
         title => "Check your email",
@@ -358,40 +276,34 @@ pub async fn forgot_password(
         link => format!("/authkit/sign-in?request={}", params.request_id),
         link_text => "Back to sign in",
     };
-    page(&state, &headers, "message.html", StatusCode::OK, &env, None, ctx)
-}
-
-fn link_expired(state: &AppState) -> Response {
-    state.pages.message(
-        StatusCode::BAD_REQUEST,
-        &crate::domain::environment::Branding::default(),
-        "This link has expired",
-        "Password reset links work once, for one hour. Ask for a new one from the sign-in page.",
-    )
+    Ok(page(&state, &headers, "message.html", StatusCode::OK, &env, None, ctx))
 }
 
 pub async fn reset_password_page(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<TokenQuery>,
-) -> Response {
+) -> Result<Response, PageError> {
     let token = q.token.unwrap_or_default();
     let Ok(Some((reset, env))) = state.core.find_open_password_reset(&token).await else {
-        return link_expired(&state);
+        return Err(Expired::ResetLink.into());
     };
     let ctx = context! {
         title => "Choose a new password", token, request => "", email => &reset.email,
         subtitle => format!("for {}", reset.email),
         min_length => env.env.settings.password_policy.min_length,
     };
-    page(&state, &headers, "new_password.html", StatusCode::OK, &env, None, ctx)
+    Ok(page(&state, &headers, "new_password.html", StatusCode::OK, &env, None, ctx))
 }
 
-pub async fn reset_password(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let f = fields(&body);
-    let token = field(&f, "token");
+pub async fn reset_password(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Form,
+) -> Result<Response, PageError> {
+    let token = form.field("token");
     let Ok(Some((reset, env))) = state.core.find_open_password_reset(&token).await else {
-        return link_expired(&state);
+        return Err(Expired::ResetLink.into());
     };
     let retry = |error: String| {
         let ctx = context! {
@@ -401,11 +313,10 @@ pub async fn reset_password(State(state): State<AppState>, headers: HeaderMap, b
         };
         page(&state, &headers, "new_password.html", StatusCode::BAD_REQUEST, &env, None, ctx)
     };
-    if !csrf::is_valid(&headers, https(&state), &field(&f, "csrf_token")) {
-        return retry("This form expired. Please try again.".into());
+    if !form.csrf_ok() {
+        return Ok(retry(FORM_EXPIRED.into()));
     }
-    let password = f.get("password").cloned().unwrap_or_default();
-    match state.core.reset_password(Some(&env.env.id), &token, &password).await {
+    match state.core.reset_password(Some(&env.env.id), &token, &form.raw("password")).await {
         Ok(_) => {
             let ctx = context! {
                 title => "Password changed",
@@ -413,12 +324,9 @@ pub async fn reset_password(State(state): State<AppState>, headers: HeaderMap, b
             };
             let mut response = page(&state, &headers, "message.html", StatusCode::OK, &env, None, ctx);
             response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            response
+            Ok(response)
         }
-        Err(Error::Rejected { .. }) => link_expired(&state),
-        Err(e) => match form_error(e) {
-            Ok(message) => retry(message),
-            Err(response) => *response,
-        },
+        Err(Error::Rejected { .. }) => Err(Expired::ResetLink.into()),
+        Err(e) => Ok(retry(form_message(e)?)),
     }
 }

@@ -1,17 +1,15 @@
 //! The sign-in and sign-up forms: GET renders, POST checks and either re-renders with a clear
 //! message or finishes with a 303 to `redirect_uri?code=…&state=…`.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
-use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use minijinja::context;
-use serde::Deserialize;
 
-use crate::domain::environment::Branding;
+use super::complete::finish;
+use super::error::PageError;
+use super::form::{FORM_EXPIRED, SavedRequest, SignInForm, minutes, scripted_page};
+use super::security::THEN_SECURITY;
 use crate::domain::session::AuthMethod;
 use crate::service::Error;
 use crate::service::auth::AuthorizeParams;
@@ -19,17 +17,10 @@ use crate::service::environments::LoadedEnvironment;
 use crate::service::social::ProviderButton;
 use crate::service::users::NewUser;
 use crate::web::AppState;
-use crate::web::csrf;
 use crate::web::extract::ClientInfo;
-use crate::web::pages::brand;
-
-#[derive(Deserialize)]
-pub struct PageQuery {
-    request: Option<String>,
-}
 
 /// The form being shown, with what the user typed (never the password).
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct FormState {
     email: String,
     first_name: String,
@@ -37,219 +28,133 @@ struct FormState {
     error: Option<String>,
 }
 
+#[derive(Clone, Copy)]
 enum Screen {
     SignIn,
     SignUp,
 }
 
-pub(crate) fn expired(state: &AppState) -> Response {
-    state.pages.message(
-        StatusCode::BAD_REQUEST,
-        &Branding::default(),
-        "This sign-in link has expired",
-        "Go back to the app and choose Sign in again.",
-    )
+/// What the sign-in and sign-up pages are drawn from.
+struct Forms<'a> {
+    state: &'a AppState,
+    headers: &'a HeaderMap,
+    env: &'a LoadedEnvironment,
+    params: &'a AuthorizeParams,
+    providers: Vec<ProviderButton>,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn render(
-    state: &AppState,
-    headers: &HeaderMap,
-    screen: Screen,
-    status: StatusCode,
-    request: &str,
-    env: &LoadedEnvironment,
-    params: &AuthorizeParams,
-    providers: &[ProviderButton],
-    form: FormState,
-) -> Response {
-    let settings = &env.env.settings;
-    let email_ok = state.core.check_email_available(env).is_ok();
-    let then_security = params.then.as_deref() == Some(super::security::THEN_SECURITY);
-    let (template, title, subtitle) = match screen {
-        Screen::SignIn if then_security => {
-            ("sign_in.html", "Sign in".to_owned(), "to manage your passkeys and two-factor authentication".to_owned())
+impl<'a> Forms<'a> {
+    /// The buttons of the environment's sign-in providers, with the rest.
+    async fn load(
+        state: &'a AppState,
+        headers: &'a HeaderMap,
+        env: &'a LoadedEnvironment,
+        params: &'a AuthorizeParams,
+    ) -> Result<Forms<'a>, PageError> {
+        let providers = state.core.provider_buttons(&env.env).await?;
+        Ok(Forms { state, headers, env, params, providers })
+    }
+
+    fn show(&self, screen: Screen, status: StatusCode, form: FormState) -> Response {
+        let settings = &self.env.env.settings;
+        let email_ok = self.state.core.check_email_available(self.env).is_ok();
+        let then_security = self.params.then.as_deref() == Some(THEN_SECURITY);
+        let (template, title, subtitle) = match screen {
+            Screen::SignIn if then_security => (
+                "sign_in.html",
+                "Sign in".to_owned(),
+                "to manage your passkeys and two-factor authentication".to_owned(),
+            ),
+            Screen::SignIn => {
+                ("sign_in.html", "Sign in".to_owned(), format!("to continue to {}", settings.branding.app_name))
+            }
+            Screen::SignUp => (
+                "sign_up.html",
+                "Create your account".to_owned(),
+                format!("to get started with {}", settings.branding.app_name),
+            ),
+        };
+        let passkeys = self.state.core.passkeys_available();
+        let ctx = context! {
+            title, subtitle, request => &self.params.request_id,
+            email => form.email, first_name => form.first_name, last_name => form.last_name,
+            error => form.error,
+            sign_up_enabled => settings.sign_up_enabled,
+            magic_auth_enabled => settings.magic_auth_enabled && email_ok,
+            password_reset_enabled => email_ok,
+            min_length => settings.password_policy.min_length,
+            providers => self.providers
+                .iter()
+                .map(|p| context! { name => &p.name, kind => &p.kind, label => &p.label, icon_url => &p.icon_url })
+                .collect::<Vec<_>>(),
+            passkeys,
+            then_security,
+        };
+        let target = Some(self.params.redirect_uri.as_str());
+        let (state, headers, env) = (self.state, self.headers, self.env);
+        if matches!(screen, Screen::SignIn) && passkeys {
+            scripted_page(state, headers, template, status, env, target, ctx)
+        } else {
+            super::form::page(state, headers, template, status, env, target, ctx)
         }
-        Screen::SignIn => {
-            ("sign_in.html", "Sign in".to_owned(), format!("to continue to {}", settings.branding.app_name))
-        }
-        Screen::SignUp => (
-            "sign_up.html",
-            "Create your account".to_owned(),
-            format!("to get started with {}", settings.branding.app_name),
-        ),
-    };
-    let ctx = context! {
-        title, subtitle, request,
-        email => form.email, first_name => form.first_name, last_name => form.last_name,
-        error => form.error,
-        sign_up_enabled => settings.sign_up_enabled,
-        magic_auth_enabled => settings.magic_auth_enabled && email_ok,
-        password_reset_enabled => email_ok,
-        min_length => settings.password_policy.min_length,
-        providers => providers
-            .iter()
-            .map(|p| context! { name => &p.name, kind => &p.kind, label => &p.label, icon_url => &p.icon_url })
-            .collect::<Vec<_>>(),
-        passkeys => state.core.passkeys_available(),
-        then_security,
-    };
-    let scripted = template == "sign_in.html" && state.core.passkeys_available();
-    page_with(state, headers, template, status, env, Some(&params.redirect_uri), ctx, scripted)
-}
-
-/// Renders a hosted page of an environment with its branding and a CSRF token for its forms.
-pub(crate) fn page(
-    state: &AppState,
-    headers: &HeaderMap,
-    template: &str,
-    status: StatusCode,
-    env: &LoadedEnvironment,
-    form_target: Option<&str>,
-    ctx: minijinja::Value,
-) -> Response {
-    page_with(state, headers, template, status, env, form_target, ctx, false)
-}
-
-/// `page`, allowing Gatehouse's own scripts when `scripted` (the passkey button).
-#[allow(clippy::too_many_arguments)]
-fn page_with(
-    state: &AppState,
-    headers: &HeaderMap,
-    template: &str,
-    status: StatusCode,
-    env: &LoadedEnvironment,
-    form_target: Option<&str>,
-    ctx: minijinja::Value,
-    scripted: bool,
-) -> Response {
-    let (csrf_token, set_cookie) = csrf::token_for_form(headers, state.https());
-    let branding = brand(&env.env.settings.branding, Some(&env.env.client_id));
-    let ctx = context! { csrf_token, brand => branding, ..ctx };
-    let mut response = if scripted {
-        state.pages.render_scripted(template, status, ctx, form_target)
-    } else {
-        state.pages.render(template, status, ctx, form_target)
-    };
-    if let Some(cookie) = set_cookie {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    response
-}
-
-/// The saved `/authorize` request behind a page, with its environment.
-pub(crate) async fn load(
-    state: &AppState,
-    request: Option<&str>,
-) -> Result<(Arc<LoadedEnvironment>, AuthorizeParams), Response> {
-    match state.core.find_authorization_request(request.unwrap_or_default()).await {
-        Ok(Some(found)) => Ok(found),
-        Ok(None) => Err(expired(state)),
-        Err(e) => Err(crate::web::error::ApiError::from(e).into_response()),
     }
 }
 
-type Loaded = (Arc<LoadedEnvironment>, AuthorizeParams, Vec<ProviderButton>);
+pub async fn sign_in_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    saved: SavedRequest,
+) -> Result<Response, PageError> {
+    let forms = Forms::load(&state, &headers, &saved.env, &saved.params).await?;
+    let form = FormState { email: saved.params.login_hint.clone().unwrap_or_default(), ..FormState::default() };
+    Ok(forms.show(Screen::SignIn, StatusCode::OK, form))
+}
 
-/// `load`, plus the buttons of the environment's sign-in providers.
-async fn load_with_providers(state: &AppState, request: Option<&str>) -> Result<Loaded, Response> {
-    let (env, params) = load(state, request).await?;
-    match state.core.provider_buttons(&env.env).await {
-        Ok(providers) => Ok((env, params, providers)),
-        Err(e) => Err(crate::web::error::ApiError::from(e).into_response()),
+pub async fn sign_up_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    saved: SavedRequest,
+) -> Result<Response, PageError> {
+    let forms = Forms::load(&state, &headers, &saved.env, &saved.params).await?;
+    if !saved.env.env.settings.sign_up_enabled {
+        return Ok(forms.show(Screen::SignIn, StatusCode::OK, FormState::default()));
     }
-}
-
-pub async fn sign_in_page(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<PageQuery>) -> Response {
-    let (env, params, providers) = match load_with_providers(&state, q.request.as_deref()).await {
-        Ok(found) => found,
-        Err(page) => return page,
-    };
-    let form = FormState { email: params.login_hint.clone().unwrap_or_default(), ..FormState::default() };
-    let request = q.request.unwrap_or_default();
-    render(&state, &headers, Screen::SignIn, StatusCode::OK, &request, &env, &params, &providers, form)
-}
-
-pub async fn sign_up_page(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<PageQuery>) -> Response {
-    let (env, params, providers) = match load_with_providers(&state, q.request.as_deref()).await {
-        Ok(found) => found,
-        Err(page) => return page,
-    };
-    let request = q.request.unwrap_or_default();
-    if !env.env.settings.sign_up_enabled {
-        return render(
-            &state,
-            &headers,
-            Screen::SignIn,
-            StatusCode::OK,
-            &request,
-            &env,
-            &params,
-            &providers,
-            FormState::default(),
-        );
-    }
-    let form = FormState { email: params.login_hint.clone().unwrap_or_default(), ..FormState::default() };
-    render(&state, &headers, Screen::SignUp, StatusCode::OK, &request, &env, &params, &providers, form)
-}
-
-pub(crate) fn fields(body: &Bytes) -> HashMap<String, String> {
-    form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
-}
-
-/// A form field without surrounding white space or control characters ("" when absent).
-pub(crate) fn field(fields: &HashMap<String, String>, name: &str) -> String {
-    fields
-        .get(name)
-        .map(|v| v.trim_matches(|c: char| c.is_whitespace() || c.is_control()).to_owned())
-        .unwrap_or_default()
-}
-
-pub(crate) fn minutes(secs: i64) -> String {
-    let minutes = (secs + 59) / 60;
-    if minutes <= 1 { "a minute".to_owned() } else { format!("{minutes} minutes") }
+    let form = FormState { email: saved.params.login_hint.clone().unwrap_or_default(), ..FormState::default() };
+    Ok(forms.show(Screen::SignUp, StatusCode::OK, form))
 }
 
 pub async fn sign_in(
     State(state): State<AppState>,
     headers: HeaderMap,
     ClientInfo(info): ClientInfo,
-    body: Bytes,
-) -> Response {
-    let f = fields(&body);
-    let request = field(&f, "request");
-    let (env, params, providers) = match load_with_providers(&state, Some(&request)).await {
-        Ok(found) => found,
-        Err(page) => return page,
-    };
-    let email = field(&f, "email");
-    let mut form = FormState { email: email.trim().to_owned(), ..FormState::default() };
-    let show =
-        |status, form| render(&state, &headers, Screen::SignIn, status, &request, &env, &params, &providers, form);
-    if !csrf::is_valid(&headers, state.https(), &field(&f, "csrf_token")) {
-        form.error = Some("This form expired. Please try again.".into());
-        return show(StatusCode::BAD_REQUEST, form);
+    SignInForm { env, params, form: posted }: SignInForm,
+) -> Result<Response, PageError> {
+    let forms = Forms::load(&state, &headers, &env, &params).await?;
+    let mut form = FormState { email: posted.field("email").trim().to_owned(), ..FormState::default() };
+    if !posted.csrf_ok() {
+        form.error = Some(FORM_EXPIRED.into());
+        return Ok(forms.show(Screen::SignIn, StatusCode::BAD_REQUEST, form));
     }
-    let password = f.get("password").cloned().unwrap_or_default();
+    let password = posted.raw("password");
     if form.email.is_empty() || password.is_empty() {
         form.error = Some("Enter your email and password.".into());
-        return show(StatusCode::BAD_REQUEST, form);
+        return Ok(forms.show(Screen::SignIn, StatusCode::BAD_REQUEST, form));
     }
     match state.core.verify_password_sign_in(&env, &form.email, &password, &info).await {
-        Ok(user) => super::complete::finish(&state, &env, &params, &user, &AuthMethod::Password).await,
+        Ok(user) => finish(&state, &env, &params, &user, &AuthMethod::Password).await,
         Err(Error::InvalidCredentials { .. }) => {
             form.error = Some("Incorrect email or password.".into());
-            show(StatusCode::BAD_REQUEST, form)
+            Ok(forms.show(Screen::SignIn, StatusCode::BAD_REQUEST, form))
         }
         Err(Error::RateLimited { retry_after_secs }) => {
             form.error = Some(format!("Too many sign-in attempts. Try again in {}.", minutes(retry_after_secs)));
-            let mut response = show(StatusCode::TOO_MANY_REQUESTS, form);
+            let mut response = forms.show(Screen::SignIn, StatusCode::TOO_MANY_REQUESTS, form);
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, v);
             }
-            response
+            Ok(response)
         }
-        Err(e) => crate::web::error::ApiError::from(e).into_response(),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -257,34 +162,28 @@ pub async fn sign_up(
     State(state): State<AppState>,
     headers: HeaderMap,
     ClientInfo(info): ClientInfo,
-    body: Bytes,
-) -> Response {
-    let f = fields(&body);
-    let request = field(&f, "request");
-    let (env, params, providers) = match load_with_providers(&state, Some(&request)).await {
-        Ok(found) => found,
-        Err(page) => return page,
-    };
-    let mut form = FormState {
-        email: field(&f, "email").trim().to_owned(),
-        first_name: field(&f, "first_name").trim().to_owned(),
-        last_name: field(&f, "last_name").trim().to_owned(),
+    SignInForm { env, params, form: posted }: SignInForm,
+) -> Result<Response, PageError> {
+    let forms = Forms::load(&state, &headers, &env, &params).await?;
+    let form = FormState {
+        email: posted.field("email").trim().to_owned(),
+        first_name: posted.field("first_name").trim().to_owned(),
+        last_name: posted.field("last_name").trim().to_owned(),
         error: None,
     };
-    let show =
-        |status, form| render(&state, &headers, Screen::SignUp, status, &request, &env, &params, &providers, form);
-    if !csrf::is_valid(&headers, state.https(), &field(&f, "csrf_token")) {
-        form.error = Some("This form expired. Please try again.".into());
-        return show(StatusCode::BAD_REQUEST, form);
+    let refuse = |status, message: &str| {
+        let shown = FormState { error: Some(message.to_owned()), ..form.clone() };
+        Ok(forms.show(Screen::SignUp, status, shown))
+    };
+    if !posted.csrf_ok() {
+        return refuse(StatusCode::BAD_REQUEST, FORM_EXPIRED);
     }
     if !env.env.settings.sign_up_enabled {
-        form.error = Some("Sign-up is turned off for this application.".into());
-        return show(StatusCode::FORBIDDEN, form);
+        return refuse(StatusCode::FORBIDDEN, "Sign-up is turned off for this application.");
     }
-    let password = f.get("password").cloned().unwrap_or_default();
+    let password = posted.raw("password");
     if form.email.is_empty() || password.is_empty() {
-        form.error = Some("Enter your email and choose a password.".into());
-        return show(StatusCode::BAD_REQUEST, form);
+        return refuse(StatusCode::BAD_REQUEST, "Enter your email and choose a password.");
     }
     let new = NewUser {
         email: form.email.clone(),
@@ -295,21 +194,17 @@ pub async fn sign_up(
     };
     let user = match state.core.create_user(&env.env, new).await {
         Ok(user) => user,
-        Err(Error::PasswordStrength(message)) => {
-            form.error = Some(message);
-            return show(StatusCode::BAD_REQUEST, form);
-        }
-        Err(Error::Validation { message, .. }) => {
-            form.error = Some(message);
-            return show(StatusCode::BAD_REQUEST, form);
+        Err(Error::PasswordStrength(message) | Error::Validation { message, .. }) => {
+            return refuse(StatusCode::BAD_REQUEST, &message);
         }
         Err(Error::Conflict { .. }) => {
-            form.error =
-                Some("We couldn't create an account with this email. If you already have one, sign in instead.".into());
-            return show(StatusCode::BAD_REQUEST, form);
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "We couldn't create an account with this email. If you already have one, sign in instead.",
+            );
         }
-        Err(e) => return crate::web::error::ApiError::from(e).into_response(),
+        Err(e) => return Err(e.into()),
     };
     tracing::info!(user.id = %user.id, ip = info.ip_address.is_some(), "signed up through the hosted page");
-    super::complete::finish(&state, &env, &params, &user, &AuthMethod::Password).await
+    finish(&state, &env, &params, &user, &AuthMethod::Password).await
 }

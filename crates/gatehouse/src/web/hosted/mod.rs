@@ -7,7 +7,10 @@ mod authorize;
 mod complete;
 mod dev_outbox;
 mod email_pages;
+mod error;
+mod form;
 mod forms;
+mod passkeys;
 mod security;
 mod sign_out;
 mod social;
@@ -34,17 +37,17 @@ pub fn router() -> Router<AppState> {
         .route("/authkit/callback/{provider}", get(social::callback).post(social::callback_form_post))
         .route("/authkit/two-factor", get(two_factor::challenge_page).post(two_factor::challenge))
         .route("/authkit/two-factor/setup", get(two_factor::setup_page).post(two_factor::setup))
-        .route("/authkit/security", get(security::page))
+        .route("/authkit/security", get(security::show))
         .route("/authkit/security/start", get(security::start))
         .route("/authkit/security/continue", post(security::proceed))
         .route("/authkit/security/authenticator", get(security::authenticator_page).post(security::authenticator))
         .route("/authkit/security/authenticator/remove", post(security::remove_authenticator))
         .route("/authkit/security/recovery-codes", post(security::renew_recovery_codes))
-        .route("/authkit/security/passkeys", post(security::passkey_registration))
-        .route("/authkit/security/passkeys/options", post(security::passkey_registration_options))
+        .route("/authkit/security/passkeys", post(passkeys::register))
+        .route("/authkit/security/passkeys/options", post(passkeys::registration_options))
         .route("/authkit/security/passkeys/remove", post(security::remove_passkey))
-        .route("/authkit/passkey/options", post(security::passkey_sign_in_options))
-        .route("/authkit/passkey/sign-in", post(security::passkey_sign_in))
+        .route("/authkit/passkey/options", post(passkeys::sign_in_options))
+        .route("/authkit/passkey/sign-in", post(passkeys::sign_in))
         .route("/authkit/static/passkeys.js", get(assets::passkeys_script))
         .route("/authkit/static/gatehouse.css", get(assets::stylesheet))
         .route("/authkit/brand/{file}", get(assets::brand_stylesheet))

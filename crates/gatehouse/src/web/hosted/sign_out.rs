@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use crate::web::AppState;
 use crate::web::error::ApiError;
+use crate::web::pages::pages;
 use crate::web::redirects::found;
 
 #[derive(Deserialize)]
@@ -19,7 +20,7 @@ pub struct LogoutQuery {
 pub async fn logout(State(state): State<AppState>, Query(q): Query<LogoutQuery>) -> Response {
     match state.core.sign_out(q.session_id.as_deref(), q.return_to.as_deref()).await {
         Ok(Some(url)) => found(&url),
-        Ok(None) => state.pages.signed_out(q.return_to.is_some()),
+        Ok(None) => pages().signed_out(q.return_to.is_some()),
         Err(e) => ApiError::from(e).into_response(),
     }
 }

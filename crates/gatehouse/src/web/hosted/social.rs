@@ -13,35 +13,27 @@ use axum::response::{IntoResponse, Response};
 use minijinja::context;
 use serde::Deserialize;
 
-use crate::crypto::secrets::random_token;
+use super::complete::finish;
+use super::error::{Expired, PageError};
+use super::form::SavedRequest;
 use crate::domain::redirect::with_query;
 use crate::service::environments::LoadedEnvironment;
 use crate::service::social::{CallbackOutcome, CallbackParams, Failure, LinkOutcome, StartOptions, StartOutcome};
-use crate::web::AppState;
-use crate::web::pages::brand;
+use crate::web::pages::{brand, pages};
 use crate::web::redirects::{found, see_other};
+use crate::web::{AppState, cookies};
 
-fn cookie_name(https: bool) -> &'static str {
-    if https { "__Host-gatehouse_social" } else { "gatehouse_social" }
-}
+/// The cookie that binds a social sign-in to the browser that started it.
+const BINDING_COOKIE: &str = "gatehouse_social";
 
 /// The browser-binding value from the request's cookie, if it has a plausible form.
 fn binding_from_cookie(headers: &HeaderMap, https: bool) -> Option<String> {
-    let name = cookie_name(https);
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
+    cookies::read(headers, BINDING_COOKIE, https)
         .filter(|v| v.len() == 43 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
 }
 
 /// The page shown when a social sign-in cannot go on; `retry` links back to the sign-in page.
 fn problem(
-    state: &AppState,
     status: StatusCode,
     env: Option<&LoadedEnvironment>,
     title: &str,
@@ -54,7 +46,7 @@ fn problem(
     let ctx = context! {
         title, detail, link, link_text => "Back to sign in", brand => brand(&branding, client_id),
     };
-    state.pages.render("message.html", status, ctx, None)
+    pages().render("message.html", status, ctx, None)
 }
 
 /// `provider_scopes` (repeated, or comma-separated) and `provider_query_params[k]` from an
@@ -96,10 +88,10 @@ pub async fn start(
 ) -> Result<Response, StartFailure> {
     let https = state.https();
     let existing = binding_from_cookie(headers, https);
-    let binding = existing.clone().unwrap_or_else(|| random_token(32));
+    let binding = existing.clone().unwrap_or_else(cookies::random_value);
     let outcome = match state.core.begin_social_sign_in(env, request_id, provider, options, &binding).await {
         Ok(outcome) => outcome,
-        Err(e) => return Err(StartFailure::Page(crate::web::error::ApiError::from(e).into_response())),
+        Err(e) => return Err(StartFailure::Page(PageError::from(e).into_response())),
     };
     let url = match outcome {
         StartOutcome::Redirect(url) => url,
@@ -110,17 +102,15 @@ pub async fn start(
         }
         StartOutcome::Failed(Failure::InvalidOptions(message)) => return Err(StartFailure::InvalidRequest(message)),
         StartOutcome::Failed(failure) => {
-            return Err(StartFailure::Page(failure_page(state, env, provider, request_id, &failure)));
+            return Err(StartFailure::Page(failure_page(env, provider, request_id, &failure)));
         }
     };
     let mut response = found(&url);
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if existing.is_none() {
-        let secure = if https { "; Secure" } else { "" };
-        let cookie = format!("{}={binding}; Path=/; HttpOnly; SameSite=Lax{secure}", cookie_name(https));
-        if let Ok(v) = HeaderValue::from_str(&cookie) {
-            response.headers_mut().append(header::SET_COOKIE, v);
-        }
+    if existing.is_none()
+        && let Some(cookie) = cookies::set(BINDING_COOKIE, &binding, https, None)
+    {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     Ok(response)
 }
@@ -136,17 +126,12 @@ pub async fn button(
     headers: HeaderMap,
     Path(provider): Path<String>,
     Query(q): Query<ButtonQuery>,
-) -> Response {
+) -> Result<Response, PageError> {
     let request = q.request.unwrap_or_default();
-    let (env, _params) = match state.core.find_authorization_request(&request).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return expired(&state),
-        Err(e) => return crate::web::error::ApiError::from(e).into_response(),
-    };
-    match start(&state, &headers, &env, &request, &provider, &StartOptions::default()).await {
+    let SavedRequest { env, .. } = SavedRequest::load(&state, &request).await?;
+    Ok(match start(&state, &headers, &env, &request, &provider, &StartOptions::default()).await {
         Ok(response) => response,
         Err(StartFailure::InvalidRequest(message)) => problem(
-            &state,
             StatusCode::BAD_REQUEST,
             Some(&env),
             "This sign-in option isn't available",
@@ -154,27 +139,10 @@ pub async fn button(
             Some(&request),
         ),
         Err(StartFailure::Page(page)) => page,
-    }
+    })
 }
 
-fn expired(state: &AppState) -> Response {
-    problem(
-        state,
-        StatusCode::BAD_REQUEST,
-        None,
-        "This sign-in link has expired",
-        "Go back to the app and choose Sign in again.",
-        None,
-    )
-}
-
-fn failure_page(
-    state: &AppState,
-    env: &LoadedEnvironment,
-    label: &str,
-    request_id: &str,
-    failure: &Failure,
-) -> Response {
+fn failure_page(env: &LoadedEnvironment, label: &str, request_id: &str, failure: &Failure) -> Response {
     use crate::service::social::UpstreamError;
     let (status, title, detail) = match failure {
         Failure::Upstream(UpstreamError::Unavailable(why)) => (
@@ -209,7 +177,7 @@ fn failure_page(
             "Go back to the app and choose Sign in again.".to_owned(),
         ),
     };
-    problem(state, status, Some(env), &title, &detail, Some(request_id))
+    problem(status, Some(env), &title, &detail, Some(request_id))
 }
 
 fn callback_params(query: &str) -> CallbackParams {
@@ -235,16 +203,12 @@ pub async fn callback(
     headers: HeaderMap,
     Path(provider): Path<String>,
     RawQuery(query): RawQuery,
-) -> Response {
+) -> Result<Response, PageError> {
     let params = callback_params(&query.unwrap_or_default());
     let binding = binding_from_cookie(&headers, state.https());
-    let outcome = match state.core.finish_social_sign_in(&provider, &params, binding.as_deref()).await {
-        Ok(outcome) => outcome,
-        Err(e) => return crate::web::error::ApiError::from(e).into_response(),
-    };
-    match outcome {
+    let outcome = state.core.finish_social_sign_in(&provider, &params, binding.as_deref()).await?;
+    Ok(match outcome {
         CallbackOutcome::Invalid(Failure::BrowserMismatch) => problem(
-            &state,
             StatusCode::BAD_REQUEST,
             None,
             "We couldn't confirm this sign-in",
@@ -252,9 +216,8 @@ pub async fn callback(
              Go back to the app and choose Sign in again.",
             None,
         ),
-        CallbackOutcome::Invalid(Failure::RequestExpired) => expired(&state),
+        CallbackOutcome::Invalid(Failure::RequestExpired) => Expired::SignInLink.into_response(),
         CallbackOutcome::Invalid(_) => problem(
-            &state,
             StatusCode::BAD_REQUEST,
             None,
             "This sign-in has expired or was already used",
@@ -269,15 +232,14 @@ pub async fn callback(
             found(&with_query(&params.redirect_uri, &query))
         }
         CallbackOutcome::Failed { env, request_id, provider_label, failure } => {
-            failure_page(&state, &env, &provider_label, &request_id, &failure)
+            failure_page(&env, &provider_label, &request_id, &failure)
         }
         CallbackOutcome::Linked { env, params, request_id, method, provider_label, outcome } => match outcome {
-            LinkOutcome::SignedIn(user) => super::complete::finish(&state, &env, &params, &user, &method).await,
+            LinkOutcome::SignedIn(user) => return finish(&state, &env, &params, &user, &method).await,
             LinkOutcome::EmailVerificationRequired { email } => {
-                email_verification_required(&state, &env, &request_id, &provider_label, &email)
+                email_verification_required(&env, &request_id, &provider_label, &email)
             }
             LinkOutcome::NoEmail => problem(
-                &state,
                 StatusCode::BAD_REQUEST,
                 Some(&env),
                 &format!("{provider_label} didn't share an email address"),
@@ -287,7 +249,6 @@ pub async fn callback(
                 Some(&request_id),
             ),
             LinkOutcome::SignUpDisabled => problem(
-                &state,
                 StatusCode::FORBIDDEN,
                 Some(&env),
                 "No account for this email",
@@ -295,21 +256,19 @@ pub async fn callback(
                 Some(&request_id),
             ),
         },
-    }
+    })
 }
 
 /// HOOK(email verification): the provider did not verify the email, so nothing was linked or
 /// created. Until Gatehouse can verify the address itself (send a code, then finish the sign-in
 /// through `complete::finish`), this page explains what happened.
 fn email_verification_required(
-    state: &AppState,
     env: &LoadedEnvironment,
     request_id: &str,
     provider_label: &str,
     email: &str,
 ) -> Response {
     problem(
-        state,
         StatusCode::FORBIDDEN,
         Some(env),
         "Your email address needs to be verified",
