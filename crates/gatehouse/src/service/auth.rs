@@ -124,7 +124,7 @@ impl Core {
                     Error::Unauthorized => Error::InvalidClient("Invalid client secret.".into()),
                     other => other,
                 })?;
-                if owner.id != env.env.id {
+                if owner.id != env.id {
                     return Err(Error::InvalidClient("The client secret does not belong to this client ID.".into()));
                 }
                 true
@@ -197,7 +197,7 @@ impl Core {
             return Err(invalid());
         };
         let now = self.now();
-        let account_key = format!("signin:account:{}:{normalized}", env.env.id);
+        let account_key = format!("signin:account:{}:{normalized}", env.id);
         let ip_key = info.ip_address.as_ref().map(|ip| format!("signin:ip:{ip}"));
         let account = self.store.record_attempt(&account_key, THROTTLE_WINDOW_MS, now).await?;
         if account.count > MAX_FAILURES_PER_ACCOUNT {
@@ -210,7 +210,7 @@ impl Core {
                 return Err(retry_after(ip.window_start, now));
             }
         }
-        let user = self.store.find_user_by_email(&env.env.id, &normalized).await?;
+        let user = self.store.find_user_by_email(&env.id, &normalized).await?;
         let verdict = match user.as_ref().and_then(|u| u.password_hash.as_deref()) {
             Some(hash) => self.passwords.verify(password, hash).await?,
             None => {
@@ -245,12 +245,12 @@ impl Core {
         let first_secret = random_token(32);
         let session = Session {
             id: new_id("session"),
-            environment_id: env.env.id.clone(),
+            environment_id: env.id.clone(),
             user_id: user.id.clone(),
             auth_method: method.clone(),
             ip_address: info.ip_address.clone(),
             user_agent: info.user_agent.as_ref().map(|ua| ua.chars().take(512).collect()),
-            expires_at: now + env.env.settings.session_ttl_secs * SEC,
+            expires_at: now + env.settings.session_ttl_secs * SEC,
             ended_at: None,
             created_at: now,
             updated_at: now,
@@ -291,7 +291,7 @@ impl Core {
             }
             CodeOutcome::Unknown => return Err(Error::InvalidGrant("The code is invalid.".into())),
         };
-        if issued.environment_id != env.env.id {
+        if issued.environment_id != env.id {
             return Err(Error::InvalidGrant("The code was not issued to this client.".into()));
         }
         match (&issued.code_challenge, verifier) {
@@ -315,7 +315,7 @@ impl Core {
         }
         let user = self
             .store
-            .find_user(&env.env.id, &issued.user_id)
+            .find_user(&env.id, &issued.user_id)
             .await?
             .ok_or_else(|| Error::InvalidGrant("The code's user no longer exists.".into()))?;
         let authenticated = self.start_session(env, user, &issued.auth_method, info).await?;
@@ -351,7 +351,7 @@ impl Core {
                 None => self.store.find_refresh(token.session_id).await?.ok_or_else(invalid)?,
             };
             let now = self.now();
-            if ctx.session.environment_id != env.env.id || ctx.session.status(now) != SessionStatus::Active {
+            if ctx.session.environment_id != env.id || ctx.session.status(now) != SessionStatus::Active {
                 return Err(invalid());
             }
             let Some(current_hash) = ctx.refresh_hash.as_deref() else { return Err(invalid()) };
@@ -380,7 +380,7 @@ impl Core {
             if !secrets_equal(&hash_secret(&secret), current_hash) {
                 return Err(invalid());
             }
-            let grace = env.env.settings.refresh_grace_secs * SEC;
+            let grace = env.settings.refresh_grace_secs * SEC;
             let replay = ctx
                 .refresh_claims
                 .as_deref()
@@ -430,7 +430,7 @@ impl Core {
         self.store
             .insert_auth_code(&NewAuthCode {
                 code_hash: hash_secret(&code),
-                environment_id: env.env.id.clone(),
+                environment_id: env.id.clone(),
                 user_id: user.id.clone(),
                 redirect_uri: params.redirect_uri.clone(),
                 code_challenge: params.code_challenge.clone(),
@@ -456,7 +456,7 @@ impl Core {
         let now = self.now();
         let json = serde_json::to_string(params).map_err(|e| Error::Internal(e.into()))?;
         // Long enough to read the page, find a password manager and type a name.
-        self.store.insert_authorization_request(&id, &env.env.id, &json, now + 3600 * SEC, now).await?;
+        self.store.insert_authorization_request(&id, &env.id, &json, now + 3600 * SEC, now).await?;
         Ok(id)
     }
 

@@ -82,7 +82,7 @@ pub struct OutboxItem {
 impl Core {
     /// Whether this environment may send email now; production needs SMTP.
     pub fn check_email_available(&self, env: &LoadedEnvironment) -> Result<()> {
-        if env.env.is_development() || self.email.has_smtp() {
+        if env.is_development() || self.email.has_smtp() {
             Ok(())
         } else {
             Err(Error::EmailUnavailable(
@@ -96,7 +96,7 @@ impl Core {
     /// Renders a message and queues it; the delivery worker sends it shortly.
     pub async fn send_email(&self, env: &LoadedEnvironment, message: Compose<'_>) -> Result<()> {
         self.check_email_available(env)?;
-        let branding = &env.env.settings.branding;
+        let branding = &env.settings.branding;
         let ctx = context! {
             subject => &message.subject, heading => &message.heading, intro => &message.intro,
             code => message.code, link => message.link, link_text => message.link_text, outro => &message.outro,
@@ -115,7 +115,7 @@ impl Core {
         let now = self.now();
         let email = OutboxEmail {
             id: new_id("email"),
-            environment_id: env.env.id.clone(),
+            environment_id: env.id.clone(),
             kind: message.kind.to_owned(),
             to_address: message.to.to_owned(),
             subject: redacted_subject(&message.subject),

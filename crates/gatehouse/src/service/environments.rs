@@ -2,8 +2,8 @@
 //! signing keys, with a short-lived in-process cache for the hot paths.
 
 use std::collections::HashMap;
+use std::ops::Deref;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
 
 use super::keys::{KeyState, KeyStatus, schedule};
 use super::{Core, Error, Result};
@@ -17,19 +17,28 @@ use crate::domain::redirect;
 use crate::ids::new_id;
 use crate::store::NewEnvironment;
 
-/// How long a cached environment (settings, redirect URIs, keys) is trusted before reloading.
-/// Changes made through this process are visible at once; changes from another process (the
-/// CLI, another server) within this time.
-const CACHE_TTL: Duration = Duration::from_secs(2);
+/// How long a cached environment (settings, redirect URIs, keys) is trusted before reloading,
+/// by the injected clock. Changes made through this process are visible at once; changes from
+/// another process (the CLI, another server) within this time.
+const CACHE_TTL_MS: Millis = 2 * SEC;
 
-/// An environment with everything the request paths need, loaded together.
+/// An environment with everything the request paths need, loaded together. It reads as the
+/// `Environment` it extends (`env.settings`, `env.id`).
 pub struct LoadedEnvironment {
-    pub env: Environment,
+    pub environment: Environment,
     pub redirect_uris: Vec<String>,
     pub cors_origins: Vec<String>,
     pub signing_keys: Vec<StoredSigningKey>,
     pub template: Option<Arc<JwtTemplate>>,
-    loaded_at: Instant,
+    loaded_at: Millis,
+}
+
+impl Deref for LoadedEnvironment {
+    type Target = Environment;
+
+    fn deref(&self) -> &Environment {
+        &self.environment
+    }
 }
 
 #[derive(Clone, Default)]
@@ -38,14 +47,16 @@ pub struct EnvironmentCache {
 }
 
 impl EnvironmentCache {
-    fn get(&self, client_id: &str) -> Option<Arc<LoadedEnvironment>> {
+    /// The cached environment of a client ID, unless it was loaded `CACHE_TTL_MS` or more
+    /// before `now` (or after it: a clock set back expires the cache too).
+    fn get(&self, client_id: &str, now: Millis) -> Option<Arc<LoadedEnvironment>> {
         let map = self.by_client_id.read().ok()?;
-        map.get(client_id).filter(|e| e.loaded_at.elapsed() < CACHE_TTL).cloned()
+        map.get(client_id).filter(|e| (0..CACHE_TTL_MS).contains(&(now - e.loaded_at))).cloned()
     }
 
     fn put(&self, loaded: Arc<LoadedEnvironment>) {
         if let Ok(mut map) = self.by_client_id.write() {
-            map.insert(loaded.env.client_id.clone(), loaded);
+            map.insert(loaded.client_id.clone(), loaded);
         }
     }
 
@@ -139,7 +150,8 @@ impl Core {
 
     /// The environment of a client ID with its redirect URIs, CORS origins and keys (cached).
     pub async fn load_environment(&self, client_id: &str) -> Result<Option<Arc<LoadedEnvironment>>> {
-        if let Some(hit) = self.environments.get(client_id) {
+        let now = self.now();
+        if let Some(hit) = self.environments.get(client_id, now) {
             return Ok(Some(hit));
         }
         let Some(env) = self.store.find_environment_by_client_id(client_id).await? else {
@@ -155,12 +167,12 @@ impl Core {
             JwtTemplate::parse(&env.settings.jwt_template).ok().map(Arc::new)
         };
         let loaded = Arc::new(LoadedEnvironment {
-            env,
+            environment: env,
             redirect_uris,
             cors_origins,
             signing_keys,
             template,
-            loaded_at: Instant::now(),
+            loaded_at: now,
         });
         self.environments.put(loaded.clone());
         Ok(Some(loaded))
@@ -306,7 +318,7 @@ impl Core {
             .zip(&env.signing_keys)
             .find(|(s, _)| s.state == KeyState::Active)
             .map(|(_, k)| k)
-            .ok_or_else(|| Error::Internal(anyhow::anyhow!("environment {} has no signing key", env.env.name)))?;
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("environment {} has no signing key", env.name)))?;
         Ok(self.keys.parsed(active)?)
     }
 
@@ -315,7 +327,7 @@ impl Core {
             &env.signing_keys,
             self.now(),
             self.config.jwks_max_age_secs * 1000,
-            env.env.settings.access_token_ttl_secs * 1000,
+            env.settings.access_token_ttl_secs * 1000,
         )
     }
 
@@ -362,7 +374,7 @@ impl Core {
 
 fn origin_allowed(env: &LoadedEnvironment, origin: &str) -> bool {
     env.cors_origins.iter().any(|o| o == origin)
-        || (env.env.settings.allow_localhost_origins && redirect::is_localhost_origin(origin))
+        || (env.settings.allow_localhost_origins && redirect::is_localhost_origin(origin))
 }
 
 /// Milliseconds in a second, for readability at call sites.

@@ -25,21 +25,21 @@ impl Core {
             Error::validation("email", "invalid_email", format!("'{email}' is not a valid email address."))
         })?;
         self.throttle_sends("magic_auth", &email, ip).await?;
-        let user = match self.store.find_user_by_email(&env.env.id, &email).await? {
+        let user = match self.store.find_user_by_email(&env.id, &email).await? {
             Some(user) => user,
-            None => match self.create_user(&env.env, NewUser { email: email.clone(), ..NewUser::default() }).await {
+            None => match self.create_user(env, NewUser { email: email.clone(), ..NewUser::default() }).await {
                 Ok(user) => user,
                 // Created by a concurrent request: use that one.
                 Err(Error::Conflict { .. }) => self
                     .store
-                    .find_user_by_email(&env.env.id, &email)
+                    .find_user_by_email(&env.id, &email)
                     .await?
                     .ok_or_else(|| Error::Internal(anyhow::anyhow!("user vanished")))?,
                 Err(e) => return Err(e),
             },
         };
-        let (code, secret) = self.issue_code(&env.env.id, CodeKind::MagicAuth, &user).await?;
-        let app = &env.env.settings.branding.app_name;
+        let (code, secret) = self.issue_code(&env.id, CodeKind::MagicAuth, &user).await?;
+        let app = &env.settings.branding.app_name;
         self.send_email(
             env,
             Compose {
@@ -64,10 +64,10 @@ impl Core {
     /// limit (so neither tells known addresses apart).
     pub async fn request_magic_auth(&self, env: &LoadedEnvironment, email: &str, ip: Option<&str>) -> Result<()> {
         let known = match normalize_email(email) {
-            Some(e) => self.store.find_user_by_email(&env.env.id, &e).await.ok().flatten().is_some(),
+            Some(e) => self.store.find_user_by_email(&env.id, &e).await.ok().flatten().is_some(),
             None => false,
         };
-        if env.env.settings.sign_up_enabled || known {
+        if env.settings.sign_up_enabled || known {
             self.create_magic_auth(env, email, ip).await?;
             return Ok(());
         }
@@ -81,8 +81,8 @@ impl Core {
     pub async fn redeem_magic_auth(&self, env: &LoadedEnvironment, email: &str, code: &str) -> Result<User> {
         let incorrect = || Error::Rejected { code: "invalid_one_time_code", message: "The code is incorrect.".into() };
         let Some(email) = normalize_email(email) else { return Err(incorrect()) };
-        let Some(user) = self.store.find_user_by_email(&env.env.id, &email).await? else { return Err(incorrect()) };
-        match self.redeem_code(&env.env.id, CodeKind::MagicAuth, &user.id, code).await? {
+        let Some(user) = self.store.find_user_by_email(&env.id, &email).await? else { return Err(incorrect()) };
+        match self.redeem_code(&env.id, CodeKind::MagicAuth, &user.id, code).await? {
             Ok(_) => {}
             Err(CodeProblem::Incorrect) => return Err(incorrect()),
             Err(CodeProblem::Expired) => {

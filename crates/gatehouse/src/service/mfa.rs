@@ -335,7 +335,7 @@ impl Core {
         info: &RequestInfo,
     ) -> Result<Authenticated> {
         let (pending, user) = self.peek_pending_authentication(env, pending_token).await?;
-        let (challenge, factor) = match self.open_challenge(&env.env.id, challenge_id).await {
+        let (challenge, factor) = match self.open_challenge(&env.id, challenge_id).await {
             Err(Error::NotFound { .. }) => {
                 return Err(Error::InvalidGrant("The authentication challenge is invalid.".into()));
             }

@@ -17,7 +17,6 @@ impl Core {
     /// Where the emailed link points: the environment's own page, or the hosted one.
     pub fn password_reset_url(&self, env: &LoadedEnvironment, token: &str) -> String {
         let base = env
-            .env
             .settings
             .password_reset_url
             .clone()
@@ -29,7 +28,7 @@ impl Core {
     pub async fn create_password_reset(&self, env: &LoadedEnvironment, email: &str) -> Result<(OneTimeCode, String)> {
         self.check_email_available(env)?;
         let user = match normalize_email(email) {
-            Some(e) => self.store.find_user_by_email(&env.env.id, &e).await?,
+            Some(e) => self.store.find_user_by_email(&env.id, &e).await?,
             None => None,
         }
         .ok_or_else(|| Error::NotFound { kind: "User", id: email.to_owned() })?;
@@ -44,16 +43,16 @@ impl Core {
             return Err(Error::validation("email", "invalid_email", "Enter a valid email address."));
         };
         self.throttle_sends("password_reset", &email, ip).await?;
-        if let Some(user) = self.store.find_user_by_email(&env.env.id, &email).await? {
+        if let Some(user) = self.store.find_user_by_email(&env.id, &email).await? {
             self.issue_password_reset(env, &user).await?;
         }
         Ok(())
     }
 
     async fn issue_password_reset(&self, env: &LoadedEnvironment, user: &User) -> Result<(OneTimeCode, String)> {
-        let (code, token) = self.issue_code(&env.env.id, CodeKind::PasswordReset, user).await?;
+        let (code, token) = self.issue_code(&env.id, CodeKind::PasswordReset, user).await?;
         let link = self.password_reset_url(env, &token);
-        let app = &env.env.settings.branding.app_name;
+        let app = &env.settings.branding.app_name;
         self.send_email(
             env,
             Compose {

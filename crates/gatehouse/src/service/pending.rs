@@ -67,11 +67,11 @@ impl Core {
         method: &AuthMethod,
     ) -> Result<StepUpNeeded> {
         // Magic Auth and verified upstream emails prove the address; passwords do not.
-        if env.env.settings.email_verification_required && !user.email_verified {
+        if env.settings.email_verification_required && !user.email_verified {
             return Ok(StepUpNeeded::VerifyEmail);
         }
         // Two-factor comes last: the other step-ups prove things the second factor does not.
-        self.mfa_step_up(&env.env, user, method).await
+        self.mfa_step_up(env, user, method).await
     }
 
     /// What follows a first factor, in order: the step-up `user` owes, if any, started (a
@@ -109,7 +109,7 @@ impl Core {
         let token = random_token(32);
         let now = self.now();
         let pending = PendingAuthentication {
-            environment_id: env.env.id.clone(),
+            environment_id: env.id.clone(),
             user_id: user.id.clone(),
             auth_method: method.clone(),
         };
@@ -143,8 +143,8 @@ impl Core {
         env: &LoadedEnvironment,
         pending: Option<PendingAuthentication>,
     ) -> Result<(PendingAuthentication, User)> {
-        let pending = pending.filter(|p| p.environment_id == env.env.id).ok_or(Error::InvalidPendingToken)?;
-        let user = self.store.find_user(&env.env.id, &pending.user_id).await?.ok_or(Error::InvalidPendingToken)?;
+        let pending = pending.filter(|p| p.environment_id == env.id).ok_or(Error::InvalidPendingToken)?;
+        let user = self.store.find_user(&env.id, &pending.user_id).await?.ok_or(Error::InvalidPendingToken)?;
         Ok((pending, user))
     }
 

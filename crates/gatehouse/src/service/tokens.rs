@@ -24,18 +24,18 @@ impl Core {
             Some(template) => {
                 let context = json!({ "user": user.to_wire(), "organization_id": Value::Null });
                 template.render(&context).map_err(|e| {
-                    Error::Internal(anyhow::anyhow!("the JWT template of {} failed to render: {e}", env.env.name))
+                    Error::Internal(anyhow::anyhow!("the JWT template of {} failed to render: {e}", env.name))
                 })?
             }
             None => Map::new(),
         };
         let iat = now / 1000;
-        claims.insert("iss".into(), json!(self.config.issuer(&env.env.client_id)));
+        claims.insert("iss".into(), json!(self.config.issuer(&env.client_id)));
         claims.insert("sub".into(), json!(user.id));
         claims.insert("sid".into(), json!(session_id));
         claims.insert("jti".into(), json!(new_id("").trim_start_matches('_')));
         claims.insert("iat".into(), json!(iat));
-        claims.insert("exp".into(), json!(iat + env.env.settings.access_token_ttl_secs));
+        claims.insert("exp".into(), json!(iat + env.settings.access_token_ttl_secs));
         Ok(claims)
     }
 

@@ -22,8 +22,8 @@ impl Core {
         }
         self.check_email_available(env)?;
         self.throttle_sends("email_verification", &user.email, None).await?;
-        let (code, secret) = self.issue_code(&env.env.id, CodeKind::EmailVerification, user).await?;
-        let app = &env.env.settings.branding.app_name;
+        let (code, secret) = self.issue_code(&env.id, CodeKind::EmailVerification, user).await?;
+        let app = &env.settings.branding.app_name;
         self.send_email(
             env,
             Compose {
@@ -53,7 +53,7 @@ impl Core {
             });
         }
         let rejected = |code: &'static str, message: &str| Err(Error::Rejected { code, message: message.into() });
-        match self.redeem_code(&env.env.id, CodeKind::EmailVerification, &user.id, code).await? {
+        match self.redeem_code(&env.id, CodeKind::EmailVerification, &user.id, code).await? {
             Ok(_) => self.mark_email_verified(user).await,
             Err(CodeProblem::Incorrect) => rejected("email_verification_code_incorrect", "The code is incorrect."),
             Err(CodeProblem::Expired) => rejected("email_verification_code_expired", "The code has expired."),

@@ -6,6 +6,7 @@ mod support;
 
 mod api;
 mod email;
+mod environments;
 mod expiry;
 mod hosted;
 mod hosted_email;

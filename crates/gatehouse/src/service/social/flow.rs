@@ -95,7 +95,7 @@ impl Core {
         options: &StartOptions,
         browser_binding: &str,
     ) -> Result<StartOutcome> {
-        let provider = match self.store.find_provider_by_name(&env.env.id, provider_name).await? {
+        let provider = match self.store.find_provider_by_name(&env.id, provider_name).await? {
             Some(p) if p.is_enabled => p,
             _ => return Ok(StartOutcome::Failed(Failure::UnknownProvider)),
         };
@@ -128,7 +128,7 @@ impl Core {
             .insert_social_login(&SocialLogin {
                 state_hash: hash_secret(&state),
                 browser_hash: hash_secret(browser_binding),
-                environment_id: env.env.id.clone(),
+                environment_id: env.id.clone(),
                 provider_id: provider.id.clone(),
                 request_id: request_id.to_owned(),
                 nonce,
@@ -160,11 +160,11 @@ impl Core {
         let Some((env, params)) = self.find_authorization_request(&login.request_id).await? else {
             return Ok(CallbackOutcome::Invalid(Failure::RequestExpired));
         };
-        if env.env.id != login.environment_id {
+        if env.id != login.environment_id {
             return Ok(CallbackOutcome::Invalid(Failure::InvalidState));
         }
         let request_id = login.request_id.clone();
-        let provider = match self.store.find_provider(&env.env.id, &login.provider_id).await? {
+        let provider = match self.store.find_provider(&env.id, &login.provider_id).await? {
             Some(p) if p.is_enabled && p.name == provider_name => p,
             _ => {
                 let provider_label = provider_name.to_owned();
@@ -229,7 +229,7 @@ impl Core {
             Ok(p) => p,
             Err(e) => return Ok(failed(env, e)),
         };
-        let outcome = self.link_social_profile(&env.env, &provider.name, &profile).await?;
+        let outcome = self.link_social_profile(&env, &provider.name, &profile).await?;
         let method = AuthMethod::OAuth(provider.name);
         Ok(CallbackOutcome::Linked { env, params, request_id, method, provider_label, outcome })
     }

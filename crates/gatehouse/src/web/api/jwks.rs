@@ -41,8 +41,8 @@ async fn discovery(State(state): State<AppState>, Path(client_id): Path<String>)
     let env = state.core.load_environment(&client_id).await?.ok_or_else(|| unknown_client(&client_id))?;
     let config = state.core.config();
     let body = json!({
-        "issuer": config.issuer(&env.env.client_id),
-        "jwks_uri": config.jwks_url(&env.env.client_id),
+        "issuer": config.issuer(&env.client_id),
+        "jwks_uri": config.jwks_url(&env.client_id),
         "authorization_endpoint": format!("{}/user_management/authorize", config.public_url),
         "token_endpoint": format!("{}/user_management/authenticate", config.public_url),
         "response_types_supported": ["code"],

@@ -30,7 +30,7 @@ pub async fn stylesheet() -> Response {
 pub async fn brand_stylesheet(State(state): State<AppState>, Path(file): Path<String>) -> Response {
     let client_id = file.strip_suffix(".css").unwrap_or(&file);
     let color = match state.core.load_environment(client_id).await {
-        Ok(Some(env)) => env.env.settings.branding.primary_color.clone(),
+        Ok(Some(env)) => env.settings.branding.primary_color.clone(),
         _ => Branding::default().primary_color,
     };
     // Validated as #rrggbb when set; checked again because it lands in CSS.

@@ -51,7 +51,7 @@ pub async fn authorize(
             "This sign-in link isn't allowed",
             format!(
                 "The redirect URI '{redirect_uri}' is not registered for {}. Register it with `gatehouse redirect-uris add {redirect_uri}` or POST /user_management/redirect_uris.",
-                env.env.name
+                env.name
             ),
         );
     }
@@ -116,10 +116,7 @@ pub async fn authorize(
             Err(super::social::StartFailure::Page(page)) => Ok(page),
         };
     }
-    let page = if screen_hint.as_deref() == Some("sign-up") && env.env.settings.sign_up_enabled {
-        "sign-up"
-    } else {
-        "sign-in"
-    };
+    let page =
+        if screen_hint.as_deref() == Some("sign-up") && env.settings.sign_up_enabled { "sign-up" } else { "sign-in" };
     Ok(found(&format!("/authkit/{page}?request={request_id}")))
 }

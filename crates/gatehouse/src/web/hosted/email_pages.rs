@@ -55,7 +55,7 @@ impl EmailForm {
         error: Option<String>,
     ) -> Response {
         let (env, params) = saved;
-        let app = &env.env.settings.branding.app_name;
+        let app = &env.settings.branding.app_name;
         let (title, subtitle, action, button) = match self {
             EmailForm::MagicAuth => (
                 "Sign in with a code".to_owned(),
@@ -131,7 +131,7 @@ pub async fn magic_auth_send(
     if !form.csrf_ok() {
         return Ok(retry(StatusCode::BAD_REQUEST, FORM_EXPIRED.into()));
     }
-    if !env.env.settings.magic_auth_enabled {
+    if !env.settings.magic_auth_enabled {
         return Ok(retry(
             StatusCode::FORBIDDEN,
             "Sign-in with an emailed code is turned off for this application.".into(),
@@ -291,7 +291,7 @@ pub async fn reset_password_page(
     let ctx = context! {
         title => "Choose a new password", token, request => "", email => &reset.email,
         subtitle => format!("for {}", reset.email),
-        min_length => env.env.settings.password_policy.min_length,
+        min_length => env.settings.password_policy.min_length,
     };
     Ok(page(&state, &headers, "new_password.html", StatusCode::OK, &env, None, ctx))
 }
@@ -309,18 +309,18 @@ pub async fn reset_password(
         let ctx = context! {
             title => "Choose a new password", token => &token, request => "", error, email => &reset.email,
             subtitle => format!("for {}", reset.email),
-            min_length => env.env.settings.password_policy.min_length,
+            min_length => env.settings.password_policy.min_length,
         };
         page(&state, &headers, "new_password.html", StatusCode::BAD_REQUEST, &env, None, ctx)
     };
     if !form.csrf_ok() {
         return Ok(retry(FORM_EXPIRED.into()));
     }
-    match state.core.reset_password(Some(&env.env.id), &token, &form.raw("password")).await {
+    match state.core.reset_password(Some(&env.id), &token, &form.raw("password")).await {
         Ok(_) => {
             let ctx = context! {
                 title => "Password changed",
-                detail => format!("Your new password is set, and you have been signed out everywhere. Go back to {} and sign in.", env.env.settings.branding.app_name),
+                detail => format!("Your new password is set, and you have been signed out everywhere. Go back to {} and sign in.", env.settings.branding.app_name),
             };
             let mut response = page(&state, &headers, "message.html", StatusCode::OK, &env, None, ctx);
             response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

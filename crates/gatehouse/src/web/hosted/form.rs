@@ -151,7 +151,7 @@ fn render(
     scripted: bool,
 ) -> Response {
     let (csrf_token, set_cookie) = csrf::token_for_form(headers, state.https());
-    let branding = brand(&env.env.settings.branding, Some(&env.env.client_id));
+    let branding = brand(&env.settings.branding, Some(&env.client_id));
     let ctx = minijinja::context! { csrf_token, brand => branding, ..ctx };
     let mut response = if scripted {
         pages().render_scripted(template, status, ctx, form_target)

@@ -51,12 +51,12 @@ impl<'a> Forms<'a> {
         env: &'a LoadedEnvironment,
         params: &'a AuthorizeParams,
     ) -> Result<Forms<'a>, PageError> {
-        let providers = state.core.provider_buttons(&env.env).await?;
+        let providers = state.core.provider_buttons(env).await?;
         Ok(Forms { state, headers, env, params, providers })
     }
 
     fn show(&self, screen: Screen, status: StatusCode, form: FormState) -> Response {
-        let settings = &self.env.env.settings;
+        let settings = &self.env.settings;
         let email_ok = self.state.core.check_email_available(self.env).is_ok();
         let then_security = self.params.then.as_deref() == Some(THEN_SECURITY);
         let (template, title, subtitle) = match screen {
@@ -116,7 +116,7 @@ pub async fn sign_up_page(
     saved: SavedRequest,
 ) -> Result<Response, PageError> {
     let forms = Forms::load(&state, &headers, &saved.env, &saved.params).await?;
-    if !saved.env.env.settings.sign_up_enabled {
+    if !saved.env.settings.sign_up_enabled {
         return Ok(forms.show(Screen::SignIn, StatusCode::OK, FormState::default()));
     }
     let form = FormState { email: saved.params.login_hint.clone().unwrap_or_default(), ..FormState::default() };
@@ -178,7 +178,7 @@ pub async fn sign_up(
     if !posted.csrf_ok() {
         return refuse(StatusCode::BAD_REQUEST, FORM_EXPIRED);
     }
-    if !env.env.settings.sign_up_enabled {
+    if !env.settings.sign_up_enabled {
         return refuse(StatusCode::FORBIDDEN, "Sign-up is turned off for this application.");
     }
     let password = posted.raw("password");
@@ -192,7 +192,7 @@ pub async fn sign_up(
         last_name: Some(form.last_name.clone()).filter(|s| !s.is_empty()),
         ..NewUser::default()
     };
-    let user = match state.core.create_user(&env.env, new).await {
+    let user = match state.core.create_user(&env, new).await {
         Ok(user) => user,
         Err(Error::PasswordStrength(message) | Error::Validation { message, .. }) => {
             return refuse(StatusCode::BAD_REQUEST, &message);

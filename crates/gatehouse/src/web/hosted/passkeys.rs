@@ -62,7 +62,7 @@ pub async fn registration_options(State(state): State<AppState>, headers: Header
     if !csrf_header_ok(&state, &headers) {
         return json_error(StatusCode::FORBIDDEN, PAGE_EXPIRED);
     }
-    match state.core.start_passkey_registration(&open.env.env, &open.user).await {
+    match state.core.start_passkey_registration(&open.env, &open.user).await {
         Ok((ceremony, options)) => axum::Json(json!({ "ceremony": ceremony, "options": options })).into_response(),
         Err(e) => json_service_error(e),
     }
@@ -81,7 +81,7 @@ pub async fn register(State(state): State<AppState>, headers: HeaderMap, body: B
     };
     let credential = body.remove("credential").unwrap_or(Value::Null);
     let (ceremony, name) = (text(&body, "ceremony"), text(&body, "name"));
-    match state.core.finish_passkey_registration(&open.env.env, &open.user, ceremony, credential, name).await {
+    match state.core.finish_passkey_registration(&open.env, &open.user, ceremony, credential, name).await {
         Ok(_) => axum::Json(json!({ "location": format!("{PAGE}?done=passkey-added") })).into_response(),
         Err(e) => json_service_error(e),
     }
@@ -100,7 +100,7 @@ pub async fn sign_in_options(State(state): State<AppState>, headers: HeaderMap, 
         Ok(None) => return json_error(StatusCode::BAD_REQUEST, SIGN_IN_EXPIRED),
         Err(e) => return json_service_error(e),
     };
-    match state.core.start_passkey_sign_in(&env.env).await {
+    match state.core.start_passkey_sign_in(&env).await {
         Ok((ceremony, options)) => axum::Json(json!({ "ceremony": ceremony, "options": options })).into_response(),
         Err(e) => json_service_error(e),
     }
@@ -120,7 +120,7 @@ pub async fn sign_in(State(state): State<AppState>, headers: HeaderMap, body: By
         Err(e) => return json_service_error(e),
     };
     let credential = body.remove("credential").unwrap_or(Value::Null);
-    let user = match state.core.finish_passkey_sign_in(&env.env, text(&body, "ceremony"), credential).await {
+    let user = match state.core.finish_passkey_sign_in(&env, text(&body, "ceremony"), credential).await {
         Ok(user) => user,
         Err(e) => return json_service_error(e),
     };

@@ -57,7 +57,7 @@ async fn open_session(
     let mut params = params.clone();
     params.then = None;
     let request = state.core.save_authorization_request(env, &params).await?;
-    let token = state.core.create_security_session(&env.env, user, method, &request).await?;
+    let token = state.core.create_security_session(env, user, method, &request).await?;
     cookies::set(SECURITY_COOKIE, &token, state.https(), Some(SECURITY_SESSION_TTL_MS / 1000))
         .ok_or_else(|| Error::Internal(anyhow::anyhow!("cookie header")).into())
 }
@@ -92,7 +92,7 @@ fn render_codes(
         title => "Save your recovery codes",
         subtitle => "Use one if you lose your authenticator app. Each code works once.",
         codes => codes.to_vec(), back_to_security,
-        app_name => &env.env.settings.branding.app_name,
+        app_name => &env.settings.branding.app_name,
     };
     page(state, headers, "recovery_codes.html", StatusCode::OK, env, form_target, ctx)
 }
@@ -129,7 +129,7 @@ impl Open {
         let (session, user) = state.core.find_security_session(&token).await?.ok_or(Expired::SecurityPage)?;
         let (env, params) =
             state.core.find_authorization_request(&session.request_id).await?.ok_or(Expired::SecurityPage)?;
-        if env.env.id != session.environment_id {
+        if env.id != session.environment_id {
             return Err(Expired::SecurityPage.into());
         }
         Ok(Open { token, env, params, user })
@@ -198,7 +198,7 @@ async fn render_page(
             }
         })
         .collect();
-    let settings = &open.env.env.settings;
+    let settings = &open.env.settings;
     let ctx = context! {
         title => "Account security",
         subtitle => &open.user.email,
@@ -224,7 +224,7 @@ pub async fn proceed(State(state): State<AppState>, headers: HeaderMap, form: Fo
 /// `GET /authkit/security/authenticator`: set up an authenticator app.
 pub async fn authenticator_page(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
     let open = Open::load(&state, &headers).await?;
-    let enrolment = state.core.start_hosted_enrolment(&open.env.env, &open.user).await?;
+    let enrolment = state.core.start_hosted_enrolment(&open.env, &open.user).await?;
     Ok(render_setup(&state, &headers, &open.env, &open.setup(), &enrolment, StatusCode::OK, None))
 }
 
@@ -236,14 +236,14 @@ pub async fn authenticator(
 ) -> Result<Response, PageError> {
     let open = Open::load(&state, &headers).await?;
     let result = if form.csrf_ok() {
-        state.core.confirm_hosted_enrolment(&open.env.env, &open.user, &form.field("code")).await
+        state.core.confirm_hosted_enrolment(&open.env, &open.user, &form.field("code")).await
     } else {
         Err(Error::Factor(FactorError::InvalidCode))
     };
     match result {
         Ok(codes) => Ok(render_codes(&state, &headers, &open.env, None, &codes, true)),
         Err(e) => {
-            let enrolment = state.core.start_hosted_enrolment(&open.env.env, &open.user).await?;
+            let enrolment = state.core.start_hosted_enrolment(&open.env, &open.user).await?;
             let Some((status, message)) = code_problem(&e) else { return Err(e.into()) };
             Ok(render_setup(&state, &headers, &open.env, &open.setup(), &enrolment, status, Some(message)))
         }
@@ -257,7 +257,7 @@ pub async fn remove_authenticator(
     form: Form,
 ) -> Result<Response, PageError> {
     let open = Open::load_form(&state, &headers, &form).await?;
-    let settings = &open.env.env.settings;
+    let settings = &open.env.settings;
     if settings.mfa_required && state.core.list_passkeys(&open.user).await.map(|p| p.is_empty()).unwrap_or(true) {
         let message = format!(
             "{} requires two-factor authentication: add a passkey before removing the app.",
@@ -265,7 +265,7 @@ pub async fn remove_authenticator(
         );
         return render_page(&state, &headers, &open, StatusCode::BAD_REQUEST, None, Some(message)).await;
     }
-    state.core.remove_authenticator_apps(&open.env.env, &open.user).await?;
+    state.core.remove_authenticator_apps(&open.env, &open.user).await?;
     Ok(see_other(&format!("{PAGE}?done=app-removed")))
 }
 

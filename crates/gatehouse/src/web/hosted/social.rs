@@ -40,8 +40,8 @@ fn problem(
     detail: &str,
     retry: Option<&str>,
 ) -> Response {
-    let branding = env.map(|e| e.env.settings.branding.clone()).unwrap_or_default();
-    let client_id = env.map(|e| e.env.client_id.as_str());
+    let branding = env.map(|e| e.settings.branding.clone()).unwrap_or_default();
+    let client_id = env.map(|e| e.client_id.as_str());
     let link = retry.map(|request| format!("/authkit/sign-in?request={request}"));
     let ctx = context! {
         title, detail, link, link_text => "Back to sign in", brand => brand(&branding, client_id),

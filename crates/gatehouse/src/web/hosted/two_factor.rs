@@ -96,7 +96,7 @@ fn render_challenge(
     status: StatusCode,
     error: Option<String>,
 ) -> Response {
-    let settings = &flow.env.env.settings;
+    let settings = &flow.env.settings;
     let ctx = context! {
         title => "Two-factor authentication",
         subtitle => format!("Enter the 6-digit code from your authenticator app to continue to {}", settings.branding.app_name),
@@ -129,7 +129,7 @@ pub fn render_setup(
     status: StatusCode,
     error: Option<String>,
 ) -> Response {
-    let settings = &env.env.settings;
+    let settings = &env.settings;
     // Groups of four are easier to type.
     let secret_groups: Vec<String> =
         enrolment.secret_base32.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
@@ -209,7 +209,7 @@ pub async fn setup_page(
     if !flow.owes_enrolment(&state).await? {
         return Ok(see_other(&format!("{CHALLENGE_PAGE}?request={}", flow.request)));
     }
-    let enrolment = state.core.start_hosted_enrolment(&flow.env.env, &flow.user).await?;
+    let enrolment = state.core.start_hosted_enrolment(&flow.env, &flow.user).await?;
     Ok(render_setup(&state, &headers, &flow.env, &flow.setup(), &enrolment, StatusCode::OK, None))
 }
 
@@ -221,7 +221,7 @@ pub async fn setup(State(state): State<AppState>, headers: HeaderMap, form: Form
     if !form.csrf_ok() {
         return setup_again(&state, &headers, &flow, StatusCode::BAD_REQUEST, FORM_EXPIRED.into()).await;
     }
-    let codes = match state.core.confirm_hosted_enrolment(&flow.env.env, &flow.user, &form.field("code")).await {
+    let codes = match state.core.confirm_hosted_enrolment(&flow.env, &flow.user, &form.field("code")).await {
         Ok(codes) => codes,
         Err(e) => match code_problem(&e) {
             Some((status, message)) => return setup_again(&state, &headers, &flow, status, message).await,
@@ -252,6 +252,6 @@ async fn setup_again(
     status: StatusCode,
     error: String,
 ) -> Result<Response, PageError> {
-    let enrolment = state.core.start_hosted_enrolment(&flow.env.env, &flow.user).await?;
+    let enrolment = state.core.start_hosted_enrolment(&flow.env, &flow.user).await?;
     Ok(render_setup(state, headers, &flow.env, &flow.setup(), &enrolment, status, Some(error)))
 }
