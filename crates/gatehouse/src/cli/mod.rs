@@ -3,8 +3,12 @@
 //! seconds). Every command takes `--json` for scripts.
 
 pub mod banner;
+mod email;
+mod environments;
+mod lists;
 mod migrate_store;
 mod providers;
+mod tokens;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,12 +16,14 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Parser, Subcommand};
-use serde_json::json;
 
-use crate::clock::{SystemClock, iso8601};
-use crate::domain::environment::{DEVELOPMENT, Environment, PRODUCTION};
+use crate::clock::SystemClock;
+use crate::domain::environment::{DEVELOPMENT, Environment};
 use crate::server::{ServerConfig, open_core};
 use crate::service::Core;
+use environments::{ApiKeyCommand, EnvCommand};
+use lists::{Kind, ListCommand};
+use tokens::{KeyCommand, TemplateCommand};
 
 #[derive(Parser, Debug)]
 #[command(name = "gatehouse", version, about = "Self-hosted authentication server compatible with WorkOS AuthKit")]
@@ -102,7 +108,7 @@ enum Command {
     },
     /// Email delivery settings stored in the database (environment variables take precedence).
     #[command(subcommand)]
-    Email(EmailCommand),
+    Email(email::EmailCommand),
     /// Check a token exactly as Convex would, against a provider config shaped like the default
     /// export of convex/auth.config.ts; prints the identity, or Convex's error and a diagnosis.
     VerifyToken {
@@ -117,40 +123,7 @@ enum Command {
     MigrateStore(migrate_store::MigrateStoreArgs),
 }
 
-#[derive(Subcommand, Debug)]
-enum EmailCommand {
-    /// Store the SMTP server and From address (the URL is sealed; it may hold a password).
-    Configure {
-        #[arg(long = "smtp", value_name = "SMTP_URL")]
-        smtp: String,
-        #[arg(long = "from")]
-        from: String,
-    },
-    /// Show how email is sent (passwords hidden).
-    Show,
-    /// Forget the stored SMTP settings.
-    Clear,
-}
-
-#[derive(Subcommand, Debug)]
-enum EnvCommand {
-    /// List environments.
-    List,
-    /// Show one environment's settings and the snippets for apps.
-    Show {
-        #[arg(default_value = DEVELOPMENT)]
-        name: String,
-    },
-    /// Create an environment (`production`) and print its first API key.
-    Create { name: String },
-    /// Change settings: `gatehouse env set development access_token_ttl_secs=60 branding.app_name=Acme`.
-    Set {
-        name: String,
-        #[arg(required = true, value_name = "KEY=VALUE")]
-        pairs: Vec<String>,
-    },
-}
-
+/// `--env NAME`: the environment a command acts on.
 #[derive(Args, Debug)]
 struct EnvArg {
     /// The environment to act on.
@@ -158,57 +131,10 @@ struct EnvArg {
     env: String,
 }
 
-#[derive(Subcommand, Debug)]
-enum ApiKeyCommand {
-    /// Issue a new key (printed once).
-    Create(EnvArg),
-    /// List keys (hints only; keys are stored hashed).
-    List(EnvArg),
-    /// Revoke a key by its ID (`api_key_…`).
-    Revoke {
-        id: String,
-        #[command(flatten)]
-        env: EnvArg,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum ListCommand {
-    Add {
-        value: String,
-        #[command(flatten)]
-        env: EnvArg,
-    },
-    List(EnvArg),
-    Remove {
-        value: String,
-        #[command(flatten)]
-        env: EnvArg,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum TemplateCommand {
-    Show(EnvArg),
-    /// Set the template, e.g. '{"aud": "client_…", "email": {{ user.email }}}'. Empty clears it.
-    Set {
-        template: String,
-        #[command(flatten)]
-        env: EnvArg,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum KeyCommand {
-    /// Show each key and when it signs and stays published.
-    List(EnvArg),
-    /// Publish a new key now; it starts signing after one JWKS max-age, so cached key sets never miss it.
-    Rotate {
-        #[command(flatten)]
-        env: EnvArg,
-        #[arg(long, env = "GATEHOUSE_JWKS_MAX_AGE_SECS", default_value_t = 300)]
-        jwks_max_age_secs: i64,
-    },
+impl EnvArg {
+    async fn load(&self, core: &Core) -> anyhow::Result<Environment> {
+        env_named(core, &self.env).await
+    }
 }
 
 /// Entry point of the binary.
@@ -316,267 +242,21 @@ async fn env_named(core: &Core, name: &str) -> anyhow::Result<Environment> {
     })
 }
 
+/// Runs one operator command on the core (not `serve`, `verify-token` or `migrate-store`).
 async fn command(core: &Core, public_url: &str, out: &Output, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve { .. } | Command::VerifyToken { .. } | Command::MigrateStore(_) => {
-            unreachable!("handled by run")
+            bail!("handled before the store is opened")
         }
-        Command::Init => {
-            let issued = core.ensure_environment(DEVELOPMENT).await?;
-            let c = banner::connection(public_url, &issued.environment, &issued.client_id);
-            out.print(
-                json!({
-                    "environment": issued.environment, "created": issued.created, "client_id": issued.client_id,
-                    "api_key": issued.api_key, "issuer": c.issuer, "jwks_url": c.jwks_url, "api_base_url": c.api_base_url,
-                }),
-                || {
-                    let verb = if issued.created { "Created" } else { "Found" };
-                    format!(
-                        "{verb} the {} environment.\n  Client ID  {}\n  API key    {}   (new; shown once)\n  Issuer     {}\n  JWKS       {}\n\n{}",
-                        issued.environment, issued.client_id, issued.api_key, c.issuer, c.jwks_url,
-                        banner::snippets(public_url, &issued.client_id, Some(&issued.api_key))
-                    )
-                },
-            );
-        }
-        Command::Env(EnvCommand::List) => {
-            let envs = core.list_environments().await?;
-            let list: Vec<_> = envs.iter().map(|e| json!({"name": e.name, "client_id": e.client_id})).collect();
-            out.print(json!(list), || {
-                envs.iter().map(|e| format!("{:<12} {}", e.name, e.client_id)).collect::<Vec<_>>().join("\n")
-            });
-        }
-        Command::Env(EnvCommand::Show { name }) => {
-            let env = env_named(core, &name).await?;
-            let c = banner::connection(public_url, &env.name, &env.client_id);
-            let redirects: Vec<String> = core.list_redirect_uris(&env).await?.into_iter().map(|r| r.uri).collect();
-            let origins: Vec<String> = core.list_cors_origins(&env).await?.into_iter().map(|o| o.origin).collect();
-            out.print(
-                json!({"name": env.name, "client_id": env.client_id, "issuer": c.issuer, "jwks_url": c.jwks_url,
-                       "settings": env.settings, "redirect_uris": redirects, "cors_origins": origins}),
-                || {
-                    format!(
-                        "{} environment\n  Client ID     {}\n  Issuer        {}\n  JWKS          {}\n  Redirect URIs {}\n  CORS origins  {}\n  Settings      {}\n\n{}",
-                        env.name, env.client_id, c.issuer, c.jwks_url,
-                        if redirects.is_empty() { "(none)".into() } else { redirects.join(", ") },
-                        if origins.is_empty() { "(none)".into() } else { origins.join(", ") },
-                        serde_json::to_string_pretty(&env.settings).unwrap_or_default().replace('\n', "\n  "),
-                        banner::snippets(public_url, &env.client_id, None)
-                    )
-                },
-            );
-        }
-        Command::Env(EnvCommand::Create { name }) => {
-            if name != DEVELOPMENT && name != PRODUCTION {
-                bail!("environments are 'development' and 'production'");
-            }
-            if core.find_environment_named(&name).await?.is_some() {
-                bail!(
-                    "the {name} environment already exists; `gatehouse api-keys create --env {name}` issues another key"
-                );
-            }
-            let issued = core.ensure_environment(&name).await?;
-            let c = banner::connection(public_url, &issued.environment, &issued.client_id);
-            out.print(
-                json!({"environment": issued.environment, "client_id": issued.client_id, "api_key": issued.api_key,
-                       "issuer": c.issuer, "jwks_url": c.jwks_url}),
-                || {
-                    format!(
-                        "Created {}.\n  Client ID  {}\n  API key    {}   (shown once)",
-                        issued.environment, issued.client_id, issued.api_key
-                    )
-                },
-            );
-        }
-        Command::Env(EnvCommand::Set { name, pairs }) => {
-            let env = env_named(core, &name).await?;
-            let mut settings = env.settings.clone();
-            for pair in &pairs {
-                let (key, value) = pair.split_once('=').with_context(|| format!("'{pair}' is not KEY=VALUE"))?;
-                settings.set(key.trim(), value.trim()).map_err(anyhow::Error::msg)?;
-            }
-            let env = core.update_settings(&env, settings).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            out.print(json!({"name": env.name, "settings": env.settings}), || format!("Updated {}.", env.name));
-        }
-        Command::ApiKeys(ApiKeyCommand::Create(a)) => {
-            let env = env_named(core, &a.env).await?;
-            let key = core.issue_api_key(&env).await?;
-            out.print(json!({"environment": env.name, "api_key": key}), || {
-                format!("New API key for {}: {key}\nIt is shown only now; Gatehouse keeps a hash.", env.name)
-            });
-        }
-        Command::ApiKeys(ApiKeyCommand::List(a)) => {
-            let env = env_named(core, &a.env).await?;
-            let keys = core.list_api_keys(&env).await?;
-            let list: Vec<_> = keys
-                .iter()
-                .map(|k| json!({"id": k.id, "hint": k.key_hint, "created_at": iso8601(k.created_at), "revoked_at": k.revoked_at.map(iso8601)}))
-                .collect();
-            out.print(json!(list), || {
-                keys.iter()
-                    .map(|k| {
-                        format!(
-                            "{}  {}  created {}{}",
-                            k.id,
-                            k.key_hint,
-                            iso8601(k.created_at),
-                            if k.revoked_at.is_some() { "  (revoked)" } else { "" }
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            });
-        }
-        Command::ApiKeys(ApiKeyCommand::Revoke { id, env }) => {
-            let env = env_named(core, &env.env).await?;
-            if !core.revoke_api_key(&env, &id).await? {
-                bail!("no active API key '{id}' in {}; see `gatehouse api-keys list`", env.name);
-            }
-            out.print(json!({"revoked": id}), || format!("Revoked {id}."));
-        }
-        Command::Providers(c) => providers::run(core, out, *c).await?,
-        Command::Emails { env, limit } => {
-            let env = match &env {
-                Some(name) => Some(env_named(core, name).await?),
-                None => None,
-            };
-            let emails = core.list_emails(env.as_ref(), limit.clamp(1, 500)).await?;
-            let list: Vec<_> = emails
-                .iter()
-                .map(|e| json!({"id": e.id, "kind": e.kind, "to": e.to_address, "subject": e.subject, "status": e.status,
-                    "attempts": e.attempts, "last_error": e.last_error, "created_at": iso8601(e.created_at), "sent_at": e.sent_at.map(iso8601)}))
-                .collect();
-            out.print(json!(list), || {
-                if emails.is_empty() {
-                    return "No emails yet.".into();
-                }
-                emails
-                    .iter()
-                    .map(|e| {
-                        let error =
-                            e.last_error.as_deref().map(|x| format!("\n      last error: {x}")).unwrap_or_default();
-                        format!(
-                            "{}  {:<8} {:<18} to {}  ({} attempt{}){error}",
-                            iso8601(e.created_at),
-                            e.status,
-                            e.kind,
-                            e.to_address,
-                            e.attempts,
-                            if e.attempts == 1 { "" } else { "s" }
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            });
-        }
-        Command::Email(EmailCommand::Configure { smtp, from }) => {
-            let parsed =
-                url::Url::parse(&smtp).with_context(|| "the SMTP URL must look like smtp://user:pass@host:587")?;
-            if !matches!(parsed.scheme(), "smtp" | "smtps") {
-                bail!("the SMTP URL must start with smtp:// or smtps://");
-            }
-            if from.parse::<lettre::message::Mailbox>().is_err() {
-                bail!("--from must be an address like \"Acme <no-reply@acme.com>\"");
-            }
-            core.store_email_settings(&smtp, &from).await?;
-            out.print(json!({"smtp_url": crate::store::redact_url(&smtp), "from": from}), || {
-                format!(
-                    "Email will be sent through {} as {from}. Restart the server to apply.",
-                    crate::store::redact_url(&smtp)
-                )
-            });
-        }
-        Command::Email(EmailCommand::Show) => {
-            let email = core.email_config();
-            let smtp = email.smtp_url.as_deref().map(crate::store::redact_url);
-            out.print(json!({"smtp_url": smtp, "from": email.from}), || match &smtp {
-                Some(url) => format!("SMTP  {url}\nFrom  {}", email.from),
-                None => {
-                    "No SMTP server: development emails go to the log and /dev/emails; production email is off.".into()
-                }
-            });
-        }
-        Command::Email(EmailCommand::Clear) => {
-            core.clear_email_settings().await?;
-            out.print(json!({"cleared": true}), || "Stored email settings removed.".into());
-        }
-        Command::RedirectUris(c) => list_command(core, out, c, Kind::Redirect).await?,
-        Command::CorsOrigins(c) => list_command(core, out, c, Kind::Cors).await?,
-        Command::JwtTemplate(TemplateCommand::Show(a)) => {
-            let env = env_named(core, &a.env).await?;
-            out.print(json!({"content": env.settings.jwt_template}), || env.settings.jwt_template.clone());
-        }
-        Command::JwtTemplate(TemplateCommand::Set { template, env }) => {
-            let env = env_named(core, &env.env).await?;
-            let env = core.set_jwt_template(&env, &template).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            out.print(json!({"content": env.settings.jwt_template}), || "JWT template updated.".into());
-        }
-        Command::Keys(KeyCommand::List(a)) => {
-            let env = env_named(core, &a.env).await?;
-            let loaded = core.load_environment(&env.client_id).await?.context("environment vanished")?;
-            let schedule = core.key_schedule(&loaded);
-            out.print(json!(schedule), || {
-                schedule
-                    .iter()
-                    .map(|k| {
-                        format!(
-                            "{}  {:?}  signs from {}{}",
-                            k.kid,
-                            k.state,
-                            iso8601(k.signs_from),
-                            k.published_until.map(|p| format!(", published until {}", iso8601(p))).unwrap_or_default()
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            });
-        }
-        Command::Keys(KeyCommand::Rotate { env, .. }) => {
-            let env = env_named(core, &env.env).await?;
-            let status = core.rotate_signing_key(&env).await?;
-            out.print(json!(status), || {
-                format!(
-                    "Published {} in the JWKS now. It starts signing at {} (after one JWKS max-age, so every cached key set already has it).\nThe previous key stays published until its last tokens expire.",
-                    status.kid, iso8601(status.signs_from)
-                )
-            });
-        }
+        Command::Init => environments::init(core, public_url, out).await,
+        Command::Env(c) => environments::run(core, public_url, out, c).await,
+        Command::ApiKeys(c) => environments::run_api_keys(core, out, c).await,
+        Command::RedirectUris(c) => lists::run(core, out, c, Kind::Redirect).await,
+        Command::CorsOrigins(c) => lists::run(core, out, c, Kind::Cors).await,
+        Command::JwtTemplate(c) => tokens::run_template(core, out, c).await,
+        Command::Keys(c) => tokens::run_keys(core, out, c).await,
+        Command::Providers(c) => providers::run(core, out, *c).await,
+        Command::Emails { env, limit } => email::list(core, out, env.as_deref(), limit).await,
+        Command::Email(c) => email::run(core, out, c).await,
     }
-    Ok(())
-}
-
-enum Kind {
-    Redirect,
-    Cors,
-}
-
-async fn list_command(core: &Core, out: &Output, c: ListCommand, kind: Kind) -> anyhow::Result<()> {
-    let err = |e: crate::service::Error| anyhow::anyhow!("{e}");
-    match c {
-        ListCommand::Add { value, env } => {
-            let env = env_named(core, &env.env).await?;
-            match kind {
-                Kind::Redirect => core.add_redirect_uri(&env, &value).await.map(|_| ()).map_err(err)?,
-                Kind::Cors => core.add_cors_origin(&env, &value).await.map(|_| ()).map_err(err)?,
-            }
-            out.print(json!({"added": value}), || format!("Added {value} to {}.", env.name));
-        }
-        ListCommand::Remove { value, env } => {
-            let env = env_named(core, &env.env).await?;
-            match kind {
-                Kind::Redirect => core.remove_redirect_uri(&env, &value).await.map_err(err)?,
-                Kind::Cors => core.remove_cors_origin(&env, &value).await.map_err(err)?,
-            }
-            out.print(json!({"removed": value}), || format!("Removed {value} from {}.", env.name));
-        }
-        ListCommand::List(a) => {
-            let env = env_named(core, &a.env).await?;
-            let values: Vec<String> = match kind {
-                Kind::Redirect => core.list_redirect_uris(&env).await?.into_iter().map(|r| r.uri).collect(),
-                Kind::Cors => core.list_cors_origins(&env).await?.into_iter().map(|o| o.origin).collect(),
-            };
-            out.print(json!(values), || values.join("\n"));
-        }
-    }
-    Ok(())
 }

@@ -4,7 +4,7 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use super::{EnvArg, Output, env_named};
+use super::{EnvArg, Output};
 use crate::domain::provider::StoredProvider;
 use crate::service::Core;
 use crate::service::social::{NewProvider, ProviderPatch, provider_label};
@@ -20,7 +20,7 @@ pub(super) enum ProviderCommand {
     Show {
         name: String,
         #[command(flatten)]
-        env: EnvArg,
+        scope: EnvArg,
     },
     /// Change a provider: any of the `add` options; an empty value clears an optional one.
     Set(SetArgs),
@@ -28,19 +28,19 @@ pub(super) enum ProviderCommand {
     Enable {
         name: String,
         #[command(flatten)]
-        env: EnvArg,
+        scope: EnvArg,
     },
     /// Hide the provider's button and refuse `provider=` (linked identities stay).
     Disable {
         name: String,
         #[command(flatten)]
-        env: EnvArg,
+        scope: EnvArg,
     },
     /// Remove a provider (linked identities stay, so adding it again keeps its users' links).
     Remove {
         name: String,
         #[command(flatten)]
-        env: EnvArg,
+        scope: EnvArg,
     },
 }
 
@@ -88,7 +88,7 @@ pub(super) struct AddArgs {
     #[command(flatten)]
     endpoints: Endpoints,
     #[command(flatten)]
-    env: EnvArg,
+    scope: EnvArg,
 }
 
 #[derive(Args, Debug)]
@@ -103,7 +103,7 @@ pub(super) struct SetArgs {
     #[command(flatten)]
     endpoints: Endpoints,
     #[command(flatten)]
-    env: EnvArg,
+    scope: EnvArg,
 }
 
 fn read_secret(value: Option<String>, file: Option<&std::path::Path>) -> anyhow::Result<Option<String>> {
@@ -161,87 +161,101 @@ fn human(core: &Core, p: &StoredProvider) -> String {
 }
 
 pub(super) async fn run(core: &Core, out: &Output, command: ProviderCommand) -> anyhow::Result<()> {
-    let err = |e: crate::service::Error| anyhow::anyhow!("{e}");
     match command {
-        ProviderCommand::Add(a) => {
-            let env = env_named(core, &a.env.env).await?;
-            let secret = read_secret(a.client_secret, a.client_secret_file.as_deref())?.context(
-                "give the client secret with --client-secret, --client-secret-file or GATEHOUSE_PROVIDER_CLIENT_SECRET",
-            )?;
-            let e = a.endpoints;
-            let new = NewProvider {
-                name: a.name,
-                client_id: a.client_id,
-                client_secret: secret,
-                scopes: split_scopes(e.scopes),
-                display_name: e.display_name,
-                icon_url: e.icon_url,
-                issuer: e.issuer,
-                authorize_url: e.authorize_url,
-                token_url: e.token_url,
-                userinfo_url: e.userinfo_url,
-                emails_url: e.emails_url,
-                jwks_url: e.jwks_url,
-                is_enabled: Some(!a.disabled),
-            };
-            let p = core.add_provider(&env, new).await.map_err(err)?;
-            out.print(describe(core, &p), || format!("Added to {}:\n{}", env.name, human(core, &p)));
-        }
-        ProviderCommand::List(a) => {
-            let env = env_named(core, &a.env).await?;
-            let all = core.list_providers(&env).await.map_err(err)?;
-            let list: Vec<_> = all.iter().map(|p| describe(core, p)).collect();
-            out.print(json!(list), || {
-                if all.is_empty() {
-                    format!(
-                        "No providers in {}. Add one with `gatehouse providers add GoogleOAuth --client-id …`.",
-                        env.name
-                    )
-                } else {
-                    all.iter().map(|p| human(core, p)).collect::<Vec<_>>().join("\n\n")
-                }
-            });
-        }
-        ProviderCommand::Show { name, env } => {
-            let env = env_named(core, &env.env).await?;
-            let p = core.get_provider(&env, &name).await.map_err(err)?;
-            out.print(describe(core, &p), || human(core, &p));
-        }
-        ProviderCommand::Set(a) => {
-            let env = env_named(core, &a.env.env).await?;
-            let e = a.endpoints;
-            let patch = ProviderPatch {
-                client_id: a.client_id,
-                client_secret: read_secret(a.client_secret, a.client_secret_file.as_deref())?,
-                scopes: split_scopes(e.scopes),
-                display_name: clearable(e.display_name),
-                icon_url: clearable(e.icon_url),
-                issuer: clearable(e.issuer),
-                authorize_url: clearable(e.authorize_url),
-                token_url: clearable(e.token_url),
-                userinfo_url: clearable(e.userinfo_url),
-                emails_url: clearable(e.emails_url),
-                jwks_url: clearable(e.jwks_url),
-                is_enabled: None,
-            };
-            let p = core.update_provider(&env, &a.name, patch).await.map_err(err)?;
-            out.print(describe(core, &p), || format!("Updated:\n{}", human(core, &p)));
-        }
-        ProviderCommand::Enable { name, env } => toggle(core, out, &name, &env, true).await?,
-        ProviderCommand::Disable { name, env } => toggle(core, out, &name, &env, false).await?,
-        ProviderCommand::Remove { name, env } => {
-            let env = env_named(core, &env.env).await?;
-            core.remove_provider(&env, &name).await.map_err(err)?;
-            out.print(json!({"removed": name}), || format!("Removed {name} from {}.", env.name));
-        }
+        ProviderCommand::Add(a) => add(core, out, a).await,
+        ProviderCommand::List(scope) => list(core, out, &scope).await,
+        ProviderCommand::Show { name, scope } => show(core, out, &scope, &name).await,
+        ProviderCommand::Set(a) => set(core, out, a).await,
+        ProviderCommand::Enable { name, scope } => toggle(core, out, &scope, &name, true).await,
+        ProviderCommand::Disable { name, scope } => toggle(core, out, &scope, &name, false).await,
+        ProviderCommand::Remove { name, scope } => remove(core, out, &scope, &name).await,
     }
+}
+
+fn service_error(e: crate::service::Error) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
+}
+
+async fn add(core: &Core, out: &Output, a: AddArgs) -> anyhow::Result<()> {
+    let env = a.scope.load(core).await?;
+    let secret = read_secret(a.client_secret, a.client_secret_file.as_deref())?.context(
+        "give the client secret with --client-secret, --client-secret-file or GATEHOUSE_PROVIDER_CLIENT_SECRET",
+    )?;
+    let e = a.endpoints;
+    let new = NewProvider {
+        name: a.name,
+        client_id: a.client_id,
+        client_secret: secret,
+        scopes: split_scopes(e.scopes),
+        display_name: e.display_name,
+        icon_url: e.icon_url,
+        issuer: e.issuer,
+        authorize_url: e.authorize_url,
+        token_url: e.token_url,
+        userinfo_url: e.userinfo_url,
+        emails_url: e.emails_url,
+        jwks_url: e.jwks_url,
+        is_enabled: Some(!a.disabled),
+    };
+    let p = core.add_provider(&env, new).await.map_err(service_error)?;
+    out.print(describe(core, &p), || format!("Added to {}:\n{}", env.name, human(core, &p)));
     Ok(())
 }
 
-async fn toggle(core: &Core, out: &Output, name: &str, env: &EnvArg, enabled: bool) -> anyhow::Result<()> {
-    let env = env_named(core, &env.env).await?;
+async fn list(core: &Core, out: &Output, scope: &EnvArg) -> anyhow::Result<()> {
+    let env = scope.load(core).await?;
+    let all = core.list_providers(&env).await.map_err(service_error)?;
+    let list: Vec<_> = all.iter().map(|p| describe(core, p)).collect();
+    out.print(json!(list), || {
+        if all.is_empty() {
+            format!("No providers in {}. Add one with `gatehouse providers add GoogleOAuth --client-id …`.", env.name)
+        } else {
+            all.iter().map(|p| human(core, p)).collect::<Vec<_>>().join("\n\n")
+        }
+    });
+    Ok(())
+}
+
+async fn show(core: &Core, out: &Output, scope: &EnvArg, name: &str) -> anyhow::Result<()> {
+    let env = scope.load(core).await?;
+    let p = core.get_provider(&env, name).await.map_err(service_error)?;
+    out.print(describe(core, &p), || human(core, &p));
+    Ok(())
+}
+
+async fn set(core: &Core, out: &Output, a: SetArgs) -> anyhow::Result<()> {
+    let env = a.scope.load(core).await?;
+    let e = a.endpoints;
+    let patch = ProviderPatch {
+        client_id: a.client_id,
+        client_secret: read_secret(a.client_secret, a.client_secret_file.as_deref())?,
+        scopes: split_scopes(e.scopes),
+        display_name: clearable(e.display_name),
+        icon_url: clearable(e.icon_url),
+        issuer: clearable(e.issuer),
+        authorize_url: clearable(e.authorize_url),
+        token_url: clearable(e.token_url),
+        userinfo_url: clearable(e.userinfo_url),
+        emails_url: clearable(e.emails_url),
+        jwks_url: clearable(e.jwks_url),
+        is_enabled: None,
+    };
+    let p = core.update_provider(&env, &a.name, patch).await.map_err(service_error)?;
+    out.print(describe(core, &p), || format!("Updated:\n{}", human(core, &p)));
+    Ok(())
+}
+
+async fn remove(core: &Core, out: &Output, scope: &EnvArg, name: &str) -> anyhow::Result<()> {
+    let env = scope.load(core).await?;
+    core.remove_provider(&env, name).await.map_err(service_error)?;
+    out.print(json!({"removed": name}), || format!("Removed {name} from {}.", env.name));
+    Ok(())
+}
+
+async fn toggle(core: &Core, out: &Output, scope: &EnvArg, name: &str, enabled: bool) -> anyhow::Result<()> {
+    let env = scope.load(core).await?;
     let patch = ProviderPatch { is_enabled: Some(enabled), ..ProviderPatch::default() };
-    let p = core.update_provider(&env, name, patch).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let p = core.update_provider(&env, name, patch).await.map_err(service_error)?;
     let verb = if enabled { "Enabled" } else { "Disabled" };
     out.print(describe(core, &p), || format!("{verb} {name} in {}.", env.name));
     Ok(())

@@ -1,0 +1,72 @@
+//! `gatehouse redirect-uris …` and `gatehouse cors-origins …`: an environment's redirect URIs
+//! and the browser origins allowed to call the token endpoint.
+
+use clap::Subcommand;
+use serde_json::json;
+
+use super::{EnvArg, Output};
+use crate::service::Core;
+
+#[derive(Subcommand, Debug)]
+pub(super) enum ListCommand {
+    Add {
+        value: String,
+        #[command(flatten)]
+        scope: EnvArg,
+    },
+    List(EnvArg),
+    Remove {
+        value: String,
+        #[command(flatten)]
+        scope: EnvArg,
+    },
+}
+
+/// Which list a command is about.
+#[derive(Clone, Copy)]
+pub(super) enum Kind {
+    Redirect,
+    Cors,
+}
+
+pub(super) async fn run(core: &Core, out: &Output, command: ListCommand, kind: Kind) -> anyhow::Result<()> {
+    match command {
+        ListCommand::Add { value, scope } => add(core, out, kind, &scope, &value).await,
+        ListCommand::Remove { value, scope } => remove(core, out, kind, &scope, &value).await,
+        ListCommand::List(scope) => list(core, out, kind, &scope).await,
+    }
+}
+
+fn service_error(e: crate::service::Error) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
+}
+
+async fn add(core: &Core, out: &Output, kind: Kind, scope: &EnvArg, value: &str) -> anyhow::Result<()> {
+    let env = scope.load(core).await?;
+    match kind {
+        Kind::Redirect => core.add_redirect_uri(&env, value).await.map(|_| ()).map_err(service_error)?,
+        Kind::Cors => core.add_cors_origin(&env, value).await.map(|_| ()).map_err(service_error)?,
+    }
+    out.print(json!({"added": value}), || format!("Added {value} to {}.", env.name));
+    Ok(())
+}
+
+async fn remove(core: &Core, out: &Output, kind: Kind, scope: &EnvArg, value: &str) -> anyhow::Result<()> {
+    let env = scope.load(core).await?;
+    match kind {
+        Kind::Redirect => core.remove_redirect_uri(&env, value).await.map_err(service_error)?,
+        Kind::Cors => core.remove_cors_origin(&env, value).await.map_err(service_error)?,
+    }
+    out.print(json!({"removed": value}), || format!("Removed {value} from {}.", env.name));
+    Ok(())
+}
+
+async fn list(core: &Core, out: &Output, kind: Kind, scope: &EnvArg) -> anyhow::Result<()> {
+    let env = scope.load(core).await?;
+    let values: Vec<String> = match kind {
+        Kind::Redirect => core.list_redirect_uris(&env).await?.into_iter().map(|r| r.uri).collect(),
+        Kind::Cors => core.list_cors_origins(&env).await?.into_iter().map(|o| o.origin).collect(),
+    };
+    out.print(json!(values), || values.join("\n"));
+    Ok(())
+}
