@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: Rust unit and integration tests on SQLite and on a
-# throwaway PostgreSQL, then the end-to-end suite with the official WorkOS SDKs (Node 22) and
-# headless Chromium. Installs what is missing first (needs root for apt-get).
+# The whole test suite, as CI runs it: formatting and lints, Rust unit and integration tests
+# (among them tests/tidy.rs, the house rules of ARCHITECTURE.md) on SQLite and on a throwaway
+# PostgreSQL, then the end-to-end suite with the official WorkOS SDKs (Node 22) and headless
+# Chromium. Installs what is missing first (needs root for apt-get).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 step() { printf '\n== %s\n' "$*"; }
 
 # --- what the tests need ----------------------------------------------------------------
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+  step "installing rustfmt and clippy (rustup)"
+  rustup component add rustfmt clippy
+fi
 if [[ ! -x /usr/bin/chromium ]]; then
   step "installing Chromium (Debian package)"
   apt-get update -qq
@@ -46,6 +51,12 @@ trap 'scripts/pg-throwaway.sh stop "$PG_PLAIN_DIR"; scripts/pg-throwaway.sh stop
 echo "PostgreSQL at $PG_URL, and with TLS at $GATEHOUSE_TEST_PG_TLS_URL"
 
 # --- Rust ---------------------------------------------------------------------------------
+step "formatting (cargo fmt --check)"
+cargo fmt --all -- --check
+
+step "lints (cargo clippy, warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
 step "building"
 cargo build --workspace --all-targets --locked
 
