@@ -1,4 +1,4 @@
-//! The errors use cases report, in domain terms. `http::error` maps each to its wire shape.
+//! The errors use cases report, in domain terms. `web::error` maps each to its wire shape.
 
 use crate::crypto::password::PasswordError;
 use crate::crypto::signing::KeyError;
