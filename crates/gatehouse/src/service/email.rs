@@ -187,7 +187,7 @@ impl Core {
     }
 
     /// Opens a queued message's body.
-    pub fn open_email_body(&self, email: &OutboxEmail) -> Option<EmailBody> {
+    pub(super) fn open_email_body(&self, email: &OutboxEmail) -> Option<EmailBody> {
         let sealed = email.sealed_body.as_ref()?;
         let json = self.sealer.open(OUTBOX_CONTEXT, sealed).ok()?;
         serde_json::from_str(&json).ok()

@@ -37,10 +37,6 @@ impl ApiError {
     pub fn bad_request(description: impl Into<String>) -> ApiError {
         ApiError::oauth(StatusCode::BAD_REQUEST, "invalid_request", description)
     }
-
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
 }
 
 impl From<Error> for ApiError {

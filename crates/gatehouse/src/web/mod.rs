@@ -6,15 +6,15 @@
 //! the JWKS) and `hosted` (the sign-in pages). Surfaces import `service`, `domain` and this
 //! module's shared parts, never each other; adding one is one line in `SURFACES`.
 
-pub mod api;
-pub mod cookies;
-pub mod csrf;
-pub mod error;
-pub mod extract;
-pub mod hosted;
+mod api;
+mod cookies;
+mod csrf;
+mod error;
+mod extract;
+mod hosted;
 mod middleware;
-pub mod pages;
-pub mod redirects;
+mod pages;
+mod redirects;
 
 use std::sync::Arc;
 
