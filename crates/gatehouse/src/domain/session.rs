@@ -32,6 +32,15 @@ impl AuthMethod {
             AuthMethod::OAuth(provider) => provider,
         }
     }
+
+    /// Whether the sign-in was multi-factor in itself, and so owes no second factor: a passkey
+    /// with user verification proves possession and the user. Nothing else, whatever its name.
+    pub fn is_multi_factor(&self) -> bool {
+        match self {
+            AuthMethod::Passkey => true,
+            AuthMethod::Password | AuthMethod::MagicAuth | AuthMethod::OAuth(_) => false,
+        }
+    }
 }
 
 /// The stored form back into a method. A provider's name is never another method's
@@ -126,5 +135,13 @@ mod tests {
             assert_eq!(AuthMethod::from(method.as_str().to_owned()), method);
         }
         assert_eq!(AuthMethod::OAuth("GitHubOAuth".into()).to_string(), "GitHubOAuth");
+    }
+
+    #[test]
+    fn only_a_passkey_is_multi_factor_in_itself() {
+        assert!(AuthMethod::Passkey.is_multi_factor());
+        for method in [AuthMethod::Password, AuthMethod::MagicAuth, AuthMethod::OAuth("Passkey".into())] {
+            assert!(!method.is_multi_factor(), "{method:?}");
+        }
     }
 }

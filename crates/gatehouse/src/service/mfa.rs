@@ -123,9 +123,8 @@ impl Core {
     /// strong on its own; otherwise a user with a factor is always challenged, and one without
     /// must enrol when the environment requires two-factor.
     pub async fn mfa_step_up(&self, env: &Environment, user: &User, method: &AuthMethod) -> Result<StepUpNeeded> {
-        match method {
-            AuthMethod::Passkey => return Ok(StepUpNeeded::None),
-            AuthMethod::Password | AuthMethod::MagicAuth | AuthMethod::OAuth(_) => {}
+        if method.is_multi_factor() {
+            return Ok(StepUpNeeded::None);
         }
         let factors = self.verified_factors(&user.id).await?;
         if !factors.is_empty() {
