@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { WorkOS } from '@workos-inc/node';
+import { WorkOS, AuthenticationException, GenericServerException } from '@workos-inc/node';
 import { createRemoteJWKSet, jwtVerify, decodeProtectedHeader } from 'jose';
 
 // The public-client tests must not pick up a key from the environment.
@@ -54,6 +54,28 @@ export async function addRedirectUri(gh, uri) {
   assert.equal(res.body?.object, 'redirect_uri', describe(res));
   assert.equal(res.body.uri, uri);
   return res.body;
+}
+
+/** Registers `uri` once per server: later calls with the same URI await the first registration. */
+export function ensureRedirectUri(gh, uri) {
+  gh.registeredRedirectUris ??= new Map();
+  if (!gh.registeredRedirectUris.has(uri)) gh.registeredRedirectUris.set(uri, addRedirectUri(gh, uri));
+  return gh.registeredRedirectUris.get(uri);
+}
+
+/** An authorize URL built by hand (for cases the SDK helper cannot express); `params` are query parameters. */
+export function authorizeUrl(gh, params = {}) {
+  const q = new URLSearchParams({ client_id: gh.clientId, response_type: 'code', provider: 'authkit', ...params });
+  return `${gh.baseUrl}/user_management/authorize?${q}`;
+}
+
+/**
+ * An authorize URL from the node SDK's `getAuthorizationUrl` (provider `authkit` unless `options` names
+ * another), after registering `redirectUri` once.
+ */
+export async function sdkAuthorizeUrl(gh, redirectUri, options = {}) {
+  await ensureRedirectUri(gh, redirectUri);
+  return confidentialClient(gh).userManagement.getAuthorizationUrl({ provider: 'authkit', redirectUri, clientId: gh.clientId, ...options });
 }
 
 /** `POST /user_management/cors_origins` → 201 `{object:"cors_origin", …}`. */
@@ -145,6 +167,42 @@ export async function rejectsOauth(promise, error, status = 400) {
     assert.equal(e.error, error, `expected error=${error}, got ${e.error} (${e.errorDescription})`);
     return true;
   });
+}
+
+/** Creates a user with `STRONG_PASSWORD` and a verified email (plus `fields`); returns `{email, user}`. */
+export async function createPasswordUser(workos, prefix, fields = {}) {
+  const email = uniqueEmail(prefix);
+  const user = await workos.userManagement.createUser({ email, password: STRONG_PASSWORD, emailVerified: true, ...fields });
+  return { email, user };
+}
+
+/** A six-digit code that is certainly not `code`. */
+export const wrongCode = (code) => String((Number(code) + 1) % 1_000_000).padStart(6, '0');
+
+/** Asserts a 400 `{code, message}` error as workos-node surfaces it (GenericServerException with `code`). */
+export async function rejectsCode(promise, code) {
+  await assert.rejects(promise, (e) => {
+    assert.equal(e?.status, 400, `expected 400 ${code}, got ${e?.name} ${e?.status}: ${e?.message} ${JSON.stringify(e?.rawData)}`);
+    assert.ok(e instanceof GenericServerException, `expected GenericServerException(${code}), got ${e?.name}`);
+    assert.equal(e.code, code, `expected code=${code}, got ${JSON.stringify(e.rawData)}`);
+    assert.equal(typeof e.rawData.message, 'string');
+    return true;
+  });
+}
+
+/**
+ * A password sign-in that must be stopped for a second step (403: email verification, two-factor);
+ * returns the SDK's AuthenticationException.
+ */
+export async function expectStepUp(workos, email, password = STRONG_PASSWORD) {
+  let caught;
+  await assert.rejects(workos.userManagement.authenticateWithPassword({ email, password }), (e) => {
+    caught = e;
+    return true;
+  });
+  assert.ok(caught instanceof AuthenticationException, `expected AuthenticationException, got ${caught?.name}: ${caught?.message} ${JSON.stringify(caught?.rawData)}`);
+  assert.equal(caught.status, 403);
+  return caught;
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -1,6 +1,6 @@
-// Shared pieces of the hosted-UI browser tests: Chromium launch (flags as in 12-*), a tiny "app" that
-// only answers its callback URL, the authorize URL for it, and the hooks of the files that drive the
-// authkit-js test app.
+// Shared pieces of the browser tests: Chromium launch (the flags every browser test uses), where
+// screenshots go, a tiny "app" that only answers its callback URL, the code exchange for it, and the
+// hooks of the files that drive the authkit-js test app.
 
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -10,9 +10,13 @@ import { before, after, afterEach } from 'node:test';
 import { chromium } from 'playwright-core';
 import { addRedirectUri, addCorsOrigin } from './api.mjs';
 import { startApp } from './app.mjs';
-import { E2E_DIR } from './server.mjs';
+import { E2E_DIR, REPO_ROOT } from './server.mjs';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+/** Screenshots of every browser test (ignored by git). */
+export const ARTIFACTS = join(E2E_DIR, 'artifacts');
+/** Screenshots the README shows: docs/images/ with `UPDATE_DOCS_IMAGES=1`, else the artifacts folder. */
+export const DOCS_IMAGES = process.env.UPDATE_DOCS_IMAGES ? join(REPO_ROOT, 'docs', 'images') : ARTIFACTS;
 
 export function launchChromium() {
   return chromium.launch({
@@ -37,11 +41,6 @@ export async function startCallbackApp() {
     redirectUri: `${origin}/callback`,
     close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }),
   };
-}
-
-export function authorizeUrl(gh, redirectUri) {
-  const q = new URLSearchParams({ client_id: gh.clientId, redirect_uri: redirectUri, response_type: 'code', provider: 'authkit' });
-  return `${gh.baseUrl}/user_management/authorize?${q}`;
 }
 
 /** Exchanges the `code` of a callback URL with the API key; returns the authenticate response body. */
@@ -88,7 +87,7 @@ export function useAppInBrowser(gh) {
     session.app = await startApp({ apiPort: gh.port, clientId: gh.clientId, nonce: session.nonce });
     await addRedirectUri(gh, session.app.redirectUri);
     await addCorsOrigin(gh, session.app.origin);
-    await mkdir(join(E2E_DIR, 'artifacts'), { recursive: true });
+    await mkdir(ARTIFACTS, { recursive: true });
     session.browser = await launchChromium();
     session.context = await session.browser.newContext({ viewport: { width: 1100, height: 760 } });
     const page = await session.context.newPage();

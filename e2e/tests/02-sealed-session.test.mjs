@@ -8,6 +8,7 @@ import {
   addRedirectUri,
   apiRequest,
   confidentialClient,
+  createPasswordUser,
   verifyAccessToken,
   uniqueEmail,
   STRONG_PASSWORD,
@@ -18,11 +19,7 @@ import { request, textOf } from '../lib/hosted.mjs';
 const gh = useGatehouse();
 const APP = 'http://localhost:3000';
 
-async function newUser(workos, prefix) {
-  const email = uniqueEmail(prefix);
-  const user = await workos.userManagement.createUser({ email, password: STRONG_PASSWORD, emailVerified: true, firstName: 'Seal' });
-  return { email, user };
-}
+const newUser = (workos, prefix) => createPasswordUser(workos, prefix, { firstName: 'Seal' });
 
 test('password login with sealed session → authenticate → refresh → logout URL', async (t) => {
   const workos = confidentialClient(gh);

@@ -16,6 +16,7 @@ import { useGatehouse } from '../lib/server.mjs';
 import {
   apiRequest,
   confidentialClient,
+  createPasswordUser,
   recordFetch,
   rejectsOauth,
   uniqueEmail,
@@ -31,12 +32,6 @@ function assertJsonError(res, status, what) {
   assert.match(res.headers.get('content-type') ?? '', /application\/json/, `${what}: error bodies must be JSON`);
   assert.equal(typeof res.body, 'object', `${what}: body must parse as a JSON object: ${res.text.slice(0, 300)}`);
   assert.ok(res.body !== null);
-}
-
-async function createPasswordUser(workos, prefix) {
-  const email = uniqueEmail(prefix);
-  const user = await workos.userManagement.createUser({ email, password: STRONG_PASSWORD, emailVerified: true });
-  return { email, user };
 }
 
 test('wrong password → GenericServerException 400 code=invalid_credentials', async () => {

@@ -7,36 +7,22 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AuthenticationException, GenericServerException } from '@workos-inc/node';
 import { useGatehouse } from '../lib/server.mjs';
-import { addRedirectUri, apiRequest, confidentialClient, verifyAccessToken, uniqueEmail, STRONG_PASSWORD } from '../lib/api.mjs';
+import {
+  apiRequest,
+  confidentialClient,
+  expectStepUp as expectGate,
+  rejectsCode,
+  sdkAuthorizeUrl,
+  verifyAccessToken,
+  uniqueEmail,
+  wrongCode,
+  STRONG_PASSWORD,
+} from '../lib/api.mjs';
 import { codeFrom } from '../lib/smtp.mjs';
 import { request, parseForm, alerts, textOf, openHostedPage, submitHostedForm } from '../lib/hosted.mjs';
 
 const gh = useGatehouse({ smtp: true, settings: { email_verification_required: 'true' } });
-
-const wrongCode = (code) => String((Number(code) + 1) % 1_000_000).padStart(6, '0');
-
-/** Asserts a 400 `{code, message}` error as workos-node surfaces it. */
-async function rejectsCode(promise, code) {
-  await assert.rejects(promise, (e) => {
-    assert.equal(e?.status, 400, `expected 400 ${code}, got ${e?.name} ${e?.status}: ${e?.message} ${JSON.stringify(e?.rawData)}`);
-    assert.ok(e instanceof GenericServerException, `${e?.name}`);
-    assert.equal(e.code, code, `expected code=${code}, got ${JSON.stringify(e.rawData)}`);
-    return true;
-  });
-}
-
-/** Password sign-in that must hit the gate; returns the AuthenticationException. */
-async function expectGate(workos, email) {
-  let caught;
-  await assert.rejects(workos.userManagement.authenticateWithPassword({ email, password: STRONG_PASSWORD }), (e) => {
-    caught = e;
-    return true;
-  });
-  assert.ok(caught instanceof AuthenticationException, `expected AuthenticationException, got ${caught?.name}: ${caught?.message} ${JSON.stringify(caught?.rawData)}`);
-  return caught;
-}
 
 test('password sign-in of an unverified user → 403 gate → emailed code → authenticateWithEmailVerification', async (t) => {
   const workos = confidentialClient(gh);
@@ -225,12 +211,7 @@ test('too many wrong verification codes: the right one is refused afterwards', a
 // ---- Hosted step-up over HTTP ---------------------------------------------------------------
 
 const REDIRECT_URI = 'http://localhost:5173/e2e/verify-callback';
-let redirectAdded;
-async function authorizeUrl(params = {}) {
-  if (!redirectAdded) redirectAdded = addRedirectUri(gh, REDIRECT_URI);
-  await redirectAdded;
-  return confidentialClient(gh).userManagement.getAuthorizationUrl({ provider: 'authkit', redirectUri: REDIRECT_URI, clientId: gh.clientId, ...params });
-}
+const authorizeUrl = (options) => sdkAuthorizeUrl(gh, REDIRECT_URI, options);
 
 test('hosted sign-up with verification required: 303 → verify-email page → wrong code → resend → code → app', async () => {
   const workos = confidentialClient(gh);

@@ -6,13 +6,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as OTPAuth from 'otpauth';
-import { useGatehouse, E2E_DIR, REPO_ROOT } from '../lib/server.mjs';
-import { addRedirectUri, confidentialClient, uniqueEmail, STRONG_PASSWORD } from '../lib/api.mjs';
-import { launchChromium, startCallbackApp, authorizeUrl, exchangeCallback } from '../lib/browser.mjs';
+import { useGatehouse } from '../lib/server.mjs';
+import { addRedirectUri, authorizeUrl, confidentialClient, uniqueEmail, STRONG_PASSWORD } from '../lib/api.mjs';
+import { launchChromium, startCallbackApp, exchangeCallback, ARTIFACTS, DOCS_IMAGES } from '../lib/browser.mjs';
+import { authenticator } from '../lib/totp.mjs';
 
-const ARTIFACTS = join(E2E_DIR, 'artifacts');
-const DOCS_IMAGES = (process.env.UPDATE_DOCS_IMAGES ? join(REPO_ROOT, 'docs', 'images') : join(REPO_ROOT, 'e2e', 'artifacts'));
 const gh = useGatehouse();
 let app;
 let browser;
@@ -31,24 +29,6 @@ after(async () => {
   await app?.close();
 });
 
-/** Codes for a secret, never reusing a time step (the server accepts each step once). */
-function authenticator(secret) {
-  const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30 });
-  let lastStep = -Infinity;
-  return {
-    last: null,
-    async next() {
-      let step = Math.floor(Date.now() / 30_000);
-      if (step <= lastStep) step = lastStep + 1;
-      // The server accepts one step ahead; wait if that is not enough.
-      while (step > Math.floor(Date.now() / 30_000) + 1) await new Promise((r) => setTimeout(r, 500));
-      lastStep = step;
-      this.last = totp.generate({ timestamp: step * 30_000 });
-      return this.last;
-    },
-  };
-}
-
 async function fresh() {
   // A new context is a signed-out browser: no cookies from the last sign-in.
   const context = await browser.newContext({ viewport: { width: 900, height: 900 } });
@@ -58,7 +38,7 @@ async function fresh() {
 }
 
 async function passwordStep(page, email) {
-  await page.goto(authorizeUrl(gh, app.redirectUri));
+  await page.goto(authorizeUrl(gh, { redirect_uri: app.redirectUri }));
   await page.waitForURL((u) => u.pathname === '/authkit/sign-in');
   await page.fill('#email', email);
   await page.fill('#password', STRONG_PASSWORD);
@@ -74,7 +54,7 @@ test('hosted TOTP: enrol from the QR page, sign in with password + code, replay 
 
   await t.test('enrol on the account-security page', async () => {
     const { context, page } = await fresh();
-    await page.goto(authorizeUrl(gh, app.redirectUri));
+    await page.goto(authorizeUrl(gh, { redirect_uri: app.redirectUri }));
     await page.waitForURL((u) => u.pathname === '/authkit/sign-in');
     await page.click('text=Manage passkeys and two-factor');
     await page.waitForURL((u) => u.pathname === '/authkit/sign-in');

@@ -5,37 +5,12 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as OTPAuth from 'otpauth';
-import { AuthenticationException, GenericServerException, RateLimitExceededException } from '@workos-inc/node';
+import { GenericServerException, RateLimitExceededException } from '@workos-inc/node';
 import { useGatehouse } from '../lib/server.mjs';
-import { apiRequest, confidentialClient, uniqueEmail, verifyAccessToken, STRONG_PASSWORD } from '../lib/api.mjs';
+import { apiRequest, confidentialClient, expectStepUp as stepUp, uniqueEmail, verifyAccessToken, STRONG_PASSWORD } from '../lib/api.mjs';
+import { totpCode, wrongTotpCode as wrongCode } from '../lib/totp.mjs';
 
 const gh = useGatehouse();
-
-/** The code an authenticator app would show `offsetSteps` 30-second steps from now. */
-function totpCode(secret, offsetSteps = 0) {
-  const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30 });
-  return totp.generate({ timestamp: Date.now() + offsetSteps * 30_000 });
-}
-
-function wrongCode(secret) {
-  const accepted = new Set([-1, 0, 1].map((o) => totpCode(secret, o)));
-  for (let n = 0; ; n++) {
-    const candidate = String(111111 + n).padStart(6, '0');
-    if (!accepted.has(candidate)) return candidate;
-  }
-}
-
-async function stepUp(workos, email) {
-  let caught;
-  await assert.rejects(workos.userManagement.authenticateWithPassword({ email, password: STRONG_PASSWORD }), (e) => {
-    caught = e;
-    return true;
-  });
-  assert.ok(caught instanceof AuthenticationException, `expected AuthenticationException, got ${caught?.name}: ${caught?.message}`);
-  assert.equal(caught.status, 403);
-  return caught;
-}
 
 test('scenario 8: enrol TOTP, password sign-in → mfa_challenge → challengeFactor → authenticateWithTotp', async () => {
   const workos = confidentialClient(gh);

@@ -8,13 +8,12 @@ import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { launchChromium } from '../lib/browser.mjs';
-import { useGatehouse, runCli, freePort, E2E_DIR, REPO_ROOT } from '../lib/server.mjs';
+import { launchChromium, ARTIFACTS, DOCS_IMAGES } from '../lib/browser.mjs';
+import { useGatehouse, runCli, freePort } from '../lib/server.mjs';
 import http from 'node:http';
-import { apiRequest, confidentialClient, addRedirectUri } from '../lib/api.mjs';
+import { apiRequest, confidentialClient, ensureRedirectUri, sdkAuthorizeUrl } from '../lib/api.mjs';
 import { startOidcProvider, startGitHubLike, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET } from '../lib/upstream.mjs';
 
-const ARTIFACTS = join(E2E_DIR, 'artifacts');
 // The app's callback: a tiny server that only says "app callback" (the tests read the URL).
 let REDIRECT_URI;
 let appServer;
@@ -32,7 +31,7 @@ before(async () => {
   appServer = http.createServer((req, res) => res.writeHead(200, { 'Content-Type': 'text/html' }).end('<p>app callback</p>'));
   await new Promise((r) => appServer.listen(appPort, '127.0.0.1', r));
   REDIRECT_URI = `http://127.0.0.1:${appPort}/callback`;
-  await addRedirectUri(gh, REDIRECT_URI);
+  await ensureRedirectUri(gh, REDIRECT_URI);
   op = await startOidcProvider({ redirectUris: [`${gh.baseUrl}/authkit/callback/GoogleOAuth`] });
   github = await startGitHubLike();
   // GoogleOAuth with every endpoint discovered from oidc-provider's issuer, through the API…
@@ -99,28 +98,26 @@ async function exchange(page, expectedState) {
   return confidentialClient(gh).userManagement.authenticateWithCode({ code: url.searchParams.get('code'), clientId: gh.clientId });
 }
 
-function authorizeUrl(options) {
-  return confidentialClient(gh).userManagement.getAuthorizationUrl({ redirectUri: REDIRECT_URI, clientId: gh.clientId, ...options });
-}
+const authorizeUrl = (options) => sdkAuthorizeUrl(gh, REDIRECT_URI, options);
 
 let alice;
 
 test('the hosted sign-in page shows a button per provider, then GoogleOAuth signs in through oidc-provider', async () => {
   const page = await newPage();
-  await page.goto(authorizeUrl({ provider: 'authkit', state: 'st-hosted' }));
+  await page.goto(await authorizeUrl({ provider: 'authkit', state: 'st-hosted' }));
   await page.waitForURL((u) => u.pathname === '/authkit/sign-in');
   const google = page.locator('a.social-button', { hasText: 'Continue with Google' });
   const githubButton = page.locator('a.social-button', { hasText: 'Continue with GitHub' });
   assert.equal(await google.count(), 1);
   assert.equal(await githubButton.count(), 1);
   await page.screenshot({ path: join(ARTIFACTS, 'sign-in-social.png') });
-  await page.screenshot({ path: join(process.env.UPDATE_DOCS_IMAGES ? join(REPO_ROOT, 'docs', 'images') : join(REPO_ROOT, 'e2e', 'artifacts'), 'sign-in-social.png') });
-  await page.goto(authorizeUrl({ provider: 'authkit', state: 'st-hosted', screenHint: 'sign-up' }));
+  await page.screenshot({ path: join(DOCS_IMAGES, 'sign-in-social.png') });
+  await page.goto(await authorizeUrl({ provider: 'authkit', state: 'st-hosted', screenHint: 'sign-up' }));
   await page.waitForURL((u) => u.pathname === '/authkit/sign-up');
   assert.equal(await page.locator('a.social-button').count(), 2, 'the sign-up page has the buttons too');
   await page.screenshot({ path: join(ARTIFACTS, 'sign-up-social.png') });
 
-  await page.goto(authorizeUrl({ provider: 'authkit', state: 'st-hosted' }));
+  await page.goto(await authorizeUrl({ provider: 'authkit', state: 'st-hosted' }));
   await page.click('a.social-button:has-text("Continue with Google")');
   await oidcLogin(page, 'alice');
   const auth = await exchange(page, 'st-hosted');
@@ -140,7 +137,7 @@ test('provider=GoogleOAuth goes straight to the provider with provider_scopes an
   page.on('request', (r) => {
     if (r.url().startsWith(`${op.issuer}/auth?`)) upstreamAuthorize.push(new URL(r.url()));
   });
-  const url = authorizeUrl({ provider: 'GoogleOAuth', state: 'st-direct', loginHint: 'carol@example.test', providerScopes: ['offline_access', 'email'] });
+  const url = await authorizeUrl({ provider: 'GoogleOAuth', state: 'st-direct', loginHint: 'carol@example.test', providerScopes: ['offline_access', 'email'] });
   assert.match(url, /provider_scopes=offline_access&provider_scopes=email/, 'the SDK sends the repeated form');
   await page.goto(url);
   await oidcLogin(page, 'carol');
@@ -169,7 +166,7 @@ test('GitHubOAuth (plain OAuth 2.0): the primary verified email links the second
     ],
   };
   const page = await newPage();
-  await page.goto(authorizeUrl({ provider: 'GitHubOAuth', state: 'st-gh' }));
+  await page.goto(await authorizeUrl({ provider: 'GitHubOAuth', state: 'st-gh' }));
   const auth = await exchange(page, 'st-gh');
   assert.equal(auth.authenticationMethod, 'GitHubOAuth');
   assert.equal(auth.user.id, alice.id, 'linked to the existing user');
@@ -183,7 +180,7 @@ test('GitHubOAuth (plain OAuth 2.0): the primary verified email links the second
 
 test('an unverified upstream email is neither linked nor used to create a user', async () => {
   const page = await newPage();
-  await page.goto(authorizeUrl({ provider: 'GoogleOAuth', state: 'st-unverified' }));
+  await page.goto(await authorizeUrl({ provider: 'GoogleOAuth', state: 'st-unverified' }));
   const response = page.waitForResponse((r) => r.url().startsWith(`${gh.baseUrl}/authkit/callback/GoogleOAuth`));
   await oidcLogin(page, 'unverified-dan');
   assert.equal((await response).status(), 403);
@@ -197,7 +194,7 @@ test('an unverified upstream email is neither linked nor used to create a user',
 
 test('cancelling at the provider returns access_denied and the state to the app', async () => {
   const page = await newPage();
-  await page.goto(authorizeUrl({ provider: 'GoogleOAuth', state: 'st-cancel' }));
+  await page.goto(await authorizeUrl({ provider: 'GoogleOAuth', state: 'st-cancel' }));
   await page.waitForURL((u) => u.origin === op.issuer);
   await page.click('a:has-text("[ Cancel ]")');
   await page.waitForURL(isAppCallback);
@@ -215,7 +212,7 @@ test('a tampered or replayed callback gets a clear page, not a 500', async () =>
   page.on('request', (r) => {
     if (r.url().startsWith(`${gh.baseUrl}/authkit/callback/`)) callbackUrl = r.url();
   });
-  await page.goto(authorizeUrl({ provider: 'GoogleOAuth', state: 'st-tamper' }));
+  await page.goto(await authorizeUrl({ provider: 'GoogleOAuth', state: 'st-tamper' }));
   await oidcLogin(page, 'erin');
   await exchange(page, 'st-tamper');
   assert.ok(callbackUrl, 'the provider redirected back');

@@ -8,12 +8,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { useGatehouse, E2E_DIR, REPO_ROOT } from '../lib/server.mjs';
-import { addRedirectUri, confidentialClient, uniqueEmail, STRONG_PASSWORD } from '../lib/api.mjs';
-import { launchChromium, startCallbackApp, authorizeUrl, exchangeCallback } from '../lib/browser.mjs';
+import { useGatehouse } from '../lib/server.mjs';
+import { addRedirectUri, authorizeUrl, confidentialClient, uniqueEmail, STRONG_PASSWORD } from '../lib/api.mjs';
+import { launchChromium, startCallbackApp, exchangeCallback, ARTIFACTS, DOCS_IMAGES } from '../lib/browser.mjs';
 
-const ARTIFACTS = join(E2E_DIR, 'artifacts');
-const DOCS_IMAGES = (process.env.UPDATE_DOCS_IMAGES ? join(REPO_ROOT, 'docs', 'images') : join(REPO_ROOT, 'e2e', 'artifacts'));
 const gh = useGatehouse({ publicHost: 'localhost' });
 let app;
 let browser;
@@ -65,7 +63,7 @@ const credentials = async () => (await cdp.send('WebAuthn.getCredentials', { aut
 async function openSecurityPage(email) {
   await presence(false);
   await context.clearCookies();
-  await page.goto(authorizeUrl(gh, app.redirectUri));
+  await page.goto(authorizeUrl(gh, { redirect_uri: app.redirectUri }));
   await page.waitForURL((u) => u.pathname === '/authkit/sign-in');
   await page.click('text=Manage passkeys and two-factor');
   await page.waitForURL((u) => u.pathname === '/authkit/sign-in');
@@ -85,7 +83,7 @@ async function passkeySignIn() {
   await presence(false);
   await context.clearCookies();
   await context.addCookies([{ name: 'e2e-no-autofill', value: '1', url: gh.baseUrl }]);
-  await page.goto(authorizeUrl(gh, app.redirectUri));
+  await page.goto(authorizeUrl(gh, { redirect_uri: app.redirectUri }));
   await page.waitForURL((u) => u.pathname === '/authkit/sign-in');
   await page.waitForSelector('#passkey-sign-in', { state: 'visible' });
   assert.equal(await page.getAttribute('#email', 'autocomplete'), 'username webauthn', 'autofill (conditional UI) is offered');
@@ -132,7 +130,7 @@ test('passkeys: register, sign in with the passkey alone, duplicates, other orig
   await t.test('autofill: the sign-in page\'s conditional request signs in when the authenticator answers', async () => {
     await presence(true);
     await context.clearCookies();
-    await page.goto(authorizeUrl(gh, app.redirectUri));
+    await page.goto(authorizeUrl(gh, { redirect_uri: app.redirectUri }));
     await page.waitForURL((u) => u.origin === app.origin && u.pathname === '/callback');
     const body = await exchangeCallback(gh, page.url());
     assert.equal(body.authentication_method, 'Passkey');
@@ -141,7 +139,7 @@ test('passkeys: register, sign in with the passkey alone, duplicates, other orig
   await t.test('an assertion made for another origin is refused', async () => {
     await presence(false);
     await context.clearCookies();
-    await page.goto(authorizeUrl(gh, app.redirectUri));
+    await page.goto(authorizeUrl(gh, { redirect_uri: app.redirectUri }));
     await page.waitForURL((u) => u.pathname === '/authkit/sign-in');
     await page.screenshot({ path: join(ARTIFACTS, 'sign-in-passkey.png'), fullPage: true });
     const request = await page.getAttribute('#passkey-sign-in', 'data-request');
@@ -165,7 +163,7 @@ test('passkeys: register, sign in with the passkey alone, duplicates, other orig
       };
     }, options.options);
     await presence(false);
-    await page.goto(authorizeUrl(gh, app.redirectUri));
+    await page.goto(authorizeUrl(gh, { redirect_uri: app.redirectUri }));
     await page.waitForURL((u) => u.pathname === '/authkit/sign-in');
     const result = await page.evaluate(async ({ request, csrf, ceremony, credential }) => {
       const res = await fetch('/authkit/passkey/sign-in', { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf }, body: JSON.stringify({ request, ceremony, credential }) });

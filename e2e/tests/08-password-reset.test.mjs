@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { GenericServerException, NotFoundException } from '@workos-inc/node';
 import { useGatehouse } from '../lib/server.mjs';
 import {
-  addRedirectUri,
+  sdkAuthorizeUrl,
   apiRequest,
   confidentialClient,
   rejectsOauth,
@@ -151,12 +151,7 @@ test('API errors: unknown email → 404 NotFoundException; bogus token → passw
 
 // ---- Hosted pages over HTTP -----------------------------------------------------------------
 
-let redirectAdded;
-async function authorizeUrl() {
-  if (!redirectAdded) redirectAdded = addRedirectUri(gh, REDIRECT_URI);
-  await redirectAdded;
-  return confidentialClient(gh).userManagement.getAuthorizationUrl({ provider: 'authkit', redirectUri: REDIRECT_URI, clientId: gh.clientId, state: 'st' });
-}
+const authorizeUrl = () => sdkAuthorizeUrl(gh, REDIRECT_URI, { state: 'st' });
 
 /** Sign-in page → "Forgot password?" link → forgot page → POST email. Returns `{post, forgotUrl}`. */
 async function forgotPassword(email) {

@@ -8,27 +8,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GenericServerException, RateLimitExceededException } from '@workos-inc/node';
 import { useGatehouse } from '../lib/server.mjs';
-import { addRedirectUri, apiRequest, confidentialClient, verifyAccessToken, uniqueEmail, STRONG_PASSWORD } from '../lib/api.mjs';
+import { apiRequest, confidentialClient, rejectsCode, sdkAuthorizeUrl, verifyAccessToken, uniqueEmail, wrongCode, STRONG_PASSWORD } from '../lib/api.mjs';
 import { codeFrom } from '../lib/smtp.mjs';
 import { request, parseForm, findTags, alerts, textOf, openHostedPage, submitHostedForm } from '../lib/hosted.mjs';
 
 const EMAIL_FROM = 'Gatehouse e2e <no-reply@gatehouse.test>';
 const gh = useGatehouse({ smtp: true, emailFrom: EMAIL_FROM });
-
-/** Asserts a 400 one-time-code error as workos-node surfaces it (GenericServerException with `code`). */
-async function rejectsCode(promise, code) {
-  await assert.rejects(promise, (e) => {
-    assert.equal(e?.name, 'GenericServerException', `expected GenericServerException(${code}), got ${e?.name}: ${e?.message} ${JSON.stringify(e?.rawData)}`);
-    assert.ok(e instanceof GenericServerException);
-    assert.equal(e.status, 400);
-    assert.equal(e.code, code, `expected code=${code}, got ${JSON.stringify(e.rawData)}`);
-    assert.equal(typeof e.rawData.message, 'string');
-    return true;
-  });
-}
-
-/** A code that is certainly not `code` (same length, digits only). */
-const wrongCode = (code) => String((Number(code) + 1) % 1_000_000).padStart(6, '0');
 
 test('existing user: createMagicAuth → code emailed → authenticateWithMagicAuth (MagicAuth, email verified)', async (t) => {
   const workos = confidentialClient(gh);
@@ -231,13 +216,10 @@ test('sends are limited to 5 per address per 15 minutes → 429 RateLimitExceede
 // ---- Hosted pages over HTTP -----------------------------------------------------------------
 
 const REDIRECT_URI = 'http://localhost:5173/e2e/magic-callback';
-let redirectAdded;
 
 /** authorize → sign-in page → "Email me a sign-in code" → email form. Returns `{page, url, jar}`. */
 async function openMagicAuthPage(state) {
-  if (!redirectAdded) redirectAdded = addRedirectUri(gh, REDIRECT_URI);
-  await redirectAdded;
-  const url = confidentialClient(gh).userManagement.getAuthorizationUrl({ provider: 'authkit', redirectUri: REDIRECT_URI, clientId: gh.clientId, state });
+  const url = await sdkAuthorizeUrl(gh, REDIRECT_URI, { state });
   const { page, pageUrl, jar } = await openHostedPage(url);
   assert.equal(pageUrl.pathname, '/authkit/sign-in');
   const link = findTags(page.text, 'a').find((a) => (a.attrs.href ?? '').includes('/authkit/magic-auth'));

@@ -7,6 +7,7 @@ import { randomBytes, createHash } from 'node:crypto';
 import { useGatehouse } from '../lib/server.mjs';
 import {
   addRedirectUri,
+  authorizeUrl as authorizeUrlFor,
   confidentialClient,
   publicClient,
   recordFetch,
@@ -49,11 +50,8 @@ async function setup() {
   pub = publicClient(gh);
 }
 
-/** Builds an authorize URL by hand (for cases the SDK helper cannot express). */
-function authorizeUrl(params) {
-  const q = new URLSearchParams({ client_id: gh.clientId, response_type: 'code', provider: 'authkit', ...params });
-  return `${gh.baseUrl}/user_management/authorize?${q}`;
-}
+/** An authorize URL built by hand (for cases the SDK helper cannot express). */
+const authorizeUrl = (params) => authorizeUrlFor(gh, params);
 
 function pkcePair() {
   const verifier = randomBytes(32).toString('base64url');

@@ -7,8 +7,8 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { useAppInBrowser } from '../lib/browser.mjs';
-import { useGatehouse, E2E_DIR, REPO_ROOT } from '../lib/server.mjs';
+import { useAppInBrowser, ARTIFACTS, DOCS_IMAGES } from '../lib/browser.mjs';
+import { useGatehouse, REPO_ROOT } from '../lib/server.mjs';
 import {
   publicClient,
   verifyAccessToken,
@@ -18,8 +18,6 @@ import {
   OTHER_STRONG_PASSWORD,
 } from '../lib/api.mjs';
 
-const ARTIFACTS = join(E2E_DIR, 'artifacts');
-const DOCS_IMAGES = (process.env.UPDATE_DOCS_IMAGES ? join(REPO_ROOT, 'docs', 'images') : join(REPO_ROOT, 'e2e', 'artifacts'));
 
 const gh = useGatehouse();
 const ui = useAppInBrowser(gh);

@@ -10,13 +10,11 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launchChromium } from '../lib/browser.mjs';
-import { useGatehouse, freePort, E2E_DIR, REPO_ROOT } from '../lib/server.mjs';
+import { launchChromium, ARTIFACTS, DOCS_IMAGES } from '../lib/browser.mjs';
+import { useGatehouse, freePort } from '../lib/server.mjs';
 import { addRedirectUri, apiRequest, uniqueEmail, STRONG_PASSWORD, sleep } from '../lib/api.mjs';
 import { startConvexNumbers, buildReactApp, serveApp } from '../lib/react-convex.mjs';
 
-const ARTIFACTS = join(E2E_DIR, 'artifacts');
-const DOCS_IMAGES = (process.env.UPDATE_DOCS_IMAGES ? join(REPO_ROOT, 'docs', 'images') : join(REPO_ROOT, 'e2e', 'artifacts'));
 
 // Access tokens live 20 s. authkit-js refreshes 10 s before expiry and the Convex client asks for a new
 // token `exp − iat − 10 s` after the server confirmed one, so a healthy page sends one Authenticate

@@ -6,8 +6,8 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { useAppInBrowser } from '../lib/browser.mjs';
-import { useGatehouse, startGatehouse, E2E_DIR } from '../lib/server.mjs';
+import { useAppInBrowser, ARTIFACTS } from '../lib/browser.mjs';
+import { useGatehouse, startGatehouse } from '../lib/server.mjs';
 import {
   apiRequest,
   confidentialClient,
@@ -19,7 +19,6 @@ import {
 } from '../lib/api.mjs';
 import { codeFrom, resetLinkFrom } from '../lib/smtp.mjs';
 
-const ARTIFACTS = join(E2E_DIR, 'artifacts');
 
 const gh = useGatehouse({ smtp: true, settings: { email_verification_required: 'true' } });
 const ui = useAppInBrowser(gh);
