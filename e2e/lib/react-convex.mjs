@@ -7,8 +7,10 @@ import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import { extname, join, resolve, normalize } from 'node:path';
 import { REPO_ROOT, freePort } from './server.mjs';
+import { LATEST, LATEST_DIR } from './sdk.mjs';
 
-export const APP_DIR = join(REPO_ROOT, 'examples', 'react-convex');
+// With E2E_SDK=latest, e2e/latest/install.sh's copy whose SDKs are the latest releases.
+export const APP_DIR = LATEST ? join(LATEST_DIR, 'react-convex') : join(REPO_ROOT, 'examples', 'react-convex');
 
 /** Path of the convex-numbers binary (`CONVEX_NUMBERS_BIN`, relative paths resolved from the repo root). */
 export function convexNumbersBin() {

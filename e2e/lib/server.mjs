@@ -2,7 +2,9 @@
 //
 // Every test file gets its own data directory and its own free port, so files can run in parallel
 // and never share state. The server's stdout/stderr are kept in memory and printed only when a test
-// in the file failed (or the server failed to start).
+// in the file failed (or the server failed to start). The public URL is that of a recording proxy
+// (lib/wire-proxy.mjs) which checks every JSON answer against WorkOS's OpenAPI document; a mismatch
+// fails the test during which it was seen.
 
 import { spawn, execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -12,6 +14,7 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import { before, after, afterEach } from 'node:test';
+import { startWireProxy, takeWireViolations } from './wire-proxy.mjs';
 
 export const E2E_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const REPO_ROOT = resolve(E2E_DIR, '..');
@@ -96,7 +99,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
  *
  * @param {{settings?: Record<string, string|number>, smtp?: boolean, smtpUrl?: string, emailFrom?: string,
  *   serveArgs?: string[], publicHost?: string}} [options]
- * @returns {Promise<{baseUrl: string, port: number, clientId: string, apiKey: string, issuer: string,
+ * @returns {Promise<{baseUrl: string, port: number, serverPort: number, clientId: string, apiKey: string, issuer: string,
  *   jwksUrl: string, dataDir: string, init: object, smtp?: object, log: () => string,
  *   printLog: (why?: string) => void, stop: () => Promise<void>}>}
  */
@@ -107,7 +110,10 @@ export async function startGatehouse({ settings, smtp = false, smtpUrl, emailFro
   }
   const tmp = await mkdtemp(join(tmpdir(), 'gatehouse-e2e-'));
   const dataDir = join(tmp, 'data');
-  const port = await freePort();
+  // Gatehouse listens on `serverPort`; everyone else talks to it through the proxy on `port`.
+  const serverPort = await freePort();
+  const proxy = await startWireProxy(serverPort);
+  const port = proxy.port;
   const baseUrl = `http://${publicHost}:${port}`;
 
   let init;
@@ -124,6 +130,7 @@ export async function startGatehouse({ settings, smtp = false, smtpUrl, emailFro
       await runCli(['env', 'set', 'development', ...pairs, '--data', dataDir]);
     }
   } catch (err) {
+    await proxy.close();
     await rm(tmp, { recursive: true, force: true });
     throw err;
   }
@@ -139,7 +146,7 @@ export async function startGatehouse({ settings, smtp = false, smtpUrl, emailFro
   else if (emailFrom) emailArgs.push('--email-from', emailFrom);
 
   let output = '';
-  const serveCmd = ['serve', '--data', dataDir, '--listen', `127.0.0.1:${port}`, '--public-url', baseUrl, ...emailArgs, ...serveArgs];
+  const serveCmd = ['serve', '--data', dataDir, '--listen', `127.0.0.1:${serverPort}`, '--public-url', baseUrl, ...emailArgs, ...serveArgs];
   const child = spawn(bin, serveCmd, {
     stdio: ['ignore', 'pipe', 'pipe'],
     // Plain log lines (no ANSI colours) in the failure dump; RUST_LOG etc. pass through.
@@ -167,6 +174,7 @@ export async function startGatehouse({ settings, smtp = false, smtpUrl, emailFro
       clearTimeout(timer);
     }
     await sink?.close();
+    await proxy.close();
     await rm(tmp, { recursive: true, force: true });
   };
 
@@ -174,11 +182,12 @@ export async function startGatehouse({ settings, smtp = false, smtpUrl, emailFro
   for (;;) {
     if (exited) {
       await sink?.close();
+      await proxy.close();
       await rm(tmp, { recursive: true, force: true });
       throw new Error(`gatehouse serve exited early (${JSON.stringify(exited)}); output:\n${output}`);
     }
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2000) });
+      const res = await fetch(`http://127.0.0.1:${serverPort}/health`, { signal: AbortSignal.timeout(2000) });
       await res.arrayBuffer();
       if (res.status === 200) break;
     } catch {
@@ -194,6 +203,7 @@ export async function startGatehouse({ settings, smtp = false, smtpUrl, emailFro
   return {
     baseUrl,
     port,
+    serverPort,
     clientId: init.client_id,
     apiKey: init.api_key,
     issuer: init.issuer,
@@ -207,6 +217,14 @@ export async function startGatehouse({ settings, smtp = false, smtpUrl, emailFro
     },
     stop,
   };
+}
+
+/** Throws (failing the current test or hook) when the proxy saw answers that do not match WorkOS's document. */
+function failOnWireViolations(onFail) {
+  const seen = takeWireViolations();
+  if (seen.length === 0) return;
+  onFail();
+  throw new Error(`${seen.length} answer(s) from Gatehouse do not match WorkOS's OpenAPI document (e2e/lib/schema-exceptions.mjs lists the accepted differences):\n  ${seen.join('\n  ')}`);
 }
 
 /**
@@ -236,11 +254,14 @@ export function useGatehouse(options = {}) {
   });
   afterEach((t) => {
     if (!t.passed) failed = true;
+    failOnWireViolations(() => (failed = true));
   });
   after(async () => {
-    if (!gh.stop) return;
-    if (failed) gh.printLog();
-    await gh.stop();
+    if (gh.stop) {
+      if (failed) gh.printLog();
+      await gh.stop();
+    }
+    failOnWireViolations(() => {});
   });
   return gh;
 }

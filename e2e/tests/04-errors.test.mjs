@@ -13,7 +13,9 @@ import {
   WorkOS,
 } from '@workos-inc/node';
 import { useGatehouse } from '../lib/server.mjs';
+import { expectDrift } from '../lib/drift.mjs';
 import {
+  addCorsOrigin,
   apiRequest,
   confidentialClient,
   createPasswordUser,
@@ -186,6 +188,15 @@ test('authenticate accepts application/x-www-form-urlencoded (spec §3.3)', asyn
   const body = await res.json();
   assert.equal(body.user.id, user.id);
   await verifyAccessToken(gh, workos, body.access_token, { sub: user.id });
+});
+
+test('CORS origins: added once; a duplicate → 409 with WorkOS\'s documented code', async () => {
+  const origin = 'https://duplicate.example.test';
+  await addCorsOrigin(gh, origin);
+  const dup = await apiRequest(gh, 'POST', '/user_management/cors_origins', { origin });
+  assertJsonError(dup, 409, 'duplicate CORS origin');
+  assert.equal(typeof dup.body.message, 'string');
+  await expectDrift('duplicate-cors-origin-code', () => assert.equal(dup.body.code, 'duplicate_cors_origin'));
 });
 
 test('JWKS: public for the real client id; unknown client id → 404 JSON', async () => {
