@@ -24,6 +24,7 @@ export const OWN_ENDPOINTS = [
   { method: '*', path: /^\/user_management\/[^/]+\/\.well-known\/openid-configuration$/, reason: 'OpenID Connect discovery (RFC 8414 shape), which WorkOS serves but does not describe in its OpenAPI document' },
   { method: '*', path: /^\/dev\/emails$/, reason: 'Gatehouse\'s development outbox (no SMTP needed on a fresh machine)' },
   { method: '*', path: '/health', reason: 'Gatehouse\'s health check' },
+  { method: 'OPTIONS', path: /.*/, reason: 'CORS preflights (e.g. Next.js prefetching a route that redirects to /user_management/authorize) are not operations; the document does not describe them' },
   { method: '*', path: /^\/authkit\//, reason: 'Gatehouse\'s hosted pages (WorkOS hosts AuthKit on its own domain with its own internal API); their JSON endpoints (passkey options) serve only the pages\' own script' },
 ];
 

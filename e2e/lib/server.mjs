@@ -204,6 +204,8 @@ export async function startGatehouse({ settings, smtp = false, smtpUrl, emailFro
     baseUrl,
     port,
     serverPort,
+    /** Every request that reached Gatehouse through the proxy: `{at, method, path, status, grantType}`. */
+    requests: proxy.requests,
     clientId: init.client_id,
     apiKey: init.api_key,
     issuer: init.issuer,

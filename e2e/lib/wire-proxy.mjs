@@ -59,13 +59,27 @@ function record(method, url, status, headers, buf) {
   }
 }
 
+/** The `grant_type` of an authenticate request body (JSON or form), or null. */
+function grantType(buf) {
+  const text = buf.toString('utf8');
+  try {
+    return JSON.parse(text).grant_type ?? null;
+  } catch {
+    return new URLSearchParams(text).get('grant_type');
+  }
+}
+
 /**
  * Listens on 127.0.0.1 (a free port) and forwards everything to 127.0.0.1:`targetPort`, headers and
- * bodies unchanged. Resolves `{port, close()}`.
+ * bodies unchanged. Resolves `{port, requests, close()}`; `requests` lists every exchange as
+ * `{at, method, path, status, grantType}` (grantType for POST /user_management/authenticate).
  */
 export async function startWireProxy(targetPort) {
   const agent = new http.Agent({ keepAlive: true });
+  const requests = [];
   const server = http.createServer((req, res) => {
+    const sent = [];
+    req.on('data', (c) => sent.push(c));
     const upstream = http.request(
       { host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers, agent },
       (up) => {
@@ -80,6 +94,9 @@ export async function startWireProxy(targetPort) {
           if (req.method !== 'HEAD') headers['content-length'] = buf.length;
           res.writeHead(up.statusCode, up.statusMessage, headers);
           res.end(buf);
+          const path = new URL(req.url, 'http://x').pathname;
+          const grant = req.method === 'POST' && path === '/user_management/authenticate' ? grantType(Buffer.concat(sent)) : null;
+          requests.push({ at: Date.now(), method: req.method, path, status: up.statusCode, grantType: grant });
           record(req.method, req.url, up.statusCode, up.headers, buf);
         });
         up.on('error', () => res.destroy());
@@ -96,6 +113,7 @@ export async function startWireProxy(targetPort) {
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   return {
     port: server.address().port,
+    requests,
     close: () =>
       new Promise((r) => {
         agent.destroy();
