@@ -10,9 +10,12 @@
 // expiring the moment it is issued: a refresh on every request, the storm. The client token store
 // checks max(lifetime − 60 s, 15 s) after each refresh and refreshes only if the token then has less
 // than 30 s left, without checking again otherwise. So a lifetime under 45 s is refreshed by that
-// timer every 15 s (about lifetime/15 refreshes per lifetime, bounded: no storm), while from 45 s to
-// 5 minutes the open page is never refreshed by the client and Convex's calls fail once the token
-// expires (see examples/nextjs-convex/README.md). 40 s is the lifetime used here.
+// … except that for lifetimes up to 60 s the first check runs at once (its delay is 0 when 60 s or less
+// are left), finds the fresh token not expiring and schedules nothing more. So from 31 s to 5 minutes an
+// open page is never refreshed by the client, and Convex's calls fail once the token expires, until a
+// navigation goes through the middleware (KNOWN_DRIFT 'authkit-nextjs-open-page-refresh', SDK side;
+// examples/nextjs-convex/README.md). 40 s is the lifetime used here: no storm, and the gap shows
+// within the test's time.
 
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,6 +26,7 @@ import { useGatehouse, freePort } from '../lib/server.mjs';
 import { addRedirectUri, apiRequest, confidentialClient, uniqueEmail, sleep, STRONG_PASSWORD } from '../lib/api.mjs';
 import { startConvexNumbers } from '../lib/react-convex.mjs';
 import { buildNextApp, startNextApp } from '../lib/nextjs-convex.mjs';
+import { expectDrift } from '../lib/drift.mjs';
 
 const TTL_SECS = Number(process.env.E2E_NEXTJS_TTL_SECS ?? 40);
 /** authkit-nextjs's client token store checks 15 s after a refresh (its MIN_REFRESH_DELAY_SECONDS). */
@@ -113,13 +117,20 @@ async function addNumber() {
 }
 
 /** Watches the open page for `seconds`, using Convex every few seconds; returns the refresh grants seen. */
-async function stayOpen(seconds, what) {
+async function stayOpen(watchSecs, what) {
   const started = Date.now();
-  while (Date.now() - started < seconds * 1000) {
-    await sleep(7_000);
-    const text = await page.textContent('body');
-    assert.ok(text.includes('Welcome Ada Lovelace!'), `${what}: signed out after ${Math.round((Date.now() - started) / 1000)} s: ${text}`);
-    await addNumber();
+  try {
+    while (Date.now() - started < watchSecs * 1000) {
+      await sleep(7_000);
+      const text = await page.textContent('body');
+      assert.ok(text.includes('Welcome Ada Lovelace!'), `${what}: signed out after ${Math.round((Date.now() - started) / 1000)} s: ${text}`);
+      await addNumber().catch((e) => {
+        throw new Error(`${what}: a mutation did not go through ${Math.round((Date.now() - started) / 1000)} s in (token expired and not refreshed?): ${e.message.split('\n')[0]}`);
+      });
+    }
+  } finally {
+    const grants = refreshesSince(started);
+    process.stderr.write(`nextjs-convex: ${what}: after ${((Date.now() - started) / 1000).toFixed(0)} s, ${grants.length} refresh grants (${grants.join(' ')})\n`);
   }
   const grants = refreshesSince(started);
   const seconds = (Date.now() - started) / 1000;
@@ -192,13 +203,17 @@ test('Convex\'s AuthKit guide app for Next.js on Gatehouse + convex-numbers', { 
   });
 
   await t.test(`stays signed in across several ${TTL_SECS} s token lifetimes, about one refresh each (open page)`, async () => {
-    await stayOpen(3 * TTL_SECS, 'page open');
+    await expectDrift('authkit-nextjs-open-page-refresh', () => stayOpen(3 * TTL_SECS, 'page open'));
   });
 
   await t.test('after a full reload: still signed in, and still about one refresh per lifetime', async () => {
     await page.reload();
     await page.getByText('Welcome Ada Lovelace!').waitFor();
-    await stayOpen(2 * TTL_SECS, 'after reload');
+    await expectDrift('authkit-nextjs-open-page-refresh', () => stayOpen(2 * TTL_SECS, 'after reload'));
+    // A navigation goes through the middleware, which refreshes an expiring token: signed in again.
+    await page.reload();
+    await page.getByText('Welcome Ada Lovelace!').waitFor();
+    await addNumber();
   });
 
   await t.test('sign out returns to the app and ends the session at Gatehouse', async () => {
