@@ -1,10 +1,10 @@
 "use client";
 
-import { ReactNode, useCallback, useRef, useState } from "react";
+import { ReactNode, useCallback, useState } from "react";
 import { ConvexReactClient, ConvexProviderWithAuth } from "convex/react";
 import { AuthKitProvider, useAuth, useAccessToken } from "@workos-inc/authkit-nextjs/components";
 
-export function ConvexClientProvider({ children, expectAuth }: { children: ReactNode; expectAuth: boolean }) {
+export function ConvexClientProvider({ children, expectAuth }: { children: ReactNode; expectAuth?: boolean }) {
   const [convex] = useState(() => new ConvexReactClient(process.env.NEXT_PUBLIC_CONVEX_URL!, { expectAuth }));
   return (
     <AuthKitProvider>
@@ -15,25 +15,34 @@ export function ConvexClientProvider({ children, expectAuth }: { children: React
   );
 }
 
-// Convex asks for the access token through this hook; AuthKit keeps the token fresh itself.
+// Convex asks for a token when it connects (forceRefreshToken false: AuthKit's current token, refreshed
+// first if it is expiring) and again shortly before that token expires or when the backend rejects it
+// (forceRefreshToken true: a new token from AuthKit's refresh).
 function useAuthFromAuthKit() {
-  const { user, loading: isLoading } = useAuth();
-  const { accessToken, loading: tokenLoading, error: tokenError } = useAccessToken();
+  const { user, loading } = useAuth();
+  const { accessToken, getAccessToken, refresh } = useAccessToken();
+
   const hasIncompleteAuth = (!!user && !accessToken) || (!user && !!accessToken);
-  const loading = (isLoading ?? false) || (tokenLoading ?? false) || hasIncompleteAuth;
+  const isLoading = loading || hasIncompleteAuth;
   const authenticated = !!user && !!accessToken;
 
-  const stableAccessToken = useRef<string | null>(null);
-  if (accessToken && !tokenError) {
-    stableAccessToken.current = accessToken;
-  }
+  const fetchAccessToken = useCallback(
+    async ({ forceRefreshToken }: { forceRefreshToken?: boolean } = {}): Promise<string | null> => {
+      if (!user) {
+        return null;
+      }
+      try {
+        if (forceRefreshToken) {
+          return (await refresh()) ?? null;
+        }
+        return (await getAccessToken()) ?? null;
+      } catch (error) {
+        console.error("Failed to get access token:", error);
+        return null;
+      }
+    },
+    [user, refresh, getAccessToken],
+  );
 
-  const fetchAccessToken = useCallback(async () => {
-    if (stableAccessToken.current && !tokenError) {
-      return stableAccessToken.current;
-    }
-    return null;
-  }, [tokenError]);
-
-  return { isLoading: loading, isAuthenticated: authenticated, fetchAccessToken };
+  return { isLoading, isAuthenticated: authenticated, fetchAccessToken };
 }
