@@ -1,11 +1,14 @@
 // Helpers for the Next.js + Convex example test: build examples/nextjs-convex with `next build` for the
 // given configuration (NEXT_PUBLIC_… values are compiled in, so the app port and Convex URL must be
 // known first), then run it with `next start`. With E2E_SDK=latest the copy with the latest SDKs
-// (e2e/latest/nextjs-convex, from e2e/latest/install.sh) is used.
+// (e2e/latest/nextjs-convex, from e2e/latest/install.sh) is used. `unsealAppSession` opens the app's
+// session cookie with the app's own iron-session, as authkit-nextjs does.
 
 import { spawn, execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { REPO_ROOT } from './server.mjs';
 import { LATEST, LATEST_DIR } from './sdk.mjs';
 
@@ -73,4 +76,14 @@ export async function startNextApp({ port, env }) {
     await new Promise((r) => setTimeout(r, 200));
   }
   return { log: () => output, stop };
+}
+
+/**
+ * The session authkit-nextjs keeps in its `wos-session` cookie (`{accessToken, refreshToken, user, …}`),
+ * unsealed with iron-session as resolved from the app (the library authkit-nextjs seals it with).
+ */
+export async function unsealAppSession(cookieValue, password) {
+  const require = createRequire(join(NEXT_APP_DIR, 'node_modules', '@workos-inc', 'authkit-nextjs', 'package.json'));
+  const { unsealData } = await import(pathToFileURL(require.resolve('iron-session')).href);
+  return unsealData(decodeURIComponent(cookieValue), { password });
 }

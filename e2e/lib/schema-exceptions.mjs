@@ -120,9 +120,6 @@ export const KNOWN_DRIFT = {
   'auth-time-claim': {
     reason: 'TODO(drift) access tokens carry no `auth_time` (the time of the sign-in that started the session, kept across refreshes), which @workos-inc/node 12 requires and authkit-nextjs\'s checkRecentAuth reads',
   },
-  'authkit-nextjs-open-page-refresh': {
-    reason: 'TODO(drift) SDK side, not fixable in the server: @workos-inc/authkit-nextjs 4.3.2\'s client token store checks a fresh token at once (lifetimes ≤ 60 s) or at lifetime − 60 s, finds it not yet expiring (< 30 s left for lifetimes ≤ 5 min) and never checks again, so an open page of the guide app holds an expired token and Convex\'s calls fail until a navigation passes the middleware; the server side is issue 14 item 5 (refuse or warn about short lifetimes)',
-  },
   'duplicate-cors-origin-code': {
     reason: 'TODO(drift) a duplicate CORS origin answers 409 `cors_origin_already_exists`; WorkOS documents `duplicate_cors_origin`',
   },

@@ -3,34 +3,29 @@
 // ConvexProviderWithAuth), built with `next build` and run with `next start` against Gatehouse and
 // convex-numbers, in headless Chromium: signed out, sign up, "Welcome <name>!", reactive numbers, the
 // middleware-protected /server page rendered by withAuth(), short-lived tokens refreshed about once
-// per lifetime (page open and after a reload), sign out at Gatehouse, sign in again.
+// per lifetime (page open and after a reload), sign out ending the session at Gatehouse, sign in again.
 //
-// Token lifetime (authkit-nextjs 4.3.2, read from its source): the middleware refreshes a token that has
-// less than 30 s left (lifetimes up to 5 minutes; 60 s above) on every request, so 30 s or less is
-// expiring the moment it is issued: a refresh on every request, the storm. The client token store
-// checks max(lifetime − 60 s, 15 s) after each refresh and refreshes only if the token then has less
-// than 30 s left, without checking again otherwise. So a lifetime under 45 s is refreshed by that
-// … except that for lifetimes up to 60 s the first check runs at once (its delay is 0 when 60 s or less
-// are left), finds the fresh token not expiring and schedules nothing more. So from 31 s to 5 minutes an
-// open page is never refreshed by the client, and Convex's calls fail once the token expires, until a
-// navigation goes through the middleware (KNOWN_DRIFT 'authkit-nextjs-open-page-refresh', SDK side;
-// examples/nextjs-convex/README.md). 40 s is the lifetime used here: no storm, and the gap shows
-// within the test's time.
-
+// Who refreshes the open page's token (authkit-nextjs 4.3.2 and convex 1.51, read from their source;
+// e2e/KNOWN-DRIFT.md "Investigated"): Convex's client asks the guide's fetchAccessToken for a new token
+// (forceRefreshToken) 10 s before the token it holds expires, and fetchAccessToken calls AuthKit's
+// refresh(), a server action. That POST passes authkit-nextjs's middleware, which refreshes a token with
+// less than 30 s left itself, and then the action refreshes again: one client refresh every
+// lifetime − 10 s, seen at Gatehouse as a round of one or two refresh grants. AuthKit's client token
+// store alone would never refresh an open page for lifetimes over 30 s, and at 30 s or less the
+// middleware and the store refresh on every request or check (the storm), so the lifetime here is 40 s.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { launchChromium, ARTIFACTS, DOCS_IMAGES } from '../lib/browser.mjs';
 import { useGatehouse, freePort } from '../lib/server.mjs';
-import { addRedirectUri, apiRequest, confidentialClient, uniqueEmail, sleep, STRONG_PASSWORD } from '../lib/api.mjs';
+import { addRedirectUri, apiRequest, confidentialClient, rejectsOauth, uniqueEmail, sleep, STRONG_PASSWORD } from '../lib/api.mjs';
 import { startConvexNumbers } from '../lib/react-convex.mjs';
-import { buildNextApp, startNextApp } from '../lib/nextjs-convex.mjs';
-import { expectDrift } from '../lib/drift.mjs';
+import { buildNextApp, startNextApp, unsealAppSession } from '../lib/nextjs-convex.mjs';
 
 const TTL_SECS = Number(process.env.E2E_NEXTJS_TTL_SECS ?? 40);
-/** authkit-nextjs's client token store checks 15 s after a refresh (its MIN_REFRESH_DELAY_SECONDS). */
-const CHECK_SECS = 15;
+/** Convex's client refetches a token this long before it expires (ConvexReactClient's default authRefreshTokenLeewaySeconds). */
+const CONVEX_LEEWAY_SECS = 10;
 const COOKIE_PASSWORD = 'nextjs-e2e-cookie-password-0123456789abcdef';
 
 const gh = useGatehouse({ settings: { access_token_ttl_secs: TTL_SECS } });
@@ -80,6 +75,7 @@ before(async () => {
   page.on('console', (m) => browserLog.push(`[console.${m.type()}] ${m.text()}`));
   page.on('pageerror', (e) => browserLog.push(`[pageerror] ${e.message}`));
   page.on('framenavigated', (f) => f === page.mainFrame() && browserLog.push(`[navigated] ${f.url()}`));
+  page.on('response', (r) => r.status() >= 400 && browserLog.push(`[${r.status()}] ${r.request().method()} ${r.url()}`));
 });
 
 afterEach((t) => {
@@ -102,9 +98,18 @@ const numbersShown = async () => {
   const list = (await numbersText()).replace(/^Numbers: /, '');
   return list === 'Click the button!' ? [] : list.split(', ').map(Number);
 };
-/** Refresh grants Gatehouse answered since `since` (ms). */
-const refreshesSince = (since) =>
-  gh.requests.filter((r) => r.at >= since && r.grantType === 'refresh_token').map((r) => r.status);
+/** Refresh grants Gatehouse answered since `since` (ms): `{at, status}`. */
+const refreshesSince = (since) => gh.requests.filter((r) => r.at >= since && r.grantType === 'refresh_token');
+/** Grants less than 3 s apart belong to one client refresh (the middleware's and the server action's). */
+function refreshRounds(grants) {
+  const rounds = [];
+  for (const g of grants) {
+    const last = rounds.at(-1);
+    if (last && g.at - last.at(-1).at < 3000) last.push(g);
+    else rounds.push([g]);
+  }
+  return rounds;
+}
 
 /** Clicks "Add a random number" and waits for the list to show one more (up to the query's 10). */
 async function addNumber() {
@@ -116,32 +121,39 @@ async function addNumber() {
   }, Math.min(count + 1, 10));
 }
 
-/** Watches the open page for `seconds`, using Convex every few seconds; returns the refresh grants seen. */
+/**
+ * Keeps the page open for `watchSecs`, adding a number every few seconds (a Convex mutation with the
+ * page's current token), and checks that the token was kept fresh with about one client refresh per
+ * lifetime: never an expired identity at convex-numbers, never a storm.
+ */
 async function stayOpen(watchSecs, what) {
   const started = Date.now();
-  try {
-    while (Date.now() - started < watchSecs * 1000) {
-      await sleep(7_000);
-      const text = await page.textContent('body');
-      assert.ok(text.includes('Welcome Ada Lovelace!'), `${what}: signed out after ${Math.round((Date.now() - started) / 1000)} s: ${text}`);
-      await addNumber().catch((e) => {
-        throw new Error(`${what}: a mutation did not go through ${Math.round((Date.now() - started) / 1000)} s in (token expired and not refreshed?): ${e.message.split('\n')[0]}`);
-      });
-    }
-  } finally {
-    const grants = refreshesSince(started);
-    process.stderr.write(`nextjs-convex: ${what}: after ${((Date.now() - started) / 1000).toFixed(0)} s, ${grants.length} refresh grants (${grants.join(' ')})\n`);
+  const authErrorsBefore = (await backend.stats()).auth_errors;
+  while (Date.now() - started < watchSecs * 1000) {
+    await sleep(7_000);
+    const text = await page.textContent('body');
+    const at = Math.round((Date.now() - started) / 1000);
+    assert.ok(text.includes('Welcome Ada Lovelace!'), `${what}: signed out after ${at} s: ${text}`);
+    await addNumber().catch((e) => {
+      throw new Error(`${what}: a mutation did not go through ${at} s in (token expired and not refreshed?): ${e.message.split('\n')[0]}`);
+    });
   }
-  const grants = refreshesSince(started);
   const seconds = (Date.now() - started) / 1000;
+  const grants = refreshesSince(started);
+  const rounds = refreshRounds(grants);
   const lifetimes = seconds / TTL_SECS;
-  process.stderr.write(`nextjs-convex: ${what}: ${seconds.toFixed(0)} s = ${lifetimes.toFixed(1)} token lifetimes of ${TTL_SECS} s, ${grants.length} refresh grants (${grants.join(' ')})\n`);
-  assert.ok(grants.every((s) => s === 200), `every refresh succeeded: ${grants.join(' ')}`);
-  assert.ok(grants.length >= Math.floor(lifetimes), `${grants.length} refreshes in ${lifetimes.toFixed(1)} lifetimes: the token was not kept fresh`);
-  // One per client check (every 15 s for this lifetime), plus the middleware's and a reload's; a storm is hundreds.
-  const bound = Math.ceil(seconds / CHECK_SECS) + 2;
-  assert.ok(grants.length <= bound, `${grants.length} refreshes in ${seconds.toFixed(0)} s (bound ${bound}): a refresh storm`);
-  return grants;
+  process.stderr.write(
+    `nextjs-convex: ${what}: ${seconds.toFixed(0)} s = ${lifetimes.toFixed(1)} token lifetimes of ${TTL_SECS} s: ` +
+      `${rounds.length} client refreshes, ${grants.length} refresh grants (at ${rounds.map((r) => `${((r[0].at - started) / 1000).toFixed(0)} s×${r.length}`).join(', ')})\n`,
+  );
+  assert.deepEqual(grants.filter((g) => g.status !== 200), [], 'every refresh succeeded');
+  assert.equal((await backend.stats()).auth_errors, authErrorsBefore, 'convex-numbers never saw an expired or rejected token');
+  // Convex refetches 10 s before expiry: one client refresh per lifetime − 10 s (plus one right after a load).
+  assert.ok(rounds.length >= Math.floor(lifetimes), `${rounds.length} client refreshes in ${lifetimes.toFixed(1)} lifetimes: the token was not kept fresh`);
+  const most = Math.ceil(seconds / (TTL_SECS - CONVEX_LEEWAY_SECS)) + 1;
+  assert.ok(rounds.length <= most, `${rounds.length} client refreshes in ${seconds.toFixed(0)} s (at most ${most}): a refresh storm`);
+  // Each is the middleware's refresh of the action's request (< 30 s left) and the action's own.
+  assert.ok(rounds.every((r) => r.length <= 2), `a client refresh made more than two grants: ${rounds.map((r) => r.length).join(' ')}`);
 }
 
 test('Convex\'s AuthKit guide app for Next.js on Gatehouse + convex-numbers', { timeout: 600_000 }, async (t) => {
@@ -187,7 +199,7 @@ test('Convex\'s AuthKit guide app for Next.js on Gatehouse + convex-numbers', { 
     for (const n of shown) assert.ok(Number.isInteger(n) && n >= 0 && n < 10, `the guide adds Math.floor(Math.random() * 10), got ${n}`);
     assert.equal(await page.evaluate(() => window.__sameDocument), true, 'no navigation or reload happened');
     await mkdir(DOCS_IMAGES, { recursive: true });
-    await page.screenshot({ path: join(DOCS_IMAGES, 'nextjs-convex.png'), clip: { x: 0, y: 0, width: 900, height: 400 } });
+    await page.screenshot({ path: join(DOCS_IMAGES, 'nextjs-convex.png'), clip: { x: 0, y: 0, width: 900, height: 530 } });
     await page.screenshot({ path: join(ARTIFACTS, 'nextjs-convex.png') });
   });
 
@@ -203,30 +215,41 @@ test('Convex\'s AuthKit guide app for Next.js on Gatehouse + convex-numbers', { 
   });
 
   await t.test(`stays signed in across several ${TTL_SECS} s token lifetimes, about one refresh each (open page)`, async () => {
-    await expectDrift('authkit-nextjs-open-page-refresh', () => stayOpen(3 * TTL_SECS, 'page open'));
+    await stayOpen(3 * TTL_SECS, 'page open');
   });
 
   await t.test('after a full reload: still signed in, and still about one refresh per lifetime', async () => {
     await page.reload();
     await page.getByText('Welcome Ada Lovelace!').waitFor();
-    await expectDrift('authkit-nextjs-open-page-refresh', () => stayOpen(2 * TTL_SECS, 'after reload'));
-    // A navigation goes through the middleware, which refreshes an expiring token: signed in again.
-    await page.reload();
-    await page.getByText('Welcome Ada Lovelace!').waitFor();
-    await addNumber();
+    await stayOpen(2 * TTL_SECS, 'after reload');
   });
 
-  await t.test('sign out returns to the app and ends the session at Gatehouse', async () => {
+  await t.test('sign out returns to the app signed out and ends the session at Gatehouse', async () => {
+    // The app's session cookie, unsealed as authkit-nextjs does: the tokens the app holds right now.
+    const cookie = (await context.cookies(appOrigin)).find((c) => c.name === 'wos-session');
+    assert.ok(cookie, 'signed in: the app has its wos-session cookie');
+    const session = await unsealAppSession(cookie.value, COOKIE_PASSWORD);
+    const { sid } = JSON.parse(Buffer.from(session.accessToken.split('.')[1], 'base64url').toString('utf8'));
+    assert.match(sid, /^session_/);
+    const workos = confidentialClient(gh);
+    const statusOf = async (id) => (await workos.userManagement.listSessions(userId)).data.find((s) => s.id === id)?.status;
+    assert.equal(await statusOf(sid), 'active');
+
     const clicked = Date.now();
     await page.getByRole('button', { name: 'Sign out' }).click();
-    // The browser passes Gatehouse's logout endpoint (a 302 back to the app) without rendering it.
-    for (let i = 0; i < 100 && !gh.requests.some((r) => r.at >= clicked && r.path === '/user_management/sessions/logout'); i++) await sleep(100);
-    assert.ok(gh.requests.some((r) => r.at >= clicked && r.path === '/user_management/sessions/logout' && r.status === 302), 'Gatehouse sent the browser back to the app');
     await page.waitForURL((u) => u.origin === appOrigin && u.pathname === '/');
     await page.getByText('Log in to see the numbers').waitFor();
-    const sessions = await confidentialClient(gh).userManagement.listSessions(userId);
-    assert.ok(sessions.data.length >= 1);
-    assert.deepEqual(sessions.data.filter((s) => s.status === 'active').map((s) => s.id), [], 'no session is left active');
+    assert.ok(await page.getByRole('button', { name: 'Sign in' }).isVisible());
+    assert.equal(await page.getByRole('button', { name: 'Sign out' }).count(), 0, 'no user menu');
+    // The browser went through Gatehouse's logout endpoint, which sent it back to the app.
+    const logout = gh.requests.filter((r) => r.at >= clicked && r.path === '/user_management/sessions/logout');
+    assert.deepEqual(logout.map((r) => r.status), [302], 'one logout request, redirected back to the app');
+    assert.equal((await context.cookies(appOrigin)).filter((c) => c.name === 'wos-session').length, 0, 'the app dropped its session cookie');
+
+    // Ended at Gatehouse: the session is revoked and the app's last refresh token is dead.
+    assert.equal(await statusOf(sid), 'revoked');
+    await rejectsOauth(workos.userManagement.authenticateWithRefreshToken({ clientId: gh.clientId, refreshToken: session.refreshToken }), 'invalid_grant');
+
     await page.goto(`${appOrigin}/server`);
     await page.waitForURL((u) => u.origin === gh.baseUrl && u.pathname === '/authkit/sign-in');
   });
