@@ -34,12 +34,16 @@ if [[ -d "$ROOT/examples/nextjs-convex" ]]; then
 fi
 
 echo "latest SDKs:"
+# Read each package.json from disk: some packages (authkit-nextjs, @convex-dev/workos) do not export it.
 node -e '
-  const { createRequire } = require("module"); const path = require("path");
-  const show = (dir, names) => { const r = createRequire(path.join(dir, "package.json"));
-    for (const n of names) { try { console.log(`  ${n}@${r(n + "/package.json").version}  (${path.relative(process.argv[1], dir) || "e2e/latest"})`); } catch {} } };
+  const fs = require("fs"); const path = require("path");
+  const show = (dir, names) => { for (const n of names) {
+    const file = path.join(dir, "node_modules", n, "package.json");
+    const where = path.relative(process.argv[1], dir) || "e2e/latest";
+    console.log(`  ${n}@${fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")).version : "(not installed)"}  (${where})`);
+  } };
   const d = process.argv[1];
   show(d, ["@workos-inc/node", "@workos-inc/authkit-js"]);
   show(path.join(d, "react-convex"), ["@workos-inc/authkit-react", "@workos-inc/authkit-js", "@convex-dev/workos", "convex"]);
-  show(path.join(d, "nextjs-convex"), ["@workos-inc/authkit-nextjs", "@workos-inc/node", "convex", "next"]);
+  if (fs.existsSync(path.join(d, "nextjs-convex"))) show(path.join(d, "nextjs-convex"), ["@workos-inc/authkit-nextjs", "@workos-inc/node", "convex", "next"]);
 ' "$HERE"
