@@ -6,7 +6,20 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-step() { printf '\n== %s\n' "$*"; }
+# Each step's duration, printed at the end.
+step_name=""
+step_started=$SECONDS
+durations=()
+end_step() {
+  if [[ -n "$step_name" ]]; then durations+=("$(printf '%5d s  %s' $((SECONDS - step_started)) "$step_name")"); fi
+  step_name=""
+}
+step() {
+  end_step
+  step_name="$*"
+  step_started=$SECONDS
+  printf '\n== %s\n' "$*"
+}
 
 # --- what the tests need ----------------------------------------------------------------
 if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
@@ -82,3 +95,8 @@ step "end-to-end tests on the latest SDK releases"
 GATEHOUSE_BIN=target/debug/gatehouse e2e/run.sh --latest \
   e2e/tests/0[1-9]-*.test.mjs e2e/tests/10-*.test.mjs e2e/tests/11-*.test.mjs \
   e2e/tests/16-*.test.mjs e2e/tests/17-*.test.mjs
+
+end_step
+printf '\n== durations\n'
+printf '%s\n' "${durations[@]}"
+printf '%5d s  total\n' "$SECONDS"
