@@ -10,8 +10,7 @@ use crate::domain::environment::{ApiKeyRecord, CorsOrigin, Environment, Redirect
 pub struct NewEnvironment {
     pub environment: Environment,
     pub signing_key: StoredSigningKey,
-    /// The redirect URIs it starts with (the first one default).
-    pub redirect_uris: Vec<RedirectUri>,
+    pub redirect_uri: Option<RedirectUri>,
 }
 
 const ENV_COLUMNS: &str = "id, name, client_id, settings, created_at, updated_at";
@@ -60,7 +59,7 @@ impl Store {
         .bind(key.created_at)
         .execute(&mut *tx)
         .await?;
-        for r in &new.redirect_uris {
+        if let Some(r) = &new.redirect_uri {
             sqlx::query(
                 "INSERT INTO redirect_uris (id, environment_id, uri, is_default, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
             )

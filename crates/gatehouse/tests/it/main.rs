@@ -8,7 +8,6 @@ mod api;
 mod email;
 mod environments;
 mod expiry;
-mod first_run;
 mod hosted;
 mod hosted_email;
 mod mfa;
