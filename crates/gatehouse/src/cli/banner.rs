@@ -74,8 +74,22 @@ export default {{
     )
 }
 
-/// Printed by `serve` once it is listening.
+/// Printed by `serve` once it is listening, on standard output. The new API key of a first
+/// start is shown only when standard output is a terminal: under systemd, Docker or a redirect
+/// the output is a log that keeps it, so the banner says how to get a key instead.
 pub fn print_startup(config: &ServerConfig, environments: &[Environment], issued: Option<&IssuedEnvironment>) {
+    use std::io::IsTerminal as _;
+    let issued_key = issued.filter(|_| std::io::stdout().is_terminal());
+    println!("{}", startup_text(config, environments, issued, issued_key.map(|i| i.api_key.as_str())));
+}
+
+/// The banner; `api_key` is the first start's new key when it may be shown.
+fn startup_text(
+    config: &ServerConfig,
+    environments: &[Environment],
+    issued: Option<&IssuedEnvironment>,
+    api_key: Option<&str>,
+) -> String {
     let url = &config.public_url;
     let mut out = String::new();
     out.push_str(&format!("\nGatehouse is running at {url} (listening on {})\n", config.listen));
@@ -83,22 +97,29 @@ pub fn print_startup(config: &ServerConfig, environments: &[Environment], issued
         let c = connection(url, &env.name, &env.client_id);
         out.push_str(&format!("\n  {} environment\n", env.name));
         out.push_str(&format!("    Client ID   {}\n", c.client_id));
-        if let Some(issued) = issued.filter(|i| i.client_id == env.client_id) {
-            out.push_str(&format!("    API key     {}   (shown once; keep it secret)\n", issued.api_key));
+        if issued.is_some_and(|i| i.client_id == env.client_id) {
+            match api_key {
+                Some(key) => out.push_str(&format!("    API key     {key}   (shown once; keep it secret)\n")),
+                None => out.push_str(
+                    "    API key     not shown: standard output is not a terminal (a log would keep it);\n\
+                     \x20               get one with `gatehouse api-keys create` or `gatehouse init --json`\n",
+                ),
+            }
         }
         out.push_str(&format!("    Issuer      {}\n    JWKS        {}\n", c.issuer, c.jwks_url));
     }
     if let Some(issued) = issued {
         out.push_str("\nPaste these into your app:\n\n");
-        out.push_str(&snippets(url, &issued.client_id, Some(&issued.api_key)));
+        out.push_str(&snippets(url, &issued.client_id, api_key));
         out.push_str(
-            "\nThe development environment accepts the redirect URI http://localhost:5173/callback and any\n\
-             http://localhost origin for CORS. Add more with `gatehouse redirect-uris add URL`.\n",
+            "\nThe development environment accepts the redirect URIs http://localhost:5173/callback and\n\
+             http://localhost:3000/callback and any http://localhost origin for CORS.\n\
+             Add more with `gatehouse redirect-uris add URL`.\n",
         );
     } else {
         out.push_str("\nNeed the snippets again? `gatehouse env show`. A new API key: `gatehouse api-keys create`.\n");
     }
-    println!("{out}");
+    out
 }
 
 #[cfg(test)]

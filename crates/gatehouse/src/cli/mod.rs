@@ -42,9 +42,10 @@ struct Global {
     /// Use this database instead of the embedded one (postgres://… or sqlite://…).
     #[arg(long, global = true, env = "GATEHOUSE_DATABASE_URL")]
     database_url: Option<String>,
-    /// The URL apps and browsers use to reach Gatehouse (issuer and links are built from it).
-    #[arg(long, global = true, env = "GATEHOUSE_PUBLIC_URL", default_value = "http://localhost:8080")]
-    public_url: String,
+    /// The URL apps and browsers use to reach Gatehouse (issuer and links are built from it);
+    /// default: http://localhost:<port of --listen / GATEHOUSE_LISTEN, else 8080>.
+    #[arg(long, global = true, env = "GATEHOUSE_PUBLIC_URL")]
+    public_url: Option<String>,
     /// Print machine-readable JSON.
     #[arg(long, global = true)]
     json: bool,
@@ -142,7 +143,14 @@ pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    // Colour only for a person at a terminal: a file, journald or Docker would keep the escapes.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(colour)
+        .with_target(false)
+        .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -159,8 +167,8 @@ pub fn main() -> std::process::ExitCode {
     }
 }
 
-fn server_config(g: &Global, listen: SocketAddr, jwks_max_age_secs: i64) -> ServerConfig {
-    let mut config = ServerConfig::new(g.data.clone(), listen, &g.public_url);
+fn server_config(g: &Global, public_url: &str, listen: SocketAddr, jwks_max_age_secs: i64) -> ServerConfig {
+    let mut config = ServerConfig::new(g.data.clone(), listen, public_url);
     config.database_url = g.database_url.clone();
     config.jwks_max_age_secs = jwks_max_age_secs;
     config.secret_key = g.secret_key.clone().map(crate::crypto::sealing::KeySource::Value);
@@ -180,11 +188,56 @@ fn check_public_url(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The port the server listens on when this command runs: `serve`'s `--listen`, else
+/// `GATEHOUSE_LISTEN` (so `gatehouse env show` prints the same URLs as the server), else 8080.
+fn listen_port(command: &Command) -> u16 {
+    match command {
+        Command::Serve { listen, .. } => listen.port(),
+        _ => {
+            std::env::var("GATEHOUSE_LISTEN").ok().and_then(|l| l.parse::<SocketAddr>().ok()).map_or(8080, |a| a.port())
+        }
+    }
+}
+
+/// The public URL in effect: the one given, else `http://localhost:<listen port>`.
+fn public_url(given: Option<&str>, listen_port: u16) -> anyhow::Result<String> {
+    match given {
+        Some(url) => {
+            check_public_url(url)?;
+            Ok(url.trim_end_matches('/').to_owned())
+        }
+        None => Ok(format!("http://localhost:{listen_port}")),
+    }
+}
+
+/// Why a public URL on this machine that names another port than the server listens on is
+/// probably a mistake (issuer, JWKS URL and links would point elsewhere); `None` when it fits
+/// or names another host (a proxy in front is the normal case there).
+fn port_mismatch(public_url: &str, listen: SocketAddr) -> Option<String> {
+    let url = url::Url::parse(public_url).ok()?;
+    let local = match url.host()? {
+        url::Host::Domain(d) => d == "localhost",
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    };
+    let port = url.port_or_known_default()?;
+    (local && port != listen.port()).then(|| {
+        format!(
+            "the public URL {public_url} names port {port} but the server listens on {listen}: issuer, JWKS URL and \
+             links point at port {port}. Drop --public-url (it then follows --listen) or fix one of them \
+             (ignore this if something on port {port} forwards to {listen})"
+        )
+    })
+}
+
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let g = cli.global;
-    check_public_url(&g.public_url)?;
+    let public_url = public_url(g.public_url.as_deref(), listen_port(&cli.command))?;
     if let Command::Serve { listen, jwks_max_age_secs, refresh_cache_entries } = cli.command {
-        let mut config = server_config(&g, listen, jwks_max_age_secs);
+        if let Some(warning) = port_mismatch(&public_url, listen) {
+            tracing::warn!("{warning}");
+        }
+        let mut config = server_config(&g, &public_url, listen, jwks_max_age_secs);
         config.refresh_cache_entries = refresh_cache_entries;
         let shown = config.clone();
         return crate::server::run(config, move |startup| {
@@ -195,7 +248,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::MigrateStore(args) = cli.command {
         return migrate_store::run(
             args,
-            server_config(&g, SocketAddr::from(([127, 0, 0, 1], 0)), 300).database_url(),
+            server_config(&g, &public_url, SocketAddr::from(([127, 0, 0, 1], 0)), 300).database_url(),
             g.json,
         )
         .await;
@@ -212,7 +265,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(KeyCommand::Rotate { jwks_max_age_secs, .. }) => *jwks_max_age_secs,
         _ => 300,
     };
-    let config = server_config(&g, SocketAddr::from(([127, 0, 0, 1], 0)), max_age);
+    let config = server_config(&g, &public_url, SocketAddr::from(([127, 0, 0, 1], 0)), max_age);
     let core = open_core(&config, Arc::new(SystemClock)).await?;
     let public_url = config.public_url.clone();
     let out = Output { json: g.json };

@@ -22,6 +22,10 @@ use crate::store::NewEnvironment;
 /// another process (the CLI, another server) within this time.
 const CACHE_TTL_MS: Millis = 2 * SEC;
 
+/// The redirect URIs a new non-production environment accepts: the Vite/React example's
+/// (the default) and the Next.js example's.
+pub const DEVELOPMENT_REDIRECT_URIS: [&str; 2] = ["http://localhost:5173/callback", "http://localhost:3000/callback"];
+
 /// An environment with everything the request paths need, loaded together. It reads as the
 /// `Environment` it extends (`env.settings`, `env.id`).
 pub struct LoadedEnvironment {
@@ -104,13 +108,23 @@ impl Core {
             .await
             .map_err(|e| Error::Internal(e.into()))??;
         let signing_key = StoredSigningKey { kid, private_key, published_at: now, created_at: now };
-        let redirect_uri = (name != crate::domain::environment::PRODUCTION).then(|| RedirectUri {
-            id: new_id("redir"),
-            uri: "http://localhost:5173/callback".into(),
-            is_default: true,
-            created_at: now,
-            updated_at: now,
-        });
+        // Outside production an environment starts with the callbacks of the two example apps
+        // (Vite/React on 5173, the default; Next.js on 3000), so they work without a step.
+        let redirect_uris = if name == crate::domain::environment::PRODUCTION {
+            Vec::new()
+        } else {
+            DEVELOPMENT_REDIRECT_URIS
+                .iter()
+                .enumerate()
+                .map(|(i, uri)| RedirectUri {
+                    id: new_id("redir"),
+                    uri: (*uri).to_owned(),
+                    is_default: i == 0,
+                    created_at: now,
+                    updated_at: now,
+                })
+                .collect()
+        };
         let environment = Environment {
             id: new_id("environment"),
             name: name.to_owned(),
@@ -119,7 +133,7 @@ impl Core {
             created_at: now,
             updated_at: now,
         };
-        match self.store.insert_environment(&NewEnvironment { environment, signing_key, redirect_uri }).await {
+        match self.store.insert_environment(&NewEnvironment { environment, signing_key, redirect_uris }).await {
             // Another process created it first: fine, the caller reloads by name.
             Err(crate::store::StoreError::Conflict(_)) => Ok(()),
             other => Ok(other?),

@@ -10,7 +10,8 @@ use crate::domain::environment::{ApiKeyRecord, CorsOrigin, Environment, Redirect
 pub struct NewEnvironment {
     pub environment: Environment,
     pub signing_key: StoredSigningKey,
-    pub redirect_uri: Option<RedirectUri>,
+    /// The redirect URIs it starts with (the first one default).
+    pub redirect_uris: Vec<RedirectUri>,
 }
 
 const ENV_COLUMNS: &str = "id, name, client_id, settings, created_at, updated_at";
@@ -59,7 +60,7 @@ impl Store {
         .bind(key.created_at)
         .execute(&mut *tx)
         .await?;
-        if let Some(r) = &new.redirect_uri {
+        for r in &new.redirect_uris {
             sqlx::query(
                 "INSERT INTO redirect_uris (id, environment_id, uri, is_default, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
             )

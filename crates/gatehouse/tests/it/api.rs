@@ -183,18 +183,18 @@ async fn malformed_bodies_get_a_json_400() {
 async fn configuration_api() {
     let app = TestApp::spawn().await;
     let (status, r) = app
-        .api(Method::POST, "/user_management/redirect_uris", Some(json!({"uri": "http://localhost:3000/callback"})))
+        .api(Method::POST, "/user_management/redirect_uris", Some(json!({"uri": "http://localhost:4000/callback"})))
         .await;
     assert_eq!(status, 201, "{r}");
     assert_eq!((r["object"].as_str(), r["default"].as_bool()), (Some("redirect_uri"), Some(false)));
     let (status, _) = app
-        .api(Method::POST, "/user_management/redirect_uris", Some(json!({"uri": "http://localhost:3000/callback"})))
+        .api(Method::POST, "/user_management/redirect_uris", Some(json!({"uri": "http://localhost:4000/callback"})))
         .await;
     assert_eq!(status, 409);
     let (status, _) = app.api(Method::POST, "/user_management/redirect_uris", Some(json!({"uri": "not a url"}))).await;
     assert_eq!(status, 422);
     let (_, list) = app.api(Method::GET, "/user_management/redirect_uris", None).await;
-    assert_eq!(list["data"].as_array().unwrap().len(), 2);
+    assert_eq!(list["data"].as_array().unwrap().len(), 3, "the two development defaults and the new one");
 
     let (status, c) = app
         .api(Method::POST, "/user_management/cors_origins", Some(json!({"origin": "https://app.example.com"})))

@@ -8,6 +8,7 @@ mod api;
 mod email;
 mod environments;
 mod expiry;
+mod first_run;
 mod hosted;
 mod hosted_email;
 mod mfa;

@@ -1,0 +1,161 @@
+//! The real `gatehouse` binary on a fresh data folder, as a new user or a service manager runs
+//! it: what the banner says, what reaches the log, and that the URLs follow `--listen`.
+//! Standard output and error are pipes here, as under systemd or Docker (not a terminal).
+
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// A `gatehouse serve` child with its output collected.
+struct Served {
+    child: Child,
+    stderr_lines: mpsc::Receiver<String>,
+    stderr_seen: Vec<String>,
+    port: u16,
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+fn gatehouse(data: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+    command.arg("--data").arg(data);
+    for var in
+        ["GATEHOUSE_PUBLIC_URL", "GATEHOUSE_LISTEN", "GATEHOUSE_DATABASE_URL", "GATEHOUSE_LOG", "GATEHOUSE_LOG_FORMAT"]
+    {
+        command.env_remove(var);
+    }
+    command
+}
+
+impl Served {
+    /// Starts `gatehouse serve --listen 127.0.0.1:<free port> <extra>` and waits until it is ready.
+    fn start(data: &std::path::Path, extra: &[&str], envs: &[(&str, &str)]) -> Served {
+        let port = free_port();
+        let mut command = gatehouse(data);
+        command.arg("serve").arg("--listen").arg(format!("127.0.0.1:{port}")).args(extra);
+        command.envs(envs.iter().copied()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut served = Served { child, stderr_lines: rx, stderr_seen: Vec::new(), port };
+        served.wait_for_log("Gatehouse is ready");
+        served
+    }
+
+    /// Waits (up to 60 s) for a log line containing `text`.
+    fn wait_for_log(&mut self, text: &str) -> String {
+        loop {
+            match self.stderr_lines.recv_timeout(Duration::from_secs(60)) {
+                Ok(line) => {
+                    self.stderr_seen.push(line.clone());
+                    if line.contains(text) {
+                        return line;
+                    }
+                }
+                Err(e) => panic!("no log line with {text:?} ({e}); log so far:\n{}", self.stderr_seen.join("\n")),
+            }
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Stops the server and returns (standard output, every log line).
+    fn stop(mut self) -> (String, String) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let mut stdout = String::new();
+        self.child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+        self.stderr_seen.extend(self.stderr_lines.try_iter());
+        (stdout, self.stderr_seen.join("\n"))
+    }
+}
+
+fn cli_json(data: &std::path::Path, args: &[&str]) -> Value {
+    let out = gatehouse(data).args(args).arg("--json").output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[tokio::test]
+async fn public_url_follows_listen_and_api_key_stays_out_of_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::start(dir.path(), &[], &[]);
+    let port = served.port;
+    let envs = cli_json(dir.path(), &["env", "list"]);
+    let client_id = envs[0]["client_id"].as_str().unwrap().to_owned();
+    let config: Value =
+        reqwest::get(served.url(&format!("/user_management/{client_id}/.well-known/openid-configuration")))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(config["issuer"], format!("http://localhost:{port}/user_management/{client_id}"));
+    assert_eq!(config["jwks_uri"], format!("http://localhost:{port}/sso/jwks/{client_id}"));
+    let (stdout, log) = served.stop();
+    assert!(stdout.contains(&format!("Gatehouse is running at http://localhost:{port} ")), "{stdout}");
+    assert!(stdout.contains(&format!("Issuer      http://localhost:{port}/user_management/{client_id}")), "{stdout}");
+    assert!(!stdout.contains("sk_test_") && !log.contains("sk_test_"), "the key went to a pipe:\n{stdout}\n{log}");
+    assert!(stdout.contains("API key     not shown: standard output is not a terminal"), "{stdout}");
+    assert!(stdout.contains("gatehouse init --json"), "{stdout}");
+    assert!(!log.contains("differs") && !log.contains("names port"), "no port warning expected:\n{log}");
+    assert!(!log.contains('\u{1b}'), "colour codes in a log that is not a terminal:\n{log:?}");
+
+    // `init --json` gives scripts the key, and the CLI's URLs follow GATEHOUSE_LISTEN too.
+    let init = gatehouse(dir.path())
+        .args(["init", "--json"])
+        .env("GATEHOUSE_LISTEN", format!("127.0.0.1:{port}"))
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    let init: Value = serde_json::from_slice(&init.stdout).unwrap();
+    assert_eq!(init["client_id"], client_id.as_str());
+    assert!(init["api_key"].as_str().unwrap().starts_with("sk_test_"), "{init}");
+    assert_eq!(init["issuer"], format!("http://localhost:{port}/user_management/{client_id}"));
+}
+
+#[tokio::test]
+async fn a_public_url_on_this_machine_with_another_port_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::start(dir.path(), &["--public-url", "http://localhost:8080"], &[]);
+    let port = served.port;
+    let (_, log) = served.stop();
+    assert!(
+        log.contains(&format!("names port 8080 but the server listens on 127.0.0.1:{port}")) && log.contains("WARN"),
+        "{log}"
+    );
+    // A public host name (a proxy in front) is the normal case: no warning.
+    let served = Served::start(dir.path(), &["--public-url", "https://auth.example.com"], &[]);
+    let (stdout, log) = served.stop();
+    assert!(stdout.contains("Gatehouse is running at https://auth.example.com"), "{stdout}");
+    assert!(!log.contains("names port"), "{log}");
+}
+
+#[tokio::test]
+async fn development_accepts_the_nextjs_example_callback() {
+    let dir = tempfile::tempdir().unwrap();
+    cli_json(dir.path(), &["init"]);
+    let list = cli_json(dir.path(), &["redirect-uris", "list"]);
+    let mut uris: Vec<&str> = list.as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    uris.sort_unstable();
+    assert_eq!(uris, ["http://localhost:3000/callback", "http://localhost:5173/callback"], "{list}");
+    cli_json(dir.path(), &["env", "create", "production"]);
+    let production = cli_json(dir.path(), &["redirect-uris", "list", "--env", "production"]);
+    assert_eq!(production.as_array().map(Vec::len), Some(0), "{production}");
+}
