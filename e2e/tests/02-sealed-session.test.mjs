@@ -18,7 +18,9 @@ import { request, textOf } from '../lib/hosted.mjs';
 import { expectDrift } from '../lib/drift.mjs';
 
 const gh = useGatehouse();
-const APP = 'http://localhost:3000';
+// An app origin that is not one of the development environment's default callbacks (5173, 3000), so the
+// logout test registers it itself and "allowed" means "registered by this test".
+const APP = 'http://localhost:4000';
 
 const newUser = (workos, prefix) => createPasswordUser(workos, prefix, { firstName: 'Seal' });
 

@@ -25,6 +25,9 @@ pub struct ServerConfig {
     pub database_url: Option<String>,
     pub listen: SocketAddr,
     pub public_url: String,
+    /// The public URL was not given: it is `http://localhost:<port>` of the address actually
+    /// bound (so `--listen 127.0.0.1:0` names the port the system picked).
+    pub public_url_follows_listen: bool,
     pub jwks_max_age_secs: i64,
     pub argon: ArgonParams,
     /// `GATEHOUSE_SECRET_KEY` as `KeySource::Value`; without it, `secret.key` in the data folder.
@@ -42,6 +45,7 @@ impl ServerConfig {
             database_url: None,
             listen,
             public_url: public_url.trim_end_matches('/').to_owned(),
+            public_url_follows_listen: false,
             jwks_max_age_secs: 300,
             argon: OWASP_PARAMS,
             secret_key: None,
@@ -103,13 +107,6 @@ pub struct Server {
 }
 
 impl Server {
-    pub async fn bind(config: &ServerConfig, core: Core) -> anyhow::Result<Server> {
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {} (is another server using it?)", config.listen))?;
-        Ok(Server::with_listener(listener, core))
-    }
-
     /// A server on a listener bound by the caller (tests bind port 0 first to learn the URL).
     pub fn with_listener(listener: TcpListener, core: Core) -> Server {
         Server { listener, state: AppState::new(core) }
@@ -156,18 +153,26 @@ pub struct Startup {
     pub issued: Option<IssuedEnvironment>,
 }
 
-/// `gatehouse serve`: open, make sure `development` exists, bind, hand `announce` what to
-/// print, serve.
-pub async fn run(config: ServerConfig, announce: impl FnOnce(&Startup)) -> anyhow::Result<()> {
+/// `gatehouse serve`: bind, open, make sure `development` exists, hand `announce` the
+/// configuration in effect (the bound address, the public URL) and what to print, serve.
+pub async fn run(mut config: ServerConfig, announce: impl FnOnce(&ServerConfig, &Startup)) -> anyhow::Result<()> {
     // How long start-up took is logged, not a rule's "now": the monotonic clock is right here.
     let started = Instant::now();
+    // Bind first, so a public URL that follows the listen address names the port actually bound.
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (is another server using it?)", config.listen))?;
+    config.listen = listener.local_addr()?;
+    if config.public_url_follows_listen {
+        config.public_url = format!("http://localhost:{}", config.listen.port());
+    }
     let core = open_core(&config, Arc::new(SystemClock)).await?;
     let first_start = core.list_environments().await?.is_empty();
     let issued =
         if first_start { Some(core.ensure_environment(crate::domain::environment::DEVELOPMENT).await?) } else { None };
-    let server = Server::bind(&config, core.clone()).await?;
+    let server = Server::with_listener(listener, core.clone());
     let startup = Startup { environments: core.list_environments().await?, issued };
-    announce(&startup);
+    announce(&config, &startup);
     if !core.has_smtp() {
         if startup.environments.iter().any(|e| !e.is_development()) {
             tracing::warn!(

@@ -234,14 +234,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let g = cli.global;
     let public_url = public_url(g.public_url.as_deref(), listen_port(&cli.command))?;
     if let Command::Serve { listen, jwks_max_age_secs, refresh_cache_entries } = cli.command {
-        if let Some(warning) = port_mismatch(&public_url, listen) {
-            tracing::warn!("{warning}");
-        }
         let mut config = server_config(&g, &public_url, listen, jwks_max_age_secs);
         config.refresh_cache_entries = refresh_cache_entries;
-        let shown = config.clone();
-        return crate::server::run(config, move |startup| {
-            banner::print_startup(&shown, &startup.environments, startup.issued.as_ref());
+        config.public_url_follows_listen = g.public_url.is_none();
+        return crate::server::run(config, move |config, startup| {
+            if let Some(warning) = port_mismatch(&config.public_url, config.listen) {
+                tracing::warn!("{warning}");
+            }
+            banner::print_startup(config, &startup.environments, startup.issued.as_ref());
         })
         .await;
     }

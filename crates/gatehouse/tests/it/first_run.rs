@@ -36,7 +36,12 @@ fn gatehouse(data: &std::path::Path) -> Command {
 impl Served {
     /// Starts `gatehouse serve --listen 127.0.0.1:<free port> <extra>` and waits until it is ready.
     fn start(data: &std::path::Path, extra: &[&str], envs: &[(&str, &str)]) -> Served {
-        let port = free_port();
+        Served::start_on(data, free_port(), extra, envs)
+    }
+
+    /// Starts `gatehouse serve --listen 127.0.0.1:<port>` (0: the system picks; `port` is then
+    /// read from the ready line).
+    fn start_on(data: &std::path::Path, port: u16, extra: &[&str], envs: &[(&str, &str)]) -> Served {
         let mut command = gatehouse(data);
         command.arg("serve").arg("--listen").arg(format!("127.0.0.1:{port}")).args(extra);
         command.envs(envs.iter().copied()).stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -51,7 +56,11 @@ impl Served {
             }
         });
         let mut served = Served { child, stderr_lines: rx, stderr_seen: Vec::new(), port };
-        served.wait_for_log("Gatehouse is ready");
+        let ready = served.wait_for_log("Gatehouse is ready");
+        if port == 0 {
+            let bound = ready.split("listen=").nth(1).and_then(|rest| rest.split_whitespace().next()).unwrap();
+            served.port = bound.parse::<std::net::SocketAddr>().unwrap().port();
+        }
         served
     }
 
@@ -128,6 +137,25 @@ async fn public_url_follows_listen_and_api_key_stays_out_of_logs() {
     assert_eq!(init["client_id"], client_id.as_str());
     assert!(init["api_key"].as_str().unwrap().starts_with("sk_test_"), "{init}");
     assert_eq!(init["issuer"], format!("http://localhost:{port}/user_management/{client_id}"));
+}
+
+#[tokio::test]
+async fn listening_on_port_zero_names_the_bound_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::start_on(dir.path(), 0, &[], &[]);
+    let port = served.port;
+    assert_ne!(port, 0);
+    let envs = cli_json(dir.path(), &["env", "list"]);
+    let client_id = envs[0]["client_id"].as_str().unwrap().to_owned();
+    let jwks = reqwest::get(served.url(&format!("/sso/jwks/{client_id}"))).await.unwrap();
+    assert_eq!(jwks.status(), 200);
+    let (stdout, log) = served.stop();
+    assert!(
+        stdout.contains(&format!("Gatehouse is running at http://localhost:{port} (listening on 127.0.0.1:{port})")),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&format!("JWKS        http://localhost:{port}/sso/jwks/{client_id}")), "{stdout}");
+    assert!(!stdout.contains("localhost:0") && !log.contains("names port"), "{stdout}\n{log}");
 }
 
 #[tokio::test]

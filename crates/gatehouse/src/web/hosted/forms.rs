@@ -205,6 +205,6 @@ pub async fn sign_up(
         }
         Err(e) => return Err(e.into()),
     };
-    tracing::info!(user.id = %user.id, ip = info.ip_address.is_some(), "signed up through the hosted page");
+    tracing::info!(user.id = %user.id, client_address = info.ip_address.as_deref().unwrap_or("-"), "signed up through the hosted page");
     finish(&state, &env, &params, &user, &AuthMethod::Password).await
 }
