@@ -18,6 +18,8 @@ pub struct ApiError {
     status: StatusCode,
     body: Value,
     retry_after_secs: Option<i64>,
+    /// Set when this refuses an attempt to authenticate (the request log says so).
+    refused: Option<&'static str>,
 }
 
 impl ApiError {
@@ -26,11 +28,17 @@ impl ApiError {
             status,
             body: json!({ "error": error, "error_description": description.into() }),
             retry_after_secs: None,
+            refused: None,
         }
     }
 
     pub fn coded(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
-        ApiError { status, body: json!({ "code": code, "message": message.into() }), retry_after_secs: None }
+        ApiError {
+            status,
+            body: json!({ "code": code, "message": message.into() }),
+            retry_after_secs: None,
+            refused: None,
+        }
     }
 
     /// A malformed request body or query (unparseable JSON, wrong types).
@@ -41,6 +49,19 @@ impl ApiError {
 
 impl From<Error> for ApiError {
     fn from(err: Error) -> ApiError {
+        let refused = match &err {
+            Error::InvalidCredentials { .. } => Some("invalid_credentials"),
+            Error::InvalidGrant(_) => Some("invalid_grant"),
+            Error::InvalidPendingToken => Some("invalid_pending_authentication_token"),
+            Error::Factor(_) => Some("invalid_second_factor"),
+            _ => None,
+        };
+        ApiError { refused, ..ApiError::from_service(err) }
+    }
+}
+
+impl ApiError {
+    fn from_service(err: Error) -> ApiError {
         match err {
             Error::InvalidRequest(m) => ApiError::oauth(StatusCode::BAD_REQUEST, "invalid_request", m),
             Error::InvalidClient(m) => ApiError::oauth(StatusCode::BAD_REQUEST, "invalid_client", m),
@@ -65,6 +86,7 @@ impl From<Error> for ApiError {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 body: json!({ "code": "invalid_request_parameters", "message": message, "errors": errors }),
                 retry_after_secs: None,
+                refused: None,
             },
             Error::PasswordStrength(message) => ApiError {
                 status: StatusCode::BAD_REQUEST,
@@ -74,6 +96,7 @@ impl From<Error> for ApiError {
                     "errors": [{ "code": "password_too_weak", "message": message }],
                 }),
                 retry_after_secs: None,
+                refused: None,
             },
             Error::Conflict { code, message } => ApiError::coded(StatusCode::CONFLICT, code, message),
             Error::StepUp(step) => {
@@ -82,7 +105,12 @@ impl From<Error> for ApiError {
                 body.insert("message".into(), json!(step.message));
                 body.insert("pending_authentication_token".into(), json!(step.pending_authentication_token));
                 body.extend(step.fields);
-                ApiError { status: StatusCode::FORBIDDEN, body: Value::Object(body), retry_after_secs: None }
+                ApiError {
+                    status: StatusCode::FORBIDDEN,
+                    body: Value::Object(body),
+                    retry_after_secs: None,
+                    refused: None,
+                }
             }
             e @ Error::InvalidPendingToken => {
                 ApiError::coded(StatusCode::BAD_REQUEST, "invalid_pending_authentication_token", e.to_string())
@@ -126,7 +154,10 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(header::RETRY_AFTER, v);
         }
         response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        response
+        match self.refused {
+            Some(reason) => super::outcome::refused(response, reason),
+            None => response,
+        }
     }
 }
 

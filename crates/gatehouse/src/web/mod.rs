@@ -13,6 +13,7 @@ mod error;
 mod extract;
 mod hosted;
 mod middleware;
+mod outcome;
 mod pages;
 mod redirects;
 

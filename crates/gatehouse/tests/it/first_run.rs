@@ -187,3 +187,45 @@ async fn development_accepts_the_nextjs_example_callback() {
     let production = cli_json(dir.path(), &["redirect-uris", "list", "--env", "production"]);
     assert_eq!(production.as_array().map(Vec::len), Some(0), "{production}");
 }
+
+/// Refused sign-ins and throttling refusals reach the default log at info with the client
+/// address and the reason; the attempted email and password never do.
+#[tokio::test]
+async fn refused_sign_ins_and_throttling_are_logged_with_the_client_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let init = cli_json(dir.path(), &["init"]);
+    let (client_id, api_key) = (init["client_id"].as_str().unwrap(), init["api_key"].as_str().unwrap());
+    let mut served = Served::start(dir.path(), &[], &[]);
+    let http = reqwest::Client::new();
+    let created = http
+        .post(served.url("/user_management/users"))
+        .bearer_auth(api_key)
+        .json(&serde_json::json!({"email": "owner@example.com", "password": "correct horse battery staple 1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let authenticate = served.url("/user_management/authenticate");
+    let attempt = || {
+        http.post(&authenticate).json(&serde_json::json!({
+            "grant_type": "password", "client_id": client_id, "client_secret": api_key,
+            "email": "owner@example.com", "password": "wrong-password-xyzzy",
+        }))
+    };
+    assert_eq!(attempt().send().await.unwrap().status(), 400);
+    let line = served.wait_for_log("sign-in refused");
+    assert!(line.contains("INFO") && line.contains("client_address=127.0.0.1"), "{line}");
+    assert!(line.contains("reason=\"invalid_credentials\"") || line.contains("reason=invalid_credentials"), "{line}");
+    let mut throttled = false;
+    for _ in 0..150 {
+        if attempt().send().await.unwrap().status() == 429 {
+            throttled = true;
+            break;
+        }
+    }
+    assert!(throttled, "never throttled");
+    let line = served.wait_for_log("throttled");
+    assert!(line.contains("INFO") && line.contains("client_address=127.0.0.1"), "{line}");
+    let (_, log) = served.stop();
+    assert!(!log.contains("owner@example.com") && !log.contains("wrong-password-xyzzy"), "{log}");
+}

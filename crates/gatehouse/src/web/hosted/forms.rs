@@ -18,6 +18,7 @@ use crate::service::social::ProviderButton;
 use crate::service::users::NewUser;
 use crate::web::AppState;
 use crate::web::extract::ClientInfo;
+use crate::web::outcome::refused;
 
 /// The form being shown, with what the user typed (never the password).
 #[derive(Clone, Default)]
@@ -144,7 +145,7 @@ pub async fn sign_in(
         Ok(user) => finish(&state, &env, &params, &user, &AuthMethod::Password).await,
         Err(Error::InvalidCredentials { .. }) => {
             form.error = Some("Incorrect email or password.".into());
-            Ok(forms.show(Screen::SignIn, StatusCode::BAD_REQUEST, form))
+            Ok(refused(forms.show(Screen::SignIn, StatusCode::BAD_REQUEST, form), "invalid_credentials"))
         }
         Err(Error::RateLimited { retry_after_secs }) => {
             form.error = Some(format!("Too many sign-in attempts. Try again in {}.", minutes(retry_after_secs)));

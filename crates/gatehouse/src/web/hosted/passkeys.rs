@@ -15,6 +15,7 @@ use crate::domain::session::AuthMethod;
 use crate::service::Error;
 use crate::web::error::ApiError;
 use crate::web::extract::MAX_BODY_BYTES;
+use crate::web::outcome::refused;
 use crate::web::{AppState, csrf};
 
 const PAGE_EXPIRED: &str = "This page expired. Reload it and try again.";
@@ -28,7 +29,7 @@ fn json_error(status: StatusCode, message: &str) -> Response {
 /// A refused ceremony as `{error}` the script can show; anything else in the API's shape.
 fn json_service_error(e: Error) -> Response {
     match e {
-        Error::Factor(problem) => json_error(StatusCode::BAD_REQUEST, &problem.message()),
+        Error::Factor(problem) => refused(json_error(StatusCode::BAD_REQUEST, &problem.message()), "passkey_refused"),
         Error::Conflict { message, .. } => json_error(StatusCode::CONFLICT, &message),
         Error::RateLimited { .. } => json_error(StatusCode::TOO_MANY_REQUESTS, "Too many attempts. Try again later."),
         other => ApiError::from(other).into_response(),

@@ -22,6 +22,7 @@ use crate::service::environments::LoadedEnvironment;
 use crate::service::error::FactorError;
 use crate::service::mfa::TotpEnrolment;
 use crate::service::pending::StepUpNeeded;
+use crate::web::outcome::refused;
 use crate::web::redirects::see_other;
 use crate::web::{AppState, cookies};
 
@@ -173,7 +174,10 @@ pub async fn challenge(State(state): State<AppState>, headers: HeaderMap, form: 
         Err(Error::InvalidPendingToken) => return Err(Expired::SignInStep.into()),
         Err(e) => {
             let Some((status, message)) = code_problem(&e) else { return Err(e.into()) };
-            return Ok(render_challenge(&state, &headers, &flow, status, Some(message)));
+            return Ok(refused(
+                render_challenge(&state, &headers, &flow, status, Some(message)),
+                "invalid_one_time_code",
+            ));
         }
     }
     let (pending, user) = flow.consume(&state).await?;
