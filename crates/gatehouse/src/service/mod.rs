@@ -149,6 +149,26 @@ impl Core {
         }
     }
 
+    /// Whether this server can serve: the database answers (within two seconds) and has every
+    /// migration this binary knows. `Err` says why, for `/ready` (details go to the log).
+    pub async fn readiness(&self) -> std::result::Result<(), &'static str> {
+        match tokio::time::timeout(std::time::Duration::from_secs(2), self.store.missing_migrations()).await {
+            Ok(Ok(0)) => Ok(()),
+            Ok(Ok(missing)) => {
+                tracing::warn!(missing, "not ready: database migrations are missing");
+                Err("database migrations are not applied")
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "not ready: the database does not answer");
+                Err("the database does not answer")
+            }
+            Err(_) => {
+                tracing::warn!("not ready: the database did not answer within 2 s");
+                Err("the database does not answer")
+            }
+        }
+    }
+
     /// SQLite: copies the write-ahead log into the database (see `Store::checkpoint`); the
     /// server runs it every second.
     pub async fn checkpoint(&self) -> Result<()> {

@@ -236,6 +236,15 @@ impl Store {
         Ok(applied)
     }
 
+    /// How many of this binary's migrations the database lacks (one query; fails when the
+    /// database cannot be reached). `/ready` uses it.
+    pub async fn missing_migrations(&self) -> StoreResult<usize> {
+        let latest: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations").fetch_one(self.reader()).await?;
+        let latest = latest.unwrap_or(0);
+        Ok(MIGRATIONS.iter().filter(|(version, _, _)| *version > latest).count())
+    }
+
     /// A server-wide secret (e.g. the key that derives rotated refresh tokens), created once.
     pub async fn server_secret(&self, name: &str) -> StoreResult<String> {
         let fresh = crate::crypto::secrets::random_token(32);

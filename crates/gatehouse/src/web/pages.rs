@@ -39,6 +39,7 @@ impl Default for Pages {
             ("two_factor_setup.html", include_str!("../../templates/two_factor_setup.html")),
             ("recovery_codes.html", include_str!("../../templates/recovery_codes.html")),
             ("security.html", include_str!("../../templates/security.html")),
+            ("landing.html", include_str!("../../templates/landing.html")),
         ] {
             if let Err(e) = templates.add_template(name, source) {
                 // The templates are part of the binary and covered by tests.

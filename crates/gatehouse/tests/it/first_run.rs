@@ -229,3 +229,67 @@ async fn refused_sign_ins_and_throttling_are_logged_with_the_client_address() {
     let (_, log) = served.stop();
     assert!(!log.contains("owner@example.com") && !log.contains("wrong-password-xyzzy"), "{log}");
 }
+
+/// `/` explains what answers there and links to the sign-in page, the JWKS and the docs;
+/// `/health` is alive; `/ready` fails while the database lacks a migration of this binary
+/// and recovers when it is back.
+#[tokio::test]
+async fn landing_page_health_and_readiness() {
+    use sqlx::Connection as _;
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::start(dir.path(), &[], &[]);
+    let envs = cli_json(dir.path(), &["env", "list"]);
+    let client_id = envs[0]["client_id"].as_str().unwrap().to_owned();
+    let landing = reqwest::get(served.url("/")).await.unwrap();
+    assert_eq!(landing.status(), 200);
+    assert!(landing.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let html = landing.text().await.unwrap().replace("&#x2f;", "/");
+    let port = served.port;
+    for expected in [
+        format!("http://localhost:{port}/sso/jwks/{client_id}"),
+        format!("http://localhost:{port}/user_management/{client_id}/.well-known/openid-configuration"),
+        format!(
+            "/user_management/authorize?client_id={client_id}&amp;redirect_uri=http%3A%2F%2Flocalhost%3A5173%2Fcallback"
+        ),
+        "README.md".to_owned(),
+    ] {
+        assert!(html.contains(&expected), "{expected} missing from:\n{html}");
+    }
+    let sign_in = reqwest::get(served.url(&format!(
+        "/user_management/authorize?client_id={client_id}&redirect_uri=http%3A%2F%2Flocalhost%3A5173%2Fcallback&response_type=code&provider=authkit"
+    )))
+    .await
+    .unwrap();
+    assert_eq!(sign_in.status(), 200, "the landing page's sign-in link leads to the sign-in page");
+
+    let status = |path: &'static str| {
+        let url = served.url(path);
+        async move { reqwest::get(url).await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status("/health").await, 200);
+    assert_eq!(status("/ready").await, 200);
+    sqlx::any::install_default_drivers();
+    let db = format!("sqlite://{}", dir.path().join("gatehouse.db").display());
+    let mut conn = sqlx::AnyConnection::connect(&db).await.unwrap();
+    let latest: i64 =
+        sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations").fetch_one(&mut conn).await.unwrap();
+    let name: String = sqlx::query_scalar("SELECT name FROM schema_migrations WHERE version = $1")
+        .bind(latest)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM schema_migrations WHERE version = $1").bind(latest).execute(&mut conn).await.unwrap();
+    let ready = reqwest::get(served.url("/ready")).await.unwrap();
+    assert_eq!(ready.status(), 503);
+    let body: Value = ready.json().await.unwrap();
+    assert_eq!(body["reason"], "database migrations are not applied", "{body}");
+    assert_eq!(status("/health").await, 200, "alive while not ready");
+    sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, 0)")
+        .bind(latest)
+        .bind(name)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(status("/ready").await, 200);
+    served.stop();
+}

@@ -1,5 +1,6 @@
-//! The WorkOS-compatible JSON API, the JWKS and the health check. Handlers are thin: extract,
-//! call one `Core` method, convert; `web::error` turns service errors into wire shapes.
+//! The WorkOS-compatible JSON API, the JWKS, and the liveness (`/health`) and readiness
+//! (`/ready`) checks. Handlers are thin: extract, call one `Core` method, convert;
+//! `web::error` turns service errors into wire shapes.
 
 mod authenticate;
 mod config_api;
@@ -13,6 +14,8 @@ mod social;
 mod users;
 
 use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::routing::get;
 
 use crate::web::AppState;
@@ -21,6 +24,7 @@ use crate::web::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/health", get(health))
+        .route("/ready", get(ready))
         .merge(authenticate::router())
         .merge(jwks::router())
         .merge(users::router())
@@ -31,6 +35,18 @@ pub fn router() -> Router<AppState> {
         .merge(factors::router())
 }
 
+/// Alive: the process answers (no database involved).
 async fn health() -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// Ready to serve: the database answers and its schema is this binary's; 503 otherwise.
+async fn ready(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_json::Value>) {
+    match state.core.readiness().await {
+        Ok(()) => (StatusCode::OK, axum::Json(serde_json::json!({ "status": "ready" }))),
+        Err(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({ "status": "unavailable", "reason": reason })),
+        ),
+    }
 }

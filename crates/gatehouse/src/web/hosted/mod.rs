@@ -10,6 +10,7 @@ mod email_pages;
 mod error;
 mod form;
 mod forms;
+mod landing;
 mod passkeys;
 mod security;
 mod sign_out;
@@ -24,6 +25,7 @@ use crate::web::AppState;
 /// The hosted pages' routes.
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/", get(landing::landing))
         .route("/user_management/authorize", get(authorize::authorize))
         .route("/authkit/sign-in", get(forms::sign_in_page).post(forms::sign_in))
         .route("/authkit/sign-up", get(forms::sign_up_page).post(forms::sign_up))
