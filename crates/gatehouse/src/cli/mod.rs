@@ -144,13 +144,17 @@ pub fn main() -> std::process::ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
     // Colour only for a person at a terminal: a file, journald or Docker would keep the escapes.
+    // GATEHOUSE_LOG_FORMAT=json: one JSON object per line, for log collectors.
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(colour)
-        .with_target(false)
-        .init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
+    match std::env::var("GATEHOUSE_LOG_FORMAT").as_deref() {
+        Ok("json") => builder.json().flatten_event(true).with_current_span(false).init(),
+        Ok("text") | Err(_) => builder.with_ansi(colour).init(),
+        Ok(other) => {
+            builder.with_ansi(colour).init();
+            tracing::warn!(format = other, "GATEHOUSE_LOG_FORMAT is `text` (default) or `json`; using text");
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

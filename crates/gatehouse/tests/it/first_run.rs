@@ -293,3 +293,30 @@ async fn landing_page_health_and_readiness() {
     assert_eq!(status("/ready").await, 200);
     served.stop();
 }
+
+/// `GATEHOUSE_LOG_FORMAT=json`: every log line is one JSON object with level, message and
+/// fields, refused sign-ins included.
+#[tokio::test]
+async fn json_logs_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut served = Served::start(dir.path(), &[], &[("GATEHOUSE_LOG_FORMAT", "json")]);
+    let envs = cli_json(dir.path(), &["env", "list"]);
+    let client_id = envs[0]["client_id"].as_str().unwrap().to_owned();
+    let refused = reqwest::Client::new()
+        .post(served.url("/user_management/authenticate"))
+        .json(&serde_json::json!({"grant_type": "refresh_token", "client_id": client_id, "refresh_token": "nope"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let line = served.wait_for_log("sign-in refused");
+    let event: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert_eq!(event["level"], "INFO", "{event}");
+    assert_eq!(event["client_address"], "127.0.0.1", "{event}");
+    assert_eq!(event["reason"], "invalid_grant", "{event}");
+    let (_, log) = served.stop();
+    for line in log.lines() {
+        let event: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(event["message"].is_string(), "{event}");
+    }
+}
