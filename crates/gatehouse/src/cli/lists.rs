@@ -9,13 +9,19 @@ use crate::service::Core;
 
 #[derive(Subcommand, Debug)]
 pub(super) enum ListCommand {
+    /// Add one: a redirect URI (e.g. https://app.example.com/callback; http only for localhost)
+    /// or a browser origin (e.g. https://app.example.com, no path).
     Add {
+        /// The redirect URI or origin, exactly as the app sends it.
         value: String,
         #[command(flatten)]
         scope: EnvArg,
     },
+    /// List them (the first redirect URI added is the default).
     List(EnvArg),
+    /// Remove one.
     Remove {
+        /// The redirect URI or origin, as listed.
         value: String,
         #[command(flatten)]
         scope: EnvArg,

@@ -49,22 +49,30 @@ struct Global {
     /// Print machine-readable JSON.
     #[arg(long, global = true)]
     json: bool,
-    /// The 32-byte key (64 hex digits) that seals stored secrets (provider client secrets, the
-    /// SMTP URL, queued emails); default: secret.key in --data, created on first use.
-    #[arg(long, global = true, env = "GATEHOUSE_SECRET_KEY", hide_env_values = true, hide = true)]
+    /// The server key, 32 bytes as 64 hex digits, that seals stored secrets (provider client
+    /// secrets, the SMTP URL, queued emails, codes); default: secret.key in --data, created on
+    /// first use. Back it up with the database: without it sealed secrets are lost.
+    #[arg(long, global = true, env = "GATEHOUSE_SECRET_KEY", hide_env_values = true)]
     secret_key: Option<String>,
     /// SMTP server for outgoing email: smtp://user:pass@host:587?tls=required or smtps://host.
-    /// Overrides `gatehouse email configure`.
-    #[arg(long, global = true, env = "GATEHOUSE_SMTP_URL", hide_env_values = true)]
+    /// Overrides `gatehouse email configure`. (Shown in `serve --help` only.)
+    #[arg(long, global = true, env = "GATEHOUSE_SMTP_URL", hide_env_values = true, hide = true)]
     smtp_url: Option<String>,
     /// The From address of outgoing email, e.g. "Acme <no-reply@acme.com>".
-    #[arg(long, global = true, env = "GATEHOUSE_EMAIL_FROM")]
+    #[arg(long, global = true, env = "GATEHOUSE_EMAIL_FROM", hide = true)]
     email_from: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the server.
+    #[command(after_help = "Email:\n  \
+        --smtp-url <URL>      SMTP server for outgoing email [env: GATEHOUSE_SMTP_URL]:\n                        \
+        smtp://user:pass@host:587?tls=required or smtps://host; overrides `gatehouse email configure`\n  \
+        --email-from <FROM>   The From address, e.g. \"Acme <no-reply@acme.com>\" [env: GATEHOUSE_EMAIL_FROM]\n\n\
+        Logs go to standard error: GATEHOUSE_LOG sets the level (default info,sqlx=warn),\n\
+        GATEHOUSE_LOG_FORMAT=json writes one JSON object per line.\n\
+        Health: GET /health (alive), GET /ready (database reachable, migrations applied).")]
     Serve {
         /// Address to listen on.
         #[arg(long, env = "GATEHOUSE_LISTEN", default_value = "127.0.0.1:8080")]
@@ -77,7 +85,8 @@ enum Command {
         #[arg(long, env = "GATEHOUSE_REFRESH_CACHE_ENTRIES", default_value_t = crate::store::DEFAULT_REFRESH_CACHE_ENTRIES)]
         refresh_cache_entries: usize,
     },
-    /// Create the store and the development environment if absent, and issue an API key.
+    /// Create the store and the development environment if absent, and issue an API key
+    /// (printed once; `--json` gives scripts client_id, api_key, issuer and jwks_url).
     Init,
     /// Environments: list, show, create, change settings.
     #[command(subcommand)]

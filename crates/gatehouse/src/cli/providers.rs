@@ -58,22 +58,29 @@ pub(super) struct Endpoints {
     /// The OpenID Connect issuer; discovery is read from <issuer>/.well-known/openid-configuration.
     #[arg(long)]
     issuer: Option<String>,
+    /// The provider's authorization endpoint (instead of discovery, or to override it).
     #[arg(long)]
     authorize_url: Option<String>,
+    /// The provider's token endpoint (instead of discovery).
     #[arg(long)]
     token_url: Option<String>,
+    /// The provider's userinfo endpoint (instead of discovery).
     #[arg(long)]
     userinfo_url: Option<String>,
     /// GitHub-style list of the user's emails (`/user/emails`).
     #[arg(long)]
     emails_url: Option<String>,
+    /// The provider's JWKS, which verifies its ID tokens (instead of discovery).
     #[arg(long)]
     jwks_url: Option<String>,
 }
 
 #[derive(Args, Debug)]
 pub(super) struct AddArgs {
+    /// GoogleOAuth, MicrosoftOAuth, GitHubOAuth, AppleOAuth, GitLabOAuth, or a name of your own
+    /// for an OpenID Connect provider (the `provider=` value apps send).
     name: String,
+    /// The client ID the provider gave you for this app.
     #[arg(long)]
     client_id: String,
     /// The client secret (or use --client-secret-file, or env GATEHOUSE_PROVIDER_CLIENT_SECRET).
@@ -93,11 +100,15 @@ pub(super) struct AddArgs {
 
 #[derive(Args, Debug)]
 pub(super) struct SetArgs {
+    /// The provider's name, as listed.
     name: String,
+    /// A new client ID.
     #[arg(long)]
     client_id: Option<String>,
+    /// A new client secret (or use --client-secret-file, or env GATEHOUSE_PROVIDER_CLIENT_SECRET).
     #[arg(long, env = "GATEHOUSE_PROVIDER_CLIENT_SECRET", hide_env_values = true)]
     client_secret: Option<String>,
+    /// Read the new client secret from this file.
     #[arg(long, conflicts_with = "client_secret")]
     client_secret_file: Option<std::path::PathBuf>,
     #[command(flatten)]
