@@ -36,6 +36,8 @@ pub struct ServerConfig {
     pub email_from: Option<String>,
     /// How many issued refresh tokens keep their context in memory (0: off).
     pub refresh_cache_entries: usize,
+    /// The bearer token of `GET /metrics` (`None`: no metrics endpoint).
+    pub metrics_token: Option<String>,
 }
 
 impl ServerConfig {
@@ -52,6 +54,7 @@ impl ServerConfig {
             smtp_url: None,
             email_from: None,
             refresh_cache_entries: crate::store::DEFAULT_REFRESH_CACHE_ENTRIES,
+            metrics_token: None,
         }
     }
 
@@ -170,7 +173,7 @@ pub async fn run(mut config: ServerConfig, announce: impl FnOnce(&ServerConfig, 
     let first_start = core.list_environments().await?.is_empty();
     let issued =
         if first_start { Some(core.ensure_environment(crate::domain::environment::DEVELOPMENT).await?) } else { None };
-    let server = Server::with_listener(listener, core.clone());
+    let server = Server { listener, state: AppState::with_metrics_token(core.clone(), config.metrics_token.clone()) };
     let startup = Startup { environments: core.list_environments().await?, issued };
     announce(&config, &startup);
     if !core.has_smtp() {

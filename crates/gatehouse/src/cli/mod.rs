@@ -84,6 +84,10 @@ enum Command {
         /// rotation skips a database read (about 1.5 KB each; 0 turns this off).
         #[arg(long, env = "GATEHOUSE_REFRESH_CACHE_ENTRIES", default_value_t = crate::store::DEFAULT_REFRESH_CACHE_ENTRIES)]
         refresh_cache_entries: usize,
+        /// Serve Prometheus metrics at /metrics to callers sending `Authorization: Bearer <token>`
+        /// (without it there is no /metrics).
+        #[arg(long, env = "GATEHOUSE_METRICS_TOKEN", hide_env_values = true)]
+        metrics_token: Option<String>,
     },
     /// Create the store and the development environment if absent, and issue an API key
     /// (printed once; `--json` gives scripts client_id, api_key, issuer and jwks_url).
@@ -246,9 +250,10 @@ fn port_mismatch(public_url: &str, listen: SocketAddr) -> Option<String> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let g = cli.global;
     let public_url = public_url(g.public_url.as_deref(), listen_port(&cli.command))?;
-    if let Command::Serve { listen, jwks_max_age_secs, refresh_cache_entries } = cli.command {
+    if let Command::Serve { listen, jwks_max_age_secs, refresh_cache_entries, metrics_token } = cli.command {
         let mut config = server_config(&g, &public_url, listen, jwks_max_age_secs);
         config.refresh_cache_entries = refresh_cache_entries;
+        config.metrics_token = metrics_token;
         config.public_url_follows_listen = g.public_url.is_none();
         return crate::server::run(config, move |config, startup| {
             if let Some(warning) = port_mismatch(&config.public_url, config.listen) {

@@ -1,7 +1,9 @@
 //! Middleware around every surface: one log line per request, JSON for framework rejections,
 //! and the security headers every response carries.
 
-use axum::extract::Request;
+use std::sync::Arc;
+
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -9,24 +11,33 @@ use axum::response::{IntoResponse, Response};
 /// One line per request: method, path (never the query, which can hold tokens), status, time.
 /// Refused sign-ins (tagged with `outcome::Refused`) and throttling refusals (429) are logged
 /// at info with the client address, for operators and tools like fail2ban.
-pub(super) async fn log_requests(req: Request, next: Next) -> Response {
+pub(super) async fn log_requests(
+    State(metrics): State<Arc<super::metrics::Metrics>>,
+    req: Request,
+    next: Next,
+) -> Response {
     // Measuring how long a request took is not "now" for any rule, so it uses the monotonic
     // clock directly rather than the injected one.
     let started = std::time::Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let client = super::extract::client_address(req.extensions());
+    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
     let response = next.run(req).await;
     let status = response.status().as_u16();
-    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let seconds = started.elapsed().as_secs_f64();
+    let duration_ms = seconds * 1000.0;
+    metrics.record(route.as_deref().unwrap_or("unmatched"), status, seconds);
     let client_address = client.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
     let refused = response.extensions().get::<super::outcome::Refused>();
     if status >= 500 {
         tracing::warn!(%method, %path, status, duration_ms, "request failed");
     } else if status == 429 {
+        metrics.throttled();
         let reason = refused.map_or("rate_limit_exceeded", |r| r.reason);
         tracing::info!(%client_address, %method, %path, status, reason, "throttled");
     } else if let Some(refused) = refused {
+        metrics.refused(refused.reason);
         tracing::info!(%client_address, %method, %path, status, reason = refused.reason, "sign-in refused");
     } else {
         tracing::debug!(%method, %path, status, duration_ms, "request");

@@ -12,6 +12,7 @@ mod csrf;
 mod error;
 mod extract;
 mod hosted;
+mod metrics;
 mod middleware;
 mod outcome;
 mod pages;
@@ -21,7 +22,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::http::StatusCode;
-use axum::middleware::from_fn;
+use axum::middleware::{from_fn, from_fn_with_state};
 
 use crate::service::Core;
 use error::ApiError;
@@ -30,13 +31,20 @@ use error::ApiError;
 #[derive(Clone)]
 pub struct AppState {
     pub core: Arc<Core>,
+    /// Request and sign-in metrics (`GET /metrics`).
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
     pub fn new(core: Core) -> AppState {
+        AppState::with_metrics_token(core, None)
+    }
+
+    /// `metrics_token`: the bearer token `GET /metrics` asks for (`None`: no `/metrics`).
+    pub fn with_metrics_token(core: Core, metrics_token: Option<String>) -> AppState {
         // Parse the page templates now rather than on the first page.
         pages::pages();
-        AppState { core: Arc::new(core) }
+        AppState { core: Arc::new(core), metrics: Arc::new(metrics::Metrics::new(metrics_token)) }
     }
 
     /// Whether Gatehouse is reached over https (cookies get `Secure` and the `__Host-` prefix).
@@ -53,10 +61,11 @@ pub fn app(state: AppState) -> Router {
     SURFACES
         .iter()
         .fold(Router::new(), |app, surface| app.merge(surface()))
+        .route("/metrics", axum::routing::get(metrics::serve))
         .fallback(not_found)
         .layer(from_fn(middleware::json_errors))
         .layer(from_fn(middleware::security_headers))
-        .layer(from_fn(middleware::log_requests))
+        .layer(from_fn_with_state(Arc::clone(&state.metrics), middleware::log_requests))
         .with_state(state)
 }
 

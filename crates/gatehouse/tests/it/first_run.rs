@@ -320,3 +320,71 @@ async fn json_logs_on_request() {
         assert!(event["message"].is_string(), "{event}");
     }
 }
+
+/// Reads one sample's value from Prometheus text (0 when absent), checking that every line
+/// is a comment or `name{labels} number`.
+fn sample(text: &str, series: &str) -> f64 {
+    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        let (name, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("not a sample: {line}"));
+        let value: f64 = value.parse().unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(name.chars().next().unwrap().is_ascii_alphabetic(), "{line}");
+        if name == series {
+            return value;
+        }
+    }
+    0.0
+}
+
+/// `/metrics` needs the token, parses as Prometheus text, and moves with requests: a
+/// successful and a refused sign-in, a JWKS fetch by its route template.
+#[tokio::test]
+async fn metrics_need_the_token_and_move_with_sign_ins() {
+    let dir = tempfile::tempdir().unwrap();
+    let init = cli_json(dir.path(), &["init"]);
+    let (client_id, api_key) = (init["client_id"].as_str().unwrap(), init["api_key"].as_str().unwrap());
+    let served = Served::start(dir.path(), &[], &[("GATEHOUSE_METRICS_TOKEN", "metrics-secret-1")]);
+    let http = reqwest::Client::new();
+    assert_eq!(http.get(served.url("/metrics")).send().await.unwrap().status(), 401);
+    let wrong = http.get(served.url("/metrics")).bearer_auth("metrics-secret-2").send().await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    let scrape = || async {
+        let res = http.get(served.url("/metrics")).bearer_auth("metrics-secret-1").send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+        res.text().await.unwrap()
+    };
+    let before = scrape().await;
+    let password = "correct horse battery staple 1";
+    let created = http
+        .post(served.url("/user_management/users"))
+        .bearer_auth(api_key)
+        .json(&serde_json::json!({"email": "m@example.com", "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    for (given, status) in [(password, 200), ("wrong password", 400)] {
+        let res = http
+            .post(served.url("/user_management/authenticate"))
+            .json(&serde_json::json!({"grant_type": "password", "client_id": client_id, "client_secret": api_key,
+                "email": "m@example.com", "password": given}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), status);
+    }
+    assert_eq!(http.get(served.url(&format!("/sso/jwks/{client_id}"))).send().await.unwrap().status(), 200);
+    let after = scrape().await;
+    let authenticate = r#"route="/user_management/authenticate""#;
+    for (series, delta) in [
+        (format!("gatehouse_http_requests_total{{{authenticate},status=\"200\"}}"), 1.0),
+        (format!("gatehouse_http_requests_total{{{authenticate},status=\"400\"}}"), 1.0),
+        (r#"gatehouse_http_requests_total{route="/sso/jwks/{client_id}",status="200"}"#.to_owned(), 1.0),
+        (format!("gatehouse_http_request_duration_seconds_count{{{authenticate},status=\"200\"}}"), 1.0),
+        (r#"gatehouse_sign_ins_refused_total{reason="invalid_credentials"}"#.to_owned(), 1.0),
+        ("gatehouse_throttled_total".to_owned(), 0.0),
+    ] {
+        assert_eq!(sample(&after, &series) - sample(&before, &series), delta, "{series}\n{after}");
+    }
+    served.stop();
+}
