@@ -17,6 +17,9 @@ use crate::service::{Core, CoreConfig};
 use crate::store::Store;
 use crate::web::AppState;
 
+/// Days ended and expired sessions stay listed by default.
+pub const DEFAULT_ENDED_SESSIONS_KEPT_DAYS: i64 = 30;
+
 /// Where the data lives and how the server is reached.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
@@ -38,6 +41,8 @@ pub struct ServerConfig {
     pub refresh_cache_entries: usize,
     /// The bearer token of `GET /metrics` (`None`: no metrics endpoint).
     pub metrics_token: Option<String>,
+    /// How many days ended and expired sessions stay listed before the purge deletes them.
+    pub ended_sessions_kept_days: i64,
 }
 
 impl ServerConfig {
@@ -55,6 +60,7 @@ impl ServerConfig {
             email_from: None,
             refresh_cache_entries: crate::store::DEFAULT_REFRESH_CACHE_ENTRIES,
             metrics_token: None,
+            ended_sessions_kept_days: DEFAULT_ENDED_SESSIONS_KEPT_DAYS,
         }
     }
 
@@ -94,6 +100,7 @@ pub async fn open_core(config: &ServerConfig, clock: Arc<dyn Clock>) -> anyhow::
         CoreConfig {
             public_url: config.public_url.clone(),
             jwks_max_age_secs: config.jwks_max_age_secs,
+            ended_sessions_kept_days: config.ended_sessions_kept_days,
             secret_key: config.secret_key_source(),
             smtp_url: config.smtp_url.clone(),
             email_from: config.email_from.clone(),

@@ -88,6 +88,10 @@ enum Command {
         /// (without it there is no /metrics).
         #[arg(long, env = "GATEHOUSE_METRICS_TOKEN", hide_env_values = true)]
         metrics_token: Option<String>,
+        /// Days that ended and expired sessions stay listed (the user's sessions API) before
+        /// the housekeeping (every ten minutes) deletes them with expired codes and sign-in state.
+        #[arg(long, env = "GATEHOUSE_ENDED_SESSIONS_DAYS", default_value_t = crate::server::DEFAULT_ENDED_SESSIONS_KEPT_DAYS)]
+        ended_sessions_days: i64,
     },
     /// Create the store and the development environment if absent, and issue an API key
     /// (printed once; `--json` gives scripts client_id, api_key, issuer and jwks_url).
@@ -250,10 +254,13 @@ fn port_mismatch(public_url: &str, listen: SocketAddr) -> Option<String> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let g = cli.global;
     let public_url = public_url(g.public_url.as_deref(), listen_port(&cli.command))?;
-    if let Command::Serve { listen, jwks_max_age_secs, refresh_cache_entries, metrics_token } = cli.command {
+    if let Command::Serve { listen, jwks_max_age_secs, refresh_cache_entries, metrics_token, ended_sessions_days } =
+        cli.command
+    {
         let mut config = server_config(&g, &public_url, listen, jwks_max_age_secs);
         config.refresh_cache_entries = refresh_cache_entries;
         config.metrics_token = metrics_token;
+        config.ended_sessions_kept_days = ended_sessions_days;
         config.public_url_follows_listen = g.public_url.is_none();
         return crate::server::run(config, move |config, startup| {
             if let Some(warning) = port_mismatch(&config.public_url, config.listen) {

@@ -40,6 +40,8 @@ pub struct CoreConfig {
     /// The key that seals secrets Gatehouse must read back (providers' client secrets, the SMTP
     /// URL, queued emails, one-time codes).
     pub secret_key: crate::crypto::sealing::KeySource,
+    /// How many days ended and expired sessions stay listed before the purge deletes them.
+    pub ended_sessions_kept_days: i64,
     /// SMTP URL and From address from the command line or environment; the stored
     /// configuration (`gatehouse email configure`) is used when these are absent.
     pub smtp_url: Option<String>,
@@ -138,14 +140,20 @@ impl Core {
         &self.config
     }
 
-    /// Deletes what has expired (codes, requests, challenges, ceremonies…); the server runs it
-    /// every ten minutes. Failures are logged: the next run tries again.
-    pub async fn purge_expired(&self) {
-        if let Err(e) = self.store.purge_expired(self.now()).await {
-            tracing::warn!(error = %e, "could not purge expired records");
-        }
-        if let Err(e) = self.store.purge_expired_factors(self.now()).await {
-            tracing::warn!(error = %e, "could not purge expired two-factor records");
+    /// Deletes what has expired (codes, requests, challenges, ceremonies, throttle rows, and
+    /// sessions ended or expired longer ago than `ended_sessions_kept_days`), in small batches;
+    /// the server runs it every ten minutes. Failures are logged: the next run tries again.
+    pub async fn purge_expired(&self) -> u64 {
+        let kept = self.config.ended_sessions_kept_days.max(0) * 24 * 3600 * 1000;
+        match self.store.purge_expired(self.now(), kept).await {
+            Ok(removed) => {
+                tracing::debug!(removed, "purged expired records");
+                removed
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not purge expired records");
+                0
+            }
         }
     }
 

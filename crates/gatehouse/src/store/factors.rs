@@ -348,17 +348,4 @@ impl Store {
         .await?;
         Ok(row)
     }
-
-    /// Deletes expired ceremonies, challenges and security sessions.
-    pub async fn purge_expired_factors(&self, now: Millis) -> StoreResult<u64> {
-        let mut removed = 0;
-        for sql in [
-            "DELETE FROM webauthn_ceremonies WHERE expires_at < $1",
-            "DELETE FROM auth_challenges WHERE expires_at < $1",
-            "DELETE FROM security_sessions WHERE expires_at < $1",
-        ] {
-            removed += sqlx::query(sql).bind(now - 3600 * 1000).execute(&self.pool).await?.rows_affected();
-        }
-        Ok(removed)
-    }
 }

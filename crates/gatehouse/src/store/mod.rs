@@ -14,6 +14,7 @@ mod codes;
 mod copy;
 mod environments;
 mod factors;
+mod housekeeping;
 mod identities;
 mod outbox;
 mod pending;
@@ -91,6 +92,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "social", include_str!("../../migrations/0004_social.sql")),
     (3, "mfa", include_str!("../../migrations/0003_mfa.sql")),
     (5, "refresh in sessions", include_str!("../../migrations/0005_refresh_in_sessions.sql")),
+    (6, "expiry indexes", include_str!("../../migrations/0006_expiry_indexes.sql")),
 ];
 
 impl Store {

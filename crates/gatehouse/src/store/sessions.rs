@@ -315,18 +315,4 @@ impl Store {
             .await?;
         Ok(())
     }
-
-    /// Deletes expired codes, requests, and sessions long over; returns rows removed.
-    pub async fn purge_expired(&self, now: Millis) -> StoreResult<u64> {
-        let mut removed = 0;
-        for (sql, cutoff) in [
-            ("DELETE FROM authorization_requests WHERE expires_at < $1", now),
-            ("DELETE FROM authorization_codes WHERE expires_at < $1", now - 24 * 3600 * 1000),
-            ("DELETE FROM throttle WHERE window_start < $1", now - 24 * 3600 * 1000),
-            ("DELETE FROM social_logins WHERE expires_at < $1", now),
-        ] {
-            removed += sqlx::query(sql).bind(cutoff).execute(&self.pool).await?.rows_affected();
-        }
-        Ok(removed)
-    }
 }

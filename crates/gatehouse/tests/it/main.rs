@@ -9,6 +9,7 @@ mod email;
 mod environments;
 mod expiry;
 mod first_run;
+mod housekeeping;
 mod hosted;
 mod hosted_email;
 mod mfa;

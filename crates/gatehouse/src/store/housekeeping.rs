@@ -1,0 +1,53 @@
+//! The purge of what has expired: in batches of `BATCH` rows, each its own short statement
+//! found through an expiry index (migration 6), so a purge never holds SQLite's only writer
+//! for long however much has piled up; other writes run between batches.
+
+use std::time::Duration;
+
+use super::{Store, StoreResult};
+use crate::clock::Millis;
+
+/// Rows deleted per statement.
+pub const BATCH: i64 = 500;
+
+const HOUR: Millis = 3600 * 1000;
+const DAY: Millis = 24 * HOUR;
+
+impl Store {
+    /// Deletes expired authorization requests and codes, old throttle rows, pending sign-ins,
+    /// one-time codes, social-login state, passkey ceremonies, two-factor challenges and
+    /// security sessions, and sessions ended or expired more than `ended_sessions_kept` ago.
+    /// Returns the rows removed.
+    pub async fn purge_expired(&self, now: Millis, ended_sessions_kept: Millis) -> StoreResult<u64> {
+        // (table, primary key, expiry column, rows older than this go)
+        let plan: [(&str, &str, &str, Millis); 11] = [
+            ("authorization_requests", "id", "expires_at", now),
+            ("authorization_codes", "code_hash", "expires_at", now - DAY),
+            ("throttle", "key", "window_start", now - DAY),
+            ("pending_authentications", "token_hash", "expires_at", now - HOUR),
+            ("one_time_codes", "id", "expires_at", now - DAY),
+            ("social_logins", "state_hash", "expires_at", now),
+            ("webauthn_ceremonies", "id_hash", "expires_at", now - HOUR),
+            ("auth_challenges", "id", "expires_at", now - HOUR),
+            ("security_sessions", "token_hash", "expires_at", now - HOUR),
+            ("sessions", "id", "ended_at", now - ended_sessions_kept),
+            ("sessions", "id", "expires_at", now - ended_sessions_kept),
+        ];
+        let mut removed = 0;
+        for (table, key, column, cutoff) in plan {
+            let sql = format!(
+                "DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {column} < $1 LIMIT {BATCH})"
+            );
+            loop {
+                let n = sqlx::query(&sql).bind(cutoff).execute(&self.pool).await?.rows_affected();
+                removed += n;
+                if n < BATCH as u64 {
+                    break;
+                }
+                // Let waiting writes (sign-ins, refreshes) take the writer between batches.
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+        Ok(removed)
+    }
+}
