@@ -2,6 +2,7 @@
 //! environment directly in the store (safe while a server runs; it picks changes up within
 //! seconds). Every command takes `--json` for scripts.
 
+mod backup;
 pub mod banner;
 mod email;
 mod environments;
@@ -139,6 +140,17 @@ enum Command {
     },
     /// Copy every table of a store into another database (e.g. SQLite to PostgreSQL).
     MigrateStore(migrate_store::MigrateStoreArgs),
+    /// Write a consistent copy of the SQLite store to FILE; safe while the server runs.
+    /// (PostgreSQL: pg_dump.) Back up the server key too: secret.key or GATEHOUSE_SECRET_KEY.
+    Backup {
+        /// The new file (never overwritten).
+        file: PathBuf,
+    },
+    /// Replace the SQLite store with a backup made by `gatehouse backup`. Stop the server first.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+    },
 }
 
 /// `--env NAME`: the environment a command acts on.
@@ -278,6 +290,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         )
         .await;
     }
+    if let Command::Backup { file } | Command::Restore { file } = &cli.command {
+        let url = server_config(&g, &public_url, SocketAddr::from(([127, 0, 0, 1], 0)), 300).database_url();
+        return match cli.command {
+            Command::Backup { .. } => backup::backup(&url, file, g.json).await,
+            _ => backup::restore(&url, file, g.json).await,
+        };
+    }
     if let Command::VerifyToken { config, token } = &cli.command {
         let (code, text) = gatehouse_verify::cli::verify_token_main(config, token).await;
         print!("{text}");
@@ -323,7 +342,11 @@ async fn env_named(core: &Core, name: &str) -> anyhow::Result<Environment> {
 /// Runs one operator command on the core (not `serve`, `verify-token` or `migrate-store`).
 async fn command(core: &Core, public_url: &str, out: &Output, command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve { .. } | Command::VerifyToken { .. } | Command::MigrateStore(_) => {
+        Command::Serve { .. }
+        | Command::VerifyToken { .. }
+        | Command::MigrateStore(_)
+        | Command::Backup { .. }
+        | Command::Restore { .. } => {
             bail!("handled before the store is opened")
         }
         Command::Init => environments::init(core, public_url, out).await,

@@ -14,6 +14,21 @@ const HOUR: Millis = 3600 * 1000;
 const DAY: Millis = 24 * HOUR;
 
 impl Store {
+    /// SQLite: writes a consistent copy of the live database to `path` (`VACUUM INTO`: one read
+    /// transaction, so the copy holds exactly the writes committed before it began, and writes
+    /// go on meanwhile). The file must not exist. PostgreSQL has `pg_dump` for this.
+    pub async fn backup_into(&self, path: &str) -> StoreResult<()> {
+        if self.backend != super::Backend::Sqlite {
+            return Err(super::StoreError::Connect(
+                "backup copies the SQLite store; for PostgreSQL use pg_dump (see the README)".into(),
+            ));
+        }
+        // On this store's writable connection (the readers are `query_only`, which refuses
+        // VACUUM INTO), but it only reads the database: in WAL mode the server's writes go on.
+        sqlx::query("VACUUM INTO $1").bind(path).execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Deletes expired authorization requests and codes, old throttle rows, pending sign-ins,
     /// one-time codes, social-login state, passkey ceremonies, two-factor challenges and
     /// security sessions, and sessions ended or expired more than `ended_sessions_kept` ago.

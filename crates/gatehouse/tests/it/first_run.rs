@@ -388,3 +388,72 @@ async fn metrics_need_the_token_and_move_with_sign_ins() {
     }
     served.stop();
 }
+
+/// `gatehouse backup` under write load gives a file that `gatehouse restore` puts back, and the
+/// restored store holds every user whose creation was acknowledged before the backup began.
+#[tokio::test]
+async fn backup_under_write_load_restores_every_acknowledged_write() {
+    use sqlx::Connection as _;
+    let dir = tempfile::tempdir().unwrap();
+    let init = cli_json(dir.path(), &["init"]);
+    let api_key = init["api_key"].as_str().unwrap().to_owned();
+    let served = Served::start(dir.path(), &[], &[]);
+    let users = served.url("/user_management/users");
+    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (acknowledged, stop) = (acknowledged.clone(), stop.clone());
+        tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let email = format!("load{i}@example.com");
+                let res =
+                    http.post(&users).bearer_auth(&api_key).json(&serde_json::json!({"email": email})).send().await;
+                if res.is_ok_and(|r| r.status() == 201) {
+                    acknowledged.lock().unwrap().push(email);
+                }
+                i += 1;
+            }
+        })
+    };
+    while acknowledged.lock().unwrap().len() < 20 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let before: Vec<String> = acknowledged.lock().unwrap().clone();
+    let file = dir.path().join("backup.db");
+    let backup = cli_json(dir.path(), &["backup", file.to_str().unwrap()]);
+    assert!(backup["bytes"].as_u64().unwrap() > 0, "{backup}");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.await.unwrap();
+    let total = acknowledged.lock().unwrap().len();
+    served.stop();
+    assert!(total > before.len(), "writes went on during the backup ({total})");
+    let again = gatehouse(dir.path()).args(["backup", file.to_str().unwrap()]).output().unwrap();
+    assert!(!again.status.success(), "a backup never overwrites");
+
+    let restored = tempfile::tempdir().unwrap();
+    let out = cli_json(restored.path(), &["restore", file.to_str().unwrap()]);
+    assert!(out["restored"].as_str().unwrap().ends_with("gatehouse.db"), "{out}");
+    sqlx::any::install_default_drivers();
+    let db = format!("sqlite://{}", restored.path().join("gatehouse.db").display());
+    let mut conn = sqlx::AnyConnection::connect(&db).await.unwrap();
+    let emails: Vec<String> = sqlx::query_scalar("SELECT email FROM users").fetch_all(&mut conn).await.unwrap();
+    for email in &before {
+        assert!(emails.contains(email), "{email} was acknowledged before the backup began but is missing");
+    }
+    conn.close().await.unwrap();
+    // A file that is not a store is refused and leaves the store as it was.
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, "not a database").unwrap();
+    let refused = gatehouse(restored.path()).args(["restore", junk.to_str().unwrap()]).output().unwrap();
+    assert!(!refused.status.success());
+    assert!(!restored.path().join("gatehouse.db.restoring").exists());
+    // The restored store serves: the environment is there and a server starts on it.
+    let envs = cli_json(restored.path(), &["env", "list"]);
+    assert_eq!(envs[0]["client_id"], init["client_id"]);
+    let served = Served::start(restored.path(), &[], &[]);
+    assert_eq!(reqwest::get(served.url("/ready")).await.unwrap().status(), 200);
+    served.stop();
+}
