@@ -84,6 +84,9 @@ step "Rust integration tests (PostgreSQL)"
 # The same package selection as above, so nothing is compiled again (one feature resolution).
 GATEHOUSE_TEST_DATABASE_URL="$PG_URL" cargo test --workspace --test it --locked
 
+step "the binary run as the Docker image runs it (no Docker daemon here: deploy/image-run-test.sh)"
+deploy/image-run-test.sh target/debug/gatehouse
+
 # --- end to end -----------------------------------------------------------------------------
 step "end-to-end tests with the official SDKs (pinned in the lockfiles) and Chromium"
 GATEHOUSE_BIN=target/debug/gatehouse e2e/run.sh
