@@ -157,6 +157,31 @@ impl Core {
         }
     }
 
+    /// Gauges for `/metrics`, read at scrape time: (name, help, value). Off the request path.
+    pub async fn gauges(&self) -> Vec<(&'static str, &'static str, f64)> {
+        let now = self.now();
+        let mut out = Vec::new();
+        match self.store.gauges().await {
+            Ok(g) => {
+                out.push((
+                    "gatehouse_db_pool_connections",
+                    "Open database connections (writer pool).",
+                    f64::from(g.pool_size),
+                ));
+                out.push((
+                    "gatehouse_db_pool_idle",
+                    "Idle database connections (writer pool).",
+                    f64::from(g.pool_idle),
+                ));
+                out.push(("gatehouse_outbox_pending", "Emails waiting to be sent.", g.outbox_pending as f64));
+                let age = g.outbox_oldest_created_at.map_or(0.0, |t| (now - t).max(0) as f64 / 1000.0);
+                out.push(("gatehouse_outbox_oldest_age_seconds", "Age of the oldest email waiting to be sent.", age));
+            }
+            Err(e) => tracing::warn!(error = %e, "metrics: cannot read the store's gauges"),
+        }
+        out
+    }
+
     /// Whether this server can serve: the database answers (within two seconds) and has every
     /// migration this binary knows. `Err` says why, for `/ready` (details go to the log).
     pub async fn readiness(&self) -> std::result::Result<(), &'static str> {

@@ -13,7 +13,32 @@ pub const BATCH: i64 = 500;
 const HOUR: Millis = 3600 * 1000;
 const DAY: Millis = 24 * HOUR;
 
+/// What `/metrics` reports about the store at scrape time.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StoreGauges {
+    /// Connections open in the (writer) pool, and how many of them are idle.
+    pub pool_size: u32,
+    pub pool_idle: u32,
+    /// Emails waiting to be sent, and the oldest one's creation time.
+    pub outbox_pending: i64,
+    pub outbox_oldest_created_at: Option<Millis>,
+}
+
 impl Store {
+    /// Pool use and the outbox's depth, for `/metrics` (one indexed query).
+    pub async fn gauges(&self) -> StoreResult<StoreGauges> {
+        let (pending, oldest): (i64, Option<i64>) =
+            sqlx::query_as("SELECT COUNT(*), MIN(created_at) FROM email_outbox WHERE status = 'pending'")
+                .fetch_one(self.reader())
+                .await?;
+        Ok(StoreGauges {
+            pool_size: self.pool.size(),
+            pool_idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            outbox_pending: pending,
+            outbox_oldest_created_at: oldest,
+        })
+    }
+
     /// SQLite: writes a consistent copy of the live database to `path` (`VACUUM INTO`: one read
     /// transaction, so the copy holds exactly the writes committed before it began, and writes
     /// go on meanwhile). The file must not exist. PostgreSQL has `pg_dump` for this.

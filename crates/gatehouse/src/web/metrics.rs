@@ -157,7 +157,11 @@ pub async fn serve(State(state): State<AppState>, headers: HeaderMap) -> Respons
         )
         .into_response();
     }
-    let mut response = state.metrics.render().into_response();
+    let mut text = state.metrics.render();
+    for (name, help, value) in state.core.gauges().await {
+        let _ = writeln!(text, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
+    }
+    let mut response = text.into_response();
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));

@@ -386,6 +386,10 @@ async fn metrics_need_the_token_and_move_with_sign_ins() {
     ] {
         assert_eq!(sample(&after, &series) - sample(&before, &series), delta, "{series}\n{after}");
     }
+    assert!(sample(&after, "gatehouse_db_pool_connections") >= 1.0, "{after}");
+    for gauge in ["# TYPE gatehouse_outbox_pending gauge", "gatehouse_outbox_oldest_age_seconds "] {
+        assert!(after.contains(gauge), "{gauge} missing:\n{after}");
+    }
     served.stop();
 }
 
