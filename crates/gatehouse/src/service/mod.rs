@@ -157,27 +157,58 @@ impl Core {
         }
     }
 
-    /// Gauges for `/metrics`, read at scrape time: (name, help, value). Off the request path.
-    pub async fn gauges(&self) -> Vec<(&'static str, &'static str, f64)> {
+    /// Gauges for `/metrics`, read at scrape time: (name, labels, help, value). Off the
+    /// request path.
+    pub async fn gauges(&self) -> Vec<(&'static str, String, &'static str, f64)> {
         let now = self.now();
         let mut out = Vec::new();
         match self.store.gauges().await {
             Ok(g) => {
                 out.push((
                     "gatehouse_db_pool_connections",
+                    String::new(),
                     "Open database connections (writer pool).",
                     f64::from(g.pool_size),
                 ));
                 out.push((
                     "gatehouse_db_pool_idle",
+                    String::new(),
                     "Idle database connections (writer pool).",
                     f64::from(g.pool_idle),
                 ));
-                out.push(("gatehouse_outbox_pending", "Emails waiting to be sent.", g.outbox_pending as f64));
+                out.push((
+                    "gatehouse_outbox_pending",
+                    String::new(),
+                    "Emails waiting to be sent.",
+                    g.outbox_pending as f64,
+                ));
                 let age = g.outbox_oldest_created_at.map_or(0.0, |t| (now - t).max(0) as f64 / 1000.0);
-                out.push(("gatehouse_outbox_oldest_age_seconds", "Age of the oldest email waiting to be sent.", age));
+                out.push((
+                    "gatehouse_outbox_oldest_age_seconds",
+                    String::new(),
+                    "Age of the oldest email waiting to be sent.",
+                    age,
+                ));
             }
             Err(e) => tracing::warn!(error = %e, "metrics: cannot read the store's gauges"),
+        }
+        // The age of the newest published signing key per environment: how long since the
+        // last rotation (`gatehouse keys rotate`).
+        if let Ok(environments) = self.list_environments().await {
+            for env in environments {
+                if let Ok(Some(loaded)) = self.load_environment(&env.client_id).await
+                    && let Some(newest) = loaded.signing_keys.iter().map(|k| k.published_at).max()
+                {
+                    let labels = format!("environment=\"{}\"", env.name.replace(['\\', '"', '\n'], "_"));
+                    let age = (now - newest).max(0) as f64 / 1000.0;
+                    out.push((
+                        "gatehouse_signing_key_age_seconds",
+                        labels,
+                        "Age of the newest published signing key.",
+                        age,
+                    ));
+                }
+            }
         }
         out
     }

@@ -158,8 +158,13 @@ pub async fn serve(State(state): State<AppState>, headers: HeaderMap) -> Respons
         .into_response();
     }
     let mut text = state.metrics.render();
-    for (name, help, value) in state.core.gauges().await {
-        let _ = writeln!(text, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
+    let mut described = std::collections::HashSet::new();
+    for (name, labels, help, value) in state.core.gauges().await {
+        if described.insert(name) {
+            let _ = writeln!(text, "# HELP {name} {help}\n# TYPE {name} gauge");
+        }
+        let labels = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
+        let _ = writeln!(text, "{name}{labels} {value}");
     }
     let mut response = text.into_response();
     response

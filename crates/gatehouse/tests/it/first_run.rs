@@ -387,6 +387,8 @@ async fn metrics_need_the_token_and_move_with_sign_ins() {
         assert_eq!(sample(&after, &series) - sample(&before, &series), delta, "{series}\n{after}");
     }
     assert!(sample(&after, "gatehouse_db_pool_connections") >= 1.0, "{after}");
+    assert!(sample(&after, r#"gatehouse_signing_key_age_seconds{environment="development"}"#) >= 0.0, "{after}");
+    assert!(after.contains(r#"gatehouse_signing_key_age_seconds{environment="development"} "#), "{after}");
     for gauge in ["# TYPE gatehouse_outbox_pending gauge", "gatehouse_outbox_oldest_age_seconds "] {
         assert!(after.contains(gauge), "{gauge} missing:\n{after}");
     }
