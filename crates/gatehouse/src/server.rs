@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use crate::clock::{Clock, SystemClock};
 use crate::crypto::password::{ArgonParams, OWASP_PARAMS, PasswordHasher};
 use crate::crypto::sealing::KeySource;
+use crate::domain::cookie_policy::{CookiePolicy, SameSite};
 use crate::domain::environment::Environment;
 use crate::service::environments::IssuedEnvironment;
 use crate::service::{Core, CoreConfig};
@@ -43,6 +44,10 @@ pub struct ServerConfig {
     pub metrics_token: Option<String>,
     /// How many days ended and expired sessions stay listed before the purge deletes them.
     pub ended_sessions_kept_days: i64,
+    /// `Domain` of the `workos-has-session` cookie; default: the public URL's parent domain.
+    pub cookie_domain: Option<String>,
+    /// `SameSite` of the cookie-mode cookies (`None` only for a cross-site app, over https).
+    pub cookie_same_site: SameSite,
 }
 
 impl ServerConfig {
@@ -61,12 +66,20 @@ impl ServerConfig {
             refresh_cache_entries: crate::store::DEFAULT_REFRESH_CACHE_ENTRIES,
             metrics_token: None,
             ended_sessions_kept_days: DEFAULT_ENDED_SESSIONS_KEPT_DAYS,
+            cookie_domain: None,
+            cookie_same_site: SameSite::Lax,
         }
     }
 
     /// Where the server key comes from: the configured value, else a file in the data folder.
     pub fn secret_key_source(&self) -> KeySource {
         self.secret_key.clone().unwrap_or_else(|| KeySource::File(self.data_dir.join("secret.key")))
+    }
+
+    /// The cookie-mode cookies' attributes, or why the settings cannot work.
+    pub fn cookie_policy(&self) -> anyhow::Result<CookiePolicy> {
+        CookiePolicy::new(&self.public_url, self.cookie_domain.as_deref(), self.cookie_same_site)
+            .map_err(|e| anyhow::anyhow!("{e}"))
     }
 
     pub fn database_url(&self) -> String {
@@ -78,6 +91,7 @@ impl ServerConfig {
 
 /// Opens the store (creating the data folder and schema) and builds the use-case layer.
 pub async fn open_core(config: &ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Result<Core> {
+    let cookies = config.cookie_policy()?;
     if config.database_url.is_none() {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create the data folder {}", config.data_dir.display()))?;
@@ -104,6 +118,7 @@ pub async fn open_core(config: &ServerConfig, clock: Arc<dyn Clock>) -> anyhow::
             secret_key: config.secret_key_source(),
             smtp_url: config.smtp_url.clone(),
             email_from: config.email_from.clone(),
+            cookies,
         },
     )
     .await?;

@@ -90,6 +90,8 @@ pub struct Authenticated {
     pub refresh_token: String,
     pub authentication_method: AuthMethod,
     pub session_id: String,
+    /// When the session ends (Unix ms): cookies holding its refresh token expire with it.
+    pub session_expires_at: Millis,
 }
 
 /// The parameters of an `/authorize` request, kept while the user is on the hosted pages.
@@ -266,6 +268,7 @@ impl Core {
             access_token,
             refresh_token,
             authentication_method: method.clone(),
+            session_expires_at: session.expires_at,
             session_id: session.id,
         })
     }
@@ -413,6 +416,7 @@ impl Core {
             refresh_token: RefreshToken::format(&ctx.session.id, generation, secret),
             user: ctx.user,
             authentication_method: ctx.session.auth_method,
+            session_expires_at: ctx.session.expires_at,
             session_id: ctx.session.id,
         })
     }

@@ -46,6 +46,8 @@ pub struct CoreConfig {
     /// configuration (`gatehouse email configure`) is used when these are absent.
     pub smtp_url: Option<String>,
     pub email_from: Option<String>,
+    /// The attributes of the cookies of cookie-mode refresh (browser apps outside devMode).
+    pub cookies: crate::domain::cookie_policy::CookiePolicy,
 }
 
 impl CoreConfig {

@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+pub(crate) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub(crate) const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 fn authorize_url(app: &TestApp, extra: &str) -> String {
     let redirect = urlencode(REDIRECT_URI);
@@ -51,7 +51,7 @@ fn code_and_state(location: &str) -> (String, Option<String>) {
     (get("code").expect("code in redirect"), get("state"))
 }
 
-async fn sign_in_code(app: &TestApp, email: &str, extra: &str) -> (String, Option<String>) {
+pub(crate) async fn sign_in_code(app: &TestApp, email: &str, extra: &str) -> (String, Option<String>) {
     let (_, html) = open(app, &authorize_url(app, extra)).await;
     let res = submit(app, "/authkit/sign-in", &html, &[("email", email), ("password", PASSWORD)]).await;
     assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());

@@ -5,6 +5,7 @@ mod smtp_sink;
 mod support;
 
 mod api;
+mod cookies;
 mod email;
 mod environments;
 mod expiry;

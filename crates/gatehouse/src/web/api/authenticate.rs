@@ -9,9 +9,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::extract::WireBody;
+use crate::domain::cookie_policy::CookiePolicy;
 use crate::service::Error;
 use crate::service::auth::{Authenticated, ClientAuth, Grant};
 use crate::web::AppState;
+use crate::web::cookies;
 use crate::web::error::ApiError;
 use crate::web::extract::ClientInfo;
 
@@ -41,19 +43,31 @@ async fn authenticate(
     body: Result<WireBody<AuthenticateBody>, ApiError>,
 ) -> Response {
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let mut set_cookies = Vec::new();
     let (client_id, result) = match body {
-        Ok(WireBody(body)) => {
+        Ok(WireBody(mut body)) => {
             let client_id = body.client_id.clone();
             let bearer = headers
                 .get(header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .map(str::to_owned);
-            let result = match parse(body, bearer) {
-                Ok((client, grant)) => state.core.authenticate(&client, grant, &info).await.map_err(ApiError::from),
-                Err(e) => Err(ApiError::from(e)),
+            let public = bearer.is_none() && body.client_secret.as_deref().is_none_or(str::is_empty);
+            let browser = match (&origin, &client_id) {
+                (Some(origin), Some(client_id)) if public => cookie_mode(&state, &headers, origin, client_id).await,
+                _ => None,
             };
-            (client_id, result)
+            let from_cookie = browser
+                .as_ref()
+                .is_some_and(|(_, client_id)| take_refresh_cookie(&mut body, &headers, &state, client_id));
+            let result = match parse(body, bearer) {
+                Ok((client, grant)) => state.core.authenticate(&client, grant, &info).await,
+                Err(e) => Err(e),
+            };
+            if let Some((policy, client_id)) = browser {
+                set_cookies = session_cookies(&state, &headers, &policy, &client_id, &result, from_cookie);
+            }
+            (client_id, result.map_err(ApiError::from))
         }
         Err(rejection) => (None, Err(rejection)),
     };
@@ -61,6 +75,9 @@ async fn authenticate(
         Ok(done) => success(done),
         Err(e) => e.into_response(),
     };
+    for cookie in set_cookies {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
     if let Some(origin) = origin {
         let allowed = state.core.is_allowed_origin(&origin, client_id.as_deref()).await.unwrap_or(false);
         if allowed {
@@ -68,6 +85,52 @@ async fn authenticate(
         }
     }
     response
+}
+
+/// Cookie mode (issue 11): a public client's JSON request from one of its own allowed origins,
+/// as authkit-js sends outside devMode. Returns the cookies' policy and the client ID.
+async fn cookie_mode(
+    state: &AppState,
+    headers: &HeaderMap,
+    origin: &str,
+    client_id: &str,
+) -> Option<(CookiePolicy, String)> {
+    let allowed = state.core.is_allowed_origin(origin, Some(client_id)).await.unwrap_or(false);
+    (allowed && cookies::is_json(headers)).then(|| (state.core.config().cookies.clone(), client_id.to_owned()))
+}
+
+/// A refresh grant without `refresh_token` in the body uses the client's refresh cookie;
+/// true when it did (or tried: the grant then fails as without a token).
+fn take_refresh_cookie(body: &mut AuthenticateBody, headers: &HeaderMap, state: &AppState, client_id: &str) -> bool {
+    if body.grant_type.as_deref() != Some("refresh_token")
+        || body.refresh_token.as_deref().is_some_and(|t| !t.is_empty())
+    {
+        return false;
+    }
+    body.refresh_token = cookies::refresh_token(headers, &state.core.config().cookies, client_id);
+    true
+}
+
+/// The cookies a cookie-mode answer sets: the session's on success, none left behind when a
+/// cookie refresh failed for good (an invalid or missing token).
+fn session_cookies(
+    state: &AppState,
+    headers: &HeaderMap,
+    policy: &CookiePolicy,
+    client_id: &str,
+    result: &Result<Authenticated, Error>,
+    from_cookie: bool,
+) -> Vec<HeaderValue> {
+    match result {
+        Ok(done) => {
+            let max_age = (done.session_expires_at - state.core.now()) / 1000;
+            cookies::start_session(headers, policy, client_id, &done.refresh_token, max_age)
+        }
+        Err(Error::InvalidGrant(_) | Error::InvalidRequest(_)) if from_cookie => {
+            cookies::end_client(headers, policy, client_id)
+        }
+        Err(_) => Vec::new(),
+    }
 }
 
 fn success(done: Authenticated) -> Response {

@@ -1,0 +1,260 @@
+//! Cookie-mode refresh for browser apps (issue 11): which requests get and may use the
+//! refresh cookie, rotation through it, reuse detection, sign-out, and the CORS answers.
+
+use reqwest::Method;
+use reqwest::header::{HeaderMap, HeaderValue};
+use serde_json::{Value, json};
+
+use crate::hosted::{CHALLENGE, VERIFIER, sign_in_code};
+use crate::support::*;
+
+const APP: &str = "http://app.example.test";
+
+/// A server whose public URL is `http://auth.example.test:<port>` (reached on 127.0.0.1),
+/// with a user and the app's origin allowed.
+async fn setup() -> TestApp {
+    let app = TestApp::spawn_with(|c| c.public_url = c.public_url.replace("127.0.0.1", "auth.example.test")).await;
+    app.create_user("ada@example.com").await;
+    let (status, body) = app.api(Method::POST, "/user_management/cors_origins", Some(json!({"origin": APP}))).await;
+    assert_eq!(status, 201, "{body}");
+    app
+}
+
+/// A bare client: no cookie jar, every header explicit.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+struct Answer {
+    status: u16,
+    headers: HeaderMap,
+    body: Value,
+}
+
+impl Answer {
+    fn set_cookies(&self) -> Vec<String> {
+        self.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect()
+    }
+
+    /// The value a `Set-Cookie` gives `name` (`Some("")` when it deletes it).
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.set_cookies()
+            .iter()
+            .find_map(|c| c.strip_prefix(&format!("{name}=")).map(|v| v.split(';').next().unwrap().to_owned()))
+    }
+}
+
+/// POST /authenticate as a browser would: JSON unless `form`, with an Origin and cookies.
+async fn post(app: &TestApp, body: Value, origin: Option<&str>, cookie: Option<&str>, form: bool) -> Answer {
+    let mut req = browser().post(app.at("/user_management/authenticate"));
+    req = if form {
+        let pairs: Vec<(String, String)> =
+            body.as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned())).collect();
+        req.form(&pairs)
+    } else {
+        req.json(&body)
+    };
+    if let Some(o) = origin {
+        req = req.header("origin", o);
+    }
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    Answer { status, headers, body: res.json().await.unwrap_or(Value::Null) }
+}
+
+async fn code(app: &TestApp) -> String {
+    sign_in_code(app, "ada@example.com", &format!("&code_challenge={CHALLENGE}&code_challenge_method=S256")).await.0
+}
+
+fn code_body(app: &TestApp, code: &str) -> Value {
+    json!({"grant_type": "authorization_code", "client_id": app.client_id, "code": code, "code_verifier": VERIFIER})
+}
+
+fn refresh_body(app: &TestApp) -> Value {
+    json!({"grant_type": "refresh_token", "client_id": app.client_id})
+}
+
+fn refresh_name(app: &TestApp) -> String {
+    format!("gatehouse_refresh_{}", app.client_id)
+}
+
+/// Signs in from the app; returns the refresh cookie's value.
+async fn sign_in(app: &TestApp) -> String {
+    let a = post(app, code_body(app, &code(app).await), Some(APP), None, false).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let token = a.cookie(&refresh_name(app)).unwrap();
+    assert_eq!(token, a.body["refresh_token"].as_str().unwrap());
+    token
+}
+
+#[tokio::test]
+async fn a_browser_sign_in_sets_both_cookies_and_credentialed_cors() {
+    let app = setup().await;
+    let a = post(&app, code_body(&app, &code(&app).await), Some(APP), None, false).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let cookies = a.set_cookies();
+    let refresh = cookies.iter().find(|c| c.starts_with("gatehouse_refresh_")).unwrap();
+    assert!(refresh.contains("; HttpOnly; Path=/; SameSite=Lax; Max-Age="), "{refresh}");
+    assert!(!refresh.contains("Domain="), "host-only: {refresh}");
+    let has = cookies.iter().find(|c| c.starts_with("workos-has-session=")).unwrap();
+    assert_eq!(a.cookie("workos-has-session").unwrap(), app.client_id);
+    assert!(has.contains("; Domain=example.test; Path=/; SameSite=Lax") && !has.contains("HttpOnly"), "{has}");
+    // The session lasts its lifetime; the cookie as long.
+    let max_age: i64 = refresh.split("Max-Age=").nth(1).unwrap().split(';').next().unwrap().parse().unwrap();
+    assert!(max_age > 86_400, "{max_age}");
+    assert_eq!(a.headers["access-control-allow-origin"], APP);
+    assert_eq!(a.headers["access-control-allow-credentials"], "true");
+
+    // Another client ID already listed on the site stays listed.
+    let other = "client_01OTHER";
+    let a =
+        post(&app, code_body(&app, &code(&app).await), Some(APP), Some(&format!("workos-has-session={other}")), false)
+            .await;
+    assert_eq!(a.cookie("workos-has-session").unwrap(), format!("{other}.{}", app.client_id));
+
+    // No cookies for server-side exchanges, other origins, or confidential clients.
+    let a = post(&app, code_body(&app, &code(&app).await), None, None, false).await;
+    assert_eq!((a.status, a.set_cookies().len()), (200, 0));
+    let a = post(&app, code_body(&app, &code(&app).await), Some("http://evil.example.test"), None, false).await;
+    assert_eq!((a.status, a.set_cookies().len()), (200, 0));
+    assert!(a.headers.get("access-control-allow-origin").is_none());
+    let mut body = code_body(&app, &code(&app).await);
+    body["client_secret"] = json!(app.api_key);
+    let a = post(&app, body, Some(APP), None, false).await;
+    assert_eq!((a.status, a.set_cookies().len()), (200, 0));
+}
+
+#[tokio::test]
+async fn preflight_answers_allowed_origins_with_credentials_only() {
+    let app = setup().await;
+    let preflight = |origin: &'static str| {
+        browser()
+            .request(Method::OPTIONS, app.at("/user_management/authenticate"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+    };
+    let res = preflight(APP).await.unwrap();
+    assert_eq!(res.headers()["access-control-allow-origin"], APP);
+    assert_eq!(res.headers()["access-control-allow-credentials"], "true");
+    let res = preflight("http://evil.example.test").await.unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+    assert!(res.headers().get("access-control-allow-credentials").is_none());
+}
+
+#[tokio::test]
+async fn a_refresh_without_a_body_token_uses_the_cookie_and_replaces_it() {
+    let app = setup().await;
+    let first = sign_in(&app).await;
+    let name = refresh_name(&app);
+    let jar = |token: &str| format!("{name}={token}; workos-has-session={}", app.client_id);
+    let a = post(&app, refresh_body(&app), Some(APP), Some(&jar(&first)), false).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let second = a.cookie(&name).unwrap();
+    assert_ne!(second, first);
+    assert_eq!(second, a.body["refresh_token"].as_str().unwrap());
+    assert_eq!(a.cookie("workos-has-session").unwrap(), app.client_id);
+    let a = post(&app, refresh_body(&app), Some(APP), Some(&jar(&second)), false).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    // A token in the body still wins (devMode), and its answer sets the cookie too.
+    let third = a.cookie(&name).unwrap();
+    let mut body = refresh_body(&app);
+    body["refresh_token"] = json!(third);
+    let a = post(&app, body, Some(APP), Some(&jar("session_x.0.nonsense")), false).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+}
+
+#[tokio::test]
+async fn the_cookie_is_refused_to_forms_other_origins_and_other_clients_and_nothing_changes() {
+    let app = setup().await;
+    let token = sign_in(&app).await;
+    let jar = format!("{}={token}", refresh_name(&app));
+    // A form post (a simple request any site can send) cannot use the cookie.
+    let a = post(&app, refresh_body(&app), Some(APP), Some(&jar), true).await;
+    assert_eq!(a.status, 400, "{}", a.body);
+    assert!(a.set_cookies().is_empty());
+    // Nor another site, nor a request without an Origin.
+    for origin in [Some("http://evil.example.test"), Some("https://app.example.test"), None] {
+        let a = post(&app, refresh_body(&app), origin, Some(&jar), false).await;
+        assert_eq!(a.status, 400, "{origin:?}: {}", a.body);
+        assert!(a.set_cookies().is_empty());
+        assert!(a.body.get("access_token").is_none());
+    }
+    // Another environment with the same origin allowed: its client ID names another cookie,
+    // and a planted cookie of its name holding this client's token is invalid for it.
+    let other = app.core.ensure_environment("production").await.unwrap();
+    let env = app.core.environment_by_name("production").await.unwrap();
+    app.core.add_cors_origin(&env, APP).await.unwrap();
+    let body = json!({"grant_type": "refresh_token", "client_id": other.client_id});
+    let a = post(&app, body.clone(), Some(APP), Some(&jar), false).await;
+    assert_eq!(a.status, 400, "{}", a.body);
+    let planted = format!("gatehouse_refresh_{}={token}", other.client_id);
+    let a = post(&app, body, Some(APP), Some(&planted), false).await;
+    assert_eq!((a.status, a.body["error"].as_str()), (400, Some("invalid_grant")), "{}", a.body);
+    // None of that rotated or revoked anything: the first token is still the current one.
+    app.clock.advance_secs(3600);
+    let a = post(&app, refresh_body(&app), Some(APP), Some(&jar), false).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+}
+
+#[tokio::test]
+async fn two_tabs_racing_share_the_grace_window_and_an_old_cookie_later_is_theft() {
+    let app = setup().await;
+    let first = sign_in(&app).await;
+    let name = refresh_name(&app);
+    let jar = |token: &str| format!("{name}={token}");
+    let a = post(&app, refresh_body(&app), Some(APP), Some(&jar(&first)), false).await;
+    assert_eq!(a.status, 200);
+    let second = a.cookie(&name).unwrap();
+    // The other tab's request, sent with the same cookie a moment later: the same answer.
+    let b = post(&app, refresh_body(&app), Some(APP), Some(&jar(&first)), false).await;
+    assert_eq!(b.status, 200, "{}", b.body);
+    assert_eq!(b.cookie(&name).unwrap(), second);
+    // After the grace window the old cookie is reuse: the session ends, the cookies go.
+    app.clock.advance_secs(3600);
+    let c = post(
+        &app,
+        refresh_body(&app),
+        Some(APP),
+        Some(&format!("{}; workos-has-session={}", jar(&first), app.client_id)),
+        false,
+    )
+    .await;
+    assert_eq!((c.status, c.body["error"].as_str()), (400, Some("invalid_grant")), "{}", c.body);
+    assert_eq!(c.cookie(&name).as_deref(), Some(""));
+    assert_eq!(c.cookie("workos-has-session").as_deref(), Some(""));
+    let d = post(&app, refresh_body(&app), Some(APP), Some(&jar(&second)), false).await;
+    assert_eq!(d.status, 400, "the session was revoked: {}", d.body);
+}
+
+#[tokio::test]
+async fn sign_out_clears_the_sessions_cookies() {
+    let app = setup().await;
+    let token = sign_in(&app).await;
+    let session_id = token.split('.').next().unwrap();
+    let jar = format!(
+        "{}={token}; gatehouse_refresh_client_01OTHER=session_other.0.x; workos-has-session=client_01OTHER.{}",
+        refresh_name(&app),
+        app.client_id
+    );
+    let mut headers = HeaderMap::new();
+    headers.insert("cookie", HeaderValue::from_str(&jar).unwrap());
+    let res = browser()
+        .get(app.at(&format!("/user_management/sessions/logout?session_id={session_id}")))
+        .headers(headers)
+        .send()
+        .await
+        .unwrap();
+    let a = Answer { status: res.status().as_u16(), headers: res.headers().clone(), body: Value::Null };
+    assert!(a.status < 400, "{}", a.status);
+    assert_eq!(a.cookie(&refresh_name(&app)).as_deref(), Some(""));
+    assert!(a.cookie("gatehouse_refresh_client_01OTHER").is_none(), "another session's cookie stays");
+    assert_eq!(a.cookie("workos-has-session").as_deref(), Some("client_01OTHER"));
+    let r = post(&app, refresh_body(&app), Some(APP), Some(&format!("{}={token}", refresh_name(&app))), false).await;
+    assert_eq!(r.status, 400, "the session ended: {}", r.body);
+}
