@@ -69,10 +69,11 @@ try {
 }
 
 /**
- * Serves the app on 127.0.0.1:<free port>; the browser must use `http://localhost:<port>` (authkit-js devMode).
- * Returns `{origin, port, redirectUri, close()}`.
+ * Serves the app on 127.0.0.1:<free port>; the browser uses `http://<host>:<port>` (default `localhost`:
+ * authkit-js devMode; another name, mapped to the loopback in Chromium, runs it in production mode),
+ * and reaches Gatehouse at `apiHostname:apiPort`. Returns `{origin, port, redirectUri, close()}`.
  */
-export async function startApp({ apiPort, clientId, nonce }) {
+export async function startApp({ apiPort, clientId, nonce, host = 'localhost', apiHostname = '127.0.0.1' }) {
   const bundle = await readFile(AUTHKIT_DIST);
   let cfg;
   const server = http.createServer((req, res) => {
@@ -90,8 +91,8 @@ export async function startApp({ apiPort, clientId, nonce }) {
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address();
-  const origin = `http://localhost:${port}`;
-  cfg = { clientId, apiHostname: '127.0.0.1', apiPort, redirectUri: `${origin}/callback`, origin, nonce };
+  const origin = `http://${host}:${port}`;
+  cfg = { clientId, apiHostname, apiPort, redirectUri: `${origin}/callback`, origin, nonce };
   return {
     origin,
     port,

@@ -18,13 +18,26 @@ export const ARTIFACTS = join(E2E_DIR, 'artifacts');
 /** Screenshots the README shows: docs/images/ with `UPDATE_DOCS_IMAGES=1`, else the artifacts folder. */
 export const DOCS_IMAGES = process.env.UPDATE_DOCS_IMAGES ? join(REPO_ROOT, 'docs', 'images') : ARTIFACTS;
 
-export function launchChromium() {
+/** `extraArgs`: more Chromium flags, e.g. from `realNames`. */
+export function launchChromium(extraArgs = []) {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extraArgs],
   });
+}
+
+/**
+ * Chromium flags for browser apps on real host names over plain http: every name in `hosts` resolves
+ * to the loopback (`--host-resolver-rules`), and the `origins` count as secure contexts (WebCrypto,
+ * which authkit-js's PKCE needs), as https would make them.
+ */
+export function realNames(hosts, origins) {
+  return [
+    `--host-resolver-rules=${hosts.map((h) => `MAP ${h} 127.0.0.1`).join(', ')}`,
+    `--unsafely-treat-insecure-origin-as-secure=${origins.join(',')}`,
+  ];
 }
 
 /** Serves `http://localhost:<port>/callback` (and any other path) with a small page. */

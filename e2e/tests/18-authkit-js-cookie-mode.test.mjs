@@ -1,0 +1,239 @@
+// Issue 11: authkit-js outside devMode, as on a real deployment. The app runs on
+// http://app.example.test:<port> and Gatehouse on http://auth.example.test:<port>, both mapped to the
+// loopback in Chromium (--host-resolver-rules) and treated as secure contexts
+// (--unsafely-treat-insecure-origin-as-secure) rather than behind a local TLS proxy: the cookies'
+// https attributes (Secure, __Host-) are covered by the Rust tests, and plain http keeps the wire
+// proxy's schema check in the path. authkit-js then keeps the refresh token in memory only, refreshes
+// with `credentials: "include"` and no token in the body, and decides on page load from the readable
+// `workos-has-session` cookie. Covered: sign-in, reloads, a new tab, two tabs over several short
+// access-token lifetimes, pages on other sites (cross-site and a sibling host) that try the cookie,
+// and sign-out with both cookies gone.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { launchChromium, realNames, ARTIFACTS } from '../lib/browser.mjs';
+import { startApp } from '../lib/app.mjs';
+import { useGatehouse } from '../lib/server.mjs';
+import { addRedirectUri, addCorsOrigin, apiRequest, uniqueEmail, sleep, STRONG_PASSWORD } from '../lib/api.mjs';
+
+const TTL_SECS = 20; // authkit-js refreshes 10 s before expiry: one refresh every ~10 s per tab
+const gh = useGatehouse({ publicHost: 'auth.example.test', settings: { access_token_ttl_secs: TTL_SECS } });
+let api; // the same server for Node's own calls, which cannot resolve the .test names
+let app;
+let evil;
+let browser;
+let context;
+let page;
+const log = [];
+const email = uniqueEmail('cookie-mode');
+
+/** Pages of other sites: `/` does nothing; the test runs the attacks with page.evaluate. */
+async function startEvil() {
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+    res.end('<!doctype html><title>Elsewhere</title><h1>Another site</h1>');
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { port: server.address().port, close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }) };
+}
+
+before(async () => {
+  await gh.ready;
+  api = { ...gh, baseUrl: `http://127.0.0.1:${gh.port}` };
+  app = await startApp({ apiPort: gh.port, clientId: gh.clientId, nonce: 'n', host: 'app.example.test', apiHostname: 'auth.example.test' });
+  evil = await startEvil();
+  await addRedirectUri(api, app.redirectUri);
+  await addCorsOrigin(api, app.origin);
+  const res = await apiRequest(api, 'POST', '/user_management/users', { email, password: STRONG_PASSWORD, first_name: 'Cookie' });
+  assert.equal(res.status, 201, res.text);
+  await mkdir(ARTIFACTS, { recursive: true });
+  const origins = [app.origin, gh.baseUrl, `http://evil.other.test:${evil.port}`, `http://evil.example.test:${evil.port}`];
+  browser = await launchChromium(realNames(['app.example.test', 'auth.example.test', 'evil.other.test', 'evil.example.test'], origins));
+  context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+  page = await openPage();
+});
+
+after(async () => {
+  if (process.exitCode) process.stderr.write(`\n===== browser log =====\n${log.join('\n')}\n=====\n`);
+  await context?.close().catch(() => {});
+  await browser?.close().catch(() => {});
+  await app?.close();
+  await evil?.close();
+});
+
+async function openPage() {
+  const p = await context.newPage();
+  p.setDefaultTimeout(15_000);
+  p.on('console', (m) => log.push(`[console.${m.type()}] ${m.text()}`));
+  p.on('pageerror', (e) => log.push(`[pageerror] ${e.message}`));
+  p.on('response', (r) => {
+    if (r.url().startsWith(gh.baseUrl)) log.push(`[response] ${r.status()} ${r.request().method()} ${r.url()}`);
+  });
+  return p;
+}
+
+/** The authenticate POSTs `p` makes: body as sent and the answer's status. */
+function watchAuthenticate(p) {
+  const posts = [];
+  const onRequest = (r) => {
+    if (r.method() === 'POST' && r.url() === `${gh.baseUrl}/user_management/authenticate`) {
+      const entry = { body: r.postDataJSON(), status: null };
+      posts.push(entry);
+      r.response().then((res) => (entry.status = res?.status() ?? null)).catch(() => {});
+    }
+  };
+  p.on('request', onRequest);
+  return { posts, stop: () => p.off('request', onRequest) };
+}
+
+async function showsUser(p, expected) {
+  await p.waitForFunction(() => ['ready', 'error'].includes(document.getElementById('status')?.textContent));
+  assert.equal(await p.textContent('#status'), 'ready', await p.textContent('#error'));
+  await p.waitForFunction((e) => document.getElementById('user').textContent === e, expected);
+}
+
+const refreshName = () => `gatehouse_refresh_${gh.clientId}`;
+async function cookies() {
+  const all = await context.cookies();
+  return { refresh: all.find((c) => c.name === refreshName()), hasSession: all.find((c) => c.name === 'workos-has-session') };
+}
+
+/** The refresh token as the browser holds it now (for checks only; pages cannot read it). */
+const currentRefresh = async () => (await cookies()).refresh?.value;
+
+test('authkit-js without devMode on real names: cookies, reloads, tabs, other sites, sign-out', { timeout: 240_000 }, async (t) => {
+  await t.test('signed out at first: no cookie, no refresh attempt', async () => {
+    const auth = watchAuthenticate(page);
+    await page.goto(`${app.origin}/`);
+    await showsUser(page, 'signed out');
+    auth.stop();
+    assert.equal(auth.posts.length, 0);
+  });
+
+  await t.test('sign in: the code exchange sets the HttpOnly refresh cookie and workos-has-session', async () => {
+    const auth = watchAuthenticate(page);
+    await page.click('#sign-in');
+    await page.waitForURL((u) => u.origin === gh.baseUrl && u.pathname === '/authkit/sign-in');
+    await page.fill('#email', email);
+    await page.fill('#password', STRONG_PASSWORD);
+    await page.click('form[action="/authkit/sign-in"] button[type="submit"]');
+    await page.waitForURL((u) => u.origin === app.origin && u.pathname === '/callback');
+    await showsUser(page, email);
+    auth.stop();
+    assert.deepEqual(auth.posts.map((p) => [p.body.grant_type, p.status]), [['authorization_code', 200]]);
+    const { refresh, hasSession } = await cookies();
+    assert.ok(refresh, 'refresh cookie set');
+    assert.equal(refresh.domain, 'auth.example.test');
+    assert.equal(refresh.httpOnly, true);
+    assert.equal(refresh.sameSite, 'Lax');
+    assert.ok(hasSession, 'workos-has-session set');
+    assert.equal(hasSession.domain, '.example.test');
+    assert.equal(hasSession.httpOnly, false);
+    assert.equal(hasSession.value, gh.clientId);
+    // The page sees the hint, never the token; nothing in localStorage (not devMode).
+    const seen = await page.evaluate(() => ({ cookie: document.cookie, stored: Object.keys(localStorage) }));
+    assert.equal(seen.cookie, `workos-has-session=${gh.clientId}`);
+    assert.deepEqual(seen.stored.filter((k) => k.startsWith('workos:refresh-token')), []);
+    await page.screenshot({ path: join(ARTIFACTS, 'cookie-mode-signed-in.png') });
+  });
+
+  await t.test('reload: one refresh with cookies only (no token in the body), cookie rotated', async () => {
+    const before = await currentRefresh();
+    const auth = watchAuthenticate(page);
+    await page.reload();
+    await showsUser(page, email);
+    auth.stop();
+    assert.equal(auth.posts.length, 1, JSON.stringify(auth.posts));
+    assert.equal(auth.posts[0].body.grant_type, 'refresh_token');
+    assert.equal(auth.posts[0].body.refresh_token, undefined);
+    assert.equal(auth.posts[0].status, 200);
+    assert.notEqual(await currentRefresh(), before);
+  });
+
+  let second;
+  await t.test('a second tab is signed in too, and both stay signed in over several token lifetimes', async () => {
+    second = await openPage();
+    const auth1 = watchAuthenticate(page);
+    const auth2 = watchAuthenticate(second);
+    await second.goto(`${app.origin}/`);
+    await showsUser(second, email);
+    const watchSecs = 2 * TTL_SECS;
+    await sleep(watchSecs * 1000);
+    auth1.stop();
+    auth2.stop();
+    for (const [name, p, auth] of [['first', page, auth1], ['second', second, auth2]]) {
+      const refreshes = auth.posts.filter((x) => x.body.grant_type === 'refresh_token');
+      assert.ok(refreshes.every((x) => x.status === 200), `${name}: ${JSON.stringify(refreshes)}`);
+      // One every TTL - 10 s (authkit-js's buffer), plus the second tab's load.
+      const expected = watchSecs / (TTL_SECS - 10);
+      assert.ok(refreshes.length >= expected - 1 && refreshes.length <= expected + 2, `${name}: ${refreshes.length} refreshes in ${watchSecs} s`);
+      assert.equal(await p.evaluate(() => window.__refreshFailures), 0, `${name}: no refresh failure`);
+      assert.equal(await p.textContent('#user'), email);
+    }
+    const token = await second.evaluate(() => window.__client.getAccessToken({ forceRefresh: true }));
+    assert.ok(token.split('.').length === 3);
+  });
+
+  await t.test('pages on other sites cannot refresh with the cookie, read tokens, rotate or revoke', async () => {
+    const before = await currentRefresh();
+    const authUrl = `${gh.baseUrl}/user_management/authenticate`;
+    const body = { grant_type: 'refresh_token', client_id: gh.clientId };
+    const since = gh.requests.length;
+    for (const site of [`http://evil.other.test:${evil.port}`, `http://evil.example.test:${evil.port}`]) {
+      const p = await openPage();
+      await p.goto(`${site}/`);
+      const outcome = await p.evaluate(async ({ authUrl, body }) => {
+        const results = {};
+        try {
+          const r = await fetch(authUrl, { method: 'POST', credentials: 'include', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+          results.json = `read ${r.status}: ${await r.text()}`;
+        } catch (e) {
+          results.json = `blocked: ${e.name}`;
+        }
+        try {
+          const r = await fetch(authUrl, { method: 'POST', mode: 'no-cors', credentials: 'include', body: new URLSearchParams(body) });
+          results.form = `${r.type} ${r.status}`;
+        } catch (e) {
+          results.form = `blocked: ${e.name}`;
+        }
+        results.cookie = document.cookie;
+        return results;
+      }, { authUrl, body });
+      assert.equal(outcome.json, 'blocked: TypeError', `${site}: ${JSON.stringify(outcome)}`);
+      assert.equal(outcome.form, 'opaque 0', `${site}: ${JSON.stringify(outcome)}`);
+      await p.close();
+    }
+    // What reached Gatehouse: preflights (refused) and the form posts, refused without rotating.
+    const seen = gh.requests.slice(since).filter((r) => r.path === '/user_management/authenticate');
+    const posts = seen.filter((r) => r.method === 'POST');
+    assert.ok(posts.length >= 2, JSON.stringify(seen));
+    assert.ok(posts.every((r) => r.status === 400), JSON.stringify(seen));
+    assert.equal(await currentRefresh(), before, 'the cookie was not rotated');
+    // The app's session still works.
+    const token = await page.evaluate(() => window.__client.getAccessToken({ forceRefresh: true }));
+    assert.ok(token);
+  });
+
+  await t.test('sign out: back at the app, both cookies gone, the old refresh token dead', async () => {
+    await second.close();
+    const last = await currentRefresh();
+    await page.click('#sign-out');
+    await page.waitForURL((u) => u.origin === app.origin && u.pathname === '/');
+    await showsUser(page, 'signed out');
+    const { refresh, hasSession } = await cookies();
+    assert.equal(refresh, undefined);
+    assert.equal(hasSession, undefined);
+    const res = await apiRequest(api, 'POST', '/user_management/authenticate', { grant_type: 'refresh_token', client_id: gh.clientId, refresh_token: last }, { key: null });
+    assert.equal(res.status, 400);
+    assert.equal(res.body.error, 'invalid_grant');
+    // A reload stays signed out without trying a refresh.
+    const auth = watchAuthenticate(page);
+    await page.reload();
+    await showsUser(page, 'signed out');
+    auth.stop();
+    assert.equal(auth.posts.length, 0);
+  });
+});
