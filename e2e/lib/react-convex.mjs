@@ -18,10 +18,11 @@ export function convexNumbersBin() {
 }
 
 /**
- * Starts convex-numbers trusting `gh` (a started Gatehouse) and waits for `/health`.
+ * Starts convex-numbers trusting `gh` (a started Gatehouse) and waits for `/health`; `env` adds
+ * environment variables (e.g. `HTTP_PROXY` when Gatehouse's public host name is not in DNS).
  * Returns `{url, port, stats(), log(), stop()}`.
  */
-export async function startConvexNumbers(gh) {
+export async function startConvexNumbers(gh, env = {}) {
   const bin = convexNumbersBin();
   if (!existsSync(bin)) {
     throw new Error(`convex-numbers binary not found at ${bin} (build it with \`cargo build -p convex-numbers\` or set CONVEX_NUMBERS_BIN)`);
@@ -31,7 +32,7 @@ export async function startConvexNumbers(gh) {
   let output = '';
   const child = spawn(bin, ['--listen', `127.0.0.1:${port}`], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { NO_COLOR: '1', RUST_LOG: 'info', ...process.env, WORKOS_CLIENT_ID: gh.clientId, GATEHOUSE_URL: gh.baseUrl },
+    env: { NO_COLOR: '1', RUST_LOG: 'info', ...process.env, ...env, WORKOS_CLIENT_ID: gh.clientId, GATEHOUSE_URL: gh.baseUrl },
   });
   child.stdout.setEncoding('utf8');
   child.stderr.setEncoding('utf8');
