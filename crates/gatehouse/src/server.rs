@@ -198,6 +198,9 @@ pub async fn run(mut config: ServerConfig, announce: impl FnOnce(&ServerConfig, 
     let server = Server { listener, state: AppState::with_metrics_token(core.clone(), config.metrics_token.clone()) };
     let startup = Startup { environments: core.list_environments().await?, issued };
     announce(&config, &startup);
+    for warning in core.cookie_warnings().await? {
+        tracing::warn!("browser apps: {warning}");
+    }
     if !core.has_smtp() {
         if startup.environments.iter().any(|e| !e.is_development()) {
             tracing::warn!(

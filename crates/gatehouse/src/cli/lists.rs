@@ -1,6 +1,7 @@
 //! `gatehouse redirect-uris …` and `gatehouse cors-origins …`: an environment's redirect URIs
 //! and the browser origins allowed to call the token endpoint.
 
+use crate::domain::cookie_policy::OriginFit;
 use clap::Subcommand;
 use serde_json::json;
 
@@ -54,6 +55,9 @@ async fn add(core: &Core, out: &Output, kind: Kind, scope: &EnvArg, value: &str)
         Kind::Cors => core.add_cors_origin(&env, value).await.map(|_| ()).map_err(service_error)?,
     }
     out.print(json!({"added": value}), || format!("Added {value} to {}.", env.name));
+    if let (Kind::Cors, OriginFit::Warning(w)) = (kind, core.config().cookies.check_origin(value)) {
+        eprintln!("warning: {w}");
+    }
     Ok(())
 }
 

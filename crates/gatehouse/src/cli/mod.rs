@@ -11,6 +11,7 @@ mod migrate_store;
 mod providers;
 mod tokens;
 
+use crate::domain::cookie_policy::SameSite;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -62,6 +63,14 @@ struct Global {
     /// The From address of outgoing email, e.g. "Acme <no-reply@acme.com>".
     #[arg(long, global = true, env = "GATEHOUSE_EMAIL_FROM", hide = true)]
     email_from: Option<String>,
+    /// Domain of the `workos-has-session` cookie browser apps read (the app's site); default: the
+    /// public URL's parent domain (auth.example.com → example.com), none on localhost and IPs.
+    #[arg(long, global = true, env = "GATEHOUSE_COOKIE_DOMAIN")]
+    cookie_domain: Option<String>,
+    /// SameSite of the browser apps' cookies: `lax` (the app on Gatehouse's site) or `none` (an app
+    /// on another site; needs an https public URL).
+    #[arg(long, global = true, env = "GATEHOUSE_COOKIE_SAME_SITE", default_value = "lax", value_parser = SameSite::parse)]
+    cookie_same_site: SameSite,
 }
 
 #[derive(Subcommand, Debug)]
@@ -207,6 +216,8 @@ fn server_config(g: &Global, public_url: &str, listen: SocketAddr, jwks_max_age_
     config.secret_key = g.secret_key.clone().map(crate::crypto::sealing::KeySource::Value);
     config.smtp_url = g.smtp_url.clone();
     config.email_from = g.email_from.clone();
+    config.cookie_domain = g.cookie_domain.clone();
+    config.cookie_same_site = g.cookie_same_site;
     config
 }
 

@@ -1,6 +1,7 @@
 //! Environments: creation, API keys, settings, redirect URIs, CORS origins, JWT template and
 //! signing keys, with a short-lived in-process cache for the hot paths.
 
+use crate::domain::cookie_policy::OriginFit;
 use std::collections::HashMap;
 use std::ops::Deref;
 use std::sync::{Arc, RwLock};
@@ -295,6 +296,20 @@ impl Core {
         })?;
         self.environments.forget(&env.client_id);
         Ok(record)
+    }
+
+    /// Allowed CORS origins that cannot use cookie-mode refresh with the server's cookie settings
+    /// (another site, http beside https, http in production), each with what to change.
+    pub async fn cookie_warnings(&self) -> Result<Vec<String>> {
+        let mut warnings = Vec::new();
+        for env in self.store.list_environments().await? {
+            for origin in self.list_cors_origins(&env).await? {
+                if let OriginFit::Warning(w) = self.config().cookies.check_origin(&origin.origin) {
+                    warnings.push(format!("environment {}: {w}", env.name));
+                }
+            }
+        }
+        Ok(warnings)
     }
 
     pub async fn remove_cors_origin(&self, env: &Environment, id_or_origin: &str) -> Result<()> {
