@@ -258,3 +258,43 @@ async fn sign_out_clears_the_sessions_cookies() {
     let r = post(&app, refresh_body(&app), Some(APP), Some(&format!("{}={token}", refresh_name(&app))), false).await;
     assert_eq!(r.status, 400, "the session ended: {}", r.body);
 }
+
+#[tokio::test]
+async fn over_https_the_cookies_are_secure_and_host_only() {
+    let app = TestApp::spawn_with(|c| c.public_url = "https://auth.example.com".into()).await;
+    app.create_user("ada@example.com").await;
+    let env = app.core.environment_by_name("development").await.unwrap();
+    app.core.add_cors_origin(&env, "https://app.example.com").await.unwrap();
+    let a = post(&app, code_body(&app, &code(&app).await), Some("https://app.example.com"), None, false).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let name = format!("__Host-{}", refresh_name(&app));
+    let token = a.cookie(&name).unwrap();
+    let cookies = a.set_cookies();
+    assert!(cookies.iter().all(|c| c.ends_with("; Secure")), "{cookies:?}");
+    assert!(cookies.iter().any(|c| c.starts_with("workos-has-session=") && c.contains("; Domain=example.com;")));
+    // Only the __Host- cookie counts: one without the prefix may come from a sibling host.
+    let planted = format!("{}={token}", refresh_name(&app));
+    let r = post(&app, refresh_body(&app), Some("https://app.example.com"), Some(&planted), false).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r =
+        post(&app, refresh_body(&app), Some("https://app.example.com"), Some(&format!("{name}={token}")), false).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[tokio::test]
+async fn origins_that_cannot_use_the_cookies_are_reported() {
+    let app = TestApp::spawn_with(|c| c.public_url = "https://auth.example.com".into()).await;
+    let env = app.core.environment_by_name("development").await.unwrap();
+    for origin in
+        ["https://app.example.com", "https://app.other.com", "http://app.example.com", "http://localhost:5173"]
+    {
+        app.core.add_cors_origin(&env, origin).await.unwrap();
+    }
+    let mut warnings = app.core.cookie_warnings().await.unwrap();
+    warnings.sort();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with("environment development: http://app.example.com is http while Gatehouse is https")
+    );
+    assert!(warnings[1].starts_with("environment development: https://app.other.com is not on Gatehouse's site"));
+}
