@@ -73,7 +73,7 @@ test('with SMTP configured, GET /dev/emails is not available', async () => {
 });
 
 test('without SMTP: development emails are listed at GET /dev/emails (HTML) with the code', async () => {
-  devServer = await startGatehouse();
+  devServer = await startGatehouse({ serveArgs: ['--dev-emails'] });
   const email = uniqueEmail('devmail');
   const created = await apiRequest(devServer, 'POST', '/user_management/magic_auth', { email });
   assert.equal(created.status, 201, created.text);

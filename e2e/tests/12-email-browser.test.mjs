@@ -212,7 +212,7 @@ test('password reset: "Forgot password?" → email link → new password → sig
 });
 
 test('development outbox page (no SMTP): GET /dev/emails', { timeout: 60_000 }, async () => {
-  const dev = await startGatehouse();
+  const dev = await startGatehouse({ serveArgs: ['--dev-emails'] });
   try {
     const email = uniqueEmail('browser-devmail');
     const created = await apiRequest(dev, 'POST', '/user_management/magic_auth', { email });

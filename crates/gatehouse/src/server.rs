@@ -16,7 +16,7 @@ use crate::domain::environment::Environment;
 use crate::service::environments::IssuedEnvironment;
 use crate::service::{Core, CoreConfig};
 use crate::store::Store;
-use crate::web::AppState;
+use crate::web::{AppState, WebConfig};
 
 /// Days ended and expired sessions stay listed by default.
 pub const DEFAULT_ENDED_SESSIONS_KEPT_DAYS: i64 = 30;
@@ -48,6 +48,8 @@ pub struct ServerConfig {
     pub cookie_domain: Option<String>,
     /// `SameSite` of the cookie-mode cookies (`None` only for a cross-site app, over https).
     pub cookie_same_site: SameSite,
+    /// Client addresses (trusted proxies) and development-only pages.
+    pub web: WebConfig,
 }
 
 impl ServerConfig {
@@ -68,6 +70,7 @@ impl ServerConfig {
             ended_sessions_kept_days: DEFAULT_ENDED_SESSIONS_KEPT_DAYS,
             cookie_domain: None,
             cookie_same_site: SameSite::Lax,
+            web: WebConfig::default(),
         }
     }
 
@@ -133,8 +136,8 @@ pub struct Server {
 
 impl Server {
     /// A server on a listener bound by the caller (tests bind port 0 first to learn the URL).
-    pub fn with_listener(listener: TcpListener, core: Core) -> Server {
-        Server { listener, state: AppState::new(core) }
+    pub fn with_listener(listener: TcpListener, core: Core, config: &ServerConfig) -> Server {
+        Server { listener, state: AppState::new(core, config.web.clone()) }
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -195,7 +198,7 @@ pub async fn run(mut config: ServerConfig, announce: impl FnOnce(&ServerConfig, 
     let first_start = core.list_environments().await?.is_empty();
     let issued =
         if first_start { Some(core.ensure_environment(crate::domain::environment::DEVELOPMENT).await?) } else { None };
-    let server = Server { listener, state: AppState::with_metrics_token(core.clone(), config.metrics_token.clone()) };
+    let server = Server { listener, state: AppState::with_metrics_token(core.clone(), config.web.clone(), config.metrics_token.clone()) };
     let startup = Startup { environments: core.list_environments().await?, issued };
     announce(&config, &startup);
     for warning in core.cookie_warnings().await? {
@@ -208,7 +211,22 @@ pub async fn run(mut config: ServerConfig, announce: impl FnOnce(&ServerConfig, 
                  off until GATEHOUSE_SMTP_URL and GATEHOUSE_EMAIL_FROM are set"
             );
         }
-        tracing::info!("development emails go to the log and to {}/dev/emails (no SMTP configured)", config.public_url);
+        if config.web.dev_emails {
+            tracing::info!(
+                "development emails go to the log and to {}/dev/emails (no SMTP configured)",
+                config.public_url
+            );
+        } else {
+            tracing::info!(
+                "development emails go to the log (no SMTP configured; --dev-emails also lists them at /dev/emails)"
+            );
+        }
+    }
+    if !config.web.client_addresses.trusted_proxies.is_empty() {
+        tracing::info!(
+            proxies = %config.web.client_addresses.trusted_proxies.describe(),
+            "client addresses are taken from forwarding headers of these proxies only"
+        );
     }
     tracing::info!(
         listen = %server.local_addr()?,

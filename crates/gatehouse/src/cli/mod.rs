@@ -20,9 +20,11 @@ use anyhow::{Context as _, bail};
 use clap::{Args, Parser, Subcommand};
 
 use crate::clock::SystemClock;
+use crate::domain::client_address::TrustedProxies;
 use crate::domain::environment::{DEVELOPMENT, Environment};
 use crate::server::{ServerConfig, open_core};
 use crate::service::Core;
+use crate::web::client::ForwardedHeader;
 use environments::{ApiKeyCommand, EnvCommand};
 use lists::{Kind, ListCommand};
 use tokens::{KeyCommand, TemplateCommand};
@@ -102,6 +104,17 @@ enum Command {
         /// the housekeeping (every ten minutes) deletes them with expired codes and sign-in state.
         #[arg(long, env = "GATEHOUSE_ENDED_SESSIONS_DAYS", default_value_t = crate::server::DEFAULT_ENDED_SESSIONS_KEPT_DAYS)]
         ended_sessions_days: i64,
+        /// Reverse proxies whose forwarding header names the client (CIDR blocks or addresses,
+        /// comma-separated, e.g. 127.0.0.1,10.0.0.0/8). From anyone else the header is ignored.
+        #[arg(long, env = "GATEHOUSE_TRUSTED_PROXIES", default_value = "")]
+        trusted_proxies: String,
+        /// The header trusted proxies set: x-forwarded-for or forwarded (RFC 7239).
+        #[arg(long, env = "GATEHOUSE_FORWARDED_HEADER", default_value = "x-forwarded-for")]
+        forwarded_header: ForwardedHeader,
+        /// Show development mail at /dev/emails (no SMTP, local public URL, direct loopback
+        /// clients only, never through a proxy).
+        #[arg(long, env = "GATEHOUSE_DEV_EMAILS")]
+        dev_emails: bool,
     },
     /// Create the store and the development environment if absent, and issue an API key
     /// (printed once; `--json` gives scripts client_id, api_key, issuer and jwks_url).
@@ -277,14 +290,26 @@ fn port_mismatch(public_url: &str, listen: SocketAddr) -> Option<String> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let g = cli.global;
     let public_url = public_url(g.public_url.as_deref(), listen_port(&cli.command))?;
-    if let Command::Serve { listen, jwks_max_age_secs, refresh_cache_entries, metrics_token, ended_sessions_days } =
-        cli.command
+    if let Command::Serve {
+        listen,
+        jwks_max_age_secs,
+        refresh_cache_entries,
+        metrics_token,
+        ended_sessions_days,
+        trusted_proxies,
+        forwarded_header,
+        dev_emails,
+    } = cli.command
     {
         let mut config = server_config(&g, &public_url, listen, jwks_max_age_secs);
         config.refresh_cache_entries = refresh_cache_entries;
         config.metrics_token = metrics_token;
         config.ended_sessions_kept_days = ended_sessions_days;
         config.public_url_follows_listen = g.public_url.is_none();
+        config.web.client_addresses.trusted_proxies =
+            TrustedProxies::parse(&trusted_proxies).map_err(|e| anyhow::anyhow!("--trusted-proxies: {e}"))?;
+        config.web.client_addresses.header = forwarded_header;
+        config.web.dev_emails = dev_emails;
         return crate::server::run(config, move |config, startup| {
             if let Some(warning) = port_mismatch(&config.public_url, config.listen) {
                 tracing::warn!("{warning}");

@@ -6,12 +6,15 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::environments::{LoadedEnvironment, SEC};
+use super::pending::FirstFactor;
+use super::throttle::Attempt;
 use super::{Core, Error, Result};
 use crate::clock::Millis;
 use crate::crypto::password::Verdict;
 use crate::crypto::secrets::{
     derive_chain, derive_token, hash_secret, is_valid_pkce_verifier, pkce_s256_matches, random_token, secrets_equal,
 };
+use crate::domain::client_address::ClientAddress;
 use crate::domain::refresh_token::RefreshToken;
 use crate::domain::session::{AuthMethod, Session, SessionStatus};
 use crate::domain::user::{User, normalize_email};
@@ -20,9 +23,7 @@ use crate::store::{CodeOutcome, NewAuthCode, RefreshContext};
 
 /// Authorization codes live ten minutes (RFC 6749 recommends at most ten).
 pub const AUTH_CODE_TTL_MS: Millis = 600 * SEC;
-/// Failed password attempts allowed per account, and per IP address, in one window.
-pub const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
-pub const MAX_FAILURES_PER_IP: i64 = 100;
+/// The window of the two-factor code throttle (`service::mfa`).
 pub const THROTTLE_WINDOW_MS: Millis = 15 * 60 * SEC;
 
 /// The derivation purpose of a rotated refresh token's secret.
@@ -73,13 +74,47 @@ pub enum Grant {
 pub struct ClientAuth {
     pub client_id: String,
     pub client_secret: Option<String>,
+    /// The end user's address and user agent as the caller states them (`ip_address`,
+    /// `user_agent`); believed only from a caller with the API key.
+    pub stated_ip_address: Option<String>,
+    pub stated_user_agent: Option<String>,
 }
 
-/// Request metadata recorded on sessions and used for throttling.
+/// Request metadata recorded on sessions and used for throttling: the client's address as the
+/// web layer resolved it (`web::client`), or as an API-key holder stated it.
 #[derive(Clone, Debug, Default)]
 pub struct RequestInfo {
-    pub ip_address: Option<String>,
+    pub address: Option<ClientAddress>,
     pub user_agent: Option<String>,
+}
+
+impl RequestInfo {
+    /// The address as text, for session metadata.
+    pub fn ip_address(&self) -> Option<String> {
+        self.address.map(|a| a.to_string())
+    }
+
+    /// What per-address limits count under (an IPv6 client's /64).
+    pub fn bucket(&self) -> Option<String> {
+        self.address.map(|a| a.bucket())
+    }
+
+    /// What a confidential client (one that sent the API key) says about its own client, which
+    /// replaces what the socket shows: a backend signing users in speaks for them (WorkOS's
+    /// `ip_address` and `user_agent`). An unparsable address is ignored.
+    pub fn as_stated_by_backend(&self, ip_address: Option<&str>, user_agent: Option<&str>) -> RequestInfo {
+        RequestInfo {
+            address: ip_address.and_then(ClientAddress::parse_claimed).or(self.address),
+            user_agent: user_agent.map(|ua| ua.chars().take(512).collect()).or_else(|| self.user_agent.clone()),
+        }
+    }
+}
+
+/// A correct password, and whether the throttles want more proof before the step-ups.
+#[derive(Debug)]
+pub struct PasswordChecked {
+    pub user: User,
+    pub first: FirstFactor,
 }
 
 /// A successful authentication.
@@ -133,6 +168,14 @@ impl Core {
             }
             None => false,
         };
+        let stated;
+        let info = if confidential {
+            stated =
+                info.as_stated_by_backend(client.stated_ip_address.as_deref(), client.stated_user_agent.as_deref());
+            &stated
+        } else {
+            info
+        };
         match grant {
             Grant::Password { email, password } => {
                 if !confidential {
@@ -140,8 +183,8 @@ impl Core {
                         "The password grant requires a client_secret (your API key).".into(),
                     ));
                 }
-                let user = self.verify_password_sign_in(&env, &email, &password, info).await?;
-                self.finish_api_sign_in(&env, user, &AuthMethod::Password, info).await
+                let checked = self.verify_password_sign_in(&env, &email, &password, info, None).await?;
+                self.finish_api_sign_in_after(&env, checked.user, &AuthMethod::Password, info, checked.first).await
             }
             Grant::AuthorizationCode { code, code_verifier } => {
                 self.exchange_code(&env, &code, code_verifier.as_deref(), confidential, info).await
@@ -185,7 +228,7 @@ impl Core {
         }
     }
 
-    /// Checks an email and password, with throttling per account and per IP address.
+    /// Checks an email and password under the throttling policy (`service::throttle`).
     /// Unknown emails cost the same time as known ones and get the same answer.
     pub async fn verify_password_sign_in(
         &self,
@@ -193,25 +236,14 @@ impl Core {
         email: &str,
         password: &str,
         info: &RequestInfo,
-    ) -> Result<User> {
+        device_cookie: Option<&str>,
+    ) -> Result<PasswordChecked> {
         let invalid = || Error::InvalidCredentials { email: email.to_owned() };
         let Some(normalized) = normalize_email(email) else {
             return Err(invalid());
         };
-        let now = self.now();
-        let account_key = format!("signin:account:{}:{normalized}", env.id);
-        let ip_key = info.ip_address.as_ref().map(|ip| format!("signin:ip:{ip}"));
-        let account = self.store.record_attempt(&account_key, THROTTLE_WINDOW_MS, now).await?;
-        if account.count > MAX_FAILURES_PER_ACCOUNT {
-            return Err(retry_after(account.window_start, now));
-        }
-        if let Some(ip_key) = &ip_key {
-            let ip = self.store.record_attempt(ip_key, THROTTLE_WINDOW_MS, now).await?;
-            if ip.count > MAX_FAILURES_PER_IP {
-                self.store.refund_attempt(&account_key).await?;
-                return Err(retry_after(ip.window_start, now));
-            }
-        }
+        let attempt = Attempt { env, account: &normalized, address: info.address.as_ref(), device_cookie };
+        let admitted = self.admit_password_attempt(&attempt).await?;
         let user = self.store.find_user_by_email(&env.id, &normalized).await?;
         let verdict = match user.as_ref().and_then(|u| u.password_hash.as_deref()) {
             Some(hash) => self.passwords.verify(password, hash).await?,
@@ -228,11 +260,9 @@ impl Core {
             }
             _ => return Err(invalid()),
         };
-        self.store.clear_attempts(&account_key).await?;
-        if let Some(ip_key) = &ip_key {
-            self.store.refund_attempt(ip_key).await?;
-        }
-        Ok(user)
+        self.settle_success(&admitted).await?;
+        let first = if admitted.email_proof_owed { FirstFactor::NeedsEmailProof } else { FirstFactor::Enough };
+        Ok(PasswordChecked { user, first })
     }
 
     /// Starts a session for a signed-in user and issues its first token pair.
@@ -250,8 +280,8 @@ impl Core {
             environment_id: env.id.clone(),
             user_id: user.id.clone(),
             auth_method: method.clone(),
-            ip_address: info.ip_address.clone(),
-            user_agent: info.user_agent.as_ref().map(|ua| ua.chars().take(512).collect()),
+            ip_address: info.ip_address(),
+            user_agent: info.user_agent.clone(),
             expires_at: now + env.settings.session_ttl_secs * SEC,
             ended_at: None,
             created_at: now,
@@ -482,9 +512,4 @@ impl Core {
         };
         Ok(Some((env, params)))
     }
-}
-
-fn retry_after(window_start: Millis, now: Millis) -> Error {
-    let remaining = (window_start + THROTTLE_WINDOW_MS - now).max(1000);
-    Error::RateLimited { retry_after_secs: (remaining + 999) / 1000 }
 }

@@ -171,25 +171,4 @@ impl Core {
         }
         Ok(Ok(code))
     }
-
-    /// Throttles sending: per address and per client IP, in the shared attempt counters.
-    pub async fn throttle_sends(&self, scope: &str, email: &str, ip: Option<&str>) -> Result<()> {
-        const WINDOW: Millis = 15 * 60 * SEC;
-        let now = self.now();
-        let per_address = self.store.record_attempt(&format!("send:{scope}:{email}"), WINDOW, now).await?;
-        if per_address.count > 5 {
-            return Err(Error::RateLimited { retry_after_secs: retry_secs(per_address.window_start + WINDOW - now) });
-        }
-        if let Some(ip) = ip {
-            let per_ip = self.store.record_attempt(&format!("send:ip:{ip}"), WINDOW, now).await?;
-            if per_ip.count > 30 {
-                return Err(Error::RateLimited { retry_after_secs: retry_secs(per_ip.window_start + WINDOW - now) });
-            }
-        }
-        Ok(())
-    }
-}
-
-fn retry_secs(ms: Millis) -> i64 {
-    (ms.max(1000) + 999) / 1000
 }

@@ -18,7 +18,7 @@ impl Core {
         &self,
         env: &LoadedEnvironment,
         email: &str,
-        ip: Option<&str>,
+        ip: Option<&crate::domain::client_address::ClientAddress>,
     ) -> Result<(OneTimeCode, String)> {
         self.check_email_available(env)?;
         let email = normalize_email(email).ok_or_else(|| {
@@ -62,7 +62,12 @@ impl Core {
     /// The hosted page's "Email me a code": `create_magic_auth`, except that without sign-up an
     /// unknown address gets no account and no email, only the same answer and the same send
     /// limit (so neither tells known addresses apart).
-    pub async fn request_magic_auth(&self, env: &LoadedEnvironment, email: &str, ip: Option<&str>) -> Result<()> {
+    pub async fn request_magic_auth(
+        &self,
+        env: &LoadedEnvironment,
+        email: &str,
+        ip: Option<&crate::domain::client_address::ClientAddress>,
+    ) -> Result<()> {
         let known = match normalize_email(email) {
             Some(e) => self.store.find_user_by_email(&env.id, &e).await.ok().flatten().is_some(),
             None => false,

@@ -15,6 +15,7 @@ pub mod password_reset;
 pub mod pending;
 pub mod sessions;
 pub mod social;
+pub mod throttle;
 pub mod tokens;
 pub mod users;
 pub mod verification;
@@ -61,6 +62,17 @@ impl CoreConfig {
 
     pub fn is_https(&self) -> bool {
         self.public_url.starts_with("https://")
+    }
+
+    /// Whether the public URL names this machine (`localhost`, a loopback address): a
+    /// development server, not one others reach.
+    pub fn is_local(&self) -> bool {
+        url::Url::parse(&self.public_url).ok().is_some_and(|u| match u.host() {
+            Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        })
     }
 }
 

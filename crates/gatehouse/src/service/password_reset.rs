@@ -37,7 +37,12 @@ impl Core {
     }
 
     /// The hosted "forgot password" request: same outcome whether or not the account exists.
-    pub async fn request_password_reset(&self, env: &LoadedEnvironment, email: &str, ip: Option<&str>) -> Result<()> {
+    pub async fn request_password_reset(
+        &self,
+        env: &LoadedEnvironment,
+        email: &str,
+        ip: Option<&crate::domain::client_address::ClientAddress>,
+    ) -> Result<()> {
         self.check_email_available(env)?;
         let Some(email) = normalize_email(email) else {
             return Err(Error::validation("email", "invalid_email", "Enter a valid email address."));

@@ -28,6 +28,16 @@ pub enum StepUpNeeded {
     },
 }
 
+/// What the throttles concluded about a first factor (`service::throttle`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FirstFactor {
+    /// The first factor is enough; the environment's step-ups follow.
+    Enough,
+    /// The account is under attack from many addresses and this client is not a known device:
+    /// the owner must also prove the email address with a code before the other step-ups.
+    NeedsEmailProof,
+}
+
 /// Where a sign-in stands after its first factor.
 #[derive(Debug)]
 pub enum SignInProgress {
@@ -83,7 +93,22 @@ impl Core {
         user: &User,
         method: &AuthMethod,
     ) -> Result<SignInProgress> {
-        let step = match self.step_up_needed(env, user, method).await? {
+        self.continue_sign_in_after(env, user, method, FirstFactor::Enough).await
+    }
+
+    /// `continue_sign_in` for a first factor the throttles may have doubted.
+    pub async fn continue_sign_in_after(
+        &self,
+        env: &LoadedEnvironment,
+        user: &User,
+        method: &AuthMethod,
+        first: FirstFactor,
+    ) -> Result<SignInProgress> {
+        let needed = match first {
+            FirstFactor::NeedsEmailProof => StepUpNeeded::VerifyEmail,
+            FirstFactor::Enough => self.step_up_needed(env, user, method).await?,
+        };
+        let step = match needed {
             StepUpNeeded::None => return Ok(SignInProgress::Complete),
             StepUpNeeded::VerifyEmail => {
                 StartedStepUp::VerifyEmail(match self.send_verification_email(env, user).await {
@@ -156,7 +181,19 @@ impl Core {
         method: &AuthMethod,
         info: &super::auth::RequestInfo,
     ) -> Result<super::auth::Authenticated> {
-        let (token, step) = match self.continue_sign_in(env, &user, method).await? {
+        self.finish_api_sign_in_after(env, user, method, info, FirstFactor::Enough).await
+    }
+
+    /// `finish_api_sign_in` for a first factor the throttles may have doubted.
+    pub async fn finish_api_sign_in_after(
+        &self,
+        env: &LoadedEnvironment,
+        user: User,
+        method: &AuthMethod,
+        info: &super::auth::RequestInfo,
+        first: FirstFactor,
+    ) -> Result<super::auth::Authenticated> {
+        let (token, step) = match self.continue_sign_in_after(env, &user, method, first).await? {
             SignInProgress::Complete => return self.start_session(env, user, method, info).await,
             SignInProgress::StepUp { pending_token, step } => (pending_token, step),
         };

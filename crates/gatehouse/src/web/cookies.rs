@@ -17,6 +17,9 @@ pub fn random_value() -> String {
 /// The half-finished sign-in (a pending-authentication token) between step-up pages.
 pub const PENDING: &str = "gatehouse_pending";
 
+/// This browser signed in to an account before (OWASP device cookies; `service::throttle`).
+pub const DEVICE: &str = "gatehouse_device";
+
 fn full_name(name: &str, https: bool) -> String {
     if https { format!("__Host-{name}") } else { name.to_owned() }
 }

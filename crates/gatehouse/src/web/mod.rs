@@ -7,6 +7,7 @@
 //! module's shared parts, never each other; adding one is one line in `SURFACES`.
 
 mod api;
+pub mod client;
 mod cookies;
 mod csrf;
 mod error;
@@ -33,18 +34,33 @@ pub struct AppState {
     pub core: Arc<Core>,
     /// Request and sign-in metrics (`GET /metrics`).
     pub metrics: Arc<metrics::Metrics>,
+    pub web: Arc<WebConfig>,
+}
+
+/// What the web layer needs beyond the core: how to find client addresses, which
+/// development-only pages are on.
+#[derive(Clone, Debug, Default)]
+pub struct WebConfig {
+    pub client_addresses: client::ClientAddressConfig,
+    /// `/dev/emails` (`--dev-emails`): off unless asked for, and then only for the development
+    /// environment, over loopback, without a proxy, on a local public URL.
+    pub dev_emails: bool,
 }
 
 impl AppState {
-    pub fn new(core: Core) -> AppState {
-        AppState::with_metrics_token(core, None)
+    pub fn new(core: Core, web: WebConfig) -> AppState {
+        AppState::with_metrics_token(core, web, None)
     }
 
     /// `metrics_token`: the bearer token `GET /metrics` asks for (`None`: no `/metrics`).
-    pub fn with_metrics_token(core: Core, metrics_token: Option<String>) -> AppState {
+    pub fn with_metrics_token(core: Core, web: WebConfig, metrics_token: Option<String>) -> AppState {
         // Parse the page templates now rather than on the first page.
         pages::pages();
-        AppState { core: Arc::new(core), metrics: Arc::new(metrics::Metrics::new(metrics_token)) }
+        AppState {
+            core: Arc::new(core),
+            metrics: Arc::new(metrics::Metrics::new(metrics_token)),
+            web: Arc::new(web),
+        }
     }
 
     /// Whether Gatehouse is reached over https (cookies get `Secure` and the `__Host-` prefix).
@@ -66,6 +82,7 @@ pub fn app(state: AppState) -> Router {
         .layer(from_fn(middleware::json_errors))
         .layer(from_fn(middleware::security_headers))
         .layer(from_fn_with_state(Arc::clone(&state.metrics), middleware::log_requests))
+        .layer(from_fn_with_state(state.clone(), client::resolve_client))
         .with_state(state)
 }
 

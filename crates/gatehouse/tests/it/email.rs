@@ -194,7 +194,7 @@ async fn password_reset_over_the_api_revokes_sessions() {
 
 #[tokio::test]
 async fn development_without_smtp_logs_and_shows_the_outbox() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(|c| c.web.dev_emails = true).await;
     magic(&app, "dev@example.com").await;
     let env = app.core.environment_by_name("development").await.unwrap();
     let mut status = String::new();
@@ -264,4 +264,37 @@ async fn smtp_delivery_survives_an_outage() {
     assert_eq!(redeem(&app, "o@example.com", &code).await.0, 200);
     assert_eq!(first().await.status, "sent");
     assert!(first().await.sealed_body.is_none(), "bodies are dropped once sent");
+}
+
+#[tokio::test]
+async fn the_development_outbox_is_off_by_default_and_never_through_a_proxy() {
+    // Off unless asked for.
+    let app = TestApp::spawn().await;
+    let res = app.http.get(app.at("/dev/emails")).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    assert!(res.text().await.unwrap().contains("--dev-emails"));
+    // Enabled: a same-host proxy (any forwarding header, trusted or not) gets nothing.
+    let app = TestApp::spawn_with(|c| {
+        c.web.dev_emails = true;
+        c.web.client_addresses.trusted_proxies =
+            gatehouse::domain::client_address::TrustedProxies::parse("127.0.0.1").unwrap();
+    })
+    .await;
+    for (name, value) in [
+        ("x-forwarded-for", "127.0.0.1"),
+        ("x-forwarded-for", "203.0.113.9"),
+        ("forwarded", "for=127.0.0.1"),
+        ("x-real-ip", "127.0.0.1"),
+    ] {
+        let res = app.http.get(app.at("/dev/emails")).header(name, value).send().await.unwrap();
+        assert_eq!(res.status(), 404, "{name}: {value}");
+    }
+    assert_eq!(app.http.get(app.at("/dev/emails")).send().await.unwrap().status(), 200);
+    // Never for a public URL that is not this machine.
+    let app = TestApp::spawn_with(|c| {
+        c.web.dev_emails = true;
+        c.public_url = "https://auth.example.com".into();
+    })
+    .await;
+    assert_eq!(app.http.get(app.at("/dev/emails")).send().await.unwrap().status(), 404);
 }

@@ -9,7 +9,7 @@ use crate::support::*;
 pub(crate) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 pub(crate) const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
-fn authorize_url(app: &TestApp, extra: &str) -> String {
+pub(crate) fn authorize_url(app: &TestApp, extra: &str) -> String {
     let redirect = urlencode(REDIRECT_URI);
     app.at(&format!(
         "/user_management/authorize?client_id={}&redirect_uri={redirect}&response_type=code&provider=authkit{extra}",
@@ -21,14 +21,14 @@ fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-fn hidden(html: &str, name: &str) -> String {
+pub(crate) fn hidden(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
     html[start..].split('"').next().unwrap().to_owned()
 }
 
 /// Follows `/authorize` to the page it leads to; returns the page's URL and HTML.
-async fn open(app: &TestApp, url: &str) -> (String, String) {
+pub(crate) async fn open(app: &TestApp, url: &str) -> (String, String) {
     let res = app.http.get(url).send().await.unwrap();
     assert_eq!(res.status(), 302, "{}", res.text().await.unwrap());
     let page = app.at(res.headers()["location"].to_str().unwrap());
@@ -38,14 +38,14 @@ async fn open(app: &TestApp, url: &str) -> (String, String) {
     (page, res.text().await.unwrap())
 }
 
-async fn submit(app: &TestApp, action: &str, html: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn submit(app: &TestApp, action: &str, html: &str, fields: &[(&str, &str)]) -> reqwest::Response {
     let mut form =
         vec![("request".to_owned(), hidden(html, "request")), ("csrf_token".to_owned(), hidden(html, "csrf_token"))];
     form.extend(fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     app.http.post(app.at(action)).form(&form).send().await.unwrap()
 }
 
-fn code_and_state(location: &str) -> (String, Option<String>) {
+pub(crate) fn code_and_state(location: &str) -> (String, Option<String>) {
     let url = url::Url::parse(location).unwrap();
     let get = |k: &str| url.query_pairs().find(|(n, _)| n == k).map(|(_, v)| v.into_owned());
     (get("code").expect("code in redirect"), get("state"))
@@ -221,7 +221,7 @@ async fn sign_in_errors_are_clear_and_csrf_is_checked() {
     assert_eq!(res.status(), 400);
     assert!(res.text().await.unwrap().contains("This form expired"));
     // Too many failures: 429 with Retry-After, on the page too.
-    for _ in 0..4 {
+    for _ in 0..gatehouse::service::throttle::PER_PAIR.max - 1 {
         submit(&app, "/authkit/sign-in", &html, &[("email", "ada@example.com"), ("password", "nope")]).await;
     }
     let res = submit(&app, "/authkit/sign-in", &html, &[("email", "ada@example.com"), ("password", PASSWORD)]).await;

@@ -18,4 +18,5 @@ mod postgres_tls;
 mod security;
 mod social;
 mod store_copy;
+mod throttling;
 mod tokens;

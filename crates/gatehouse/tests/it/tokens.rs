@@ -7,6 +7,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use gatehouse::service::throttle::PER_PAIR;
+
 use crate::support::*;
 
 async fn jwks(app: &TestApp) -> (Value, String) {
@@ -67,10 +69,10 @@ async fn password_grant_issues_verifiable_tokens() {
 }
 
 #[tokio::test]
-async fn failed_sign_ins_are_throttled_per_account() {
+async fn failed_sign_ins_are_throttled_per_account_and_address() {
     let app = TestApp::spawn().await;
     app.create_user("t@example.com").await;
-    for _ in 0..5 {
+    for _ in 0..PER_PAIR.max {
         let (status, _) = app.password_login("t@example.com", "wrong password").await;
         assert_eq!(status, 400);
     }
@@ -99,8 +101,9 @@ async fn parallel_guesses_cannot_exceed_the_limit() {
     app.create_user("p@example.com").await;
     let attempts = (0..20).map(|_| app.password_login("p@example.com", "wrong password"));
     let statuses: Vec<u16> = join_all(attempts).await.into_iter().map(|(s, _)| s).collect();
-    assert_eq!(statuses.iter().filter(|s| **s == 400).count(), 5, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 15);
+    let limit = PER_PAIR.max as usize;
+    assert_eq!(statuses.iter().filter(|s| **s == 400).count(), limit, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 20 - limit);
 }
 
 #[tokio::test]

@@ -34,6 +34,9 @@ struct AuthenticateBody {
     password: Option<String>,
     pending_authentication_token: Option<String>,
     authentication_challenge_id: Option<String>,
+    /// The end user's address and browser, as a backend calling with the API key states them.
+    ip_address: Option<String>,
+    user_agent: Option<String>,
 }
 
 async fn authenticate(
@@ -156,6 +159,7 @@ fn parse(body: AuthenticateBody, bearer: Option<String>) -> Result<(ClientAuth, 
     let grant_type = required(body.grant_type, "grant_type")?;
     let client_id = required(body.client_id, "client_id")?;
     let client_secret = body.client_secret.filter(|s| !s.is_empty()).or(bearer);
+    let (stated_ip_address, stated_user_agent) = (body.ip_address, body.user_agent);
     let grant = match grant_type.as_str() {
         "authorization_code" => Grant::AuthorizationCode {
             code: required(body.code, "code")?,
@@ -184,7 +188,7 @@ fn parse(body: AuthenticateBody, bearer: Option<String>) -> Result<(ClientAuth, 
             )));
         }
     };
-    Ok((ClientAuth { client_id, client_secret }, grant))
+    Ok((ClientAuth { client_id, client_secret, stated_ip_address, stated_user_agent }, grant))
 }
 
 /// CORS preflight: browsers send no client ID, so any environment's allowed origin passes; the

@@ -55,8 +55,7 @@ async fn create_magic_auth(
     WireBody(body): WireBody<EmailBody>,
 ) -> Result<Response, ApiError> {
     let env = loaded(&state.core, &env).await?;
-    let (code, _) =
-        state.core.create_magic_auth(&env, &required(body.email, "email")?, info.ip_address.as_deref()).await?;
+    let (code, _) = state.core.create_magic_auth(&env, &required(body.email, "email")?, info.address.as_ref()).await?;
     Ok((StatusCode::CREATED, axum::Json(state.core.magic_auth_to_wire(&code))).into_response())
 }
 

@@ -13,7 +13,8 @@ use crate::domain::session::AuthMethod;
 use crate::domain::user::User;
 use crate::service::auth::AuthorizeParams;
 use crate::service::environments::LoadedEnvironment;
-use crate::service::pending::{PENDING_TTL_MS, SignInProgress, StartedStepUp};
+use crate::service::pending::{FirstFactor, PENDING_TTL_MS, SignInProgress, StartedStepUp};
+use crate::service::throttle::DEVICE_COOKIE_TTL_MS;
 use crate::web::AppState;
 use crate::web::cookies;
 use crate::web::redirects::see_other;
@@ -27,7 +28,20 @@ pub async fn finish(
     user: &User,
     method: &AuthMethod,
 ) -> Result<Response, PageError> {
-    let (pending_token, step) = match state.core.continue_sign_in(env, user, method).await? {
+    finish_after(state, env, params, user, method, FirstFactor::Enough).await
+}
+
+/// `finish` for a first factor the throttles may have doubted (a password for an account
+/// under attack, from a browser without a device cookie).
+pub async fn finish_after(
+    state: &AppState,
+    env: &LoadedEnvironment,
+    params: &AuthorizeParams,
+    user: &User,
+    method: &AuthMethod,
+    first: FirstFactor,
+) -> Result<Response, PageError> {
+    let (pending_token, step) = match state.core.continue_sign_in_after(env, user, method, first).await? {
         SignInProgress::Complete => return after_step_ups(state, env, params, user, method).await,
         SignInProgress::StepUp { pending_token, step } => (pending_token, step),
     };
@@ -68,7 +82,9 @@ pub async fn after_step_ups(
 }
 
 /// A single-use authorization code for the finished sign-in, and a 303 to the app's
-/// `redirect_uri` with it. Every hosted sign-in gets its code here and nowhere else.
+/// `redirect_uri` with it. Every hosted sign-in gets its code here and nowhere else, and with it
+/// a device cookie: this browser has now signed in to this account, so it is counted apart from
+/// other clients when the account is under attack (`service::throttle`).
 pub async fn return_to_app(
     state: &AppState,
     env: &LoadedEnvironment,
@@ -77,5 +93,10 @@ pub async fn return_to_app(
     method: &AuthMethod,
 ) -> Result<Response, PageError> {
     let location = state.core.issue_authorization_code(env, params, user, method).await?;
-    Ok(see_other(&location))
+    let mut response = see_other(&location);
+    let device = state.core.issue_device_cookie(env, &user.email);
+    if let Some(cookie) = cookies::set(cookies::DEVICE, &device, state.https(), Some(DEVICE_COOKIE_TTL_MS / 1000)) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
 }

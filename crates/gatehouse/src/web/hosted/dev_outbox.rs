@@ -1,8 +1,12 @@
 //! `GET /dev/emails`: the development outbox, so a newcomer without SMTP can read their codes.
-//! Only without SMTP, only the development environment's mail, only to loopback clients.
+//! Off unless the server was started with `--dev-emails`; then only without SMTP, only the
+//! development environment's mail, only on a local public URL, and only to a client on this
+//! machine that connected directly: never through a proxy (a forwarding header, trusted or not,
+//! or an address a trusted proxy relayed), since behind a same-host proxy every visitor's
+//! socket is local.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
 
@@ -10,21 +14,26 @@ use crate::clock::iso8601;
 use crate::domain::environment::Branding;
 use crate::service::email::OutboxItem;
 use crate::web::AppState;
+use crate::web::client::has_forwarding_headers;
 use crate::web::extract::ClientInfo;
 use crate::web::pages::{brand, pages};
 
-pub async fn outbox(State(state): State<AppState>, ClientInfo(info): ClientInfo) -> Response {
+pub async fn outbox(State(state): State<AppState>, headers: HeaderMap, ClientInfo(info): ClientInfo) -> Response {
     let refuse = |detail: &str| pages().message(StatusCode::NOT_FOUND, &Branding::default(), "Not available", detail);
+    if !state.web.dev_emails {
+        return refuse(
+            "The development outbox is off; start the server with --dev-emails to read development mail here.",
+        );
+    }
     if state.core.has_smtp() {
         return refuse("Email is delivered over SMTP; this development outbox is off.");
     }
-    let loopback = info
-        .ip_address
-        .as_deref()
-        .and_then(|ip| ip.parse::<std::net::IpAddr>().ok())
-        .is_some_and(|ip| ip.is_loopback());
-    if !loopback {
-        return refuse("The development outbox is only shown to this machine.");
+    if !state.core.config().is_local() {
+        return refuse("The development outbox is only available when the public URL is on this machine.");
+    }
+    let direct = info.address.is_some_and(|a| a.is_direct_loopback()) && !has_forwarding_headers(&headers);
+    if !direct {
+        return refuse("The development outbox is only shown to this machine, never through a proxy.");
     }
     let Ok(Some((env, emails))) = state.core.development_outbox(50).await else {
         return refuse("There is no development environment.");

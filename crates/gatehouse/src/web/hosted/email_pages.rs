@@ -138,7 +138,7 @@ pub async fn magic_auth_send(
         ));
     }
     // Without sign-up, unknown addresses get the same page but no account and no email.
-    if let Err(e) = state.core.request_magic_auth(&env, &email, info.ip_address.as_deref()).await {
+    if let Err(e) = state.core.request_magic_auth(&env, &email, info.address.as_ref()).await {
         return Ok(retry(StatusCode::BAD_REQUEST, form_message(e)?));
     }
     let resent = form.field("code").is_empty() && !form.field("resend").is_empty();
@@ -267,7 +267,7 @@ pub async fn forgot_password(
     if !form.csrf_ok() {
         return Ok(retry(StatusCode::BAD_REQUEST, FORM_EXPIRED.into()));
     }
-    if let Err(e) = state.core.request_password_reset(&env, &email, info.ip_address.as_deref()).await {
+    if let Err(e) = state.core.request_password_reset(&env, &email, info.address.as_ref()).await {
         return Ok(retry(StatusCode::BAD_REQUEST, form_message(e)?));
     }
     let ctx = context! {

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use minijinja::context;
 
-use super::complete::finish;
+use super::complete::{finish, finish_after};
 use super::error::PageError;
 use super::form::{FORM_EXPIRED, SavedRequest, SignInForm, minutes, scripted_page};
 use super::security::THEN_SECURITY;
@@ -17,6 +17,7 @@ use crate::service::environments::LoadedEnvironment;
 use crate::service::social::ProviderButton;
 use crate::service::users::NewUser;
 use crate::web::AppState;
+use crate::web::cookies;
 use crate::web::extract::ClientInfo;
 use crate::web::outcome::refused;
 
@@ -141,8 +142,9 @@ pub async fn sign_in(
         form.error = Some("Enter your email and password.".into());
         return Ok(forms.show(Screen::SignIn, StatusCode::BAD_REQUEST, form));
     }
-    match state.core.verify_password_sign_in(&env, &form.email, &password, &info).await {
-        Ok(user) => finish(&state, &env, &params, &user, &AuthMethod::Password).await,
+    let device = cookies::read(&headers, cookies::DEVICE, state.https());
+    match state.core.verify_password_sign_in(&env, &form.email, &password, &info, device.as_deref()).await {
+        Ok(checked) => finish_after(&state, &env, &params, &checked.user, &AuthMethod::Password, checked.first).await,
         Err(Error::InvalidCredentials { .. }) => {
             form.error = Some("Incorrect email or password.".into());
             Ok(refused(forms.show(Screen::SignIn, StatusCode::BAD_REQUEST, form), "invalid_credentials"))
@@ -206,6 +208,7 @@ pub async fn sign_up(
         }
         Err(e) => return Err(e.into()),
     };
-    tracing::info!(user.id = %user.id, client_address = info.ip_address.as_deref().unwrap_or("-"), "signed up through the hosted page");
+    let client_address = info.ip_address().unwrap_or_else(|| "-".into());
+    tracing::info!(user.id = %user.id, %client_address, "signed up through the hosted page");
     finish(&state, &env, &params, &user, &AuthMethod::Password).await
 }

@@ -1,0 +1,164 @@
+//! The throttling policy (README "Throttling"): failures count per (account, client address)
+//! pair, per client address and per account, each in one atomic statement
+//! (`Store::record_attempt`), so parallel requests on any number of processes never get more
+//! evaluations than the limits allow. An account under attack from many addresses does not
+//! lock its owner out: past a threshold a correct password must be confirmed with an emailed
+//! code, and a browser that signed in before (a device cookie, OWASP's "device cookies") is
+//! counted on its own and never shares the account's or an address's lockout.
+
+use super::environments::{LoadedEnvironment, SEC};
+use super::{Core, Error, Result};
+use crate::clock::Millis;
+use crate::crypto::secrets::{derive_token, random_token, secrets_equal};
+use crate::domain::client_address::ClientAddress;
+
+/// A counter's ceiling: at most `max` failures in a fixed window of `window_ms`.
+#[derive(Clone, Copy, Debug)]
+pub struct Limit {
+    pub max: i64,
+    pub window_ms: Millis,
+}
+
+/// Failures one client address may make against one account.
+pub const PER_PAIR: Limit = Limit { max: 10, window_ms: 15 * 60 * SEC };
+/// Failures one client address (an IPv6 client's /64) may make against all accounts.
+pub const PER_ADDRESS: Limit = Limit { max: 100, window_ms: 15 * 60 * SEC };
+/// Failures against one account from all addresses without a device cookie (NIST SP 800-63B-4's
+/// ceiling of 100).
+pub const PER_ACCOUNT: Limit = Limit { max: 100, window_ms: 60 * 60 * SEC };
+/// Past this many failures in `PER_ACCOUNT`'s window (more than one address may make), a
+/// correct password from a browser or backend without a device cookie must be confirmed with a
+/// code emailed to the account.
+pub const ACCOUNT_STEP_UP_AFTER: i64 = 2 * PER_PAIR.max;
+/// Failures one known device (a valid device cookie) may make against its account.
+pub const PER_DEVICE: Limit = Limit { max: 10, window_ms: 15 * 60 * SEC };
+/// How long a device cookie is honoured.
+pub const DEVICE_COOKIE_TTL_MS: Millis = 365 * 24 * 3600 * SEC;
+
+/// Codes sent to one address (magic auth, reset, verification) in a window, per client address
+/// and overall.
+pub const SENDS_PER_PAIR: Limit = Limit { max: 5, window_ms: 15 * 60 * SEC };
+pub const SENDS_PER_ACCOUNT: Limit = Limit { max: 20, window_ms: 15 * 60 * SEC };
+pub const SENDS_PER_ADDRESS: Limit = Limit { max: 30, window_ms: 15 * 60 * SEC };
+
+const DEVICE_PURPOSE: &str = "device-cookie";
+
+/// A password attempt admitted by the throttles, with the counters to settle afterwards.
+#[derive(Debug)]
+pub struct Admitted {
+    keys: Vec<(String, Settle)>,
+    /// The account is under attack and this client is not a known device: a correct password
+    /// must be confirmed with an emailed code.
+    pub email_proof_owed: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Settle {
+    /// A success clears the counter (the pair or device has proved itself).
+    Clear,
+    /// A success gives back its count (it was not a guess).
+    Refund,
+}
+
+/// Who is trying: the account (normalised email), the client address, and the device cookie.
+pub struct Attempt<'a> {
+    pub env: &'a LoadedEnvironment,
+    pub account: &'a str,
+    pub address: Option<&'a ClientAddress>,
+    pub device_cookie: Option<&'a str>,
+}
+
+impl Core {
+    /// Counts one password attempt under the policy, before the password is checked; refuses
+    /// with `RateLimited` when a limit is reached (refunding the counters already taken).
+    pub async fn admit_password_attempt(&self, attempt: &Attempt<'_>) -> Result<Admitted> {
+        let now = self.now();
+        let scope = format!("{}:{}", attempt.env.id, attempt.account);
+        if let Some(nonce) = attempt.device_cookie.and_then(|c| self.known_device(attempt.env, attempt.account, c)) {
+            let key = format!("signin:device:{scope}:{nonce}");
+            let count = self.store.record_attempt(&key, PER_DEVICE.window_ms, now).await?;
+            if count.count > PER_DEVICE.max {
+                return Err(retry_after(count.window_start, PER_DEVICE, now));
+            }
+            return Ok(Admitted { keys: vec![(key, Settle::Clear)], email_proof_owed: false });
+        }
+        let bucket = attempt.address.map_or_else(|| "unknown".to_owned(), ClientAddress::bucket);
+        let counters = [
+            (format!("signin:pair:{scope}:{bucket}"), PER_PAIR, Settle::Clear),
+            (format!("signin:ip:{bucket}"), PER_ADDRESS, Settle::Refund),
+            (format!("signin:account:{scope}"), PER_ACCOUNT, Settle::Refund),
+        ];
+        let mut taken: Vec<(String, Settle)> = Vec::new();
+        let mut account_count = 0;
+        for (key, limit, settle) in counters {
+            let count = self.store.record_attempt(&key, limit.window_ms, now).await?;
+            if count.count > limit.max {
+                // Not evaluated, so not a failure against the other counters.
+                self.store.refund_attempt(&key).await?;
+                for (taken_key, _) in &taken {
+                    self.store.refund_attempt(taken_key).await?;
+                }
+                return Err(retry_after(count.window_start, limit, now));
+            }
+            account_count = count.count;
+            taken.push((key, settle));
+        }
+        Ok(Admitted { keys: taken, email_proof_owed: account_count > ACCOUNT_STEP_UP_AFTER })
+    }
+
+    /// After a correct password: the pair and device counters clear, the others get their
+    /// count back.
+    pub async fn settle_success(&self, admitted: &Admitted) -> Result<()> {
+        for (key, settle) in &admitted.keys {
+            match settle {
+                Settle::Clear => self.store.clear_attempts(key).await?,
+                Settle::Refund => self.store.refund_attempt(key).await?,
+            }
+        }
+        Ok(())
+    }
+
+    /// A new device cookie for a browser that just signed in to `account` (a normalised email):
+    /// a random nonce and its HMAC under the server's derivation key, so nothing is stored.
+    pub fn issue_device_cookie(&self, env: &LoadedEnvironment, account: &str) -> String {
+        let nonce = random_token(12);
+        format!("{nonce}.{}", self.device_mac(env, account, &nonce))
+    }
+
+    /// The nonce of a device cookie issued for this account, if it is one.
+    fn known_device<'c>(&self, env: &LoadedEnvironment, account: &str, cookie: &'c str) -> Option<&'c str> {
+        let (nonce, mac) = cookie.split_once('.')?;
+        secrets_equal(mac, &self.device_mac(env, account, nonce)).then_some(nonce)
+    }
+
+    /// The HMAC of a device cookie, cut to 192 bits so the cookie stays short.
+    fn device_mac(&self, env: &LoadedEnvironment, account: &str, nonce: &str) -> String {
+        let input = format!("{}\u{0}{account}\u{0}{nonce}", env.id);
+        derive_token(&self.refresh_key, DEVICE_PURPOSE, &input).chars().take(32).collect()
+    }
+
+    /// Counts one code sent to `email` (magic auth, reset, verification) per (address, client
+    /// address) pair, per address overall and per client address.
+    pub async fn throttle_sends(&self, scope: &str, email: &str, address: Option<&ClientAddress>) -> Result<()> {
+        let now = self.now();
+        let bucket = address.map_or_else(|| "unknown".to_owned(), ClientAddress::bucket);
+        let counters = [
+            (format!("send:{scope}:{email}:{bucket}"), SENDS_PER_PAIR),
+            (format!("send:{scope}:{email}"), SENDS_PER_ACCOUNT),
+            (format!("send:ip:{bucket}"), SENDS_PER_ADDRESS),
+        ];
+        for (key, limit) in counters {
+            let count = self.store.record_attempt(&key, limit.window_ms, now).await?;
+            if count.count > limit.max {
+                return Err(retry_after(count.window_start, limit, now));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `RateLimited` until the window of `limit` that started at `window_start` ends.
+pub fn retry_after(window_start: Millis, limit: Limit, now: Millis) -> Error {
+    let remaining = (window_start + limit.window_ms - now).max(1000);
+    Error::RateLimited { retry_after_secs: (remaining + 999) / 1000 }
+}
