@@ -1,4 +1,9 @@
-//! Starting Gatehouse: open the store, make sure an environment exists, bind, serve.
+//! Starting Gatehouse: open the store, make sure an environment exists, bind, serve (through
+//! `connections`, the accept loop with its limits).
+
+mod connections;
+
+pub use connections::ConnectionLimits;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -50,6 +55,8 @@ pub struct ServerConfig {
     pub cookie_same_site: SameSite,
     /// Client addresses (trusted proxies) and development-only pages.
     pub web: WebConfig,
+    /// Connection caps and timeouts.
+    pub limits: ConnectionLimits,
 }
 
 impl ServerConfig {
@@ -71,6 +78,7 @@ impl ServerConfig {
             cookie_domain: None,
             cookie_same_site: SameSite::Lax,
             web: WebConfig::default(),
+            limits: ConnectionLimits::default(),
         }
     }
 
@@ -132,12 +140,13 @@ pub async fn open_core(config: &ServerConfig, clock: Arc<dyn Clock>) -> anyhow::
 pub struct Server {
     listener: TcpListener,
     state: AppState,
+    limits: ConnectionLimits,
 }
 
 impl Server {
     /// A server on a listener bound by the caller (tests bind port 0 first to learn the URL).
     pub fn with_listener(listener: TcpListener, core: Core, config: &ServerConfig) -> Server {
-        Server { listener, state: AppState::new(core, config.web.clone()) }
+        Server { listener, state: AppState::new(core, config.web.clone()), limits: config.limits.clone() }
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -165,12 +174,13 @@ impl Server {
                 }
             }
         });
-        let app = crate::web::app(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        let result = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
+        let trusted = self.state.web.client_addresses.trusted_proxies.clone();
+        let app = crate::web::app(self.state);
+        connections::serve(self.listener, app, self.limits, trusted, shutdown).await;
         janitor.abort();
         mailer.abort();
         checkpoints.abort();
-        result.context("the HTTP server failed")
+        Ok(())
     }
 }
 
@@ -198,7 +208,8 @@ pub async fn run(mut config: ServerConfig, announce: impl FnOnce(&ServerConfig, 
     let first_start = core.list_environments().await?.is_empty();
     let issued =
         if first_start { Some(core.ensure_environment(crate::domain::environment::DEVELOPMENT).await?) } else { None };
-    let server = Server { listener, state: AppState::with_metrics_token(core.clone(), config.web.clone(), config.metrics_token.clone()) };
+    let state = AppState::with_metrics_token(core.clone(), config.web.clone(), config.metrics_token.clone());
+    let server = Server { listener, state, limits: config.limits.clone() };
     let startup = Startup { environments: core.list_environments().await?, issued };
     announce(&config, &startup);
     for warning in core.cookie_warnings().await? {

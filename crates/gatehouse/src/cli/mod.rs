@@ -75,6 +75,40 @@ struct Global {
     cookie_same_site: SameSite,
 }
 
+/// Connection caps and timeouts of `serve` (defaults in `server::ConnectionLimits`).
+#[derive(Args, Debug)]
+struct LimitArgs {
+    /// Open connections at once.
+    #[arg(long, env = "GATEHOUSE_MAX_CONNECTIONS", default_value_t = 1000)]
+    max_connections: usize,
+    /// Open connections from one client address (trusted proxies are exempt).
+    #[arg(long, env = "GATEHOUSE_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 100)]
+    max_connections_per_address: usize,
+    /// Seconds for a request's headers to arrive, and for an idle keep-alive connection to
+    /// send its next request.
+    #[arg(long, env = "GATEHOUSE_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    header_timeout_secs: u64,
+    /// Seconds for a whole request, its body included, to be read and answered.
+    #[arg(long, env = "GATEHOUSE_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    request_timeout_secs: u64,
+    /// Seconds a shutdown waits for requests in flight.
+    #[arg(long, env = "GATEHOUSE_SHUTDOWN_TIMEOUT_SECS", default_value_t = 10)]
+    shutdown_timeout_secs: u64,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> crate::server::ConnectionLimits {
+        use std::time::Duration;
+        crate::server::ConnectionLimits {
+            max_connections: self.max_connections.max(1),
+            max_connections_per_address: self.max_connections_per_address.max(1),
+            header_read_timeout: Duration::from_secs(self.header_timeout_secs.max(1)),
+            request_timeout: Duration::from_secs(self.request_timeout_secs.max(1)),
+            shutdown_timeout: Duration::from_secs(self.shutdown_timeout_secs),
+        }
+    }
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the server.
@@ -115,6 +149,8 @@ enum Command {
         /// clients only, never through a proxy).
         #[arg(long, env = "GATEHOUSE_DEV_EMAILS")]
         dev_emails: bool,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Create the store and the development environment if absent, and issue an API key
     /// (printed once; `--json` gives scripts client_id, api_key, issuer and jwks_url).
@@ -299,6 +335,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         trusted_proxies,
         forwarded_header,
         dev_emails,
+        limits,
     } = cli.command
     {
         let mut config = server_config(&g, &public_url, listen, jwks_max_age_secs);
@@ -310,6 +347,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             TrustedProxies::parse(&trusted_proxies).map_err(|e| anyhow::anyhow!("--trusted-proxies: {e}"))?;
         config.web.client_addresses.header = forwarded_header;
         config.web.dev_emails = dev_emails;
+        config.limits = limits.limits();
         return crate::server::run(config, move |config, startup| {
             if let Some(warning) = port_mismatch(&config.public_url, config.listen) {
                 tracing::warn!("{warning}");

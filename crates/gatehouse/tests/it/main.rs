@@ -6,6 +6,7 @@ mod support;
 
 mod api;
 mod cookies;
+mod connections;
 mod email;
 mod environments;
 mod expiry;

@@ -1,0 +1,127 @@
+//! Server limits (issue 17.2): an idle-connection flood, slowloris headers, an idle keep-alive
+//! connection and an incomplete body are cut off by their deadlines, one address cannot hold
+//! more than its share of connections, and `/health` and sign-ins keep answering meanwhile.
+
+use std::time::{Duration, Instant};
+
+use gatehouse::server::ConnectionLimits;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpSocket, TcpStream};
+
+use crate::support::*;
+
+const HEADER_TIMEOUT: Duration = Duration::from_millis(1000);
+const REQUEST_TIMEOUT: Duration = Duration::from_millis(2000);
+const PER_ADDRESS: usize = 20;
+
+async fn spawn() -> TestApp {
+    TestApp::spawn_with(|c| {
+        c.limits = ConnectionLimits {
+            max_connections: 200,
+            max_connections_per_address: PER_ADDRESS,
+            header_read_timeout: HEADER_TIMEOUT,
+            request_timeout: REQUEST_TIMEOUT,
+            shutdown_timeout: Duration::from_secs(1),
+        };
+    })
+    .await
+}
+
+/// A connection from another loopback address (the attacker), so the test's own client at
+/// 127.0.0.1 is a different client.
+async fn attacker_connection(app: &TestApp) -> TcpStream {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+    socket.connect(app.url.trim_start_matches("http://").parse().unwrap()).await.unwrap()
+}
+
+/// Whether the server closed the connection within `within` (EOF or reset).
+async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+    let mut buf = [0u8; 1024];
+    let deadline = Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, stream.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+#[tokio::test]
+async fn floods_and_slowloris_are_cut_off_while_health_and_sign_in_answer() {
+    let app = spawn().await;
+    app.create_user("busy@example.com").await;
+    // 100 idle connections and 10 slowloris ones from one address: past its cap, the rest are
+    // closed at once.
+    let mut idle = Vec::new();
+    for _ in 0..100 {
+        idle.push(attacker_connection(&app).await);
+    }
+    let mut refused = 0;
+    for stream in &mut idle {
+        if closed_within(stream, Duration::from_millis(50)).await {
+            refused += 1;
+        }
+    }
+    assert!(refused >= 100 - PER_ADDRESS, "only {PER_ADDRESS} may stay open, {refused} refused");
+    let slow = tokio::spawn({
+        let url = app.url.clone();
+        async move {
+            let socket = TcpSocket::new_v4().unwrap();
+            socket.bind("127.0.0.3:0".parse().unwrap()).unwrap();
+            let mut s = socket.connect(url.trim_start_matches("http://").parse().unwrap()).await.unwrap();
+            let started = Instant::now();
+            for byte in
+                b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".iter().cycle()
+            {
+                if s.write_all(&[*byte]).await.is_err() || started.elapsed() > Duration::from_secs(10) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            started.elapsed()
+        }
+    });
+    // Meanwhile the server answers others promptly.
+    let started = Instant::now();
+    let res = app.http.get(app.at("/health")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    let started = Instant::now();
+    assert_eq!(app.password_login("busy@example.com", PASSWORD).await.0, 200);
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    // The held connections end at the header deadline; the slowloris one too, though it
+    // never stopped sending.
+    for stream in &mut idle {
+        assert!(closed_within(stream, HEADER_TIMEOUT * 2).await, "an idle connection stayed open");
+    }
+    let slow_lasted = slow.await.unwrap();
+    assert!(slow_lasted < HEADER_TIMEOUT * 3, "slowloris kept its connection for {slow_lasted:?}");
+}
+
+#[tokio::test]
+async fn idle_keep_alive_and_incomplete_bodies_time_out() {
+    let app = spawn().await;
+    let mut s = attacker_connection(&app).await;
+    s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let mut buf = [0u8; 4096];
+    let n = s.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    assert!(closed_within(&mut s, HEADER_TIMEOUT * 2).await, "the idle keep-alive connection stayed open");
+    // A body that never finishes gets 408 in the API's error shape.
+    let mut s = attacker_connection(&app).await;
+    s.write_all(
+        b"POST /user_management/authenticate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"grant",
+    )
+    .await
+    .unwrap();
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(REQUEST_TIMEOUT * 2, s.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"code\":\"request_timeout\""), "{answer}");
+    assert!(started.elapsed() < REQUEST_TIMEOUT + Duration::from_secs(1));
+}
