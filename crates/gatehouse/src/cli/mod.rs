@@ -373,7 +373,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     if let Command::VerifyToken { config, token } = &cli.command {
         let (code, text) = gatehouse_verify::cli::verify_token_main(config, token).await;
-        print!("{text}");
+        write_stdout(&text);
         if code != 0 {
             std::process::exit(i32::from(code));
         }
@@ -392,6 +392,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     result
 }
 
+/// Writes to standard output; when the reader has gone (`gatehouse env show | head`), stops
+/// quietly instead of panicking as `println!` does on a closed pipe.
+fn write_stdout(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to standard output: {e}");
+        std::process::exit(1);
+    }
+}
+
 struct Output {
     json: bool,
 }
@@ -400,9 +414,9 @@ impl Output {
     /// Prints JSON with `--json`, else the human text.
     fn print(&self, value: serde_json::Value, human: impl FnOnce() -> String) {
         if self.json {
-            println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+            write_stdout(&format!("{}\n", serde_json::to_string_pretty(&value).unwrap_or_default()));
         } else {
-            println!("{}", human());
+            write_stdout(&format!("{}\n", human()));
         }
     }
 }

@@ -43,7 +43,8 @@ pub fn is_localhost_origin(origin: &str) -> bool {
 /// Whether `return_to` may be a sign-out destination: listed exactly, or on the origin of a
 /// registered redirect URI.
 pub fn is_allowed_return_to(return_to: &str, sign_out_uris: &[String], redirect_uris: &[String]) -> bool {
-    if parse_absolute(return_to).is_err() {
+    // A control character (`%0d%0a` decoded) or space could never be a `Location` header.
+    if return_to.chars().any(|c| c.is_control() || c.is_whitespace()) || parse_absolute(return_to).is_err() {
         return false;
     }
     if sign_out_uris.iter().any(|u| u == return_to) {
@@ -74,6 +75,14 @@ pub fn with_query(redirect_uri: &str, params: &[(&str, &str)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn return_to_with_line_breaks_is_refused() {
+        let uris = vec!["http://localhost:3000/callback".to_owned()];
+        assert!(!is_allowed_return_to("http://localhost:3000/\r\nSet-Cookie: x=1", &[], &uris));
+        assert!(!is_allowed_return_to("http://localhost:3000/ x", &[], &uris));
+        assert!(is_allowed_return_to("http://localhost:3000/bye", &[], &uris));
+    }
 
     #[test]
     fn return_to_rules() {

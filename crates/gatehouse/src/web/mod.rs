@@ -80,7 +80,7 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", axum::routing::get(metrics::serve))
         .fallback(not_found)
         .layer(from_fn(middleware::json_errors))
-        .layer(from_fn(middleware::security_headers))
+        .layer(from_fn_with_state(state.clone(), middleware::security_headers))
         .layer(from_fn_with_state(Arc::clone(&state.metrics), middleware::log_requests))
         .layer(from_fn_with_state(state.clone(), client::resolve_client))
         .with_state(state)

@@ -3,9 +3,18 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-/// 302 Found to `location`.
+/// 302 Found to `location`; a location that cannot be a header (validated before, so never
+/// expected) is a 400 in the API's error shape rather than a redirect without `Location`.
 pub fn found(location: &str) -> Response {
-    (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
+    match HeaderValue::from_str(location) {
+        Ok(v) => (StatusCode::FOUND, [(header::LOCATION, v)]).into_response(),
+        Err(_) => crate::web::error::ApiError::coded(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "The redirect destination is not a valid URL.",
+        )
+        .into_response(),
+    }
 }
 
 /// 303 See Other: after a form POST the browser follows with a GET.

@@ -11,6 +11,7 @@ mod email;
 mod environments;
 mod expiry;
 mod first_run;
+mod hardening;
 mod hosted;
 mod hosted_email;
 mod housekeeping;
