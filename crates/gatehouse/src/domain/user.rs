@@ -57,9 +57,15 @@ impl User {
     }
 }
 
-/// Normalises an email for storage and lookup; `None` if it cannot be an address.
+/// Normalises an email for storage and lookup (Unicode NFC, lower case); `None` if it cannot be
+/// an address, including any invisible, bidirectional-control or byte-order-mark character, so
+/// `ada@x.com` and `ada\u{200B}@x.com` can never be two accounts an operator cannot tell apart.
 pub fn normalize_email(raw: &str) -> Option<String> {
-    let email = raw.trim().to_lowercase();
+    use unicode_normalization::UnicodeNormalization as _;
+    if raw.chars().any(is_invisible) {
+        return None;
+    }
+    let email: String = raw.trim().nfc().collect::<String>().to_lowercase();
     let (local, domain) = email.rsplit_once('@')?;
     let valid = !local.is_empty()
         && local.len() <= 64
@@ -71,9 +77,33 @@ pub fn normalize_email(raw: &str) -> Option<String> {
     valid.then_some(email)
 }
 
+/// Default-ignorable and bidirectional control characters (Unicode's DerivedCoreProperties
+/// `Default_Ignorable_Code_Point` plus the bidi embeddings, overrides and isolates): they render
+/// as nothing, or reorder what is shown.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}'
+        | '\u{FFF0}'..='\u{FFF8}' | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}'
+        | '\u{E0000}'..='\u{E0FFF}')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invisible_characters_are_refused_and_forms_are_composed() {
+        for bad in
+            ["load1@x.com\u{200B}", "lo\u{200B}ad1@x.com", "\u{FEFF}ada@x.com", "ad\u{202E}a@x.com", "a\u{2066}b@x.com"]
+        {
+            assert_eq!(normalize_email(bad), None, "{bad:?}");
+        }
+        // "é" as e + combining acute and as one code point are one address.
+        assert_eq!(normalize_email("Jose\u{0301}@x.com"), normalize_email("jos\u{00E9}@x.com"));
+        assert_eq!(normalize_email("Jose\u{0301}@x.com").as_deref(), Some("jos\u{00E9}@x.com"));
+    }
 
     #[test]
     fn emails() {

@@ -45,6 +45,8 @@ pub enum Grant {
     AuthorizationCode {
         code: String,
         code_verifier: Option<String>,
+        /// When sent, must be the `redirect_uri` the code was issued for (RFC 6749 §4.1.3).
+        redirect_uri: Option<String>,
     },
     RefreshToken {
         refresh_token: String,
@@ -67,6 +69,13 @@ pub enum Grant {
         authentication_challenge_id: String,
         code: String,
     },
+}
+
+/// An authorization code as the client presents it at the token endpoint.
+struct Presented<'a> {
+    code: &'a str,
+    verifier: Option<&'a str>,
+    redirect_uri: Option<&'a str>,
 }
 
 /// Who is asking: the client ID, and the API key when the client is confidential.
@@ -186,8 +195,13 @@ impl Core {
                 let checked = self.verify_password_sign_in(&env, &email, &password, info, None).await?;
                 self.finish_api_sign_in_after(&env, checked.user, &AuthMethod::Password, info, checked.first).await
             }
-            Grant::AuthorizationCode { code, code_verifier } => {
-                self.exchange_code(&env, &code, code_verifier.as_deref(), confidential, info).await
+            Grant::AuthorizationCode { code, code_verifier, redirect_uri } => {
+                let presented = Presented {
+                    code: &code,
+                    verifier: code_verifier.as_deref(),
+                    redirect_uri: redirect_uri.as_deref(),
+                };
+                self.exchange_code(&env, &presented, confidential, info).await
             }
             Grant::RefreshToken { refresh_token } => self.refresh(&env, &refresh_token).await,
             Grant::MagicAuth { email, code } => {
@@ -306,12 +320,12 @@ impl Core {
     async fn exchange_code(
         &self,
         env: &LoadedEnvironment,
-        code: &str,
-        verifier: Option<&str>,
+        presented: &Presented<'_>,
         confidential: bool,
         info: &RequestInfo,
     ) -> Result<Authenticated> {
-        let code_hash = hash_secret(code);
+        let verifier = presented.verifier;
+        let code_hash = hash_secret(presented.code);
         let issued = match self.store.consume_auth_code(&code_hash, self.now()).await? {
             CodeOutcome::Consumed(c) => c,
             CodeOutcome::Replayed => {
@@ -326,6 +340,9 @@ impl Core {
         };
         if issued.environment_id != env.id {
             return Err(Error::InvalidGrant("The code was not issued to this client.".into()));
+        }
+        if presented.redirect_uri.is_some_and(|uri| uri != issued.redirect_uri) {
+            return Err(Error::InvalidGrant("The redirect_uri does not match the one the code was issued for.".into()));
         }
         match (&issued.code_challenge, verifier) {
             (Some(challenge), Some(verifier)) => {

@@ -46,3 +46,44 @@ async fn return_to_with_a_line_break_is_refused_before_any_redirect() {
     );
     assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
 }
+
+#[tokio::test]
+async fn a_redirect_uri_sent_at_exchange_must_be_the_codes() {
+    use crate::hosted::{authorize_url, code_and_state, open, submit};
+    let app = TestApp::spawn().await;
+    app.create_user("r@example.com").await;
+    let code = || async {
+        let (_, html) = open(&app, &authorize_url(&app, "")).await;
+        let res = submit(&app, "/authkit/sign-in", &html, &[("email", "r@example.com"), ("password", PASSWORD)]).await;
+        code_and_state(res.headers()["location"].to_str().unwrap()).0
+    };
+    let exchange = |code: String, redirect_uri: &'static str| {
+        app.authenticate(json!({
+            "grant_type": "authorization_code", "client_id": app.client_id, "client_secret": app.api_key,
+            "code": code, "redirect_uri": redirect_uri,
+        }))
+    };
+    let (status, body) = exchange(code().await, "http://localhost:5173/elsewhere").await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    let (status, body) = exchange(code().await, REDIRECT_URI).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn look_alike_addresses_with_invisible_characters_are_refused() {
+    let app = TestApp::spawn().await;
+    app.create_user("load1@x.com").await;
+    for email in ["load1@x.com\u{200B}", "lo\u{200B}ad1@x.com", "\u{FEFF}load1@x.com", "load1\u{202E}@x.com"] {
+        let (status, body) = app
+            .api(
+                Method::POST,
+                "/user_management/users",
+                Some(json!({"email": email, "password": PASSWORD, "first_name": "Eve"})),
+            )
+            .await;
+        assert!(status == 400 || status == 422, "{email:?}: {status} {body}");
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    }
+    let (_, list) = app.api(Method::GET, "/user_management/users", None).await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 1);
+}

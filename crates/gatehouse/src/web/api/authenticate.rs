@@ -29,6 +29,7 @@ struct AuthenticateBody {
     client_secret: Option<String>,
     code: Option<String>,
     code_verifier: Option<String>,
+    redirect_uri: Option<String>,
     refresh_token: Option<String>,
     email: Option<String>,
     password: Option<String>,
@@ -164,6 +165,7 @@ fn parse(body: AuthenticateBody, bearer: Option<String>) -> Result<(ClientAuth, 
         "authorization_code" => Grant::AuthorizationCode {
             code: required(body.code, "code")?,
             code_verifier: body.code_verifier.filter(|v| !v.is_empty()),
+            redirect_uri: body.redirect_uri.filter(|v| !v.is_empty()),
         },
         "refresh_token" => Grant::RefreshToken { refresh_token: required(body.refresh_token, "refresh_token")? },
         "password" => {
