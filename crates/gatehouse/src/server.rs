@@ -103,10 +103,16 @@ impl ServerConfig {
 /// Opens the store (creating the data folder and schema) and builds the use-case layer.
 pub async fn open_core(config: &ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Result<Core> {
     let cookies = config.cookie_policy()?;
+    // Everything this process creates (the data folder, the SQLite files and their journals,
+    // secret.key, backups) is for its own user only: folders 0700, files 0600.
+    #[cfg(unix)]
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     if config.database_url.is_none() {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create the data folder {}", config.data_dir.display()))?;
     }
+    #[cfg(unix)]
+    warn_if_readable_by_others(&config.data_dir);
     let url = config.database_url();
     let store = Store::connect(&url, 16, config.refresh_cache_entries)
         .await
@@ -134,6 +140,29 @@ pub async fn open_core(config: &ServerConfig, clock: Arc<dyn Clock>) -> anyhow::
     )
     .await?;
     Ok(core)
+}
+
+/// Warns about a data folder, or files in it, that other users can read or enter (a store
+/// created before Gatehouse made them private, or copied with other modes).
+#[cfg(unix)]
+fn warn_if_readable_by_others(data_dir: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let open_to_others = |path: &std::path::Path| {
+        std::fs::metadata(path).ok().map(|m| m.permissions().mode() & 0o077).filter(|bits| *bits != 0)
+    };
+    let mut paths = vec![data_dir.to_owned()];
+    if let Ok(entries) = std::fs::read_dir(data_dir) {
+        paths.extend(entries.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file()));
+    }
+    for path in paths {
+        if let Some(bits) = open_to_others(&path) {
+            tracing::warn!(
+                path = %path.display(),
+                mode = format!("{bits:03o}"),
+                "other users can access this part of the data folder; run `chmod -R go-rwx` on the folder"
+            );
+        }
+    }
 }
 
 /// A bound, not yet serving, server: tests use `local_addr` and then `serve`.
