@@ -41,6 +41,10 @@ pub const SENDS_PER_PAIR: Limit = Limit { max: 5, window_ms: 15 * 60 * SEC };
 pub const SENDS_PER_ACCOUNT: Limit = Limit { max: 20, window_ms: 15 * 60 * SEC };
 pub const SENDS_PER_ADDRESS: Limit = Limit { max: 30, window_ms: 15 * 60 * SEC };
 
+/// Hosted sign-ups from one client address in a window (each one answered, so each one is a
+/// probe of which addresses have accounts).
+pub const SIGN_UPS_PER_ADDRESS: Limit = Limit { max: 20, window_ms: 15 * 60 * SEC };
+
 const DEVICE_PURPOSE: &str = "device-cookie";
 
 /// A password attempt admitted by the throttles, with the counters to settle afterwards.
@@ -135,6 +139,18 @@ impl Core {
     fn device_mac(&self, env: &LoadedEnvironment, account: &str, nonce: &str) -> String {
         let input = format!("{}\u{0}{account}\u{0}{nonce}", env.id);
         derive_token(&self.refresh_key, DEVICE_PURPOSE, &input).chars().take(32).collect()
+    }
+
+    /// Counts one hosted sign-up attempt from `address`; refuses past `SIGN_UPS_PER_ADDRESS`.
+    pub async fn admit_sign_up(&self, address: Option<&ClientAddress>) -> Result<()> {
+        let now = self.now();
+        let bucket = address.map_or_else(|| "unknown".to_owned(), ClientAddress::bucket);
+        let count =
+            self.store.record_attempt(&format!("signup:ip:{bucket}"), SIGN_UPS_PER_ADDRESS.window_ms, now).await?;
+        if count.count > SIGN_UPS_PER_ADDRESS.max {
+            return Err(retry_after(count.window_start, SIGN_UPS_PER_ADDRESS, now));
+        }
+        Ok(())
     }
 
     /// Counts one code sent to `email` (magic auth, reset, verification) per (address, client

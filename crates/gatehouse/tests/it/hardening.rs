@@ -119,3 +119,21 @@ async fn the_data_folder_and_its_files_are_private() {
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(log.contains("other users can access"), "{log}");
 }
+
+#[tokio::test]
+async fn sign_up_probing_is_throttled_per_address() {
+    use crate::hosted::{authorize_url, open, submit};
+    use gatehouse::service::throttle::SIGN_UPS_PER_ADDRESS;
+    let app = TestApp::spawn().await;
+    app.create_user("known@example.com").await;
+    let (_, html) = open(&app, &authorize_url(&app, "&screen_hint=sign-up")).await;
+    for _ in 0..SIGN_UPS_PER_ADDRESS.max {
+        let res =
+            submit(&app, "/authkit/sign-up", &html, &[("email", "known@example.com"), ("password", PASSWORD)]).await;
+        assert_eq!(res.status(), 400);
+    }
+    let res = submit(&app, "/authkit/sign-up", &html, &[("email", "known@example.com"), ("password", PASSWORD)]).await;
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    assert!(!res.text().await.unwrap().contains("sign in instead"), "a refused probe learns nothing");
+}

@@ -188,6 +188,18 @@ pub async fn sign_up(
     if form.email.is_empty() || password.is_empty() {
         return refuse(StatusCode::BAD_REQUEST, "Enter your email and choose a password.");
     }
+    if let Err(e) = state.core.admit_sign_up(info.address.as_ref()).await {
+        let Error::RateLimited { retry_after_secs } = e else {
+            return Err(e.into());
+        };
+        let message = format!("Too many sign-up attempts. Try again in {}.", minutes(retry_after_secs));
+        let shown = FormState { error: Some(message), ..form.clone() };
+        let mut response = forms.show(Screen::SignUp, StatusCode::TOO_MANY_REQUESTS, shown);
+        if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return Ok(response);
+    }
     let new = NewUser {
         email: form.email.clone(),
         password: Some(password),
