@@ -7,6 +7,7 @@ mod support;
 mod api;
 mod cookies;
 mod connections;
+mod durability;
 mod email;
 mod environments;
 mod expiry;
