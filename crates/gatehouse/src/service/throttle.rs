@@ -45,6 +45,10 @@ pub const SENDS_PER_ADDRESS: Limit = Limit { max: 30, window_ms: 15 * 60 * SEC }
 /// probe of which addresses have accounts).
 pub const SIGN_UPS_PER_ADDRESS: Limit = Limit { max: 20, window_ms: 15 * 60 * SEC };
 
+/// Server-side state an unauthenticated client may create from one address in a window: saved
+/// `/authorize` requests (with their social-login state) and passkey ceremonies.
+pub const PENDING_STATE_PER_ADDRESS: Limit = Limit { max: 1000, window_ms: 15 * 60 * SEC };
+
 const DEVICE_PURPOSE: &str = "device-cookie";
 
 /// A password attempt admitted by the throttles, with the counters to settle afterwards.
@@ -139,6 +143,19 @@ impl Core {
     fn device_mac(&self, env: &LoadedEnvironment, account: &str, nonce: &str) -> String {
         let input = format!("{}\u{0}{account}\u{0}{nonce}", env.id);
         derive_token(&self.refresh_key, DEVICE_PURPOSE, &input).chars().take(32).collect()
+    }
+
+    /// Counts one piece of unauthenticated server-side state (a saved `/authorize` request, a
+    /// passkey ceremony) created from `address`; refuses past `PENDING_STATE_PER_ADDRESS`.
+    pub async fn admit_pending_state(&self, address: Option<&ClientAddress>) -> Result<()> {
+        let now = self.now();
+        let bucket = address.map_or_else(|| "unknown".to_owned(), ClientAddress::bucket);
+        let key = format!("pending:ip:{bucket}");
+        let count = self.store.record_attempt(&key, PENDING_STATE_PER_ADDRESS.window_ms, now).await?;
+        if count.count > PENDING_STATE_PER_ADDRESS.max {
+            return Err(retry_after(count.window_start, PENDING_STATE_PER_ADDRESS, now));
+        }
+        Ok(())
     }
 
     /// Counts one hosted sign-up attempt from `address`; refuses past `SIGN_UPS_PER_ADDRESS`.

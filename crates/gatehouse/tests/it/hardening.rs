@@ -137,3 +137,37 @@ async fn sign_up_probing_is_throttled_per_address() {
     assert!(res.headers().contains_key("retry-after"));
     assert!(!res.text().await.unwrap().contains("sign in instead"), "a refused probe learns nothing");
 }
+
+async fn stored_authorize_requests(app: &TestApp) -> i64 {
+    use sqlx::Connection as _;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&app.config.database_url()).await.unwrap();
+    sqlx::query_scalar("SELECT COUNT(*) FROM authorization_requests").fetch_one(&mut conn).await.unwrap()
+}
+
+#[tokio::test]
+async fn unauthenticated_authorize_requests_cannot_grow_the_database_without_bound() {
+    use crate::hosted::authorize_url;
+    use gatehouse::service::throttle::PENDING_STATE_PER_ADDRESS;
+    let app = TestApp::spawn().await;
+    // Large `state`s are refused before anything is stored.
+    let huge = "a".repeat(60_000);
+    for _ in 0..50 {
+        let res = app.http.get(authorize_url(&app, &format!("&state={huge}"))).send().await.unwrap();
+        assert_eq!(res.status(), 414);
+    }
+    let res = app.http.get(authorize_url(&app, &format!("&state={}", "b".repeat(3000)))).send().await.unwrap();
+    assert_eq!(res.status(), 302);
+    assert!(res.headers()["location"].to_str().unwrap().contains("error=invalid_request"));
+    assert_eq!(stored_authorize_requests(&app).await, 0);
+    // Small ones are stored up to the per-address limit, then refused.
+    let mut refused = 0;
+    for _ in 0..PENDING_STATE_PER_ADDRESS.max + 20 {
+        let res = app.http.get(authorize_url(&app, "&state=s")).send().await.unwrap();
+        if res.status() == 429 {
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 20);
+    assert_eq!(stored_authorize_requests(&app).await, PENDING_STATE_PER_ADDRESS.max);
+}

@@ -13,14 +13,31 @@ use crate::domain::environment::Branding;
 use crate::domain::redirect::with_query;
 use crate::service::auth::{AuthorizeParams, is_valid_code_challenge};
 use crate::web::AppState;
+use crate::web::extract::ClientInfo;
 use crate::web::pages::pages;
 use crate::web::redirects::found;
+
+/// The longest `/authorize` query string accepted (every stored parameter is inside it).
+const MAX_QUERY_BYTES: usize = 8 * 1024;
+/// The longest `state` kept for the app (OAuth sets no limit; apps use a nonce or a short JSON).
+const MAX_STATE_CHARS: usize = 2048;
+/// The longest `login_hint` (an email address is at most 254).
+const MAX_LOGIN_HINT_CHARS: usize = 320;
 
 pub async fn authorize(
     State(state): State<AppState>,
     headers: HeaderMap,
+    ClientInfo(info): ClientInfo,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
+    if query.as_ref().is_some_and(|q| q.len() > MAX_QUERY_BYTES) {
+        return Ok(pages().message(
+            StatusCode::URI_TOO_LONG,
+            &Branding::default(),
+            "This sign-in link is too long",
+            &format!("A sign-in request may be at most {MAX_QUERY_BYTES} bytes; `state` at most {MAX_STATE_CHARS} characters."),
+        ));
+    }
     let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
@@ -97,6 +114,26 @@ pub async fn authorize(
     let screen_hint = get("screen_hint");
     if screen_hint.as_deref().is_some_and(|h| h != "sign-in" && h != "sign-up") {
         return bounce("invalid_request", "screen_hint must be sign-in or sign-up.");
+    }
+    if state_param.as_ref().is_some_and(|s| s.chars().count() > MAX_STATE_CHARS) {
+        return bounce("invalid_request", &format!("state must be at most {MAX_STATE_CHARS} characters."));
+    }
+    if get("login_hint").is_some_and(|h| h.chars().count() > MAX_LOGIN_HINT_CHARS) {
+        return bounce("invalid_request", &format!("login_hint must be at most {MAX_LOGIN_HINT_CHARS} characters."));
+    }
+    if let Err(crate::service::Error::RateLimited { retry_after_secs }) =
+        state.core.admit_pending_state(info.address.as_ref()).await
+    {
+        let mut page = pages().message(
+            StatusCode::TOO_MANY_REQUESTS,
+            &Branding::default(),
+            "Too many sign-in requests",
+            &format!("This network started too many sign-ins. Try again in {retry_after_secs} seconds."),
+        );
+        if let Ok(v) = axum::http::HeaderValue::from_str(&retry_after_secs.to_string()) {
+            page.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        }
+        return Ok(page);
     }
     let params = AuthorizeParams {
         client_id,

@@ -14,7 +14,7 @@ use super::security::{Open, PAGE};
 use crate::domain::session::AuthMethod;
 use crate::service::Error;
 use crate::web::error::ApiError;
-use crate::web::extract::MAX_BODY_BYTES;
+use crate::web::extract::{ClientInfo, MAX_BODY_BYTES};
 use crate::web::outcome::refused;
 use crate::web::{AppState, csrf};
 
@@ -89,9 +89,17 @@ pub async fn register(State(state): State<AppState>, headers: HeaderMap, body: B
 }
 
 /// `POST /authkit/passkey/options`: `{request}` → options for a username-less sign-in.
-pub async fn sign_in_options(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn sign_in_options(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ClientInfo(info): ClientInfo,
+    body: Bytes,
+) -> Response {
     if !csrf_header_ok(&state, &headers) {
         return json_error(StatusCode::FORBIDDEN, PAGE_EXPIRED);
+    }
+    if let Err(e) = state.core.admit_pending_state(info.address.as_ref()).await {
+        return json_service_error(e);
     }
     let Some(body) = parse_json(&body) else {
         return json_error(StatusCode::BAD_REQUEST, MALFORMED);
