@@ -100,6 +100,22 @@ pub struct Core {
     mfa: Arc<mfa::MfaKeys>,
 }
 
+/// A server secret (the refresh-rotation key) kept sealed with the server key, so a copy of the
+/// database alone cannot derive refresh tokens. A store from before sealing holds it in clear;
+/// the first process to open it seals it in place, keeping its value (issued tokens stay good).
+async fn sealed_server_secret(store: &Store, sealer: &SecretBox, name: &str) -> anyhow::Result<String> {
+    let purpose = format!("server-secret:{name}");
+    let fresh = sealer.seal(&purpose, &crate::crypto::secrets::random_token(32))?;
+    let stored = store.server_secret(name, &fresh).await?;
+    // Sealed values start `v1.`; a clear one is base64url, which has no dot.
+    if stored.starts_with("v1.") {
+        return sealer.open(&purpose, &stored).map_err(|e| anyhow::anyhow!("cannot open the stored {name}: {e}"));
+    }
+    store.replace_server_secret(name, &stored, &sealer.seal(&purpose, &stored)?).await?;
+    tracing::info!(secret = name, "sealed a server secret that was stored in clear");
+    Ok(stored)
+}
+
 impl Core {
     pub async fn new(
         store: Store,
@@ -107,8 +123,8 @@ impl Core {
         passwords: PasswordHasher,
         config: CoreConfig,
     ) -> anyhow::Result<Core> {
-        let refresh_key = store.server_secret("refresh_rotation_key").await?;
         let sealer = SecretBox::new(config.secret_key.clone());
+        let refresh_key = sealed_server_secret(&store, &sealer, "refresh_rotation_key").await?;
         let email = email::EmailConfig {
             smtp_url: match &config.smtp_url {
                 Some(url) => Some(url.clone()),

@@ -248,11 +248,12 @@ impl Store {
     }
 
     /// A server-wide secret (e.g. the key that derives rotated refresh tokens), created once.
-    pub async fn server_secret(&self, name: &str) -> StoreResult<String> {
-        let fresh = crate::crypto::secrets::random_token(32);
+    /// The server secret `name`, stored as `fresh` if there is none yet (every process that
+    /// starts at once proposes one; the first insert wins and all read it back).
+    pub async fn server_secret(&self, name: &str, fresh: &str) -> StoreResult<String> {
         sqlx::query("INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
             .bind(name)
-            .bind(&fresh)
+            .bind(fresh)
             .execute(&self.pool)
             .await?;
         let value: String = sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
@@ -260,6 +261,18 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         Ok(value)
+    }
+
+    /// Replaces a server secret's stored form if it is still `old` (one conditional update, so
+    /// processes starting together convert it once).
+    pub async fn replace_server_secret(&self, name: &str, old: &str, new: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE server_secrets SET value = $3 WHERE name = $1 AND value = $2")
+            .bind(name)
+            .bind(old)
+            .bind(new)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     pub async fn close(&self) {

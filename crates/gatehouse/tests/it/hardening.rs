@@ -171,3 +171,62 @@ async fn unauthenticated_authorize_requests_cannot_grow_the_database_without_bou
     assert_eq!(refused, 20);
     assert_eq!(stored_authorize_requests(&app).await, PENDING_STATE_PER_ADDRESS.max);
 }
+
+async fn stored_refresh_key(app: &TestApp) -> String {
+    use sqlx::Connection as _;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&app.config.database_url()).await.unwrap();
+    sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = 'refresh_rotation_key'")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_refresh_rotation_key_is_sealed_and_old_stores_are_sealed_in_place() {
+    use gatehouse::clock::FakeClock;
+    use gatehouse::server::open_core;
+    use gatehouse::service::auth::{ClientAuth, Grant, RequestInfo};
+    use std::sync::Arc;
+    let app = TestApp::spawn().await;
+    assert!(stored_refresh_key(&app).await.starts_with("v1."), "sealed with the server key");
+    app.create_user("k@example.com").await;
+    // A store from before sealing: the key in clear.
+    {
+        use sqlx::Connection as _;
+        let mut conn = sqlx::AnyConnection::connect(&app.config.database_url()).await.unwrap();
+        sqlx::query("UPDATE server_secrets SET value = 'legacy-clear-key' WHERE name = 'refresh_rotation_key'")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let clock = || Arc::new(FakeClock::new(1_800_000_000_000));
+    let second = open_core(&app.config, clock()).await.unwrap();
+    let sealed = stored_refresh_key(&app).await;
+    assert!(sealed.starts_with("v1.") && !sealed.contains("legacy-clear-key"), "{sealed}");
+    // Tokens issued after the conversion rotate on another process that reads the sealed key:
+    // the value survived sealing.
+    let client = |secret: Option<String>| ClientAuth {
+        client_id: app.client_id.clone(),
+        client_secret: secret,
+        stated_ip_address: None,
+        stated_user_agent: None,
+    };
+    let info = RequestInfo::default();
+    let grant = Grant::Password { email: "k@example.com".into(), password: PASSWORD.into() };
+    let first = second.authenticate(&client(Some(app.api_key.clone())), grant, &info).await.unwrap();
+    let rotated = second
+        .authenticate(&client(None), Grant::RefreshToken { refresh_token: first.refresh_token.clone() }, &info)
+        .await
+        .unwrap();
+    let third = open_core(&app.config, clock()).await.unwrap();
+    // A retry of the previous token within the grace window derives the same token again,
+    // which only works with the same key.
+    let retried = third
+        .authenticate(&client(None), Grant::RefreshToken { refresh_token: first.refresh_token }, &info)
+        .await
+        .unwrap();
+    assert_eq!(retried.refresh_token, rotated.refresh_token);
+    second.close().await;
+    third.close().await;
+}
