@@ -108,6 +108,7 @@ impl Core {
         let (_, private_key) = tokio::task::spawn_blocking(move || SigningKey::generate(kid_for_key))
             .await
             .map_err(|e| Error::Internal(e.into()))??;
+        let private_key = super::keys::seal_signing_key(&self.sealer, &kid, &private_key)?;
         let signing_key = StoredSigningKey { kid, private_key, published_at: now, created_at: now };
         // Outside production an environment starts with the callbacks of the two example apps
         // (Vite/React on 5173, the default; Next.js on 3000), so they work without a step.
@@ -348,7 +349,7 @@ impl Core {
             .find(|(s, _)| s.state == KeyState::Active)
             .map(|(_, k)| k)
             .ok_or_else(|| Error::Internal(anyhow::anyhow!("environment {} has no signing key", env.name)))?;
-        Ok(self.keys.parsed(active)?)
+        self.keys.parsed(active, &self.sealer)
     }
 
     pub fn key_schedule(&self, env: &LoadedEnvironment) -> Vec<KeyStatus> {
@@ -365,7 +366,7 @@ impl Core {
         let mut keys = Vec::new();
         for (status, stored) in self.key_schedule(env).iter().zip(&env.signing_keys) {
             if status.state != KeyState::Expired {
-                keys.push(self.keys.parsed(stored)?.public_jwk().clone());
+                keys.push(self.keys.parsed(stored, &self.sealer)?.public_jwk().clone());
             }
         }
         Ok(serde_json::json!({ "keys": keys }))
@@ -378,6 +379,7 @@ impl Core {
         let (_, private_key) = tokio::task::spawn_blocking(move || SigningKey::generate(kid_for_key))
             .await
             .map_err(|e| Error::Internal(e.into()))??;
+        let private_key = super::keys::seal_signing_key(&self.sealer, &kid, &private_key)?;
         let now = self.now();
         self.store
             .insert_signing_key(

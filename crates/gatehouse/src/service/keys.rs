@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use crate::clock::Millis;
+use crate::crypto::sealing::SecretBox;
 use crate::crypto::signing::SigningKey;
 use crate::domain::environment::StoredSigningKey;
 
@@ -73,13 +74,34 @@ pub fn schedule(keys: &[StoredSigningKey], now: Millis, max_age_ms: Millis, toke
         .collect()
 }
 
+/// The purpose a signing key is sealed for (its key ID, so a sealed key cannot be swapped for
+/// another's).
+pub fn signing_key_purpose(kid: &str) -> String {
+    format!("signing-key:{kid}")
+}
+
+/// Seals a new signing key's private key for storage.
+pub fn seal_signing_key(sealer: &SecretBox, kid: &str, private_key: &str) -> super::Result<String> {
+    sealer.seal(&signing_key_purpose(kid), private_key).map_err(|e| super::Error::Internal(e.into()))
+}
+
+/// A stored private key, opened; one from a store that predates sealing (and was not yet
+/// sealed in place by `Core::new`) is read as it is.
+fn open_signing_key(sealer: &SecretBox, kid: &str, stored: &str) -> super::Result<String> {
+    if !stored.starts_with("v1.") {
+        return Ok(stored.to_owned());
+    }
+    sealer.open(&signing_key_purpose(kid), stored).map_err(|e| super::Error::Internal(e.into()))
+}
+
 impl KeyRing {
     /// The parsed key for a stored one, parsing it only the first time.
-    pub fn parsed(&self, stored: &StoredSigningKey) -> Result<Arc<SigningKey>, crate::crypto::signing::KeyError> {
+    pub fn parsed(&self, stored: &StoredSigningKey, sealer: &SecretBox) -> super::Result<Arc<SigningKey>> {
         if let Some(k) = self.parsed.read().ok().and_then(|m| m.get(&stored.kid).cloned()) {
             return Ok(k);
         }
-        let key = Arc::new(SigningKey::from_stored(stored.kid.clone(), &stored.private_key)?);
+        let der = open_signing_key(sealer, &stored.kid, &stored.private_key)?;
+        let key = Arc::new(SigningKey::from_stored(stored.kid.clone(), &der)?);
         if let Ok(mut m) = self.parsed.write() {
             m.insert(stored.kid.clone(), key.clone());
         }

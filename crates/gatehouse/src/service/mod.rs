@@ -116,6 +116,24 @@ async fn sealed_server_secret(store: &Store, sealer: &SecretBox, name: &str) -> 
     Ok(stored)
 }
 
+/// Seals, in place, signing keys that a store from before sealing holds in clear (one
+/// conditional update each, so processes starting together convert each key once).
+async fn seal_clear_signing_keys(store: &Store, sealer: &SecretBox) -> anyhow::Result<()> {
+    let mut sealed = 0;
+    for (kid, private_key) in store.all_signing_keys().await? {
+        if private_key.starts_with("v1.") {
+            continue;
+        }
+        let new = sealer.seal(&keys::signing_key_purpose(&kid), &private_key)?;
+        store.replace_signing_key(&kid, &private_key, &new).await?;
+        sealed += 1;
+    }
+    if sealed > 0 {
+        tracing::info!(keys = sealed, "sealed signing keys that were stored in clear");
+    }
+    Ok(())
+}
+
 impl Core {
     pub async fn new(
         store: Store,
@@ -125,6 +143,7 @@ impl Core {
     ) -> anyhow::Result<Core> {
         let sealer = SecretBox::new(config.secret_key.clone());
         let refresh_key = sealed_server_secret(&store, &sealer, "refresh_rotation_key").await?;
+        seal_clear_signing_keys(&store, &sealer).await?;
         let email = email::EmailConfig {
             smtp_url: match &config.smtp_url {
                 Some(url) => Some(url.clone()),

@@ -182,6 +182,23 @@ impl Store {
     }
 
     /// All signing keys of an environment, oldest first.
+    /// Every signing key's ID and stored private key, across environments.
+    pub async fn all_signing_keys(&self) -> StoreResult<Vec<(String, String)>> {
+        let rows = sqlx::query("SELECT kid, private_key FROM signing_keys ORDER BY kid").fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok((r.try_get("kid")?, r.try_get("private_key")?))).collect()
+    }
+
+    /// Replaces a signing key's stored private key if it is still `old` (sealing in place).
+    pub async fn replace_signing_key(&self, kid: &str, old: &str, new: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE signing_keys SET private_key = $3 WHERE kid = $1 AND private_key = $2")
+            .bind(kid)
+            .bind(old)
+            .bind(new)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn list_signing_keys(&self, environment_id: &str) -> StoreResult<Vec<StoredSigningKey>> {
         let keys = sqlx::query_as(
             "SELECT kid, private_key, published_at, created_at FROM signing_keys WHERE environment_id = $1 ORDER BY published_at, kid",

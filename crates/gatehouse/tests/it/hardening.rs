@@ -230,3 +230,41 @@ async fn the_refresh_rotation_key_is_sealed_and_old_stores_are_sealed_in_place()
     second.close().await;
     third.close().await;
 }
+
+#[tokio::test]
+async fn signing_keys_are_sealed_and_old_stores_are_sealed_in_place() {
+    use gatehouse::clock::FakeClock;
+    use gatehouse::crypto::signing::SigningKey;
+    use gatehouse::server::open_core;
+    use sqlx::Connection as _;
+    use std::sync::Arc;
+    let app = TestApp::spawn().await;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&app.config.database_url()).await.unwrap();
+    let keys: Vec<(String, String)> =
+        sqlx::query_as("SELECT kid, private_key FROM signing_keys").fetch_all(&mut conn).await.unwrap();
+    assert!(!keys.is_empty() && keys.iter().all(|(_, k)| k.starts_with("v1.")), "sealed with the server key");
+    // A store from before sealing: a key in clear.
+    let kid = keys[0].0.clone();
+    let (legacy, clear) = SigningKey::generate(kid.clone()).unwrap();
+    sqlx::query("UPDATE signing_keys SET private_key = $1 WHERE kid = $2")
+        .bind(&clear)
+        .bind(&kid)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let second = open_core(&app.config, Arc::new(FakeClock::new(1_800_000_000_000))).await.unwrap();
+    let stored: String = sqlx::query_scalar("SELECT private_key FROM signing_keys WHERE kid = $1")
+        .bind(&kid)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert!(stored.starts_with("v1.") && stored != clear);
+    // The sealed key is the same key: a process reading it publishes its public half.
+    let third = open_core(&app.config, Arc::new(FakeClock::new(1_800_000_000_000))).await.unwrap();
+    let env = third.load_environment(&app.client_id).await.unwrap().unwrap();
+    let jwks = third.jwks(&env).unwrap();
+    assert!(jwks["keys"].as_array().unwrap().contains(legacy.public_jwk()), "{jwks}");
+    second.close().await;
+    third.close().await;
+}
