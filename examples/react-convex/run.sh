@@ -74,7 +74,7 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-"$GH" serve --data "$DATA_DIR" --listen "127.0.0.1:$GATEHOUSE_PORT" --public-url "$GATEHOUSE_URL" &
+"$GH" serve --data "$DATA_DIR" --listen "127.0.0.1:$GATEHOUSE_PORT" --public-url "$GATEHOUSE_URL" --dev-emails &
 pids+=($!)
 WORKOS_CLIENT_ID="$CLIENT_ID" GATEHOUSE_URL="$GATEHOUSE_URL" \
   "$ROOT/target/debug/convex-numbers" --listen "127.0.0.1:$CONVEX_PORT" --database "sqlite://$DATA_DIR/numbers.db" &
