@@ -353,22 +353,22 @@ test('hosted form failures: wrong password → 400 + role=alert; missing CSRF co
   });
 });
 
-test('hosted sign-in throttling: 5 wrong passwords → 429 with Retry-After and an alert', async () => {
+test('hosted sign-in throttling: 10 wrong passwords from one address → 429 with Retry-After and an alert', async () => {
   await setup();
   const victim = uniqueEmail('hosted-throttle');
   await admin.userManagement.createUser({ email: victim, password: STRONG_PASSWORD, emailVerified: true });
   const { url } = await pub.userManagement.getAuthorizationUrlWithPKCE({ provider: 'authkit', redirectUri: REDIRECT_URI, clientId: gh.clientId });
   let { page, pageUrl, jar } = await openHostedPage(url);
-  for (let i = 1; i <= 5; i++) {
+  for (let i = 1; i <= 10; i++) {
     const post = await submitHostedForm(page, pageUrl, '/authkit/sign-in', { email: victim, password: OTHER_STRONG_PASSWORD }, jar);
     assert.equal(post.status, 400, `attempt ${i}: ${post.status}`);
     page = post;
   }
   const sixth = await submitHostedForm(page, pageUrl, '/authkit/sign-in', { email: victim, password: STRONG_PASSWORD }, jar);
-  assert.equal(sixth.status, 429, `6th attempt: ${sixth.status} ${sixth.location}`);
+  assert.equal(sixth.status, 429, `11th attempt: ${sixth.status} ${sixth.location}`);
   assert.match(sixth.headers.get('retry-after') ?? '', /^\d+$/);
   assert.ok(alerts(sixth.text).length >= 1, 'throttle message in role="alert"');
   assert.equal(sixth.location, null);
-  // The password grant shares the per-account counter.
+  // The password grant from the same address shares the (account, address) counter.
   await assert.rejects(admin.userManagement.authenticateWithPassword({ email: victim, password: STRONG_PASSWORD }), (e) => e?.status === 429);
 });
