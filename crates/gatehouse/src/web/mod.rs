@@ -56,11 +56,7 @@ impl AppState {
     pub fn with_metrics_token(core: Core, web: WebConfig, metrics_token: Option<String>) -> AppState {
         // Parse the page templates now rather than on the first page.
         pages::pages();
-        AppState {
-            core: Arc::new(core),
-            metrics: Arc::new(metrics::Metrics::new(metrics_token)),
-            web: Arc::new(web),
-        }
+        AppState { core: Arc::new(core), metrics: Arc::new(metrics::Metrics::new(metrics_token)), web: Arc::new(web) }
     }
 
     /// Whether Gatehouse is reached over https (cookies get `Secure` and the `__Host-` prefix).

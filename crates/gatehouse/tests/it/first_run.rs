@@ -440,6 +440,8 @@ async fn backup_under_write_load_restores_every_acknowledged_write() {
     assert!(!again.status.success(), "a backup never overwrites");
 
     let restored = tempfile::tempdir().unwrap();
+    // The server key travels with the backup (signing keys and the refresh key are sealed).
+    std::fs::copy(dir.path().join("secret.key"), restored.path().join("secret.key")).unwrap();
     let out = cli_json(restored.path(), &["restore", file.to_str().unwrap()]);
     assert!(out["restored"].as_str().unwrap().ends_with("gatehouse.db"), "{out}");
     sqlx::any::install_default_drivers();
