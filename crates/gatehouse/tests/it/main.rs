@@ -5,8 +5,8 @@ mod smtp_sink;
 mod support;
 
 mod api;
-mod cookies;
 mod connections;
+mod cookies;
 mod durability;
 mod email;
 mod environments;
