@@ -16,7 +16,9 @@ pub struct SigningKey {
     kid: String,
     pair: KeyPair,
     header_b64: String,
-    jwk: serde_json::Value,
+    /// The public modulus and exponent, base64url.
+    n: String,
+    e: String,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -55,24 +57,23 @@ impl SigningKey {
         let header = json!({"alg": "RS256", "typ": "JWT", "kid": kid});
         let header_b64 = URL_SAFE_NO_PAD.encode(header.to_string());
         let components = PublicKeyComponents::<Vec<u8>>::from(pair.public_key());
-        let jwk = json!({
-            "kty": "RSA",
-            "alg": "RS256",
-            "use": "sig",
-            "kid": kid,
-            "n": URL_SAFE_NO_PAD.encode(&components.n),
-            "e": URL_SAFE_NO_PAD.encode(&components.e),
-        });
-        SigningKey { kid, pair, header_b64, jwk }
+        let n = URL_SAFE_NO_PAD.encode(&components.n);
+        let e = URL_SAFE_NO_PAD.encode(&components.e);
+        SigningKey { kid, pair, header_b64, n, e }
     }
 
     pub fn kid(&self) -> &str {
         &self.kid
     }
 
-    /// The public key as a JWK (`kty`, `alg`, `use`, `kid`, `n`, `e`).
-    pub fn public_jwk(&self) -> &serde_json::Value {
-        &self.jwk
+    /// The public modulus and exponent, base64url without padding.
+    pub fn public_numbers(&self) -> (&str, &str) {
+        (&self.n, &self.e)
+    }
+
+    /// The public key as a bare JWK (`kty`, `alg`, `use`, `kid`, `n`, `e`).
+    pub fn public_jwk(&self) -> serde_json::Value {
+        json!({ "kty": "RSA", "alg": "RS256", "use": "sig", "kid": self.kid, "n": self.n, "e": self.e })
     }
 
     /// Signs `claims` as a compact JWS with header `{"alg":"RS256","typ":"JWT","kid":…}`.

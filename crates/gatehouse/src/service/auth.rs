@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::codes::CodeProblem;
 use super::environments::{LoadedEnvironment, SEC};
+use super::error::{FactorError, Rejection};
 use super::{Core, Error, Result};
 use crate::clock::Millis;
 use crate::crypto::password::Verdict;
@@ -163,7 +165,13 @@ impl Core {
                     ));
                 }
                 let (pending, user) = self.peek_pending_authentication(&env, &pending_authentication_token).await?;
-                let user = self.confirm_email_verification(&env, user, &code).await?;
+                // On this grant WorkOS names code problems as for any one-time code.
+                let user = self.confirm_email_verification(&env, user, &code).await.map_err(|e| match e {
+                    Error::Rejected { reason: Rejection::EmailVerificationCode(problem), message } => {
+                        Error::Rejected { reason: Rejection::OneTimeCode(problem), message }
+                    }
+                    other => other,
+                })?;
                 self.consume_pending_authentication(&env, &pending_authentication_token).await?;
                 self.finish_api_sign_in(&env, user, &pending.auth_method, info).await
             }
@@ -181,6 +189,18 @@ impl Core {
                     info,
                 )
                 .await
+                .map_err(|e| match e {
+                    // The grant names a spent or expired challenge as WorkOS names one-time codes.
+                    Error::Factor(FactorError::ChallengeUsed) => {
+                        let problem = CodeProblem::PreviouslyUsed;
+                        Error::Rejected { reason: Rejection::OneTimeCode(problem), message: problem.message().into() }
+                    }
+                    Error::Factor(FactorError::ChallengeExpired) => {
+                        let problem = CodeProblem::Expired;
+                        Error::Rejected { reason: Rejection::OneTimeCode(problem), message: problem.message().into() }
+                    }
+                    other => other,
+                })
             }
         }
     }

@@ -14,6 +14,7 @@ use crate::crypto::signing::SigningKey;
 use crate::domain::environment::{ApiKeyRecord, CorsOrigin, RedirectUri, StoredSigningKey};
 use crate::domain::environment::{Environment, Settings};
 use crate::domain::jwt_template::JwtTemplate;
+use crate::domain::public_key::PublicKey;
 use crate::domain::redirect;
 use crate::ids::new_id;
 use crate::store::NewEnvironment;
@@ -266,7 +267,7 @@ impl Core {
         };
         let stored = self.store.insert_redirect_uri(&env.id, &record).await.map_err(|e| match e {
             crate::store::StoreError::Conflict(_) => Error::Conflict {
-                code: "redirect_uri_already_exists",
+                what: super::error::Duplicate::RedirectUri,
                 message: format!("The redirect URI '{uri}' is already registered."),
             },
             other => other.into(),
@@ -289,7 +290,7 @@ impl Core {
         let record = CorsOrigin { id: new_id("cors_origin"), origin: origin.clone(), created_at: now, updated_at: now };
         self.store.insert_cors_origin(&env.id, &record).await.map_err(|e| match e {
             crate::store::StoreError::Conflict(_) => Error::Conflict {
-                code: "cors_origin_already_exists",
+                what: super::error::Duplicate::CorsOrigin,
                 message: format!("The origin '{origin}' is already allowed."),
             },
             other => other.into(),
@@ -361,14 +362,22 @@ impl Core {
     }
 
     /// The public keys to publish: next, active and retired-but-alive keys.
-    pub fn jwks(&self, env: &LoadedEnvironment) -> Result<serde_json::Value> {
+    pub fn jwks(&self, env: &LoadedEnvironment) -> Result<Vec<PublicKey>> {
         let mut keys = Vec::new();
         for (status, stored) in self.key_schedule(env).iter().zip(&env.signing_keys) {
             if status.state != KeyState::Expired {
-                keys.push(self.keys.parsed(stored)?.public_jwk().clone());
+                let parsed = self.keys.parsed(stored)?;
+                let (n, e) = parsed.public_numbers();
+                keys.push(PublicKey {
+                    kid: stored.kid.clone(),
+                    n: n.to_owned(),
+                    e: e.to_owned(),
+                    certificate: None,
+                    certificate_sha256: None,
+                });
             }
         }
-        Ok(serde_json::json!({ "keys": keys }))
+        Ok(keys)
     }
 
     /// Publishes a new signing key; it starts signing after one JWKS max-age.

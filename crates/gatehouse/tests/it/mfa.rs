@@ -102,7 +102,7 @@ async fn enrol_challenge_and_sign_in_with_totp() {
     let (_, step) = app.password_login("ada@example.com", PASSWORD).await;
     let pending = step["pending_authentication_token"].as_str().unwrap().to_owned();
     let (status, body) = totp_grant(&app, &pending, &challenge_id, &code(&app, &secret, 0)).await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("authentication_challenge_previously_verified")));
+    assert_eq!((status, body["code"].as_str()), (400, Some("one_time_code_previously_used")));
     // The same code with a fresh challenge: refused (each code works once).
     let fresh = challenge(&app, &factor_id).await;
     let (status, body) = totp_grant(&app, &pending, &fresh, &code(&app, &secret, 0)).await;

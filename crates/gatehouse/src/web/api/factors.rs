@@ -7,14 +7,15 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::extract::{ApiKeyEnvironment, WireBody};
-use super::lists::{ListParams, envelope};
+use super::lists::ListParams;
 use crate::service::Error;
-use crate::service::mfa::{TotpOptions, challenge_to_wire, factor_to_wire};
+use crate::service::mfa::TotpOptions;
 use crate::web::AppState;
 use crate::web::error::ApiError;
+use crate::web::wire::{self, Page};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -45,11 +46,7 @@ async fn enroll(
         .ok_or_else(|| Error::validation("type", "type_required", "type is required (totp)."))?;
     let options = TotpOptions { issuer: body.totp_issuer, user: body.totp_user, secret: body.totp_secret };
     let (enrolment, challenge) = state.core.enroll_factor(&env, &user_id, &factor_type, options).await?;
-    let body = json!({
-        "authentication_factor": factor_to_wire(&enrolment.factor, Some(&enrolment)),
-        "authentication_challenge": challenge_to_wire(&challenge),
-    });
-    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+    Ok((StatusCode::CREATED, axum::Json(wire::Enrolment::new(&enrolment, &challenge))).into_response())
 }
 
 async fn list(
@@ -57,22 +54,23 @@ async fn list(
     ApiKeyEnvironment(env): ApiKeyEnvironment,
     Path(user_id): Path<String>,
     Query(params): Query<ListParams>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     params.limit()?;
     params.order()?;
     // A user has a handful of factors: one page, oldest first.
     let factors = state.core.list_factors(&env, &user_id).await?;
     let ids: Vec<&str> = factors.iter().map(|f| f.id.as_str()).collect();
-    let data = factors.iter().map(|f| factor_to_wire(f, None)).collect();
-    Ok(axum::Json(envelope(data, &ids, false, &ListParams::default())))
+    let data = factors.iter().map(wire::Factor::from).collect();
+    Ok(axum::Json(wire::List::page(data, &ids, Page::default())).into_response())
 }
 
 async fn read(
     State(state): State<AppState>,
     ApiKeyEnvironment(env): ApiKeyEnvironment,
     Path(id): Path<String>,
-) -> Result<axum::Json<Value>, ApiError> {
-    Ok(axum::Json(factor_to_wire(&state.core.get_factor(&env, &id).await?, None)))
+) -> Result<Response, ApiError> {
+    let factor = state.core.get_factor(&env, &id).await?;
+    Ok(axum::Json(wire::Factor::from(&factor)).into_response())
 }
 
 async fn remove(
@@ -91,7 +89,7 @@ async fn challenge(
     WireBody(_body): WireBody<Value>,
 ) -> Result<Response, ApiError> {
     let challenge = state.core.challenge_factor(&env, &id).await?;
-    Ok((StatusCode::CREATED, axum::Json(challenge_to_wire(&challenge))).into_response())
+    Ok((StatusCode::CREATED, axum::Json(wire::Challenge::from(&challenge))).into_response())
 }
 
 #[derive(Deserialize)]
@@ -110,6 +108,5 @@ async fn verify(
         .filter(|c| !c.is_empty())
         .ok_or_else(|| Error::validation("code", "code_required", "code is required."))?;
     let (challenge, valid) = state.core.verify_challenge(&env, &id, &code).await?;
-    let body = json!({ "challenge": challenge_to_wire(&challenge), "valid": valid });
-    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+    Ok((StatusCode::CREATED, axum::Json(wire::ChallengeVerification::new(&challenge, valid))).into_response())
 }
