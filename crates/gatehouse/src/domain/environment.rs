@@ -39,6 +39,8 @@ pub struct StoredSigningKey {
     /// When the key first appeared in the JWKS; it signs only once caches have seen it.
     pub published_at: Millis,
     pub created_at: Millis,
+    /// The key's self-signed certificate (DER, standard base64), published as `x5c`.
+    pub certificate: Option<String>,
 }
 
 /// An API key as kept: its hash is in the store, never the key.

@@ -255,12 +255,13 @@ impl Core {
         Ok(user)
     }
 
-    /// Starts a session for a signed-in user and issues its first token pair.
+    /// Starts a session for a user who signed in at `auth_time` and issues its first token pair.
     pub async fn start_session(
         &self,
         env: &LoadedEnvironment,
         mut user: User,
         method: &AuthMethod,
+        auth_time: Millis,
         info: &RequestInfo,
     ) -> Result<Authenticated> {
         let now = self.now();
@@ -276,12 +277,13 @@ impl Core {
             ended_at: None,
             created_at: now,
             updated_at: now,
+            auth_time,
         };
         self.store.insert_session(&session, &hash_secret(&first_secret)).await?;
         let refresh_token = RefreshToken::format(&session.id, 0, &first_secret);
         self.store.record_sign_in(&user.id, now).await?;
         user.last_sign_in_at = Some(now);
-        let claims = self.access_claims(env, &user, &session.id, now)?;
+        let claims = self.access_claims(env, &user, &session, now)?;
         let access_token = self.sign_access_token(env, &claims)?;
         Ok(Authenticated {
             user,
@@ -341,7 +343,8 @@ impl Core {
             .find_user(&env.id, &issued.user_id)
             .await?
             .ok_or_else(|| Error::InvalidGrant("The code's user no longer exists.".into()))?;
-        let authenticated = self.start_session(env, user, &issued.auth_method, info).await?;
+        // The sign-in ended when the hosted pages issued the code.
+        let authenticated = self.start_session(env, user, &issued.auth_method, issued.created_at, info).await?;
         self.store.attach_code_session(&code_hash, &authenticated.session_id).await?;
         Ok(authenticated)
     }
@@ -383,7 +386,7 @@ impl Core {
                     return Err(invalid());
                 }
                 let next_secret = derive_token(&self.refresh_key, REFRESH_ROTATION, token.secret);
-                let claims = self.access_claims(env, &ctx.user, &ctx.session.id, now)?;
+                let claims = self.access_claims(env, &ctx.user, &ctx.session, now)?;
                 let claims_json = serde_json::Value::Object(claims.clone()).to_string();
                 if !self
                     .store

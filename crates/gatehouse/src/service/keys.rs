@@ -92,7 +92,13 @@ mod tests {
     use super::*;
 
     fn key(kid: &str, published_at: Millis) -> StoredSigningKey {
-        StoredSigningKey { kid: kid.into(), private_key: String::new(), published_at, created_at: published_at }
+        StoredSigningKey {
+            kid: kid.into(),
+            private_key: String::new(),
+            published_at,
+            created_at: published_at,
+            certificate: None,
+        }
     }
 
     #[track_caller]

@@ -157,7 +157,7 @@ impl Core {
         info: &super::auth::RequestInfo,
     ) -> Result<super::auth::Authenticated> {
         let (token, step) = match self.continue_sign_in(env, &user, method).await? {
-            SignInProgress::Complete => return self.start_session(env, user, method, info).await,
+            SignInProgress::Complete => return self.start_session(env, user, method, self.now(), info).await,
             SignInProgress::StepUp { pending_token, step } => (pending_token, step),
         };
         Err(match step {

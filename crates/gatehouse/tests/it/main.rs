@@ -19,3 +19,4 @@ mod security;
 mod social;
 mod store_copy;
 mod tokens;
+mod wire;

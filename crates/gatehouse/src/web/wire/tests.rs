@@ -139,6 +139,7 @@ fn session_object() {
         ended_at: None,
         created_at: T0,
         updated_at: T0,
+        auth_time: T0,
     };
     snapshot("session", Session::new(&s, T1));
     let status = |s: &DomainSession, now| serde_json::to_value(Session::new(s, now)).unwrap()["status"].clone();
