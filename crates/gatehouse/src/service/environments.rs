@@ -12,7 +12,7 @@ use crate::clock::Millis;
 use crate::crypto::secrets::{hash_secret, prefixed_token};
 use crate::crypto::signing::{SigningKey, certificate_thumbprint, self_signed_certificate};
 use crate::domain::environment::{ApiKeyRecord, CorsOrigin, RedirectUri, StoredSigningKey};
-use crate::domain::environment::{Environment, Settings};
+use crate::domain::environment::{Environment, MIN_ACCESS_TOKEN_TTL_SECS, Settings, short_lifetime_reason};
 use crate::domain::jwt_template::JwtTemplate;
 use crate::domain::public_key::PublicKey;
 use crate::domain::redirect;
@@ -185,6 +185,10 @@ impl Core {
             // A template is validated when set; one that no longer parses is reported per token.
             JwtTemplate::parse(&env.settings.jwt_template).ok().map(Arc::new)
         };
+        if env.settings.access_token_ttl_secs < MIN_ACCESS_TOKEN_TTL_SECS {
+            // Stored before the floor existed: served as set, but said loudly.
+            tracing::warn!(environment = %env.name, "{}", short_lifetime_reason(env.settings.access_token_ttl_secs));
+        }
         let loaded = Arc::new(LoadedEnvironment {
             environment: env,
             redirect_uris,

@@ -89,3 +89,25 @@ async fn jwks_keys_carry_their_certificates_old_keys_included() {
     let stored = app.core.store.list_signing_keys(&env.id).await.unwrap();
     assert!(stored.iter().all(|k| k.certificate.is_some()));
 }
+
+#[tokio::test]
+async fn access_token_lifetimes_the_sdks_would_refresh_in_a_loop_are_refused() {
+    let app = TestApp::spawn().await;
+    let env = app.core.environment_by_name("development").await.unwrap();
+    let mut settings = env.settings.clone();
+    let err = settings.set("access_token_ttl_secs", "20").unwrap_err();
+    assert!(err.contains("refreshed on every request") && err.contains("at least 40"), "{err}");
+    // The service refuses it too (the CLI's and any API's path), with the same reason.
+    settings.access_token_ttl_secs = 30;
+    match app.core.update_settings(&env, settings.clone()).await {
+        Err(gatehouse::service::Error::Validation { message, .. }) => {
+            assert!(message.contains("30 s left"), "{message}")
+        }
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+    settings.access_token_ttl_secs = 40;
+    app.core.update_settings(&env, settings).await.unwrap();
+    app.create_user("ada@example.com").await;
+    let c = claims(&app.login("ada@example.com").await.access_token);
+    assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 40);
+}
