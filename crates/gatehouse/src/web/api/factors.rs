@@ -20,6 +20,7 @@ use crate::web::wire::{self, Page};
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/user_management/users/{id}/auth_factors", get(list).post(enroll))
+        .route("/auth/factors/enroll", post(enroll_legacy))
         .route("/auth/factors/{id}", get(read).delete(remove))
         .route("/auth/factors/{id}/challenge", post(challenge))
         .route("/auth/challenges/{id}/verify", post(verify))
@@ -47,6 +48,37 @@ async fn enroll(
     let options = TotpOptions { issuer: body.totp_issuer, user: body.totp_user, secret: body.totp_secret };
     let (enrolment, challenge) = state.core.enroll_factor(&env, &user_id, &factor_type, options).await?;
     Ok((StatusCode::CREATED, axum::Json(wire::Enrolment::new(&enrolment, &challenge))).into_response())
+}
+
+#[derive(Deserialize)]
+struct LegacyEnrollBody {
+    user_id: Option<String>,
+    #[serde(flatten)]
+    factor: EnrollBody,
+}
+
+/// `POST /auth/factors/enroll`, the older MFA API (`workos.mfa.enrollFactor`): the factor with its
+/// secret, no challenge. Gatehouse keeps factors per user, so `user_id` is required here.
+async fn enroll_legacy(
+    State(state): State<AppState>,
+    ApiKeyEnvironment(env): ApiKeyEnvironment,
+    WireBody(body): WireBody<LegacyEnrollBody>,
+) -> Result<Response, ApiError> {
+    let user_id = body.user_id.filter(|u| !u.is_empty()).ok_or_else(|| {
+        Error::validation(
+            "user_id",
+            "user_id_required",
+            "user_id is required: Gatehouse keeps every factor with its user (or use POST /user_management/users/{id}/auth_factors).",
+        )
+    })?;
+    let f = body.factor;
+    let factor_type = f
+        .factor_type
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Error::validation("type", "type_required", "type is required (totp)."))?;
+    let options = TotpOptions { issuer: f.totp_issuer, user: f.totp_user, secret: f.totp_secret };
+    let (enrolment, _challenge) = state.core.enroll_factor(&env, &user_id, &factor_type, options).await?;
+    Ok((StatusCode::CREATED, axum::Json(wire::Factor::enrolled(&enrolment))).into_response())
 }
 
 async fn list(

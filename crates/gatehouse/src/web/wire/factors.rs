@@ -52,6 +52,13 @@ impl<'a> Factor<'a> {
     }
 }
 
+impl<'a> Factor<'a> {
+    /// A factor just enrolled, with its secret, QR code and URI (`AuthenticationFactorEnrolled`).
+    pub fn enrolled(enrolment: &'a TotpEnrolment) -> Factor<'a> {
+        Factor::new(&enrolment.factor, Some(enrolment))
+    }
+}
+
 impl<'a> From<&'a AuthFactor> for Factor<'a> {
     fn from(f: &'a AuthFactor) -> Factor<'a> {
         Factor::new(f, None)
