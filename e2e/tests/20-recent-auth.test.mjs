@@ -14,7 +14,7 @@ import { useGatehouse, REPO_ROOT } from '../lib/server.mjs';
 import { confidentialClient, createPasswordUser, sdkAuthorizeUrl, sleep, STRONG_PASSWORD } from '../lib/api.mjs';
 
 const gh = useGatehouse();
-const REDIRECT_URI = 'http://localhost:3000/callback';
+const REDIRECT_URI = 'http://localhost:3000/e2e/recent-auth/callback';
 const NEXTJS_UTILS = join(
   REPO_ROOT,
   process.env.E2E_SDK === 'latest' ? 'e2e/latest/nextjs-convex' : 'examples/nextjs-convex',
