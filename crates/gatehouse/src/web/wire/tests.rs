@@ -121,6 +121,7 @@ fn authenticate_response() {
         refresh_token: "session_1.0.secret".into(),
         authentication_method: AuthMethod::Password,
         session_id: "session_1".into(),
+        session_expires_at: T0 + 86_400_000,
     };
     snapshot("authenticate_response", AuthenticateResponse::from(&done));
     snapshot("user_response", UserResponse::from(&user()));
