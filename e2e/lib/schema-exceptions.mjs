@@ -12,8 +12,6 @@
 // - KNOWN_DRIFT: drift a test asserts directly (e.g. an SDK release that needs a claim Gatehouse does not
 //   mint yet), used through `expectDrift` (lib/drift.mjs).
 
-import { sdkMajor } from './sdk.mjs';
-
 /** @type {{method: string, path: string|RegExp, reason: string}[]} */
 export const OWN_ENDPOINTS = [
   { method: '*', path: /^\/user_management\/providers(\/[^/]+)?$/, reason: 'social login providers are configured over the API in Gatehouse; WorkOS configures them in its dashboard' },
@@ -50,59 +48,8 @@ export const DIFFERENCES = [
   },
 
   // ---- TODO(drift): bugs in Gatehouse, listed in e2e/KNOWN-DRIFT.md; remove each entry with its fix ----
-  {
-    drift: true, method: 'POST', path: '/user_management/authenticate', status: 200,
-    when: (b) => b?.organization_id === null,
-    patch: ({ organization_id: _, ...rest }) => rest,
-    reason: 'TODO(drift) `"organization_id": null` in an unscoped session; the schema allows only a string or no field',
-  },
-  {
-    drift: true, method: 'GET', path: '/sso/jwks/{clientId}', status: 200,
-    when: (b) => Array.isArray(b?.keys) && b.keys.some((k) => !('x5c' in k) || !('x5t#S256' in k)),
-    patch: (b) => ({ ...b, keys: b.keys.map((k) => ({ 'x5c': ['(missing)'], 'x5t#S256': '(missing)', ...k })) }),
-    reason: 'TODO(drift) JWKS keys without `x5c` (a certificate chain) and `x5t#S256` (its SHA-256 thumbprint), which the schema requires',
-  },
-  {
-    drift: true, method: 'POST', path: '/user_management/password_reset/confirm', status: 400,
-    when: (b) => b?.code === 'password_strength_error',
-    patch: (b) => ({ ...b, code: 'password_reset_error' }),
-    reason: 'TODO(drift) a weak new password answers `password_strength_error`; the document\'s only 400 code here is `password_reset_error` (with the reasons in `errors[]`)',
-  },
-  {
-    drift: true, method: 'POST', path: '/user_management/password_reset/confirm', status: 400,
-    when: (b) => b?.code === 'password_reset_error' && !Array.isArray(b.errors),
-    patch: (b) => ({ ...b, errors: [] }),
-    reason: 'TODO(drift) `password_reset_error` (invalid, used or expired token) without the `errors` array the schema requires',
-  },
-  {
-    drift: true, method: 'POST', path: '/user_management/authenticate', status: 400,
-    when: (b) => b?.code === 'email_verification_code_incorrect',
-    patch: (b) => ({ ...b, code: 'invalid_one_time_code' }),
-    reason: 'TODO(drift) a wrong code on the email-verification grant answers `email_verification_code_incorrect`, which the document lists only for POST /user_management/users/{id}/email_verification/confirm; for authenticate it documents `invalid_one_time_code`',
-  },
-  {
-    drift: true, method: 'POST', path: '/user_management/authenticate', status: 400,
-    when: (b) => b?.code === 'authentication_challenge_previously_verified',
-    patch: (b) => ({ ...b, code: 'one_time_code_previously_used' }),
-    reason: 'TODO(drift) a reused challenge on the mfa-totp grant answers `authentication_challenge_previously_verified`, which the document does not list for authenticate (nearest documented: `one_time_code_previously_used`)',
-  },
-  {
-    drift: true, method: 'GET', path: '/user_management/users/{id}/identities', status: 200,
-    when: (b) => Array.isArray(b) && b.some((i) => i?.provider === 'GitHubOAuth'),
-    patch: (b) => b.map((i) => (i?.provider === 'GitHubOAuth' ? { ...i, provider: 'GithubOAuth' } : i)),
-    reason: 'TODO(drift) identities name GitHub `GitHubOAuth`; WorkOS\'s identities answer spells it `GithubOAuth` (the document\'s enum, and @workos-inc/node\'s deserializer maps `GithubOAuth` → `GitHubOAuth` for its callers)',
-  },
-  {
-    drift: true, method: 'POST', path: '/user_management/cors_origins', status: 409,
-    when: (b) => b?.code === 'cors_origin_already_exists',
-    patch: (b) => ({ ...b, code: 'duplicate_cors_origin' }),
-    reason: 'TODO(drift) a duplicate CORS origin answers `cors_origin_already_exists`; WorkOS documents `duplicate_cors_origin`',
-  },
-  {
-    drift: true, method: '*', path: '*', status: 400,
-    when: (b) => typeof b?.error === 'string' && typeof b?.error_description === 'string' && /not valid JSON/.test(b.error_description),
-    reason: 'TODO(drift) a malformed JSON body on a management endpoint answers the OAuth shape `{error: "invalid_request", error_description}`; the document\'s management errors are `{code, message}` (422 `invalid_request_parameters` for invalid input)',
-  },
+  // (none: the drift found by the first schema check was fixed in the server's wire module,
+  // crates/gatehouse/src/web/wire/)
 ];
 
 /**
@@ -112,15 +59,4 @@ export const DIFFERENCES = [
  * `applies()` limits an entry to the SDK releases that show it.
  * @type {Record<string, {reason: string, applies?: () => boolean}>}
  */
-export const KNOWN_DRIFT = {
-  'node12-auth-time': {
-    applies: () => sdkMajor('@workos-inc/node') >= 12,
-    reason: 'TODO(drift) @workos-inc/node 12 refuses access tokens without an `auth_time` claim (besides `sid`): sealed sessions authenticate() → {authenticated: false, reason: "invalid_jwt"}; Gatehouse does not mint `auth_time`',
-  },
-  'auth-time-claim': {
-    reason: 'TODO(drift) access tokens carry no `auth_time` (the time of the sign-in that started the session, kept across refreshes), which @workos-inc/node 12 requires and authkit-nextjs\'s checkRecentAuth reads',
-  },
-  'duplicate-cors-origin-code': {
-    reason: 'TODO(drift) a duplicate CORS origin answers 409 `cors_origin_already_exists`; WorkOS documents `duplicate_cors_origin`',
-  },
-};
+export const KNOWN_DRIFT = {};

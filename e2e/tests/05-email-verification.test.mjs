@@ -73,10 +73,10 @@ test('password sign-in of an unverified user → 403 gate → emailed code → a
     assert.ok(Date.parse(v.expiresAt) > Date.now());
   });
 
-  await t.test('wrong code → 400 email_verification_code_incorrect (pending token kept)', () =>
+  await t.test('wrong code → 400 invalid_one_time_code (pending token kept)', () =>
     rejectsCode(
       workos.userManagement.authenticateWithEmailVerification({ code: wrongCode(codeFrom(mail)), pendingAuthenticationToken: gate.pendingAuthenticationToken }),
-      'email_verification_code_incorrect',
+      'invalid_one_time_code',
     ));
 
   await t.test('bogus pending token → 400 invalid_pending_authentication_token', () =>

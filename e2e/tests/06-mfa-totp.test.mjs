@@ -67,7 +67,7 @@ test('scenario 8: enrol TOTP, password sign-in → mfa_challenge → challengeFa
   const again = await stepUp(workos, email);
   await assert.rejects(
     workos.userManagement.authenticateWithTotp({ code, pendingAuthenticationToken: again.pendingAuthenticationToken, authenticationChallengeId: challenge.id }),
-    (err) => err.rawData?.code === 'authentication_challenge_previously_verified',
+    (err) => err.rawData?.code === 'one_time_code_previously_used',
   );
   const fresh = await workos.multiFactorAuth.challengeFactor({ authenticationFactorId: factor.id });
   await assert.rejects(

@@ -86,10 +86,11 @@ test('createPasswordReset → emailed link → resetPassword: sessions revoked, 
     assert.equal(got.passwordResetUrl, reset.password_reset_url);
   });
 
-  await t.test('a weak new password → 400 password_strength_error; the token is not spent', async () => {
+  await t.test('a weak new password → 400 password_reset_error with the reason in errors[]; the token is not spent', async () => {
     const raw = await apiRequest(gh, 'POST', '/user_management/password_reset/confirm', { token: link.searchParams.get('token'), new_password: 'password' });
     assert.equal(raw.status, 400, raw.text);
-    assert.equal(raw.body.code, 'password_strength_error', raw.text);
+    assert.equal(raw.body.code, 'password_reset_error', raw.text);
+    assert.equal(raw.body.errors?.[0]?.code, 'password_too_weak', raw.text);
     await assert.rejects(workos.userManagement.resetPassword({ token: link.searchParams.get('token'), newPassword: 'password' }), (e) => e?.status === 400);
   });
 

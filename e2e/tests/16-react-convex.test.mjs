@@ -16,11 +16,12 @@ import { addRedirectUri, apiRequest, uniqueEmail, STRONG_PASSWORD, sleep } from 
 import { startConvexNumbers, buildReactApp, serveApp } from '../lib/react-convex.mjs';
 
 
-// Access tokens live 20 s. authkit-js refreshes 10 s before expiry and the Convex client asks for a new
+// Access tokens live 40 s (the shortest Gatehouse accepts: shorter ones make the SDKs refresh in a loop).
+// authkit-js refreshes 10 s before expiry and the Convex client asks for a new
 // token `exp − iat − 10 s` after the server confirmed one, so a healthy page sends one Authenticate
-// about every 10 s. A reconnect storm would be dozens.
-const TTL_SECS = 20;
-const WATCH_SECS = 50;
+// about every 30 s. A reconnect storm would be dozens.
+const TTL_SECS = 40; // the shortest lifetime Gatehouse accepts (domain::environment::MIN_ACCESS_TOKEN_TTL_SECS)
+const WATCH_SECS = 100; // two and a half lifetimes
 
 const gh = useGatehouse({ settings: { access_token_ttl_secs: TTL_SECS } });
 let backend;

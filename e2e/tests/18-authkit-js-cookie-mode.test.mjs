@@ -19,7 +19,7 @@ import { startApp } from '../lib/app.mjs';
 import { useGatehouse } from '../lib/server.mjs';
 import { addRedirectUri, addCorsOrigin, apiRequest, uniqueEmail, sleep, STRONG_PASSWORD } from '../lib/api.mjs';
 
-const TTL_SECS = 20; // authkit-js refreshes 10 s before expiry: one refresh every ~10 s per tab
+const TTL_SECS = 40; // the shortest Gatehouse accepts; authkit-js refreshes 10 s before expiry: one refresh every ~30 s per tab
 const gh = useGatehouse({ publicHost: 'auth.example.test', settings: { access_token_ttl_secs: TTL_SECS } });
 let api; // the same server for Node's own calls, which cannot resolve the .test names
 let app;

@@ -16,7 +16,9 @@ pub struct SigningKey {
     kid: String,
     pair: KeyPair,
     header_b64: String,
-    jwk: serde_json::Value,
+    /// The public modulus and exponent, base64url.
+    n: String,
+    e: String,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -55,24 +57,23 @@ impl SigningKey {
         let header = json!({"alg": "RS256", "typ": "JWT", "kid": kid});
         let header_b64 = URL_SAFE_NO_PAD.encode(header.to_string());
         let components = PublicKeyComponents::<Vec<u8>>::from(pair.public_key());
-        let jwk = json!({
-            "kty": "RSA",
-            "alg": "RS256",
-            "use": "sig",
-            "kid": kid,
-            "n": URL_SAFE_NO_PAD.encode(&components.n),
-            "e": URL_SAFE_NO_PAD.encode(&components.e),
-        });
-        SigningKey { kid, pair, header_b64, jwk }
+        let n = URL_SAFE_NO_PAD.encode(&components.n);
+        let e = URL_SAFE_NO_PAD.encode(&components.e);
+        SigningKey { kid, pair, header_b64, n, e }
     }
 
     pub fn kid(&self) -> &str {
         &self.kid
     }
 
-    /// The public key as a JWK (`kty`, `alg`, `use`, `kid`, `n`, `e`).
-    pub fn public_jwk(&self) -> &serde_json::Value {
-        &self.jwk
+    /// The public modulus and exponent, base64url without padding.
+    pub fn public_numbers(&self) -> (&str, &str) {
+        (&self.n, &self.e)
+    }
+
+    /// The public key as a bare JWK (`kty`, `alg`, `use`, `kid`, `n`, `e`).
+    pub fn public_jwk(&self) -> serde_json::Value {
+        json!({ "kty": "RSA", "alg": "RS256", "use": "sig", "kid": self.kid, "n": self.n, "e": self.e })
     }
 
     /// Signs `claims` as a compact JWS with header `{"alg":"RS256","typ":"JWT","kid":…}`.
@@ -91,6 +92,33 @@ impl SigningKey {
         URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
         Ok(token)
     }
+}
+
+/// A self-signed X.509 certificate for a stored key (`generate`'s encoding), for the JWKS `x5c`:
+/// subject and issuer `CN=<kid>`, valid from `now` for 20 years (verifiers of JWTs ignore the
+/// dates; the key's life is the JWKS schedule). Returns the DER in standard base64 (`x5c`) and
+/// its SHA-256 in base64url (`x5t#S256`, RFC 7517 §4.9).
+pub fn self_signed_certificate(kid: &str, stored: &str, now_ms: i64) -> Result<(String, String), KeyError> {
+    let der = STANDARD.decode(stored).map_err(|_| KeyError::Decode)?;
+    let pkcs8 = rustls::pki_types::PrivatePkcs8KeyDer::from(der.as_slice());
+    let key =
+        rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&pkcs8, &rcgen::PKCS_RSA_SHA256).map_err(|_| KeyError::Decode)?;
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(|_| KeyError::Crypto)?;
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params.distinguished_name.push(rcgen::DnType::CommonName, kid);
+    let start = time::OffsetDateTime::from_unix_timestamp(now_ms.div_euclid(1000)).map_err(|_| KeyError::Crypto)?;
+    params.not_before = start;
+    params.not_after = start + time::Duration::days(20 * 365);
+    let cert = params.self_signed(&key).map_err(|_| KeyError::Crypto)?;
+    let der = cert.der().as_ref();
+    let thumbprint = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der);
+    Ok((STANDARD.encode(der), URL_SAFE_NO_PAD.encode(thumbprint.as_ref())))
+}
+
+/// The `x5t#S256` of a certificate given as `x5c` (standard base64 DER), if it decodes.
+pub fn certificate_thumbprint(certificate: &str) -> Option<String> {
+    let der = STANDARD.decode(certificate).ok()?;
+    Some(URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &der).as_ref()))
 }
 
 #[cfg(test)]
@@ -116,5 +144,19 @@ mod tests {
         let message = format!("{}.{}", parts[0], parts[1]);
         public.verify(message.as_bytes(), &URL_SAFE_NO_PAD.decode(parts[2]).unwrap()).unwrap();
         assert_eq!(key.public_jwk()["e"], "AQAB");
+    }
+
+    #[test]
+    fn certificates_carry_the_key_and_its_thumbprint() {
+        let (key, stored) = SigningKey::generate("key_1".into()).unwrap();
+        let (cert, thumb) = self_signed_certificate("key_1", &stored, 1_767_225_600_000).unwrap();
+        let der = STANDARD.decode(&cert).unwrap();
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &der);
+        assert_eq!(thumb, URL_SAFE_NO_PAD.encode(digest.as_ref()));
+        assert_eq!(certificate_thumbprint(&cert).as_deref(), Some(thumb.as_str()));
+        // The certificate holds the key's modulus (as a DER INTEGER inside its public key).
+        let (n, _) = key.public_numbers();
+        let modulus = URL_SAFE_NO_PAD.decode(n).unwrap();
+        assert!(der.windows(modulus.len()).any(|w| w == modulus.as_slice()));
     }
 }

@@ -39,6 +39,8 @@ pub struct StoredSigningKey {
     /// When the key first appeared in the JWKS; it signs only once caches have seen it.
     pub published_at: Millis,
     pub created_at: Millis,
+    /// The key's self-signed certificate (DER, standard base64), published as `x5c`.
+    pub certificate: Option<String>,
 }
 
 /// An API key as kept: its hash is in the store, never the key.
@@ -137,6 +139,24 @@ impl Default for Branding {
     }
 }
 
+/// The shortest access-token lifetime Gatehouse accepts, in seconds. The SDKs refresh a token
+/// that has less than a buffer left: authkit-nextjs (its middleware and its client token store)
+/// 30 s for lifetimes up to 5 minutes, 60 s above; Convex's client 10 s. A lifetime at or under
+/// the 30 s buffer is "expiring" the moment it is issued, so every request refreshes and an open
+/// page refreshes in a loop (about 1,500 refresh grants in 50 s measured at 20 s). 40 s is the
+/// buffer plus Convex's 10 s, which leaves one refresh per lifetime.
+pub const MIN_ACCESS_TOKEN_TTL_SECS: i64 = 40;
+
+/// Why lifetimes below [`MIN_ACCESS_TOKEN_TTL_SECS`] are refused (shown by the CLI and the API).
+pub fn short_lifetime_reason(secs: i64) -> String {
+    format!(
+        "access_token_ttl_secs={secs} is shorter than {MIN_ACCESS_TOKEN_TTL_SECS} s: the WorkOS SDKs refresh a token \
+         with less than 30 s left (authkit-nextjs; 60 s above 5 minutes), so a lifetime this short is refreshed on \
+         every request and in a loop on an open page. Use at least {MIN_ACCESS_TOKEN_TTL_SECS} s; 300 s (the default, \
+         as on WorkOS) suits real use."
+    )
+}
+
 impl Settings {
     /// Defaults for a new environment. The JWT template sets `aud` to the client ID so that
     /// Convex providers with `applicationID` work out of the box.
@@ -151,8 +171,11 @@ impl Settings {
 
     /// Checks values an operator set; the message says what to change.
     pub fn validate(&self) -> Result<(), String> {
-        if !(10..=24 * 3600).contains(&self.access_token_ttl_secs) {
-            return Err("access_token_ttl_secs must be between 10 and 86400".into());
+        if self.access_token_ttl_secs < MIN_ACCESS_TOKEN_TTL_SECS {
+            return Err(short_lifetime_reason(self.access_token_ttl_secs));
+        }
+        if self.access_token_ttl_secs > 24 * 3600 {
+            return Err("access_token_ttl_secs must be at most 86400 (a day)".into());
         }
         if !(60..=400 * 24 * 3600).contains(&self.session_ttl_secs) {
             return Err("session_ttl_secs must be between 60 and 34560000 (400 days)".into());
@@ -254,6 +277,11 @@ mod tests {
         s.set("access_token_ttl_secs", "60").unwrap();
         assert_eq!(s.access_token_ttl_secs, 60);
         assert!(s.set("access_token_ttl_secs", "1").is_err());
+        // Below the SDKs' refresh buffer plus a margin: refused with the reason.
+        let err = s.set("access_token_ttl_secs", "30").unwrap_err();
+        assert!(err.contains("refreshed on every request"), "{err}");
+        s.set("access_token_ttl_secs", "40").unwrap();
+        assert!(s.set("access_token_ttl_secs", "86401").is_err());
         assert!(s.set("nope", "1").unwrap_err().contains("unknown setting"));
         assert!(s.set("branding.primary_color", "red").is_err());
         s.set("branding.primary_color", "#112233").unwrap();

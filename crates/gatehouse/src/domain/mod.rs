@@ -11,6 +11,7 @@ pub mod one_time_code;
 pub mod outbox;
 pub mod password_policy;
 pub mod provider;
+pub mod public_key;
 pub mod redirect;
 pub mod refresh_token;
 pub mod session;

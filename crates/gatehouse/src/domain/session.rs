@@ -81,6 +81,9 @@ pub struct Session {
     pub ended_at: Option<Millis>,
     pub created_at: Millis,
     pub updated_at: Millis,
+    /// When the user signed in to start this session (the access token's `auth_time`); kept
+    /// across refreshes.
+    pub auth_time: Millis,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

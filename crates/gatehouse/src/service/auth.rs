@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::codes::CodeProblem;
 use super::environments::{LoadedEnvironment, SEC};
+use super::error::{FactorError, Rejection};
 use super::pending::FirstFactor;
 use super::throttle::Attempt;
 use super::{Core, Error, Result};
@@ -220,7 +222,13 @@ impl Core {
                     ));
                 }
                 let (pending, user) = self.peek_pending_authentication(&env, &pending_authentication_token).await?;
-                let user = self.confirm_email_verification(&env, user, &code).await?;
+                // On this grant WorkOS names code problems as for any one-time code.
+                let user = self.confirm_email_verification(&env, user, &code).await.map_err(|e| match e {
+                    Error::Rejected { reason: Rejection::EmailVerificationCode(problem), message } => {
+                        Error::Rejected { reason: Rejection::OneTimeCode(problem), message }
+                    }
+                    other => other,
+                })?;
                 self.consume_pending_authentication(&env, &pending_authentication_token).await?;
                 self.finish_api_sign_in(&env, user, &pending.auth_method, info).await
             }
@@ -238,6 +246,18 @@ impl Core {
                     info,
                 )
                 .await
+                .map_err(|e| match e {
+                    // The grant names a spent or expired challenge as WorkOS names one-time codes.
+                    Error::Factor(FactorError::ChallengeUsed) => {
+                        let problem = CodeProblem::PreviouslyUsed;
+                        Error::Rejected { reason: Rejection::OneTimeCode(problem), message: problem.message().into() }
+                    }
+                    Error::Factor(FactorError::ChallengeExpired) => {
+                        let problem = CodeProblem::Expired;
+                        Error::Rejected { reason: Rejection::OneTimeCode(problem), message: problem.message().into() }
+                    }
+                    other => other,
+                })
             }
         }
     }
@@ -279,12 +299,13 @@ impl Core {
         Ok(PasswordChecked { user, first })
     }
 
-    /// Starts a session for a signed-in user and issues its first token pair.
+    /// Starts a session for a user who signed in at `auth_time` and issues its first token pair.
     pub async fn start_session(
         &self,
         env: &LoadedEnvironment,
         mut user: User,
         method: &AuthMethod,
+        auth_time: Millis,
         info: &RequestInfo,
     ) -> Result<Authenticated> {
         let now = self.now();
@@ -300,12 +321,13 @@ impl Core {
             ended_at: None,
             created_at: now,
             updated_at: now,
+            auth_time,
         };
         self.store.insert_session(&session, &hash_secret(&first_secret)).await?;
         let refresh_token = RefreshToken::format(&session.id, 0, &first_secret);
         self.store.record_sign_in(&user.id, now).await?;
         user.last_sign_in_at = Some(now);
-        let claims = self.access_claims(env, &user, &session.id, now)?;
+        let claims = self.access_claims(env, &user, &session, now)?;
         let access_token = self.sign_access_token(env, &claims)?;
         Ok(Authenticated {
             user,
@@ -368,7 +390,8 @@ impl Core {
             .find_user(&env.id, &issued.user_id)
             .await?
             .ok_or_else(|| Error::InvalidGrant("The code's user no longer exists.".into()))?;
-        let authenticated = self.start_session(env, user, &issued.auth_method, info).await?;
+        // The sign-in ended when the hosted pages issued the code.
+        let authenticated = self.start_session(env, user, &issued.auth_method, issued.created_at, info).await?;
         self.store.attach_code_session(&code_hash, &authenticated.session_id).await?;
         Ok(authenticated)
     }
@@ -410,7 +433,7 @@ impl Core {
                     return Err(invalid());
                 }
                 let next_secret = derive_token(&self.refresh_key, REFRESH_ROTATION, token.secret);
-                let claims = self.access_claims(env, &ctx.user, &ctx.session.id, now)?;
+                let claims = self.access_claims(env, &ctx.user, &ctx.session, now)?;
                 let claims_json = serde_json::Value::Object(claims.clone()).to_string();
                 if !self
                     .store

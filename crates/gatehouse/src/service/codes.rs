@@ -61,6 +61,18 @@ pub enum CodeProblem {
     TooManyAttempts,
 }
 
+impl CodeProblem {
+    /// What the user is told.
+    pub fn message(self) -> &'static str {
+        match self {
+            CodeProblem::Incorrect => "The code is incorrect.",
+            CodeProblem::Expired => "The code has expired.",
+            CodeProblem::PreviouslyUsed => "The code has already been used.",
+            CodeProblem::TooManyAttempts => "Too many incorrect attempts. Request a new code.",
+        }
+    }
+}
+
 impl Core {
     /// Issues a code (6 digits) or token (a long random string, for links) for `user`.
     pub async fn issue_code(&self, env_id: &str, kind: CodeKind, user: &User) -> Result<(OneTimeCode, String)> {

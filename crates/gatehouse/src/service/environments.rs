@@ -10,10 +10,11 @@ use super::keys::{KeyState, KeyStatus, schedule};
 use super::{Core, Error, Result};
 use crate::clock::Millis;
 use crate::crypto::secrets::{hash_secret, prefixed_token};
-use crate::crypto::signing::SigningKey;
+use crate::crypto::signing::{SigningKey, certificate_thumbprint, self_signed_certificate};
 use crate::domain::environment::{ApiKeyRecord, CorsOrigin, RedirectUri, StoredSigningKey};
-use crate::domain::environment::{Environment, Settings};
+use crate::domain::environment::{Environment, MIN_ACCESS_TOKEN_TTL_SECS, Settings, short_lifetime_reason};
 use crate::domain::jwt_template::JwtTemplate;
+use crate::domain::public_key::PublicKey;
 use crate::domain::redirect;
 use crate::ids::new_id;
 use crate::store::NewEnvironment;
@@ -103,13 +104,7 @@ impl Core {
     async fn create_environment(&self, name: &str) -> Result<()> {
         let now = self.now();
         let client_id = new_id("client");
-        let kid = new_id("key");
-        let kid_for_key = kid.clone();
-        let (_, private_key) = tokio::task::spawn_blocking(move || SigningKey::generate(kid_for_key))
-            .await
-            .map_err(|e| Error::Internal(e.into()))??;
-        let private_key = super::keys::seal_signing_key(&self.sealer, &kid, &private_key)?;
-        let signing_key = StoredSigningKey { kid, private_key, published_at: now, created_at: now };
+        let signing_key = self.new_signing_key().await?;
         // Outside production an environment starts with the callbacks of the two example apps
         // (Vite/React on 5173, the default; Next.js on 3000), so they work without a step.
         let redirect_uris = if name == crate::domain::environment::PRODUCTION {
@@ -175,13 +170,26 @@ impl Core {
         };
         let redirect_uris = self.store.list_redirect_uris(&env.id).await?.into_iter().map(|r| r.uri).collect();
         let cors_origins = self.store.list_cors_origins(&env.id).await?.into_iter().map(|c| c.origin).collect();
-        let signing_keys = self.store.list_signing_keys(&env.id).await?;
+        let mut signing_keys = self.store.list_signing_keys(&env.id).await?;
+        if signing_keys.iter().any(|k| k.certificate.is_none()) {
+            // Keys made before keys had certificates get theirs now, once (a data migration).
+            for key in signing_keys.iter().filter(|k| k.certificate.is_none()) {
+                let private_key = super::keys::open_signing_key(&self.sealer, &key.kid, &key.private_key)?;
+                let (certificate, _) = self.certify(key.kid.clone(), private_key).await?;
+                self.store.set_signing_key_certificate(&key.kid, &certificate).await?;
+            }
+            signing_keys = self.store.list_signing_keys(&env.id).await?;
+        }
         let template = if env.settings.jwt_template.trim().is_empty() {
             None
         } else {
             // A template is validated when set; one that no longer parses is reported per token.
             JwtTemplate::parse(&env.settings.jwt_template).ok().map(Arc::new)
         };
+        if env.settings.access_token_ttl_secs < MIN_ACCESS_TOKEN_TTL_SECS {
+            // Stored before the floor existed: served as set, but said loudly.
+            tracing::warn!(environment = %env.name, "{}", short_lifetime_reason(env.settings.access_token_ttl_secs));
+        }
         let loaded = Arc::new(LoadedEnvironment {
             environment: env,
             redirect_uris,
@@ -267,7 +275,7 @@ impl Core {
         };
         let stored = self.store.insert_redirect_uri(&env.id, &record).await.map_err(|e| match e {
             crate::store::StoreError::Conflict(_) => Error::Conflict {
-                code: "redirect_uri_already_exists",
+                what: super::error::Duplicate::RedirectUri,
                 message: format!("The redirect URI '{uri}' is already registered."),
             },
             other => other.into(),
@@ -290,7 +298,7 @@ impl Core {
         let record = CorsOrigin { id: new_id("cors_origin"), origin: origin.clone(), created_at: now, updated_at: now };
         self.store.insert_cors_origin(&env.id, &record).await.map_err(|e| match e {
             crate::store::StoreError::Conflict(_) => Error::Conflict {
-                code: "cors_origin_already_exists",
+                what: super::error::Duplicate::CorsOrigin,
                 message: format!("The origin '{origin}' is already allowed."),
             },
             other => other.into(),
@@ -362,31 +370,51 @@ impl Core {
     }
 
     /// The public keys to publish: next, active and retired-but-alive keys.
-    pub fn jwks(&self, env: &LoadedEnvironment) -> Result<serde_json::Value> {
+    pub fn jwks(&self, env: &LoadedEnvironment) -> Result<Vec<PublicKey>> {
         let mut keys = Vec::new();
         for (status, stored) in self.key_schedule(env).iter().zip(&env.signing_keys) {
             if status.state != KeyState::Expired {
-                keys.push(self.keys.parsed(stored, &self.sealer)?.public_jwk().clone());
+                let parsed = self.keys.parsed(stored, &self.sealer)?;
+                let (n, e) = parsed.public_numbers();
+                let certificate_sha256 = stored.certificate.as_deref().and_then(certificate_thumbprint);
+                keys.push(PublicKey {
+                    kid: stored.kid.clone(),
+                    n: n.to_owned(),
+                    e: e.to_owned(),
+                    certificate: stored.certificate.clone(),
+                    certificate_sha256,
+                });
             }
         }
-        Ok(serde_json::json!({ "keys": keys }))
+        Ok(keys)
     }
 
-    /// Publishes a new signing key; it starts signing after one JWKS max-age.
-    pub async fn rotate_signing_key(&self, env: &Environment) -> Result<KeyStatus> {
+    /// A new RSA key with its self-signed certificate (CPU-heavy: off the async threads).
+    async fn new_signing_key(&self) -> Result<StoredSigningKey> {
+        let now = self.now();
         let kid = new_id("key");
         let kid_for_key = kid.clone();
         let (_, private_key) = tokio::task::spawn_blocking(move || SigningKey::generate(kid_for_key))
             .await
             .map_err(|e| Error::Internal(e.into()))??;
+        let (certificate, _) = self.certify(kid.clone(), private_key.clone()).await?;
         let private_key = super::keys::seal_signing_key(&self.sealer, &kid, &private_key)?;
+        Ok(StoredSigningKey { kid, private_key, published_at: now, created_at: now, certificate: Some(certificate) })
+    }
+
+    /// The self-signed certificate of a (clear) private key and its thumbprint.
+    async fn certify(&self, kid: String, private_key: String) -> Result<(String, String)> {
         let now = self.now();
-        self.store
-            .insert_signing_key(
-                &env.id,
-                &StoredSigningKey { kid: kid.clone(), private_key, published_at: now, created_at: now },
-            )
-            .await?;
+        Ok(tokio::task::spawn_blocking(move || self_signed_certificate(&kid, &private_key, now))
+            .await
+            .map_err(|e| Error::Internal(e.into()))??)
+    }
+
+    /// Publishes a new signing key; it starts signing after one JWKS max-age.
+    pub async fn rotate_signing_key(&self, env: &Environment) -> Result<KeyStatus> {
+        let key = self.new_signing_key().await?;
+        let kid = key.kid.clone();
+        self.store.insert_signing_key(&env.id, &key).await?;
         self.environments.forget(&env.client_id);
         let loaded = self
             .load_environment(&env.client_id)

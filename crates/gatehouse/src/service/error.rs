@@ -1,7 +1,9 @@
 //! The errors use cases report, in domain terms. `web::error` maps each to its wire shape.
 
+pub use super::codes::CodeProblem;
 use crate::crypto::password::PasswordError;
 use crate::crypto::signing::KeyError;
+use crate::domain::user::User;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -32,9 +34,9 @@ pub enum Error {
     /// The password does not meet the environment's policy.
     #[error("{0}")]
     PasswordStrength(String),
-    /// The email (or external ID) is already taken.
+    /// Something unique is already taken (409).
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Conflict { what: Duplicate, message: String },
     /// A first factor passed, but the environment needs more before a session starts
     /// (403 with a `pending_authentication_token`; wire spec §3.5).
     #[error("{}", .0.message)]
@@ -42,10 +44,9 @@ pub enum Error {
     /// Unknown, used or expired `pending_authentication_token`.
     #[error("The pending authentication token is invalid or has expired.")]
     InvalidPendingToken,
-    /// A request the domain refuses with a specific WorkOS code (400 `{code, message}`), such
-    /// as `invalid_one_time_code` or `email_already_verified`.
+    /// A request the domain refuses (400); `web::wire::errors` names its WorkOS code.
     #[error("{message}")]
-    Rejected { code: &'static str, message: String },
+    Rejected { reason: Rejection, message: String },
     /// The environment cannot send email (production without SMTP).
     #[error("{0}")]
     EmailUnavailable(String),
@@ -59,14 +60,56 @@ pub enum Error {
     Internal(#[source] anyhow::Error),
 }
 
-/// A required step-up: its WorkOS code (`email_verification_required`, `mfa_enrollment`,
-/// `mfa_challenge`), the pending token, and the fields that code carries on the wire.
+/// A required step-up: what is needed, the pending token, and a message.
 #[derive(Debug, Clone)]
 pub struct StepUp {
-    pub code: &'static str,
+    pub needed: StepUpKind,
     pub message: String,
     pub pending_authentication_token: String,
-    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+/// What a sign-in still needs (WorkOS `email_verification_required`, `mfa_enrollment`, `mfa_challenge`).
+#[derive(Debug, Clone)]
+pub enum StepUpKind {
+    /// A code was sent to the user's address.
+    VerifyEmail {
+        email: String,
+        email_verification_id: String,
+    },
+    MfaEnrollment {
+        user: Box<User>,
+    },
+    /// The user's confirmed TOTP factors, by ID.
+    MfaChallenge {
+        user: Box<User>,
+        factor_ids: Vec<String>,
+    },
+}
+
+/// What was already taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Duplicate {
+    UserEmail,
+    ExternalId,
+    Passkey,
+    RedirectUri,
+    CorsOrigin,
+    Provider,
+}
+
+/// Why the domain refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// Sending a verification code to an address already verified.
+    EmailAlreadyVerified,
+    /// Confirming a verification code for an address already verified.
+    EmailPreviouslyVerified,
+    /// A verification code on `…/email_verification/confirm`.
+    EmailVerificationCode(CodeProblem),
+    /// A one-time code on a grant (magic auth, email verification).
+    OneTimeCode(CodeProblem),
+    /// An unknown, used or expired password-reset token.
+    PasswordResetToken,
 }
 
 /// Why a second factor was refused.
@@ -114,18 +157,16 @@ impl Error {
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Error {
         match e {
-            StoreError::Conflict("users.email") => Error::Conflict {
-                code: "user_already_exists",
-                message: "A user with this email already exists.".into(),
-            },
+            StoreError::Conflict("users.email") => {
+                Error::Conflict { what: Duplicate::UserEmail, message: "A user with this email already exists.".into() }
+            }
             StoreError::Conflict("users.external_id") => Error::Conflict {
-                code: "external_id_already_exists",
+                what: Duplicate::ExternalId,
                 message: "A user with this external_id already exists.".into(),
             },
-            StoreError::Conflict("passkeys.credential_id") => Error::Conflict {
-                code: "passkey_already_registered",
-                message: "This passkey is already registered.".into(),
-            },
+            StoreError::Conflict("passkeys.credential_id") => {
+                Error::Conflict { what: Duplicate::Passkey, message: "This passkey is already registered.".into() }
+            }
             other => Error::Internal(other.into()),
         }
     }

@@ -87,7 +87,7 @@ pub fn seal_signing_key(sealer: &SecretBox, kid: &str, private_key: &str) -> sup
 
 /// A stored private key, opened; one from a store that predates sealing (and was not yet
 /// sealed in place by `Core::new`) is read as it is.
-fn open_signing_key(sealer: &SecretBox, kid: &str, stored: &str) -> super::Result<String> {
+pub(super) fn open_signing_key(sealer: &SecretBox, kid: &str, stored: &str) -> super::Result<String> {
     if !stored.starts_with("v1.") {
         return Ok(stored.to_owned());
     }
@@ -114,7 +114,13 @@ mod tests {
     use super::*;
 
     fn key(kid: &str, published_at: Millis) -> StoredSigningKey {
-        StoredSigningKey { kid: kid.into(), private_key: String::new(), published_at, created_at: published_at }
+        StoredSigningKey {
+            kid: kid.into(),
+            private_key: String::new(),
+            published_at,
+            created_at: published_at,
+            certificate: None,
+        }
     }
 
     #[track_caller]

@@ -1,14 +1,12 @@
 //! Magic Auth: sign in with a six-digit code sent by email. A first-time address gets an
 //! account, verified once the code is redeemed.
 
-use serde_json::{Value, json};
-
 use super::codes::{CodeKind, CodeProblem};
 use super::email::Compose;
 use super::environments::LoadedEnvironment;
+use super::error::Rejection;
 use super::users::NewUser;
 use super::{Core, Error, Result};
-use crate::clock::iso8601;
 use crate::domain::one_time_code::OneTimeCode;
 use crate::domain::user::{User, normalize_email};
 
@@ -84,27 +82,16 @@ impl Core {
 
     /// Checks a Magic Auth code; the user's email counts as verified afterwards.
     pub async fn redeem_magic_auth(&self, env: &LoadedEnvironment, email: &str, code: &str) -> Result<User> {
-        let incorrect = || Error::Rejected { code: "invalid_one_time_code", message: "The code is incorrect.".into() };
-        let Some(email) = normalize_email(email) else { return Err(incorrect()) };
-        let Some(user) = self.store.find_user_by_email(&env.id, &email).await? else { return Err(incorrect()) };
-        match self.redeem_code(&env.id, CodeKind::MagicAuth, &user.id, code).await? {
-            Ok(_) => {}
-            Err(CodeProblem::Incorrect) => return Err(incorrect()),
-            Err(CodeProblem::Expired) => {
-                return Err(Error::Rejected { code: "one_time_code_expired", message: "The code has expired.".into() });
-            }
-            Err(CodeProblem::PreviouslyUsed) => {
-                return Err(Error::Rejected {
-                    code: "one_time_code_previously_used",
-                    message: "The code has already been used.".into(),
-                });
-            }
-            Err(CodeProblem::TooManyAttempts) => {
-                return Err(Error::Rejected {
-                    code: "one_time_code_too_many_attempts",
-                    message: "Too many incorrect attempts. Request a new code.".into(),
-                });
-            }
+        let refused = |problem: CodeProblem| Error::Rejected {
+            reason: Rejection::OneTimeCode(problem),
+            message: problem.message().into(),
+        };
+        let Some(email) = normalize_email(email) else { return Err(refused(CodeProblem::Incorrect)) };
+        let Some(user) = self.store.find_user_by_email(&env.id, &email).await? else {
+            return Err(refused(CodeProblem::Incorrect));
+        };
+        if let Err(problem) = self.redeem_code(&env.id, CodeKind::MagicAuth, &user.id, code).await? {
+            return Err(refused(problem));
         }
         self.claim_by_email_proof(user, None).await
     }
@@ -132,18 +119,5 @@ impl Core {
             self.store.update_user(&user).await?;
         }
         Ok(user)
-    }
-
-    pub fn magic_auth_to_wire(&self, code: &OneTimeCode) -> Value {
-        json!({
-            "object": "magic_auth",
-            "id": code.id,
-            "user_id": code.user_id,
-            "email": code.email,
-            "expires_at": iso8601(code.expires_at),
-            "code": self.reveal_code(code, CodeKind::MagicAuth),
-            "created_at": iso8601(code.created_at),
-            "updated_at": iso8601(code.updated_at),
-        })
     }
 }

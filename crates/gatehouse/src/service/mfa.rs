@@ -5,14 +5,12 @@
 //! the factor ID. Each accepted code records its time step on the factor with
 //! a conditional update, so a code works once.
 
-use serde_json::{Value, json};
-
 use super::auth::{Authenticated, RequestInfo};
 use super::environments::{LoadedEnvironment, SEC};
 use super::error::FactorError;
 use super::pending::StepUpNeeded;
 use super::{Core, Error, Result};
-use crate::clock::{Millis, iso8601};
+use crate::clock::Millis;
 use crate::crypto::secrets::{fill_random, hash_secret};
 use crate::domain::environment::Environment;
 use crate::domain::factor::{AuthChallenge, AuthFactor};
@@ -77,36 +75,6 @@ pub struct TotpOptions {
     pub issuer: Option<String>,
     pub user: Option<String>,
     pub secret: Option<String>,
-}
-
-/// The wire form of a factor (spec §4.6); `enrolment` adds the secret, QR code and URI.
-pub fn factor_to_wire(factor: &AuthFactor, enrolment: Option<&TotpEnrolment>) -> Value {
-    let mut totp = json!({ "issuer": factor.issuer, "user": factor.account });
-    if let Some(e) = enrolment {
-        totp["secret"] = json!(e.secret_base32);
-        totp["qr_code"] = json!(e.qr_code);
-        totp["uri"] = json!(e.uri);
-    }
-    json!({
-        "object": "authentication_factor",
-        "id": factor.id,
-        "type": factor.factor_type,
-        "user_id": factor.user_id,
-        "totp": totp,
-        "created_at": iso8601(factor.created_at),
-        "updated_at": iso8601(factor.updated_at),
-    })
-}
-
-pub fn challenge_to_wire(challenge: &AuthChallenge) -> Value {
-    json!({
-        "object": "authentication_challenge",
-        "id": challenge.id,
-        "authentication_factor_id": challenge.factor_id,
-        "expires_at": iso8601(challenge.expires_at),
-        "created_at": iso8601(challenge.created_at),
-        "updated_at": iso8601(challenge.updated_at),
-    })
 }
 
 fn secs(ms: Millis) -> i64 {
@@ -353,7 +321,7 @@ impl Core {
         self.store.mark_factor_verified(&factor.id, self.now()).await?;
         let (pending, user) = self.consume_pending_authentication(env, pending_token).await?;
         tracing::info!(user.id = %user.id, "signed in with a second factor (TOTP)");
-        self.start_session(env, user, &pending.auth_method, info).await
+        self.start_session(env, user, &pending.auth_method, self.now(), info).await
     }
 
     /// Hosted enrolment: the user's unconfirmed factor if one was started, otherwise a new

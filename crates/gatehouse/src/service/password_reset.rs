@@ -1,13 +1,11 @@
 //! Password reset: an emailed single-use link. The hosted request page never says whether an
 //! address has an account; a reset ends every session of the user.
 
-use serde_json::{Value, json};
-
 use super::codes::{CodeKind, CodeProblem};
 use super::email::Compose;
 use super::environments::LoadedEnvironment;
+use super::error::Rejection;
 use super::{Core, Error, Result};
-use crate::clock::iso8601;
 use crate::crypto::secrets::hash_secret;
 use crate::domain::one_time_code::OneTimeCode;
 use crate::domain::redirect::with_query;
@@ -96,7 +94,8 @@ impl Core {
     /// Sets a new password with a reset token; every session of the user ends. With
     /// `environment_id`, a token of another environment is refused before anything changes.
     pub async fn reset_password(&self, environment_id: Option<&str>, token: &str, new_password: &str) -> Result<User> {
-        let invalid = |message: &str| Error::Rejected { code: "password_reset_error", message: message.into() };
+        let invalid =
+            |message: &str| Error::Rejected { reason: Rejection::PasswordResetToken, message: message.into() };
         let Some(found) = self
             .store
             .find_one_time_code_by_hash(CodeKind::PasswordReset.as_str(), &hash_secret(token))
@@ -136,19 +135,5 @@ impl Core {
         self.store.void_one_time_codes(CodeKind::PasswordReset.as_str(), &user.id, now).await?;
         tracing::info!(user.id = %user.id, "password reset; sessions revoked");
         Ok(user)
-    }
-
-    pub fn password_reset_to_wire(&self, env: &LoadedEnvironment, code: &OneTimeCode) -> Value {
-        let token = self.reveal_code(code, CodeKind::PasswordReset);
-        json!({
-            "object": "password_reset",
-            "id": code.id,
-            "user_id": code.user_id,
-            "email": code.email,
-            "password_reset_token": token,
-            "password_reset_url": token.as_deref().map(|t| self.password_reset_url(env, t)),
-            "expires_at": iso8601(code.expires_at),
-            "created_at": iso8601(code.created_at),
-        })
     }
 }

@@ -3,7 +3,7 @@
 //! token that carries the half-finished sign-in to the next request (API) or page (hosted).
 
 use super::environments::{LoadedEnvironment, SEC};
-use super::error::StepUp;
+use super::error::{StepUp, StepUpKind};
 use super::{Core, Error, Result};
 use crate::clock::Millis;
 use crate::crypto::secrets::{hash_secret, random_token};
@@ -194,49 +194,34 @@ impl Core {
         first: FirstFactor,
     ) -> Result<super::auth::Authenticated> {
         let (token, step) = match self.continue_sign_in_after(env, &user, method, first).await? {
-            SignInProgress::Complete => return self.start_session(env, user, method, info).await,
+            SignInProgress::Complete => return self.start_session(env, user, method, self.now(), info).await,
             SignInProgress::StepUp { pending_token, step } => (pending_token, step),
         };
         Err(match step {
             StartedStepUp::VerifyEmail(VerificationSent::Sent(verification)) => Self::step_up_error(
-                "email_verification_required",
+                StepUpKind::VerifyEmail { email: user.email.clone(), email_verification_id: verification.id },
                 "Email ownership must be verified before authentication.",
                 token,
-                serde_json::json!({ "email": user.email, "email_verification_id": verification.id }),
             ),
             // The API must name the code it sent; the page can show the one sent moments ago.
             StartedStepUp::VerifyEmail(VerificationSent::RecentlySent { retry_after_secs }) => {
                 Error::RateLimited { retry_after_secs }
             }
             StartedStepUp::MfaEnrollment => Self::step_up_error(
-                "mfa_enrollment",
+                StepUpKind::MfaEnrollment { user: Box::new(user) },
                 "The user must enroll in multi-factor authentication to finish signing in.",
                 token,
-                serde_json::json!({ "user": user.to_wire() }),
             ),
-            StartedStepUp::MfaChallenge { factor_ids } => {
-                let factors: Vec<serde_json::Value> =
-                    factor_ids.iter().map(|id| serde_json::json!({ "id": id, "type": "totp" })).collect();
-                Self::step_up_error(
-                    "mfa_challenge",
-                    "The user must complete a multi-factor authentication challenge to finish signing in.",
-                    token,
-                    serde_json::json!({ "authentication_factors": factors, "user": user.to_wire() }),
-                )
-            }
+            StartedStepUp::MfaChallenge { factor_ids } => Self::step_up_error(
+                StepUpKind::MfaChallenge { user: Box::new(user), factor_ids },
+                "The user must complete a multi-factor authentication challenge to finish signing in.",
+                token,
+            ),
         })
     }
 
     /// Builds the 403 error for a step-up.
-    pub fn step_up_error(code: &'static str, message: &str, token: String, fields: serde_json::Value) -> Error {
-        Error::StepUp(StepUp {
-            code,
-            message: message.to_owned(),
-            pending_authentication_token: token,
-            fields: match fields {
-                serde_json::Value::Object(m) => m,
-                _ => serde_json::Map::new(),
-            },
-        })
+    pub fn step_up_error(needed: StepUpKind, message: &str, token: String) -> Error {
+        Error::StepUp(StepUp { needed, message: message.to_owned(), pending_authentication_token: token })
     }
 }

@@ -5,19 +5,23 @@ use serde_json::{Map, Value, json};
 use super::environments::LoadedEnvironment;
 use super::{Core, Error, Result};
 use crate::clock::Millis;
+use crate::domain::session::Session;
 use crate::domain::user::User;
 use crate::ids::new_id;
 
 impl Core {
-    /// The claims of a new access token for `user` in `session_id`, at `now`.
+    /// The claims of a new access token for `user` in `session`, at `now`.
     ///
     /// The JWT template's claims come first; the registered claims (`iss`, `sub`, `sid`, `iat`,
-    /// `exp`, `jti`) are always Gatehouse's own and cannot be overridden by the template.
+    /// `exp`, `jti`, `auth_time`) are always Gatehouse's own and cannot be overridden by the
+    /// template. `auth_time` (OpenID Connect Core §2) is when the user signed in to start the
+    /// session: @workos-inc/node 12 refuses tokens without it, and authkit-nextjs's
+    /// `checkRecentAuth` reads it.
     pub fn access_claims(
         &self,
         env: &LoadedEnvironment,
         user: &User,
-        session_id: &str,
+        session: &Session,
         now: Millis,
     ) -> Result<Map<String, Value>> {
         let mut claims = match &env.template {
@@ -32,10 +36,11 @@ impl Core {
         let iat = now / 1000;
         claims.insert("iss".into(), json!(self.config.issuer(&env.client_id)));
         claims.insert("sub".into(), json!(user.id));
-        claims.insert("sid".into(), json!(session_id));
+        claims.insert("sid".into(), json!(session.id));
         claims.insert("jti".into(), json!(new_id("").trim_start_matches('_')));
         claims.insert("iat".into(), json!(iat));
         claims.insert("exp".into(), json!(iat + env.settings.access_token_ttl_secs));
+        claims.insert("auth_time".into(), json!(session.auth_time.div_euclid(1000)));
         Ok(claims)
     }
 

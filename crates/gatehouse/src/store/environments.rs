@@ -51,13 +51,14 @@ impl Store {
             .map_err(|e| conflict(e, "environments.name"))?;
         let key = &new.signing_key;
         sqlx::query(
-            "INSERT INTO signing_keys (kid, environment_id, private_key, published_at, created_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO signing_keys (kid, environment_id, private_key, published_at, created_at, certificate) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&key.kid)
         .bind(&env.id)
         .bind(&key.private_key)
         .bind(key.published_at)
         .bind(key.created_at)
+        .bind(&key.certificate)
         .execute(&mut *tx)
         .await?;
         for r in &new.redirect_uris {
@@ -169,15 +170,26 @@ impl Store {
 
     pub async fn insert_signing_key(&self, environment_id: &str, key: &StoredSigningKey) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO signing_keys (kid, environment_id, private_key, published_at, created_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO signing_keys (kid, environment_id, private_key, published_at, created_at, certificate) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&key.kid)
         .bind(environment_id)
         .bind(&key.private_key)
         .bind(key.published_at)
         .bind(key.created_at)
+        .bind(&key.certificate)
         .execute(&self.pool)
         .await?;
+        Ok(())
+    }
+
+    /// Stores the certificate of a key made before keys had one; the first writer wins.
+    pub async fn set_signing_key_certificate(&self, kid: &str, certificate: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE signing_keys SET certificate = $1 WHERE kid = $2 AND certificate IS NULL")
+            .bind(certificate)
+            .bind(kid)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -201,7 +213,7 @@ impl Store {
 
     pub async fn list_signing_keys(&self, environment_id: &str) -> StoreResult<Vec<StoredSigningKey>> {
         let keys = sqlx::query_as(
-            "SELECT kid, private_key, published_at, created_at FROM signing_keys WHERE environment_id = $1 ORDER BY published_at, kid",
+            "SELECT kid, private_key, published_at, created_at, certificate FROM signing_keys WHERE environment_id = $1 ORDER BY published_at, kid",
         )
         .bind(environment_id)
         .fetch_all(self.reader())

@@ -93,6 +93,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "mfa", include_str!("../../migrations/0003_mfa.sql")),
     (5, "refresh in sessions", include_str!("../../migrations/0005_refresh_in_sessions.sql")),
     (6, "expiry indexes", include_str!("../../migrations/0006_expiry_indexes.sql")),
+    (7, "auth_time and certificates", include_str!("../../migrations/0007_auth_time_and_certificates.sql")),
 ];
 
 impl Store {

@@ -69,6 +69,7 @@ mod tests {
             ended_at: None,
             created_at: 0,
             updated_at: 0,
+            auth_time: 0,
         };
         let user = crate::domain::user::User {
             id: "user_1".into(),

@@ -43,6 +43,8 @@ pub struct AuthCode {
     pub redirect_uri: String,
     pub code_challenge: Option<String>,
     pub auth_method: AuthMethod,
+    /// When the code was issued: the end of the sign-in.
+    pub created_at: Millis,
 }
 
 #[derive(Debug)]
@@ -68,8 +70,7 @@ impl<'r> sqlx::Decode<'r, sqlx::Any> for AuthMethod {
     }
 }
 
-const SESSION_COLUMNS: &str =
-    "id, environment_id, user_id, auth_method, ip_address, user_agent, expires_at, ended_at, created_at, updated_at";
+const SESSION_COLUMNS: &str = "id, environment_id, user_id, auth_method, ip_address, user_agent, expires_at, ended_at, created_at, updated_at, auth_time";
 
 /// The read of `find_refresh`: a session with its refresh state and its user.
 static FIND_REFRESH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -77,7 +78,7 @@ static FIND_REFRESH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(
         "SELECT s.id AS s_id, s.environment_id AS s_environment_id, s.user_id AS s_user_id, \
          s.auth_method AS s_auth_method, s.ip_address AS s_ip_address, s.user_agent AS s_user_agent, \
          s.expires_at AS s_expires_at, s.ended_at AS s_ended_at, s.created_at AS s_created_at, \
-         s.updated_at AS s_updated_at, s.refresh_generation, s.refresh_hash, s.refreshed_at, s.refresh_claims, \
+         s.updated_at AS s_updated_at, s.auth_time AS s_auth_time, s.refresh_generation, s.refresh_hash, s.refreshed_at, s.refresh_claims, \
          u.version AS u_version, {} \
          FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1",
         super::users::USER_COLUMNS_QUALIFIED
@@ -89,7 +90,7 @@ impl Store {
     pub async fn insert_session(&self, s: &Session, refresh_hash: &str) -> StoreResult<()> {
         sqlx::query(&format!(
             "INSERT INTO sessions ({SESSION_COLUMNS}, refresh_generation, refresh_hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12)"
         ))
         .bind(&s.id)
         .bind(&s.environment_id)
@@ -101,6 +102,7 @@ impl Store {
         .bind(s.ended_at)
         .bind(s.created_at)
         .bind(s.updated_at)
+        .bind(s.auth_time)
         .bind(refresh_hash)
         .execute(&self.pool)
         .await?;
@@ -136,6 +138,7 @@ impl Store {
             ended_at: row.try_get("s_ended_at")?,
             created_at: row.try_get("s_created_at")?,
             updated_at: row.try_get("s_updated_at")?,
+            auth_time: row.try_get("s_auth_time")?,
         };
         Ok(Some(RefreshContext {
             session,
@@ -280,7 +283,7 @@ impl Store {
     pub async fn consume_auth_code(&self, code_hash: &str, now: Millis) -> StoreResult<CodeOutcome> {
         let consumed = sqlx::query_as(
             "UPDATE authorization_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $1 \
-             RETURNING environment_id, user_id, redirect_uri, code_challenge, auth_method",
+             RETURNING environment_id, user_id, redirect_uri, code_challenge, auth_method, created_at",
         )
         .bind(now)
         .bind(code_hash)

@@ -1,49 +1,112 @@
 //! The API error type: every failure becomes one of the two JSON shapes the WorkOS SDKs parse,
-//! with the status code they expect (see the wire spec §2.3 and §3.5).
-//!
-//! * OAuth shape `{"error", "error_description"}` for token-endpoint failures (`invalid_grant`…);
-//! * coded shape `{"code", "message", …}` for everything else.
+//! with the status its code fixes in the registry (`web::wire::errors`).
 //!
 //! Internal causes are logged here, once, and never sent to the client.
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::service::Error;
-use crate::service::error::FactorError;
+use crate::service::error::{CodeProblem, Duplicate, FactorError, FieldError, Rejection, StepUpKind};
+use crate::web::wire::{self, ErrorCode, Shape};
 
 #[derive(Debug)]
 pub struct ApiError {
-    status: StatusCode,
-    body: Value,
+    code: ErrorCode,
+    message: String,
+    /// Fields the code carries besides `code` and `message` (coded shape only).
+    extra: Map<String, Value>,
     retry_after_secs: Option<i64>,
     /// Set when this refuses an attempt to authenticate (the request log says so).
     refused: Option<&'static str>,
 }
 
 impl ApiError {
-    pub fn oauth(status: StatusCode, error: &str, description: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            body: json!({ "error": error, "error_description": description.into() }),
-            retry_after_secs: None,
-            refused: None,
-        }
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError { code, message: message.into(), extra: Map::new(), retry_after_secs: None, refused: None }
     }
 
-    pub fn coded(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            body: json!({ "code": code, "message": message.into() }),
-            retry_after_secs: None,
-            refused: None,
-        }
+    /// Adds a field to the coded shape (`errors`, `entity_id`…).
+    pub fn with(mut self, key: &str, value: impl serde::Serialize) -> ApiError {
+        self.extra.insert(key.to_owned(), serde_json::to_value(value).unwrap_or(Value::Null));
+        self
     }
 
-    /// A malformed request body or query (unparseable JSON, wrong types).
+    /// A malformed request body on the token endpoint (OAuth shape).
     pub fn bad_request(description: impl Into<String>) -> ApiError {
-        ApiError::oauth(StatusCode::BAD_REQUEST, "invalid_request", description)
+        ApiError::new(ErrorCode::InvalidRequest, description)
+    }
+
+    /// A malformed request body on a management endpoint (`invalid_request_parameters`).
+    pub fn bad_body(message: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorCode::InvalidRequestParameters, message).with("errors", Vec::<FieldError>::new())
+    }
+
+    /// What the client is told.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The JSON body of this error.
+    pub fn body(&self) -> Value {
+        match self.code.shape() {
+            Shape::OAuth => json!({ "error": self.code.as_str(), "error_description": self.message }),
+            Shape::Coded => {
+                let mut body = Map::new();
+                body.insert("code".into(), json!(self.code.as_str()));
+                body.insert("message".into(), json!(self.message));
+                body.extend(self.extra.clone());
+                Value::Object(body)
+            }
+        }
+    }
+
+    /// How `POST /user_management/password_reset/confirm` reports failure: one code,
+    /// `password_reset_error`, with the reasons in `errors[]` (WorkOS's document).
+    pub fn password_reset(err: Error) -> ApiError {
+        match err {
+            Error::PasswordStrength(message) => {
+                let reason = json!([{ "code": "password_too_weak", "message": message }]);
+                ApiError::new(ErrorCode::PasswordResetError, message).with("errors", reason)
+            }
+            Error::Rejected { reason: Rejection::PasswordResetToken, message } => {
+                let reason = json!([{ "code": "invalid_password_reset_token", "message": message }]);
+                ApiError::new(ErrorCode::PasswordResetError, message).with("errors", reason)
+            }
+            other => ApiError::from(other),
+        }
+    }
+}
+
+fn rejection_code(reason: Rejection) -> ErrorCode {
+    match reason {
+        Rejection::EmailAlreadyVerified => ErrorCode::EmailAlreadyVerified,
+        Rejection::EmailPreviouslyVerified => ErrorCode::EmailPreviouslyVerified,
+        Rejection::EmailVerificationCode(problem) => match problem {
+            CodeProblem::Incorrect => ErrorCode::EmailVerificationCodeIncorrect,
+            CodeProblem::Expired => ErrorCode::EmailVerificationCodeExpired,
+            CodeProblem::PreviouslyUsed => ErrorCode::EmailVerificationCodePreviouslyUsed,
+            CodeProblem::TooManyAttempts => ErrorCode::OneTimeCodeTooManyAttempts,
+        },
+        Rejection::OneTimeCode(problem) => match problem {
+            CodeProblem::Incorrect => ErrorCode::InvalidOneTimeCode,
+            CodeProblem::Expired => ErrorCode::OneTimeCodeExpired,
+            CodeProblem::PreviouslyUsed => ErrorCode::OneTimeCodePreviouslyUsed,
+            CodeProblem::TooManyAttempts => ErrorCode::OneTimeCodeTooManyAttempts,
+        },
+        Rejection::PasswordResetToken => ErrorCode::PasswordResetError,
+    }
+}
+
+fn duplicate_code(what: Duplicate) -> ErrorCode {
+    match what {
+        Duplicate::UserEmail => ErrorCode::UserAlreadyExists,
+        Duplicate::ExternalId => ErrorCode::ExternalIdAlreadyExists,
+        Duplicate::Passkey => ErrorCode::PasskeyAlreadyRegistered,
+        Duplicate::RedirectUri => ErrorCode::RedirectUriAlreadyExists,
+        Duplicate::CorsOrigin => ErrorCode::DuplicateCorsOrigin,
+        Duplicate::Provider => ErrorCode::ProviderAlreadyExists,
     }
 }
 
@@ -63,81 +126,70 @@ impl From<Error> for ApiError {
 impl ApiError {
     fn from_service(err: Error) -> ApiError {
         match err {
-            Error::InvalidRequest(m) => ApiError::oauth(StatusCode::BAD_REQUEST, "invalid_request", m),
-            Error::InvalidClient(m) => ApiError::oauth(StatusCode::BAD_REQUEST, "invalid_client", m),
-            Error::InvalidGrant(m) => ApiError::oauth(StatusCode::BAD_REQUEST, "invalid_grant", m),
-            // WorkOS answers an unknown grant with invalid_request (wire spec §3.5), not RFC 6749's
-            // unsupported_grant_type; the SDKs treat both alike, so match production.
-            Error::UnsupportedGrantType(m) => ApiError::oauth(StatusCode::BAD_REQUEST, "invalid_request", m),
-            e @ Error::InvalidCredentials { .. } => {
-                ApiError::coded(StatusCode::BAD_REQUEST, "invalid_credentials", e.to_string())
-            }
+            Error::InvalidRequest(m) | Error::UnsupportedGrantType(m) => ApiError::new(ErrorCode::InvalidRequest, m),
+            Error::InvalidClient(m) => ApiError::new(ErrorCode::InvalidClient, m),
+            Error::InvalidGrant(m) => ApiError::new(ErrorCode::InvalidGrant, m),
+            e @ Error::InvalidCredentials { .. } => ApiError::new(ErrorCode::InvalidCredentials, e.to_string()),
             e @ Error::RateLimited { retry_after_secs } => ApiError {
                 retry_after_secs: Some(retry_after_secs),
-                ..ApiError::coded(StatusCode::TOO_MANY_REQUESTS, "rate_limit_exceeded", e.to_string())
+                ..ApiError::new(ErrorCode::RateLimitExceeded, e.to_string())
             },
-            e @ Error::NotFound { .. } => {
-                let Error::NotFound { id, .. } = &e else { unreachable!() };
-                let mut api = ApiError::coded(StatusCode::NOT_FOUND, "entity_not_found", e.to_string());
-                api.body["entity_id"] = json!(id);
-                api
+            Error::NotFound { kind, id } => {
+                let message = Error::NotFound { kind, id: id.clone() }.to_string();
+                ApiError::new(ErrorCode::EntityNotFound, message).with("entity_id", id)
             }
-            Error::Validation { message, errors } => ApiError {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-                body: json!({ "code": "invalid_request_parameters", "message": message, "errors": errors }),
-                retry_after_secs: None,
-                refused: None,
-            },
-            Error::PasswordStrength(message) => ApiError {
-                status: StatusCode::BAD_REQUEST,
-                body: json!({
-                    "code": "password_strength_error",
-                    "message": message,
-                    "errors": [{ "code": "password_too_weak", "message": message }],
-                }),
-                retry_after_secs: None,
-                refused: None,
-            },
-            Error::Conflict { code, message } => ApiError::coded(StatusCode::CONFLICT, code, message),
+            Error::Validation { message, errors } => {
+                ApiError::new(ErrorCode::InvalidRequestParameters, message).with("errors", errors)
+            }
+            Error::PasswordStrength(message) => {
+                let reason = json!([{ "code": "password_too_weak", "message": message }]);
+                ApiError::new(ErrorCode::PasswordStrengthError, message).with("errors", reason)
+            }
+            Error::Conflict { what, message } => ApiError::new(duplicate_code(what), message),
             Error::StepUp(step) => {
-                let mut body = serde_json::Map::new();
-                body.insert("code".into(), json!(step.code));
-                body.insert("message".into(), json!(step.message));
-                body.insert("pending_authentication_token".into(), json!(step.pending_authentication_token));
-                body.extend(step.fields);
-                ApiError {
-                    status: StatusCode::FORBIDDEN,
-                    body: Value::Object(body),
-                    retry_after_secs: None,
-                    refused: None,
+                let token = step.pending_authentication_token;
+                match step.needed {
+                    StepUpKind::VerifyEmail { email, email_verification_id } => {
+                        ApiError::new(ErrorCode::EmailVerificationRequired, step.message)
+                            .with("pending_authentication_token", token)
+                            .with("email", email)
+                            .with("email_verification_id", email_verification_id)
+                    }
+                    StepUpKind::MfaEnrollment { user } => ApiError::new(ErrorCode::MfaEnrollment, step.message)
+                        .with("pending_authentication_token", token)
+                        .with("user", wire::User::from(&*user)),
+                    StepUpKind::MfaChallenge { user, factor_ids } => {
+                        let factors: Vec<Value> =
+                            factor_ids.iter().map(|id| json!({ "id": id, "type": "totp" })).collect();
+                        ApiError::new(ErrorCode::MfaChallenge, step.message)
+                            .with("pending_authentication_token", token)
+                            .with("authentication_factors", factors)
+                            .with("user", wire::User::from(&*user))
+                    }
                 }
             }
             e @ Error::InvalidPendingToken => {
-                ApiError::coded(StatusCode::BAD_REQUEST, "invalid_pending_authentication_token", e.to_string())
+                ApiError::new(ErrorCode::InvalidPendingAuthenticationToken, e.to_string())
             }
-            Error::Rejected { code, message } => ApiError::coded(StatusCode::BAD_REQUEST, code, message),
-            Error::EmailUnavailable(message) => {
-                ApiError::coded(StatusCode::SERVICE_UNAVAILABLE, "email_not_configured", message)
-            }
+            Error::Rejected { reason, message } => ApiError::new(rejection_code(reason), message),
+            Error::EmailUnavailable(message) => ApiError::new(ErrorCode::EmailNotConfigured, message),
             Error::Factor(problem) => {
                 let code = match &problem {
-                    FactorError::InvalidCode => "invalid_one_time_code",
-                    FactorError::ChallengeExpired => "authentication_challenge_expired",
-                    FactorError::ChallengeUsed => "authentication_challenge_previously_verified",
-                    FactorError::Passkey(_) => "passkey_verification_failed",
+                    FactorError::InvalidCode => ErrorCode::InvalidOneTimeCode,
+                    FactorError::ChallengeExpired => ErrorCode::AuthenticationChallengeExpired,
+                    FactorError::ChallengeUsed => ErrorCode::AuthenticationChallengePreviouslyVerified,
+                    FactorError::Passkey(_) => ErrorCode::PasskeyVerificationFailed,
                 };
-                ApiError::coded(StatusCode::BAD_REQUEST, code, problem.message())
+                ApiError::new(code, problem.message())
             }
-            Error::Unauthorized => ApiError::coded(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
+            Error::Unauthorized => ApiError::new(
+                ErrorCode::Unauthorized,
                 "Missing or invalid API key. Send `Authorization: Bearer sk_…` with a key of this environment.",
             ),
             Error::Internal(cause) => {
                 tracing::error!(error = format!("{cause:#}"), "internal error");
-                ApiError::coded(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal_error",
+                ApiError::new(
+                    ErrorCode::InternalError,
                     "Something went wrong on our side. The server log has the details.",
                 )
             }
@@ -147,7 +199,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, axum::Json(self.body)).into_response();
+        let mut response = (self.code.status(), axum::Json(self.body())).into_response();
         if let Some(secs) = self.retry_after_secs
             && let Ok(v) = HeaderValue::from_str(&secs.to_string())
         {
@@ -168,8 +220,8 @@ mod tests {
     #[track_caller]
     fn check(err: Error, status: u16, body: Value) {
         let api = ApiError::from(err);
-        assert_eq!(api.status.as_u16(), status);
-        assert_eq!(api.body, body);
+        assert_eq!(api.code.status().as_u16(), status);
+        assert_eq!(api.body(), body);
     }
 
     #[test]
@@ -194,8 +246,13 @@ mod tests {
             429,
             json!({"code": "rate_limit_exceeded", "message": "Too many attempts. Try again in 60 seconds."}),
         );
+        check(
+            Error::Conflict { what: Duplicate::CorsOrigin, message: "taken".into() },
+            409,
+            json!({"code": "duplicate_cors_origin", "message": "taken"}),
+        );
         let internal = ApiError::from(Error::Internal(anyhow::anyhow!("secret detail")));
-        assert_eq!(internal.status.as_u16(), 500);
-        assert!(!internal.body.to_string().contains("secret detail"));
+        assert_eq!(internal.code.status().as_u16(), 500);
+        assert!(!internal.body().to_string().contains("secret detail"));
     }
 }

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, RwLock};
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq as _;
 
@@ -142,7 +142,7 @@ fn escape(value: &str) -> String {
 /// token is configured (metrics are off).
 pub async fn serve(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let Some(token) = &state.metrics.token else {
-        return super::error::ApiError::coded(StatusCode::NOT_FOUND, "not_found", "No such endpoint.").into_response();
+        return super::error::ApiError::new(super::wire::ErrorCode::NotFound, "No such endpoint.").into_response();
     };
     let sent = headers
         .get(header::AUTHORIZATION)
@@ -150,9 +150,8 @@ pub async fn serve(State(state): State<AppState>, headers: HeaderMap) -> Respons
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
     if !bool::from(sent.as_bytes().ct_eq(token.as_bytes())) {
-        return super::error::ApiError::coded(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
+        return super::error::ApiError::new(
+            super::wire::ErrorCode::Unauthorized,
             "Send `Authorization: Bearer <the --metrics-token>`.",
         )
         .into_response();

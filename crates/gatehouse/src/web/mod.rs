@@ -18,11 +18,11 @@ mod middleware;
 mod outcome;
 mod pages;
 mod redirects;
+mod wire;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::StatusCode;
 use axum::middleware::{from_fn, from_fn_with_state};
 
 use crate::service::Core;
@@ -83,5 +83,5 @@ pub fn app(state: AppState) -> Router {
 }
 
 async fn not_found() -> ApiError {
-    ApiError::coded(StatusCode::NOT_FOUND, "not_found", "No such endpoint.")
+    ApiError::new(wire::ErrorCode::NotFound, "No such endpoint.")
 }

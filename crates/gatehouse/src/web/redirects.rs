@@ -8,12 +8,9 @@ use axum::response::{IntoResponse, Response};
 pub fn found(location: &str) -> Response {
     match HeaderValue::from_str(location) {
         Ok(v) => (StatusCode::FOUND, [(header::LOCATION, v)]).into_response(),
-        Err(_) => crate::web::error::ApiError::coded(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "The redirect destination is not a valid URL.",
-        )
-        .into_response(),
+        Err(_) => {
+            crate::web::error::ApiError::bad_request("The redirect destination is not a valid URL.").into_response()
+        }
     }
 }
 

@@ -150,12 +150,14 @@ async fn api_key_is_required_and_checked() {
 }
 
 #[tokio::test]
-async fn malformed_bodies_get_a_json_400() {
+async fn malformed_bodies_get_a_json_error() {
     let app = TestApp::spawn().await;
-    for (path, body) in [
-        ("/user_management/authenticate", "{not json"),
-        ("/user_management/authenticate", "[1,2]"),
-        ("/user_management/users", "{\"email\": 5}"),
+    // The token endpoint answers OAuth's shape; management endpoints WorkOS's 422.
+    for (path, body, status, code) in [
+        ("/user_management/authenticate", "{not json", 400, "invalid_request"),
+        ("/user_management/authenticate", "[1,2]", 400, "invalid_request"),
+        ("/user_management/users", "{\"email\": 5}", 422, "invalid_request_parameters"),
+        ("/user_management/cors_origins", "{not json", 422, "invalid_request_parameters"),
     ] {
         let res = app
             .http
@@ -166,9 +168,13 @@ async fn malformed_bodies_get_a_json_400() {
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), 400, "{path} {body}");
+        assert_eq!(res.status(), status, "{path} {body}");
         let json: serde_json::Value = res.json().await.unwrap();
-        assert_eq!(json["error"], "invalid_request");
+        let key = if status == 400 { "error" } else { "code" };
+        assert_eq!(json[key], code, "{path} {body}: {json}");
+        if status == 422 {
+            assert!(json["message"].is_string() && json["errors"].is_array(), "{json}");
+        }
     }
     let (status, body) = app.authenticate(json!({"client_id": app.client_id})).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")));

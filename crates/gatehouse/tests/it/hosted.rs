@@ -285,3 +285,38 @@ async fn sign_out_without_return_to_uses_the_default_sign_out_url() {
     assert_eq!(res.status(), 302);
     assert_eq!(res.headers()["location"], "http://localhost:5173/");
 }
+
+#[tokio::test]
+async fn authorize_parameters_are_honoured_or_refused_never_ignored() {
+    let app = TestApp::spawn().await;
+    let bounced = |extra: &'static str| {
+        let app = &app;
+        async move {
+            let res = app.http.get(authorize_url(app, extra)).send().await.unwrap();
+            assert_eq!(res.status(), 302, "{extra}");
+            let location = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+            let q: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
+            assert_eq!(q.get("state").map(String::as_str), Some("s1"), "{extra}");
+            (q["error"].clone(), q["error_description"].clone())
+        }
+    };
+    let (error, why) = bounced("&state=s1&prompt=none").await;
+    assert_eq!(error, "login_required", "{why}");
+    for extra in [
+        "&state=s1&prompt=sometimes",
+        "&state=s1&max_age=soon",
+        "&state=s1&connection_id=conn_1",
+        "&state=s1&domain_hint=example.com",
+        "&state=s1&password_reset_token=abc",
+    ] {
+        let (error, why) = bounced(extra).await;
+        assert_eq!(error, "invalid_request", "{extra}: {why}");
+        assert!(!why.is_empty());
+    }
+    // prompt=login and max_age lead to the sign-in page: every sign-in here is a fresh one.
+    for extra in ["&prompt=login", "&max_age=0", "&prompt=login&max_age=300"] {
+        let (page, html) = open(&app, &authorize_url(&app, extra)).await;
+        assert!(page.contains("/authkit/sign-in"), "{extra}: {page}");
+        assert!(html.contains("password"), "{extra}");
+    }
+}

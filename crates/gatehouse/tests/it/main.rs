@@ -23,3 +23,4 @@ mod social;
 mod store_copy;
 mod throttling;
 mod tokens;
+mod wire;

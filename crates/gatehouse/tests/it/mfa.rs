@@ -102,7 +102,7 @@ async fn enrol_challenge_and_sign_in_with_totp() {
     let (_, step) = app.password_login("ada@example.com", PASSWORD).await;
     let pending = step["pending_authentication_token"].as_str().unwrap().to_owned();
     let (status, body) = totp_grant(&app, &pending, &challenge_id, &code(&app, &secret, 0)).await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("authentication_challenge_previously_verified")));
+    assert_eq!((status, body["code"].as_str()), (400, Some("one_time_code_previously_used")));
     // The same code with a fresh challenge: refused (each code works once).
     let fresh = challenge(&app, &factor_id).await;
     let (status, body) = totp_grant(&app, &pending, &fresh, &code(&app, &secret, 0)).await;
@@ -442,4 +442,31 @@ async fn hosted_security_page_after_a_fresh_sign_in() {
     assert!(body["error"].as_str().unwrap().contains("Passkeys are off"), "{body}");
     let res = app.http.post(app.at("/authkit/passkey/sign-in")).body("nonsense").send().await.unwrap();
     assert_eq!(res.status(), 403);
+}
+
+#[tokio::test]
+async fn legacy_enroll_endpoint_enrols_a_users_factor() {
+    let app = TestApp::spawn().await;
+    let user = app.create_user("ada@example.com").await;
+    let user_id = user["id"].as_str().unwrap();
+    let (status, factor) = app
+        .api(
+            Method::POST,
+            "/auth/factors/enroll",
+            Some(json!({"type": "totp", "totp_issuer": "Acme", "totp_user": "ada@example.com", "user_id": user_id})),
+        )
+        .await;
+    assert_eq!(status, 201, "{factor}");
+    assert_eq!(factor["object"], "authentication_factor");
+    assert_eq!(factor["user_id"], user_id);
+    assert_eq!(factor["totp"]["issuer"], "Acme");
+    assert!(factor["totp"]["secret"].is_string() && factor["totp"]["uri"].is_string());
+    assert!(factor.get("authentication_challenge").is_none(), "the legacy answer is the factor alone");
+    let factor_id = factor["id"].as_str().unwrap();
+    assert_eq!(app.api(Method::GET, &format!("/auth/factors/{factor_id}"), None).await.0, 200);
+    // Without a user: refused with the reason.
+    let (status, body) =
+        app.api(Method::POST, "/auth/factors/enroll", Some(json!({"type": "totp", "totp_issuer": "Acme"}))).await;
+    assert_eq!((status, body["code"].as_str()), (422, Some("invalid_request_parameters")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("user_id"));
 }

@@ -498,7 +498,8 @@ async fn github_uses_the_primary_verified_email() {
     assert_eq!(body["user"]["last_name"], "Cat");
     assert_eq!(body["user"]["profile_picture_url"], "https://avatars.example/4242");
     let list = identities(&app, body["user"]["id"].as_str().unwrap()).await;
-    assert_eq!(list, json!([{"idp_id": "4242", "type": "OAuth", "provider": "GitHubOAuth"}]));
+    // WorkOS spells GitHub `GithubOAuth` in identities only.
+    assert_eq!(list, json!([{"idp_id": "4242", "type": "OAuth", "provider": "GithubOAuth"}]));
 
     // A primary address GitHub has not verified does not sign in a new account.
     fake.set(|s| s.github_emails = vec![("fresh@example.com".into(), true, false)]);

@@ -197,7 +197,7 @@ impl Core {
         check_provider(&provider, kind)?;
         self.store.insert_provider(&provider).await.map_err(|e| match e {
             crate::store::StoreError::Conflict(_) => Error::Conflict {
-                code: "provider_already_exists",
+                what: crate::service::error::Duplicate::Provider,
                 message: format!("The provider '{}' is already configured for this environment.", provider.name),
             },
             other => other.into(),

@@ -6,7 +6,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::extract::WireBody;
 use crate::domain::cookie_policy::CookiePolicy;
@@ -16,6 +15,7 @@ use crate::web::AppState;
 use crate::web::cookies;
 use crate::web::error::ApiError;
 use crate::web::extract::ClientInfo;
+use crate::web::wire;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new().route("/user_management/authenticate", post(authenticate).options(preflight))
@@ -73,7 +73,7 @@ async fn authenticate(
             }
             (client_id, result.map_err(ApiError::from))
         }
-        Err(rejection) => (None, Err(rejection)),
+        Err(rejection) => (None, Err(ApiError::bad_request(rejection.message()))),
     };
     let mut response = match result {
         Ok(done) => success(done),
@@ -138,14 +138,7 @@ fn session_cookies(
 }
 
 fn success(done: Authenticated) -> Response {
-    let body = json!({
-        "user": done.user.to_wire(),
-        "organization_id": null,
-        "access_token": done.access_token,
-        "refresh_token": done.refresh_token,
-        "authentication_method": done.authentication_method.as_str(),
-    });
-    let mut response = (StatusCode::OK, axum::Json(body)).into_response();
+    let mut response = (StatusCode::OK, axum::Json(wire::AuthenticateResponse::from(&done))).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }

@@ -7,14 +7,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::extract::{ApiKeyEnvironment, WireBody};
-use crate::clock::iso8601;
-use crate::domain::environment::{CorsOrigin, RedirectUri};
 use crate::service::Error;
 use crate::web::AppState;
 use crate::web::error::ApiError;
+use crate::web::wire;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -23,31 +21,6 @@ pub(super) fn router() -> Router<AppState> {
         .route("/user_management/cors_origins", get(list_cors_origins).post(add_cors_origin))
         .route("/user_management/cors_origins/{id}", delete(remove_cors_origin))
         .route("/user_management/jwt_template", get(read_jwt_template).put(write_jwt_template))
-}
-
-fn redirect_to_wire(r: &RedirectUri) -> Value {
-    json!({
-        "object": "redirect_uri",
-        "id": r.id,
-        "uri": r.uri,
-        "default": r.is_default,
-        "created_at": iso8601(r.created_at),
-        "updated_at": iso8601(r.updated_at),
-    })
-}
-
-fn cors_to_wire(c: &CorsOrigin) -> Value {
-    json!({
-        "object": "cors_origin",
-        "id": c.id,
-        "origin": c.origin,
-        "created_at": iso8601(c.created_at),
-        "updated_at": iso8601(c.updated_at),
-    })
-}
-
-fn list_of(data: Vec<Value>) -> Value {
-    json!({ "object": "list", "data": data, "list_metadata": { "before": null, "after": null } })
 }
 
 #[derive(Deserialize)]
@@ -65,15 +38,15 @@ async fn add_redirect_uri(
         .filter(|u| !u.is_empty())
         .ok_or_else(|| Error::validation("uri", "uri_required", "uri is required."))?;
     let stored = state.core.add_redirect_uri(&env, &uri).await?;
-    Ok((StatusCode::CREATED, axum::Json(redirect_to_wire(&stored))).into_response())
+    Ok((StatusCode::CREATED, axum::Json(wire::RedirectUri::from(&stored))).into_response())
 }
 
 async fn list_redirect_uris(
     State(state): State<AppState>,
     ApiKeyEnvironment(env): ApiKeyEnvironment,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let all = state.core.list_redirect_uris(&env).await?;
-    Ok(axum::Json(list_of(all.iter().map(redirect_to_wire).collect())))
+    Ok(axum::Json(wire::List::all(all.iter().map(wire::RedirectUri::from).collect())).into_response())
 }
 
 async fn remove_redirect_uri(
@@ -100,15 +73,15 @@ async fn add_cors_origin(
         .filter(|o| !o.is_empty())
         .ok_or_else(|| Error::validation("origin", "origin_required", "origin is required."))?;
     let stored = state.core.add_cors_origin(&env, &origin).await?;
-    Ok((StatusCode::CREATED, axum::Json(cors_to_wire(&stored))).into_response())
+    Ok((StatusCode::CREATED, axum::Json(wire::CorsOrigin::from(&stored))).into_response())
 }
 
 async fn list_cors_origins(
     State(state): State<AppState>,
     ApiKeyEnvironment(env): ApiKeyEnvironment,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let all = state.core.list_cors_origins(&env).await?;
-    Ok(axum::Json(list_of(all.iter().map(cors_to_wire).collect())))
+    Ok(axum::Json(wire::List::all(all.iter().map(wire::CorsOrigin::from).collect())).into_response())
 }
 
 async fn remove_cors_origin(
@@ -120,17 +93,8 @@ async fn remove_cors_origin(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn template_to_wire(env: &crate::domain::environment::Environment) -> Value {
-    json!({
-        "object": "jwt_template",
-        "content": env.settings.jwt_template,
-        "created_at": iso8601(env.created_at),
-        "updated_at": iso8601(env.settings.jwt_template_updated_at.max(env.created_at)),
-    })
-}
-
-async fn read_jwt_template(ApiKeyEnvironment(env): ApiKeyEnvironment) -> axum::Json<Value> {
-    axum::Json(template_to_wire(&env))
+async fn read_jwt_template(ApiKeyEnvironment(env): ApiKeyEnvironment) -> Response {
+    axum::Json(wire::JwtTemplate::from(&env)).into_response()
 }
 
 #[derive(Deserialize)]
@@ -142,9 +106,9 @@ async fn write_jwt_template(
     State(state): State<AppState>,
     ApiKeyEnvironment(env): ApiKeyEnvironment,
     WireBody(body): WireBody<TemplateBody>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let content =
         body.content.ok_or_else(|| Error::validation("content", "content_required", "content is required."))?;
     let env = state.core.set_jwt_template(&env, &content).await?;
-    Ok(axum::Json(template_to_wire(&env)))
+    Ok(axum::Json(wire::JwtTemplate::from(&env)).into_response())
 }

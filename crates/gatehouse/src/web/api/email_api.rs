@@ -7,16 +7,17 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::extract::{ApiKeyEnvironment, WireBody};
 use crate::domain::environment::Environment;
+use crate::domain::one_time_code::OneTimeCode;
 use crate::service::codes::CodeKind;
 use crate::service::environments::LoadedEnvironment;
 use crate::service::{Core, Error};
 use crate::web::AppState;
 use crate::web::error::ApiError;
 use crate::web::extract::ClientInfo;
+use crate::web::wire;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -56,27 +57,29 @@ async fn create_magic_auth(
 ) -> Result<Response, ApiError> {
     let env = loaded(&state.core, &env).await?;
     let (code, _) = state.core.create_magic_auth(&env, &required(body.email, "email")?, info.address.as_ref()).await?;
-    Ok((StatusCode::CREATED, axum::Json(state.core.magic_auth_to_wire(&code))).into_response())
+    let plaintext = state.core.reveal_code(&code, CodeKind::MagicAuth);
+    Ok((StatusCode::CREATED, axum::Json(wire::MagicAuth::new(&code, plaintext))).into_response())
 }
 
 async fn read_magic_auth(
     State(state): State<AppState>,
     ApiKeyEnvironment(env): ApiKeyEnvironment,
     Path(id): Path<String>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let code = state.core.find_one_time_code(&env, CodeKind::MagicAuth, &id).await?;
-    Ok(axum::Json(state.core.magic_auth_to_wire(&code)))
+    let plaintext = state.core.reveal_code(&code, CodeKind::MagicAuth);
+    Ok(axum::Json(wire::MagicAuth::new(&code, plaintext)).into_response())
 }
 
 async fn send_verification(
     State(state): State<AppState>,
     ApiKeyEnvironment(env): ApiKeyEnvironment,
     Path(id): Path<String>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let user = state.core.get_user(&env, &id).await?;
     let loaded_env = loaded(&state.core, &env).await?;
     state.core.send_verification_email(&loaded_env, &user).await?;
-    Ok(axum::Json(json!({ "user": user.to_wire() })))
+    Ok(axum::Json(wire::UserResponse::from(&user)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -89,21 +92,22 @@ async fn confirm_verification(
     ApiKeyEnvironment(env): ApiKeyEnvironment,
     Path(id): Path<String>,
     WireBody(body): WireBody<CodeBody>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let code = required(body.code, "code")?;
     let user = state.core.get_user(&env, &id).await?;
     let loaded_env = loaded(&state.core, &env).await?;
     let user = state.core.confirm_email_verification(&loaded_env, user, &code).await?;
-    Ok(axum::Json(json!({ "user": user.to_wire() })))
+    Ok(axum::Json(wire::UserResponse::from(&user)).into_response())
 }
 
 async fn read_verification(
     State(state): State<AppState>,
     ApiKeyEnvironment(env): ApiKeyEnvironment,
     Path(id): Path<String>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let code = state.core.find_one_time_code(&env, CodeKind::EmailVerification, &id).await?;
-    Ok(axum::Json(state.core.email_verification_to_wire(&code)))
+    let plaintext = state.core.reveal_code(&code, CodeKind::EmailVerification);
+    Ok(axum::Json(wire::EmailVerification::new(&code, plaintext)).into_response())
 }
 
 async fn create_password_reset(
@@ -113,17 +117,23 @@ async fn create_password_reset(
 ) -> Result<Response, ApiError> {
     let env = loaded(&state.core, &env).await?;
     let (code, _) = state.core.create_password_reset(&env, &required(body.email, "email")?).await?;
-    Ok((StatusCode::CREATED, axum::Json(state.core.password_reset_to_wire(&env, &code))).into_response())
+    Ok((StatusCode::CREATED, axum::Json(password_reset(&state.core, &env, &code))).into_response())
 }
 
 async fn read_password_reset(
     State(state): State<AppState>,
     ApiKeyEnvironment(env): ApiKeyEnvironment,
     Path(id): Path<String>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let loaded_env = loaded(&state.core, &env).await?;
     let code = state.core.find_one_time_code(&env, CodeKind::PasswordReset, &id).await?;
-    Ok(axum::Json(state.core.password_reset_to_wire(&loaded_env, &code)))
+    Ok(axum::Json(password_reset(&state.core, &loaded_env, &code)).into_response())
+}
+
+fn password_reset<'a>(core: &Core, env: &LoadedEnvironment, code: &'a OneTimeCode) -> wire::PasswordReset<'a> {
+    let token = core.reveal_code(code, CodeKind::PasswordReset);
+    let url = token.as_deref().map(|t| core.password_reset_url(env, t));
+    wire::PasswordReset::new(code, token, url)
 }
 
 #[derive(Deserialize)]
@@ -136,9 +146,9 @@ async fn confirm_password_reset(
     State(state): State<AppState>,
     ApiKeyEnvironment(env): ApiKeyEnvironment,
     WireBody(body): WireBody<ResetBody>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let token = required(body.token, "token")?;
     let password = required(body.new_password, "new_password")?;
-    let user = state.core.reset_password(Some(&env.id), &token, &password).await?;
-    Ok(axum::Json(json!({ "user": user.to_wire() })))
+    let user = state.core.reset_password(Some(&env.id), &token, &password).await.map_err(ApiError::password_reset)?;
+    Ok(axum::Json(wire::UserResponse::from(&user)).into_response())
 }

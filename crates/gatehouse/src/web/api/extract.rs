@@ -13,7 +13,8 @@ use crate::web::error::ApiError;
 use crate::web::extract::MAX_BODY_BYTES;
 
 /// A request body as JSON (what the SDKs send) or `application/x-www-form-urlencoded`.
-/// An empty body reads as `{}`; unknown fields are ignored; malformed input is a 400.
+/// An empty body reads as `{}`; unknown fields are ignored; malformed input is a 422
+/// `invalid_request_parameters` (the token endpoint turns it into OAuth's `invalid_request`).
 pub struct WireBody<T>(pub T);
 
 impl<S, T> FromRequest<S> for WireBody<T>
@@ -31,9 +32,9 @@ where
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
         let bytes = Bytes::from_request(req, state)
             .await
-            .map_err(|_| ApiError::bad_request("The request body could not be read (it may exceed 64 KiB)."))?;
+            .map_err(|_| ApiError::bad_body("The request body could not be read (it may exceed 64 KiB)."))?;
         if bytes.len() > MAX_BODY_BYTES {
-            return Err(ApiError::bad_request("The request body exceeds 64 KiB."));
+            return Err(ApiError::bad_body("The request body exceeds 64 KiB."));
         }
         let value = if bytes.iter().all(u8::is_ascii_whitespace) {
             serde_json::Value::Object(serde_json::Map::new())
@@ -44,14 +45,14 @@ where
             serde_json::Value::Object(map)
         } else {
             serde_json::from_slice(&bytes)
-                .map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON: {e}.")))?
+                .map_err(|e| ApiError::bad_body(format!("The request body is not valid JSON: {e}.")))?
         };
         if !value.is_object() {
-            return Err(ApiError::bad_request("The request body must be a JSON object."));
+            return Err(ApiError::bad_body("The request body must be a JSON object."));
         }
         serde_json::from_value(value)
             .map(WireBody)
-            .map_err(|e| ApiError::bad_request(format!("Invalid request body: {e}.")))
+            .map_err(|e| ApiError::bad_body(format!("Invalid request body: {e}.")))
     }
 }
 

@@ -7,18 +7,20 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::extract::{ApiKeyEnvironment, WireBody};
-use super::lists::{ListParams, envelope};
+use super::lists::ListParams;
 use crate::service::Error;
-use crate::service::mfa::{TotpOptions, challenge_to_wire, factor_to_wire};
+use crate::service::mfa::TotpOptions;
 use crate::web::AppState;
 use crate::web::error::ApiError;
+use crate::web::wire::{self, Page};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/user_management/users/{id}/auth_factors", get(list).post(enroll))
+        .route("/auth/factors/enroll", post(enroll_legacy))
         .route("/auth/factors/{id}", get(read).delete(remove))
         .route("/auth/factors/{id}/challenge", post(challenge))
         .route("/auth/challenges/{id}/verify", post(verify))
@@ -45,11 +47,38 @@ async fn enroll(
         .ok_or_else(|| Error::validation("type", "type_required", "type is required (totp)."))?;
     let options = TotpOptions { issuer: body.totp_issuer, user: body.totp_user, secret: body.totp_secret };
     let (enrolment, challenge) = state.core.enroll_factor(&env, &user_id, &factor_type, options).await?;
-    let body = json!({
-        "authentication_factor": factor_to_wire(&enrolment.factor, Some(&enrolment)),
-        "authentication_challenge": challenge_to_wire(&challenge),
-    });
-    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+    Ok((StatusCode::CREATED, axum::Json(wire::Enrolment::new(&enrolment, &challenge))).into_response())
+}
+
+#[derive(Deserialize)]
+struct LegacyEnrollBody {
+    user_id: Option<String>,
+    #[serde(flatten)]
+    factor: EnrollBody,
+}
+
+/// `POST /auth/factors/enroll`, the older MFA API (`workos.mfa.enrollFactor`): the factor with its
+/// secret, no challenge. Gatehouse keeps factors per user, so `user_id` is required here.
+async fn enroll_legacy(
+    State(state): State<AppState>,
+    ApiKeyEnvironment(env): ApiKeyEnvironment,
+    WireBody(body): WireBody<LegacyEnrollBody>,
+) -> Result<Response, ApiError> {
+    let user_id = body.user_id.filter(|u| !u.is_empty()).ok_or_else(|| {
+        Error::validation(
+            "user_id",
+            "user_id_required",
+            "user_id is required: Gatehouse keeps every factor with its user (or use POST /user_management/users/{id}/auth_factors).",
+        )
+    })?;
+    let f = body.factor;
+    let factor_type = f
+        .factor_type
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Error::validation("type", "type_required", "type is required (totp)."))?;
+    let options = TotpOptions { issuer: f.totp_issuer, user: f.totp_user, secret: f.totp_secret };
+    let (enrolment, _challenge) = state.core.enroll_factor(&env, &user_id, &factor_type, options).await?;
+    Ok((StatusCode::CREATED, axum::Json(wire::Factor::enrolled(&enrolment))).into_response())
 }
 
 async fn list(
@@ -57,22 +86,23 @@ async fn list(
     ApiKeyEnvironment(env): ApiKeyEnvironment,
     Path(user_id): Path<String>,
     Query(params): Query<ListParams>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     params.limit()?;
     params.order()?;
     // A user has a handful of factors: one page, oldest first.
     let factors = state.core.list_factors(&env, &user_id).await?;
     let ids: Vec<&str> = factors.iter().map(|f| f.id.as_str()).collect();
-    let data = factors.iter().map(|f| factor_to_wire(f, None)).collect();
-    Ok(axum::Json(envelope(data, &ids, false, &ListParams::default())))
+    let data = factors.iter().map(wire::Factor::from).collect();
+    Ok(axum::Json(wire::List::page(data, &ids, Page::default())).into_response())
 }
 
 async fn read(
     State(state): State<AppState>,
     ApiKeyEnvironment(env): ApiKeyEnvironment,
     Path(id): Path<String>,
-) -> Result<axum::Json<Value>, ApiError> {
-    Ok(axum::Json(factor_to_wire(&state.core.get_factor(&env, &id).await?, None)))
+) -> Result<Response, ApiError> {
+    let factor = state.core.get_factor(&env, &id).await?;
+    Ok(axum::Json(wire::Factor::from(&factor)).into_response())
 }
 
 async fn remove(
@@ -91,7 +121,7 @@ async fn challenge(
     WireBody(_body): WireBody<Value>,
 ) -> Result<Response, ApiError> {
     let challenge = state.core.challenge_factor(&env, &id).await?;
-    Ok((StatusCode::CREATED, axum::Json(challenge_to_wire(&challenge))).into_response())
+    Ok((StatusCode::CREATED, axum::Json(wire::Challenge::from(&challenge))).into_response())
 }
 
 #[derive(Deserialize)]
@@ -110,6 +140,5 @@ async fn verify(
         .filter(|c| !c.is_empty())
         .ok_or_else(|| Error::validation("code", "code_required", "code is required."))?;
     let (challenge, valid) = state.core.verify_challenge(&env, &id, &code).await?;
-    let body = json!({ "challenge": challenge_to_wire(&challenge), "valid": valid });
-    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+    Ok((StatusCode::CREATED, axum::Json(wire::ChallengeVerification::new(&challenge, valid))).into_response())
 }

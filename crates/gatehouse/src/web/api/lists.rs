@@ -1,11 +1,10 @@
-//! WorkOS list conventions: `limit`, `before`, `after`, `order` in; `{object:"list", data,
-//! list_metadata:{before, after}}` out, with `after: null` on the last page.
+//! WorkOS list parameters: `limit`, `before`, `after`, `order` (the envelope is `wire::List`).
 
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use crate::domain::listing::ListOrder;
 use crate::service::Error;
+use crate::web::wire::Page;
 
 #[derive(Deserialize, Default)]
 pub(super) struct ListParams {
@@ -43,15 +42,13 @@ impl ListParams {
     pub fn after(&self) -> Option<String> {
         self.after.clone().filter(|s| !s.is_empty())
     }
-}
 
-/// Builds the list envelope. `ids` are the IDs of `data` in list order.
-pub(super) fn envelope(data: Vec<Value>, ids: &[&str], has_more: bool, params: &ListParams) -> Value {
-    let (first, last) = (ids.first().copied(), ids.last().copied());
-    let (before, after) = if params.before().is_some() {
-        (if has_more { first } else { None }, last)
-    } else {
-        (if params.after().is_some() { first } else { None }, if has_more { last } else { None })
-    };
-    json!({ "object": "list", "data": data, "list_metadata": { "before": before, "after": after } })
+    /// Where the page asked for sits, for the envelope's cursors.
+    pub fn page(&self, has_more: bool) -> Page<'_> {
+        Page {
+            before: self.before.as_deref().filter(|s| !s.is_empty()),
+            after: self.after.as_deref().filter(|s| !s.is_empty()),
+            has_more,
+        }
+    }
 }

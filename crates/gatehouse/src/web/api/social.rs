@@ -2,22 +2,22 @@
 //! authenticated by the API key) and a user's linked identities (wire spec §3.9).
 //!
 //! * `GET|POST /user_management/providers`, `GET|PUT|DELETE /user_management/providers/{name}`;
-//! * `GET /user_management/users/{id}/identities` → bare array `[{"idp_id","type":"OAuth","provider"}]`.
+//! * `GET /user_management/users/{id}/identities` → a bare array of `wire::Identity`.
 
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::extract::{ApiKeyEnvironment, WireBody};
-use crate::clock::iso8601;
 use crate::domain::provider::StoredProvider;
 use crate::service::Error;
 use crate::service::social::{NewProvider, ProviderPatch, provider_label};
 use crate::web::AppState;
 use crate::web::error::ApiError;
+use crate::web::wire;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -26,28 +26,8 @@ pub(super) fn router() -> Router<AppState> {
         .route("/user_management/users/{id}/identities", get(identities))
 }
 
-fn to_wire(state: &AppState, p: &StoredProvider) -> Value {
-    json!({
-        "object": "oauth_provider",
-        "id": p.id,
-        "name": p.name,
-        "type": p.kind,
-        "label": provider_label(p),
-        "client_id": p.client_id,
-        "scopes": p.scopes.split(' ').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
-        "display_name": p.display_name,
-        "icon_url": p.icon_url,
-        "enabled": p.is_enabled,
-        "issuer": p.issuer,
-        "authorize_url": p.authorize_url,
-        "token_url": p.token_url,
-        "userinfo_url": p.userinfo_url,
-        "emails_url": p.emails_url,
-        "jwks_url": p.jwks_url,
-        "callback_url": state.core.social_callback_url(&p.name),
-        "created_at": iso8601(p.created_at),
-        "updated_at": iso8601(p.updated_at),
-    })
+fn to_wire<'a>(state: &AppState, p: &'a StoredProvider) -> wire::OAuthProvider<'a> {
+    wire::OAuthProvider::new(p, provider_label(p), state.core.social_callback_url(&p.name))
 }
 
 /// A field that may be absent (leave alone), null (clear) or a string.
@@ -117,21 +97,18 @@ async fn create(
     Ok((StatusCode::CREATED, axum::Json(to_wire(&state, &provider))).into_response())
 }
 
-async fn list(
-    State(state): State<AppState>,
-    ApiKeyEnvironment(env): ApiKeyEnvironment,
-) -> Result<axum::Json<Value>, ApiError> {
+async fn list(State(state): State<AppState>, ApiKeyEnvironment(env): ApiKeyEnvironment) -> Result<Response, ApiError> {
     let all = state.core.list_providers(&env).await?;
-    let data: Vec<Value> = all.iter().map(|p| to_wire(&state, p)).collect();
-    Ok(axum::Json(json!({ "object": "list", "data": data, "list_metadata": { "before": null, "after": null } })))
+    Ok(axum::Json(wire::List::all(all.iter().map(|p| to_wire(&state, p)).collect())).into_response())
 }
 
 async fn read(
     State(state): State<AppState>,
     ApiKeyEnvironment(env): ApiKeyEnvironment,
     Path(name): Path<String>,
-) -> Result<axum::Json<Value>, ApiError> {
-    Ok(axum::Json(to_wire(&state, &state.core.get_provider(&env, &name).await?)))
+) -> Result<Response, ApiError> {
+    let provider = state.core.get_provider(&env, &name).await?;
+    Ok(axum::Json(to_wire(&state, &provider)).into_response())
 }
 
 async fn update(
@@ -139,7 +116,7 @@ async fn update(
     ApiKeyEnvironment(env): ApiKeyEnvironment,
     Path(name): Path<String>,
     WireBody(body): WireBody<Map<String, Value>>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let patch = ProviderPatch {
         client_id: text(&body, "client_id")?,
         client_secret: text(&body, "client_secret")?,
@@ -154,7 +131,8 @@ async fn update(
         jwks_url: nullable_text(&body, "jwks_url")?,
         is_enabled: enabled(&body)?,
     };
-    Ok(axum::Json(to_wire(&state, &state.core.update_provider(&env, &name, patch).await?)))
+    let provider = state.core.update_provider(&env, &name, patch).await?;
+    Ok(axum::Json(to_wire(&state, &provider)).into_response())
 }
 
 async fn remove(
@@ -170,9 +148,7 @@ async fn identities(
     State(state): State<AppState>,
     ApiKeyEnvironment(env): ApiKeyEnvironment,
     Path(id): Path<String>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let list = state.core.list_identities(&env, &id).await?;
-    let wire: Vec<Value> =
-        list.iter().map(|i| json!({ "idp_id": i.idp_id, "type": "OAuth", "provider": i.provider })).collect();
-    Ok(axum::Json(Value::Array(wire)))
+    Ok(axum::Json(list.iter().map(wire::Identity::from).collect::<Vec<_>>()).into_response())
 }

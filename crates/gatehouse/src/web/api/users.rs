@@ -9,12 +9,13 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::extract::{ApiKeyEnvironment, WireBody};
-use super::lists::{ListParams, envelope};
+use super::lists::ListParams;
 use crate::domain::listing::UserQuery;
 use crate::service::Error;
 use crate::service::users::{NewUser, UserPatch};
 use crate::web::AppState;
 use crate::web::error::ApiError;
+use crate::web::wire;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -56,7 +57,7 @@ async fn create(
         metadata: body.metadata.unwrap_or_default(),
     };
     let user = state.core.create_user(&env, new).await?;
-    Ok((StatusCode::CREATED, axum::Json(user.to_wire())).into_response())
+    Ok((StatusCode::CREATED, axum::Json(wire::User::from(&user))).into_response())
 }
 
 fn hash_pair(hash: Option<String>, kind: Option<String>) -> Result<Option<(String, String)>, Error> {
@@ -75,23 +76,25 @@ async fn read(
     State(state): State<AppState>,
     ApiKeyEnvironment(env): ApiKeyEnvironment,
     Path(id): Path<String>,
-) -> Result<axum::Json<Value>, ApiError> {
-    Ok(axum::Json(state.core.get_user(&env, &id).await?.to_wire()))
+) -> Result<Response, ApiError> {
+    let user = state.core.get_user(&env, &id).await?;
+    Ok(axum::Json(wire::User::from(&user)).into_response())
 }
 
 async fn read_by_external_id(
     State(state): State<AppState>,
     ApiKeyEnvironment(env): ApiKeyEnvironment,
     Path(external_id): Path<String>,
-) -> Result<axum::Json<Value>, ApiError> {
-    Ok(axum::Json(state.core.get_user_by_external_id(&env, &external_id).await?.to_wire()))
+) -> Result<Response, ApiError> {
+    let user = state.core.get_user_by_external_id(&env, &external_id).await?;
+    Ok(axum::Json(wire::User::from(&user)).into_response())
 }
 
 async fn list(
     State(state): State<AppState>,
     ApiKeyEnvironment(env): ApiKeyEnvironment,
     Query(params): Query<ListParams>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let query = UserQuery {
         email: params.email.clone().filter(|e| !e.is_empty()),
         limit: params.limit()?,
@@ -101,8 +104,8 @@ async fn list(
     };
     let page = state.core.list_users(&env, query).await?;
     let ids: Vec<&str> = page.users.iter().map(|u| u.id.as_str()).collect();
-    let data = page.users.iter().map(|u| u.to_wire()).collect();
-    Ok(axum::Json(envelope(data, &ids, page.has_more, &params)))
+    let data = page.users.iter().map(wire::User::from).collect();
+    Ok(axum::Json(wire::List::page(data, &ids, params.page(page.has_more))).into_response())
 }
 
 /// A field that may be absent (leave alone), null (clear) or a value.
@@ -124,7 +127,7 @@ async fn update(
     ApiKeyEnvironment(env): ApiKeyEnvironment,
     Path(id): Path<String>,
     WireBody(body): WireBody<Map<String, Value>>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let email_verified = match body.get("email_verified") {
         None | Some(Value::Null) => None,
         Some(Value::Bool(b)) => Some(*b),
@@ -152,7 +155,8 @@ async fn update(
         locale: nullable_text(&body, "locale")?,
         metadata,
     };
-    Ok(axum::Json(state.core.update_user(&env, &id, patch).await?.to_wire()))
+    let user = state.core.update_user(&env, &id, patch).await?;
+    Ok(axum::Json(wire::User::from(&user)).into_response())
 }
 
 async fn remove(

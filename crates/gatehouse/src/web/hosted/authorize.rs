@@ -111,6 +111,9 @@ pub async fn authorize(
         },
         None => None,
     };
+    if let Some((error, description)) = unsupported_parameter(&get) {
+        return bounce(error, &description);
+    }
     let screen_hint = get("screen_hint");
     if screen_hint.as_deref().is_some_and(|h| h != "sign-in" && h != "sign-up") {
         return bounce("invalid_request", "screen_hint must be sign-in or sign-up.");
@@ -156,4 +159,42 @@ pub async fn authorize(
     let page =
         if screen_hint.as_deref() == Some("sign-up") && env.settings.sign_up_enabled { "sign-up" } else { "sign-in" };
     Ok(found(&format!("/authkit/{page}?request={request_id}")))
+}
+
+/// Parameters the SDKs may send that Gatehouse cannot serve (or that are malformed), as the OAuth
+/// error to send back. Every sign-in through `/authorize` is a fresh one (Gatehouse keeps no
+/// browser session that could skip the sign-in page), so `prompt=login` and any `max_age` are
+/// honoured as they are, and the token's `auth_time` is that sign-in.
+fn unsupported_parameter(get: &impl Fn(&str) -> Option<String>) -> Option<(&'static str, String)> {
+    match get("prompt").as_deref() {
+        None | Some("login" | "consent" | "select_account") => {}
+        // OpenID Connect Core §3.1.2.6: no silent sign-in without a session to reuse.
+        Some("none") => {
+            return Some((
+                "login_required",
+                "prompt=none needs a signed-in browser session, which Gatehouse does not keep: every sign-in shows the sign-in page.".into(),
+            ));
+        }
+        Some(other) => {
+            return Some(("invalid_request", format!("prompt must be login, consent or none, not '{other}'.")));
+        }
+    }
+    if get("max_age").is_some_and(|v| v.parse::<u64>().is_err()) {
+        return Some(("invalid_request", "max_age must be a whole number of seconds.".into()));
+    }
+    for (name, what) in [
+        ("connection_id", "SSO connections"),
+        ("domain_hint", "SSO connections (domain_hint picks an organization's connection)"),
+    ] {
+        if get(name).is_some() {
+            return Some(("invalid_request", format!("{name} needs {what}, which Gatehouse does not have yet.")));
+        }
+    }
+    if get("password_reset_token").is_some() {
+        return Some((
+            "invalid_request",
+            "password_reset_token is not supported on /authorize: send users to the password_reset_url of the password reset instead.".into(),
+        ));
+    }
+    None
 }

@@ -1,0 +1,106 @@
+//! The one registry of wire error codes: each code's string, HTTP status and shape.
+//!
+//! The SDKs parse two shapes (wire spec §3.5): OAuth `{"error", "error_description"}` on the token
+//! endpoint's protocol errors, and coded `{"code", "message", …}` everywhere else. A code's extra
+//! fields (`errors`, `entity_id`, `pending_authentication_token`…) are added by `web::error::ApiError`.
+//! Codes and statuses follow WorkOS's OpenAPI document; the few deliberate differences are listed
+//! in `e2e/lib/schema-exceptions.mjs` with their reasons.
+
+use axum::http::StatusCode;
+
+/// How an error is laid out on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// `{"error": code, "error_description": message}` (RFC 6749 §5.2).
+    OAuth,
+    /// `{"code": code, "message": message, …}`.
+    Coded,
+}
+
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $name:ident => $status:ident, $shape:ident, $code:literal;)*) => {
+        /// Every error code Gatehouse answers.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum ErrorCode { $($(#[$doc])* $name),* }
+
+        impl ErrorCode {
+            /// Every code, in registry order (for the snapshot test).
+            #[cfg(test)]
+            pub const ALL: &[ErrorCode] = &[$(ErrorCode::$name),*];
+
+            pub fn status(self) -> StatusCode {
+                match self { $(ErrorCode::$name => StatusCode::$status),* }
+            }
+
+            pub fn shape(self) -> Shape {
+                match self { $(ErrorCode::$name => Shape::$shape),* }
+            }
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$name => $code),* }
+            }
+        }
+    };
+}
+
+error_codes! {
+    // ---- OAuth protocol errors (POST /user_management/authenticate) ----
+    /// Missing or malformed parameter, or an unsupported grant (WorkOS answers this, not
+    /// `unsupported_grant_type`).
+    InvalidRequest => BAD_REQUEST, OAuth, "invalid_request";
+    /// Unknown client or wrong client secret.
+    InvalidClient => BAD_REQUEST, OAuth, "invalid_client";
+    /// Bad, expired or spent code or refresh token; PKCE mismatch.
+    InvalidGrant => BAD_REQUEST, OAuth, "invalid_grant";
+
+    // ---- Sign-in (authenticate's coded errors) ----
+    InvalidCredentials => BAD_REQUEST, Coded, "invalid_credentials";
+    InvalidOneTimeCode => BAD_REQUEST, Coded, "invalid_one_time_code";
+    OneTimeCodeExpired => BAD_REQUEST, Coded, "one_time_code_expired";
+    OneTimeCodePreviouslyUsed => BAD_REQUEST, Coded, "one_time_code_previously_used";
+    OneTimeCodeTooManyAttempts => BAD_REQUEST, Coded, "one_time_code_too_many_attempts";
+    InvalidPendingAuthenticationToken => BAD_REQUEST, Coded, "invalid_pending_authentication_token";
+    /// Step-ups: 403 with a `pending_authentication_token` and the step's fields.
+    EmailVerificationRequired => FORBIDDEN, Coded, "email_verification_required";
+    MfaEnrollment => FORBIDDEN, Coded, "mfa_enrollment";
+    MfaChallenge => FORBIDDEN, Coded, "mfa_challenge";
+
+    // ---- Email verification ----
+    EmailAlreadyVerified => BAD_REQUEST, Coded, "email_already_verified";
+    EmailPreviouslyVerified => BAD_REQUEST, Coded, "email_previously_verified";
+    EmailVerificationCodeIncorrect => BAD_REQUEST, Coded, "email_verification_code_incorrect";
+    EmailVerificationCodeExpired => BAD_REQUEST, Coded, "email_verification_code_expired";
+    EmailVerificationCodePreviouslyUsed => BAD_REQUEST, Coded, "email_verification_code_previously_used";
+
+    // ---- Password reset: one code, the reasons in `errors[]` ----
+    PasswordResetError => BAD_REQUEST, Coded, "password_reset_error";
+    /// A weak password when creating or updating a user (reasons in `errors[]`).
+    PasswordStrengthError => BAD_REQUEST, Coded, "password_strength_error";
+
+    // ---- Two-factor API ----
+    AuthenticationChallengeExpired => BAD_REQUEST, Coded, "authentication_challenge_expired";
+    AuthenticationChallengePreviouslyVerified => BAD_REQUEST, Coded, "authentication_challenge_previously_verified";
+    PasskeyVerificationFailed => BAD_REQUEST, Coded, "passkey_verification_failed";
+
+    // ---- Management API ----
+    /// Invalid input; the fields are in `errors[]`. Also a malformed request body.
+    InvalidRequestParameters => UNPROCESSABLE_ENTITY, Coded, "invalid_request_parameters";
+    EntityNotFound => NOT_FOUND, Coded, "entity_not_found";
+    ClientNotFound => NOT_FOUND, Coded, "client_not_found";
+    /// No route matches.
+    NotFound => NOT_FOUND, Coded, "not_found";
+    Unauthorized => UNAUTHORIZED, Coded, "unauthorized";
+    UserAlreadyExists => CONFLICT, Coded, "user_already_exists";
+    ExternalIdAlreadyExists => CONFLICT, Coded, "external_id_already_exists";
+    PasskeyAlreadyRegistered => CONFLICT, Coded, "passkey_already_registered";
+    RedirectUriAlreadyExists => CONFLICT, Coded, "redirect_uri_already_exists";
+    DuplicateCorsOrigin => CONFLICT, Coded, "duplicate_cors_origin";
+    ProviderAlreadyExists => CONFLICT, Coded, "provider_already_exists";
+
+    // ---- Limits and the server ----
+    /// Throttled (with `Retry-After`).
+    RateLimitExceeded => TOO_MANY_REQUESTS, Coded, "rate_limit_exceeded";
+    /// The environment cannot send email (production without SMTP).
+    EmailNotConfigured => SERVICE_UNAVAILABLE, Coded, "email_not_configured";
+    InternalError => INTERNAL_SERVER_ERROR, Coded, "internal_error";
+}

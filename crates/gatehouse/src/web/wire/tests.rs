@@ -1,0 +1,372 @@
+//! One snapshot per wire object and per error code: each sample is rendered to JSON and compared
+//! with `snapshots/<name>.json`. Run with `GATEHOUSE_UPDATE_SNAPSHOTS=1` to write the files after
+//! a deliberate change, then review the diff: it is the change to the wire contract.
+
+#![cfg(test)]
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use super::*;
+use crate::domain::environment::{CorsOrigin as DomainCors, Environment, RedirectUri as DomainRedirect, Settings};
+use crate::domain::factor::{AuthChallenge, AuthFactor};
+use crate::domain::identity::Identity as DomainIdentity;
+use crate::domain::one_time_code::OneTimeCode;
+use crate::domain::provider::StoredProvider;
+use crate::domain::public_key::PublicKey;
+use crate::domain::session::{AuthMethod, Session as DomainSession};
+use crate::domain::user::User as DomainUser;
+use crate::service::Error;
+use crate::service::auth::Authenticated;
+use crate::service::error::{CodeProblem, Duplicate, FieldError, Rejection, StepUp, StepUpKind};
+use crate::service::mfa::TotpEnrolment;
+use crate::web::error::ApiError;
+
+const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+const T1: i64 = T0 + 90_000;
+
+#[track_caller]
+fn snapshot(name: &str, value: impl Serialize) {
+    let actual = serde_json::to_string_pretty(&value).expect("serialises") + "\n";
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/web/wire/snapshots").join(format!("{name}.json"));
+    if std::env::var_os("GATEHOUSE_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, &actual).expect("write snapshot");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("no snapshot {}; run with GATEHOUSE_UPDATE_SNAPSHOTS=1", path.display()));
+    assert_eq!(actual, expected, "wire object `{name}` differs from {}", path.display());
+}
+
+fn user() -> DomainUser {
+    let mut metadata = Map::new();
+    metadata.insert("plan".into(), json!("pro"));
+    DomainUser {
+        id: "user_01JAAAAAAAAAAAAAAAAAAAAAAA".into(),
+        environment_id: "env_1".into(),
+        email: "ada@example.com".into(),
+        email_verified: true,
+        first_name: Some("Ada".into()),
+        last_name: Some("Lovelace".into()),
+        profile_picture_url: None,
+        external_id: None,
+        metadata,
+        locale: None,
+        password_hash: Some("$argon2id$secret".into()),
+        last_sign_in_at: Some(T1),
+        created_at: T0,
+        updated_at: T1,
+    }
+}
+
+fn code(kind: &str) -> OneTimeCode {
+    OneTimeCode {
+        id: format!("{kind}_01JBBBBBBBBBBBBBBBBBBBBBBB"),
+        kind: kind.into(),
+        environment_id: "env_1".into(),
+        user_id: "user_01JAAAAAAAAAAAAAAAAAAAAAAA".into(),
+        email: "ada@example.com".into(),
+        code_hash: "hash".into(),
+        sealed_code: "sealed".into(),
+        attempts: 0,
+        expires_at: T0 + 600_000,
+        used_at: None,
+        created_at: T0,
+        updated_at: T0,
+    }
+}
+
+fn factor() -> AuthFactor {
+    AuthFactor {
+        id: "auth_factor_01JCCCCCCCCCCCCCCCCCCCCCCC".into(),
+        environment_id: "env_1".into(),
+        user_id: "user_01JAAAAAAAAAAAAAAAAAAAAAAA".into(),
+        factor_type: "totp".into(),
+        secret_sealed: "sealed".into(),
+        issuer: "Acme".into(),
+        account: "ada@example.com".into(),
+        verified_at: None,
+        last_used_step: None,
+        created_at: T0,
+        updated_at: T0,
+    }
+}
+
+fn challenge() -> AuthChallenge {
+    AuthChallenge {
+        id: "auth_challenge_01JDDDDDDDDDDDDDDDDDDDDDDD".into(),
+        environment_id: "env_1".into(),
+        factor_id: "auth_factor_01JCCCCCCCCCCCCCCCCCCCCCCC".into(),
+        expires_at: T0 + 300_000,
+        verified_at: None,
+        created_at: T0,
+        updated_at: T0,
+    }
+}
+
+#[test]
+fn user_object() {
+    snapshot("user", User::from(&user()));
+    let bare = DomainUser { first_name: None, last_name: None, last_sign_in_at: None, ..user() };
+    snapshot("user_without_names", User::from(&bare));
+}
+
+#[test]
+fn authenticate_response() {
+    let done = Authenticated {
+        user: user(),
+        access_token: "eyJhbGciOiJSUzI1NiJ9.e30.sig".into(),
+        refresh_token: "session_1.0.secret".into(),
+        authentication_method: AuthMethod::Password,
+        session_id: "session_1".into(),
+        session_expires_at: T0 + 86_400_000,
+    };
+    snapshot("authenticate_response", AuthenticateResponse::from(&done));
+    snapshot("user_response", UserResponse::from(&user()));
+}
+
+#[test]
+fn session_object() {
+    let s = DomainSession {
+        id: "session_01JEEEEEEEEEEEEEEEEEEEEEEE".into(),
+        environment_id: "env_1".into(),
+        user_id: "user_01JAAAAAAAAAAAAAAAAAAAAAAA".into(),
+        auth_method: AuthMethod::OAuth("GitHubOAuth".into()),
+        ip_address: Some("203.0.113.7".into()),
+        user_agent: None,
+        expires_at: T0 + 86_400_000,
+        ended_at: None,
+        created_at: T0,
+        updated_at: T0,
+        auth_time: T0,
+    };
+    snapshot("session", Session::new(&s, T1));
+    let status = |s: &DomainSession, now| serde_json::to_value(Session::new(s, now)).unwrap()["status"].clone();
+    assert_eq!(status(&s, T0 + 86_400_000), "expired");
+    assert_eq!(status(&DomainSession { ended_at: Some(T1), ..s.clone() }, T1), "revoked");
+    assert_eq!(
+        serde_json::to_value(Session::new(&DomainSession { auth_method: AuthMethod::OAuth("acme".into()), ..s }, T1))
+            .unwrap()["auth_method"],
+        "unknown",
+        "a custom provider has no WorkOS session kind"
+    );
+}
+
+#[test]
+fn factor_objects() {
+    snapshot("authentication_factor", Factor::from(&factor()));
+    snapshot("authentication_challenge", Challenge::from(&challenge()));
+    let enrolment = TotpEnrolment {
+        factor: factor(),
+        secret_base32: "JBSWY3DPEHPK3PXP".into(),
+        uri: "otpauth://totp/Acme:ada%40example.com?secret=JBSWY3DPEHPK3PXP&issuer=Acme".into(),
+        qr_code: "data:image/png;base64,iVBORw0KGgo=".into(),
+    };
+    snapshot("authentication_factor_enrolment", Enrolment::new(&enrolment, &challenge()));
+    snapshot("authentication_challenge_verification", ChallengeVerification::new(&challenge(), true));
+}
+
+#[test]
+fn one_time_code_objects() {
+    snapshot("magic_auth", MagicAuth::new(&code("magic_auth"), Some("123456".into())));
+    snapshot("email_verification", EmailVerification::new(&code("email_verification"), Some("654321".into())));
+    snapshot(
+        "password_reset",
+        PasswordReset::new(
+            &code("password_reset"),
+            Some("token".into()),
+            Some("https://auth.example.com/authkit/reset-password?token=token".into()),
+        ),
+    );
+}
+
+#[test]
+fn identities_spell_github_as_workos_does() {
+    let identity = |provider: &str| DomainIdentity {
+        id: "identity_1".into(),
+        environment_id: "env_1".into(),
+        user_id: "user_1".into(),
+        provider: provider.into(),
+        idp_id: "4F42ABDE".into(),
+        email: None,
+        created_at: T0,
+        updated_at: T0,
+    };
+    let (github, google) = (identity("GitHubOAuth"), identity("GoogleOAuth"));
+    snapshot("identities", [Identity::from(&github), Identity::from(&google)]);
+}
+
+#[test]
+fn jwks() {
+    let keys = [PublicKey {
+        kid: "key_01JFFFFFFFFFFFFFFFFFFFFFFF".into(),
+        n: "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw".into(),
+        e: "AQAB".into(),
+        certificate: Some("MIIBszCCAV2gAwIBAgIU".into()),
+        certificate_sha256: Some("x5tS256".into()),
+    }];
+    snapshot("jwks", Jwks::new(&keys));
+    snapshot(
+        "openid_configuration",
+        Discovery::new(
+            "https://auth.example.com/user_management/client_1".into(),
+            "https://auth.example.com/sso/jwks/client_1".into(),
+            "https://auth.example.com",
+        ),
+    );
+}
+
+#[test]
+fn configuration_objects() {
+    let redirect = DomainRedirect {
+        id: "redir_1".into(),
+        uri: "https://app.example.com/callback".into(),
+        is_default: true,
+        created_at: T0,
+        updated_at: T0,
+    };
+    let cors = DomainCors {
+        id: "cors_origin_1".into(),
+        origin: "https://app.example.com".into(),
+        created_at: T0,
+        updated_at: T0,
+    };
+    snapshot("redirect_uri", RedirectUri::from(&redirect));
+    snapshot("cors_origin", CorsOrigin::from(&cors));
+    let env = Environment {
+        id: "env_1".into(),
+        name: "production".into(),
+        client_id: "client_1".into(),
+        settings: Settings { jwt_template: r#"{"role": {{ user.metadata.role }}}"#.into(), ..Settings::default() },
+        created_at: T0,
+        updated_at: T0,
+    };
+    snapshot("jwt_template", JwtTemplate::from(&env));
+}
+
+#[test]
+fn lists() {
+    let (a, b) = (
+        DomainCors { id: "a".into(), origin: "https://a.test".into(), created_at: T0, updated_at: T0 },
+        DomainCors { id: "b".into(), origin: "https://b.test".into(), created_at: T0, updated_at: T0 },
+    );
+    snapshot(
+        "list",
+        List::page(
+            vec![CorsOrigin::from(&a), CorsOrigin::from(&b)],
+            &["a", "b"],
+            Page { before: None, after: Some("z"), has_more: true },
+        ),
+    );
+    let cursors = |page: Page<'_>| {
+        serde_json::to_value(List::page(Vec::<u8>::new(), &["a", "b"], page)).unwrap()["list_metadata"].clone()
+    };
+    assert_eq!(cursors(Page::default()), json!({"before": null, "after": null}));
+    assert_eq!(cursors(Page { has_more: true, ..Page::default() }), json!({"before": null, "after": "b"}));
+    assert_eq!(
+        cursors(Page { before: Some("c"), after: None, has_more: false }),
+        json!({"before": null, "after": "b"})
+    );
+    assert_eq!(cursors(Page { before: Some("c"), after: None, has_more: true }), json!({"before": "a", "after": "b"}));
+}
+
+#[test]
+fn oauth_provider() {
+    let p = StoredProvider {
+        id: "oauth_provider_1".into(),
+        environment_id: "env_1".into(),
+        name: "GoogleOAuth".into(),
+        kind: "google".into(),
+        client_id: "google-client".into(),
+        client_secret_sealed: "sealed".into(),
+        scopes: "openid email profile".into(),
+        display_name: None,
+        icon_url: None,
+        issuer: None,
+        authorize_url: None,
+        token_url: None,
+        userinfo_url: None,
+        emails_url: None,
+        jwks_url: None,
+        is_enabled: true,
+        created_at: T0,
+        updated_at: T0,
+    };
+    snapshot(
+        "oauth_provider",
+        OAuthProvider::new(&p, "Google".into(), "https://auth.example.com/authkit/social/callback".into()),
+    );
+}
+
+/// A sample error for every registered code, so each code's whole JSON is in the snapshot.
+fn sample(code: ErrorCode) -> ApiError {
+    let step = |needed| {
+        Error::StepUp(StepUp { needed, message: "Step up.".into(), pending_authentication_token: "pending".into() })
+    };
+    let from = |e: Error| ApiError::from(e);
+    match code {
+        ErrorCode::EntityNotFound => from(Error::NotFound { kind: "User", id: "user_1".into() }),
+        ErrorCode::InvalidRequestParameters => from(Error::Validation {
+            message: "email is required.".into(),
+            errors: vec![FieldError {
+                field: "email".into(),
+                code: "email_required".into(),
+                message: "email is required.".into(),
+            }],
+        }),
+        ErrorCode::PasswordStrengthError => from(Error::PasswordStrength("Too weak.".into())),
+        ErrorCode::PasswordResetError => ApiError::password_reset(Error::PasswordStrength("Too weak.".into())),
+        ErrorCode::EmailVerificationRequired => from(step(StepUpKind::VerifyEmail {
+            email: "ada@example.com".into(),
+            email_verification_id: "email_verification_1".into(),
+        })),
+        ErrorCode::MfaEnrollment => from(step(StepUpKind::MfaEnrollment { user: Box::new(user()) })),
+        ErrorCode::MfaChallenge => {
+            from(step(StepUpKind::MfaChallenge { user: Box::new(user()), factor_ids: vec!["auth_factor_1".into()] }))
+        }
+        ErrorCode::RateLimitExceeded => from(Error::RateLimited { retry_after_secs: 30 }),
+        other => ApiError::new(other, "Message."),
+    }
+}
+
+#[test]
+fn error_registry() {
+    let mut all = Map::new();
+    let mut seen = std::collections::HashSet::new();
+    for code in ErrorCode::ALL {
+        assert!(seen.insert(code.as_str()), "{} is registered twice", code.as_str());
+        let api = sample(*code);
+        let body = api.body();
+        match code.shape() {
+            Shape::OAuth => assert_eq!(body["error"], code.as_str()),
+            Shape::Coded => assert_eq!(body["code"], code.as_str()),
+        }
+        all.insert(code.as_str().into(), json!({ "status": code.status().as_u16(), "body": body }));
+    }
+    snapshot("errors", Value::Object(all));
+}
+
+#[test]
+fn service_errors_map_to_their_codes() {
+    let code = |e: Error| serde_json::to_value(ApiError::from(e).body()).unwrap();
+    let rejected = |reason| Error::Rejected { reason, message: "m".into() };
+    assert_eq!(code(rejected(Rejection::OneTimeCode(CodeProblem::Incorrect)))["code"], "invalid_one_time_code");
+    assert_eq!(
+        code(rejected(Rejection::EmailVerificationCode(CodeProblem::Incorrect)))["code"],
+        "email_verification_code_incorrect"
+    );
+    assert_eq!(
+        code(rejected(Rejection::OneTimeCode(CodeProblem::PreviouslyUsed)))["code"],
+        "one_time_code_previously_used"
+    );
+    assert_eq!(
+        code(Error::Conflict { what: Duplicate::CorsOrigin, message: "m".into() })["code"],
+        "duplicate_cors_origin"
+    );
+    let reset = ApiError::password_reset(rejected(Rejection::PasswordResetToken)).body();
+    assert_eq!(reset["code"], "password_reset_error");
+    assert_eq!(reset["errors"][0]["code"], "invalid_password_reset_token");
+    assert_eq!(ApiError::bad_body("The request body is not valid JSON.").body()["code"], "invalid_request_parameters");
+}
