@@ -287,4 +287,4 @@ test('hosted sign-in of an unverified user also goes through verify-email; a ver
   assert.ok(direct.location.startsWith(`${REDIRECT_URI}?`), direct.location);
 });
 
-test('expired verification code → email_verification_code_expired', { skip: 'the server clock cannot be moved from Node; NOT covered by the Rust tests yet either (only Magic Auth expiry is)' }, () => {});
+test('expired verification code → email_verification_code_expired', { skip: 'the server clock cannot be moved from Node; covered by crates/gatehouse/tests/it/expiry.rs an_email_verification_code_expires_after_ten_minutes' }, () => {});

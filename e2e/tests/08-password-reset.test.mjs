@@ -243,4 +243,4 @@ test('hosted reset page: weak password (token kept) → new password → "Passwo
   assert.equal(auth.user.id, user.id);
 });
 
-test('expired reset link → password_reset_error / "This link has expired"', { skip: 'the server clock cannot be moved from Node; NOT covered by the Rust tests yet either (only Magic Auth expiry is)' }, () => {});
+test('expired reset link → password_reset_error / "This link has expired"', { skip: 'the server clock cannot be moved from Node; covered by crates/gatehouse/tests/it/expiry.rs a_password_reset_link_expires_after_an_hour' }, () => {});
