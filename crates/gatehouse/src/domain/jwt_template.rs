@@ -24,12 +24,13 @@
 //! | variable | value |
 //! |---|---|
 //! | `user` | The signed-in user as the API's User object: `id`, `email`, `email_verified`, `first_name`, `last_name`, `name`, `profile_picture_url`, `external_id`, `metadata.*`, `locale`, `last_sign_in_at`, `created_at`, `updated_at`. |
-//! | `organization_id` | The session's organization ID, or null (always null until organizations exist). |
+//! | `organization_id` | The session's organization ID, or null outside an organization. |
+//! | `organization` | The session's organization (`id`, `name`, `external_id`, `metadata.*`, `domains`), or null. |
+//! | `organization_membership` | The membership the session is in: `id`, `role` (the primary role's slug), `roles` (every slug), `permissions`; null outside an organization. |
 //!
 //! The evaluator knows no variable by name: it walks whatever JSON tree the caller passes.
-//! A new variable, such as `organization` (`id`, `name`, `metadata.*`, `domains`) or
-//! `organization_membership` (`role`, `custom_attributes.*`), is one more key in the context the
-//! caller builds (`service::tokens`), plus a row here and an entry in [`sample_context`].
+//! A new variable is one more key in the context the caller builds (`service::tokens`), plus a
+//! row here and an entry in [`sample_context`].
 //!
 //! # How it works
 //!
@@ -791,7 +792,20 @@ fn sample_context() -> Json {
             "created_at": "2025-01-01T00:00:00.000Z",
             "updated_at": "2025-01-01T00:00:00.000Z"
         },
-        "organization_id": "org_01HZZZZZZZZZZZZZZZZZZZZZZZ"
+        "organization_id": "org_01HZZZZZZZZZZZZZZZZZZZZZZZ",
+        "organization": {
+            "id": "org_01HZZZZZZZZZZZZZZZZZZZZZZZ",
+            "name": "Sample Organization",
+            "external_id": null,
+            "metadata": {},
+            "domains": []
+        },
+        "organization_membership": {
+            "id": "om_01HZZZZZZZZZZZZZZZZZZZZZZZ",
+            "role": "member",
+            "roles": ["member"],
+            "permissions": []
+        }
     })
 }
 

@@ -8,6 +8,7 @@ pub mod identity;
 pub mod jwt_template;
 pub mod listing;
 pub mod one_time_code;
+pub mod organization;
 pub mod outbox;
 pub mod password_policy;
 pub mod provider;

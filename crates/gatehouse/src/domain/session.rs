@@ -84,6 +84,8 @@ pub struct Session {
     /// When the user signed in to start this session (the access token's `auth_time`); kept
     /// across refreshes.
     pub auth_time: Millis,
+    /// The organization the session is in, if any (the access token's `org_id`).
+    pub organization_id: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,7 +113,14 @@ pub struct PendingAuthentication {
     pub environment_id: String,
     pub user_id: String,
     pub auth_method: AuthMethod,
+    /// The organization the sign-in asked for, if any.
+    pub organization_id: Option<String>,
+    /// `organization_selection` when all the sign-in still owes is choosing an organization.
+    pub purpose: Option<String>,
 }
+
+/// The `purpose` of a pending sign-in that owes only the choice of an organization.
+pub const PURPOSE_ORGANIZATION_SELECTION: &str = "organization_selection";
 
 /// A finished hosted sign-in waiting on the account-security page.
 #[derive(Clone, Debug, sqlx::FromRow)]

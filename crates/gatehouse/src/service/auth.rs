@@ -17,8 +17,9 @@ use crate::crypto::secrets::{
     derive_chain, derive_token, hash_secret, is_valid_pkce_verifier, pkce_s256_matches, random_token, secrets_equal,
 };
 use crate::domain::client_address::ClientAddress;
+use crate::domain::organization::OrganizationAccess;
 use crate::domain::refresh_token::RefreshToken;
-use crate::domain::session::{AuthMethod, Session, SessionStatus};
+use crate::domain::session::{AuthMethod, PURPOSE_ORGANIZATION_SELECTION, Session, SessionStatus};
 use crate::domain::user::{User, normalize_email};
 use crate::ids::new_id;
 use crate::store::{CodeOutcome, NewAuthCode, RefreshContext};
@@ -52,6 +53,9 @@ pub enum Grant {
     },
     RefreshToken {
         refresh_token: String,
+        /// Move the session to this organization (the SDKs' organization switch); the user
+        /// must be an active member.
+        organization_id: Option<String>,
     },
     Password {
         email: String,
@@ -64,6 +68,12 @@ pub enum Grant {
     EmailVerification {
         code: String,
         pending_authentication_token: String,
+    },
+    /// `urn:workos:oauth:grant-type:organization-selection`: finishes a sign-in that got
+    /// `organization_selection_required`.
+    OrganizationSelection {
+        pending_authentication_token: String,
+        organization_id: String,
     },
     /// `urn:workos:oauth:grant-type:mfa-totp`: finishes a sign-in that got `mfa_challenge`.
     MfaTotp {
@@ -138,6 +148,8 @@ pub struct Authenticated {
     pub session_id: String,
     /// When the session ends (Unix ms): cookies holding its refresh token expire with it.
     pub session_expires_at: Millis,
+    /// The organization the session is in.
+    pub organization_id: Option<String>,
 }
 
 /// The parameters of an `/authorize` request, kept while the user is on the hosted pages.
@@ -156,6 +168,9 @@ pub struct AuthorizeParams {
     /// account-security page for passkeys and two-factor).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub then: Option<String>,
+    /// The organization to sign in to (`organization_id`), or the one chosen on the picker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_id: Option<String>,
 }
 
 impl Core {
@@ -205,7 +220,17 @@ impl Core {
                 };
                 self.exchange_code(&env, &presented, confidential, info).await
             }
-            Grant::RefreshToken { refresh_token } => self.refresh(&env, &refresh_token).await,
+            Grant::RefreshToken { refresh_token, organization_id } => {
+                self.refresh(&env, &refresh_token, organization_id.as_deref()).await
+            }
+            Grant::OrganizationSelection { pending_authentication_token, organization_id } => {
+                if !confidential {
+                    return Err(Error::InvalidClient(
+                        "The organization-selection grant requires a client_secret (your API key).".into(),
+                    ));
+                }
+                self.select_organization(&env, &pending_authentication_token, &organization_id, info).await
+            }
             Grant::MagicAuth { email, code } => {
                 if !confidential {
                     return Err(Error::InvalidClient(
@@ -299,13 +324,33 @@ impl Core {
         Ok(PasswordChecked { user, first })
     }
 
-    /// Starts a session for a user who signed in at `auth_time` and issues its first token pair.
+    /// Finishes a sign-in that got `organization_selection_required`: spends its pending token
+    /// (only one issued for that choice) and starts the session in the chosen organization.
+    async fn select_organization(
+        &self,
+        env: &LoadedEnvironment,
+        pending_token: &str,
+        organization_id: &str,
+        info: &RequestInfo,
+    ) -> Result<Authenticated> {
+        let (pending, user) = self.peek_pending_authentication(env, pending_token).await?;
+        if pending.purpose.as_deref() != Some(PURPOSE_ORGANIZATION_SELECTION) {
+            return Err(Error::InvalidPendingToken);
+        }
+        let access = self.organization_access(&env.id, organization_id, &user.id).await?;
+        let (pending, user) = self.consume_pending_authentication(env, pending_token).await?;
+        self.start_session(env, user, &pending.auth_method, self.now(), Some(access), info).await
+    }
+
+    /// Starts a session for a user who signed in at `auth_time`, in an organization or none,
+    /// and issues its first token pair.
     pub async fn start_session(
         &self,
         env: &LoadedEnvironment,
         mut user: User,
         method: &AuthMethod,
         auth_time: Millis,
+        access: Option<OrganizationAccess>,
         info: &RequestInfo,
     ) -> Result<Authenticated> {
         let now = self.now();
@@ -322,12 +367,13 @@ impl Core {
             created_at: now,
             updated_at: now,
             auth_time,
+            organization_id: access.as_ref().map(|a| a.organization.id.clone()),
         };
         self.store.insert_session(&session, &hash_secret(&first_secret)).await?;
         let refresh_token = RefreshToken::format(&session.id, 0, &first_secret);
         self.store.record_sign_in(&user.id, now).await?;
         user.last_sign_in_at = Some(now);
-        let claims = self.access_claims(env, &user, &session, now)?;
+        let claims = self.access_claims(env, &user, &session, access.as_ref(), now)?;
         let access_token = self.sign_access_token(env, &claims)?;
         Ok(Authenticated {
             user,
@@ -336,6 +382,7 @@ impl Core {
             authentication_method: method.clone(),
             session_expires_at: session.expires_at,
             session_id: session.id,
+            organization_id: session.organization_id,
         })
     }
 
@@ -390,8 +437,15 @@ impl Core {
             .find_user(&env.id, &issued.user_id)
             .await?
             .ok_or_else(|| Error::InvalidGrant("The code's user no longer exists.".into()))?;
-        // The sign-in ended when the hosted pages issued the code.
-        let authenticated = self.start_session(env, user, &issued.auth_method, issued.created_at, info).await?;
+        // The sign-in ended when the hosted pages issued the code, in the organization it chose
+        // (if the membership is still active) or, if it chose none, as an API sign-in would.
+        let authenticated = match &issued.organization_id {
+            Some(org) => {
+                let access = self.organization_access(&env.id, org, &user.id).await?;
+                self.start_session(env, user, &issued.auth_method, issued.created_at, Some(access), info).await?
+            }
+            None => self.start_api_session(env, user, &issued.auth_method, issued.created_at, info).await?,
+        };
         self.store.attach_code_session(&code_hash, &authenticated.session_id).await?;
         Ok(authenticated)
     }
@@ -411,7 +465,15 @@ impl Core {
     ///
     /// The usual case costs no read: the context kept when this process issued the token is
     /// used, and the UPDATE re-checks it.
-    async fn refresh(&self, env: &LoadedEnvironment, presented: &str) -> Result<Authenticated> {
+    ///
+    /// `switch_to` moves the session to another organization (the user must be an active
+    /// member); a session in an organization stays there only while its membership is active.
+    async fn refresh(
+        &self,
+        env: &LoadedEnvironment,
+        presented: &str,
+        switch_to: Option<&str>,
+    ) -> Result<Authenticated> {
         let invalid = || Error::InvalidGrant("Invalid refresh token.".into());
         let token = RefreshToken::parse(presented).ok_or_else(invalid)?;
         let presented_hash = hash_secret(token.secret);
@@ -432,17 +494,38 @@ impl Core {
                 if !secrets_equal(&presented_hash, current_hash) {
                     return Err(invalid());
                 }
+                let target = switch_to.filter(|o| !o.is_empty()).or(ctx.session.organization_id.as_deref());
+                let access = match target {
+                    Some(org) => {
+                        Some(self.organization_access(&env.id, org, &ctx.user.id).await.map_err(|e| match e {
+                            // The session's own organization is gone from under it.
+                            Error::Rejected { .. } if switch_to.is_none() => invalid(),
+                            other => other,
+                        })?)
+                    }
+                    None => None,
+                };
+                let organization_id = access.as_ref().map(|a| a.organization.id.clone());
                 let next_secret = derive_token(&self.refresh_key, REFRESH_ROTATION, token.secret);
-                let claims = self.access_claims(env, &ctx.user, &ctx.session, now)?;
+                let claims = self.access_claims(env, &ctx.user, &ctx.session, access.as_ref(), now)?;
                 let claims_json = serde_json::Value::Object(claims.clone()).to_string();
                 if !self
                     .store
-                    .rotate_refresh(&ctx, &presented_hash, &hash_secret(&next_secret), &claims_json, now)
+                    .rotate_refresh(
+                        &ctx,
+                        &presented_hash,
+                        &hash_secret(&next_secret),
+                        &claims_json,
+                        organization_id.as_deref(),
+                        now,
+                    )
                     .await?
                 {
                     continue;
                 }
-                return self.refreshed(env, ctx, token.generation + 1, &next_secret, &claims);
+                let mut done = self.refreshed(env, ctx, token.generation + 1, &next_secret, &claims)?;
+                done.organization_id = organization_id;
+                return Ok(done);
             }
             // An earlier generation: is it really one of this chain's?
             let steps = u32::try_from(ctx.generation - token.generation).unwrap_or(0);
@@ -488,6 +571,7 @@ impl Core {
             authentication_method: ctx.session.auth_method,
             session_expires_at: ctx.session.expires_at,
             session_id: ctx.session.id,
+            organization_id: ctx.session.organization_id,
         })
     }
 
@@ -499,10 +583,15 @@ impl Core {
         user: &User,
         method: &AuthMethod,
     ) -> Result<String> {
+        let organization_id = match &params.organization_id {
+            Some(org) => Some(self.organization_access(&env.id, org, &user.id).await?.organization.id),
+            None => None,
+        };
         let code = random_token(32);
         let now = self.now();
         self.store
             .insert_auth_code(&NewAuthCode {
+                organization_id,
                 code_hash: hash_secret(&code),
                 environment_id: env.id.clone(),
                 user_id: user.id.clone(),

@@ -84,6 +84,12 @@ pub enum StepUpKind {
         user: Box<User>,
         factor_ids: Vec<String>,
     },
+    /// The user is an active member of several organizations and must pick one:
+    /// `(id, name)` of each.
+    OrganizationSelection {
+        user: Box<User>,
+        organizations: Vec<(String, String)>,
+    },
 }
 
 /// What was already taken.
@@ -95,6 +101,10 @@ pub enum Duplicate {
     RedirectUri,
     CorsOrigin,
     Provider,
+    OrganizationExternalId,
+    Membership,
+    Role,
+    Permission,
 }
 
 /// Why the domain refused a request.
@@ -110,6 +120,12 @@ pub enum Rejection {
     OneTimeCode(CodeProblem),
     /// An unknown, used or expired password-reset token.
     PasswordResetToken,
+    /// A sign-in or refresh named an organization that does not exist.
+    OrganizationNotFound,
+    /// A sign-in or refresh named an organization the user is not an active member of.
+    NotAMember,
+    /// Reactivating a membership still waiting for its invitation.
+    MembershipPending,
 }
 
 /// Why a second factor was refused.
@@ -163,6 +179,21 @@ impl From<StoreError> for Error {
             StoreError::Conflict("users.external_id") => Error::Conflict {
                 what: Duplicate::ExternalId,
                 message: "A user with this external_id already exists.".into(),
+            },
+            StoreError::Conflict("organizations.external_id") => Error::Conflict {
+                what: Duplicate::OrganizationExternalId,
+                message: "An organization with this external_id already exists.".into(),
+            },
+            StoreError::Conflict("organization_memberships.user") => Error::Conflict {
+                what: Duplicate::Membership,
+                message: "The user is already a member of this organization.".into(),
+            },
+            StoreError::Conflict("roles.slug") => {
+                Error::Conflict { what: Duplicate::Role, message: "A role with this slug already exists.".into() }
+            }
+            StoreError::Conflict("permissions.slug") => Error::Conflict {
+                what: Duplicate::Permission,
+                message: "A permission with this slug already exists.".into(),
             },
             StoreError::Conflict("passkeys.credential_id") => {
                 Error::Conflict { what: Duplicate::Passkey, message: "This passkey is already registered.".into() }

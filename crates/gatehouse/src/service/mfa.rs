@@ -321,7 +321,7 @@ impl Core {
         self.store.mark_factor_verified(&factor.id, self.now()).await?;
         let (pending, user) = self.consume_pending_authentication(env, pending_token).await?;
         tracing::info!(user.id = %user.id, "signed in with a second factor (TOTP)");
-        self.start_session(env, user, &pending.auth_method, self.now(), info).await
+        self.start_api_session(env, user, &pending.auth_method, self.now(), info).await
     }
 
     /// Hosted enrolment: the user's unconfirmed factor if one was started, otherwise a new

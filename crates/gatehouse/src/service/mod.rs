@@ -10,6 +10,7 @@ pub mod error;
 pub mod keys;
 pub mod magic_auth;
 pub mod mfa;
+pub mod organizations;
 pub mod passkeys;
 pub mod password_reset;
 pub mod pending;

@@ -4,11 +4,12 @@
 
 use super::environments::{LoadedEnvironment, SEC};
 use super::error::{StepUp, StepUpKind};
+use super::organizations::OrganizationChoice;
 use super::{Core, Error, Result};
 use crate::clock::Millis;
 use crate::crypto::secrets::{hash_secret, random_token};
 use crate::domain::one_time_code::OneTimeCode;
-use crate::domain::session::{AuthMethod, PendingAuthentication};
+use crate::domain::session::{AuthMethod, PURPOSE_ORGANIZATION_SELECTION, PendingAuthentication};
 use crate::domain::user::User;
 
 /// Pending tokens live ten minutes: long enough to find a code in an email or an app.
@@ -131,12 +132,34 @@ impl Core {
         user: &User,
         method: &AuthMethod,
     ) -> Result<String> {
+        self.create_pending_for(env, user, method, None).await
+    }
+
+    /// Issues a pending token for a sign-in that owes only the choice of an organization.
+    pub async fn create_pending_selection(
+        &self,
+        env: &LoadedEnvironment,
+        user: &User,
+        method: &AuthMethod,
+    ) -> Result<String> {
+        self.create_pending_for(env, user, method, Some(PURPOSE_ORGANIZATION_SELECTION)).await
+    }
+
+    async fn create_pending_for(
+        &self,
+        env: &LoadedEnvironment,
+        user: &User,
+        method: &AuthMethod,
+        purpose: Option<&str>,
+    ) -> Result<String> {
         let token = random_token(32);
         let now = self.now();
         let pending = PendingAuthentication {
             environment_id: env.id.clone(),
             user_id: user.id.clone(),
             auth_method: method.clone(),
+            organization_id: None,
+            purpose: purpose.map(str::to_owned),
         };
         self.store.insert_pending_authentication(&hash_secret(&token), &pending, now + PENDING_TTL_MS, now).await?;
         Ok(token)
@@ -194,7 +217,7 @@ impl Core {
         first: FirstFactor,
     ) -> Result<super::auth::Authenticated> {
         let (token, step) = match self.continue_sign_in_after(env, &user, method, first).await? {
-            SignInProgress::Complete => return self.start_session(env, user, method, self.now(), info).await,
+            SignInProgress::Complete => return self.start_api_session(env, user, method, self.now(), info).await,
             SignInProgress::StepUp { pending_token, step } => (pending_token, step),
         };
         Err(match step {
@@ -218,6 +241,31 @@ impl Core {
                 token,
             ),
         })
+    }
+
+    /// Starts an API sign-in's session in the user's organization: the only one they are an
+    /// active member of, none if they have none, or, with several, a 403
+    /// `organization_selection_required` whose pending token the organization-selection grant
+    /// takes.
+    pub async fn start_api_session(
+        &self,
+        env: &LoadedEnvironment,
+        user: User,
+        method: &AuthMethod,
+        auth_time: Millis,
+        info: &super::auth::RequestInfo,
+    ) -> Result<super::auth::Authenticated> {
+        match self.choose_organization(&env.id, &user.id).await? {
+            OrganizationChoice::Enter(access) => self.start_session(env, user, method, auth_time, access, info).await,
+            OrganizationChoice::Choose(organizations) => {
+                let token = self.create_pending_selection(env, &user, method).await?;
+                Err(Self::step_up_error(
+                    StepUpKind::OrganizationSelection { user: Box::new(user), organizations },
+                    "The user must choose an organization to finish signing in.",
+                    token,
+                ))
+            }
+        }
     }
 
     /// Builds the 403 error for a step-up.

@@ -5,6 +5,7 @@ use serde_json::{Map, Value, json};
 use super::environments::LoadedEnvironment;
 use super::{Core, Error, Result};
 use crate::clock::Millis;
+use crate::domain::organization::OrganizationAccess;
 use crate::domain::session::Session;
 use crate::domain::user::User;
 use crate::ids::new_id;
@@ -17,16 +18,31 @@ impl Core {
     /// template. `auth_time` (OpenID Connect Core §2) is when the user signed in to start the
     /// session: @workos-inc/node 12 refuses tokens without it, and authkit-nextjs's
     /// `checkRecentAuth` reads it.
+    ///
+    /// In an organization (`access`), `org_id`, `role`, `roles` and `permissions` say which one
+    /// and what the membership may do there, with `entitlements` and `feature_flags` empty (as
+    /// WorkOS sends them when none are set up).
     pub fn access_claims(
         &self,
         env: &LoadedEnvironment,
         user: &User,
         session: &Session,
+        access: Option<&OrganizationAccess>,
         now: Millis,
     ) -> Result<Map<String, Value>> {
         let mut claims = match &env.template {
             Some(template) => {
-                let context = json!({ "user": user.to_wire(), "organization_id": Value::Null });
+                let context = json!({
+                    "user": user.to_wire(),
+                    "organization_id": access.map(|a| a.organization.id.as_str()),
+                    "organization": access.map(|a| a.organization.to_template()),
+                    "organization_membership": access.map(|a| json!({
+                        "id": a.membership.id,
+                        "role": a.membership.primary_role(),
+                        "roles": a.membership.role_slugs,
+                        "permissions": a.permissions,
+                    })),
+                });
                 template.render(&context).map_err(|e| {
                     Error::Internal(anyhow::anyhow!("the JWT template of {} failed to render: {e}", env.name))
                 })?
@@ -41,6 +57,14 @@ impl Core {
         claims.insert("iat".into(), json!(iat));
         claims.insert("exp".into(), json!(iat + env.settings.access_token_ttl_secs));
         claims.insert("auth_time".into(), json!(session.auth_time.div_euclid(1000)));
+        if let Some(a) = access {
+            claims.insert("org_id".into(), json!(a.organization.id));
+            claims.insert("role".into(), json!(a.membership.primary_role()));
+            claims.insert("roles".into(), json!(a.membership.role_slugs));
+            claims.insert("permissions".into(), json!(a.permissions));
+            claims.insert("entitlements".into(), json!([]));
+            claims.insert("feature_flags".into(), json!([]));
+        }
         Ok(claims)
     }
 

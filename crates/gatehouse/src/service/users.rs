@@ -207,7 +207,7 @@ fn check_optional_text(field: &str, value: Option<&str>) -> Result<()> {
     Ok(())
 }
 
-fn check_metadata(metadata: &Map<String, Value>) -> Result<()> {
+pub(super) fn check_metadata(metadata: &Map<String, Value>) -> Result<()> {
     if metadata.len() > MAX_METADATA_KEYS {
         return Err(Error::validation(
             "metadata",

@@ -13,8 +13,8 @@ impl Store {
         now: Millis,
     ) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO pending_authentications (token_hash, environment_id, user_id, auth_method, expires_at, used_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, NULL, $6)",
+            "INSERT INTO pending_authentications (token_hash, environment_id, user_id, auth_method, expires_at, used_at, created_at, organization_id, purpose) \
+             VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, $8)",
         )
         .bind(token_hash)
         .bind(&pending.environment_id)
@@ -22,6 +22,8 @@ impl Store {
         .bind(pending.auth_method.as_str())
         .bind(expires_at)
         .bind(now)
+        .bind(&pending.organization_id)
+        .bind(&pending.purpose)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -34,7 +36,7 @@ impl Store {
         now: Millis,
     ) -> StoreResult<Option<PendingAuthentication>> {
         let row = sqlx::query_as(
-            "SELECT environment_id, user_id, auth_method FROM pending_authentications \
+            "SELECT environment_id, user_id, auth_method, organization_id, purpose FROM pending_authentications \
              WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
         )
         .bind(token_hash)
@@ -52,7 +54,7 @@ impl Store {
     ) -> StoreResult<Option<PendingAuthentication>> {
         let row = sqlx::query_as(
             "UPDATE pending_authentications SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
-             RETURNING environment_id, user_id, auth_method",
+             RETURNING environment_id, user_id, auth_method, organization_id, purpose",
         )
         .bind(now)
         .bind(token_hash)

@@ -70,6 +70,7 @@ mod tests {
             created_at: 0,
             updated_at: 0,
             auth_time: 0,
+            organization_id: None,
         };
         let user = crate::domain::user::User {
             id: "user_1".into(),

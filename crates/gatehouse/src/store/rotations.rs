@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::{StoreError, StoreResult};
 use crate::clock::Millis;
 
-/// Most rows in one statement (7 parameters each; well under SQLite's parameter limit).
+/// Most rows in one statement (8 parameters each; well under SQLite's parameter limit).
 const MAX_BATCH: usize = 64;
 
 /// One rotation to apply.
@@ -31,6 +31,9 @@ pub(super) struct Rotation {
     pub claims: String,
     /// The user row's `version` the claims were built from.
     pub user_version: i64,
+    /// The organization the session is in after this rotation (a switch changes it); the
+    /// user's membership there must still be active.
+    pub organization_id: Option<String>,
     pub now: Millis,
 }
 
@@ -102,30 +105,33 @@ async fn run(pool: AnyPool, mut queue: mpsc::Receiver<Job>) {
 async fn update_batch(pool: &AnyPool, batch: &[Job]) -> Result<HashSet<String>, sqlx::Error> {
     let mut rows = String::new();
     for i in 0..batch.len() {
-        let p = i * 7;
+        let p = i * 8;
         if i > 0 {
             rows.push_str(" UNION ALL ");
         }
         rows.push_str(&format!(
             "SELECT CAST(${} AS TEXT) AS id, CAST(${} AS BIGINT) AS generation, CAST(${} AS TEXT) AS presented_hash, \
              CAST(${} AS TEXT) AS next_hash, CAST(${} AS TEXT) AS claims, CAST(${} AS BIGINT) AS user_version, \
-             CAST(${} AS BIGINT) AS now",
+             CAST(${} AS BIGINT) AS now, CAST(${} AS TEXT) AS organization_id",
             p + 1,
             p + 2,
             p + 3,
             p + 4,
             p + 5,
             p + 6,
-            p + 7
+            p + 7,
+            p + 8
         ));
     }
     let sql = format!(
         "UPDATE sessions SET refresh_generation = v.generation + 1, refresh_hash = v.next_hash, \
-         refreshed_at = v.now, refresh_claims = v.claims, updated_at = v.now \
+         refreshed_at = v.now, refresh_claims = v.claims, updated_at = v.now, organization_id = v.organization_id \
          FROM ({rows}) AS v \
          WHERE sessions.id = v.id AND sessions.refresh_generation = v.generation \
          AND sessions.refresh_hash = v.presented_hash AND sessions.ended_at IS NULL AND sessions.expires_at > v.now \
          AND EXISTS (SELECT 1 FROM users u WHERE u.id = sessions.user_id AND u.version = v.user_version) \
+         AND (v.organization_id IS NULL OR EXISTS (SELECT 1 FROM organization_memberships m \
+              WHERE m.organization_id = v.organization_id AND m.user_id = sessions.user_id AND m.status = 'active')) \
          RETURNING sessions.id"
     );
     let mut query = sqlx::query(&sql);
@@ -138,7 +144,8 @@ async fn update_batch(pool: &AnyPool, batch: &[Job]) -> Result<HashSet<String>, 
             .bind(&r.next_hash)
             .bind(&r.claims)
             .bind(r.user_version)
-            .bind(r.now);
+            .bind(r.now)
+            .bind(&r.organization_id);
     }
     let rows = query.fetch_all(pool).await?;
     rows.iter().map(|row| row.try_get::<String, _>("id")).collect()

@@ -32,6 +32,8 @@ pub struct NewAuthCode {
     pub redirect_uri: String,
     pub code_challenge: Option<String>,
     pub auth_method: AuthMethod,
+    /// The organization the session will be in.
+    pub organization_id: Option<String>,
     pub expires_at: Millis,
     pub created_at: Millis,
 }
@@ -45,6 +47,7 @@ pub struct AuthCode {
     pub auth_method: AuthMethod,
     /// When the code was issued: the end of the sign-in.
     pub created_at: Millis,
+    pub organization_id: Option<String>,
 }
 
 #[derive(Debug)]
@@ -70,7 +73,7 @@ impl<'r> sqlx::Decode<'r, sqlx::Any> for AuthMethod {
     }
 }
 
-const SESSION_COLUMNS: &str = "id, environment_id, user_id, auth_method, ip_address, user_agent, expires_at, ended_at, created_at, updated_at, auth_time";
+const SESSION_COLUMNS: &str = "id, environment_id, user_id, auth_method, ip_address, user_agent, expires_at, ended_at, created_at, updated_at, auth_time, organization_id";
 
 /// The read of `find_refresh`: a session with its refresh state and its user.
 static FIND_REFRESH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -78,7 +81,7 @@ static FIND_REFRESH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(
         "SELECT s.id AS s_id, s.environment_id AS s_environment_id, s.user_id AS s_user_id, \
          s.auth_method AS s_auth_method, s.ip_address AS s_ip_address, s.user_agent AS s_user_agent, \
          s.expires_at AS s_expires_at, s.ended_at AS s_ended_at, s.created_at AS s_created_at, \
-         s.updated_at AS s_updated_at, s.auth_time AS s_auth_time, s.refresh_generation, s.refresh_hash, s.refreshed_at, s.refresh_claims, \
+         s.updated_at AS s_updated_at, s.auth_time AS s_auth_time, s.organization_id AS s_organization_id, s.refresh_generation, s.refresh_hash, s.refreshed_at, s.refresh_claims, \
          u.version AS u_version, {} \
          FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1",
         super::users::USER_COLUMNS_QUALIFIED
@@ -90,7 +93,7 @@ impl Store {
     pub async fn insert_session(&self, s: &Session, refresh_hash: &str) -> StoreResult<()> {
         sqlx::query(&format!(
             "INSERT INTO sessions ({SESSION_COLUMNS}, refresh_generation, refresh_hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13)"
         ))
         .bind(&s.id)
         .bind(&s.environment_id)
@@ -103,6 +106,7 @@ impl Store {
         .bind(s.created_at)
         .bind(s.updated_at)
         .bind(s.auth_time)
+        .bind(&s.organization_id)
         .bind(refresh_hash)
         .execute(&self.pool)
         .await?;
@@ -139,6 +143,7 @@ impl Store {
             created_at: row.try_get("s_created_at")?,
             updated_at: row.try_get("s_updated_at")?,
             auth_time: row.try_get("s_auth_time")?,
+            organization_id: get_opt_string(&row, "s_organization_id")?,
         };
         Ok(Some(RefreshContext {
             session,
@@ -162,6 +167,7 @@ impl Store {
         presented_hash: &str,
         next_hash: &str,
         claims: &str,
+        organization_id: Option<&str>,
         now: Millis,
     ) -> StoreResult<bool> {
         let rotated = self
@@ -173,6 +179,7 @@ impl Store {
                 next_hash: next_hash.to_owned(),
                 claims: claims.to_owned(),
                 user_version: context.user_version,
+                organization_id: organization_id.map(str::to_owned),
                 now,
             })
             .await?;
@@ -182,6 +189,7 @@ impl Store {
                 refresh_hash: Some(next_hash.to_owned()),
                 refreshed_at: Some(now),
                 refresh_claims: Some(claims.to_owned()),
+                session: Session { organization_id: organization_id.map(str::to_owned), ..context.session.clone() },
                 ..context.clone()
             };
             self.refresh_cache.put(&context.session.id, next);
@@ -264,7 +272,7 @@ impl Store {
     pub async fn insert_auth_code(&self, c: &NewAuthCode) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO authorization_codes (code_hash, environment_id, user_id, redirect_uri, code_challenge, auth_method, \
-             expires_at, used_at, session_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, $8)",
+             expires_at, used_at, session_id, created_at, organization_id) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, $8, $9)",
         )
         .bind(&c.code_hash)
         .bind(&c.environment_id)
@@ -274,6 +282,7 @@ impl Store {
         .bind(c.auth_method.as_str())
         .bind(c.expires_at)
         .bind(c.created_at)
+        .bind(&c.organization_id)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -283,7 +292,7 @@ impl Store {
     pub async fn consume_auth_code(&self, code_hash: &str, now: Millis) -> StoreResult<CodeOutcome> {
         let consumed = sqlx::query_as(
             "UPDATE authorization_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $1 \
-             RETURNING environment_id, user_id, redirect_uri, code_challenge, auth_method, created_at",
+             RETURNING environment_id, user_id, redirect_uri, code_challenge, auth_method, created_at, organization_id",
         )
         .bind(now)
         .bind(code_hash)

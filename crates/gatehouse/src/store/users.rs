@@ -112,6 +112,13 @@ impl Store {
             args.push(email.clone());
             sql.push_str(&format!(" AND email = ${}", args.len() + 1));
         }
+        if let Some(org) = &q.organization_id {
+            args.push(org.clone());
+            sql.push_str(&format!(
+                " AND id IN (SELECT user_id FROM organization_memberships WHERE organization_id = ${})",
+                args.len() + 1
+            ));
+        }
         // Walking "after" in desc order means smaller IDs; "before" flips the direction.
         let forward = q.before.is_none();
         let ascending = (q.order == ListOrder::Asc) == forward;

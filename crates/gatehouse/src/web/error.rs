@@ -96,6 +96,9 @@ fn rejection_code(reason: Rejection) -> ErrorCode {
             CodeProblem::TooManyAttempts => ErrorCode::OneTimeCodeTooManyAttempts,
         },
         Rejection::PasswordResetToken => ErrorCode::PasswordResetError,
+        Rejection::OrganizationNotFound => ErrorCode::OrganizationNotFound,
+        Rejection::NotAMember => ErrorCode::OrganizationMembershipNotFound,
+        Rejection::MembershipPending => ErrorCode::CannotReactivatePendingMembership,
     }
 }
 
@@ -107,6 +110,10 @@ fn duplicate_code(what: Duplicate) -> ErrorCode {
         Duplicate::RedirectUri => ErrorCode::RedirectUriAlreadyExists,
         Duplicate::CorsOrigin => ErrorCode::DuplicateCorsOrigin,
         Duplicate::Provider => ErrorCode::ProviderAlreadyExists,
+        Duplicate::OrganizationExternalId => ErrorCode::ExternalIdAlreadyExists,
+        Duplicate::Membership => ErrorCode::OrganizationMembershipAlreadyExists,
+        Duplicate::Role => ErrorCode::RoleAlreadyExists,
+        Duplicate::Permission => ErrorCode::PermissionAlreadyExists,
     }
 }
 
@@ -164,6 +171,14 @@ impl ApiError {
                         ApiError::new(ErrorCode::MfaChallenge, step.message)
                             .with("pending_authentication_token", token)
                             .with("authentication_factors", factors)
+                            .with("user", wire::User::from(&*user))
+                    }
+                    StepUpKind::OrganizationSelection { user, organizations } => {
+                        let organizations: Vec<Value> =
+                            organizations.iter().map(|(id, name)| json!({ "id": id, "name": name })).collect();
+                        ApiError::new(ErrorCode::OrganizationSelectionRequired, step.message)
+                            .with("pending_authentication_token", token)
+                            .with("organizations", organizations)
                             .with("user", wire::User::from(&*user))
                     }
                 }

@@ -216,14 +216,22 @@ async fn the_refresh_rotation_key_is_sealed_and_old_stores_are_sealed_in_place()
     let grant = Grant::Password { email: "k@example.com".into(), password: PASSWORD.into() };
     let first = second.authenticate(&client(Some(app.api_key.clone())), grant, &info).await.unwrap();
     let rotated = second
-        .authenticate(&client(None), Grant::RefreshToken { refresh_token: first.refresh_token.clone() }, &info)
+        .authenticate(
+            &client(None),
+            Grant::RefreshToken { refresh_token: first.refresh_token.clone(), organization_id: None },
+            &info,
+        )
         .await
         .unwrap();
     let third = open_core(&app.config, clock()).await.unwrap();
     // A retry of the previous token within the grace window derives the same token again,
     // which only works with the same key.
     let retried = third
-        .authenticate(&client(None), Grant::RefreshToken { refresh_token: first.refresh_token }, &info)
+        .authenticate(
+            &client(None),
+            Grant::RefreshToken { refresh_token: first.refresh_token, organization_id: None },
+            &info,
+        )
         .await
         .unwrap();
     assert_eq!(retried.refresh_token, rotated.refresh_token);

@@ -17,6 +17,7 @@ mod hosted;
 mod hosted_email;
 mod housekeeping;
 mod mfa;
+mod organizations;
 mod postgres_tls;
 mod security;
 mod social;

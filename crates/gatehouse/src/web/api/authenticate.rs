@@ -35,6 +35,7 @@ struct AuthenticateBody {
     password: Option<String>,
     pending_authentication_token: Option<String>,
     authentication_challenge_id: Option<String>,
+    organization_id: Option<String>,
     /// The end user's address and browser, as a backend calling with the API key states them.
     ip_address: Option<String>,
     user_agent: Option<String>,
@@ -160,7 +161,14 @@ fn parse(body: AuthenticateBody, bearer: Option<String>) -> Result<(ClientAuth, 
             code_verifier: body.code_verifier.filter(|v| !v.is_empty()),
             redirect_uri: body.redirect_uri.filter(|v| !v.is_empty()),
         },
-        "refresh_token" => Grant::RefreshToken { refresh_token: required(body.refresh_token, "refresh_token")? },
+        "refresh_token" => Grant::RefreshToken {
+            refresh_token: required(body.refresh_token, "refresh_token")?,
+            organization_id: body.organization_id.filter(|o| !o.is_empty()),
+        },
+        "urn:workos:oauth:grant-type:organization-selection" => Grant::OrganizationSelection {
+            pending_authentication_token: required(body.pending_authentication_token, "pending_authentication_token")?,
+            organization_id: required(body.organization_id, "organization_id")?,
+        },
         "password" => {
             Grant::Password { email: required(body.email, "email")?, password: required(body.password, "password")? }
         }

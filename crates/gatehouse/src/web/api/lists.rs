@@ -13,6 +13,9 @@ pub(super) struct ListParams {
     pub after: Option<String>,
     pub order: Option<String>,
     pub email: Option<String>,
+    pub organization_id: Option<String>,
+    /// The older name of `organization_id` on the users list.
+    pub organization: Option<String>,
 }
 
 impl ListParams {
@@ -41,6 +44,16 @@ impl ListParams {
 
     pub fn after(&self) -> Option<String> {
         self.after.clone().filter(|s| !s.is_empty())
+    }
+
+    /// The cursor of any list.
+    pub fn cursor(&self) -> Result<crate::domain::listing::Cursor, Error> {
+        Ok(crate::domain::listing::Cursor {
+            limit: self.limit()?,
+            before: self.before(),
+            after: self.after(),
+            order: self.order()?,
+        })
     }
 
     /// Where the page asked for sits, for the envelope's cursors.

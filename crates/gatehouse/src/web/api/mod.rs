@@ -3,12 +3,16 @@
 //! `web::error` turns service errors into wire shapes.
 
 mod authenticate;
+mod authorization;
 mod config_api;
 mod email_api;
 mod extract;
 mod factors;
+mod fields;
 mod jwks;
 mod lists;
+mod memberships;
+mod organizations;
 mod sessions;
 mod social;
 mod users;
@@ -33,6 +37,9 @@ pub fn router() -> Router<AppState> {
         .merge(email_api::router())
         .merge(social::router())
         .merge(factors::router())
+        .merge(organizations::router())
+        .merge(memberships::router())
+        .merge(authorization::router())
 }
 
 /// Alive: the process answers (no database involved).

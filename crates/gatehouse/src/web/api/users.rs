@@ -97,6 +97,7 @@ async fn list(
 ) -> Result<Response, ApiError> {
     let query = UserQuery {
         email: params.email.clone().filter(|e| !e.is_empty()),
+        organization_id: params.organization_id.clone().or(params.organization.clone()).filter(|o| !o.is_empty()),
         limit: params.limit()?,
         before: params.before(),
         after: params.after(),

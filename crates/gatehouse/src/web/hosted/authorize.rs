@@ -138,7 +138,17 @@ pub async fn authorize(
         }
         return Ok(page);
     }
+    let organization_id = get("organization_id");
+    if let Some(org) = &organization_id
+        && state.core.get_organization(&env, org).await.is_err()
+    {
+        return bounce(
+            "invalid_request",
+            &format!("organization_id '{org}' is not an organization of this environment."),
+        );
+    }
     let params = AuthorizeParams {
+        organization_id,
         client_id,
         redirect_uri: redirect_uri.clone(),
         state: state_param.clone(),

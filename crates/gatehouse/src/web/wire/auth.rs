@@ -21,7 +21,7 @@ impl<'a> From<&'a Authenticated> for AuthenticateResponse<'a> {
     fn from(done: &'a Authenticated) -> AuthenticateResponse<'a> {
         AuthenticateResponse {
             user: User::from(&done.user),
-            organization_id: None,
+            organization_id: done.organization_id.as_deref(),
             access_token: &done.access_token,
             refresh_token: &done.refresh_token,
             authentication_method: done.authentication_method.as_str(),

@@ -64,6 +64,12 @@ error_codes! {
     EmailVerificationRequired => FORBIDDEN, Coded, "email_verification_required";
     MfaEnrollment => FORBIDDEN, Coded, "mfa_enrollment";
     MfaChallenge => FORBIDDEN, Coded, "mfa_challenge";
+    /// Several active memberships and none chosen: a pending token and the organizations.
+    OrganizationSelectionRequired => FORBIDDEN, Coded, "organization_selection_required";
+    /// A grant or refresh named an unknown organization.
+    OrganizationNotFound => BAD_REQUEST, Coded, "organization_not_found";
+    /// A grant or refresh named an organization the user is not an active member of.
+    OrganizationMembershipNotFound => BAD_REQUEST, Coded, "organization_membership_not_found";
 
     // ---- Email verification ----
     EmailAlreadyVerified => BAD_REQUEST, Coded, "email_already_verified";
@@ -96,6 +102,11 @@ error_codes! {
     RedirectUriAlreadyExists => CONFLICT, Coded, "redirect_uri_already_exists";
     DuplicateCorsOrigin => CONFLICT, Coded, "duplicate_cors_origin";
     ProviderAlreadyExists => CONFLICT, Coded, "provider_already_exists";
+    OrganizationMembershipAlreadyExists => CONFLICT, Coded, "organization_membership_already_exists";
+    RoleAlreadyExists => CONFLICT, Coded, "role_already_exists";
+    PermissionAlreadyExists => CONFLICT, Coded, "permission_already_exists";
+    /// Reactivating a membership whose invitation is not yet accepted.
+    CannotReactivatePendingMembership => BAD_REQUEST, Coded, "cannot_reactivate_pending_organization_membership";
 
     // ---- Limits and the server ----
     /// Throttled (with `Retry-After`).

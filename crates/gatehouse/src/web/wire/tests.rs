@@ -122,8 +122,11 @@ fn authenticate_response() {
         authentication_method: AuthMethod::Password,
         session_id: "session_1".into(),
         session_expires_at: T0 + 86_400_000,
+        organization_id: None,
     };
     snapshot("authenticate_response", AuthenticateResponse::from(&done));
+    let in_org = Authenticated { organization_id: Some("org_01JBBBBBBBBBBBBBBBBBBBBBBB".into()), ..done };
+    snapshot("authenticate_response_in_organization", AuthenticateResponse::from(&in_org));
     snapshot("user_response", UserResponse::from(&user()));
 }
 
@@ -141,6 +144,7 @@ fn session_object() {
         created_at: T0,
         updated_at: T0,
         auth_time: T0,
+        organization_id: None,
     };
     snapshot("session", Session::new(&s, T1));
     let status = |s: &DomainSession, now| serde_json::to_value(Session::new(s, now)).unwrap()["status"].clone();
@@ -273,6 +277,67 @@ fn lists() {
 }
 
 #[test]
+fn organization_objects() {
+    use crate::domain::organization::{
+        Membership, MembershipStatus, Organization as DomainOrganization, Permission as DomainPermission,
+        Role as DomainRole,
+    };
+    use crate::service::organizations::MembershipView;
+    let mut metadata = Map::new();
+    metadata.insert("tier".into(), json!("gold"));
+    let org = DomainOrganization {
+        id: "org_01JBBBBBBBBBBBBBBBBBBBBBBB".into(),
+        environment_id: "env_1".into(),
+        name: "Acme".into(),
+        external_id: Some("acme-1".into()),
+        metadata,
+        allow_profiles_outside_organization: false,
+        require_mfa: false,
+        created_at: T0,
+        updated_at: T1,
+    };
+    snapshot("organization", Organization::from(&org));
+    let view = MembershipView {
+        membership: Membership {
+            id: "om_01JCCCCCCCCCCCCCCCCCCCCCCC".into(),
+            environment_id: "env_1".into(),
+            organization_id: org.id.clone(),
+            user_id: user().id,
+            status: MembershipStatus::Active,
+            role_slugs: vec!["admin".into(), "member".into()],
+            created_at: T0,
+            updated_at: T1,
+        },
+        user: user(),
+        organization_name: org.name.clone(),
+    };
+    snapshot("organization_membership", OrganizationMembership::from(&view));
+    let role = DomainRole {
+        id: "role_01JDDDDDDDDDDDDDDDDDDDDDDD".into(),
+        environment_id: "env_1".into(),
+        organization_id: None,
+        slug: "admin".into(),
+        name: "Admin".into(),
+        description: None,
+        permissions: vec!["posts:write".into()],
+        created_at: T0,
+        updated_at: T0,
+    };
+    let org_role = DomainRole { organization_id: Some(org.id.clone()), slug: "org-billing".into(), ..role.clone() };
+    snapshot("role_list", RoleList::new(&[role, org_role]));
+    let permission = DomainPermission {
+        id: "perm_01JEEEEEEEEEEEEEEEEEEEEEEE".into(),
+        environment_id: "env_1".into(),
+        slug: "posts:write".into(),
+        name: "Write posts".into(),
+        description: Some("Create and edit posts".into()),
+        created_at: T0,
+        updated_at: T0,
+    };
+    snapshot("permission", Permission::from(&permission));
+}
+
+#[test]
 fn oauth_provider() {
     let p = StoredProvider {
         id: "oauth_provider_1".into(),
@@ -326,6 +391,10 @@ fn sample(code: ErrorCode) -> ApiError {
         ErrorCode::MfaChallenge => {
             from(step(StepUpKind::MfaChallenge { user: Box::new(user()), factor_ids: vec!["auth_factor_1".into()] }))
         }
+        ErrorCode::OrganizationSelectionRequired => from(step(StepUpKind::OrganizationSelection {
+            user: Box::new(user()),
+            organizations: vec![("org_01JBBBBBBBBBBBBBBBBBBBBBBB".into(), "Acme".into())],
+        })),
         ErrorCode::RateLimitExceeded => from(Error::RateLimited { retry_after_secs: 30 }),
         other => ApiError::new(other, "Message."),
     }

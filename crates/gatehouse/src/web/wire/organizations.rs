@@ -1,0 +1,154 @@
+//! `organization`, `organization_membership`, `role` and `permission`, and the role list.
+
+use serde::Serialize;
+
+use super::{User, time};
+use crate::domain::organization as domain;
+use crate::service::organizations::MembershipView;
+
+#[derive(Serialize)]
+pub struct Organization<'a> {
+    object: &'static str,
+    id: &'a str,
+    name: &'a str,
+    /// Verified and pending domains come with issue 12's domains step; none yet.
+    domains: Vec<serde_json::Value>,
+    metadata: &'a serde_json::Map<String, serde_json::Value>,
+    external_id: Option<&'a str>,
+    allow_profiles_outside_organization: bool,
+    created_at: String,
+    updated_at: String,
+}
+
+impl<'a> From<&'a domain::Organization> for Organization<'a> {
+    fn from(o: &'a domain::Organization) -> Organization<'a> {
+        Organization {
+            object: "organization",
+            id: &o.id,
+            name: &o.name,
+            domains: Vec::new(),
+            metadata: &o.metadata,
+            external_id: o.external_id.as_deref(),
+            allow_profiles_outside_organization: o.allow_profiles_outside_organization,
+            created_at: time(o.created_at),
+            updated_at: time(o.updated_at),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct SlimRole<'a> {
+    slug: &'a str,
+}
+
+#[derive(Serialize)]
+pub struct OrganizationMembership<'a> {
+    object: &'static str,
+    id: &'a str,
+    user_id: &'a str,
+    organization_id: &'a str,
+    organization_name: &'a str,
+    status: &'static str,
+    directory_managed: bool,
+    custom_attributes: serde_json::Map<String, serde_json::Value>,
+    role: SlimRole<'a>,
+    roles: Vec<SlimRole<'a>>,
+    user: User<'a>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl<'a> From<&'a MembershipView> for OrganizationMembership<'a> {
+    fn from(v: &'a MembershipView) -> OrganizationMembership<'a> {
+        let m = &v.membership;
+        OrganizationMembership {
+            object: "organization_membership",
+            id: &m.id,
+            user_id: &m.user_id,
+            organization_id: &m.organization_id,
+            organization_name: &v.organization_name,
+            status: m.status.as_str(),
+            directory_managed: false,
+            custom_attributes: serde_json::Map::new(),
+            role: SlimRole { slug: m.primary_role() },
+            roles: m.role_slugs.iter().map(|slug| SlimRole { slug }).collect(),
+            user: User::from(&v.user),
+            created_at: time(m.created_at),
+            updated_at: time(m.updated_at),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct Role<'a> {
+    object: &'static str,
+    id: &'a str,
+    slug: &'a str,
+    name: &'a str,
+    description: Option<&'a str>,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    resource_type_slug: &'static str,
+    permissions: &'a [String],
+    created_at: String,
+    updated_at: String,
+}
+
+impl<'a> From<&'a domain::Role> for Role<'a> {
+    fn from(r: &'a domain::Role) -> Role<'a> {
+        Role {
+            object: "role",
+            id: &r.id,
+            slug: &r.slug,
+            name: &r.name,
+            description: r.description.as_deref(),
+            kind: r.kind(),
+            resource_type_slug: "organization",
+            permissions: &r.permissions,
+            created_at: time(r.created_at),
+            updated_at: time(r.updated_at),
+        }
+    }
+}
+
+/// `{object: "list", data}`: roles come whole, without cursors.
+#[derive(Serialize)]
+pub struct RoleList<'a> {
+    object: &'static str,
+    data: Vec<Role<'a>>,
+}
+
+impl<'a> RoleList<'a> {
+    pub fn new(roles: &'a [domain::Role]) -> RoleList<'a> {
+        RoleList { object: "list", data: roles.iter().map(Role::from).collect() }
+    }
+}
+
+#[derive(Serialize)]
+pub struct Permission<'a> {
+    object: &'static str,
+    id: &'a str,
+    slug: &'a str,
+    name: &'a str,
+    description: Option<&'a str>,
+    system: bool,
+    resource_type_slug: &'static str,
+    created_at: String,
+    updated_at: String,
+}
+
+impl<'a> From<&'a domain::Permission> for Permission<'a> {
+    fn from(p: &'a domain::Permission) -> Permission<'a> {
+        Permission {
+            object: "permission",
+            id: &p.id,
+            slug: &p.slug,
+            name: &p.name,
+            description: p.description.as_deref(),
+            system: false,
+            resource_type_slug: "organization",
+            created_at: time(p.created_at),
+            updated_at: time(p.updated_at),
+        }
+    }
+}
