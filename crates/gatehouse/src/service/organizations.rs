@@ -49,7 +49,7 @@ pub struct MembershipView {
 #[derive(Debug)]
 pub enum OrganizationChoice {
     /// This one (`None`: the user belongs to none).
-    Enter(Option<OrganizationAccess>),
+    Enter(Option<Box<OrganizationAccess>>),
     /// The user is an active member of several: `(id, name)` of each, to choose from.
     Choose(Vec<(String, String)>),
 }
@@ -565,9 +565,9 @@ impl Core {
         let memberships = self.store.active_memberships(user_id).await?;
         match memberships.as_slice() {
             [] => Ok(OrganizationChoice::Enter(None)),
-            [(_, org)] => {
-                Ok(OrganizationChoice::Enter(Some(self.organization_access(environment_id, &org.id, user_id).await?)))
-            }
+            [(_, org)] => Ok(OrganizationChoice::Enter(Some(Box::new(
+                self.organization_access(environment_id, &org.id, user_id).await?,
+            )))),
             _ => Ok(OrganizationChoice::Choose(memberships.into_iter().map(|(_, o)| (o.id, o.name)).collect())),
         }
     }

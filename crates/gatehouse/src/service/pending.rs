@@ -256,7 +256,9 @@ impl Core {
         info: &super::auth::RequestInfo,
     ) -> Result<super::auth::Authenticated> {
         match self.choose_organization(&env.id, &user.id).await? {
-            OrganizationChoice::Enter(access) => self.start_session(env, user, method, auth_time, access, info).await,
+            OrganizationChoice::Enter(access) => {
+                self.start_session(env, user, method, auth_time, access.map(|a| *a), info).await
+            }
             OrganizationChoice::Choose(organizations) => {
                 let token = self.create_pending_selection(env, &user, method).await?;
                 Err(Self::step_up_error(
