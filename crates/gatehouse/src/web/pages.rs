@@ -40,6 +40,7 @@ impl Default for Pages {
             ("recovery_codes.html", include_str!("../../templates/recovery_codes.html")),
             ("security.html", include_str!("../../templates/security.html")),
             ("landing.html", include_str!("../../templates/landing.html")),
+            ("organization_picker.html", include_str!("../../templates/organization_picker.html")),
         ] {
             if let Err(e) = templates.add_template(name, source) {
                 // The templates are part of the binary and covered by tests.

@@ -382,3 +382,99 @@ async fn the_selection_grant_takes_only_selection_tokens() {
         .await;
     assert_eq!((status, refused["code"].as_str()), (400, Some("invalid_pending_authentication_token")));
 }
+
+mod hosted {
+    use super::*;
+    use crate::hosted::{CHALLENGE, VERIFIER, authorize_url, code_and_state, hidden, open, submit};
+
+    async fn exchange(app: &TestApp, code: &str) -> (u16, Value) {
+        app.authenticate(json!({
+            "grant_type": "authorization_code", "client_id": app.client_id, "code": code, "code_verifier": VERIFIER,
+        }))
+        .await
+    }
+
+    #[tokio::test]
+    async fn the_picker_chooses_among_several_organizations() {
+        let app = TestApp::spawn().await;
+        let acme = create_org(&app, "Acme <&>").await;
+        let globex = create_org(&app, "Globex").await;
+        let other = create_org(&app, "Other").await;
+        let ada = app.create_user("ada@example.com").await;
+        add_member(&app, &ada, &acme, None).await;
+        add_member(&app, &ada, &globex, Some("admin")).await;
+
+        let extra = format!("&code_challenge={CHALLENGE}&code_challenge_method=S256");
+        let (_, html) = open(&app, &authorize_url(&app, &extra)).await;
+        let res =
+            submit(&app, "/authkit/sign-in", &html, &[("email", "ada@example.com"), ("password", PASSWORD)]).await;
+        assert_eq!(res.status(), 303);
+        let picker = res.headers()["location"].to_str().unwrap().to_owned();
+        assert!(picker.starts_with("/authkit/organization?request="), "{picker}");
+        let res = app.http.get(app.at(&picker)).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let page = res.text().await.unwrap();
+        assert!(page.contains("Acme &lt;&amp;&gt;") && page.contains("Globex"), "{page}");
+        assert!(!page.contains("Other"));
+
+        // Not a member: the page again.
+        let refused =
+            submit(&app, "/authkit/organization", &page, &[("organization_id", other["id"].as_str().unwrap())]).await;
+        assert_eq!(refused.status(), 400);
+        // A forged CSRF token: the page again.
+        let form = [
+            ("request", hidden(&page, "request")),
+            ("csrf_token", "forged".to_owned()),
+            ("organization_id", globex["id"].as_str().unwrap().to_owned()),
+        ];
+        let forged = app.http.post(app.at("/authkit/organization")).form(&form).send().await.unwrap();
+        assert_eq!(forged.status(), 400);
+
+        let res =
+            submit(&app, "/authkit/organization", &page, &[("organization_id", globex["id"].as_str().unwrap())]).await;
+        assert_eq!(res.status(), 303);
+        let (code, _) = code_and_state(res.headers()["location"].to_str().unwrap());
+        let (status, body) = exchange(&app, &code).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["organization_id"], globex["id"]);
+        assert_eq!(claims(body["access_token"].as_str().unwrap())["role"], "admin");
+
+        // The pending sign-in was spent: the picker cannot be used twice.
+        let again =
+            submit(&app, "/authkit/organization", &page, &[("organization_id", acme["id"].as_str().unwrap())]).await;
+        assert_ne!(again.status(), 303);
+    }
+
+    #[tokio::test]
+    async fn authorize_with_organization_id_signs_in_to_it() {
+        let app = TestApp::spawn().await;
+        let acme = create_org(&app, "Acme").await;
+        let globex = create_org(&app, "Globex").await;
+        let other = create_org(&app, "Other").await;
+        let ada = app.create_user("ada@example.com").await;
+        add_member(&app, &ada, &acme, None).await;
+        add_member(&app, &ada, &globex, None).await;
+        let sign_in = |org: &Value| {
+            let org = org["id"].as_str().unwrap().to_owned();
+            let app = &app;
+            async move {
+                let extra = format!("&code_challenge={CHALLENGE}&code_challenge_method=S256&organization_id={org}");
+                let (_, html) = open(app, &authorize_url(app, &extra)).await;
+                submit(app, "/authkit/sign-in", &html, &[("email", "ada@example.com"), ("password", PASSWORD)]).await
+            }
+        };
+        let res = sign_in(&acme).await;
+        assert_eq!(res.status(), 303);
+        let (code, _) = code_and_state(res.headers()["location"].to_str().unwrap());
+        let (status, body) = exchange(&app, &code).await;
+        assert_eq!((status, &body["organization_id"]), (200, &acme["id"]));
+
+        // An organization the user is not in: refused, never a code for it.
+        let res = sign_in(&other).await;
+        assert_eq!(res.status(), 400);
+        // An unknown organization on /authorize goes back to the app as invalid_request.
+        let res = app.http.get(authorize_url(&app, "&organization_id=org_nope")).send().await.unwrap();
+        let location = res.headers()["location"].to_str().unwrap().to_owned();
+        assert!(location.contains("error=invalid_request"), "{location}");
+    }
+}

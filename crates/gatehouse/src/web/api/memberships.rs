@@ -77,6 +77,10 @@ async fn list(
             statuses.push(status);
         }
     }
+    // WorkOS lists only active memberships unless `statuses` asks for others.
+    if statuses.is_empty() {
+        statuses.push(MembershipStatus::Active);
+    }
     let q = MembershipQuery {
         user_id: get("user_id"),
         organization_id: get("organization_id"),

@@ -7,12 +7,14 @@ use axum::http::header;
 use axum::response::Response;
 
 use super::error::PageError;
+use super::organization::PICKER_PAGE;
 use super::security::{self, THEN_SECURITY};
 use super::two_factor::{CHALLENGE_PAGE, SETUP_PAGE};
 use crate::domain::session::AuthMethod;
 use crate::domain::user::User;
 use crate::service::auth::AuthorizeParams;
 use crate::service::environments::LoadedEnvironment;
+use crate::service::organizations::OrganizationChoice;
 use crate::service::pending::{FirstFactor, PENDING_TTL_MS, SignInProgress, StartedStepUp};
 use crate::service::throttle::DEVICE_COOKIE_TTL_MS;
 use crate::web::AppState;
@@ -75,10 +77,24 @@ pub async fn after_step_ups(
         return security::enter(state, env, params, user, method).await;
     }
     let mut response = return_to_app(state, env, params, user, method).await?;
+    clear_pending(state, &mut response);
+    Ok(response)
+}
+
+/// Clears the pending sign-in's cookie on a finished sign-in's answer, unless the answer is the
+/// organization picker, which has just set a new one.
+pub fn clear_pending(state: &AppState, response: &mut Response) {
+    let to_picker = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|l| l.starts_with(PICKER_PAGE));
+    if to_picker {
+        return;
+    }
     if let Some(clear) = cookies::set(cookies::PENDING, "", state.https(), Some(0)) {
         response.headers_mut().append(header::SET_COOKIE, clear);
     }
-    Ok(response)
 }
 
 /// A single-use authorization code for the finished sign-in, and a 303 to the app's
@@ -92,6 +108,19 @@ pub async fn return_to_app(
     user: &User,
     method: &AuthMethod,
 ) -> Result<Response, PageError> {
+    // Several organizations and the app named none: the picker first (it comes back here with
+    // the choice).
+    if params.organization_id.is_none()
+        && let OrganizationChoice::Choose(_) = state.core.choose_organization(&env.id, &user.id).await?
+    {
+        let token = state.core.create_pending_selection(env, user, method).await?;
+        let request = state.core.save_authorization_request(env, params).await?;
+        let mut response = see_other(&format!("{PICKER_PAGE}?request={request}"));
+        if let Some(cookie) = cookies::set(cookies::PENDING, &token, state.https(), Some(PENDING_TTL_MS / 1000)) {
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+        }
+        return Ok(response);
+    }
     let location = state.core.issue_authorization_code(env, params, user, method).await?;
     let mut response = see_other(&location);
     let device = state.core.issue_device_cookie(env, &user.email);

@@ -11,6 +11,7 @@ mod error;
 mod form;
 mod forms;
 mod landing;
+mod organization;
 mod passkeys;
 mod security;
 mod sign_out;
@@ -39,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .route("/authkit/callback/{provider}", get(social::callback).post(social::callback_form_post))
         .route("/authkit/two-factor", get(two_factor::challenge_page).post(two_factor::challenge))
         .route("/authkit/two-factor/setup", get(two_factor::setup_page).post(two_factor::setup))
+        .route("/authkit/organization", get(organization::picker_page).post(organization::choose))
         .route("/authkit/security", get(security::show))
         .route("/authkit/security/start", get(security::start))
         .route("/authkit/security/continue", post(security::proceed))

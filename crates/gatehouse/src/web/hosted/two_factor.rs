@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
 use serde::Deserialize;
@@ -188,9 +188,7 @@ pub async fn challenge(State(state): State<AppState>, headers: HeaderMap, form: 
 }
 
 fn clear_pending(state: &AppState, response: &mut Response) {
-    if let Some(cookie) = cookies::set(cookies::PENDING, "", state.https(), Some(0)) {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
+    super::complete::clear_pending(state, response);
 }
 
 impl Flow {
