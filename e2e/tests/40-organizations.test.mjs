@@ -32,8 +32,17 @@ test('organizations: create ×5, paginate, get by id and external id, update, de
   const page = await workos.organizations.listOrganizations({ limit: 2 });
   assert.equal(page.data.length, 2);
   assert.ok(page.listMetadata.after, 'a first page of 2 out of 5 has an after cursor');
-  const all = await (await workos.organizations.listOrganizations({ limit: 2 })).autoPagination();
-  const ids = all.map((o) => o.id);
+  // Walk every page of 2 by the `after` cursor (autoPagination with a limit stops at one page).
+  const ids = [];
+  let after;
+  do {
+    const p = await workos.organizations.listOrganizations({ limit: 2, after });
+    assert.ok(p.data.length <= 2);
+    ids.push(...p.data.map((o) => o.id));
+    after = p.listMetadata.after;
+  } while (after);
+  const all = await (await workos.organizations.listOrganizations()).autoPagination();
+  for (const org of created) assert.ok(all.some((o) => o.id === org.id), `autoPagination finds ${org.id}`);
   for (const org of created) assert.ok(ids.includes(org.id), `autoPagination finds ${org.id}`);
   assert.equal(new Set(ids).size, ids.length, 'no organization twice across pages');
 
@@ -85,7 +94,10 @@ test('memberships and roles: create, list by user and organization, roles, deact
 
   const adas = await workos.userManagement.listOrganizationMemberships({ userId: ada.id, limit: 1 });
   assert.equal(adas.data.length, 1);
-  assert.equal((await adas.autoPagination()).length, 2);
+  const second = await workos.userManagement.listOrganizationMemberships({ userId: ada.id, limit: 1, after: adas.listMetadata.after });
+  assert.equal(second.data.length, 1);
+  assert.notEqual(second.data[0].id, adas.data[0].id);
+  assert.equal(second.listMetadata.after, null);
   const acmes = await workos.userManagement.listOrganizationMemberships({ organizationId: acme.id });
   assert.equal(acmes.data.length, 2);
 

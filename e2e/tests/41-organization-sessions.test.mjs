@@ -66,7 +66,7 @@ test('several memberships: 403 organization_selection_required, then the selecti
     workos.userManagement.authenticateWithRefreshToken({ refreshToken: stayed.refreshToken, organizationId: other.id }),
     (err) => {
       assert.equal(err.status, 400);
-      assert.equal(err.rawData?.code ?? err.code, 'organization_membership_not_found');
+      assert.equal(err.error ?? err.rawData?.error, 'organization_membership_not_found');
       return true;
     },
   );

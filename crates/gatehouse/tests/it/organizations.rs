@@ -273,7 +273,7 @@ async fn sessions_carry_the_organization_and_switch_on_refresh() {
         })
     };
     let (status, refused) = app.authenticate(select(&other, pending)).await;
-    assert_eq!((status, refused["code"].as_str()), (400, Some("organization_membership_not_found")));
+    assert_eq!((status, refused["error"].as_str()), (400, Some("organization_membership_not_found")));
     let (status, chosen) = app.authenticate(select(&globex, pending)).await;
     assert_eq!(status, 200, "{chosen}");
     assert_eq!(chosen["organization_id"], globex["id"]);
@@ -297,9 +297,9 @@ async fn sessions_carry_the_organization_and_switch_on_refresh() {
     let t = tokens(stayed);
     // Not a member, or no such organization: a clear error, and the token still works.
     let (status, refused) = refresh_into(&app, &t.refresh_token, other["id"].as_str().unwrap()).await;
-    assert_eq!((status, refused["code"].as_str()), (400, Some("organization_membership_not_found")));
+    assert_eq!((status, refused["error"].as_str()), (400, Some("organization_membership_not_found")));
     let (status, refused) = refresh_into(&app, &t.refresh_token, "org_nope").await;
-    assert_eq!((status, refused["code"].as_str()), (400, Some("organization_not_found")));
+    assert_eq!((status, refused["error"].as_str()), (400, Some("organization_not_found")));
     let (status, _) = app.refresh(&t.refresh_token).await;
     assert_eq!(status, 200);
 }
@@ -321,7 +321,7 @@ async fn leaving_or_deleting_the_organization_ends_its_sessions() {
     let plain = app.login("ada@example.com").await;
     assert!(plain.body.get("organization_id").is_none(), "an inactive membership is not entered");
     let (status, refused) = refresh_into(&app, &plain.refresh_token, acme["id"].as_str().unwrap()).await;
-    assert_eq!((status, refused["code"].as_str()), (400, Some("organization_membership_not_found")));
+    assert_eq!((status, refused["error"].as_str()), (400, Some("organization_membership_not_found")));
 
     // Switching to an organization the user left.
     app.api(Method::PUT, &format!("/user_management/organization_memberships/{id}/reactivate"), None).await;
@@ -338,7 +338,7 @@ async fn leaving_or_deleting_the_organization_ends_its_sessions() {
     let t = tokens(chosen);
     app.api(Method::DELETE, &format!("/user_management/organization_memberships/{id}"), None).await;
     let (status, refused) = refresh_into(&app, &t.refresh_token, acme["id"].as_str().unwrap()).await;
-    assert_eq!((status, refused["code"].as_str()), (400, Some("organization_membership_not_found")));
+    assert_eq!((status, refused["error"].as_str()), (400, Some("organization_membership_not_found")));
 
     // Deleting the organization a session is in ends the session.
     let (status, _) = app.refresh(&t.refresh_token).await;

@@ -66,10 +66,10 @@ error_codes! {
     MfaChallenge => FORBIDDEN, Coded, "mfa_challenge";
     /// Several active memberships and none chosen: a pending token and the organizations.
     OrganizationSelectionRequired => FORBIDDEN, Coded, "organization_selection_required";
-    /// A grant or refresh named an unknown organization.
-    OrganizationNotFound => BAD_REQUEST, Coded, "organization_not_found";
+    /// A grant or refresh named an unknown organization (OAuth shape, as WorkOS documents it).
+    OrganizationNotFound => BAD_REQUEST, OAuth, "organization_not_found";
     /// A grant or refresh named an organization the user is not an active member of.
-    OrganizationMembershipNotFound => BAD_REQUEST, Coded, "organization_membership_not_found";
+    OrganizationMembershipNotFound => BAD_REQUEST, OAuth, "organization_membership_not_found";
 
     // ---- Email verification ----
     EmailAlreadyVerified => BAD_REQUEST, Coded, "email_already_verified";
