@@ -69,7 +69,7 @@ async fn render(
         title => "Choose an organization",
         subtitle => format!("Which organization do you want to use {} with?", settings.branding.app_name),
         request => &flow.request, error, action => PICKER_PAGE,
-        organizations, email => &flow.user.email, app_name => &settings.branding.app_name,
+        organizations, email => &flow.user.email,
     };
     Ok(page(state, headers, "organization_picker.html", status, &flow.env, Some(&flow.params.redirect_uri), ctx))
 }

@@ -1,0 +1,81 @@
+// Issue 12 in Chromium: a user in two organizations signs in through the hosted pages, picks one
+// on the organization picker, and authkit-js's switchToOrganization moves the session to the other:
+// the access token's org_id, role and permissions change, the session stays the same.
+
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { useAppInBrowser, ARTIFACTS, DOCS_IMAGES } from '../lib/browser.mjs';
+import { useGatehouse } from '../lib/server.mjs';
+import { confidentialClient, publicClient, verifyAccessToken, uniqueEmail, STRONG_PASSWORD } from '../lib/api.mjs';
+
+const gh = useGatehouse();
+const ui = useAppInBrowser(gh);
+let app;
+let page;
+before(async () => {
+  await ui.ready;
+  ({ app, page } = ui);
+});
+
+async function waitReady() {
+  await page.waitForFunction(() => ['ready', 'error'].includes(document.getElementById('status')?.textContent));
+  assert.equal(await page.textContent('#status'), 'ready', `app failed to initialise: ${await page.textContent('#error')}`);
+}
+
+const claims = async () => {
+  const token = await page.evaluate(() => window.__client.getAccessToken());
+  return (await verifyAccessToken(gh, publicClient(gh), token)).payload;
+};
+
+test('hosted organization picker, then switchToOrganization between two organizations', { timeout: 180_000 }, async () => {
+  const workos = confidentialClient(gh);
+  const stamp = Date.now().toString(36);
+  const acme = await workos.organizations.createOrganization({ name: `Acme ${stamp}` });
+  const globex = await workos.organizations.createOrganization({ name: `Globex ${stamp}` });
+  const email = uniqueEmail('switcher');
+  const user = await workos.userManagement.createUser({ email, password: STRONG_PASSWORD, emailVerified: true });
+  const permission = await workos.authorization.createPermission({ slug: `reports:read-${stamp}`, name: 'Read reports' });
+  await workos.authorization.setEnvironmentRolePermissions('admin', { permissions: [permission.slug] });
+  await workos.userManagement.createOrganizationMembership({ organizationId: acme.id, userId: user.id });
+  await workos.userManagement.createOrganizationMembership({ organizationId: globex.id, userId: user.id, roleSlug: 'admin' });
+
+  await page.goto(`${app.origin}/`);
+  await waitReady();
+  await page.click('#sign-in');
+  await page.waitForURL((u) => u.origin === gh.baseUrl && u.pathname === '/authkit/sign-in');
+  await page.fill('#email', email);
+  await page.fill('#password', STRONG_PASSWORD);
+  await page.click('form[action="/authkit/sign-in"] button[type="submit"]');
+
+  // The picker lists both organizations.
+  await page.waitForURL((u) => u.origin === gh.baseUrl && u.pathname === '/authkit/organization');
+  const names = await page.$$eval('button.organization', (bs) => bs.map((b) => b.textContent.trim()));
+  assert.deepEqual(names.sort(), [acme.name, globex.name].sort());
+  await page.screenshot({ path: join(ARTIFACTS, 'organization-picker.png') });
+  await page.screenshot({ path: join(DOCS_IMAGES, 'organization-picker.png') });
+  await page.click(`button.organization:has-text("${acme.name}")`);
+
+  await page.waitForURL((u) => u.origin === app.origin && u.pathname === '/callback');
+  await waitReady();
+  await page.waitForFunction((e) => document.getElementById('user').textContent === e, email);
+  const first = await claims();
+  assert.equal(first.org_id, acme.id);
+  assert.equal(first.role, 'member');
+  assert.deepEqual(first.permissions, []);
+
+  // switchToOrganization: a refresh with organization_id; same session, new organization.
+  await page.evaluate((id) => window.__client.switchToOrganization({ organizationId: id }), globex.id);
+  const second = await claims();
+  assert.equal(second.org_id, globex.id);
+  assert.equal(second.role, 'admin');
+  assert.deepEqual(second.roles, ['admin']);
+  assert.deepEqual(second.permissions, [permission.slug]);
+  assert.equal(second.sid, first.sid);
+
+  // And back; a later refresh (authkit-js sends the token's org_id) stays there.
+  await page.evaluate((id) => window.__client.switchToOrganization({ organizationId: id }), acme.id);
+  const third = await claims();
+  assert.equal(third.org_id, acme.id);
+  assert.equal(third.role, 'member');
+});
