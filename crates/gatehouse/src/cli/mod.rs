@@ -8,6 +8,7 @@ mod email;
 mod environments;
 mod lists;
 mod migrate_store;
+mod organizations;
 mod providers;
 mod tokens;
 
@@ -173,6 +174,15 @@ enum Command {
     /// Signing keys: list and rotate.
     #[command(subcommand)]
     Keys(KeyCommand),
+    /// Organizations: create, list, show, rename, delete.
+    #[command(subcommand)]
+    Orgs(organizations::OrgCommand),
+    /// Organization memberships: add, list, set roles, deactivate, reactivate, remove.
+    #[command(subcommand)]
+    Members(organizations::MemberCommand),
+    /// Roles and permissions of the environment and of organizations.
+    #[command(subcommand)]
+    Roles(organizations::RoleCommand),
     /// Upstream sign-in providers (Google, Microsoft, GitHub, Apple, GitLab, OpenID Connect).
     #[command(subcommand)]
     Providers(Box<providers::ProviderCommand>),
@@ -445,6 +455,9 @@ async fn command(core: &Core, public_url: &str, out: &Output, command: Command) 
         Command::JwtTemplate(c) => tokens::run_template(core, out, c).await,
         Command::Keys(c) => tokens::run_keys(core, out, c).await,
         Command::Providers(c) => providers::run(core, out, *c).await,
+        Command::Orgs(c) => organizations::run_orgs(core, out, c).await,
+        Command::Members(c) => organizations::run_members(core, out, c).await,
+        Command::Roles(c) => organizations::run_roles(core, out, c).await,
         Command::Emails { env, limit } => email::list(core, out, env.as_deref(), limit).await,
         Command::Email(c) => email::run(core, out, c).await,
     }

@@ -90,6 +90,12 @@ impl Core {
         self.store.find_user(&env.id, id).await?.ok_or_else(|| Error::NotFound { kind: "User", id: id.to_owned() })
     }
 
+    /// A user by email (normalised as sign-in does), if there is one.
+    pub async fn find_user_by_email(&self, env: &Environment, email: &str) -> Result<Option<User>> {
+        let Some(email) = normalize_email(email) else { return Ok(None) };
+        Ok(self.store.find_user_by_email(&env.id, &email).await?)
+    }
+
     pub async fn get_user_by_external_id(&self, env: &Environment, external_id: &str) -> Result<User> {
         self.store
             .find_user_by_external_id(&env.id, external_id)

@@ -18,7 +18,7 @@ mod middleware;
 mod outcome;
 mod pages;
 mod redirects;
-mod wire;
+pub(crate) mod wire;
 
 use std::sync::Arc;
 

@@ -478,3 +478,45 @@ mod hosted {
         assert!(location.contains("error=invalid_request"), "{location}");
     }
 }
+
+/// The CLI on the test server's own store (`--data`, or its PostgreSQL database).
+fn cli(app: &TestApp, args: &[&str]) -> Value {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+    command.arg("--data").arg(&app.config.data_dir).arg("--database-url").arg(app.config.database_url());
+    for var in ["GATEHOUSE_PUBLIC_URL", "GATEHOUSE_LISTEN", "GATEHOUSE_LOG", "GATEHOUSE_SECRET_KEY"] {
+        command.env_remove(var);
+    }
+    let out = command.args(args).arg("--json").output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[tokio::test]
+async fn the_cli_manages_organizations_members_and_roles() {
+    let app = TestApp::spawn().await;
+    app.create_user("ada@example.com").await;
+    let org = cli(&app, &["orgs", "create", "Acme", "--external-id", "acme-cli"]);
+    assert_eq!(org["object"], "organization");
+    let id = org["id"].as_str().unwrap();
+    let listed = cli(&app, &["orgs", "list"]);
+    assert_eq!(listed[0]["id"], org["id"]);
+    cli(&app, &["roles", "create-permission", "billing:read", "--name", "Read billing"]);
+    let role = cli(&app, &["roles", "create", "org-billing", "--name", "Billing", "--org", id]);
+    assert_eq!(role["type"], "OrganizationRole");
+    let role = cli(&app, &["roles", "set-permissions", "org-billing", "billing:read", "--org", id]);
+    assert_eq!(role["permissions"], json!(["billing:read"]));
+    let member = cli(&app, &["members", "add", "--org", id, "--user", "ada@example.com", "--role", "org-billing"]);
+    assert_eq!(member["role"]["slug"], "org-billing");
+    let t = app.login("ada@example.com").await;
+    let c = claims(&t.access_token);
+    assert_eq!((c["org_id"].as_str(), c["role"].as_str()), (Some(id), Some("org-billing")));
+    assert_eq!(c["permissions"], json!(["billing:read"]));
+    let m = member["id"].as_str().unwrap();
+    assert_eq!(cli(&app, &["members", "deactivate", m])["status"], "inactive");
+    assert_eq!(cli(&app, &["members", "list", "--org", id])[0]["status"], "inactive");
+    let roles = cli(&app, &["roles", "list", "--org", id]);
+    assert_eq!(roles.as_array().unwrap().len(), 3);
+    cli(&app, &["orgs", "delete", id]);
+    assert_eq!(cli(&app, &["orgs", "list"]), json!([]));
+}

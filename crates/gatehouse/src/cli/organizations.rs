@@ -1,0 +1,353 @@
+//! `gatehouse orgs …`, `gatehouse members …` and `gatehouse roles …`: organizations, their
+//! members, and roles and permissions, as the API manages them. `--json` prints the API's
+//! objects.
+
+use clap::Subcommand;
+use serde_json::{Value, json};
+
+use super::{EnvArg, Output};
+use crate::domain::listing::{Cursor, ListOrder, MembershipQuery, OrganizationQuery};
+use crate::domain::organization::MembershipStatus;
+use crate::service::Core;
+use crate::service::organizations::{NewOrganization, OrganizationPatch};
+use crate::web::wire;
+
+#[derive(Subcommand, Debug)]
+pub(super) enum OrgCommand {
+    /// Create an organization.
+    Create {
+        name: String,
+        #[arg(long)]
+        external_id: Option<String>,
+        #[command(flatten)]
+        scope: EnvArg,
+    },
+    /// List organizations (newest first).
+    List {
+        /// Only names containing this text.
+        #[arg(long)]
+        search: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[command(flatten)]
+        scope: EnvArg,
+    },
+    /// Show one organization.
+    Show {
+        id: String,
+        #[command(flatten)]
+        scope: EnvArg,
+    },
+    /// Rename an organization.
+    Rename {
+        id: String,
+        name: String,
+        #[command(flatten)]
+        scope: EnvArg,
+    },
+    /// Delete an organization with its memberships and roles; sessions in it end.
+    Delete {
+        id: String,
+        #[command(flatten)]
+        scope: EnvArg,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(super) enum MemberCommand {
+    /// Add a user (ID or email) to an organization.
+    Add {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        user: String,
+        /// A role slug (repeat for several); default: member.
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        #[command(flatten)]
+        scope: EnvArg,
+    },
+    /// List the memberships of an organization or of a user (every status).
+    List {
+        #[arg(long)]
+        org: Option<String>,
+        #[arg(long)]
+        user: Option<String>,
+        #[command(flatten)]
+        scope: EnvArg,
+    },
+    /// Replace a membership's roles.
+    SetRoles {
+        id: String,
+        #[arg(required = true)]
+        roles: Vec<String>,
+        #[command(flatten)]
+        scope: EnvArg,
+    },
+    /// Deactivate a membership (the user's sessions in the organization end).
+    Deactivate {
+        id: String,
+        #[command(flatten)]
+        scope: EnvArg,
+    },
+    /// Reactivate a membership.
+    Reactivate {
+        id: String,
+        #[command(flatten)]
+        scope: EnvArg,
+    },
+    /// Remove a membership (the user's sessions in the organization end).
+    Remove {
+        id: String,
+        #[command(flatten)]
+        scope: EnvArg,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(super) enum RoleCommand {
+    /// List the environment's roles, and an organization's own with --org.
+    List {
+        #[arg(long)]
+        org: Option<String>,
+        #[command(flatten)]
+        scope: EnvArg,
+    },
+    /// Create a role: an environment role, or with --org one of the organization's (slug org-…).
+    Create {
+        slug: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        org: Option<String>,
+        #[command(flatten)]
+        scope: EnvArg,
+    },
+    /// Replace a role's permissions (permission slugs; none clears them).
+    SetPermissions {
+        slug: String,
+        permissions: Vec<String>,
+        #[arg(long)]
+        org: Option<String>,
+        #[command(flatten)]
+        scope: EnvArg,
+    },
+    /// Delete one of an organization's own roles.
+    Delete {
+        slug: String,
+        #[arg(long)]
+        org: String,
+        #[command(flatten)]
+        scope: EnvArg,
+    },
+    /// Create a permission.
+    CreatePermission {
+        slug: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+        #[command(flatten)]
+        scope: EnvArg,
+    },
+    /// List the permissions.
+    Permissions {
+        #[command(flatten)]
+        scope: EnvArg,
+    },
+}
+
+fn service_error(e: crate::service::Error) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
+}
+
+fn to_json(value: impl serde::Serialize) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+fn all(limit: u32) -> Cursor {
+    Cursor { limit: limit.clamp(1, 100), before: None, after: None, order: ListOrder::Desc }
+}
+
+pub(super) async fn run_orgs(core: &Core, out: &Output, command: OrgCommand) -> anyhow::Result<()> {
+    match command {
+        OrgCommand::Create { name, external_id, scope } => {
+            let env = scope.load(core).await?;
+            let new = NewOrganization { name, external_id, ..Default::default() };
+            let org = core.create_organization(&env, new).await.map_err(service_error)?;
+            out.print(to_json(wire::Organization::from(&org)), || format!("Created {} ({}).", org.name, org.id));
+        }
+        OrgCommand::List { search, limit, scope } => {
+            let env = scope.load(core).await?;
+            let page = core
+                .list_organizations(&env, OrganizationQuery { search, cursor: all(limit) })
+                .await
+                .map_err(service_error)?;
+            let data: Vec<Value> = page.items.iter().map(|o| to_json(wire::Organization::from(o))).collect();
+            out.print(json!(data), || {
+                page.items.iter().map(|o| format!("{}  {}", o.id, o.name)).collect::<Vec<_>>().join("\n")
+            });
+        }
+        OrgCommand::Show { id, scope } => {
+            let env = scope.load(core).await?;
+            let org = core.get_organization(&env, &id).await.map_err(service_error)?;
+            out.print(to_json(wire::Organization::from(&org)), || {
+                format!("{}  {}  external_id: {}", org.id, org.name, org.external_id.as_deref().unwrap_or("-"))
+            });
+        }
+        OrgCommand::Rename { id, name, scope } => {
+            let env = scope.load(core).await?;
+            let patch = OrganizationPatch { name: Some(name), ..Default::default() };
+            let org = core.update_organization(&env, &id, patch).await.map_err(service_error)?;
+            out.print(to_json(wire::Organization::from(&org)), || format!("Renamed {} to {}.", org.id, org.name));
+        }
+        OrgCommand::Delete { id, scope } => {
+            let env = scope.load(core).await?;
+            core.delete_organization(&env, &id).await.map_err(service_error)?;
+            out.print(json!({"deleted": id}), || format!("Deleted {id}."));
+        }
+    }
+    Ok(())
+}
+
+/// A user by ID, or by email when it contains `@`.
+async fn user_id(core: &Core, env: &crate::domain::environment::Environment, user: &str) -> anyhow::Result<String> {
+    if user.contains('@') {
+        let found = core.find_user_by_email(env, user).await.map_err(service_error)?;
+        return found.map(|u| u.id).ok_or_else(|| anyhow::anyhow!("there is no user with the email {user}"));
+    }
+    Ok(user.to_owned())
+}
+
+fn print_membership(out: &Output, view: &crate::service::organizations::MembershipView, verb: &str) {
+    let m = &view.membership;
+    out.print(to_json(wire::OrganizationMembership::from(view)), || {
+        format!(
+            "{verb} {} ({}) in {}: {}, roles {}",
+            m.id,
+            view.user.email,
+            view.organization_name,
+            m.status.as_str(),
+            m.role_slugs.join(", ")
+        )
+    });
+}
+
+pub(super) async fn run_members(core: &Core, out: &Output, command: MemberCommand) -> anyhow::Result<()> {
+    match command {
+        MemberCommand::Add { org, user, roles, scope } => {
+            let env = scope.load(core).await?;
+            let user = user_id(core, &env, &user).await?;
+            let roles = (!roles.is_empty()).then_some(roles);
+            let view = core.create_membership(&env, &user, &org, roles).await.map_err(service_error)?;
+            print_membership(out, &view, "Added");
+        }
+        MemberCommand::List { org, user, scope } => {
+            let env = scope.load(core).await?;
+            let user = match user {
+                Some(u) => Some(user_id(core, &env, &u).await?),
+                None => None,
+            };
+            let q = MembershipQuery {
+                user_id: user,
+                organization_id: org,
+                statuses: vec![MembershipStatus::Active, MembershipStatus::Inactive, MembershipStatus::Pending],
+                cursor: all(100),
+            };
+            let page = core.list_memberships(&env, q).await.map_err(service_error)?;
+            let data: Vec<Value> = page.items.iter().map(|v| to_json(wire::OrganizationMembership::from(v))).collect();
+            out.print(json!(data), || {
+                page.items
+                    .iter()
+                    .map(|v| {
+                        let m = &v.membership;
+                        format!(
+                            "{}  {}  {}  {}  {}",
+                            m.id,
+                            v.user.email,
+                            v.organization_name,
+                            m.status.as_str(),
+                            m.role_slugs.join(",")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        MemberCommand::SetRoles { id, roles, scope } => {
+            let env = scope.load(core).await?;
+            let view = core.update_membership_roles(&env, &id, Some(roles)).await.map_err(service_error)?;
+            print_membership(out, &view, "Updated");
+        }
+        MemberCommand::Deactivate { id, scope } => {
+            let env = scope.load(core).await?;
+            let view = core.set_membership_active(&env, &id, false).await.map_err(service_error)?;
+            print_membership(out, &view, "Deactivated");
+        }
+        MemberCommand::Reactivate { id, scope } => {
+            let env = scope.load(core).await?;
+            let view = core.set_membership_active(&env, &id, true).await.map_err(service_error)?;
+            print_membership(out, &view, "Reactivated");
+        }
+        MemberCommand::Remove { id, scope } => {
+            let env = scope.load(core).await?;
+            core.delete_membership(&env, &id).await.map_err(service_error)?;
+            out.print(json!({"deleted": id}), || format!("Removed {id}."));
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn run_roles(core: &Core, out: &Output, command: RoleCommand) -> anyhow::Result<()> {
+    match command {
+        RoleCommand::List { org, scope } => {
+            let env = scope.load(core).await?;
+            let roles = core.list_roles(&env, org.as_deref()).await.map_err(service_error)?;
+            let data: Vec<Value> = roles.iter().map(|r| to_json(wire::Role::from(r))).collect();
+            out.print(json!(data), || {
+                roles
+                    .iter()
+                    .map(|r| format!("{}  {}  {}  [{}]", r.slug, r.name, r.kind(), r.permissions.join(", ")))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        RoleCommand::Create { slug, name, description, org, scope } => {
+            let env = scope.load(core).await?;
+            let role =
+                core.create_role(&env, org.as_deref(), Some(slug), name, description).await.map_err(service_error)?;
+            out.print(to_json(wire::Role::from(&role)), || format!("Created role {}.", role.slug));
+        }
+        RoleCommand::SetPermissions { slug, permissions, org, scope } => {
+            let env = scope.load(core).await?;
+            let role = core
+                .set_role_permissions(&env, org.as_deref(), &slug, permissions, true)
+                .await
+                .map_err(service_error)?;
+            out.print(to_json(wire::Role::from(&role)), || {
+                format!("{} now grants: {}", role.slug, role.permissions.join(", "))
+            });
+        }
+        RoleCommand::Delete { slug, org, scope } => {
+            let env = scope.load(core).await?;
+            core.delete_organization_role(&env, &org, &slug).await.map_err(service_error)?;
+            out.print(json!({"deleted": slug}), || format!("Deleted role {slug}."));
+        }
+        RoleCommand::CreatePermission { slug, name, description, scope } => {
+            let env = scope.load(core).await?;
+            let p = core.create_permission(&env, slug, name, description).await.map_err(service_error)?;
+            out.print(to_json(wire::Permission::from(&p)), || format!("Created permission {}.", p.slug));
+        }
+        RoleCommand::Permissions { scope } => {
+            let env = scope.load(core).await?;
+            let page = core.list_permissions(&env, all(100)).await.map_err(service_error)?;
+            let data: Vec<Value> = page.items.iter().map(|p| to_json(wire::Permission::from(p))).collect();
+            out.print(json!(data), || {
+                page.items.iter().map(|p| format!("{}  {}", p.slug, p.name)).collect::<Vec<_>>().join("\n")
+            });
+        }
+    }
+    Ok(())
+}
