@@ -41,6 +41,7 @@ async fn fill_empty_tables(url: &str) {
                 "environment_id" => Some("SELECT id FROM environments"),
                 "user_id" => Some("SELECT id FROM users WHERE email = 'factors@example.com'"),
                 "factor_id" => Some("SELECT id FROM auth_factors"),
+                "organization_id" => Some("SELECT id FROM organizations"),
                 _ => None,
             };
             values.push(match (parent, kind.as_str()) {
