@@ -63,3 +63,23 @@ CREATE INDEX sessions_by_organization ON sessions (organization_id);
 ALTER TABLE authorization_codes ADD COLUMN organization_id TEXT;
 ALTER TABLE pending_authentications ADD COLUMN organization_id TEXT;
 ALTER TABLE pending_authentications ADD COLUMN purpose TEXT;
+
+-- Invitations: the token is kept as a hash (to redeem it) and sealed (the API shows it, as
+-- WorkOS's does). The state is derived: revoked, accepted, expired, else pending.
+CREATE TABLE invitations (
+    id TEXT PRIMARY KEY,
+    environment_id TEXT NOT NULL REFERENCES environments(id),
+    email TEXT NOT NULL,
+    organization_id TEXT REFERENCES organizations(id) ON DELETE CASCADE,
+    role_slug TEXT,
+    inviter_user_id TEXT,
+    token_hash TEXT NOT NULL UNIQUE,
+    sealed_token TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    accepted_at BIGINT,
+    accepted_user_id TEXT,
+    revoked_at BIGINT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE INDEX invitations_by_email ON invitations (environment_id, email);

@@ -119,6 +119,58 @@ pub struct Permission {
     pub updated_at: Millis,
 }
 
+/// An invitation to sign up (and join an organization, when it names one).
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct Invitation {
+    pub id: String,
+    pub environment_id: String,
+    /// Normalised like users' emails.
+    pub email: String,
+    pub organization_id: Option<String>,
+    pub role_slug: Option<String>,
+    pub inviter_user_id: Option<String>,
+    pub sealed_token: String,
+    pub expires_at: Millis,
+    pub accepted_at: Option<Millis>,
+    pub accepted_user_id: Option<String>,
+    pub revoked_at: Option<Millis>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InvitationState {
+    Pending,
+    Accepted,
+    Expired,
+    Revoked,
+}
+
+impl InvitationState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvitationState::Pending => "pending",
+            InvitationState::Accepted => "accepted",
+            InvitationState::Expired => "expired",
+            InvitationState::Revoked => "revoked",
+        }
+    }
+}
+
+impl Invitation {
+    pub fn state(&self, now: Millis) -> InvitationState {
+        if self.revoked_at.is_some() {
+            InvitationState::Revoked
+        } else if self.accepted_at.is_some() {
+            InvitationState::Accepted
+        } else if self.expires_at <= now {
+            InvitationState::Expired
+        } else {
+            InvitationState::Pending
+        }
+    }
+}
+
 /// What a session in an organization carries: the organization, the membership, and the
 /// permissions of its roles (each once, in role order).
 #[derive(Clone, Debug, PartialEq)]

@@ -50,6 +50,8 @@ pub enum Grant {
         code_verifier: Option<String>,
         /// When sent, must be the `redirect_uri` the code was issued for (RFC 6749 §4.1.3).
         redirect_uri: Option<String>,
+        /// Accept this invitation for the user, and start the session in its organization.
+        invitation_token: Option<String>,
     },
     RefreshToken {
         refresh_token: String,
@@ -60,6 +62,8 @@ pub enum Grant {
     Password {
         email: String,
         password: String,
+        /// Accept this invitation for the user (the password proves the account).
+        invitation_token: Option<String>,
     },
     MagicAuth {
         email: String,
@@ -88,6 +92,7 @@ struct Presented<'a> {
     code: &'a str,
     verifier: Option<&'a str>,
     redirect_uri: Option<&'a str>,
+    invitation_token: Option<&'a str>,
 }
 
 /// Who is asking: the client ID, and the API key when the client is confidential.
@@ -203,20 +208,30 @@ impl Core {
             info
         };
         match grant {
-            Grant::Password { email, password } => {
+            Grant::Password { email, password, invitation_token } => {
                 if !confidential {
                     return Err(Error::InvalidClient(
                         "The password grant requires a client_secret (your API key).".into(),
                     ));
                 }
+                let invitation = match &invitation_token {
+                    Some(token) => Some(self.pending_invitation(&env.id, token).await?),
+                    None => None,
+                };
                 let checked = self.verify_password_sign_in(&env, &email, &password, info, None).await?;
-                self.finish_api_sign_in_after(&env, checked.user, &AuthMethod::Password, info, checked.first).await
+                let organization = match &invitation {
+                    Some(invitation) => self.redeem_invitation(invitation, &checked.user).await?,
+                    None => None,
+                };
+                self.finish_api_sign_in_in(&env, checked.user, &AuthMethod::Password, info, checked.first, organization)
+                    .await
             }
-            Grant::AuthorizationCode { code, code_verifier, redirect_uri } => {
+            Grant::AuthorizationCode { code, code_verifier, redirect_uri, invitation_token } => {
                 let presented = Presented {
                     code: &code,
                     verifier: code_verifier.as_deref(),
                     redirect_uri: redirect_uri.as_deref(),
+                    invitation_token: invitation_token.as_deref(),
                 };
                 self.exchange_code(&env, &presented, confidential, info).await
             }
@@ -394,6 +409,10 @@ impl Core {
         info: &RequestInfo,
     ) -> Result<Authenticated> {
         let verifier = presented.verifier;
+        let invitation = match presented.invitation_token {
+            Some(token) => Some(self.pending_invitation(&env.id, token).await?),
+            None => None,
+        };
         let code_hash = hash_secret(presented.code);
         let issued = match self.store.consume_auth_code(&code_hash, self.now()).await? {
             CodeOutcome::Consumed(c) => c,
@@ -439,7 +458,11 @@ impl Core {
             .ok_or_else(|| Error::InvalidGrant("The code's user no longer exists.".into()))?;
         // The sign-in ended when the hosted pages issued the code, in the organization it chose
         // (if the membership is still active) or, if it chose none, as an API sign-in would.
-        let authenticated = match &issued.organization_id {
+        let invited_to = match &invitation {
+            Some(invitation) => self.redeem_invitation(invitation, &user).await?,
+            None => None,
+        };
+        let authenticated = match invited_to.as_ref().or(issued.organization_id.as_ref()) {
             Some(org) => {
                 let access = self.organization_access(&env.id, org, &user.id).await?;
                 self.start_session(env, user, &issued.auth_method, issued.created_at, Some(access), info).await?

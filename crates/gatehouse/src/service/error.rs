@@ -126,6 +126,30 @@ pub enum Rejection {
     NotAMember,
     /// Reactivating a membership still waiting for its invitation.
     MembershipPending,
+    /// An invitation cannot be made, used or changed.
+    Invitation(InvitationProblem),
+}
+
+/// Why an invitation was refused (WorkOS's codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvitationProblem {
+    AlreadyInvitedToOrganization,
+    AlreadyMember,
+    AlreadyInvited,
+    ExpiresTooShort,
+    ExpiresTooLong,
+    InvalidRole,
+    /// Revoking one that is not pending.
+    NotPending,
+    Expired,
+    Revoked,
+    Accepted,
+    /// Accepting one whose address has no account yet.
+    NoUser,
+    /// A grant's `invitation_token` is unknown, spent, revoked or expired.
+    InvalidToken,
+    /// A grant's `invitation_token` was issued to another address.
+    OtherEmail,
 }
 
 /// Why a second factor was refused.

@@ -7,6 +7,7 @@ pub mod delivery;
 pub mod email;
 pub mod environments;
 pub mod error;
+pub mod invitations;
 pub mod keys;
 pub mod magic_auth;
 pub mod mfa;

@@ -216,8 +216,28 @@ impl Core {
         info: &super::auth::RequestInfo,
         first: FirstFactor,
     ) -> Result<super::auth::Authenticated> {
+        self.finish_api_sign_in_in(env, user, method, info, first, None).await
+    }
+
+    /// `finish_api_sign_in_after` into `organization` (one the user just joined by invitation)
+    /// when no step-up is owed; after a step-up the organization is chosen as for any sign-in.
+    pub async fn finish_api_sign_in_in(
+        &self,
+        env: &LoadedEnvironment,
+        user: User,
+        method: &AuthMethod,
+        info: &super::auth::RequestInfo,
+        first: FirstFactor,
+        organization: Option<String>,
+    ) -> Result<super::auth::Authenticated> {
         let (token, step) = match self.continue_sign_in_after(env, &user, method, first).await? {
-            SignInProgress::Complete => return self.start_api_session(env, user, method, self.now(), info).await,
+            SignInProgress::Complete => {
+                if let Some(org) = organization {
+                    let access = self.organization_access(&env.id, &org, &user.id).await?;
+                    return self.start_session(env, user, method, self.now(), Some(access), info).await;
+                }
+                return self.start_api_session(env, user, method, self.now(), info).await;
+            }
             SignInProgress::StepUp { pending_token, step } => (pending_token, step),
         };
         Err(match step {

@@ -28,6 +28,7 @@ pub const TABLES: &[(&str, &str)] = &[
     ("permissions", "id"),
     ("roles", "id"),
     ("organization_memberships", "id"),
+    ("invitations", "id"),
     ("sessions", "id"),
     ("authorization_requests", "id"),
     ("authorization_codes", "code_hash"),

@@ -16,6 +16,7 @@ mod environments;
 mod factors;
 mod housekeeping;
 mod identities;
+mod invitations;
 mod organizations;
 mod outbox;
 mod pending;

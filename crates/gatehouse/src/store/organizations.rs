@@ -114,6 +114,31 @@ async fn fetch_page<T>(
     Ok(Page { items, has_more })
 }
 
+/// `fetch_page` for rows that derive `FromRow`.
+pub(super) async fn fetch_page_as<T>(
+    pool: &sqlx::AnyPool,
+    mut sql: String,
+    mut args: Vec<String>,
+    cursor: &Cursor,
+    id_column: &str,
+) -> StoreResult<Page<T>>
+where
+    T: for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin,
+{
+    let forward = page_sql(&mut sql, &mut args, cursor, id_column);
+    let mut query = sqlx::query_as::<_, T>(&sql);
+    for a in &args {
+        query = query.bind(a);
+    }
+    let mut items: Vec<T> = query.fetch_all(pool).await?;
+    let has_more = items.len() > cursor.limit as usize;
+    items.truncate(cursor.limit as usize);
+    if !forward {
+        items.reverse();
+    }
+    Ok(Page { items, has_more })
+}
+
 /// Ends the sessions of `user_id` (every user when `None`) that are in `organization_id`.
 async fn end_sessions_in(
     conn: &mut sqlx::AnyConnection,

@@ -8,7 +8,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use crate::service::Error;
-use crate::service::error::{CodeProblem, Duplicate, FactorError, FieldError, Rejection, StepUpKind};
+use crate::service::error::{
+    CodeProblem, Duplicate, FactorError, FieldError, InvitationProblem, Rejection, StepUpKind,
+};
 use crate::web::wire::{self, ErrorCode, Shape};
 
 #[derive(Debug)]
@@ -99,6 +101,21 @@ fn rejection_code(reason: Rejection) -> ErrorCode {
         Rejection::OrganizationNotFound => ErrorCode::OrganizationNotFound,
         Rejection::NotAMember => ErrorCode::OrganizationMembershipNotFound,
         Rejection::MembershipPending => ErrorCode::CannotReactivatePendingMembership,
+        Rejection::Invitation(problem) => match problem {
+            InvitationProblem::AlreadyInvitedToOrganization => ErrorCode::EmailAlreadyInvitedToOrganization,
+            InvitationProblem::AlreadyMember => ErrorCode::UserAlreadyOrganizationMember,
+            InvitationProblem::AlreadyInvited => ErrorCode::EmailAlreadyInvited,
+            InvitationProblem::ExpiresTooShort => ErrorCode::ExpiresInDaysTooShort,
+            InvitationProblem::ExpiresTooLong => ErrorCode::ExpiresInDaysTooLong,
+            InvitationProblem::InvalidRole => ErrorCode::InvalidRole,
+            InvitationProblem::NotPending => ErrorCode::InviteNotPending,
+            InvitationProblem::Expired => ErrorCode::InviteExpired,
+            InvitationProblem::Revoked => ErrorCode::InviteRevoked,
+            InvitationProblem::Accepted => ErrorCode::InviteAccepted,
+            InvitationProblem::NoUser => ErrorCode::InvalidInvite,
+            InvitationProblem::InvalidToken => ErrorCode::InvitationInvalid,
+            InvitationProblem::OtherEmail => ErrorCode::InvitationCannotBeUsedForEmail,
+        },
     }
 }
 

@@ -213,7 +213,7 @@ async fn the_refresh_rotation_key_is_sealed_and_old_stores_are_sealed_in_place()
         stated_user_agent: None,
     };
     let info = RequestInfo::default();
-    let grant = Grant::Password { email: "k@example.com".into(), password: PASSWORD.into() };
+    let grant = Grant::Password { email: "k@example.com".into(), password: PASSWORD.into(), invitation_token: None };
     let first = second.authenticate(&client(Some(app.api_key.clone())), grant, &info).await.unwrap();
     let rotated = second
         .authenticate(

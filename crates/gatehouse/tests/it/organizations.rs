@@ -520,3 +520,115 @@ async fn the_cli_manages_organizations_members_and_roles() {
     cli(&app, &["orgs", "delete", id]);
     assert_eq!(cli(&app, &["orgs", "list"]), json!([]));
 }
+
+#[tokio::test]
+async fn invitations_are_created_listed_revoked_and_accepted() {
+    let app = TestApp::spawn().await;
+    let acme = create_org(&app, "Acme").await;
+    let ada = app.create_user("ada@example.com").await;
+    add_member(&app, &ada, &acme, None).await;
+    let invite = |body: Value| {
+        let app = &app;
+        async move { app.api(Method::POST, "/user_management/invitations", Some(body)).await }
+    };
+    // Inviting an existing member, an unknown role, bad lifetimes.
+    let (status, refused) = invite(json!({"email": "ada@example.com", "organization_id": acme["id"]})).await;
+    assert_eq!((status, refused["code"].as_str()), (400, Some("user_already_organization_member")));
+    let (status, refused) =
+        invite(json!({"email": "bob@example.com", "organization_id": acme["id"], "role_slug": "owner"})).await;
+    assert_eq!((status, refused["code"].as_str()), (400, Some("invalid_role")));
+    let (status, refused) = invite(json!({"email": "bob@example.com", "expires_in_days": 31})).await;
+    assert_eq!((status, refused["code"].as_str()), (400, Some("expires_in_days_too_long")));
+    let (status, _) = invite(json!({"email": "not an email"})).await;
+    assert_eq!(status, 422);
+
+    let (status, inv) = invite(json!({
+        "email": "Bob@Example.com", "organization_id": acme["id"], "role_slug": "admin", "inviter_user_id": ada["id"],
+    }))
+    .await;
+    assert_eq!(status, 201, "{inv}");
+    assert_eq!((inv["object"].as_str(), inv["state"].as_str()), (Some("invitation"), Some("pending")));
+    assert_eq!(inv["email"], "bob@example.com");
+    let token = inv["token"].as_str().unwrap();
+    assert!(inv["accept_invitation_url"].as_str().unwrap().contains(token));
+    let (status, again) = invite(json!({"email": "bob@example.com", "organization_id": acme["id"]})).await;
+    assert_eq!((status, again["code"].as_str()), (400, Some("email_already_invited_to_organization")));
+    let (_, by_token) = app.api(Method::GET, &format!("/user_management/invitations/by_token/{token}"), None).await;
+    assert_eq!(by_token["id"], inv["id"]);
+    let (_, listed) = app
+        .api(
+            Method::GET,
+            &format!("/user_management/invitations?organization_id={}", acme["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1);
+    let emails = app.core.list_emails(None, 10).await.unwrap();
+    assert!(emails.iter().any(|e| e.kind == "invitation" && e.to_address == "bob@example.com"));
+
+    // Accepting through a grant: another user's password with Bob's invitation is refused.
+    let grant = |email: &str, token: &str| {
+        json!({
+            "grant_type": "password", "client_id": app.client_id, "client_secret": app.api_key,
+            "email": email, "password": PASSWORD, "invitation_token": token,
+        })
+    };
+    let (status, refused) = app.authenticate(grant("ada@example.com", token)).await;
+    assert_eq!((status, refused["error"].as_str()), (400, Some("invitation_cannot_be_used_for_email")));
+    app.create_user("bob@example.com").await;
+    let (status, signed_in) = app.authenticate(grant("bob@example.com", token)).await;
+    assert_eq!(status, 200, "{signed_in}");
+    assert_eq!(signed_in["organization_id"], acme["id"]);
+    assert_eq!(claims(signed_in["access_token"].as_str().unwrap())["role"], "admin");
+    let id = inv["id"].as_str().unwrap();
+    let (_, accepted) = app.api(Method::GET, &format!("/user_management/invitations/{id}"), None).await;
+    assert_eq!(accepted["state"], "accepted");
+    assert_eq!(accepted["accepted_user_id"], signed_in["user"]["id"]);
+    // A spent invitation cannot be used, revoked or resent.
+    let (status, refused) = app.authenticate(grant("bob@example.com", token)).await;
+    assert_eq!((status, refused["error"].as_str()), (400, Some("invitation_invalid")));
+    let (status, refused) = app.api(Method::POST, &format!("/user_management/invitations/{id}/revoke"), None).await;
+    assert_eq!((status, refused["code"].as_str()), (400, Some("invite_not_pending")));
+    let (status, refused) = app.api(Method::POST, &format!("/user_management/invitations/{id}/resend"), None).await;
+    assert_eq!((status, refused["code"].as_str()), (400, Some("invite_accepted")));
+
+    // Revoked, then expired invitations cannot be accepted.
+    let (_, carol) = invite(json!({"email": "carol@example.com", "organization_id": acme["id"]})).await;
+    let carol_id = carol["id"].as_str().unwrap();
+    let (status, revoked) =
+        app.api(Method::POST, &format!("/user_management/invitations/{carol_id}/revoke"), None).await;
+    assert_eq!((status, revoked["state"].as_str()), (200, Some("revoked")));
+    app.create_user("carol@example.com").await;
+    let (status, refused) = app.authenticate(grant("carol@example.com", carol["token"].as_str().unwrap())).await;
+    assert_eq!((status, refused["error"].as_str()), (400, Some("invitation_invalid")));
+    let (status, refused) =
+        app.api(Method::POST, &format!("/user_management/invitations/{carol_id}/accept"), None).await;
+    assert_eq!((status, refused["code"].as_str()), (400, Some("invite_not_pending")));
+
+    let (_, dave) = invite(json!({"email": "dave@example.com", "expires_in_days": 1})).await;
+    app.clock.advance_secs(2 * 86_400);
+    let dave_id = dave["id"].as_str().unwrap();
+    let (_, expired) = app.api(Method::GET, &format!("/user_management/invitations/{dave_id}"), None).await;
+    assert_eq!(expired["state"], "expired");
+    let (status, refused) =
+        app.api(Method::POST, &format!("/user_management/invitations/{dave_id}/resend"), None).await;
+    assert_eq!((status, refused["code"].as_str()), (400, Some("invite_expired")));
+
+    // The accept endpoint for an account that exists.
+    let (_, erin) = invite(json!({"email": "erin@example.com", "organization_id": acme["id"]})).await;
+    let erin_id = erin["id"].as_str().unwrap();
+    let (status, refused) =
+        app.api(Method::POST, &format!("/user_management/invitations/{erin_id}/accept"), None).await;
+    assert_eq!((status, refused["code"].as_str()), (400, Some("invalid_invite")));
+    app.create_user("erin@example.com").await;
+    let (status, done) = app.api(Method::POST, &format!("/user_management/invitations/{erin_id}/accept"), None).await;
+    assert_eq!((status, done["state"].as_str()), (200, Some("accepted")));
+    let (_, members) = app
+        .api(
+            Method::GET,
+            &format!("/user_management/organization_memberships?organization_id={}", acme["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(members["data"].as_array().unwrap().len(), 3);
+}

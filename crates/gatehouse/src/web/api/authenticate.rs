@@ -36,6 +36,7 @@ struct AuthenticateBody {
     pending_authentication_token: Option<String>,
     authentication_challenge_id: Option<String>,
     organization_id: Option<String>,
+    invitation_token: Option<String>,
     /// The end user's address and browser, as a backend calling with the API key states them.
     ip_address: Option<String>,
     user_agent: Option<String>,
@@ -160,6 +161,7 @@ fn parse(body: AuthenticateBody, bearer: Option<String>) -> Result<(ClientAuth, 
             code: required(body.code, "code")?,
             code_verifier: body.code_verifier.filter(|v| !v.is_empty()),
             redirect_uri: body.redirect_uri.filter(|v| !v.is_empty()),
+            invitation_token: body.invitation_token.clone().filter(|v| !v.is_empty()),
         },
         "refresh_token" => Grant::RefreshToken {
             refresh_token: required(body.refresh_token, "refresh_token")?,
@@ -169,9 +171,11 @@ fn parse(body: AuthenticateBody, bearer: Option<String>) -> Result<(ClientAuth, 
             pending_authentication_token: required(body.pending_authentication_token, "pending_authentication_token")?,
             organization_id: required(body.organization_id, "organization_id")?,
         },
-        "password" => {
-            Grant::Password { email: required(body.email, "email")?, password: required(body.password, "password")? }
-        }
+        "password" => Grant::Password {
+            email: required(body.email, "email")?,
+            password: required(body.password, "password")?,
+            invitation_token: body.invitation_token.filter(|v| !v.is_empty()),
+        },
         "urn:workos:oauth:grant-type:magic-auth:code" => {
             Grant::MagicAuth { email: required(body.email, "email")?, code: required(body.code, "code")? }
         }

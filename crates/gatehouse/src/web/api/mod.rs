@@ -9,6 +9,7 @@ mod email_api;
 mod extract;
 mod factors;
 mod fields;
+mod invitations;
 mod jwks;
 mod lists;
 mod memberships;
@@ -40,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .merge(organizations::router())
         .merge(memberships::router())
         .merge(authorization::router())
+        .merge(invitations::router())
 }
 
 /// Alive: the process answers (no database involved).

@@ -53,6 +53,11 @@ error_codes! {
     /// Bad, expired or spent code or refresh token; PKCE mismatch.
     InvalidGrant => BAD_REQUEST, OAuth, "invalid_grant";
 
+    /// An `invitation_token` that is unknown, spent, revoked or expired.
+    InvitationInvalid => BAD_REQUEST, OAuth, "invitation_invalid";
+    /// An `invitation_token` issued to another address.
+    InvitationCannotBeUsedForEmail => BAD_REQUEST, OAuth, "invitation_cannot_be_used_for_email";
+
     // ---- Sign-in (authenticate's coded errors) ----
     InvalidCredentials => BAD_REQUEST, Coded, "invalid_credentials";
     InvalidOneTimeCode => BAD_REQUEST, Coded, "invalid_one_time_code";
@@ -105,6 +110,18 @@ error_codes! {
     OrganizationMembershipAlreadyExists => CONFLICT, Coded, "organization_membership_already_exists";
     RoleAlreadyExists => CONFLICT, Coded, "role_already_exists";
     PermissionAlreadyExists => CONFLICT, Coded, "permission_already_exists";
+    // ---- Invitations ----
+    EmailAlreadyInvitedToOrganization => BAD_REQUEST, Coded, "email_already_invited_to_organization";
+    UserAlreadyOrganizationMember => BAD_REQUEST, Coded, "user_already_organization_member";
+    EmailAlreadyInvited => BAD_REQUEST, Coded, "email_already_invited";
+    ExpiresInDaysTooShort => BAD_REQUEST, Coded, "expires_in_days_too_short";
+    ExpiresInDaysTooLong => BAD_REQUEST, Coded, "expires_in_days_too_long";
+    InvalidRole => BAD_REQUEST, Coded, "invalid_role";
+    InviteNotPending => BAD_REQUEST, Coded, "invite_not_pending";
+    InviteExpired => BAD_REQUEST, Coded, "invite_expired";
+    InviteRevoked => BAD_REQUEST, Coded, "invite_revoked";
+    InviteAccepted => BAD_REQUEST, Coded, "invite_accepted";
+    InvalidInvite => BAD_REQUEST, Coded, "invalid_invite";
     /// Reactivating a membership whose invitation is not yet accepted.
     CannotReactivatePendingMembership => BAD_REQUEST, Coded, "cannot_reactivate_pending_organization_membership";
 

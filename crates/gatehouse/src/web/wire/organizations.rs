@@ -152,3 +152,45 @@ impl<'a> From<&'a domain::Permission> for Permission<'a> {
         }
     }
 }
+
+#[derive(Serialize)]
+pub struct Invitation<'a> {
+    object: &'static str,
+    id: &'a str,
+    email: &'a str,
+    state: &'static str,
+    accepted_at: Option<String>,
+    revoked_at: Option<String>,
+    expires_at: String,
+    organization_id: Option<&'a str>,
+    inviter_user_id: Option<&'a str>,
+    accepted_user_id: Option<&'a str>,
+    role_slug: Option<&'a str>,
+    token: &'a str,
+    accept_invitation_url: &'a str,
+    created_at: String,
+    updated_at: String,
+}
+
+impl<'a> From<&'a crate::service::invitations::InvitationView> for Invitation<'a> {
+    fn from(v: &'a crate::service::invitations::InvitationView) -> Invitation<'a> {
+        let i = &v.invitation;
+        Invitation {
+            object: "invitation",
+            id: &i.id,
+            email: &i.email,
+            state: v.state.as_str(),
+            accepted_at: i.accepted_at.map(time),
+            revoked_at: i.revoked_at.map(time),
+            expires_at: time(i.expires_at),
+            organization_id: i.organization_id.as_deref(),
+            inviter_user_id: i.inviter_user_id.as_deref(),
+            accepted_user_id: i.accepted_user_id.as_deref(),
+            role_slug: i.role_slug.as_deref(),
+            token: &v.token,
+            accept_invitation_url: &v.accept_invitation_url,
+            created_at: time(i.created_at),
+            updated_at: time(i.updated_at),
+        }
+    }
+}
