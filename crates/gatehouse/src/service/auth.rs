@@ -176,6 +176,10 @@ pub struct AuthorizeParams {
     /// The organization to sign in to (`organization_id`), or the one chosen on the picker.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization_id: Option<String>,
+    /// The invitation whose `invitation_token` came with the request (checked then): the
+    /// sign-up or sign-in accepts it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitation_id: Option<String>,
 }
 
 impl Core {

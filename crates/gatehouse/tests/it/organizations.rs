@@ -632,3 +632,59 @@ async fn invitations_are_created_listed_revoked_and_accepted() {
         .await;
     assert_eq!(members["data"].as_array().unwrap().len(), 3);
 }
+
+#[tokio::test]
+async fn the_hosted_sign_up_accepts_an_invitation() {
+    use crate::hosted::{CHALLENGE, VERIFIER, code_and_state, hidden};
+    let app = TestApp::spawn().await;
+    let acme = create_org(&app, "Acme").await;
+    let (_, inv) = app
+        .api(
+            Method::POST,
+            "/user_management/invitations",
+            Some(json!({"email": "new@example.com", "organization_id": acme["id"], "role_slug": "admin"})),
+        )
+        .await;
+    // The email's link leads to the sign-up page, the address filled in and locked.
+    let link = inv["accept_invitation_url"].as_str().unwrap();
+    let res = app.http.get(link).send().await.unwrap();
+    assert_eq!(res.status(), 302);
+    let authorize = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(authorize.contains("invitation_token="), "{authorize}");
+    let extra = format!("{authorize}&code_challenge={CHALLENGE}&code_challenge_method=S256");
+    let res = app.http.get(app.at(&extra)).send().await.unwrap();
+    let page = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(page.starts_with("/authkit/sign-up"), "{page}");
+    let html = app.http.get(app.at(&page)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("value=\"new@example.com\" readonly"), "{html}");
+    let form = |email: &str| {
+        vec![
+            ("request".to_owned(), hidden(&html, "request")),
+            ("csrf_token".to_owned(), hidden(&html, "csrf_token")),
+            ("email".to_owned(), email.to_owned()),
+            ("password".to_owned(), PASSWORD.to_owned()),
+        ]
+    };
+    // Another address is refused.
+    let res = app.http.post(app.at("/authkit/sign-up")).form(&form("other@example.com")).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("sent to new@example.com"));
+    let res = app.http.post(app.at("/authkit/sign-up")).form(&form("new@example.com")).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let (code, _) = code_and_state(res.headers()["location"].to_str().unwrap());
+    let (status, body) = app
+        .authenticate(json!({
+            "grant_type": "authorization_code", "client_id": app.client_id, "code": code, "code_verifier": VERIFIER,
+        }))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["organization_id"], acme["id"]);
+    assert_eq!(body["user"]["email_verified"], true);
+    assert_eq!(claims(body["access_token"].as_str().unwrap())["role"], "admin");
+    let (_, accepted) =
+        app.api(Method::GET, &format!("/user_management/invitations/{}", inv["id"].as_str().unwrap()), None).await;
+    assert_eq!(accepted["state"], "accepted");
+    // The link is spent.
+    let res = app.http.get(link).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+}

@@ -147,13 +147,24 @@ pub async fn authorize(
             &format!("organization_id '{org}' is not an organization of this environment."),
         );
     }
+    let invitation = match get("invitation_token") {
+        Some(token) => match state.core.pending_invitation(&env.id, &token).await {
+            Ok(invitation) => Some(invitation),
+            Err(_) => {
+                return bounce("invalid_request", "invitation_token is not a pending invitation of this environment.");
+            }
+        },
+        None => None,
+    };
+    let screen_hint = screen_hint.or_else(|| invitation.as_ref().map(|_| "sign-up".to_owned()));
     let params = AuthorizeParams {
         organization_id,
+        invitation_id: invitation.as_ref().map(|i| i.id.clone()),
         client_id,
         redirect_uri: redirect_uri.clone(),
         state: state_param.clone(),
         code_challenge,
-        login_hint: get("login_hint"),
+        login_hint: invitation.as_ref().map(|i| i.email.clone()).or_else(|| get("login_hint")),
         screen_hint: screen_hint.clone(),
         request_id: String::new(),
         then: None,
@@ -169,6 +180,37 @@ pub async fn authorize(
     let page =
         if screen_hint.as_deref() == Some("sign-up") && env.settings.sign_up_enabled { "sign-up" } else { "sign-in" };
     Ok(found(&format!("/authkit/{page}?request={request_id}")))
+}
+
+/// `GET /authkit/invitation?client_id=…&invitation_token=…`, an invitation email's link: the
+/// hosted sign-up for the invitation, returning to the environment's default redirect URI.
+pub async fn invitation(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Response, PageError> {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
+    let invalid = || {
+        Ok(pages().message(
+            StatusCode::BAD_REQUEST,
+            &Branding::default(),
+            "This invitation isn't valid",
+            "The link is incomplete, or the invitation was revoked, accepted or has expired. Ask for a new one.",
+        ))
+    };
+    let (Some(client_id), Some(token)) = (get("client_id"), get("invitation_token")) else { return invalid() };
+    let Some(env) = state.core.load_environment(&client_id).await? else { return invalid() };
+    if state.core.pending_invitation(&env.id, &token).await.is_err() {
+        return invalid();
+    }
+    let Some(redirect_uri) = env.redirect_uris.first() else { return invalid() };
+    let query: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("client_id", &client_id)
+        .append_pair("redirect_uri", redirect_uri)
+        .append_pair("response_type", "code")
+        .append_pair("provider", "authkit")
+        .append_pair("invitation_token", &token)
+        .finish();
+    Ok(found(&format!("/user_management/authorize?{query}")))
 }
 
 /// Parameters the SDKs may send that Gatehouse cannot serve (or that are malformed), as the OAuth

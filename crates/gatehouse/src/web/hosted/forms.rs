@@ -11,6 +11,7 @@ use super::error::PageError;
 use super::form::{FORM_EXPIRED, SavedRequest, SignInForm, minutes, scripted_page};
 use super::security::THEN_SECURITY;
 use crate::domain::session::AuthMethod;
+use crate::domain::user::normalize_email;
 use crate::service::Error;
 use crate::service::auth::AuthorizeParams;
 use crate::service::environments::LoadedEnvironment;
@@ -91,6 +92,7 @@ impl<'a> Forms<'a> {
                 .collect::<Vec<_>>(),
             passkeys,
             then_security,
+            email_locked => self.params.invitation_id.is_some(),
         };
         let target = Some(self.params.redirect_uri.as_str());
         let (state, headers, env) = (self.state, self.headers, self.env);
@@ -144,7 +146,16 @@ pub async fn sign_in(
     }
     let device = cookies::read(&headers, cookies::DEVICE, state.https());
     match state.core.verify_password_sign_in(&env, &form.email, &password, &info, device.as_deref()).await {
-        Ok(checked) => finish_after(&state, &env, &params, &checked.user, &AuthMethod::Password, checked.first).await,
+        Ok(checked) => {
+            let params = match accept_invitation(&state, &params, &checked.user).await? {
+                Ok(params) => params,
+                Err(message) => {
+                    form.error = Some(message);
+                    return Ok(forms.show(Screen::SignIn, StatusCode::BAD_REQUEST, form));
+                }
+            };
+            finish_after(&state, &env, &params, &checked.user, &AuthMethod::Password, checked.first).await
+        }
         Err(Error::InvalidCredentials { .. }) => {
             form.error = Some("Incorrect email or password.".into());
             Ok(refused(forms.show(Screen::SignIn, StatusCode::BAD_REQUEST, form), "invalid_credentials"))
@@ -200,8 +211,26 @@ pub async fn sign_up(
         }
         return Ok(response);
     }
+    let invitation = match &params.invitation_id {
+        Some(id) => match state.core.pending_invitation_by_id(&env.id, id).await {
+            Ok(invitation) => Some(invitation),
+            Err(Error::Rejected { .. }) => {
+                return refuse(StatusCode::BAD_REQUEST, "This invitation is no longer valid. Ask for a new one.");
+            }
+            Err(e) => return Err(e.into()),
+        },
+        None => None,
+    };
+    if let Some(invitation) = &invitation
+        && normalize_email(&form.email).as_deref() != Some(invitation.email.as_str())
+    {
+        let message = format!("This invitation was sent to {}: sign up with that address.", invitation.email);
+        return refuse(StatusCode::BAD_REQUEST, &message);
+    }
     let new = NewUser {
         email: form.email.clone(),
+        // The invitation's link came to this address.
+        email_verified: invitation.is_some(),
         password: Some(password),
         first_name: Some(form.first_name.clone()).filter(|s| !s.is_empty()),
         last_name: Some(form.last_name.clone()).filter(|s| !s.is_empty()),
@@ -222,5 +251,33 @@ pub async fn sign_up(
     };
     let client_address = info.ip_address().unwrap_or_else(|| "-".into());
     tracing::info!(user.id = %user.id, %client_address, "signed up through the hosted page");
+    let params = match accept_invitation(&state, &params, &user).await? {
+        Ok(params) => params,
+        Err(message) => return refuse(StatusCode::BAD_REQUEST, &message),
+    };
     finish(&state, &env, &params, &user, &AuthMethod::Password).await
+}
+
+/// Accepts the request's invitation, if any, for `user`: the request then enters its
+/// organization. `Err(message)` when it cannot be (another address, no longer pending).
+async fn accept_invitation(
+    state: &AppState,
+    params: &AuthorizeParams,
+    user: &crate::domain::user::User,
+) -> Result<Result<AuthorizeParams, String>, PageError> {
+    let Some(id) = &params.invitation_id else { return Ok(Ok(params.clone())) };
+    let invitation = match state.core.pending_invitation_by_id(&user.environment_id, id).await {
+        Ok(invitation) => invitation,
+        Err(Error::Rejected { .. }) => return Ok(Err("This invitation is no longer valid. Ask for a new one.".into())),
+        Err(e) => return Err(e.into()),
+    };
+    match state.core.redeem_invitation(&invitation, user).await {
+        Ok(organization) => Ok(Ok(AuthorizeParams {
+            organization_id: organization.or_else(|| params.organization_id.clone()),
+            invitation_id: None,
+            ..params.clone()
+        })),
+        Err(Error::Rejected { message, .. }) => Ok(Err(message)),
+        Err(e) => Err(e.into()),
+    }
 }
