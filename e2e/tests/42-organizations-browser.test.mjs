@@ -1,6 +1,7 @@
 // Issue 12 in Chromium: a user in two organizations signs in through the hosted pages, picks one
 // on the organization picker, and authkit-js's switchToOrganization moves the session to the other:
-// the access token's org_id, role and permissions change, the session stays the same.
+// the access token's org_id, role and permissions change, the session stays the same. Then an invited user signs
+// up through authkit-js signUp({ invitationToken }) and lands in the invitation's organization.
 
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -78,4 +79,33 @@ test('hosted organization picker, then switchToOrganization between two organiza
   const third = await claims();
   assert.equal(third.org_id, acme.id);
   assert.equal(third.role, 'member');
+});
+
+test('invitation sign-up in Chromium: authkit-js signUp({ invitationToken }), the address locked, the session in the organization', { timeout: 180_000 }, async () => {
+  const workos = confidentialClient(gh);
+  const org = await workos.organizations.createOrganization({ name: `Invited ${Date.now().toString(36)}` });
+  const email = uniqueEmail('invitee');
+  const invitation = await workos.userManagement.sendInvitation({ email, organizationId: org.id, roleSlug: 'admin' });
+
+  await page.goto(`${app.origin}/`);
+  await waitReady();
+  if ((await page.textContent('#user')) !== 'signed out') {
+    await page.click('#sign-out');
+    await page.waitForURL((u) => u.origin === app.origin && u.pathname === '/');
+    await waitReady();
+  }
+  await page.evaluate((invitationToken) => window.__client.signUp({ invitationToken }), invitation.token);
+  await page.waitForURL((u) => u.origin === gh.baseUrl && u.pathname === '/authkit/sign-up');
+  assert.equal(await page.inputValue('input[name="email"]'), email);
+  assert.equal(await page.getAttribute('input[name="email"]', 'readonly'), '');
+  await page.screenshot({ path: join(ARTIFACTS, 'invitation-sign-up.png') });
+  await page.fill('input[name="password"]', STRONG_PASSWORD);
+  await page.click('form[action="/authkit/sign-up"] button[type="submit"]');
+  await page.waitForURL((u) => u.origin === app.origin && u.pathname === '/callback');
+  await waitReady();
+  await page.waitForFunction((e) => document.getElementById('user').textContent === e, email);
+  const c = await claims();
+  assert.equal(c.org_id, org.id);
+  assert.equal(c.role, 'admin');
+  assert.equal((await workos.userManagement.getInvitation(invitation.id)).state, 'accepted');
 });
