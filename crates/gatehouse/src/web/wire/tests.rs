@@ -335,6 +335,29 @@ fn organization_objects() {
         updated_at: T0,
     };
     snapshot("permission", Permission::from(&permission));
+    let invitation = crate::domain::organization::Invitation {
+        id: "invitation_01JFFFFFFFFFFFFFFFFFFFFFFF".into(),
+        environment_id: "env_1".into(),
+        email: "invitee@example.com".into(),
+        organization_id: Some(org.id.clone()),
+        role_slug: Some("admin".into()),
+        inviter_user_id: Some(user().id),
+        sealed_token: "sealed".into(),
+        expires_at: T1 + 7 * 86_400_000,
+        accepted_at: None,
+        accepted_user_id: None,
+        revoked_at: None,
+        created_at: T0,
+        updated_at: T0,
+    };
+    let view = crate::service::invitations::InvitationView {
+        state: invitation.state(T1),
+        invitation,
+        token: "Z3kjnyToken".into(),
+        accept_invitation_url:
+            "http://localhost:8080/authkit/invitation?client_id=client_1&invitation_token=Z3kjnyToken".into(),
+    };
+    snapshot("invitation", Invitation::from(&view));
 }
 
 #[test]
