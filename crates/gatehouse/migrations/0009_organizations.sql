@@ -8,6 +8,7 @@ CREATE TABLE organizations (
     external_id TEXT,
     metadata TEXT NOT NULL,
     allow_profiles_outside_organization BIGINT NOT NULL,
+    require_mfa BIGINT NOT NULL,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
     UNIQUE (environment_id, external_id)

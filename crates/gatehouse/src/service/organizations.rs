@@ -23,6 +23,7 @@ pub struct NewOrganization {
     pub external_id: Option<String>,
     pub metadata: Map<String, Value>,
     pub allow_profiles_outside_organization: bool,
+    pub require_mfa: bool,
 }
 
 /// A partial update: `None` leaves a field alone; `Some(None)` clears a nullable one.
@@ -33,6 +34,7 @@ pub struct OrganizationPatch {
     /// Keys with `null` values are removed.
     pub metadata: Option<Map<String, Value>>,
     pub allow_profiles_outside_organization: Option<bool>,
+    pub require_mfa: Option<bool>,
 }
 
 /// A membership with what its wire shape shows beside it.
@@ -109,6 +111,7 @@ impl Core {
             external_id: new.external_id,
             metadata: new.metadata,
             allow_profiles_outside_organization: new.allow_profiles_outside_organization,
+            require_mfa: new.require_mfa,
             created_at: now,
             updated_at: now,
         };
@@ -158,6 +161,9 @@ impl Core {
         }
         if let Some(allow) = patch.allow_profiles_outside_organization {
             org.allow_profiles_outside_organization = allow;
+        }
+        if let Some(require) = patch.require_mfa {
+            org.require_mfa = require;
         }
         org.updated_at = self.now();
         self.store.update_organization(&org).await?;

@@ -11,8 +11,8 @@ use crate::domain::organization::{
 };
 use crate::ids::new_id;
 
-const ORG_COLUMNS: &str =
-    "id, environment_id, name, external_id, metadata, allow_profiles_outside_organization, created_at, updated_at";
+const ORG_COLUMNS: &str = "id, environment_id, name, external_id, metadata, allow_profiles_outside_organization, \
+     require_mfa, created_at, updated_at";
 const MEMBERSHIP_COLUMNS: &str =
     "id, environment_id, organization_id, user_id, status, role_slugs, created_at, updated_at";
 const ROLE_COLUMNS: &str =
@@ -38,6 +38,7 @@ fn organization_from_row(row: &AnyRow) -> StoreResult<Organization> {
         external_id: get_opt_string(row, "external_id")?,
         metadata,
         allow_profiles_outside_organization: get_bool(row, "allow_profiles_outside_organization")?,
+        require_mfa: get_bool(row, "require_mfa")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -164,13 +165,14 @@ impl Store {
 
     /// `Conflict("organizations.external_id")` when the external ID is taken.
     pub async fn insert_organization(&self, o: &Organization) -> StoreResult<()> {
-        sqlx::query(&format!("INSERT INTO organizations ({ORG_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
+        sqlx::query(&format!("INSERT INTO organizations ({ORG_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
             .bind(&o.id)
             .bind(&o.environment_id)
             .bind(&o.name)
             .bind(&o.external_id)
             .bind(serde_json::Value::Object(o.metadata.clone()).to_string())
             .bind(i64::from(o.allow_profiles_outside_organization))
+            .bind(i64::from(o.require_mfa))
             .bind(o.created_at)
             .bind(o.updated_at)
             .execute(&self.pool)
@@ -222,13 +224,14 @@ impl Store {
     pub async fn update_organization(&self, o: &Organization) -> StoreResult<()> {
         sqlx::query(
             "UPDATE organizations SET name = $1, external_id = $2, metadata = $3, \
-             allow_profiles_outside_organization = $4, updated_at = $5 \
-             WHERE id = $6 AND environment_id = $7",
+             allow_profiles_outside_organization = $4, require_mfa = $5, updated_at = $6 \
+             WHERE id = $7 AND environment_id = $8",
         )
         .bind(&o.name)
         .bind(&o.external_id)
         .bind(serde_json::Value::Object(o.metadata.clone()).to_string())
         .bind(i64::from(o.allow_profiles_outside_organization))
+        .bind(i64::from(o.require_mfa))
         .bind(o.updated_at)
         .bind(&o.id)
         .bind(&o.environment_id)
@@ -341,7 +344,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT m.id, m.environment_id, m.organization_id, m.user_id, m.status, m.role_slugs, m.created_at, \
              m.updated_at, o.name AS o_name, o.external_id AS o_external_id, o.metadata AS o_metadata, \
-             o.allow_profiles_outside_organization AS o_allow, \
+             o.allow_profiles_outside_organization AS o_allow, o.require_mfa AS o_require_mfa, \
              o.created_at AS o_created_at, o.updated_at AS o_updated_at \
              FROM organization_memberships m JOIN organizations o ON o.id = m.organization_id \
              WHERE m.user_id = $1 AND m.status = 'active' ORDER BY m.id ASC LIMIT 100",
@@ -361,6 +364,7 @@ impl Store {
                     metadata: serde_json::from_str(&metadata)
                         .map_err(|e| StoreError::Corrupt(format!("organization metadata: {e}")))?,
                     allow_profiles_outside_organization: get_bool(row, "o_allow")?,
+                    require_mfa: get_bool(row, "o_require_mfa")?,
                     created_at: row.try_get("o_created_at")?,
                     updated_at: row.try_get("o_updated_at")?,
                 };

@@ -50,6 +50,7 @@ async fn create(
         external_id: text(&body, "external_id")?,
         metadata: object(&body, "metadata")?.unwrap_or_default(),
         allow_profiles_outside_organization: boolean(&body, "allow_profiles_outside_organization")?.unwrap_or(false),
+        require_mfa: false,
     };
     let org = state.core.create_organization(&env, new).await?;
     Ok((StatusCode::CREATED, axum::Json(wire::Organization::from(&org))).into_response())
@@ -113,6 +114,7 @@ async fn update(
         external_id: nullable_text(&body, "external_id")?,
         metadata: object(&body, "metadata")?,
         allow_profiles_outside_organization: boolean(&body, "allow_profiles_outside_organization")?,
+        require_mfa: None,
     };
     let org = state.core.update_organization(&env, &id, patch).await?;
     Ok(axum::Json(wire::Organization::from(&org)).into_response())

@@ -292,6 +292,7 @@ fn organization_objects() {
         external_id: Some("acme-1".into()),
         metadata,
         allow_profiles_outside_organization: false,
+        require_mfa: false,
         created_at: T0,
         updated_at: T1,
     };
