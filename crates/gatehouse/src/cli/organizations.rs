@@ -45,6 +45,14 @@ pub(super) enum OrgCommand {
         #[command(flatten)]
         scope: EnvArg,
     },
+    /// Require (true) or stop requiring (false) two-factor of the organization's members.
+    RequireMfa {
+        id: String,
+        #[arg(action = clap::ArgAction::Set)]
+        required: bool,
+        #[command(flatten)]
+        scope: EnvArg,
+    },
     /// Delete an organization with its memberships and roles; sessions in it end.
     Delete {
         id: String,
@@ -202,6 +210,17 @@ pub(super) async fn run_orgs(core: &Core, out: &Output, command: OrgCommand) -> 
             let patch = OrganizationPatch { name: Some(name), ..Default::default() };
             let org = core.update_organization(&env, &id, patch).await.map_err(service_error)?;
             out.print(to_json(wire::Organization::from(&org)), || format!("Renamed {} to {}.", org.id, org.name));
+        }
+        OrgCommand::RequireMfa { id, required, scope } => {
+            let env = scope.load(core).await?;
+            let patch = OrganizationPatch { require_mfa: Some(required), ..Default::default() };
+            let org = core.update_organization(&env, &id, patch).await.map_err(service_error)?;
+            let mut value = to_json(wire::Organization::from(&org));
+            value["require_mfa"] = json!(org.require_mfa);
+            out.print(value, || {
+                let what = if org.require_mfa { "now requires" } else { "no longer requires" };
+                format!("{} {what} two-factor.", org.name)
+            });
         }
         OrgCommand::Delete { id, scope } => {
             let env = scope.load(core).await?;

@@ -20,7 +20,8 @@ pub struct Organization {
     /// String values only, as in WorkOS.
     pub metadata: Map<String, Value>,
     pub allow_profiles_outside_organization: bool,
-    /// Members must sign in with two-factor to enter it.
+    /// Its active members must sign in with two-factor (they set up an authenticator app at
+    /// their next sign-in if they have none).
     pub require_mfa: bool,
     pub created_at: Millis,
     pub updated_at: Millis,

@@ -98,7 +98,8 @@ impl Core {
         if !factors.is_empty() {
             return Ok(StepUpNeeded::MfaChallenge { factor_ids: factors.into_iter().map(|f| f.id).collect() });
         }
-        if env.settings.mfa_required {
+        // The environment, or an organization the user is an active member of, requires it.
+        if env.settings.mfa_required || self.store.in_organization_requiring_mfa(&user.id).await? {
             return Ok(StepUpNeeded::MfaEnrollment);
         }
         Ok(StepUpNeeded::None)

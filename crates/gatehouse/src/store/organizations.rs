@@ -273,6 +273,18 @@ impl Store {
         Ok(true)
     }
 
+    /// Whether the user is an active member of an organization that requires two-factor.
+    pub async fn in_organization_requiring_mfa(&self, user_id: &str) -> StoreResult<bool> {
+        let found: Option<String> = sqlx::query_scalar(
+            "SELECT m.id FROM organization_memberships m JOIN organizations o ON o.id = m.organization_id \
+             WHERE m.user_id = $1 AND m.status = 'active' AND o.require_mfa = 1 LIMIT 1",
+        )
+        .bind(user_id)
+        .fetch_optional(self.reader())
+        .await?;
+        Ok(found.is_some())
+    }
+
     // ---- memberships ----
 
     /// `Conflict("organization_memberships.user")` when the user is already a member.

@@ -688,3 +688,25 @@ async fn the_hosted_sign_up_accepts_an_invitation() {
     let res = app.http.get(link).send().await.unwrap();
     assert_eq!(res.status(), 400);
 }
+
+#[tokio::test]
+async fn an_organization_can_require_two_factor_of_its_members() {
+    let app = TestApp::spawn().await;
+    let acme = create_org(&app, "Acme").await;
+    let ada = app.create_user("ada@example.com").await;
+    app.create_user("bob@example.com").await;
+    let m = add_member(&app, &ada, &acme, None).await;
+    let id = acme["id"].as_str().unwrap();
+    assert_eq!(cli(&app, &["orgs", "require-mfa", id, "true"])["require_mfa"], true);
+    let (status, body) = app.password_login("ada@example.com", PASSWORD).await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("mfa_enrollment")), "{body}");
+    // Users outside it are not affected, nor is a member whose membership is inactive.
+    app.login("bob@example.com").await;
+    let m = m["id"].as_str().unwrap();
+    app.api(Method::PUT, &format!("/user_management/organization_memberships/{m}/deactivate"), None).await;
+    app.login("ada@example.com").await;
+    app.api(Method::PUT, &format!("/user_management/organization_memberships/{m}/reactivate"), None).await;
+    cli(&app, &["orgs", "require-mfa", id, "false"]);
+    let t = app.login("ada@example.com").await;
+    assert_eq!(t.body["organization_id"], acme["id"]);
+}
