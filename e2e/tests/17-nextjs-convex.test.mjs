@@ -76,7 +76,7 @@ before(async () => {
   page.on('pageerror', (e) => browserLog.push(`[pageerror] ${e.message}`));
   page.on('framenavigated', (f) => f === page.mainFrame() && browserLog.push(`[navigated] ${f.url()}`));
   page.on('response', (r) => r.status() >= 400 && browserLog.push(`[${r.status()}] ${r.request().method()} ${r.url()}`));
-});
+}, { timeout: 600_000 }); // next build alone can take 80–200 s on a busy 2-core machine
 
 afterEach((t) => {
   if (!t.passed) failed = true;
