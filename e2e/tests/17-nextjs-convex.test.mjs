@@ -13,14 +13,14 @@
 // lifetime − 10 s, seen at Gatehouse as a round of one or two refresh grants. AuthKit's client token
 // store alone would never refresh an open page for lifetimes over 30 s, and at 30 s or less the
 // middleware and the store refresh on every request or check (the storm), so the lifetime here is 40 s.
-import { test, before, after, afterEach } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { launchChromium, ARTIFACTS, DOCS_IMAGES } from '../lib/browser.mjs';
 import { useGatehouse, freePort } from '../lib/server.mjs';
-import { addRedirectUri, apiRequest, confidentialClient, rejectsOauth, uniqueEmail, sleep, STRONG_PASSWORD } from '../lib/api.mjs';
-import { startConvexNumbers } from '../lib/react-convex.mjs';
+import { addRedirectUri, confidentialClient, rejectsOauth, uniqueEmail, sleep, STRONG_PASSWORD } from '../lib/api.mjs';
+import { startConvexNumbers, putGuideJwtTemplate, useFailureReport } from '../lib/react-convex.mjs';
 import { buildNextApp, startNextApp, unsealAppSession } from '../lib/nextjs-convex.mjs';
 
 const TTL_SECS = Number(process.env.E2E_NEXTJS_TTL_SECS ?? 40);
@@ -35,16 +35,12 @@ let appOrigin;
 let browser;
 let context;
 let page;
-const browserLog = [];
-let failed = false;
+const report = useFailureReport();
+const browserLog = report.log;
 
 before(async () => {
   await gh.ready;
-  // What a WorkOS user does in the dashboard: the user's name in the access token, for "Welcome <name>!".
-  const template = await apiRequest(gh, 'PUT', '/user_management/jwt_template', {
-    content: JSON.stringify({ aud: gh.clientId, name: '{{ user.first_name }} {{ user.last_name }}' }),
-  });
-  assert.equal(template.status, 200, `PUT /user_management/jwt_template: ${template.status} ${template.text}`);
+  await putGuideJwtTemplate(gh);
   backend = await startConvexNumbers(gh);
   const appPort = await freePort();
   appOrigin = `http://localhost:${appPort}`;
@@ -78,16 +74,8 @@ before(async () => {
   page.on('response', (r) => r.status() >= 400 && browserLog.push(`[${r.status()}] ${r.request().method()} ${r.url()}`));
 }, { timeout: 600_000 }); // next build alone can take 80–200 s on a busy 2-core machine
 
-afterEach((t) => {
-  if (!t.passed) failed = true;
-});
-
 after(async () => {
-  if (failed) {
-    process.stderr.write(`\n===== browser log =====\n${browserLog.join('\n')}\n===== end of browser log =====\n`);
-    if (app) process.stderr.write(`\n===== next start output =====\n${app.log()}\n===== end =====\n`);
-    if (backend) process.stderr.write(`\n===== convex-numbers output =====\n${backend.log()}\n===== end =====\n`);
-  }
+  report.print({ 'next start output': app?.log(), 'convex-numbers output': backend?.log() });
   await browser?.close().catch(() => {});
   await app?.stop();
   await backend?.stop();
