@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod codes;
+pub mod counters;
 pub mod delivery;
 pub mod email;
 pub mod environments;
@@ -98,6 +99,8 @@ pub struct Core {
     outbox_ready: Arc<Notify>,
     /// Two-factor keys: the TOTP secret encryption key and the WebAuthn relying party.
     mfa: Arc<mfa::MfaKeys>,
+    /// Sign-ins and refreshes by outcome, for `/metrics` (relaxed atomics).
+    counters: Arc<counters::Counters>,
 }
 
 /// A server secret (the refresh-rotation key) kept sealed with the server key, so a copy of the
@@ -177,6 +180,7 @@ impl Core {
             email_templates: Arc::new(email::EmailTemplates::default()),
             outbox_ready: Arc::new(Notify::new()),
             mfa: Arc::new(mfa),
+            counters: Arc::new(counters::Counters::default()),
         })
     }
 
@@ -187,6 +191,11 @@ impl Core {
     /// The server-wide settings.
     pub fn config(&self) -> &CoreConfig {
         &self.config
+    }
+
+    /// Sign-ins and refreshes counted so far (`/metrics` reads them).
+    pub fn counters(&self) -> &counters::Counters {
+        &self.counters
     }
 
     /// Deletes what has expired (codes, requests, challenges, ceremonies, throttle rows, and

@@ -22,15 +22,18 @@ pub(super) async fn log_requests(
     // clock directly rather than the injected one.
     let started = std::time::Instant::now();
     let method = req.method().clone();
-    let path = req.uri().path().to_owned();
+    // The URI and the matched route are shared buffers: cloning them allocates nothing.
+    let uri = req.uri().clone();
     let client = super::extract::client_address(req.extensions());
-    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let response = next.run(req).await;
     let status = response.status().as_u16();
     let seconds = started.elapsed().as_secs_f64();
     let duration_ms = seconds * 1000.0;
-    metrics.record(route.as_deref().unwrap_or("unmatched"), status, seconds);
-    let client_address = client.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
+    metrics.record(route.as_ref().map_or("unmatched", MatchedPath::as_str), status, seconds);
+    let path = uri.path();
+    // Formatted only when a line is written.
+    let client_address = Shown(client);
     let refused = response.extensions().get::<super::outcome::Refused>();
     if status >= 500 {
         tracing::warn!(%method, %path, status, duration_ms, "request failed");
@@ -45,6 +48,18 @@ pub(super) async fn log_requests(
         tracing::debug!(%method, %path, status, duration_ms, "request");
     }
     response
+}
+
+/// An optional client address in a log line: the address, or `-`.
+struct Shown(Option<std::net::IpAddr>);
+
+impl std::fmt::Display for Shown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(ip) => ip.fmt(f),
+            None => f.write_str("-"),
+        }
+    }
 }
 
 /// Framework rejections (a malformed path or query, a wrong method) come as plain text; the

@@ -82,6 +82,11 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// What `--metrics-listen` serves: `/metrics` without a token, sharing `state`'s counters.
+pub fn metrics_app(state: AppState) -> Router {
+    metrics::private_router(state)
+}
+
 async fn not_found() -> ApiError {
     ApiError::new(wire::ErrorCode::NotFound, "No such endpoint.")
 }

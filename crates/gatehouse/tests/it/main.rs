@@ -16,6 +16,7 @@ mod hardening;
 mod hosted;
 mod hosted_email;
 mod housekeeping;
+mod metrics;
 mod mfa;
 mod postgres_tls;
 mod security;
