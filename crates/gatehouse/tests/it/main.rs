@@ -19,6 +19,7 @@ mod housekeeping;
 mod metrics;
 mod mfa;
 mod postgres_tls;
+mod readiness;
 mod security;
 mod social;
 mod store_copy;
