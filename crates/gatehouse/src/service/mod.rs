@@ -201,16 +201,21 @@ impl Core {
     /// Deletes what has expired (codes, requests, challenges, ceremonies, throttle rows, and
     /// sessions ended or expired longer ago than `ended_sessions_kept_days`), in small batches;
     /// the server runs it every ten minutes. Failures are logged: the next run tries again.
-    pub async fn purge_expired(&self) -> u64 {
+    pub async fn purge_expired(&self) -> crate::store::PurgeReport {
         let kept = self.config.ended_sessions_kept_days.max(0) * 24 * 3600 * 1000;
         match self.store.purge_expired(self.now(), kept).await {
-            Ok(removed) => {
-                tracing::debug!(removed, "purged expired records");
-                removed
+            Ok(report) => {
+                tracing::debug!(
+                    removed = report.removed,
+                    batches = report.batches,
+                    longest_batch_ms = report.longest_batch.as_secs_f64() * 1000.0,
+                    "purged expired records"
+                );
+                report
             }
             Err(e) => {
                 tracing::warn!(error = %e, "could not purge expired records");
-                0
+                crate::store::PurgeReport::default()
             }
         }
     }

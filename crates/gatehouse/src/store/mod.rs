@@ -35,6 +35,7 @@ use sqlx::{AnyPool, Executor as _, Row as _};
 pub use copy::{CopyError, CopyProgress, TABLES as COPY_TABLES, TableCopied};
 pub use environments::NewEnvironment;
 pub use factors::Ceremony;
+pub use housekeeping::PurgeReport;
 pub use identities::SocialLogin;
 pub use refresh_cache::DEFAULT_ENTRIES as DEFAULT_REFRESH_CACHE_ENTRIES;
 pub use sessions::{AuthCode, CodeOutcome, NewAuthCode, RefreshContext};
