@@ -306,6 +306,10 @@ pub async fn run(mut config: ServerConfig, announce: impl FnOnce(&ServerConfig, 
         ready_ms = started.elapsed().as_millis() as u64,
         "Gatehouse is ready"
     );
+    // aws-lc seeds its random generator on first use from CPU-jitter entropy, which takes a
+    // while; a start that finds its store complete draws no random bytes, so seed it now on a
+    // spare thread rather than inside the first sign-in or refresh.
+    tokio::task::spawn_blocking(|| crate::crypto::secrets::fill_random(&mut [0u8; 16]));
     server.serve(shutdown_signal()).await
 }
 

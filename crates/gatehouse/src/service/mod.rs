@@ -108,8 +108,15 @@ pub struct Core {
 /// the first process to open it seals it in place, keeping its value (issued tokens stay good).
 async fn sealed_server_secret(store: &Store, sealer: &SecretBox, name: &str) -> anyhow::Result<String> {
     let purpose = format!("server-secret:{name}");
-    let fresh = sealer.seal(&purpose, &crate::crypto::secrets::random_token(32))?;
-    let stored = store.server_secret(name, &fresh).await?;
+    // Usually it exists: then no fresh secret is made (drawing random bytes is the first use of
+    // aws-lc's generator, whose entropy set-up would otherwise cost every start ~20 ms).
+    let stored = match store.find_server_secret(name).await? {
+        Some(stored) => stored,
+        None => {
+            let fresh = sealer.seal(&purpose, &crate::crypto::secrets::random_token(32))?;
+            store.server_secret(name, &fresh).await?
+        }
+    };
     // Sealed values start `v1.`; a clear one is base64url, which has no dot.
     if stored.starts_with("v1.") {
         return sealer.open(&purpose, &stored).map_err(|e| anyhow::anyhow!("cannot open the stored {name}: {e}"));

@@ -249,6 +249,14 @@ impl Store {
         Ok(MIGRATIONS.iter().filter(|(version, _, _)| *version > latest).count())
     }
 
+    /// The stored server secret `name`, if there is one (a start that finds it proposes none).
+    pub async fn find_server_secret(&self, name: &str) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
     /// A server-wide secret (e.g. the key that derives rotated refresh tokens), created once.
     /// The server secret `name`, stored as `fresh` if there is none yet (every process that
     /// starts at once proposes one; the first insert wins and all read it back).

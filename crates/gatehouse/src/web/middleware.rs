@@ -8,8 +8,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::web::AppState;
-
 /// One line per request: method, path (never the query, which can hold tokens), status, time.
 /// Refused sign-ins (tagged with `outcome::Refused`) and throttling refusals (429) are logged
 /// at info with the client address, for operators and tools like fail2ban.
@@ -94,10 +92,10 @@ pub(super) async fn json_errors(req: Request, next: Next) -> Response {
 /// when the public URL is https; and `Cache-Control: no-store` unless the handler chose a
 /// caching policy (only public material does: the JWKS, assets, brand styles), so no answer
 /// carrying a code, token, reset link or TOTP secret is ever kept by a cache.
-pub(super) async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub(super) async fn security_headers(State(https): State<bool>, req: Request, next: Next) -> Response {
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
-    if state.https() {
+    if https {
         headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
     }
     if !headers.contains_key(header::CACHE_CONTROL) {

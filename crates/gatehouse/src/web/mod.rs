@@ -76,9 +76,10 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", axum::routing::get(metrics::serve))
         .fallback(not_found)
         .layer(from_fn(middleware::json_errors))
-        .layer(from_fn_with_state(state.clone(), middleware::security_headers))
+        // Each middleware gets only what it reads (its state is cloned for every request).
+        .layer(from_fn_with_state(state.https(), middleware::security_headers))
         .layer(from_fn_with_state(Arc::clone(&state.metrics), middleware::log_requests))
-        .layer(from_fn_with_state(state.clone(), client::resolve_client))
+        .layer(from_fn_with_state(Arc::clone(&state.web), client::resolve_client))
         .with_state(state)
 }
 
