@@ -44,11 +44,14 @@ impl Series {
     }
 }
 
+/// One route's series, by status.
+type Statuses = Vec<(u16, Series)>;
+
 /// The registry the middleware records into.
 #[derive(Default)]
 pub struct Metrics {
     /// Route template → the series of each status seen on it (a handful: a linear scan).
-    requests: RwLock<HashMap<Box<str>, Vec<(u16, Arc<Series>)>>>,
+    requests: RwLock<HashMap<Box<str>, Statuses>>,
     refused: RwLock<HashMap<&'static str, Arc<AtomicU64>>>,
     throttled: AtomicU64,
     /// The bearer token `/metrics` asks for; `None`: `/metrics` answers 404.
@@ -73,7 +76,7 @@ impl Metrics {
         match statuses.iter().find(|(s, _)| *s == status) {
             Some((_, series)) => series.add(seconds),
             None => {
-                let series = Arc::new(Series::default());
+                let series = Series::default();
                 series.add(seconds);
                 statuses.push((status, series));
             }
@@ -103,7 +106,7 @@ impl Metrics {
         let requests = self.requests.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut keys: Vec<(&str, u16, &Series)> = requests
             .iter()
-            .flat_map(|(route, statuses)| statuses.iter().map(move |(status, series)| (&**route, *status, &**series)))
+            .flat_map(|(route, statuses)| statuses.iter().map(move |(status, series)| (&**route, *status, series)))
             .collect();
         keys.sort_by_key(|(route, status, _)| (*route, *status));
         for (route, status, series) in &keys {

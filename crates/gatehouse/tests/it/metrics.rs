@@ -202,7 +202,7 @@ pub fn parse_strict(text: &str) -> Result<Exposition, String> {
             return Err(format!("duplicate series: {line}"));
         }
         match out.types.get(&family).map(String::as_str) {
-            Some("counter") if !(value >= 0.0) => return Err(format!("negative counter: {line}")),
+            Some("counter") if value.is_nan() || value < 0.0 => return Err(format!("negative counter: {line}")),
             Some("histogram") if name.ends_with("_bucket") && !labels.contains_key("le") => {
                 return Err(format!("bucket without le: {line}"));
             }
