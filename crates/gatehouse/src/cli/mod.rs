@@ -134,6 +134,10 @@ enum Command {
         /// (without it there is no /metrics).
         #[arg(long, env = "GATEHOUSE_METRICS_TOKEN", hide_env_values = true)]
         metrics_token: Option<String>,
+        /// Also serve /metrics, without a token, on this address (e.g. 127.0.0.1:9464). Anyone
+        /// who reaches it reads the metrics: bind it to loopback or a private network only.
+        #[arg(long, env = "GATEHOUSE_METRICS_LISTEN")]
+        metrics_listen: Option<std::net::SocketAddr>,
         /// Days that ended and expired sessions stay listed (the user's sessions API) before
         /// the housekeeping (every ten minutes) deletes them with expired codes and sign-in state.
         #[arg(long, env = "GATEHOUSE_ENDED_SESSIONS_DAYS", default_value_t = crate::server::DEFAULT_ENDED_SESSIONS_KEPT_DAYS)]
@@ -331,6 +335,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         jwks_max_age_secs,
         refresh_cache_entries,
         metrics_token,
+        metrics_listen,
         ended_sessions_days,
         trusted_proxies,
         forwarded_header,
@@ -341,6 +346,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         let mut config = server_config(&g, &public_url, listen, jwks_max_age_secs);
         config.refresh_cache_entries = refresh_cache_entries;
         config.metrics_token = metrics_token;
+        config.metrics_listen = metrics_listen;
         config.ended_sessions_kept_days = ended_sessions_days;
         config.public_url_follows_listen = g.public_url.is_none();
         config.web.client_addresses.trusted_proxies =

@@ -82,18 +82,23 @@ impl Core {
 
     /// Checks a Magic Auth code; the user's email counts as verified afterwards.
     pub async fn redeem_magic_auth(&self, env: &LoadedEnvironment, email: &str, code: &str) -> Result<User> {
-        let refused = |problem: CodeProblem| Error::Rejected {
-            reason: Rejection::OneTimeCode(problem),
-            message: problem.message().into(),
-        };
-        let Some(email) = normalize_email(email) else { return Err(refused(CodeProblem::Incorrect)) };
-        let Some(user) = self.store.find_user_by_email(&env.id, &email).await? else {
-            return Err(refused(CodeProblem::Incorrect));
-        };
-        if let Err(problem) = self.redeem_code(&env.id, CodeKind::MagicAuth, &user.id, code).await? {
-            return Err(refused(problem));
+        let result: Result<User> = async {
+            let refused = |problem: CodeProblem| Error::Rejected {
+                reason: Rejection::OneTimeCode(problem),
+                message: problem.message().into(),
+            };
+            let Some(email) = normalize_email(email) else { return Err(refused(CodeProblem::Incorrect)) };
+            let Some(user) = self.store.find_user_by_email(&env.id, &email).await? else {
+                return Err(refused(CodeProblem::Incorrect));
+            };
+            if let Err(problem) = self.redeem_code(&env.id, CodeKind::MagicAuth, &user.id, code).await? {
+                return Err(refused(problem));
+            }
+            self.claim_by_email_proof(user, None).await
         }
-        self.claim_by_email_proof(user, None).await
+        .await;
+        self.counters.sign_in(super::counters::SignInMethod::MagicAuth, &result);
+        result
     }
 
     /// The user has just proved they receive this address. If it was never verified, the

@@ -50,12 +50,14 @@ impl Core {
                 message: "The email has already been verified.".into(),
             });
         }
-        match self.redeem_code(&env.id, CodeKind::EmailVerification, &user.id, code).await? {
+        let result = match self.redeem_code(&env.id, CodeKind::EmailVerification, &user.id, code).await? {
             Ok(_) => self.mark_email_verified(user).await,
             Err(problem) => Err(Error::Rejected {
                 reason: Rejection::EmailVerificationCode(problem),
                 message: problem.message().into(),
             }),
-        }
+        };
+        self.counters.sign_in(super::counters::SignInMethod::EmailVerification, &result);
+        result
     }
 }
