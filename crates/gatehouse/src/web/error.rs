@@ -102,6 +102,7 @@ fn rejection_code(reason: Rejection) -> ErrorCode {
 fn duplicate_code(what: Duplicate) -> ErrorCode {
     match what {
         Duplicate::UserEmail => ErrorCode::UserAlreadyExists,
+        Duplicate::LookAlikeEmail => ErrorCode::EmailLookAlike,
         Duplicate::ExternalId => ErrorCode::ExternalIdAlreadyExists,
         Duplicate::Passkey => ErrorCode::PasskeyAlreadyRegistered,
         Duplicate::RedirectUri => ErrorCode::RedirectUriAlreadyExists,

@@ -88,6 +88,77 @@ async fn look_alike_addresses_with_invisible_characters_are_refused() {
     assert_eq!(list["data"].as_array().unwrap().len(), 1);
 }
 
+/// Cyrillic ѕ с о р е: every letter a look-alike of Latin `scope`, all in one script.
+const CYRILLIC_SCOPE: &str = "\u{0455}\u{0441}\u{043E}\u{0440}\u{0435}@x.com";
+
+#[tokio::test]
+async fn look_alike_addresses_are_refused_at_creation_and_email_change() {
+    let app = TestApp::spawn().await;
+    app.create_user("scope@x.com").await;
+    app.create_user("bobl@x.com").await;
+    let create = |email: &str| {
+        app.api(Method::POST, "/user_management/users", Some(json!({"email": email, "password": PASSWORD})))
+    };
+    for email in [CYRILLIC_SCOPE, "bob1@x.com", "SCOPE@x.com"] {
+        let (status, body) = create(email).await;
+        assert_eq!(status, 409, "{email}: {body}");
+        let expected = if email == "SCOPE@x.com" { "user_already_exists" } else { "email_look_alike" };
+        assert_eq!(body["code"], expected, "{email}: {body}");
+        assert!(expected == "user_already_exists" || body["message"].as_str().unwrap().contains("look"), "{body}");
+    }
+    // A Latin address with one Cyrillic letter (а) is refused even with no account beside it.
+    let (status, body) = create("p\u{0430}ypal@x.com").await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("scripts"), "{body}");
+    // Changing an address to a look-alike is refused too; other changes go through.
+    let other = app.create_user("other@x.com").await;
+    let path = format!("/user_management/users/{}", other["id"].as_str().unwrap());
+    let (status, body) = app.api(Method::PUT, &path, Some(json!({"email": CYRILLIC_SCOPE}))).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("email_look_alike")), "{body}");
+    let (status, body) = app.api(Method::PUT, &path, Some(json!({"email": "other2@x.com"}))).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, list) = app.api(Method::GET, "/user_management/users", None).await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn look_alikes_stored_before_the_check_are_backfilled_and_reported() {
+    use sqlx::Connection as _;
+    let app = TestApp::spawn().await;
+    let latin = app.create_user("scope@x.com").await;
+    let cyrillic = app.create_user("someone@x.com").await;
+    let name_change = format!("/user_management/users/{}", latin["id"].as_str().unwrap());
+    {
+        // As a store from before migration 10 holds them: look-alikes, and no skeletons.
+        let mut conn = sqlx::AnyConnection::connect(&app.config.database_url()).await.unwrap();
+        sqlx::query("UPDATE users SET email = $1 WHERE id = $2")
+            .bind(CYRILLIC_SCOPE)
+            .bind(cyrillic["id"].as_str().unwrap())
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE users SET email_skeleton = NULL").execute(&mut conn).await.unwrap();
+    }
+    assert_eq!(app.core.prepare_email_skeletons().await.unwrap(), 1, "one group at start-up");
+    let groups = app.core.email_look_alikes().await.unwrap();
+    let emails: Vec<&str> = groups[0].users.iter().map(|(_, e)| e.as_str()).collect();
+    assert_eq!(emails, ["scope@x.com", CYRILLIC_SCOPE]);
+    // Either of the pair can still be changed in other ways.
+    let (status, body) = app.api(Method::PUT, &name_change, Some(json!({"first_name": "Grace"}))).await;
+    assert_eq!(status, 200, "{body}");
+    // The operator's report.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .args(["--data", app.config.data_dir.to_str().unwrap(), "--json", "users", "look-alikes"])
+        .env("GATEHOUSE_DATABASE_URL", app.config.database_url())
+        .env_remove("GATEHOUSE_SECRET_KEY")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["groups"][0]["environment"], "development", "{report}");
+    assert_eq!(report["groups"][0]["users"][1]["email"], CYRILLIC_SCOPE, "{report}");
+}
+
 #[cfg(unix)]
 #[tokio::test]
 async fn the_data_folder_and_its_files_are_private() {

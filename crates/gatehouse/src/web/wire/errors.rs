@@ -91,6 +91,8 @@ error_codes! {
     NotFound => NOT_FOUND, Coded, "not_found";
     Unauthorized => UNAUTHORIZED, Coded, "unauthorized";
     UserAlreadyExists => CONFLICT, Coded, "user_already_exists";
+    /// The address looks like another user's (same UTS #39 skeleton); Gatehouse's own code.
+    EmailLookAlike => CONFLICT, Coded, "email_look_alike";
     ExternalIdAlreadyExists => CONFLICT, Coded, "external_id_already_exists";
     PasskeyAlreadyRegistered => CONFLICT, Coded, "passkey_already_registered";
     RedirectUriAlreadyExists => CONFLICT, Coded, "redirect_uri_already_exists";
