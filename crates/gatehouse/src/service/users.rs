@@ -222,7 +222,9 @@ fn parse_new_email(raw: &str) -> Result<String> {
         return Err(Error::validation(
             "email",
             "invalid_email",
-            format!("'{raw}' mixes writing systems (scripts) in one part of the address, so it could pass for another address."),
+            format!(
+                "'{raw}' mixes writing systems (scripts) in one part of the address, so it could pass for another address."
+            ),
         ));
     }
     Ok(email)

@@ -60,4 +60,44 @@ impl Store {
         .await?;
         Ok(row)
     }
+
+    /// Stores a decoy pending sign-in (a hosted sign-up for a taken address).
+    pub async fn insert_sign_up_decoy(
+        &self,
+        token_hash: &str,
+        environment_id: &str,
+        email: &str,
+        expires_at: Millis,
+        now: Millis,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sign_up_decoys (token_hash, environment_id, email, expires_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token_hash)
+        .bind(environment_id)
+        .bind(email)
+        .bind(expires_at)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The address of an unexpired decoy of this environment.
+    pub async fn find_sign_up_decoy(
+        &self,
+        token_hash: &str,
+        environment_id: &str,
+        now: Millis,
+    ) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT email FROM sign_up_decoys WHERE token_hash = $1 AND environment_id = $2 AND expires_at > $3",
+        )
+        .bind(token_hash)
+        .bind(environment_id)
+        .bind(now)
+        .fetch_optional(self.reader())
+        .await?)
+    }
 }
