@@ -125,3 +125,59 @@ async fn idle_keep_alive_and_incomplete_bodies_time_out() {
     assert!(answer.contains("\"code\":\"request_timeout\""), "{answer}");
     assert!(started.elapsed() < REQUEST_TIMEOUT + Duration::from_secs(1));
 }
+
+/// Sends `request` on a fresh connection and reads the whole answer (the server closes it).
+async fn raw_answer(app: &TestApp, request: &[u8]) -> (String, serde_json::Value) {
+    let mut s = attacker_connection(app).await;
+    s.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    (head.to_owned(), serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
+}
+
+#[tokio::test]
+async fn requests_the_http_library_cannot_read_get_the_documented_error_shape() {
+    let app = spawn().await;
+    let long_uri = format!("GET /health?{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70_000));
+    let many_headers = format!("GET /health HTTP/1.1\r\nHost: x\r\n{}\r\n", "X-A: b\r\n".repeat(150));
+    let big_headers = format!("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "b".repeat(500_000));
+    for (request, status, code) in [
+        ("GET /health HTTP/1.1\r\nHost: x\r\nNo colon here\r\n\r\n".to_owned(), 400, "bad_request"),
+        (long_uri, 414, "uri_too_long"),
+        (many_headers, 431, "request_header_fields_too_large"),
+        (big_headers, 431, "request_header_fields_too_large"),
+    ] {
+        let (head, body) = raw_answer(&app, request.as_bytes()).await;
+        assert!(head.starts_with(&format!("HTTP/1.1 {status} ")), "{head}");
+        assert!(head.to_ascii_lowercase().contains("content-type: application/json"), "{head}");
+        assert_eq!(body["code"], code, "{head}\n{body}");
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    }
+    // The server still answers normally afterwards.
+    let res = app.http.get(app.at("/health")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn bodies_over_64_kib_are_refused_in_each_endpoints_shape() {
+    let app = spawn().await;
+    let big = serde_json::json!({"email": "big@example.com", "first_name": "b".repeat(70_000)});
+    let res =
+        app.http.post(app.at("/user_management/users")).bearer_auth(&app.api_key).json(&big).send().await.unwrap();
+    assert_eq!(res.status(), 413);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "request_too_large", "{body}");
+    assert!(body["message"].is_string() && body.get("error").is_none(), "{body}");
+    // The token endpoint's documented shape is OAuth's.
+    let res = app.http.post(app.at("/user_management/authenticate")).json(&big).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request", "{body}");
+    // A wrong method gets the registry's code.
+    let res = app.http.patch(app.at("/health")).send().await.unwrap();
+    assert_eq!(res.status(), 405);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "method_not_allowed", "{body}");
+}
