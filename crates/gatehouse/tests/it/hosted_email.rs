@@ -237,7 +237,7 @@ async fn a_decoy_sign_up_counts_code_attempts_like_a_real_one() {
             let (status, body, _) =
                 post(&app, "/authkit/verify-email", &[("request", &request), ("csrf_token", &csrf), ("code", &wrong)])
                     .await;
-            let alert = body.split("role=\"alert\"").nth(1).unwrap_or("").split('<').nth(0).unwrap_or("").to_owned();
+            let alert = body.split("role=\"alert\"").nth(1).unwrap_or("").split('<').next().unwrap_or("").to_owned();
             seen.push(format!("{status}{alert}"));
         }
         messages.push(seen);
