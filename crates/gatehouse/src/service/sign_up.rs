@@ -14,7 +14,6 @@ use super::{Core, Error, Result};
 use crate::crypto::secrets::{hash_secret, random_token};
 use crate::domain::client_address::ClientAddress;
 use crate::domain::session::AuthMethod;
-use crate::domain::user::normalize_email;
 
 /// The scope of the send limits a sign-up's email counts against: the verification code's, so
 /// a decoy is refused or admitted exactly when a real sign-up's code would be.
@@ -45,9 +44,8 @@ impl Core {
         ip: Option<&ClientAddress>,
         sign_in_link: &str,
     ) -> Result<SignUpStarted> {
-        let email = normalize_email(&new.email).ok_or_else(|| {
-            Error::validation("email", "invalid_email", format!("'{}' is not a valid email address.", new.email))
-        })?;
+        // The same refusals for every address (malformed, mixed scripts, a weak password).
+        let email = self.check_new_user(env, &new)?;
         let password = new.password.clone().unwrap_or_default();
         let taken = self.store.find_user_by_email(&env.id, &email).await?.is_some()
             || self.store.email_look_alike_exists(&env.id, &email).await?;
@@ -62,15 +60,13 @@ impl Core {
                     let pending_token = self.create_pending_authentication(env, &user, &AuthMethod::Password).await?;
                     return Ok(SignUpStarted { pending_token, email: user.email });
                 }
-                // Taken meanwhile (a parallel sign-up): answer as for any taken address.
+                // Taken meanwhile (a parallel sign-up): answered as any taken address, whose
+                // argon2id cost `create_user` has just paid.
                 Err(Error::Conflict { .. }) => {}
                 Err(e) => return Err(e),
             }
         } else {
-            // The same checks and the same argon2id cost as creating the account.
-            let user_inputs =
-                [email.as_str(), new.first_name.as_deref().unwrap_or(""), new.last_name.as_deref().unwrap_or("")];
-            self.check_password(env, &password, &user_inputs)?;
+            // The argon2id cost of creating the account.
             self.passwords.hash(&password).await?;
         }
         match self.throttle_sends(SEND_SCOPE, &email, ip).await {

@@ -43,11 +43,24 @@ const MAX_METADATA_KEYS: usize = 50;
 const MAX_NAME_CHARS: usize = 256;
 
 impl Core {
-    pub async fn create_user(&self, env: &Environment, new: NewUser) -> Result<User> {
+    /// Every check `create_user` makes of its input before touching the store (the address,
+    /// names, metadata, password policy); returns the normalised address. The uniform sign-up
+    /// runs it for taken addresses too, so its refusals never depend on who has an account.
+    pub fn check_new_user(&self, env: &Environment, new: &NewUser) -> Result<String> {
         let email = parse_new_email(&new.email)?;
         check_metadata(&new.metadata)?;
         check_optional_text("first_name", new.first_name.as_deref())?;
         check_optional_text("last_name", new.last_name.as_deref())?;
+        if let (Some(password), None) = (&new.password, &new.password_hash) {
+            let inputs =
+                [email.as_str(), new.first_name.as_deref().unwrap_or(""), new.last_name.as_deref().unwrap_or("")];
+            self.check_password(env, password, &inputs)?;
+        }
+        Ok(email)
+    }
+
+    pub async fn create_user(&self, env: &Environment, new: NewUser) -> Result<User> {
+        let email = self.check_new_user(env, &new)?;
         let password_hash = match (&new.password, &new.password_hash) {
             (Some(_), Some(_)) => {
                 return Err(Error::validation(
@@ -56,12 +69,7 @@ impl Core {
                     "Give either password or password_hash, not both.",
                 ));
             }
-            (Some(password), None) => {
-                let inputs =
-                    [email.as_str(), new.first_name.as_deref().unwrap_or(""), new.last_name.as_deref().unwrap_or("")];
-                self.check_password(env, password, &inputs)?;
-                Some(self.passwords.hash(password).await?)
-            }
+            (Some(password), None) => Some(self.passwords.hash(password).await?),
             (None, Some((hash, kind))) => Some(check_import(hash, kind)?),
             (None, None) => None,
         };

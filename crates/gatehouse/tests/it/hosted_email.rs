@@ -245,3 +245,31 @@ async fn a_decoy_sign_up_counts_code_attempts_like_a_real_one() {
     assert_eq!(messages[0], messages[1]);
     assert_ne!(messages[0][0], messages[0][5], "the code stops working after five attempts");
 }
+
+#[tokio::test]
+async fn a_look_alike_address_gets_the_same_magic_auth_answer_and_no_account() {
+    let app = TestApp::spawn().await;
+    app.create_user("scope@example.com").await;
+    let mut answers = Vec::new();
+    for email in ["fresh@example.com", "\u{0455}\u{0441}\u{043E}\u{0440}\u{0435}@example.com"] {
+        let (request, csrf) = start(&app, "").await;
+        let (status, html, _) =
+            post(&app, "/authkit/magic-auth", &[("request", &request), ("csrf_token", &csrf), ("email", email)]).await;
+        answers.push(format!("{status} {}", html.replace(email, "EMAIL").replace(&request, "R").replace(&csrf, "C")));
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert!(answers[0].starts_with("200 "), "{}", answers[0]);
+    let (_, list) = app.api(reqwest::Method::GET, "/user_management/users", None).await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 2, "scope and fresh only");
+    // A mixed-script address is refused the same way whether or not it was stored before.
+    let (request, csrf) = start(&app, "&screen_hint=sign-up").await;
+    let form = [
+        ("request", request.as_str()),
+        ("csrf_token", &csrf),
+        ("email", "p\u{0430}ypal@example.com"),
+        ("password", PASSWORD),
+    ];
+    let (status, html, _) = post(&app, "/authkit/sign-up", &form).await;
+    assert_eq!(status, 400);
+    assert!(html.contains("scripts"), "{html}");
+}
