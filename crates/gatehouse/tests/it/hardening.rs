@@ -340,3 +340,25 @@ async fn signing_keys_are_sealed_and_old_stores_are_sealed_in_place() {
     second.close().await;
     third.close().await;
 }
+
+/// `gatehouse env show | head -1`: the reader goes away before the output is written; the
+/// command stops quietly (exit 0) instead of panicking on the closed pipe.
+#[test]
+fn output_to_a_closed_pipe_does_not_panic() {
+    use std::process::{Command, Stdio};
+    let data = tempfile::tempdir().unwrap();
+    let cli = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+        c.arg("--data").arg(data.path()).env_remove("GATEHOUSE_DATABASE_URL").env_remove("GATEHOUSE_SECRET_KEY");
+        c
+    };
+    assert!(cli().arg("init").output().unwrap().status.success());
+    for args in [&["env", "show", "development"][..], &["--json", "env", "list"][..]] {
+        let mut child = cli().args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let log = String::from_utf8_lossy(&out.stderr);
+        assert!(!log.contains("panicked"), "{args:?}: {log}");
+        assert!(out.status.success(), "{args:?}: {:?} {log}", out.status);
+    }
+}
