@@ -116,8 +116,9 @@ impl Core {
     async fn send_sign_up_notice(&self, env: &LoadedEnvironment, email: &str, sign_in_link: &str) -> Result<()> {
         let app = &env.settings.branding.app_name;
         let exact = self.store.find_user_by_email(&env.id, email).await?.is_some();
-        let (intro, outro) = if exact {
+        let (heading, intro, outro) = if exact {
             (
+                "You already have an account",
                 format!(
                     "Someone (maybe you) tried to create a {app} account with this address, which already has one. \
                      No new account was made and nothing was changed. To use your account, sign in; if you forgot \
@@ -127,6 +128,7 @@ impl Core {
             )
         } else {
             (
+                "This address cannot be used",
                 format!(
                     "Someone (maybe you) tried to create a {app} account with this address. It looks too much like \
                      the address of an existing account (some of its characters look the same), so no account was \
@@ -141,7 +143,7 @@ impl Core {
                 kind: "sign_up_attempt",
                 to: email,
                 subject: format!("Someone tried to sign up to {app} with your address"),
-                heading: "You already have an account".into(),
+                heading: heading.into(),
                 intro,
                 code: None,
                 link: Some(sign_in_link),
