@@ -273,3 +273,24 @@ async fn a_look_alike_address_gets_the_same_magic_auth_answer_and_no_account() {
     assert_eq!(status, 400);
     assert!(html.contains("scripts"), "{html}");
 }
+
+#[tokio::test]
+async fn sign_up_notices_follow_the_per_recipient_send_limits() {
+    use gatehouse::service::throttle::{SENDS_PER_PAIR, SIGN_UPS_PER_ADDRESS};
+    let app = TestApp::spawn().await;
+    app.create_user("known@example.com").await;
+    let env = app.core.environment_by_name("development").await.unwrap();
+    for _ in 0..SIGN_UPS_PER_ADDRESS.max {
+        let (request, csrf) = start(&app, "&screen_hint=sign-up").await;
+        let form = [
+            ("request", request.as_str()),
+            ("csrf_token", &csrf),
+            ("email", "known@example.com"),
+            ("password", PASSWORD),
+        ];
+        assert_eq!(post(&app, "/authkit/sign-up", &form).await.0, 303, "answered as ever");
+    }
+    let notices = app.core.store.list_emails(Some(&env.id), 100).await.unwrap();
+    let to_owner = notices.iter().filter(|e| e.to_address == "known@example.com").count();
+    assert_eq!(to_owner as i64, SENDS_PER_PAIR.max, "one client cannot flood the owner's mailbox");
+}
