@@ -157,6 +157,40 @@ async fn look_alikes_stored_before_the_check_are_backfilled_and_reported() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["groups"][0]["environment"], "development", "{report}");
     assert_eq!(report["groups"][0]["users"][1]["email"], CYRILLIC_SCOPE, "{report}");
+    // A server started on the store warns, naming the count and the command.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .args(["--data", app.config.data_dir.to_str().unwrap(), "serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("GATEHOUSE_DATABASE_URL", app.config.database_url())
+        .env_remove("GATEHOUSE_SECRET_KEY")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = server.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut log = String::new();
+    let warned = loop {
+        match rx.recv_timeout(std::time::Duration::from_secs(30)) {
+            Ok(line) if line.contains("look alike") => break line,
+            Ok(line) => log.push_str(&format!("{line}\n")),
+            Err(_) => {
+                let _ = server.kill();
+                panic!("no look-alike warning at start-up:\n{log}");
+            }
+        }
+    };
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(warned.contains("1 group") && warned.contains("gatehouse users look-alikes"), "{warned}");
 }
 
 #[cfg(unix)]
