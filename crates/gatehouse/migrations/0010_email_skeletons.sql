@@ -3,14 +3,18 @@
 -- by the server at start-up (`Store::backfill_email_skeletons`: SQL cannot compute skeletons).
 ALTER TABLE users ADD COLUMN email_skeleton TEXT;
 CREATE INDEX users_by_email_skeleton ON users (environment_id, email_skeleton);
--- A hosted sign-up for an address that already has an account answers like any other sign-up
--- (on to the email-code page) without creating anything: this row stands in for the pending
--- sign-in, so the code page can be shown and refuses every code.
-CREATE TABLE sign_up_decoys (
+-- A hosted sign-up waiting for its emailed code (`service::sign_up`): for a new address its
+-- (unverified) user; for an address that already has an account, or looks like one that has,
+-- no user: a decoy that the code page shows the same way and on which every code is wrong.
+-- Kept apart from `pending_authentications`, so no other step-up page or API grant can tell
+-- the two apart or use either before the address is proved.
+CREATE TABLE hosted_sign_ups (
     token_hash TEXT PRIMARY KEY,
     environment_id TEXT NOT NULL REFERENCES environments(id),
     email TEXT NOT NULL,
+    user_id TEXT,
     expires_at BIGINT NOT NULL,
+    used_at BIGINT,
     created_at BIGINT NOT NULL
 );
-CREATE INDEX sign_up_decoys_by_expiry ON sign_up_decoys (expires_at);
+CREATE INDEX hosted_sign_ups_by_expiry ON hosted_sign_ups (expires_at);

@@ -3,7 +3,9 @@
 //! the email-code page. A new address gets its account (unverified) and a verification code;
 //! an address that already has an account, or looks like one that has (UTS #39), gets no
 //! account: its owner gets an email saying someone tried to sign up, and the pending sign-in is
-//! a decoy (`sign_up_decoys`) on which every code is wrong. Both paths hash the password with
+//! a decoy on which every code is wrong. Both are rows of `hosted_sign_ups`, which only the code
+//! page reads (not the two-factor pages, nor the API's grants), so nothing else tells them apart
+//! or lets either go on before the address is proved. Both paths hash the password with
 //! argon2id once and queue one email, so neither the answer nor its time tells them apart.
 
 use super::email::Compose;
@@ -13,7 +15,7 @@ use super::users::NewUser;
 use super::{Core, Error, Result};
 use crate::crypto::secrets::{hash_secret, random_token};
 use crate::domain::client_address::ClientAddress;
-use crate::domain::session::AuthMethod;
+use crate::domain::user::User;
 
 /// The scope of the send limits a sign-up's email counts against: the verification code's, so
 /// a decoy is refused or admitted exactly when a real sign-up's code would be.
@@ -25,6 +27,15 @@ pub struct SignUpStarted {
     pub pending_token: String,
     /// The address the code page names (normalised).
     pub email: String,
+}
+
+/// A hosted sign-up waiting for its code (`find_hosted_sign_up`).
+#[derive(Debug)]
+pub enum HostedSignUp {
+    /// A new account, to be signed in once its address is proved.
+    New(Box<User>),
+    /// A decoy for a taken address.
+    Taken { email: String },
 }
 
 impl Core {
@@ -49,6 +60,8 @@ impl Core {
         let password = new.password.clone().unwrap_or_default();
         let taken = self.store.find_user_by_email(&env.id, &email).await?.is_some()
             || self.store.email_look_alike_exists(&env.id, &email).await?;
+        let now = self.now();
+        let pending_token = random_token(32);
         if !taken {
             match self.create_user(env, new).await {
                 Ok(user) => {
@@ -57,7 +70,10 @@ impl Core {
                         Ok(_) | Err(Error::RateLimited { .. }) => {}
                         Err(e) => return Err(e),
                     }
-                    let pending_token = self.create_pending_authentication(env, &user, &AuthMethod::Password).await?;
+                    let (hash, expires_at) = (hash_secret(&pending_token), now + PENDING_TTL_MS);
+                    self.store
+                        .insert_hosted_sign_up(&hash, &env.id, &user.email, Some(&user.id), expires_at, now)
+                        .await?;
                     return Ok(SignUpStarted { pending_token, email: user.email });
                 }
                 // Taken meanwhile (a parallel sign-up): answered as any taken address, whose
@@ -74,18 +90,28 @@ impl Core {
             Err(Error::RateLimited { .. }) => {}
             Err(e) => return Err(e),
         }
-        let pending_token = random_token(32);
-        let now = self.now();
         self.store
-            .insert_sign_up_decoy(&hash_secret(&pending_token), &env.id, &email, now + PENDING_TTL_MS, now)
+            .insert_hosted_sign_up(&hash_secret(&pending_token), &env.id, &email, None, now + PENDING_TTL_MS, now)
             .await?;
         tracing::info!(environment = %env.name, "hosted sign-up for an address that is taken: its owner was emailed");
         Ok(SignUpStarted { pending_token, email })
     }
 
-    /// The address of a decoy pending sign-in (unexpired), if `token` is one.
-    pub async fn find_sign_up_decoy(&self, env: &LoadedEnvironment, token: &str) -> Result<Option<String>> {
-        Ok(self.store.find_sign_up_decoy(&hash_secret(token), &env.id, self.now()).await?)
+    /// The hosted sign-up behind `token` (unused, unexpired, of this environment), if any.
+    pub async fn find_hosted_sign_up(&self, env: &LoadedEnvironment, token: &str) -> Result<Option<HostedSignUp>> {
+        let Some((email, user_id)) = self.store.find_hosted_sign_up(&hash_secret(token), &env.id, self.now()).await?
+        else {
+            return Ok(None);
+        };
+        Ok(match user_id {
+            None => Some(HostedSignUp::Taken { email }),
+            Some(id) => self.store.find_user(&env.id, &id).await?.map(|u| HostedSignUp::New(Box::new(u))),
+        })
+    }
+
+    /// Spends a hosted sign-up once its address is proved; false if it was spent meanwhile.
+    pub async fn consume_hosted_sign_up(&self, token: &str) -> Result<bool> {
+        Ok(self.store.consume_hosted_sign_up(&hash_secret(token), self.now()).await?)
     }
 
     /// A code typed on a decoy's page: always wrong, with the attempts counted as a real

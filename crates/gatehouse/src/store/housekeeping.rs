@@ -65,7 +65,7 @@ impl Store {
             ("authorization_codes", "code_hash", "expires_at", now - DAY),
             ("throttle", "key", "window_start", now - DAY),
             ("pending_authentications", "token_hash", "expires_at", now - HOUR),
-            ("sign_up_decoys", "token_hash", "expires_at", now - HOUR),
+            ("hosted_sign_ups", "token_hash", "expires_at", now - HOUR),
             ("one_time_codes", "id", "expires_at", now - DAY),
             ("social_logins", "state_hash", "expires_at", now),
             ("webauthn_ceremonies", "id_hash", "expires_at", now - HOUR),

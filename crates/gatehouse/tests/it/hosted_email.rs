@@ -179,6 +179,11 @@ async fn uniform_sign_up_answers(app: &TestApp, email: &str) -> Vec<String> {
     answers.push(format!("{status} {}", blank(body)));
     let (status, body, _) = post(app, "/authkit/verify-email/resend", &code[..2]).await;
     answers.push(format!("{status} {}", blank(body)));
+    // The other step-up pages know nothing of a sign-up waiting for its code, real or decoy.
+    for page in ["/authkit/two-factor", "/authkit/two-factor/setup"] {
+        let res = app.http.get(app.at(&format!("{page}?request={request}"))).send().await.unwrap();
+        answers.push(format!("{page} {} {}", res.status(), blank(res.text().await.unwrap())));
+    }
     answers
 }
 
@@ -193,6 +198,8 @@ async fn sign_up_answers_the_same_whether_or_not_the_address_has_an_account() {
     assert!(new[1].starts_with("200 ") && new[1].contains("EMAIL"), "{}", new[1]);
     assert!(new[2].starts_with("400 ") && new[2].contains("The code is incorrect."), "{}", new[2]);
     assert!(new[3].contains("We sent a new code."), "{}", new[3]);
+    assert!(new[4].starts_with("/authkit/two-factor 4"), "{}", new[4]);
+    assert!(new[5].starts_with("/authkit/two-factor/setup 4"), "{}", new[5]);
     // An address with an account, and one that looks like an account's (Cyrillic ѕсоре).
     for taken in ["known@example.com", "\u{0455}\u{0441}\u{043E}\u{0440}\u{0435}@example.com"] {
         assert_eq!(uniform_sign_up_answers(&app, taken).await, new, "{taken}");
