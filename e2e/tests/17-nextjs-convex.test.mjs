@@ -28,7 +28,9 @@ const TTL_SECS = Number(process.env.E2E_NEXTJS_TTL_SECS ?? 40);
 const CONVEX_LEEWAY_SECS = 10;
 const COOKIE_PASSWORD = 'nextjs-e2e-cookie-password-0123456789abcdef';
 
-const gh = useGatehouse({ settings: { access_token_ttl_secs: TTL_SECS } });
+// Sign-up here finishes at once (uniform_sign_up=false): this file is about the SDK's flow, not the
+// uniform sign-up's emailed code, which e2e/tests/50-uniform-sign-up.test.mjs covers.
+const gh = useGatehouse({ settings: { access_token_ttl_secs: TTL_SECS, uniform_sign_up: 'false' } });
 let backend;
 let app;
 let appOrigin;

@@ -277,6 +277,14 @@ pub async fn run(mut config: ServerConfig, announce: impl FnOnce(&ServerConfig, 
     for warning in core.cookie_warnings().await? {
         tracing::warn!("browser apps: {warning}");
     }
+    let look_alikes = core.prepare_email_skeletons().await?;
+    if look_alikes > 0 {
+        tracing::warn!(
+            groups = look_alikes,
+            "{look_alikes} group(s) of users have email addresses that look alike (stored before Gatehouse refused \
+             them); `gatehouse users look-alikes` lists them"
+        );
+    }
     if !core.has_smtp() {
         if startup.environments.iter().any(|e| !e.is_development()) {
             tracing::warn!(

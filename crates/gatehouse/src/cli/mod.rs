@@ -10,6 +10,7 @@ mod lists;
 mod migrate_store;
 mod providers;
 mod tokens;
+mod users;
 
 use crate::domain::cookie_policy::SameSite;
 use std::net::SocketAddr;
@@ -180,6 +181,9 @@ enum Command {
     /// Upstream sign-in providers (Google, Microsoft, GitHub, Apple, GitLab, OpenID Connect).
     #[command(subcommand)]
     Providers(Box<providers::ProviderCommand>),
+    /// Reports about users (`users look-alikes`: addresses that look the same).
+    #[command(subcommand)]
+    Users(users::UsersCommand),
     /// Recent email deliveries and failures.
     Emails {
         #[arg(long = "env")]
@@ -453,5 +457,6 @@ async fn command(core: &Core, public_url: &str, out: &Output, command: Command) 
         Command::Providers(c) => providers::run(core, out, *c).await,
         Command::Emails { env, limit } => email::list(core, out, env.as_deref(), limit).await,
         Command::Email(c) => email::run(core, out, c).await,
+        Command::Users(c) => users::run(core, out, c).await,
     }
 }

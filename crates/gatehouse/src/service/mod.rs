@@ -15,6 +15,7 @@ pub mod passkeys;
 pub mod password_reset;
 pub mod pending;
 pub mod sessions;
+pub mod sign_up;
 pub mod social;
 pub mod throttle;
 pub mod tokens;

@@ -72,11 +72,12 @@ impl Store {
     /// Returns the rows removed.
     pub async fn purge_expired(&self, now: Millis, ended_sessions_kept: Millis) -> StoreResult<PurgeReport> {
         // (table, primary key, expiry column, rows older than this go)
-        let plan: [(&str, &str, &str, Millis); 11] = [
+        let plan: [(&str, &str, &str, Millis); 12] = [
             ("authorization_requests", "id", "expires_at", now),
             ("authorization_codes", "code_hash", "expires_at", now - DAY),
             ("throttle", "key", "window_start", now - DAY),
             ("pending_authentications", "token_hash", "expires_at", now - HOUR),
+            ("hosted_sign_ups", "token_hash", "expires_at", now - HOUR),
             ("one_time_codes", "id", "expires_at", now - DAY),
             ("social_logins", "state_hash", "expires_at", now),
             ("webauthn_ceremonies", "id_hash", "expires_at", now - HOUR),

@@ -40,6 +40,7 @@ pub use identities::SocialLogin;
 pub use refresh_cache::DEFAULT_ENTRIES as DEFAULT_REFRESH_CACHE_ENTRIES;
 pub use sessions::{AuthCode, CodeOutcome, NewAuthCode, RefreshContext};
 pub use throttle::Attempt;
+pub use users::LookAlikes;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -95,6 +96,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "refresh in sessions", include_str!("../../migrations/0005_refresh_in_sessions.sql")),
     (6, "expiry indexes", include_str!("../../migrations/0006_expiry_indexes.sql")),
     (7, "auth_time and certificates", include_str!("../../migrations/0007_auth_time_and_certificates.sql")),
+    (10, "email skeletons", include_str!("../../migrations/0010_email_skeletons.sql")),
 ];
 
 impl Store {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 /// One line per request: method, path (never the query, which can hold tokens), status, time.
 /// Refused sign-ins (tagged with `outcome::Refused`) and throttling refusals (429) are logged
@@ -82,10 +82,8 @@ pub(super) async fn json_errors(req: Request, next: Next) -> Response {
             if text.is_empty() { "The request is not valid.".to_owned() } else { text }
         }
     };
-    let code = if status.is_server_error() { "internal_error" } else { "invalid_request" };
-    let mut out = (status, axum::Json(serde_json::json!({ "code": code, "message": message }))).into_response();
-    out.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    out
+    // The status stays the framework's (a 415 stays a 415); the code and shape are the registry's.
+    crate::web::error::protocol_error(status, message)
 }
 
 /// Headers every response carries: no sniffing, no framing, no referrer leaking codes; HSTS

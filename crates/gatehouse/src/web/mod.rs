@@ -27,6 +27,7 @@ use axum::middleware::{from_fn, from_fn_with_state};
 
 use crate::service::Core;
 use error::ApiError;
+pub use error::{protocol_error, protocol_error_json};
 
 /// What every handler can reach.
 #[derive(Clone)]
