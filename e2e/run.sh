@@ -46,4 +46,4 @@ if [[ $# -gt 0 ]]; then
 else
   files=("e2e/tests/*.test.mjs")
 fi
-exec "$NODE22" "${preload[@]}" --test --test-concurrency=2 --test-reporter=spec --test-timeout=300000 "${files[@]}"
+exec "$NODE22" "${preload[@]}" --test --test-concurrency=2 --test-reporter=spec --test-timeout=600000 "${files[@]}"

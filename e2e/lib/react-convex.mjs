@@ -1,11 +1,15 @@
-// Helpers for the React + Convex example test: start the `convex-numbers` backend, build the Vite app
-// in examples/react-convex with a given configuration, and serve the build as a single-page app.
+// Helpers for the tests of Convex's AuthKit guide apps (React and Next.js): the guide's JWT template,
+// the `convex-numbers` backend, the Vite app of examples/react-convex built with a given configuration
+// and served as a single-page app, and a failure report with the browser's log.
 
+import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import { extname, join, resolve, normalize } from 'node:path';
+import { afterEach } from 'node:test';
+import { apiRequest } from './api.mjs';
 import { REPO_ROOT, freePort } from './server.mjs';
 import { LATEST, LATEST_DIR } from './sdk.mjs';
 
@@ -120,5 +124,38 @@ export async function serveApp(dir, port) {
         server.closeAllConnections?.();
         server.close(() => r());
       }),
+  };
+}
+
+/**
+ * The guide's dashboard step: a JWT template that puts `aud` (Convex's `applicationID`) and the user's
+ * name (for "Welcome <name>!") into access tokens. `api` is a started Gatehouse (`useGatehouse`).
+ */
+export async function putGuideJwtTemplate(api) {
+  const res = await apiRequest(api, 'PUT', '/user_management/jwt_template', {
+    content: JSON.stringify({ aud: api.clientId, name: '{{ user.first_name }} {{ user.last_name }}' }),
+  });
+  assert.equal(res.status, 200, `PUT /user_management/jwt_template: ${res.status} ${res.text}`);
+}
+
+/**
+ * A test file's failure report (call at module level): push the browser's events to `log`; in `after`,
+ * `print({title: text, …})` writes the log and each section to stderr if any test of the file failed.
+ */
+export function useFailureReport() {
+  const log = [];
+  let failed = false;
+  afterEach((t) => {
+    if (!t.passed) failed = true;
+  });
+  return {
+    log,
+    print(sections = {}) {
+      if (!failed) return;
+      process.stderr.write(`\n===== browser log =====\n${log.join('\n')}\n===== end of browser log =====\n`);
+      for (const [title, text] of Object.entries(sections)) {
+        if (text !== undefined) process.stderr.write(`\n===== ${title} =====\n${text}\n===== end =====\n`);
+      }
+    },
   };
 }

@@ -29,7 +29,9 @@ import {
   signUpViaHostedUi,
 } from '../lib/hosted.mjs';
 
-const gh = useGatehouse();
+// Sign-up here finishes at once (uniform_sign_up=false): this file is about the SDK's flow, not the
+// uniform sign-up's emailed code, which e2e/tests/50-uniform-sign-up.test.mjs covers.
+const gh = useGatehouse({ settings: { uniform_sign_up: 'false' } });
 // Not the development environment's pre-registered http://localhost:5173/callback: these are registered by the test.
 const REDIRECT_URI = 'http://localhost:5173/e2e/callback';
 const REDIRECT_URI_WITH_QUERY = 'http://localhost:5173/cb?tenant=acme';

@@ -19,7 +19,9 @@ import {
 } from '../lib/api.mjs';
 
 
-const gh = useGatehouse();
+// Sign-up here finishes at once (uniform_sign_up=false): this file is about the SDK's flow, not the
+// uniform sign-up's emailed code, which e2e/tests/50-uniform-sign-up.test.mjs covers.
+const gh = useGatehouse({ settings: { uniform_sign_up: 'false' } });
 const ui = useAppInBrowser(gh);
 const { nonce } = ui;
 let app;

@@ -5,7 +5,7 @@
 // without a reload, staying signed in across several short token lifetimes without a reconnect storm,
 // and sign out. The signed-in page is captured to docs/images/react-convex.png.
 
-import { test, before, after, afterEach } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { launchChromium, ARTIFACTS, DOCS_IMAGES } from '../lib/browser.mjs';
 import { useGatehouse, freePort } from '../lib/server.mjs';
 import { addRedirectUri, apiRequest, uniqueEmail, STRONG_PASSWORD, sleep } from '../lib/api.mjs';
-import { startConvexNumbers, buildReactApp, serveApp } from '../lib/react-convex.mjs';
+import { startConvexNumbers, buildReactApp, serveApp, putGuideJwtTemplate, useFailureReport } from '../lib/react-convex.mjs';
 
 
 // Access tokens live 40 s (the shortest Gatehouse accepts: shorter ones make the SDKs refresh in a loop).
@@ -30,16 +30,12 @@ let appOrigin;
 let buildDir;
 let browser;
 let page;
-const browserLog = [];
-let failed = false;
+const report = useFailureReport();
+const browserLog = report.log;
 
 before(async () => {
   await gh.ready;
-  // Mirrors the dashboard step a WorkOS user does: put the user's name into the access token.
-  const template = await apiRequest(gh, 'PUT', '/user_management/jwt_template', {
-    content: JSON.stringify({ aud: gh.clientId, name: '{{ user.first_name }} {{ user.last_name }}' }),
-  });
-  assert.equal(template.status, 200, `PUT /user_management/jwt_template: ${template.status} ${template.text}`);
+  await putGuideJwtTemplate(gh);
 
   backend = await startConvexNumbers(gh);
   const appPort = await freePort();
@@ -82,15 +78,8 @@ before(async () => {
   });
 });
 
-afterEach((t) => {
-  if (!t.passed) failed = true;
-});
-
 after(async () => {
-  if (failed) {
-    process.stderr.write(`\n===== browser log =====\n${browserLog.join('\n')}\n===== end of browser log =====\n`);
-    if (backend) process.stderr.write(`\n===== convex-numbers output =====\n${backend.log()}\n===== end =====\n`);
-  }
+  report.print({ 'convex-numbers output': backend?.log() });
   await browser?.close().catch(() => {});
   await app?.close();
   await backend?.stop();

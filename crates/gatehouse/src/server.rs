@@ -45,8 +45,10 @@ pub struct ServerConfig {
     pub email_from: Option<String>,
     /// How many issued refresh tokens keep their context in memory (0: off).
     pub refresh_cache_entries: usize,
-    /// The bearer token of `GET /metrics` (`None`: no metrics endpoint).
+    /// The bearer token of `GET /metrics` on the main address (`None`: not served there).
     pub metrics_token: Option<String>,
+    /// A separate, private address serving `GET /metrics` without a token.
+    pub metrics_listen: Option<SocketAddr>,
     /// How many days ended and expired sessions stay listed before the purge deletes them.
     pub ended_sessions_kept_days: i64,
     /// `Domain` of the `workos-has-session` cookie; default: the public URL's parent domain.
@@ -74,6 +76,7 @@ impl ServerConfig {
             email_from: None,
             refresh_cache_entries: crate::store::DEFAULT_REFRESH_CACHE_ENTRIES,
             metrics_token: None,
+            metrics_listen: None,
             ended_sessions_kept_days: DEFAULT_ENDED_SESSIONS_KEPT_DAYS,
             cookie_domain: None,
             cookie_same_site: SameSite::Lax,
@@ -168,6 +171,8 @@ fn warn_if_readable_by_others(data_dir: &std::path::Path) {
 /// A bound, not yet serving, server: tests use `local_addr` and then `serve`.
 pub struct Server {
     listener: TcpListener,
+    /// `--metrics-listen`: `/metrics` without a token, on its own accept loop.
+    metrics_listener: Option<TcpListener>,
     state: AppState,
     limits: ConnectionLimits,
 }
@@ -175,7 +180,23 @@ pub struct Server {
 impl Server {
     /// A server on a listener bound by the caller (tests bind port 0 first to learn the URL).
     pub fn with_listener(listener: TcpListener, core: Core, config: &ServerConfig) -> Server {
-        Server { listener, state: AppState::new(core, config.web.clone()), limits: config.limits.clone() }
+        Server {
+            listener,
+            metrics_listener: None,
+            state: AppState::with_metrics_token(core, config.web.clone(), config.metrics_token.clone()),
+            limits: config.limits.clone(),
+        }
+    }
+
+    /// Also serves `/metrics`, without a token, on `addr` (`--metrics-listen`); returns the
+    /// address bound.
+    pub async fn bind_metrics(&mut self, addr: SocketAddr) -> anyhow::Result<SocketAddr> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} for metrics (is another server using it?)"))?;
+        let bound = listener.local_addr()?;
+        self.metrics_listener = Some(listener);
+        Ok(bound)
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -203,9 +224,18 @@ impl Server {
                 }
             }
         });
+        let metrics = self.metrics_listener.map(|listener| {
+            let app = crate::web::metrics_app(self.state.clone());
+            let limits = ConnectionLimits::default();
+            let serving = connections::serve(listener, app, limits, Default::default(), std::future::pending());
+            tokio::spawn(serving)
+        });
         let trusted = self.state.web.client_addresses.trusted_proxies.clone();
         let app = crate::web::app(self.state);
         connections::serve(self.listener, app, self.limits, trusted, shutdown).await;
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
         janitor.abort();
         mailer.abort();
         checkpoints.abort();
@@ -237,12 +267,23 @@ pub async fn run(mut config: ServerConfig, announce: impl FnOnce(&ServerConfig, 
     let first_start = core.list_environments().await?.is_empty();
     let issued =
         if first_start { Some(core.ensure_environment(crate::domain::environment::DEVELOPMENT).await?) } else { None };
-    let state = AppState::with_metrics_token(core.clone(), config.web.clone(), config.metrics_token.clone());
-    let server = Server { listener, state, limits: config.limits.clone() };
+    let mut server = Server::with_listener(listener, core.clone(), &config);
+    if let Some(addr) = config.metrics_listen {
+        let bound = server.bind_metrics(addr).await?;
+        tracing::info!(metrics_listen = %bound, "serving /metrics without a token on this address: keep it private");
+    }
     let startup = Startup { environments: core.list_environments().await?, issued };
     announce(&config, &startup);
     for warning in core.cookie_warnings().await? {
         tracing::warn!("browser apps: {warning}");
+    }
+    let look_alikes = core.prepare_email_skeletons().await?;
+    if look_alikes > 0 {
+        tracing::warn!(
+            groups = look_alikes,
+            "{look_alikes} group(s) of users have email addresses that look alike (stored before Gatehouse refused \
+             them); `gatehouse users look-alikes` lists them"
+        );
     }
     if !core.has_smtp() {
         if startup.environments.iter().any(|e| !e.is_development()) {
@@ -273,6 +314,10 @@ pub async fn run(mut config: ServerConfig, announce: impl FnOnce(&ServerConfig, 
         ready_ms = started.elapsed().as_millis() as u64,
         "Gatehouse is ready"
     );
+    // aws-lc seeds its random generator on first use from CPU-jitter entropy, which takes a
+    // while; a start that finds its store complete draws no random bytes, so seed it now on a
+    // spare thread rather than inside the first sign-in or refresh.
+    tokio::task::spawn_blocking(|| crate::crypto::secrets::fill_random(&mut [0u8; 16]));
     server.serve(shutdown_signal()).await
 }
 

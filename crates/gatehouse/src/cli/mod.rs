@@ -11,6 +11,7 @@ mod migrate_store;
 mod organizations;
 mod providers;
 mod tokens;
+mod users;
 
 use crate::domain::cookie_policy::SameSite;
 use std::net::SocketAddr;
@@ -135,6 +136,10 @@ enum Command {
         /// (without it there is no /metrics).
         #[arg(long, env = "GATEHOUSE_METRICS_TOKEN", hide_env_values = true)]
         metrics_token: Option<String>,
+        /// Also serve /metrics, without a token, on this address (e.g. 127.0.0.1:9464). Anyone
+        /// who reaches it reads the metrics: bind it to loopback or a private network only.
+        #[arg(long, env = "GATEHOUSE_METRICS_LISTEN")]
+        metrics_listen: Option<std::net::SocketAddr>,
         /// Days that ended and expired sessions stay listed (the user's sessions API) before
         /// the housekeeping (every ten minutes) deletes them with expired codes and sign-in state.
         #[arg(long, env = "GATEHOUSE_ENDED_SESSIONS_DAYS", default_value_t = crate::server::DEFAULT_ENDED_SESSIONS_KEPT_DAYS)]
@@ -186,6 +191,9 @@ enum Command {
     /// Upstream sign-in providers (Google, Microsoft, GitHub, Apple, GitLab, OpenID Connect).
     #[command(subcommand)]
     Providers(Box<providers::ProviderCommand>),
+    /// Reports about users (`users look-alikes`: addresses that look the same).
+    #[command(subcommand)]
+    Users(users::UsersCommand),
     /// Recent email deliveries and failures.
     Emails {
         #[arg(long = "env")]
@@ -341,6 +349,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         jwks_max_age_secs,
         refresh_cache_entries,
         metrics_token,
+        metrics_listen,
         ended_sessions_days,
         trusted_proxies,
         forwarded_header,
@@ -351,6 +360,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         let mut config = server_config(&g, &public_url, listen, jwks_max_age_secs);
         config.refresh_cache_entries = refresh_cache_entries;
         config.metrics_token = metrics_token;
+        config.metrics_listen = metrics_listen;
         config.ended_sessions_kept_days = ended_sessions_days;
         config.public_url_follows_listen = g.public_url.is_none();
         config.web.client_addresses.trusted_proxies =
@@ -460,5 +470,6 @@ async fn command(core: &Core, public_url: &str, out: &Output, command: Command) 
         Command::Roles(c) => organizations::run_roles(core, out, c).await,
         Command::Emails { env, limit } => email::list(core, out, env.as_deref(), limit).await,
         Command::Email(c) => email::run(core, out, c).await,
+        Command::Users(c) => users::run(core, out, c).await,
     }
 }

@@ -93,6 +93,10 @@ pub struct Settings {
     /// Accept any `http://localhost:*` / `http://127.0.0.1:*` origin for CORS (development only).
     pub allow_localhost_origins: bool,
     pub sign_up_enabled: bool,
+    /// Hosted sign-up answers the same whether or not the address has an account: every new
+    /// account proves its address with an emailed code first, and the owner of an existing one
+    /// is emailed instead (issue 17.5). Off: sign-up finishes at once and says "sign in instead".
+    pub uniform_sign_up: bool,
     /// Offer "Email me a code" (Magic Auth) on the sign-in page.
     pub magic_auth_enabled: bool,
     /// Users must verify their email before a session starts (403 `email_verification_required`).
@@ -116,6 +120,7 @@ impl Default for Settings {
             sign_out_redirect_uris: Vec::new(),
             allow_localhost_origins: false,
             sign_up_enabled: true,
+            uniform_sign_up: true,
             magic_auth_enabled: true,
             email_verification_required: false,
             password_reset_url: None,
@@ -246,6 +251,7 @@ impl Settings {
             }
             "allow_localhost_origins" => self.allow_localhost_origins = boolean()?,
             "sign_up_enabled" => self.sign_up_enabled = boolean()?,
+            "uniform_sign_up" => self.uniform_sign_up = boolean()?,
             "magic_auth_enabled" => self.magic_auth_enabled = boolean()?,
             "email_verification_required" => self.email_verification_required = boolean()?,
             "password_reset_url" => self.password_reset_url = (!value.is_empty()).then(|| value.to_owned()),

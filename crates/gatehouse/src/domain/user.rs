@@ -77,6 +77,21 @@ pub fn normalize_email(raw: &str) -> Option<String> {
     valid.then_some(email)
 }
 
+/// The UTS #39 skeleton of a normalised address: two addresses with the same skeleton look
+/// the same (Cyrillic `ѕсоре@x.com` and Latin `scope@x.com`, `bob1` and `bobl`). Lower-cased after
+/// the mapping, since addresses are case-insensitive (`0` maps to `O`, so `b0b` and `bob` match).
+pub fn email_skeleton(email: &str) -> String {
+    unicode_security::skeleton(email).collect::<String>().to_lowercase()
+}
+
+/// Whether the address's local part, and each label of its domain, is written in one script
+/// (digits and punctuation go with any); `pаypal@x.com` with a Cyrillic `а` is not.
+pub fn is_single_script(email: &str) -> bool {
+    use unicode_security::MixedScript as _;
+    let Some((local, domain)) = email.rsplit_once('@') else { return false };
+    local.is_single_script() && domain.split('.').all(|label| label.is_single_script())
+}
+
 /// Default-ignorable and bidirectional control characters (Unicode's DerivedCoreProperties
 /// `Default_Ignorable_Code_Point` plus the bidi embeddings, overrides and isolates): they render
 /// as nothing, or reorder what is shown.
@@ -103,6 +118,21 @@ mod tests {
         // "é" as e + combining acute and as one code point are one address.
         assert_eq!(normalize_email("Jose\u{0301}@x.com"), normalize_email("jos\u{00E9}@x.com"));
         assert_eq!(normalize_email("Jose\u{0301}@x.com").as_deref(), Some("jos\u{00E9}@x.com"));
+    }
+
+    #[test]
+    fn skeletons_match_look_alikes() {
+        let latin = email_skeleton("scope@x.com");
+        // Cyrillic ѕ с о р е.
+        assert_eq!(email_skeleton("\u{0455}\u{0441}\u{043E}\u{0440}\u{0435}@x.com"), latin);
+        assert_eq!(email_skeleton("bob1@x.com"), email_skeleton("bobl@x.com"));
+        assert_ne!(email_skeleton("bob@x.com"), email_skeleton("bobby@x.com"));
+        assert!(is_single_script("scope@x.com"));
+        assert!(is_single_script("jos\u{00E9}.2+tag@x.com"));
+        assert!(is_single_script("\u{0455}\u{0441}\u{043E}\u{0440}\u{0435}@x.com"));
+        // Latin p, Cyrillic а.
+        assert!(!is_single_script("p\u{0430}ypal@x.com"));
+        assert!(!is_single_script("ada@p\u{0430}ypal.com"));
     }
 
     #[test]

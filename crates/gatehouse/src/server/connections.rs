@@ -15,7 +15,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
@@ -176,8 +176,10 @@ async fn serve_connection(
         }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
-    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
-    let conn = builder.serve_connection(TokioIo::new(stream), service).with_upgrades();
+    // One flat write buffer, so hyper's own answer to an unreadable request reaches
+    // `ProtocolErrors` in one piece.
+    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout).writev(false);
+    let conn = builder.serve_connection(TokioIo::new(ProtocolErrors::new(stream)), service).with_upgrades();
     tokio::pin!(conn);
     tokio::select! {
         _ = conn.as_mut() => {}
@@ -198,14 +200,134 @@ async fn wait_closing(closing: &mut watch::Receiver<bool>) {
     }
 }
 
-/// 408 in the API's error shape, closing the connection.
+/// 408 in the API's error shape (the registry's `request_timeout`), closing the connection.
 fn request_timed_out() -> Response {
-    let body = serde_json::json!({
-        "code": "request_timeout",
-        "message": "The request was not received in time.",
-    });
-    let mut response = (StatusCode::REQUEST_TIMEOUT, axum::Json(body)).into_response();
+    let mut response = crate::web::protocol_error(StatusCode::REQUEST_TIMEOUT, "The request was not received in time.");
     response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// The connection's socket, with one change to what hyper writes: hyper answers a request it
+/// cannot read (a malformed head: 400; a request line over its limit: 414; headers over its
+/// buffer: 431) on its own, with an empty body and before any service sees the request. That
+/// answer is recognisable (a head alone, with `content-length: 0` and no `content-type`, which
+/// every answer of ours has) and is replaced here by the same status in the API's error shape.
+/// Everything else passes through untouched.
+struct ProtocolErrors<S> {
+    inner: S,
+    /// A replacement being written: its bytes, how many are written, and the length of the
+    /// write it stands for (reported to hyper once the replacement is out).
+    replacing: Option<(Vec<u8>, usize, usize)>,
+}
+
+impl<S> ProtocolErrors<S> {
+    fn new(inner: S) -> Self {
+        ProtocolErrors { inner, replacing: None }
+    }
+}
+
+/// The replacement for hyper's own answer to an unreadable request, if `buf` is one.
+fn replace_protocol_error(buf: &[u8]) -> Option<Vec<u8>> {
+    let head = std::str::from_utf8(buf).ok()?;
+    let status = match head.strip_prefix("HTTP/1.1 ")?.get(..4)? {
+        "400 " => StatusCode::BAD_REQUEST,
+        "414 " => StatusCode::URI_TOO_LONG,
+        "431 " => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        _ => return None,
+    };
+    let lower = head.to_ascii_lowercase();
+    if !lower.ends_with("\r\n\r\n")
+        || !lower.contains("\r\ncontent-length: 0\r\n")
+        || lower.contains("\r\ncontent-type:")
+    {
+        return None;
+    }
+    let message = match status {
+        StatusCode::URI_TOO_LONG => "The request line is too long.",
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "The request headers are too large.",
+        _ => "The request is not valid HTTP/1.1.",
+    };
+    let body = crate::web::protocol_error_json(status, message);
+    let reason = status.canonical_reason().unwrap_or("");
+    Some(
+        format!(
+            "HTTP/1.1 {} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+             cache-control: no-store\r\nx-content-type-options: nosniff\r\nconnection: close\r\n\r\n{body}",
+            status.as_u16(),
+            body.len()
+        )
+        .into_bytes(),
+    )
+}
+
+impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for ProtocolErrors<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for ProtocolErrors<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        use std::task::Poll;
+        if self.replacing.is_none() {
+            match replace_protocol_error(buf) {
+                Some(bytes) => self.replacing = Some((bytes, 0, buf.len())),
+                None => return std::pin::Pin::new(&mut self.inner).poll_write(cx, buf),
+            }
+        }
+        let this = &mut *self;
+        while let Some((bytes, written, _)) = this.replacing.as_mut()
+            && *written < bytes.len()
+        {
+            match std::pin::Pin::new(&mut this.inner).poll_write(cx, &bytes[*written..]) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => *written += n,
+                other => return other,
+            }
+        }
+        let stands_for = this.replacing.take().map_or(0, |(_, _, len)| len);
+        Poll::Ready(Ok(stands_for))
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_hypers_own_empty_answers_are_replaced() {
+        let hyper_431 = b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\ndate: x\r\n\r\n";
+        let replaced = String::from_utf8(replace_protocol_error(hyper_431).unwrap()).unwrap();
+        assert!(replaced.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"), "{replaced}");
+        let body = replaced.split("\r\n\r\n").nth(1).unwrap();
+        let json: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(json["code"], "request_header_fields_too_large");
+        assert!(replaced.contains(&format!("content-length: {}\r\n", body.len())));
+        // Ours carry a content type; other statuses pass.
+        let ours = b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: 0\r\n\r\n";
+        assert!(replace_protocol_error(ours).is_none());
+        assert!(replace_protocol_error(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").is_none());
+    }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::codes::CodeProblem;
+use super::counters::{RefreshOutcome, SignInMethod};
 use super::environments::{LoadedEnvironment, SEC};
 use super::error::{FactorError, Rejection};
 use super::pending::FirstFactor;
@@ -316,31 +317,36 @@ impl Core {
         info: &RequestInfo,
         device_cookie: Option<&str>,
     ) -> Result<PasswordChecked> {
-        let invalid = || Error::InvalidCredentials { email: email.to_owned() };
-        let Some(normalized) = normalize_email(email) else {
-            return Err(invalid());
-        };
-        let attempt = Attempt { env, account: &normalized, address: info.address.as_ref(), device_cookie };
-        let admitted = self.admit_password_attempt(&attempt).await?;
-        let user = self.store.find_user_by_email(&env.id, &normalized).await?;
-        let verdict = match user.as_ref().and_then(|u| u.password_hash.as_deref()) {
-            Some(hash) => self.passwords.verify(password, hash).await?,
-            None => {
-                self.passwords.verify_dummy(password).await?;
-                Verdict::Mismatch
-            }
-        };
-        let user = match (verdict, user) {
-            (Verdict::Match, Some(user)) => user,
-            (Verdict::MatchRehash { new_hash }, Some(user)) => {
-                self.store.set_password_hash(&user.id, &new_hash).await?;
-                user
-            }
-            _ => return Err(invalid()),
-        };
-        self.settle_success(&admitted).await?;
-        let first = if admitted.email_proof_owed { FirstFactor::NeedsEmailProof } else { FirstFactor::Enough };
-        Ok(PasswordChecked { user, first })
+        let result: Result<PasswordChecked> = async {
+            let invalid = || Error::InvalidCredentials { email: email.to_owned() };
+            let Some(normalized) = normalize_email(email) else {
+                return Err(invalid());
+            };
+            let attempt = Attempt { env, account: &normalized, address: info.address.as_ref(), device_cookie };
+            let admitted = self.admit_password_attempt(&attempt).await?;
+            let user = self.store.find_user_by_email(&env.id, &normalized).await?;
+            let verdict = match user.as_ref().and_then(|u| u.password_hash.as_deref()) {
+                Some(hash) => self.passwords.verify(password, hash).await?,
+                None => {
+                    self.passwords.verify_dummy(password).await?;
+                    Verdict::Mismatch
+                }
+            };
+            let user = match (verdict, user) {
+                (Verdict::Match, Some(user)) => user,
+                (Verdict::MatchRehash { new_hash }, Some(user)) => {
+                    self.store.set_password_hash(&user.id, &new_hash).await?;
+                    user
+                }
+                _ => return Err(invalid()),
+            };
+            self.settle_success(&admitted).await?;
+            let first = if admitted.email_proof_owed { FirstFactor::NeedsEmailProof } else { FirstFactor::Enough };
+            Ok(PasswordChecked { user, first })
+        }
+        .await;
+        self.counters.sign_in(SignInMethod::Password, &result);
+        result
     }
 
     /// Finishes a sign-in that got `organization_selection_required`: spends its pending token
@@ -493,6 +499,8 @@ impl Core {
     /// The usual case costs no read: the context kept when this process issued the token is
     /// used, and the UPDATE re-checks it.
     ///
+    /// Each outcome is counted for `/metrics` where it is decided (`invalid` counts a rejection).
+    ///
     /// `switch_to` moves the session to another organization (the user must be an active
     /// member); a session in an organization stays there only while its membership is active.
     async fn refresh(
@@ -501,7 +509,10 @@ impl Core {
         presented: &str,
         switch_to: Option<&str>,
     ) -> Result<Authenticated> {
-        let invalid = || Error::InvalidGrant("Invalid refresh token.".into());
+        let invalid = || {
+            self.counters.refresh(RefreshOutcome::Rejected);
+            Error::InvalidGrant("Invalid refresh token.".into())
+        };
         let token = RefreshToken::parse(presented).ok_or_else(invalid)?;
         let presented_hash = hash_secret(token.secret);
         let mut cached = self.store.take_cached_refresh(token.session_id);
@@ -550,6 +561,7 @@ impl Core {
                 {
                     continue;
                 }
+                self.counters.refresh(RefreshOutcome::Rotated);
                 let mut done = self.refreshed(env, ctx, token.generation + 1, &next_secret, &claims)?;
                 done.organization_id = organization_id;
                 return Ok(done);
@@ -570,6 +582,7 @@ impl Core {
                 .filter(|_| steps == 1 && ctx.refreshed_at.is_some_and(|at| now - at <= grace));
             let Some(claims) = replay else {
                 self.store.revoke_session(&ctx.session.id, now).await?;
+                self.counters.refresh(RefreshOutcome::ReuseDetected);
                 tracing::warn!(session.id = %ctx.session.id, "refresh token reused after rotation; session revoked");
                 return Err(Error::InvalidGrant(
                     "The refresh token has already been used; the session has been revoked.".into(),
@@ -577,6 +590,7 @@ impl Core {
             };
             let claims = serde_json::from_str(claims).map_err(|e| Error::Internal(e.into()))?;
             let generation = ctx.generation;
+            self.counters.refresh(RefreshOutcome::GraceRetry);
             return self.refreshed(env, ctx, generation, &secret, &claims);
         }
         Err(invalid())

@@ -96,6 +96,8 @@ pub enum StepUpKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Duplicate {
     UserEmail,
+    /// Another user's address has the same UTS #39 skeleton (looks the same).
+    LookAlikeEmail,
     ExternalId,
     Passkey,
     RedirectUri,
@@ -200,6 +202,12 @@ impl From<StoreError> for Error {
             StoreError::Conflict("users.email") => {
                 Error::Conflict { what: Duplicate::UserEmail, message: "A user with this email already exists.".into() }
             }
+            StoreError::Conflict("users.email_skeleton") => Error::Conflict {
+                what: Duplicate::LookAlikeEmail,
+                message: "This email address looks like another user's address (it differs only in characters that \
+                          look the same). Use a different address."
+                    .into(),
+            },
             StoreError::Conflict("users.external_id") => Error::Conflict {
                 what: Duplicate::ExternalId,
                 message: "A user with this external_id already exists.".into(),

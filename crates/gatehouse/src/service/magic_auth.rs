@@ -4,7 +4,7 @@
 use super::codes::{CodeKind, CodeProblem};
 use super::email::Compose;
 use super::environments::LoadedEnvironment;
-use super::error::Rejection;
+use super::error::{Duplicate, Rejection};
 use super::users::NewUser;
 use super::{Core, Error, Result};
 use crate::domain::one_time_code::OneTimeCode;
@@ -28,7 +28,7 @@ impl Core {
             None => match self.create_user(env, NewUser { email: email.clone(), ..NewUser::default() }).await {
                 Ok(user) => user,
                 // Created by a concurrent request: use that one.
-                Err(Error::Conflict { .. }) => self
+                Err(Error::Conflict { what: Duplicate::UserEmail, .. }) => self
                     .store
                     .find_user_by_email(&env.id, &email)
                     .await?
@@ -71,8 +71,12 @@ impl Core {
             None => false,
         };
         if env.settings.sign_up_enabled || known {
-            self.create_magic_auth(env, email, ip).await?;
-            return Ok(());
+            return match self.create_magic_auth(env, email, ip).await {
+                // A new address that looks like an account's gets no account and no email, and
+                // the same answer (its sends were counted), so the page does not reveal the account.
+                Ok(_) | Err(Error::Conflict { .. }) => Ok(()),
+                Err(e) => Err(e),
+            };
         }
         let Some(normalized) = normalize_email(email) else {
             return Err(Error::validation("email", "invalid_email", "Enter a valid email address."));
@@ -82,18 +86,23 @@ impl Core {
 
     /// Checks a Magic Auth code; the user's email counts as verified afterwards.
     pub async fn redeem_magic_auth(&self, env: &LoadedEnvironment, email: &str, code: &str) -> Result<User> {
-        let refused = |problem: CodeProblem| Error::Rejected {
-            reason: Rejection::OneTimeCode(problem),
-            message: problem.message().into(),
-        };
-        let Some(email) = normalize_email(email) else { return Err(refused(CodeProblem::Incorrect)) };
-        let Some(user) = self.store.find_user_by_email(&env.id, &email).await? else {
-            return Err(refused(CodeProblem::Incorrect));
-        };
-        if let Err(problem) = self.redeem_code(&env.id, CodeKind::MagicAuth, &user.id, code).await? {
-            return Err(refused(problem));
+        let result: Result<User> = async {
+            let refused = |problem: CodeProblem| Error::Rejected {
+                reason: Rejection::OneTimeCode(problem),
+                message: problem.message().into(),
+            };
+            let Some(email) = normalize_email(email) else { return Err(refused(CodeProblem::Incorrect)) };
+            let Some(user) = self.store.find_user_by_email(&env.id, &email).await? else {
+                return Err(refused(CodeProblem::Incorrect));
+            };
+            if let Err(problem) = self.redeem_code(&env.id, CodeKind::MagicAuth, &user.id, code).await? {
+                return Err(refused(problem));
+            }
+            self.claim_by_email_proof(user, None).await
         }
-        self.claim_by_email_proof(user, None).await
+        .await;
+        self.counters.sign_in(super::counters::SignInMethod::MagicAuth, &result);
+        result
     }
 
     /// The user has just proved they receive this address. If it was never verified, the

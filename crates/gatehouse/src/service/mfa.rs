@@ -302,27 +302,32 @@ impl Core {
         code: &str,
         info: &RequestInfo,
     ) -> Result<Authenticated> {
-        let (pending, user) = self.peek_pending_authentication(env, pending_token).await?;
-        let (challenge, factor) = match self.open_challenge(&env.id, challenge_id).await {
-            Err(Error::NotFound { .. }) => {
-                return Err(Error::InvalidGrant("The authentication challenge is invalid.".into()));
+        let result: Result<Authenticated> = async {
+            let (pending, user) = self.peek_pending_authentication(env, pending_token).await?;
+            let (challenge, factor) = match self.open_challenge(&env.id, challenge_id).await {
+                Err(Error::NotFound { .. }) => {
+                    return Err(Error::InvalidGrant("The authentication challenge is invalid.".into()));
+                }
+                other => other?,
+            };
+            if factor.user_id != user.id {
+                return Err(Error::InvalidGrant("The authentication challenge belongs to another user.".into()));
             }
-            other => other?,
-        };
-        if factor.user_id != user.id {
-            return Err(Error::InvalidGrant("The authentication challenge belongs to another user.".into()));
+            if !self.owes_mfa(env, &user, &pending.auth_method).await? {
+                return Err(Error::InvalidGrant("This sign-in does not need a second factor.".into()));
+            }
+            self.check_totp(&factor, code).await?;
+            if !self.store.consume_auth_challenge(&challenge.id, self.now()).await? {
+                return Err(Error::Factor(FactorError::ChallengeUsed));
+            }
+            self.store.mark_factor_verified(&factor.id, self.now()).await?;
+            let (pending, user) = self.consume_pending_authentication(env, pending_token).await?;
+            tracing::info!(user.id = %user.id, "signed in with a second factor (TOTP)");
+            self.start_api_session(env, user, &pending.auth_method, self.now(), info).await
         }
-        if !self.owes_mfa(env, &user, &pending.auth_method).await? {
-            return Err(Error::InvalidGrant("This sign-in does not need a second factor.".into()));
-        }
-        self.check_totp(&factor, code).await?;
-        if !self.store.consume_auth_challenge(&challenge.id, self.now()).await? {
-            return Err(Error::Factor(FactorError::ChallengeUsed));
-        }
-        self.store.mark_factor_verified(&factor.id, self.now()).await?;
-        let (pending, user) = self.consume_pending_authentication(env, pending_token).await?;
-        tracing::info!(user.id = %user.id, "signed in with a second factor (TOTP)");
-        self.start_api_session(env, user, &pending.auth_method, self.now(), info).await
+        .await;
+        self.counters.sign_in(super::counters::SignInMethod::Mfa, &result);
+        result
     }
 
     /// Hosted enrolment: the user's unconfirmed factor if one was started, otherwise a new
@@ -382,32 +387,37 @@ impl Core {
         method: &AuthMethod,
         input: &str,
     ) -> Result<()> {
-        if !self.owes_mfa(env, user, method).await? {
-            return Err(Error::InvalidPendingToken);
-        }
-        let digits = totp::normalize_code(input);
-        if digits.len() == totp::DIGITS && digits.bytes().all(|b| b.is_ascii_digit()) {
-            let factors = self.verified_factors(&user.id).await?;
-            let mut last = Error::Factor(FactorError::InvalidCode);
-            for factor in &factors {
-                match self.check_totp(factor, &digits).await {
-                    Ok(()) => return Ok(()),
-                    Err(e @ Error::Factor(_)) => last = e,
-                    Err(e) => return Err(e),
-                }
+        let result: Result<()> = async {
+            if !self.owes_mfa(env, user, method).await? {
+                return Err(Error::InvalidPendingToken);
             }
-            return Err(last);
+            let digits = totp::normalize_code(input);
+            if digits.len() == totp::DIGITS && digits.bytes().all(|b| b.is_ascii_digit()) {
+                let factors = self.verified_factors(&user.id).await?;
+                let mut last = Error::Factor(FactorError::InvalidCode);
+                for factor in &factors {
+                    match self.check_totp(factor, &digits).await {
+                        Ok(()) => return Ok(()),
+                        Err(e @ Error::Factor(_)) => last = e,
+                        Err(e) => return Err(e),
+                    }
+                }
+                return Err(last);
+            }
+            let key = self.count_code_attempt(&user.id).await?;
+            let Some(code) = totp::normalize_recovery_code(input) else {
+                return Err(Error::Factor(FactorError::InvalidCode));
+            };
+            if !self.store.consume_recovery_code(&user.id, &recovery_hash(&user.id, &code), self.now()).await? {
+                return Err(Error::Factor(FactorError::InvalidCode));
+            }
+            self.store.clear_attempts(&key).await?;
+            tracing::warn!(user.id = %user.id, "signed in with a recovery code");
+            Ok(())
         }
-        let key = self.count_code_attempt(&user.id).await?;
-        let Some(code) = totp::normalize_recovery_code(input) else {
-            return Err(Error::Factor(FactorError::InvalidCode));
-        };
-        if !self.store.consume_recovery_code(&user.id, &recovery_hash(&user.id, &code), self.now()).await? {
-            return Err(Error::Factor(FactorError::InvalidCode));
-        }
-        self.store.clear_attempts(&key).await?;
-        tracing::warn!(user.id = %user.id, "signed in with a recovery code");
-        Ok(())
+        .await;
+        self.counters.sign_in(super::counters::SignInMethod::Mfa, &result);
+        result
     }
 
     /// Removes every TOTP factor of a user, and their recovery codes (hosted security page).

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod codes;
+pub mod counters;
 pub mod delivery;
 pub mod email;
 pub mod environments;
@@ -16,6 +17,7 @@ pub mod passkeys;
 pub mod password_reset;
 pub mod pending;
 pub mod sessions;
+pub mod sign_up;
 pub mod social;
 pub mod throttle;
 pub mod tokens;
@@ -100,6 +102,8 @@ pub struct Core {
     outbox_ready: Arc<Notify>,
     /// Two-factor keys: the TOTP secret encryption key and the WebAuthn relying party.
     mfa: Arc<mfa::MfaKeys>,
+    /// Sign-ins and refreshes by outcome, for `/metrics` (relaxed atomics).
+    counters: Arc<counters::Counters>,
 }
 
 /// A server secret (the refresh-rotation key) kept sealed with the server key, so a copy of the
@@ -107,8 +111,15 @@ pub struct Core {
 /// the first process to open it seals it in place, keeping its value (issued tokens stay good).
 async fn sealed_server_secret(store: &Store, sealer: &SecretBox, name: &str) -> anyhow::Result<String> {
     let purpose = format!("server-secret:{name}");
-    let fresh = sealer.seal(&purpose, &crate::crypto::secrets::random_token(32))?;
-    let stored = store.server_secret(name, &fresh).await?;
+    // Usually it exists: then no fresh secret is made (drawing random bytes is the first use of
+    // aws-lc's generator, whose entropy set-up would otherwise cost every start ~20 ms).
+    let stored = match store.find_server_secret(name).await? {
+        Some(stored) => stored,
+        None => {
+            let fresh = sealer.seal(&purpose, &crate::crypto::secrets::random_token(32))?;
+            store.server_secret(name, &fresh).await?
+        }
+    };
     // Sealed values start `v1.`; a clear one is base64url, which has no dot.
     if stored.starts_with("v1.") {
         return sealer.open(&purpose, &stored).map_err(|e| anyhow::anyhow!("cannot open the stored {name}: {e}"));
@@ -179,6 +190,7 @@ impl Core {
             email_templates: Arc::new(email::EmailTemplates::default()),
             outbox_ready: Arc::new(Notify::new()),
             mfa: Arc::new(mfa),
+            counters: Arc::new(counters::Counters::default()),
         })
     }
 
@@ -191,19 +203,29 @@ impl Core {
         &self.config
     }
 
+    /// Sign-ins and refreshes counted so far (`/metrics` reads them).
+    pub fn counters(&self) -> &counters::Counters {
+        &self.counters
+    }
+
     /// Deletes what has expired (codes, requests, challenges, ceremonies, throttle rows, and
     /// sessions ended or expired longer ago than `ended_sessions_kept_days`), in small batches;
     /// the server runs it every ten minutes. Failures are logged: the next run tries again.
-    pub async fn purge_expired(&self) -> u64 {
+    pub async fn purge_expired(&self) -> crate::store::PurgeReport {
         let kept = self.config.ended_sessions_kept_days.max(0) * 24 * 3600 * 1000;
         match self.store.purge_expired(self.now(), kept).await {
-            Ok(removed) => {
-                tracing::debug!(removed, "purged expired records");
-                removed
+            Ok(report) => {
+                tracing::debug!(
+                    removed = report.removed,
+                    batches = report.batches,
+                    longest_batch_ms = report.longest_batch.as_secs_f64() * 1000.0,
+                    "purged expired records"
+                );
+                report
             }
             Err(e) => {
                 tracing::warn!(error = %e, "could not purge expired records");
-                0
+                crate::store::PurgeReport::default()
             }
         }
     }

@@ -197,36 +197,41 @@ impl Core {
         ceremony_id: &str,
         credential: Value,
     ) -> Result<User> {
-        let ceremony = self.take_ceremony(env, ceremony_id, AUTHENTICATION).await?;
-        let state: DiscoverableAuthentication = serde_json::from_str(&ceremony.state).map_err(json_error)?;
-        let answer: PublicKeyCredential =
-            serde_json::from_value(credential).map_err(|_| refused("The browser's passkey answer is malformed."))?;
-        let rp = self.relying_party(env)?;
-        let (handle, credential_id) = rp
-            .identify_discoverable_authentication(&answer)
-            .map_err(|_| refused("The passkey did not identify a user."))?;
-        let unknown = || refused("This passkey is not registered here (it may have been removed).");
-        let stored = self
-            .store
-            .find_passkey_by_credential(&env.id, &URL_SAFE_NO_PAD.encode(credential_id))
-            .await?
-            .ok_or_else(unknown)?;
-        if user_handle(&stored.user_id)? != handle {
-            return Err(unknown());
+        let result: Result<User> = async {
+            let ceremony = self.take_ceremony(env, ceremony_id, AUTHENTICATION).await?;
+            let state: DiscoverableAuthentication = serde_json::from_str(&ceremony.state).map_err(json_error)?;
+            let answer: PublicKeyCredential = serde_json::from_value(credential)
+                .map_err(|_| refused("The browser's passkey answer is malformed."))?;
+            let rp = self.relying_party(env)?;
+            let (handle, credential_id) = rp
+                .identify_discoverable_authentication(&answer)
+                .map_err(|_| refused("The passkey did not identify a user."))?;
+            let unknown = || refused("This passkey is not registered here (it may have been removed).");
+            let stored = self
+                .store
+                .find_passkey_by_credential(&env.id, &URL_SAFE_NO_PAD.encode(credential_id))
+                .await?
+                .ok_or_else(unknown)?;
+            if user_handle(&stored.user_id)? != handle {
+                return Err(unknown());
+            }
+            let mut passkey: Passkey = serde_json::from_str(&stored.credential).map_err(json_error)?;
+            let result = rp.finish_discoverable_authentication_v2(&answer, state, &passkey).map_err(|e| {
+                tracing::info!(user.id = %stored.user_id, error = %e, "passkey sign-in refused");
+                refused("The passkey could not be verified.")
+            })?;
+            if !result.user_verified() {
+                return Err(refused("The passkey did not verify the user (PIN or biometrics)."));
+            }
+            passkey.update_credential(&result);
+            let credential = serde_json::to_string(&passkey).map_err(json_error)?;
+            self.store.update_passkey_use(&stored.id, &credential, self.now()).await?;
+            let user = self.store.find_user(&env.id, &stored.user_id).await?.ok_or_else(unknown)?;
+            tracing::info!(user.id = %user.id, passkey.id = %stored.id, "signed in with a passkey");
+            Ok(user)
         }
-        let mut passkey: Passkey = serde_json::from_str(&stored.credential).map_err(json_error)?;
-        let result = rp.finish_discoverable_authentication_v2(&answer, state, &passkey).map_err(|e| {
-            tracing::info!(user.id = %stored.user_id, error = %e, "passkey sign-in refused");
-            refused("The passkey could not be verified.")
-        })?;
-        if !result.user_verified() {
-            return Err(refused("The passkey did not verify the user (PIN or biometrics)."));
-        }
-        passkey.update_credential(&result);
-        let credential = serde_json::to_string(&passkey).map_err(json_error)?;
-        self.store.update_passkey_use(&stored.id, &credential, self.now()).await?;
-        let user = self.store.find_user(&env.id, &stored.user_id).await?.ok_or_else(unknown)?;
-        tracing::info!(user.id = %user.id, passkey.id = %stored.id, "signed in with a passkey");
-        Ok(user)
+        .await;
+        self.counters.sign_in(super::counters::SignInMethod::Passkey, &result);
+        result
     }
 }

@@ -6,8 +6,9 @@ use super::{Core, Error, Result};
 use crate::crypto::password::is_importable_hash;
 use crate::domain::environment::Environment;
 use crate::domain::listing::{UserPage, UserQuery};
-use crate::domain::user::{User, normalize_email};
+use crate::domain::user::{User, is_single_script, normalize_email};
 use crate::ids::new_id;
+use crate::store::LookAlikes;
 
 /// A new user, already parsed from the wire.
 #[derive(Debug, Default)]
@@ -42,11 +43,24 @@ const MAX_METADATA_KEYS: usize = 50;
 const MAX_NAME_CHARS: usize = 256;
 
 impl Core {
-    pub async fn create_user(&self, env: &Environment, new: NewUser) -> Result<User> {
-        let email = parse_email(&new.email)?;
+    /// Every check `create_user` makes of its input before touching the store (the address,
+    /// names, metadata, password policy); returns the normalised address. The uniform sign-up
+    /// runs it for taken addresses too, so its refusals never depend on who has an account.
+    pub fn check_new_user(&self, env: &Environment, new: &NewUser) -> Result<String> {
+        let email = parse_new_email(&new.email)?;
         check_metadata(&new.metadata)?;
         check_optional_text("first_name", new.first_name.as_deref())?;
         check_optional_text("last_name", new.last_name.as_deref())?;
+        if let (Some(password), None) = (&new.password, &new.password_hash) {
+            let inputs =
+                [email.as_str(), new.first_name.as_deref().unwrap_or(""), new.last_name.as_deref().unwrap_or("")];
+            self.check_password(env, password, &inputs)?;
+        }
+        Ok(email)
+    }
+
+    pub async fn create_user(&self, env: &Environment, new: NewUser) -> Result<User> {
+        let email = self.check_new_user(env, &new)?;
         let password_hash = match (&new.password, &new.password_hash) {
             (Some(_), Some(_)) => {
                 return Err(Error::validation(
@@ -55,12 +69,7 @@ impl Core {
                     "Give either password or password_hash, not both.",
                 ));
             }
-            (Some(password), None) => {
-                let inputs =
-                    [email.as_str(), new.first_name.as_deref().unwrap_or(""), new.last_name.as_deref().unwrap_or("")];
-                self.check_password(env, password, &inputs)?;
-                Some(self.passwords.hash(password).await?)
-            }
+            (Some(password), None) => Some(self.passwords.hash(password).await?),
             (None, Some((hash, kind))) => Some(check_import(hash, kind)?),
             (None, None) => None,
         };
@@ -117,6 +126,7 @@ impl Core {
         if let Some(email) = &patch.email {
             let email = parse_email(email)?;
             if email != user.email {
+                let email = parse_new_email(&email)?;
                 user.email = email;
                 user.email_verified = false;
             }
@@ -183,6 +193,22 @@ impl Core {
         Ok(user)
     }
 
+    /// Gives every user stored before migration 10 its email skeleton, then counts the groups
+    /// of look-alike addresses (for the start-up warning).
+    pub async fn prepare_email_skeletons(&self) -> Result<usize> {
+        let filled = self.store.backfill_email_skeletons().await?;
+        if filled > 0 {
+            tracing::info!(users = filled, "email skeletons computed for users stored before the look-alike check");
+        }
+        Ok(self.store.email_look_alikes().await?.len())
+    }
+
+    /// Groups of users (all environments) whose email addresses look alike.
+    pub async fn email_look_alikes(&self) -> Result<Vec<LookAlikes>> {
+        self.store.backfill_email_skeletons().await?;
+        Ok(self.store.email_look_alikes().await?)
+    }
+
     pub async fn delete_user(&self, env: &Environment, id: &str) -> Result<()> {
         if !self.store.delete_user(&env.id, id).await? {
             return Err(Error::NotFound { kind: "User", id: id.to_owned() });
@@ -200,6 +226,22 @@ impl Core {
 fn parse_email(raw: &str) -> Result<String> {
     normalize_email(raw)
         .ok_or_else(|| Error::validation("email", "invalid_email", format!("'{raw}' is not a valid email address.")))
+}
+
+/// `parse_email` for an address about to be stored: also one script per part, so a Latin
+/// address with a Cyrillic `а` in it cannot pass for the all-Latin one.
+fn parse_new_email(raw: &str) -> Result<String> {
+    let email = parse_email(raw)?;
+    if !is_single_script(&email) {
+        return Err(Error::validation(
+            "email",
+            "invalid_email",
+            format!(
+                "'{raw}' mixes writing systems (scripts) in one part of the address, so it could pass for another address."
+            ),
+        ));
+    }
+    Ok(email)
 }
 
 fn check_optional_text(field: &str, value: Option<&str>) -> Result<()> {

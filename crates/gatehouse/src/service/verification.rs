@@ -12,6 +12,16 @@ use crate::domain::user::User;
 impl Core {
     /// Sends a verification code to the user's address.
     pub async fn send_verification_email(&self, env: &LoadedEnvironment, user: &User) -> Result<OneTimeCode> {
+        self.send_verification_email_from(env, user, None).await
+    }
+
+    /// `send_verification_email` asked for by a client at `ip` (its send limits count it).
+    pub async fn send_verification_email_from(
+        &self,
+        env: &LoadedEnvironment,
+        user: &User,
+        ip: Option<&crate::domain::client_address::ClientAddress>,
+    ) -> Result<OneTimeCode> {
         if user.email_verified {
             return Err(Error::Rejected {
                 reason: Rejection::EmailAlreadyVerified,
@@ -19,7 +29,7 @@ impl Core {
             });
         }
         self.check_email_available(env)?;
-        self.throttle_sends("email_verification", &user.email, None).await?;
+        self.throttle_sends("email_verification", &user.email, ip).await?;
         let (code, secret) = self.issue_code(&env.id, CodeKind::EmailVerification, user).await?;
         let app = &env.settings.branding.app_name;
         self.send_email(
@@ -50,12 +60,14 @@ impl Core {
                 message: "The email has already been verified.".into(),
             });
         }
-        match self.redeem_code(&env.id, CodeKind::EmailVerification, &user.id, code).await? {
+        let result = match self.redeem_code(&env.id, CodeKind::EmailVerification, &user.id, code).await? {
             Ok(_) => self.mark_email_verified(user).await,
             Err(problem) => Err(Error::Rejected {
                 reason: Rejection::EmailVerificationCode(problem),
                 message: problem.message().into(),
             }),
-        }
+        };
+        self.counters.sign_in(super::counters::SignInMethod::EmailVerification, &result);
+        result
     }
 }

@@ -34,6 +34,7 @@ pub const TABLES: &[(&str, &str)] = &[
     ("authorization_codes", "code_hash"),
     ("throttle", "key"),
     ("pending_authentications", "token_hash"),
+    ("hosted_sign_ups", "token_hash"),
     ("one_time_codes", "id"),
     ("email_outbox", "id"),
     ("auth_factors", "id"),

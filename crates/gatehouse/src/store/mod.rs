@@ -37,10 +37,12 @@ use sqlx::{AnyPool, Executor as _, Row as _};
 pub use copy::{CopyError, CopyProgress, TABLES as COPY_TABLES, TableCopied};
 pub use environments::NewEnvironment;
 pub use factors::Ceremony;
+pub use housekeeping::PurgeReport;
 pub use identities::SocialLogin;
 pub use refresh_cache::DEFAULT_ENTRIES as DEFAULT_REFRESH_CACHE_ENTRIES;
 pub use sessions::{AuthCode, CodeOutcome, NewAuthCode, RefreshContext};
 pub use throttle::Attempt;
+pub use users::LookAlikes;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -97,6 +99,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "expiry indexes", include_str!("../../migrations/0006_expiry_indexes.sql")),
     (7, "auth_time and certificates", include_str!("../../migrations/0007_auth_time_and_certificates.sql")),
     (9, "organizations", include_str!("../../migrations/0009_organizations.sql")),
+    (10, "email skeletons", include_str!("../../migrations/0010_email_skeletons.sql")),
 ];
 
 impl Store {
@@ -249,6 +252,14 @@ impl Store {
             sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations").fetch_one(self.reader()).await?;
         let latest = latest.unwrap_or(0);
         Ok(MIGRATIONS.iter().filter(|(version, _, _)| *version > latest).count())
+    }
+
+    /// The stored server secret `name`, if there is one (a start that finds it proposes none).
+    pub async fn find_server_secret(&self, name: &str) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     /// A server-wide secret (e.g. the key that derives rotated refresh tokens), created once.

@@ -62,4 +62,61 @@ impl Store {
         .await?;
         Ok(row)
     }
+
+    /// Stores a hosted sign-up waiting for its code: `user_id` for a new address, none for a
+    /// decoy (`service::sign_up`).
+    pub async fn insert_hosted_sign_up(
+        &self,
+        token_hash: &str,
+        environment_id: &str,
+        email: &str,
+        user_id: Option<&str>,
+        expires_at: Millis,
+        now: Millis,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO hosted_sign_ups (token_hash, environment_id, email, user_id, expires_at, used_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, NULL, $6)",
+        )
+        .bind(token_hash)
+        .bind(environment_id)
+        .bind(email)
+        .bind(user_id)
+        .bind(expires_at)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// An unused, unexpired hosted sign-up of this environment: its address and user (none for
+    /// a decoy).
+    pub async fn find_hosted_sign_up(
+        &self,
+        token_hash: &str,
+        environment_id: &str,
+        now: Millis,
+    ) -> StoreResult<Option<(String, Option<String>)>> {
+        Ok(sqlx::query_as(
+            "SELECT email, user_id FROM hosted_sign_ups \
+             WHERE token_hash = $1 AND environment_id = $2 AND used_at IS NULL AND expires_at > $3",
+        )
+        .bind(token_hash)
+        .bind(environment_id)
+        .bind(now)
+        .fetch_optional(self.reader())
+        .await?)
+    }
+
+    /// Spends a hosted sign-up, atomically; false if unknown, used or expired.
+    pub async fn consume_hosted_sign_up(&self, token_hash: &str, now: Millis) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE hosted_sign_ups SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1",
+        )
+        .bind(now)
+        .bind(token_hash)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
 }

@@ -6,7 +6,15 @@ use sqlx::any::AnyRow;
 use super::{Store, StoreError, StoreResult, conflict, get_bool, get_opt_string};
 use crate::clock::Millis;
 use crate::domain::listing::{ListOrder, UserPage, UserQuery};
-use crate::domain::user::User;
+use crate::domain::user::{User, email_skeleton};
+
+/// Users of one environment whose addresses share a skeleton: `(id, email)` each.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LookAlikes {
+    pub environment_id: String,
+    pub skeleton: String,
+    pub users: Vec<(String, String)>,
+}
 
 const USER_COLUMNS: &str = "id, environment_id, email, email_verified, first_name, last_name, profile_picture_url, \
      external_id, metadata, locale, password_hash, last_sign_in_at, created_at, updated_at";
@@ -42,7 +50,9 @@ fn metadata_json(user: &User) -> String {
 }
 
 impl Store {
-    /// Inserts a user; `Conflict("users.email")` or `Conflict("users.external_id")` on duplicates.
+    /// Inserts a user; `Conflict("users.email")` or `Conflict("users.external_id")` on duplicates,
+    /// `Conflict("users.email_skeleton")` when another user's address looks the same (one
+    /// conditional statement over the skeleton index).
     pub async fn insert_user(&self, u: &User) -> StoreResult<()> {
         if self.find_user_by_email(&u.environment_id, &u.email).await?.is_some() {
             return Err(StoreError::Conflict("users.email"));
@@ -52,8 +62,10 @@ impl Store {
         {
             return Err(StoreError::Conflict("users.external_id"));
         }
-        sqlx::query(&format!(
-            "INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO users ({USER_COLUMNS}, email_skeleton) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 \
+             WHERE NOT EXISTS (SELECT 1 FROM users WHERE environment_id = $2 AND email_skeleton = $15)"
         ))
         .bind(&u.id)
         .bind(&u.environment_id)
@@ -69,10 +81,85 @@ impl Store {
         .bind(u.last_sign_in_at)
         .bind(u.created_at)
         .bind(u.updated_at)
+        .bind(email_skeleton(&u.email))
         .execute(&self.pool)
         .await
         .map_err(|e| conflict(e, "users.email"))?;
+        if inserted.rows_affected() == 0 {
+            return Err(self.look_alike_conflict(u).await?);
+        }
         Ok(())
+    }
+
+    /// Why a write guarded by the skeleton did nothing: the same address, or a look-alike.
+    async fn look_alike_conflict(&self, u: &User) -> StoreResult<StoreError> {
+        let same: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE environment_id = $1 AND email = $2")
+            .bind(&u.environment_id)
+            .bind(&u.email)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(StoreError::Conflict(match same {
+            Some(id) if id != u.id => "users.email",
+            _ => "users.email_skeleton",
+        }))
+    }
+
+    /// Whether another user of the environment has an address that looks like `email`
+    /// (one lookup on the skeleton index).
+    pub async fn email_look_alike_exists(&self, environment_id: &str, email: &str) -> StoreResult<bool> {
+        let found: Option<String> =
+            sqlx::query_scalar("SELECT id FROM users WHERE environment_id = $1 AND email_skeleton = $2 LIMIT 1")
+                .bind(environment_id)
+                .bind(email_skeleton(email))
+                .fetch_optional(self.reader())
+                .await?;
+        Ok(found.is_some())
+    }
+
+    /// Fills in the skeleton of users stored before migration 10, in batches; returns how many.
+    pub async fn backfill_email_skeletons(&self) -> StoreResult<u64> {
+        let mut done = 0;
+        loop {
+            let rows: Vec<(String, String)> =
+                sqlx::query_as("SELECT id, email FROM users WHERE email_skeleton IS NULL LIMIT 500")
+                    .fetch_all(&self.pool)
+                    .await?;
+            if rows.is_empty() {
+                return Ok(done);
+            }
+            let mut tx = self.pool.begin().await?;
+            for (id, email) in &rows {
+                sqlx::query("UPDATE users SET email_skeleton = $1 WHERE id = $2")
+                    .bind(email_skeleton(email))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            done += rows.len() as u64;
+        }
+    }
+
+    /// Groups of users whose addresses look alike (same environment, same skeleton), each
+    /// group's addresses in creation order; groups by environment, then first address.
+    pub async fn email_look_alikes(&self) -> StoreResult<Vec<LookAlikes>> {
+        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+            "SELECT u.environment_id, u.email_skeleton, u.id, u.email FROM users u \
+             JOIN (SELECT environment_id, email_skeleton FROM users WHERE email_skeleton IS NOT NULL \
+                   GROUP BY environment_id, email_skeleton HAVING COUNT(*) > 1) d \
+               ON d.environment_id = u.environment_id AND d.email_skeleton = u.email_skeleton \
+             ORDER BY u.environment_id, u.email_skeleton, u.created_at, u.id",
+        )
+        .fetch_all(self.reader())
+        .await?;
+        let mut groups: Vec<LookAlikes> = Vec::new();
+        for (environment_id, skeleton, id, email) in rows {
+            match groups.last_mut() {
+                Some(g) if g.environment_id == environment_id && g.skeleton == skeleton => g.users.push((id, email)),
+                _ => groups.push(LookAlikes { environment_id, skeleton, users: vec![(id, email)] }),
+            }
+        }
+        Ok(groups)
     }
 
     pub async fn find_user(&self, environment_id: &str, id: &str) -> StoreResult<Option<User>> {
@@ -142,9 +229,29 @@ impl Store {
         Ok(UserPage { users, has_more })
     }
 
-    /// Writes every mutable field of `u`.
+    /// Writes every mutable field of `u`; `Conflict("users.email_skeleton")` when its new
+    /// address looks like another user's.
     pub async fn update_user(&self, u: &User) -> StoreResult<()> {
-        update_user_in(&self.pool, u).await
+        if update_user_in(&self.pool, u).await? {
+            return Ok(());
+        }
+        self.refused_update(u).await
+    }
+
+    /// Why an update changed nothing: a look-alike address, or a user deleted meanwhile (no error).
+    async fn refused_update(&self, u: &User) -> StoreResult<()> {
+        let other: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM users WHERE environment_id = $1 AND email_skeleton = $2 AND id <> $3 LIMIT 1",
+        )
+        .bind(&u.environment_id)
+        .bind(email_skeleton(&u.email))
+        .bind(&u.id)
+        .fetch_optional(&self.pool)
+        .await?;
+        match other {
+            Some(_) => Err(StoreError::Conflict("users.email_skeleton")),
+            None => Ok(()),
+        }
     }
 
     /// Updates the user and ends all of their sessions in one transaction (password change).
@@ -155,7 +262,10 @@ impl Store {
             .bind(&u.id)
             .execute(&mut *tx)
             .await?;
-        update_user_in(&mut *tx, u).await?;
+        if !update_user_in(&mut *tx, u).await? {
+            tx.rollback().await?;
+            return self.refused_update(u).await;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -194,15 +304,18 @@ impl Store {
     }
 }
 
-async fn update_user_in<'e, E>(executor: E, u: &User) -> StoreResult<()>
+async fn update_user_in<'e, E>(executor: E, u: &User) -> StoreResult<bool>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    sqlx::query(
+    // A new address must not look like another user's; an unchanged one stays as it is, even
+    // beside a look-alike stored before the check existed.
+    let updated = sqlx::query(
         "UPDATE users SET email = $1, email_verified = $2, first_name = $3, last_name = $4, profile_picture_url = $5, \
          external_id = $6, metadata = $7, locale = $8, password_hash = $9, last_sign_in_at = $10, updated_at = $11, \
-         version = version + 1 \
-         WHERE id = $12 AND environment_id = $13",
+         email_skeleton = $14, version = version + 1 \
+         WHERE id = $12 AND environment_id = $13 AND (email = $1 OR NOT EXISTS \
+           (SELECT 1 FROM users o WHERE o.environment_id = $13 AND o.email_skeleton = $14 AND o.id <> $12))",
     )
     .bind(&u.email)
     .bind(i64::from(u.email_verified))
@@ -217,10 +330,11 @@ where
     .bind(u.updated_at)
     .bind(&u.id)
     .bind(&u.environment_id)
+    .bind(email_skeleton(&u.email))
     .execute(executor)
     .await
     .map_err(|e| conflict(e, "users.email"))?;
-    Ok(())
+    Ok(updated.rows_affected() > 0)
 }
 
 impl Store {

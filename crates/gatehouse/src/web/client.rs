@@ -11,7 +11,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::domain::client_address::{ClientAddress, TrustedProxies, parse_forwarded, parse_x_forwarded_for};
-use crate::web::AppState;
+use crate::web::WebConfig;
 
 /// Which forwarding header trusted proxies set.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -65,9 +65,13 @@ pub fn has_forwarding_headers(headers: &HeaderMap) -> bool {
 }
 
 /// Resolves the client address and stores it in the request's extensions.
-pub(super) async fn resolve_client(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub(super) async fn resolve_client(
+    State(web): State<std::sync::Arc<WebConfig>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>().copied() {
-        let client = state.web.client_addresses.resolve(peer.ip(), req.headers());
+        let client = web.client_addresses.resolve(peer.ip(), req.headers());
         req.extensions_mut().insert(client);
     }
     next.run(req).await

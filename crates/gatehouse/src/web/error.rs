@@ -3,7 +3,7 @@
 //!
 //! Internal causes are logged here, once, and never sent to the client.
 
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
@@ -122,6 +122,7 @@ fn rejection_code(reason: Rejection) -> ErrorCode {
 fn duplicate_code(what: Duplicate) -> ErrorCode {
     match what {
         Duplicate::UserEmail => ErrorCode::UserAlreadyExists,
+        Duplicate::LookAlikeEmail => ErrorCode::EmailLookAlike,
         Duplicate::ExternalId => ErrorCode::ExternalIdAlreadyExists,
         Duplicate::Passkey => ErrorCode::PasskeyAlreadyRegistered,
         Duplicate::RedirectUri => ErrorCode::RedirectUriAlreadyExists,
@@ -227,6 +228,20 @@ impl ApiError {
             }
         }
     }
+}
+
+/// An error decided by its HTTP status alone (a wrong method, an unreadable request, a
+/// timeout), in the coded shape with the registry's code; the status stays as given.
+pub fn protocol_error(status: StatusCode, message: impl Into<String>) -> Response {
+    let mut out = ApiError::new(ErrorCode::for_protocol_status(status), message).into_response();
+    *out.status_mut() = status;
+    out
+}
+
+/// The JSON body of `protocol_error`, for answers written below the router
+/// (`server::connections` replaces the HTTP library's empty-bodied ones with it).
+pub fn protocol_error_json(status: StatusCode, message: impl Into<String>) -> String {
+    ApiError::new(ErrorCode::for_protocol_status(status), message).body().to_string()
 }
 
 impl IntoResponse for ApiError {

@@ -6,9 +6,7 @@ use std::sync::Arc;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-
-use crate::web::AppState;
+use axum::response::Response;
 
 /// One line per request: method, path (never the query, which can hold tokens), status, time.
 /// Refused sign-ins (tagged with `outcome::Refused`) and throttling refusals (429) are logged
@@ -22,15 +20,18 @@ pub(super) async fn log_requests(
     // clock directly rather than the injected one.
     let started = std::time::Instant::now();
     let method = req.method().clone();
-    let path = req.uri().path().to_owned();
+    // The URI and the matched route are shared buffers: cloning them allocates nothing.
+    let uri = req.uri().clone();
     let client = super::extract::client_address(req.extensions());
-    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let response = next.run(req).await;
     let status = response.status().as_u16();
     let seconds = started.elapsed().as_secs_f64();
     let duration_ms = seconds * 1000.0;
-    metrics.record(route.as_deref().unwrap_or("unmatched"), status, seconds);
-    let client_address = client.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
+    metrics.record(route.as_ref().map_or("unmatched", MatchedPath::as_str), status, seconds);
+    let path = uri.path();
+    // Formatted only when a line is written.
+    let client_address = Shown(client);
     let refused = response.extensions().get::<super::outcome::Refused>();
     if status >= 500 {
         tracing::warn!(%method, %path, status, duration_ms, "request failed");
@@ -45,6 +46,18 @@ pub(super) async fn log_requests(
         tracing::debug!(%method, %path, status, duration_ms, "request");
     }
     response
+}
+
+/// An optional client address in a log line: the address, or `-`.
+struct Shown(Option<std::net::IpAddr>);
+
+impl std::fmt::Display for Shown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(ip) => ip.fmt(f),
+            None => f.write_str("-"),
+        }
+    }
 }
 
 /// Framework rejections (a malformed path or query, a wrong method) come as plain text; the
@@ -69,20 +82,18 @@ pub(super) async fn json_errors(req: Request, next: Next) -> Response {
             if text.is_empty() { "The request is not valid.".to_owned() } else { text }
         }
     };
-    let code = if status.is_server_error() { "internal_error" } else { "invalid_request" };
-    let mut out = (status, axum::Json(serde_json::json!({ "code": code, "message": message }))).into_response();
-    out.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    out
+    // The status stays the framework's (a 415 stays a 415); the code and shape are the registry's.
+    crate::web::error::protocol_error(status, message)
 }
 
 /// Headers every response carries: no sniffing, no framing, no referrer leaking codes; HSTS
 /// when the public URL is https; and `Cache-Control: no-store` unless the handler chose a
 /// caching policy (only public material does: the JWKS, assets, brand styles), so no answer
 /// carrying a code, token, reset link or TOTP secret is ever kept by a cache.
-pub(super) async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub(super) async fn security_headers(State(https): State<bool>, req: Request, next: Next) -> Response {
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
-    if state.https() {
+    if https {
         headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
     }
     if !headers.contains_key(header::CACHE_CONTROL) {

@@ -27,6 +27,7 @@ use axum::middleware::{from_fn, from_fn_with_state};
 
 use crate::service::Core;
 use error::ApiError;
+pub use error::{protocol_error, protocol_error_json};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -76,10 +77,16 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", axum::routing::get(metrics::serve))
         .fallback(not_found)
         .layer(from_fn(middleware::json_errors))
-        .layer(from_fn_with_state(state.clone(), middleware::security_headers))
+        // Each middleware gets only what it reads (its state is cloned for every request).
+        .layer(from_fn_with_state(state.https(), middleware::security_headers))
         .layer(from_fn_with_state(Arc::clone(&state.metrics), middleware::log_requests))
-        .layer(from_fn_with_state(state.clone(), client::resolve_client))
+        .layer(from_fn_with_state(Arc::clone(&state.web), client::resolve_client))
         .with_state(state)
+}
+
+/// What `--metrics-listen` serves: `/metrics` without a token, sharing `state`'s counters.
+pub fn metrics_app(state: AppState) -> Router {
+    metrics::private_router(state)
 }
 
 async fn not_found() -> ApiError {

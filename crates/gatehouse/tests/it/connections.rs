@@ -125,3 +125,130 @@ async fn idle_keep_alive_and_incomplete_bodies_time_out() {
     assert!(answer.contains("\"code\":\"request_timeout\""), "{answer}");
     assert!(started.elapsed() < REQUEST_TIMEOUT + Duration::from_secs(1));
 }
+
+/// Sends `request` on a fresh connection and reads the whole answer (the server closes it).
+async fn raw_answer(app: &TestApp, request: &[u8]) -> (String, serde_json::Value) {
+    let mut s = attacker_connection(app).await;
+    s.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    (head.to_owned(), serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
+}
+
+#[tokio::test]
+async fn requests_the_http_library_cannot_read_get_the_documented_error_shape() {
+    let app = spawn().await;
+    let long_uri = format!("GET /health?{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70_000));
+    let many_headers = format!("GET /health HTTP/1.1\r\nHost: x\r\n{}\r\n", "X-A: b\r\n".repeat(150));
+    let big_headers = format!("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "b".repeat(500_000));
+    for (request, status, code) in [
+        ("GET /health HTTP/1.1\r\nHost: x\r\nNo colon here\r\n\r\n".to_owned(), 400, "bad_request"),
+        (long_uri, 414, "uri_too_long"),
+        (many_headers, 431, "request_header_fields_too_large"),
+        (big_headers, 431, "request_header_fields_too_large"),
+    ] {
+        let (head, body) = raw_answer(&app, request.as_bytes()).await;
+        assert!(head.starts_with(&format!("HTTP/1.1 {status} ")), "{head}");
+        assert!(head.to_ascii_lowercase().contains("content-type: application/json"), "{head}");
+        assert_eq!(body["code"], code, "{head}\n{body}");
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    }
+    // The server still answers normally afterwards.
+    let res = app.http.get(app.at("/health")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn bodies_over_64_kib_are_refused_in_each_endpoints_shape() {
+    let app = spawn().await;
+    let big = serde_json::json!({"email": "big@example.com", "first_name": "b".repeat(70_000)});
+    let res =
+        app.http.post(app.at("/user_management/users")).bearer_auth(&app.api_key).json(&big).send().await.unwrap();
+    assert_eq!(res.status(), 413);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "request_too_large", "{body}");
+    assert!(body["message"].is_string() && body.get("error").is_none(), "{body}");
+    // The token endpoint's documented shape is OAuth's.
+    let res = app.http.post(app.at("/user_management/authenticate")).json(&big).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request", "{body}");
+    // A wrong method gets the registry's code.
+    let res = app.http.patch(app.at("/health")).send().await.unwrap();
+    assert_eq!(res.status(), 405);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "method_not_allowed", "{body}");
+}
+
+/// SIGTERM with idle, slowloris, idle keep-alive and in-flight (unfinished body) connections
+/// held open: the real binary exits within `--shutdown-timeout-secs` plus a little, instead of
+/// waiting for them (the finding was over 40 s).
+#[cfg(unix)]
+#[tokio::test]
+async fn sigterm_returns_within_the_shutdown_bound_while_connections_are_held() {
+    use std::process::{Command, Stdio};
+    const BOUND: Duration = Duration::from_secs(2);
+    let data = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+    command.arg("--data").arg(data.path()).env_remove("GATEHOUSE_SECRET_KEY").env_remove("GATEHOUSE_DATABASE_URL");
+    if let Ok(db) = std::env::var("GATEHOUSE_TEST_DATABASE_URL") {
+        command.arg("--database-url").arg(fresh_database(&db).await);
+    }
+    let mut child = command
+        .args(["--public-url", &format!("http://127.0.0.1:{port}"), "serve", "--listen", &format!("127.0.0.1:{port}")])
+        // The other deadlines are far away, so only the shutdown bound can end these connections.
+        .args(["--shutdown-timeout-secs", "2", "--header-timeout-secs", "60", "--request-timeout-secs", "60"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    while !http.get(format!("{base}/health")).send().await.is_ok_and(|r| r.status().is_success()) {
+        assert!(started.elapsed() < Duration::from_secs(30), "the server did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let connect = || TcpStream::connect(("127.0.0.1", port));
+    let mut held = Vec::new();
+    for _ in 0..20 {
+        held.push(connect().await.unwrap());
+    }
+    for _ in 0..5 {
+        let mut s = connect().await.unwrap();
+        s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ").await.unwrap();
+        held.push(s);
+        let mut s = connect().await.unwrap();
+        s.write_all(b"POST /user_management/users HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"em")
+            .await
+            .unwrap();
+        held.push(s);
+        let mut s = connect().await.unwrap();
+        s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        let mut buf = [0u8; 1024];
+        assert!(s.read(&mut buf).await.unwrap() > 0);
+        held.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let pid = rustix::process::Pid::from_child(&child);
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    let signalled = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if signalled.elapsed() > BOUND + Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("SIGTERM did not end the server within {:?}", signalled.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let took = signalled.elapsed();
+    assert!(status.success(), "{status:?}");
+    assert!(took < BOUND + Duration::from_secs(2), "SIGTERM took {took:?} (bound {BOUND:?})");
+    assert!(took >= BOUND - Duration::from_millis(500), "the requests in flight were waited for: {took:?}");
+    drop(held);
+}

@@ -88,6 +88,111 @@ async fn look_alike_addresses_with_invisible_characters_are_refused() {
     assert_eq!(list["data"].as_array().unwrap().len(), 1);
 }
 
+/// Cyrillic ѕ с о р е: every letter a look-alike of Latin `scope`, all in one script.
+const CYRILLIC_SCOPE: &str = "\u{0455}\u{0441}\u{043E}\u{0440}\u{0435}@x.com";
+
+#[tokio::test]
+async fn look_alike_addresses_are_refused_at_creation_and_email_change() {
+    let app = TestApp::spawn().await;
+    app.create_user("scope@x.com").await;
+    app.create_user("bobl@x.com").await;
+    let create = |email: &str| {
+        app.api(Method::POST, "/user_management/users", Some(json!({"email": email, "password": PASSWORD})))
+    };
+    for email in [CYRILLIC_SCOPE, "bob1@x.com", "SCOPE@x.com"] {
+        let (status, body) = create(email).await;
+        assert_eq!(status, 409, "{email}: {body}");
+        let expected = if email == "SCOPE@x.com" { "user_already_exists" } else { "email_look_alike" };
+        assert_eq!(body["code"], expected, "{email}: {body}");
+        assert!(expected == "user_already_exists" || body["message"].as_str().unwrap().contains("look"), "{body}");
+    }
+    // A Latin address with one Cyrillic letter (а) is refused even with no account beside it.
+    let (status, body) = create("p\u{0430}ypal@x.com").await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("scripts"), "{body}");
+    // Changing an address to a look-alike is refused too; other changes go through.
+    let other = app.create_user("other@x.com").await;
+    let path = format!("/user_management/users/{}", other["id"].as_str().unwrap());
+    let (status, body) = app.api(Method::PUT, &path, Some(json!({"email": CYRILLIC_SCOPE}))).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("email_look_alike")), "{body}");
+    let (status, body) = app.api(Method::PUT, &path, Some(json!({"email": "other2@x.com"}))).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, list) = app.api(Method::GET, "/user_management/users", None).await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn look_alikes_stored_before_the_check_are_backfilled_and_reported() {
+    use sqlx::Connection as _;
+    let app = TestApp::spawn().await;
+    let latin = app.create_user("scope@x.com").await;
+    let cyrillic = app.create_user("someone@x.com").await;
+    let name_change = format!("/user_management/users/{}", latin["id"].as_str().unwrap());
+    {
+        // As a store from before migration 10 holds them: look-alikes, and no skeletons.
+        let mut conn = sqlx::AnyConnection::connect(&app.config.database_url()).await.unwrap();
+        sqlx::query("UPDATE users SET email = $1 WHERE id = $2")
+            .bind(CYRILLIC_SCOPE)
+            .bind(cyrillic["id"].as_str().unwrap())
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE users SET email_skeleton = NULL").execute(&mut conn).await.unwrap();
+    }
+    assert_eq!(app.core.prepare_email_skeletons().await.unwrap(), 1, "one group at start-up");
+    let groups = app.core.email_look_alikes().await.unwrap();
+    let emails: Vec<&str> = groups[0].users.iter().map(|(_, e)| e.as_str()).collect();
+    assert_eq!(emails, ["scope@x.com", CYRILLIC_SCOPE]);
+    // Either of the pair can still be changed in other ways.
+    let (status, body) = app.api(Method::PUT, &name_change, Some(json!({"first_name": "Grace"}))).await;
+    assert_eq!(status, 200, "{body}");
+    // The operator's report.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .args(["--data", app.config.data_dir.to_str().unwrap(), "--json", "users", "look-alikes"])
+        .env("GATEHOUSE_DATABASE_URL", app.config.database_url())
+        .env_remove("GATEHOUSE_SECRET_KEY")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["groups"][0]["environment"], "development", "{report}");
+    assert_eq!(report["groups"][0]["users"][1]["email"], CYRILLIC_SCOPE, "{report}");
+    // A server started on the store warns, naming the count and the command.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .args(["--data", app.config.data_dir.to_str().unwrap(), "serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("GATEHOUSE_DATABASE_URL", app.config.database_url())
+        .env_remove("GATEHOUSE_SECRET_KEY")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = server.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut log = String::new();
+    let warned = loop {
+        match rx.recv_timeout(std::time::Duration::from_secs(30)) {
+            Ok(line) if line.contains("look alike") => break line,
+            Ok(line) => log.push_str(&format!("{line}\n")),
+            Err(_) => {
+                let _ = server.kill();
+                panic!("no look-alike warning at start-up:\n{log}");
+            }
+        }
+    };
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(warned.contains("1 group") && warned.contains("gatehouse users look-alikes"), "{warned}");
+}
+
 #[cfg(unix)]
 #[tokio::test]
 async fn the_data_folder_and_its_files_are_private() {
@@ -130,7 +235,7 @@ async fn sign_up_probing_is_throttled_per_address() {
     for _ in 0..SIGN_UPS_PER_ADDRESS.max {
         let res =
             submit(&app, "/authkit/sign-up", &html, &[("email", "known@example.com"), ("password", PASSWORD)]).await;
-        assert_eq!(res.status(), 400);
+        assert_eq!(res.status(), 303, "on to the code page, as for a new address");
     }
     let res = submit(&app, "/authkit/sign-up", &html, &[("email", "known@example.com"), ("password", PASSWORD)]).await;
     assert_eq!(res.status(), 429);
@@ -276,4 +381,26 @@ async fn signing_keys_are_sealed_and_old_stores_are_sealed_in_place() {
     assert!(jwks.iter().any(|k| k.kid == kid && k.n == n && k.e == e), "{jwks:?}");
     second.close().await;
     third.close().await;
+}
+
+/// `gatehouse env show | head -1`: the reader goes away before the output is written; the
+/// command stops quietly (exit 0) instead of panicking on the closed pipe.
+#[test]
+fn output_to_a_closed_pipe_does_not_panic() {
+    use std::process::{Command, Stdio};
+    let data = tempfile::tempdir().unwrap();
+    let cli = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+        c.arg("--data").arg(data.path()).env_remove("GATEHOUSE_DATABASE_URL").env_remove("GATEHOUSE_SECRET_KEY");
+        c
+    };
+    assert!(cli().arg("init").output().unwrap().status.success());
+    for args in [&["env", "show", "development"][..], &["--json", "env", "list"][..]] {
+        let mut child = cli().args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let log = String::from_utf8_lossy(&out.stderr);
+        assert!(!log.contains("panicked"), "{args:?}: {log}");
+        assert!(out.status.success(), "{args:?}: {:?} {log}", out.status);
+    }
 }

@@ -287,6 +287,12 @@ async fn identities(app: &TestApp, user_id: &str) -> Value {
     body
 }
 
+/// The `/metrics` counter of provider callbacks of this kind (`google`, `oidc`…) and outcome.
+fn oauth_sign_ins(app: &TestApp, kind: &str, outcome: &str) -> u64 {
+    let counts = app.core.counters().sign_ins();
+    counts.iter().find(|c| c.method == "oauth" && c.provider == Some(kind) && c.outcome == outcome).unwrap().value
+}
+
 #[tokio::test]
 async fn provider_param_goes_upstream_and_creates_a_verified_user() {
     let app = TestApp::spawn().await;
@@ -323,6 +329,7 @@ async fn provider_param_goes_upstream_and_creates_a_verified_user() {
     assert_eq!(again["user"]["id"], user_id);
     let replay = callback(&app, "GoogleOAuth", &[("code", GOOD_CODE), ("state", &q["state"])]).await;
     assert!(page(replay, 400).await.contains("expired or was already used"));
+    assert_eq!((oauth_sign_ins(&app, "google", "succeeded"), oauth_sign_ins(&app, "google", "failed")), (2, 1));
 }
 
 #[tokio::test]
@@ -347,6 +354,7 @@ async fn verified_email_links_and_a_second_provider_links_to_the_same_user() {
     let list = identities(&app, existing["id"].as_str().unwrap()).await;
     assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
     assert_eq!(list[1], json!({"idp_id": "acme-sub", "type": "OAuth", "provider": "acme"}));
+    assert_eq!(oauth_sign_ins(&app, "oidc", "succeeded"), 1, "a custom provider counts as oidc");
     // The password still works: the account was verified, nothing was taken over.
     assert_eq!(app.password_login("ada@example.com", PASSWORD).await.0, 200);
 }
@@ -399,6 +407,7 @@ async fn bad_id_tokens_and_upstream_failures_show_pages() {
     }
     let (_, list) = app.api(Method::GET, "/user_management/users", None).await;
     assert_eq!(list["data"], json!([]), "no failure created a user");
+    assert_eq!((oauth_sign_ins(&app, "google", "succeeded"), oauth_sign_ins(&app, "google", "failed")), (0, 4));
 
     // The provider goes away entirely: a page, not a 500.
     fake.set(|s| s.mode = Mode::Normal);

@@ -24,6 +24,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     /// The server's configuration (a second `Core` on the same store opens with it).
     pub config: ServerConfig,
+    /// `http://<address>/metrics` when the configuration set `metrics_listen`.
+    pub metrics_url: Option<String>,
     _data: tempfile::TempDir,
 }
 
@@ -77,12 +79,26 @@ impl TestApp {
         let clock = FakeClock::new(1_800_000_000_000);
         let core = open_core(&config, Arc::new(clock.clone())).await.unwrap();
         let issued = core.ensure_environment("development").await.unwrap();
-        let server = Server::with_listener(listener, core.clone(), &config);
+        let mut server = Server::with_listener(listener, core.clone(), &config);
+        let metrics_url = match config.metrics_listen {
+            Some(addr) => Some(format!("http://{}/metrics", server.bind_metrics(addr).await.unwrap())),
+            None => None,
+        };
         tokio::spawn(server.serve(std::future::pending()));
         let http = reqwest::Client::builder().redirect(Policy::none()).cookie_store(true).build().unwrap();
         let store = Store::connect(&config.database_url(), 4, 0).await.unwrap();
         let core = TestCore { outbox_ready: Outbox(core.clone()), core, store };
-        TestApp { url, client_id: issued.client_id, api_key: issued.api_key, clock, core, http, config, _data: data }
+        TestApp {
+            url,
+            client_id: issued.client_id,
+            api_key: issued.api_key,
+            clock,
+            core,
+            http,
+            config,
+            metrics_url,
+            _data: data,
+        }
     }
 
     pub fn at(&self, path: &str) -> String {

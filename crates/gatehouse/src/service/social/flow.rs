@@ -16,6 +16,7 @@ use crate::crypto::secrets::{hash_secret, pkce_s256, random_token, secrets_equal
 use crate::domain::provider::{Kind, parse_scopes};
 use crate::domain::session::AuthMethod;
 use crate::service::auth::AuthorizeParams;
+use crate::service::counters::SignInMethod;
 use crate::service::environments::{LoadedEnvironment, SEC};
 use crate::service::{Core, Result};
 use crate::store::SocialLogin;
@@ -140,8 +141,24 @@ impl Core {
         Ok(StartOutcome::Redirect(url))
     }
 
-    /// Handles a provider's callback to `/authkit/callback/{provider_name}`.
+    /// Handles a provider's callback to `/authkit/callback/{provider_name}`, and counts it for
+    /// `/metrics` under the provider's kind: a signed-in person succeeded, anything else failed.
     pub async fn finish_social_sign_in(
+        &self,
+        provider_name: &str,
+        callback: &CallbackParams,
+        browser_binding: Option<&str>,
+    ) -> Result<CallbackOutcome> {
+        let outcome = self.handle_social_callback(provider_name, callback, browser_binding).await;
+        if let Ok(outcome) = &outcome {
+            let kind = Kind::for_name(provider_name).unwrap_or(Kind::Oidc);
+            let succeeded = matches!(outcome, CallbackOutcome::Linked { outcome: LinkOutcome::SignedIn(_), .. });
+            self.counters.sign_in_outcome(SignInMethod::OAuth(kind), succeeded);
+        }
+        outcome
+    }
+
+    async fn handle_social_callback(
         &self,
         provider_name: &str,
         callback: &CallbackParams,

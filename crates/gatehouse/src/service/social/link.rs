@@ -14,6 +14,7 @@ use crate::domain::environment::Environment;
 use crate::domain::identity::Identity;
 use crate::domain::user::{User, normalize_email};
 use crate::ids::new_id;
+use crate::service::error::Duplicate;
 use crate::service::users::NewUser;
 use crate::service::{Core, Error, Result};
 use crate::store::StoreError;
@@ -86,7 +87,7 @@ impl Core {
                             user
                         }
                         // Created meanwhile by another request: link to it on the next pass.
-                        Err(Error::Conflict { .. }) => continue,
+                        Err(Error::Conflict { what: Duplicate::UserEmail, .. }) => continue,
                         Err(e) => return Err(e),
                     }
                 }

@@ -2,8 +2,8 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
 use crate::domain::environment::Environment;
@@ -11,10 +11,12 @@ use crate::service::Error;
 use crate::web::AppState;
 use crate::web::error::ApiError;
 use crate::web::extract::MAX_BODY_BYTES;
+use crate::web::wire::ErrorCode;
 
 /// A request body as JSON (what the SDKs send) or `application/x-www-form-urlencoded`.
 /// An empty body reads as `{}`; unknown fields are ignored; malformed input is a 422
-/// `invalid_request_parameters` (the token endpoint turns it into OAuth's `invalid_request`).
+/// `invalid_request_parameters`, a body over 64 KiB a 413 `request_too_large` (the token
+/// endpoint turns either into OAuth's `invalid_request`).
 pub struct WireBody<T>(pub T);
 
 impl<S, T> FromRequest<S> for WireBody<T>
@@ -30,11 +32,16 @@ where
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|_| ApiError::bad_body("The request body could not be read (it may exceed 64 KiB)."))?;
+        let too_large = || ApiError::new(ErrorCode::PayloadTooLarge, "The request body exceeds 64 KiB.");
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                too_large()
+            } else {
+                ApiError::bad_body("The request body could not be read.")
+            }
+        })?;
         if bytes.len() > MAX_BODY_BYTES {
-            return Err(ApiError::bad_body("The request body exceeds 64 KiB."));
+            return Err(too_large());
         }
         let value = if bytes.iter().all(u8::is_ascii_whitespace) {
             serde_json::Value::Object(serde_json::Map::new())

@@ -15,6 +15,7 @@ use crate::domain::user::User;
 use crate::service::Error;
 use crate::service::auth::AuthorizeParams;
 use crate::service::environments::LoadedEnvironment;
+use crate::service::sign_up::HostedSignUp;
 use crate::web::extract::ClientInfo;
 use crate::web::{AppState, cookies};
 
@@ -173,18 +174,33 @@ pub async fn magic_auth_verify(
 
 // ---- Email verification step-up ----------------------------------------------------------
 
-/// The sign-in waiting for its email to be verified (its pending token is in a cookie).
-struct Pending {
-    token: String,
-    pending: PendingAuthentication,
-    user: User,
+/// What the code page continues (its token is in the pending cookie): a sign-in owing a
+/// verified address, a new account's hosted sign-up, or the decoy of a sign-up for a taken
+/// address (`service::sign_up`), the last two shown exactly alike.
+enum Waiting {
+    SignIn { token: String, pending: PendingAuthentication, user: Box<User> },
+    SignUp { token: String, user: Box<User> },
+    Decoy { token: String, email: String },
 }
 
-async fn pending_sign_in(state: &AppState, headers: &HeaderMap, env: &LoadedEnvironment) -> Result<Pending, PageError> {
+impl Waiting {
+    fn email(&self) -> &str {
+        match self {
+            Waiting::SignIn { user, .. } | Waiting::SignUp { user, .. } => &user.email,
+            Waiting::Decoy { email, .. } => email,
+        }
+    }
+}
+
+async fn pending_sign_in(state: &AppState, headers: &HeaderMap, env: &LoadedEnvironment) -> Result<Waiting, PageError> {
     let token = cookies::read(headers, cookies::PENDING, state.https()).unwrap_or_default();
-    match state.core.peek_pending_authentication(env, &token).await {
-        Ok((pending, user)) => Ok(Pending { token, pending, user }),
-        Err(_) => Err(Expired::SignInLink.into()),
+    if let Ok((pending, user)) = state.core.peek_pending_authentication(env, &token).await {
+        return Ok(Waiting::SignIn { token, pending, user: Box::new(user) });
+    }
+    match state.core.find_hosted_sign_up(env, &token).await? {
+        Some(HostedSignUp::New(user)) => Ok(Waiting::SignUp { token, user }),
+        Some(HostedSignUp::Taken { email }) => Ok(Waiting::Decoy { token, email }),
+        None => Err(Expired::SignInLink.into()),
     }
 }
 
@@ -193,8 +209,8 @@ pub async fn verify_email_page(
     headers: HeaderMap,
     saved: SavedRequest,
 ) -> Result<Response, PageError> {
-    let Pending { user, .. } = pending_sign_in(&state, &headers, &saved.env).await?;
-    let form = CodeForm::VerifyEmail { email: &user.email };
+    let waiting = pending_sign_in(&state, &headers, &saved.env).await?;
+    let form = CodeForm::VerifyEmail { email: waiting.email() };
     Ok(form.show(&state, &headers, StatusCode::OK, (&saved.env, &saved.params), None, None))
 }
 
@@ -203,9 +219,9 @@ pub async fn verify_email(
     headers: HeaderMap,
     SignInForm { env, params, form }: SignInForm,
 ) -> Result<Response, PageError> {
-    let Pending { token, pending, user } = pending_sign_in(&state, &headers, &env).await?;
+    let waiting = pending_sign_in(&state, &headers, &env).await?;
     let retry = |error: String| {
-        CodeForm::VerifyEmail { email: &user.email }.show(
+        CodeForm::VerifyEmail { email: waiting.email() }.show(
             &state,
             &headers,
             if error.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST },
@@ -217,12 +233,22 @@ pub async fn verify_email(
     if !form.csrf_ok() {
         return Ok(retry(FORM_EXPIRED.into()));
     }
-    match state.core.confirm_email_verification(&env, user.clone(), &form.field("code")).await {
+    let (token, user) = match &waiting {
+        Waiting::SignIn { token, user, .. } | Waiting::SignUp { token, user } => (token, user),
+        Waiting::Decoy { token, .. } => return Ok(retry(form_message(state.core.refuse_decoy_code(token).await?)?)),
+    };
+    match state.core.confirm_email_verification(&env, (**user).clone(), &form.field("code")).await {
         Ok(user) => {
-            if state.core.consume_pending_authentication(&env, &token).await.is_err() {
+            let (spent, method) = match &waiting {
+                Waiting::SignIn { pending, .. } => {
+                    (state.core.consume_pending_authentication(&env, token).await.is_ok(), pending.auth_method.clone())
+                }
+                _ => (state.core.consume_hosted_sign_up(token).await?, AuthMethod::Password),
+            };
+            if !spent {
                 return Err(Expired::SignInLink.into());
             }
-            finish(&state, &env, &params, &user, &pending.auth_method).await
+            finish(&state, &env, &params, &user, &method).await
         }
         Err(e) => Ok(retry(form_message(e)?)),
     }
@@ -231,18 +257,25 @@ pub async fn verify_email(
 pub async fn verify_email_resend(
     State(state): State<AppState>,
     headers: HeaderMap,
+    ClientInfo(info): ClientInfo,
     SignInForm { env, params, form }: SignInForm,
 ) -> Result<Response, PageError> {
-    let Pending { user, .. } = pending_sign_in(&state, &headers, &env).await?;
+    let waiting = pending_sign_in(&state, &headers, &env).await?;
     let (error, notice) = if !form.csrf_ok() {
         (Some(FORM_EXPIRED.to_owned()), None)
     } else {
-        match state.core.send_verification_email(&env, &user).await {
-            Ok(_) => (None, Some("We sent a new code.")),
+        let sent = match &waiting {
+            Waiting::SignIn { user, .. } | Waiting::SignUp { user, .. } => {
+                state.core.send_verification_email_from(&env, user, info.address.as_ref()).await.map(|_| ())
+            }
+            Waiting::Decoy { email, .. } => state.core.resend_decoy_code(email, info.address.as_ref()).await,
+        };
+        match sent {
+            Ok(()) => (None, Some("We sent a new code.")),
             Err(e) => (Some(form_message(e)?), None),
         }
     };
-    let form = CodeForm::VerifyEmail { email: &user.email };
+    let form = CodeForm::VerifyEmail { email: waiting.email() };
     Ok(form.show(&state, &headers, StatusCode::OK, (&env, &params), error, notice))
 }
 

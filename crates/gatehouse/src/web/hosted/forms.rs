@@ -15,12 +15,14 @@ use crate::domain::user::normalize_email;
 use crate::service::Error;
 use crate::service::auth::AuthorizeParams;
 use crate::service::environments::LoadedEnvironment;
+use crate::service::pending::PENDING_TTL_MS;
 use crate::service::social::ProviderButton;
 use crate::service::users::NewUser;
 use crate::web::AppState;
 use crate::web::cookies;
 use crate::web::extract::ClientInfo;
 use crate::web::outcome::refused;
+use crate::web::redirects::see_other;
 
 /// The form being shown, with what the user typed (never the password).
 #[derive(Clone, Default)]
@@ -236,6 +238,24 @@ pub async fn sign_up(
         last_name: Some(form.last_name.clone()).filter(|s| !s.is_empty()),
         ..NewUser::default()
     };
+    if state.core.uniform_sign_up(&env) {
+        // The same answer whether or not the address has an account (`service::sign_up`).
+        let sign_in_link = format!("{}/authkit/sign-in?request={}", state.core.config().public_url, params.request_id);
+        let started = match state.core.start_uniform_sign_up(&env, new, info.address.as_ref(), &sign_in_link).await {
+            Ok(started) => started,
+            Err(Error::PasswordStrength(message) | Error::Validation { message, .. }) => {
+                return refuse(StatusCode::BAD_REQUEST, &message);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let mut response = see_other(&format!("/authkit/verify-email?request={}", params.request_id));
+        if let Some(cookie) =
+            cookies::set(cookies::PENDING, &started.pending_token, state.https(), Some(PENDING_TTL_MS / 1000))
+        {
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+        }
+        return Ok(response);
+    }
     let user = match state.core.create_user(&env, new).await {
         Ok(user) => user,
         Err(Error::PasswordStrength(message) | Error::Validation { message, .. }) => {

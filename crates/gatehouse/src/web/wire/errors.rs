@@ -102,6 +102,8 @@ error_codes! {
     NotFound => NOT_FOUND, Coded, "not_found";
     Unauthorized => UNAUTHORIZED, Coded, "unauthorized";
     UserAlreadyExists => CONFLICT, Coded, "user_already_exists";
+    /// The address looks like another user's (same UTS #39 skeleton); Gatehouse's own code.
+    EmailLookAlike => CONFLICT, Coded, "email_look_alike";
     ExternalIdAlreadyExists => CONFLICT, Coded, "external_id_already_exists";
     PasskeyAlreadyRegistered => CONFLICT, Coded, "passkey_already_registered";
     RedirectUriAlreadyExists => CONFLICT, Coded, "redirect_uri_already_exists";
@@ -128,7 +130,37 @@ error_codes! {
     // ---- Limits and the server ----
     /// Throttled (with `Retry-After`).
     RateLimitExceeded => TOO_MANY_REQUESTS, Coded, "rate_limit_exceeded";
+    /// A request that is not valid HTTP, or a path or query the router cannot read.
+    BadRequest => BAD_REQUEST, Coded, "bad_request";
+    /// The endpoint exists but not for this method.
+    MethodNotAllowed => METHOD_NOT_ALLOWED, Coded, "method_not_allowed";
+    /// The request, body included, did not arrive within `--request-timeout-secs`.
+    RequestTimeout => REQUEST_TIMEOUT, Coded, "request_timeout";
+    /// A body over the limit (64 KiB on the API).
+    PayloadTooLarge => PAYLOAD_TOO_LARGE, Coded, "request_too_large";
+    /// A request line too long for the server to read.
+    UriTooLong => URI_TOO_LONG, Coded, "uri_too_long";
+    /// Request headers too large for the server to read.
+    RequestHeaderFieldsTooLarge => REQUEST_HEADER_FIELDS_TOO_LARGE, Coded, "request_header_fields_too_large";
     /// The environment cannot send email (production without SMTP).
     EmailNotConfigured => SERVICE_UNAVAILABLE, Coded, "email_not_configured";
     InternalError => INTERNAL_SERVER_ERROR, Coded, "internal_error";
+}
+
+impl ErrorCode {
+    /// The code for an error the HTTP layer or the router decided by its status alone (a wrong
+    /// method, an unreadable request, a timeout), so those answers use the registry too.
+    pub fn for_protocol_status(status: StatusCode) -> ErrorCode {
+        match status {
+            StatusCode::NOT_FOUND => ErrorCode::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+            StatusCode::REQUEST_TIMEOUT => ErrorCode::RequestTimeout,
+            StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+            StatusCode::URI_TOO_LONG => ErrorCode::UriTooLong,
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => ErrorCode::RequestHeaderFieldsTooLarge,
+            StatusCode::TOO_MANY_REQUESTS => ErrorCode::RateLimitExceeded,
+            s if s.is_server_error() => ErrorCode::InternalError,
+            _ => ErrorCode::BadRequest,
+        }
+    }
 }

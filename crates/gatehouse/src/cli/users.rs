@@ -1,0 +1,53 @@
+//! `gatehouse users …`: reports about the stored users (issue 17.4: addresses that look alike).
+
+use clap::Subcommand;
+use serde_json::json;
+
+use super::Output;
+use crate::service::Core;
+
+#[derive(Subcommand, Debug)]
+pub(super) enum UsersCommand {
+    /// List groups of users (per environment) whose email addresses look alike (the same
+    /// UTS #39 skeleton), stored before Gatehouse refused such addresses.
+    LookAlikes,
+}
+
+pub(super) async fn run(core: &Core, out: &Output, command: UsersCommand) -> anyhow::Result<()> {
+    match command {
+        UsersCommand::LookAlikes => look_alikes(core, out).await,
+    }
+}
+
+async fn look_alikes(core: &Core, out: &Output) -> anyhow::Result<()> {
+    let groups = core.email_look_alikes().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let names: std::collections::HashMap<String, String> =
+        core.list_environments().await?.into_iter().map(|e| (e.id, e.name)).collect();
+    let env_name = |id: &str| names.get(id).cloned().unwrap_or_else(|| id.to_owned());
+    let value = json!({
+        "groups": groups.iter().map(|g| json!({
+            "environment": env_name(&g.environment_id),
+            "users": g.users.iter().map(|(id, email)| json!({"id": id, "email": email})).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    });
+    out.print(value, || {
+        if groups.is_empty() {
+            return "No two users of an environment have email addresses that look alike.".to_owned();
+        }
+        let mut text = format!("{} group(s) of users whose email addresses look alike:", groups.len());
+        for g in &groups {
+            text.push_str(&format!("\n\n{}:", env_name(&g.environment_id)));
+            for (id, email) in &g.users {
+                // The escaped form shows what the eye cannot (`\u{430}` for a Cyrillic а).
+                text.push_str(&format!("\n  {id}  {email}  ({})", escape_non_ascii(email)));
+            }
+        }
+        text
+    });
+    Ok(())
+}
+
+/// Shows non-ASCII characters as `\u{…}` escapes, so look-alikes can be told apart.
+fn escape_non_ascii(s: &str) -> String {
+    s.chars().map(|c| if c.is_ascii() { c.to_string() } else { c.escape_unicode().to_string() }).collect()
+}
