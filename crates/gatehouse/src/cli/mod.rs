@@ -138,6 +138,14 @@ enum Command {
         /// the housekeeping (every ten minutes) deletes them with expired codes and sign-in state.
         #[arg(long, env = "GATEHOUSE_ENDED_SESSIONS_DAYS", default_value_t = crate::server::DEFAULT_ENDED_SESSIONS_KEPT_DAYS)]
         ended_sessions_days: i64,
+        /// Days events stay listed (`GET /events`) and replayable before the housekeeping
+        /// deletes them (at least 1; webhooks retry for three days).
+        #[arg(long, env = "GATEHOUSE_EVENTS_DAYS", default_value_t = crate::service::events::DEFAULT_EVENTS_KEPT_DAYS)]
+        events_days: i64,
+        /// Deliver webhooks to endpoints on loopback, link-local and private addresses (refused
+        /// by default: a webhook URL must not reach into the server's own network).
+        #[arg(long, env = "GATEHOUSE_WEBHOOKS_ALLOW_PRIVATE")]
+        webhooks_allow_private: bool,
         /// Reverse proxies whose forwarding header names the client (CIDR blocks or addresses,
         /// comma-separated, e.g. 127.0.0.1,10.0.0.0/8). From anyone else the header is ignored.
         #[arg(long, env = "GATEHOUSE_TRUSTED_PROXIES", default_value = "")]
@@ -332,6 +340,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         refresh_cache_entries,
         metrics_token,
         ended_sessions_days,
+        events_days,
+        webhooks_allow_private,
         trusted_proxies,
         forwarded_header,
         dev_emails,
@@ -342,6 +352,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         config.refresh_cache_entries = refresh_cache_entries;
         config.metrics_token = metrics_token;
         config.ended_sessions_kept_days = ended_sessions_days;
+        config.events.kept_days = events_days.max(1);
+        config.events.webhooks_allow_private = webhooks_allow_private;
         config.public_url_follows_listen = g.public_url.is_none();
         config.web.client_addresses.trusted_proxies =
             TrustedProxies::parse(&trusted_proxies).map_err(|e| anyhow::anyhow!("--trusted-proxies: {e}"))?;

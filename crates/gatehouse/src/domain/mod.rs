@@ -3,6 +3,7 @@
 pub mod client_address;
 pub mod cookie_policy;
 pub mod environment;
+pub mod event;
 pub mod factor;
 pub mod identity;
 pub mod jwt_template;

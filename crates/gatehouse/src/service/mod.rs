@@ -7,6 +7,7 @@ pub mod delivery;
 pub mod email;
 pub mod environments;
 pub mod error;
+pub mod events;
 pub mod keys;
 pub mod magic_auth;
 pub mod mfa;
@@ -43,6 +44,8 @@ pub struct CoreConfig {
     pub secret_key: crate::crypto::sealing::KeySource,
     /// How many days ended and expired sessions stay listed before the purge deletes them.
     pub ended_sessions_kept_days: i64,
+    /// Event retention and webhook delivery.
+    pub events: events::EventsConfig,
     /// SMTP URL and From address from the command line or environment; the stored
     /// configuration (`gatehouse email configure`) is used when these are absent.
     pub smtp_url: Option<String>,
@@ -190,11 +193,13 @@ impl Core {
     }
 
     /// Deletes what has expired (codes, requests, challenges, ceremonies, throttle rows, and
-    /// sessions ended or expired longer ago than `ended_sessions_kept_days`), in small batches;
+    /// sessions ended or expired longer ago than `ended_sessions_kept_days`, events older than
+    /// `events.kept_days`), in small batches;
     /// the server runs it every ten minutes. Failures are logged: the next run tries again.
     pub async fn purge_expired(&self) -> u64 {
         let kept = self.config.ended_sessions_kept_days.max(0) * 24 * 3600 * 1000;
-        match self.store.purge_expired(self.now(), kept).await {
+        let events_kept = self.config.events.kept_days.max(1) * 24 * 3600 * 1000;
+        match self.store.purge_expired(self.now(), kept, events_kept).await {
             Ok(removed) => {
                 tracing::debug!(removed, "purged expired records");
                 removed

@@ -58,9 +58,15 @@ impl Store {
     /// one-time codes, social-login state, passkey ceremonies, two-factor challenges and
     /// security sessions, and sessions ended or expired more than `ended_sessions_kept` ago.
     /// Returns the rows removed.
-    pub async fn purge_expired(&self, now: Millis, ended_sessions_kept: Millis) -> StoreResult<u64> {
+    /// Events older than `events_kept` go too.
+    pub async fn purge_expired(
+        &self,
+        now: Millis,
+        ended_sessions_kept: Millis,
+        events_kept: Millis,
+    ) -> StoreResult<u64> {
         // (table, primary key, expiry column, rows older than this go)
-        let plan: [(&str, &str, &str, Millis); 11] = [
+        let plan: [(&str, &str, &str, Millis); 12] = [
             ("authorization_requests", "id", "expires_at", now),
             ("authorization_codes", "code_hash", "expires_at", now - DAY),
             ("throttle", "key", "window_start", now - DAY),
@@ -72,6 +78,7 @@ impl Store {
             ("security_sessions", "token_hash", "expires_at", now - HOUR),
             ("sessions", "id", "ended_at", now - ended_sessions_kept),
             ("sessions", "id", "expires_at", now - ended_sessions_kept),
+            ("events", "id", "created_at", now - events_kept),
         ];
         let mut removed = 0;
         for (table, key, column, cutoff) in plan {

@@ -13,6 +13,7 @@
 mod codes;
 mod copy;
 mod environments;
+mod events;
 mod factors;
 mod housekeeping;
 mod identities;
@@ -94,6 +95,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "refresh in sessions", include_str!("../../migrations/0005_refresh_in_sessions.sql")),
     (6, "expiry indexes", include_str!("../../migrations/0006_expiry_indexes.sql")),
     (7, "auth_time and certificates", include_str!("../../migrations/0007_auth_time_and_certificates.sql")),
+    (8, "events", include_str!("../../migrations/0008_events.sql")),
 ];
 
 impl Store {

@@ -5,6 +5,7 @@ use sqlx::any::AnyRow;
 
 use super::{Store, StoreError, StoreResult, conflict, get_bool, get_opt_string};
 use crate::clock::Millis;
+use crate::domain::event::NewEvent;
 use crate::domain::listing::{ListOrder, UserPage, UserQuery};
 use crate::domain::user::User;
 
@@ -42,8 +43,9 @@ fn metadata_json(user: &User) -> String {
 }
 
 impl Store {
-    /// Inserts a user; `Conflict("users.email")` or `Conflict("users.external_id")` on duplicates.
-    pub async fn insert_user(&self, u: &User) -> StoreResult<()> {
+    /// Inserts a user with its events; `Conflict("users.email")` or
+    /// `Conflict("users.external_id")` on duplicates.
+    pub async fn insert_user(&self, u: &User, events: &[NewEvent]) -> StoreResult<()> {
         if self.find_user_by_email(&u.environment_id, &u.email).await?.is_some() {
             return Err(StoreError::Conflict("users.email"));
         }
@@ -52,6 +54,7 @@ impl Store {
         {
             return Err(StoreError::Conflict("users.external_id"));
         }
+        let mut tx = self.pool.begin().await?;
         sqlx::query(&format!(
             "INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         ))
@@ -69,9 +72,11 @@ impl Store {
         .bind(u.last_sign_in_at)
         .bind(u.created_at)
         .bind(u.updated_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(|e| conflict(e, "users.email"))?;
+        super::events::record_in(&mut tx, &u.environment_id, u.created_at, events).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -135,13 +140,21 @@ impl Store {
         Ok(UserPage { users, has_more })
     }
 
-    /// Writes every mutable field of `u`.
-    pub async fn update_user(&self, u: &User) -> StoreResult<()> {
-        update_user_in(&self.pool, u).await
+    /// Writes every mutable field of `u`, with its events.
+    pub async fn update_user(&self, u: &User, events: &[NewEvent]) -> StoreResult<()> {
+        if events.is_empty() {
+            return update_user_in(&self.pool, u).await;
+        }
+        let mut tx = self.pool.begin().await?;
+        update_user_in(&mut *tx, u).await?;
+        super::events::record_in(&mut tx, &u.environment_id, u.updated_at, events).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
-    /// Updates the user and ends all of their sessions in one transaction (password change).
-    pub async fn update_user_revoking_sessions(&self, u: &User, now: Millis) -> StoreResult<()> {
+    /// Updates the user and ends all of their sessions in one transaction (password change),
+    /// with its events.
+    pub async fn update_user_revoking_sessions(&self, u: &User, now: Millis, events: &[NewEvent]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE sessions SET ended_at = $1, updated_at = $1 WHERE user_id = $2 AND ended_at IS NULL")
             .bind(now)
@@ -149,6 +162,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         update_user_in(&mut *tx, u).await?;
+        super::events::record_in(&mut tx, &u.environment_id, now, events).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -163,17 +177,15 @@ impl Store {
         Ok(())
     }
 
-    pub async fn record_sign_in(&self, user_id: &str, now: Millis) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET last_sign_in_at = $1, version = version + 1 WHERE id = $2")
-            .bind(now)
-            .bind(user_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Deletes a user with their sessions, refresh tokens and codes, atomically.
-    pub async fn delete_user(&self, environment_id: &str, id: &str) -> StoreResult<bool> {
+    /// Deletes a user with their sessions, refresh tokens and codes, atomically; the events
+    /// are written only if the user was there.
+    pub async fn delete_user(
+        &self,
+        environment_id: &str,
+        id: &str,
+        now: Millis,
+        events: &[NewEvent],
+    ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM authorization_codes WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
@@ -182,6 +194,9 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        if done.rows_affected() == 1 {
+            super::events::record_in(&mut tx, environment_id, now, events).await?;
+        }
         tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
@@ -222,14 +237,12 @@ impl Store {
     /// becomes verified, every session ends, and whatever an earlier holder could have set up to
     /// keep access goes: the password (replaced by `password_hash`, if the proof came with one),
     /// authenticator apps and their recovery codes, passkeys, and security sessions.
-    pub async fn claim_unverified_account(
-        &self,
-        user_id: &str,
-        password_hash: Option<&str>,
-        now: Millis,
-    ) -> StoreResult<()> {
+    /// `user` is the account as it stands after the claim (its password hash the new one); the
+    /// events are written with it.
+    pub async fn claim_unverified_account(&self, user: &User, now: Millis, events: &[NewEvent]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        claim_account_in(&mut tx, user_id, password_hash, now).await?;
+        claim_account_in(&mut tx, &user.id, user.password_hash.as_deref(), now).await?;
+        super::events::record_in(&mut tx, &user.environment_id, now, events).await?;
         tx.commit().await?;
         Ok(())
     }

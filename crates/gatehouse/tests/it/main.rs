@@ -10,6 +10,7 @@ mod cookies;
 mod durability;
 mod email;
 mod environments;
+mod events;
 mod expiry;
 mod first_run;
 mod hardening;

@@ -5,6 +5,7 @@
 mod authenticate;
 mod config_api;
 mod email_api;
+mod events;
 mod extract;
 mod factors;
 mod jwks;
@@ -33,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .merge(email_api::router())
         .merge(social::router())
         .merge(factors::router())
+        .merge(events::router())
 }
 
 /// Alive: the process answers (no database involved).

@@ -13,6 +13,7 @@
 mod auth;
 mod config;
 mod errors;
+mod event;
 mod factors;
 mod keys;
 mod list;
@@ -27,6 +28,7 @@ mod tests;
 pub use auth::{AuthenticateResponse, UserResponse};
 pub use config::{CorsOrigin, JwtTemplate, RedirectUri};
 pub use errors::{ErrorCode, Shape};
+pub use event::Event;
 pub use factors::{Challenge, ChallengeVerification, Enrolment, Factor};
 pub use keys::{Discovery, Jwks};
 pub use list::{List, Page};
