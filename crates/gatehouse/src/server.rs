@@ -197,6 +197,7 @@ impl Server {
             }
         });
         let mailer = tokio::spawn(crate::service::delivery::run(Core::clone(&self.state.core)));
+        let webhooks = tokio::spawn(crate::service::webhooks::run(Core::clone(&self.state.core)));
         let core = self.state.core.clone();
         let checkpoints = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -212,6 +213,7 @@ impl Server {
         connections::serve(self.listener, app, self.limits, trusted, shutdown).await;
         janitor.abort();
         mailer.abort();
+        webhooks.abort();
         checkpoints.abort();
         Ok(())
     }

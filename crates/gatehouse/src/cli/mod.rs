@@ -10,6 +10,7 @@ mod lists;
 mod migrate_store;
 mod providers;
 mod tokens;
+mod webhooks;
 
 use crate::domain::cookie_policy::SameSite;
 use std::net::SocketAddr;
@@ -73,6 +74,10 @@ struct Global {
     /// on another site; needs an https public URL).
     #[arg(long, global = true, env = "GATEHOUSE_COOKIE_SAME_SITE", default_value = "lax", value_parser = SameSite::parse)]
     cookie_same_site: SameSite,
+    /// Let webhook endpoints be on loopback, link-local and private addresses, and plain http
+    /// (refused by default: a webhook URL must not reach into the server's own network).
+    #[arg(long, global = true, env = "GATEHOUSE_WEBHOOKS_ALLOW_PRIVATE")]
+    webhooks_allow_private: bool,
 }
 
 /// Connection caps and timeouts of `serve` (defaults in `server::ConnectionLimits`).
@@ -142,10 +147,6 @@ enum Command {
         /// deletes them (at least 1; webhooks retry for three days).
         #[arg(long, env = "GATEHOUSE_EVENTS_DAYS", default_value_t = crate::service::events::DEFAULT_EVENTS_KEPT_DAYS)]
         events_days: i64,
-        /// Deliver webhooks to endpoints on loopback, link-local and private addresses (refused
-        /// by default: a webhook URL must not reach into the server's own network).
-        #[arg(long, env = "GATEHOUSE_WEBHOOKS_ALLOW_PRIVATE")]
-        webhooks_allow_private: bool,
         /// Reverse proxies whose forwarding header names the client (CIDR blocks or addresses,
         /// comma-separated, e.g. 127.0.0.1,10.0.0.0/8). From anyone else the header is ignored.
         #[arg(long, env = "GATEHOUSE_TRUSTED_PROXIES", default_value = "")]
@@ -184,6 +185,9 @@ enum Command {
     /// Upstream sign-in providers (Google, Microsoft, GitHub, Apple, GitLab, OpenID Connect).
     #[command(subcommand)]
     Providers(Box<providers::ProviderCommand>),
+    /// Webhook endpoints, their delivery log, and replays.
+    #[command(subcommand)]
+    Webhooks(webhooks::WebhookCommand),
     /// Recent email deliveries and failures.
     Emails {
         #[arg(long = "env")]
@@ -275,6 +279,7 @@ fn server_config(g: &Global, public_url: &str, listen: SocketAddr, jwks_max_age_
     config.email_from = g.email_from.clone();
     config.cookie_domain = g.cookie_domain.clone();
     config.cookie_same_site = g.cookie_same_site;
+    config.events.webhooks_allow_private = g.webhooks_allow_private;
     config
 }
 
@@ -341,7 +346,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         metrics_token,
         ended_sessions_days,
         events_days,
-        webhooks_allow_private,
         trusted_proxies,
         forwarded_header,
         dev_emails,
@@ -353,7 +357,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         config.metrics_token = metrics_token;
         config.ended_sessions_kept_days = ended_sessions_days;
         config.events.kept_days = events_days.max(1);
-        config.events.webhooks_allow_private = webhooks_allow_private;
         config.public_url_follows_listen = g.public_url.is_none();
         config.web.client_addresses.trusted_proxies =
             TrustedProxies::parse(&trusted_proxies).map_err(|e| anyhow::anyhow!("--trusted-proxies: {e}"))?;
@@ -457,6 +460,7 @@ async fn command(core: &Core, public_url: &str, out: &Output, command: Command) 
         Command::JwtTemplate(c) => tokens::run_template(core, out, c).await,
         Command::Keys(c) => tokens::run_keys(core, out, c).await,
         Command::Providers(c) => providers::run(core, out, *c).await,
+        Command::Webhooks(c) => webhooks::run(core, out, c).await,
         Command::Emails { env, limit } => email::list(core, out, env.as_deref(), limit).await,
         Command::Email(c) => email::run(core, out, c).await,
     }

@@ -58,6 +58,8 @@ pub const EVENT_TYPES: &[&str] = &[
     "role.created",
     "role.updated",
     "role.deleted",
+    // Gatehouse's own.
+    "webhook_endpoint.disabled",
 ];
 
 /// Whether `name` is an event type Gatehouse knows.

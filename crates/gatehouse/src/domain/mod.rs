@@ -18,3 +18,4 @@ pub mod refresh_token;
 pub mod session;
 pub mod totp;
 pub mod user;
+pub mod webhook;

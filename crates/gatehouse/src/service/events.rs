@@ -19,11 +19,19 @@ pub struct EventsConfig {
     pub kept_days: i64,
     /// Whether webhook endpoints may resolve to loopback, link-local or private addresses.
     pub webhooks_allow_private: bool,
+    /// How long a webhook receiver has to answer, and the worker's pause between passes.
+    pub webhook_timeout_ms: u64,
+    pub webhook_poll_ms: u64,
 }
 
 impl Default for EventsConfig {
     fn default() -> EventsConfig {
-        EventsConfig { kept_days: DEFAULT_EVENTS_KEPT_DAYS, webhooks_allow_private: false }
+        EventsConfig {
+            kept_days: DEFAULT_EVENTS_KEPT_DAYS,
+            webhooks_allow_private: false,
+            webhook_timeout_ms: 10_000,
+            webhook_poll_ms: 1_000,
+        }
     }
 }
 

@@ -20,6 +20,7 @@ pub mod throttle;
 pub mod tokens;
 pub mod users;
 pub mod verification;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -101,6 +102,8 @@ pub struct Core {
     outbox_ready: Arc<Notify>,
     /// Two-factor keys: the TOTP secret encryption key and the WebAuthn relying party.
     mfa: Arc<mfa::MfaKeys>,
+    /// The webhook worker's HTTP client and lease name.
+    webhooks: Arc<webhooks::Webhooks>,
 }
 
 /// A server secret (the refresh-rotation key) kept sealed with the server key, so a copy of the
@@ -166,6 +169,7 @@ impl Core {
         };
         let social = social::Social::new(config.secret_key.clone())?;
         let mfa = mfa::MfaKeys::new(&config.public_url);
+        let webhooks = webhooks::Webhooks::new(&config.events)?;
         Ok(Core {
             social,
             store,
@@ -180,6 +184,7 @@ impl Core {
             email_templates: Arc::new(email::EmailTemplates::default()),
             outbox_ready: Arc::new(Notify::new()),
             mfa: Arc::new(mfa),
+            webhooks: Arc::new(webhooks),
         })
     }
 

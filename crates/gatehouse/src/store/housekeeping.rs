@@ -58,7 +58,7 @@ impl Store {
     /// one-time codes, social-login state, passkey ceremonies, two-factor challenges and
     /// security sessions, and sessions ended or expired more than `ended_sessions_kept` ago.
     /// Returns the rows removed.
-    /// Events older than `events_kept` go too.
+    /// Events and webhook deliveries older than `events_kept` go too.
     pub async fn purge_expired(
         &self,
         now: Millis,
@@ -66,7 +66,7 @@ impl Store {
         events_kept: Millis,
     ) -> StoreResult<u64> {
         // (table, primary key, expiry column, rows older than this go)
-        let plan: [(&str, &str, &str, Millis); 12] = [
+        let plan: [(&str, &str, &str, Millis); 13] = [
             ("authorization_requests", "id", "expires_at", now),
             ("authorization_codes", "code_hash", "expires_at", now - DAY),
             ("throttle", "key", "window_start", now - DAY),
@@ -79,6 +79,7 @@ impl Store {
             ("sessions", "id", "ended_at", now - ended_sessions_kept),
             ("sessions", "id", "expires_at", now - ended_sessions_kept),
             ("events", "id", "created_at", now - events_kept),
+            ("webhook_deliveries", "id", "created_at", now - events_kept),
         ];
         let mut removed = 0;
         for (table, key, column, cutoff) in plan {

@@ -26,6 +26,7 @@ mod rotations;
 mod sessions;
 mod throttle;
 mod users;
+mod webhooks;
 
 use std::str::FromStr as _;
 use std::time::Duration;
@@ -40,6 +41,7 @@ pub use identities::SocialLogin;
 pub use refresh_cache::DEFAULT_ENTRIES as DEFAULT_REFRESH_CACHE_ENTRIES;
 pub use sessions::{AuthCode, CodeOutcome, NewAuthCode, RefreshContext};
 pub use throttle::Attempt;
+pub use webhooks::StoredEndpoint;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -96,6 +96,7 @@ fn rejection_code(reason: Rejection) -> ErrorCode {
             CodeProblem::TooManyAttempts => ErrorCode::OneTimeCodeTooManyAttempts,
         },
         Rejection::PasswordResetToken => ErrorCode::PasswordResetError,
+        Rejection::WebhookUrl => ErrorCode::InvalidUrl,
     }
 }
 
@@ -107,6 +108,7 @@ fn duplicate_code(what: Duplicate) -> ErrorCode {
         Duplicate::RedirectUri => ErrorCode::RedirectUriAlreadyExists,
         Duplicate::CorsOrigin => ErrorCode::DuplicateCorsOrigin,
         Duplicate::Provider => ErrorCode::ProviderAlreadyExists,
+        Duplicate::WebhookEndpoint => ErrorCode::DuplicateEndpoint,
     }
 }
 

@@ -24,4 +24,5 @@ mod social;
 mod store_copy;
 mod throttling;
 mod tokens;
+mod webhooks;
 mod wire;

@@ -13,6 +13,7 @@ mod lists;
 mod sessions;
 mod social;
 mod users;
+mod webhooks;
 
 use axum::Router;
 use axum::extract::State;
@@ -35,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .merge(social::router())
         .merge(factors::router())
         .merge(events::router())
+        .merge(webhooks::router())
 }
 
 /// Alive: the process answers (no database involved).

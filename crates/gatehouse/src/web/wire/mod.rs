@@ -21,6 +21,7 @@ mod one_time_codes;
 mod session;
 mod social;
 mod user;
+mod webhook;
 
 #[cfg(test)]
 mod tests;
@@ -36,6 +37,7 @@ pub use one_time_codes::{EmailVerification, MagicAuth, PasswordReset};
 pub use session::Session;
 pub use social::{Identity, OAuthProvider};
 pub use user::User;
+pub use webhook::{WebhookDelivery, WebhookEndpoint};
 
 use crate::clock::{Millis, iso8601};
 

@@ -421,4 +421,43 @@ fn event_object_and_payloads_equal_the_api_objects() {
         created_at: T1,
     };
     snapshot("event", Event::from(&event));
+    // A webhook delivery's body is the same object.
+    assert_eq!(
+        as_value(&crate::domain::webhook::delivery_body(&event)),
+        serde_json::to_value(Event::from(&event)).unwrap()
+    );
+}
+
+#[test]
+fn webhook_objects() {
+    use crate::domain::webhook::{Delivery, WebhookEndpoint as DomainEndpoint};
+    let endpoint = DomainEndpoint {
+        id: "we_01JGGGGGGGGGGGGGGGGGGGGGGG".into(),
+        environment_id: "env_1".into(),
+        endpoint_url: "https://example.com/webhooks".into(),
+        secret: "whsec_abc".into(),
+        events: vec!["user.created".into(), "session.created".into()],
+        enabled: true,
+        cursor_seq: 0,
+        attempts: 0,
+        failing_since: None,
+        next_attempt_at: T0,
+        created_at: T0,
+        updated_at: T1,
+    };
+    snapshot("webhook_endpoint", WebhookEndpoint::from(&endpoint));
+    let delivery = Delivery {
+        id: "webhook_delivery_01JHHHHHHHHHHHHHHHHHHHHHHH".into(),
+        environment_id: "env_1".into(),
+        endpoint_id: endpoint.id.clone(),
+        event_id: "event_01JFFFFFFFFFFFFFFFFFFFFFFF".into(),
+        event: "user.created".into(),
+        attempt: 2,
+        status_code: Some(500),
+        error: Some("HTTP 500".into()),
+        succeeded: 0,
+        duration_ms: 12,
+        created_at: T1,
+    };
+    snapshot("webhook_delivery", WebhookDelivery::from(&delivery));
 }
