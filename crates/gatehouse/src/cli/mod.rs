@@ -185,6 +185,27 @@ enum Command {
     /// Upstream sign-in providers (Google, Microsoft, GitHub, Apple, GitLab, OpenID Connect).
     #[command(subcommand)]
     Providers(Box<providers::ProviderCommand>),
+    /// The event log, oldest first (as `GET /events` lists it).
+    Events {
+        #[arg(long = "env", default_value = DEVELOPMENT)]
+        env: String,
+        /// Only these event types, comma-separated.
+        #[arg(long = "type")]
+        types: Option<String>,
+        /// Continue after this event ID.
+        #[arg(long)]
+        after: Option<String>,
+        /// Created at or after / before these ISO-8601 times.
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long)]
+        until: Option<String>,
+        /// Newest first.
+        #[arg(long)]
+        desc: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
     /// Webhook endpoints, their delivery log, and replays.
     #[command(subcommand)]
     Webhooks(webhooks::WebhookCommand),
@@ -461,6 +482,10 @@ async fn command(core: &Core, public_url: &str, out: &Output, command: Command) 
         Command::Keys(c) => tokens::run_keys(core, out, c).await,
         Command::Providers(c) => providers::run(core, out, *c).await,
         Command::Webhooks(c) => webhooks::run(core, out, c).await,
+        Command::Events { env, types, after, since, until, desc, limit } => {
+            let query = webhooks::EventsQuery { env, types, after, since, until, desc, limit };
+            webhooks::list_events(core, out, query).await
+        }
         Command::Emails { env, limit } => email::list(core, out, env.as_deref(), limit).await,
         Command::Email(c) => email::run(core, out, c).await,
     }

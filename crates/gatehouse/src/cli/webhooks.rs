@@ -1,12 +1,15 @@
-//! `gatehouse webhooks …`: an environment's webhook endpoints, their delivery log, replays.
+//! `gatehouse webhooks …`: an environment's webhook endpoints, their delivery log, replays;
+//! and `gatehouse events`, the event log they deliver.
 
 use clap::Subcommand;
 use serde_json::json;
 
 use super::{EnvArg, Output};
 use crate::clock::iso8601;
+use crate::domain::listing::ListOrder;
 use crate::domain::webhook::{Delivery, WebhookEndpoint};
 use crate::service::Core;
+use crate::service::events::EventFilter;
 use crate::service::webhooks::EndpointPatch;
 
 #[derive(Subcommand, Debug)]
@@ -150,5 +153,58 @@ pub(super) async fn run(core: &Core, out: &Output, command: WebhookCommand) -> a
             out.print(delivery_json(&d), || delivery_line(&d));
         }
     }
+    Ok(())
+}
+
+/// `gatehouse events`'s options.
+pub(super) struct EventsQuery {
+    pub env: String,
+    pub types: Option<String>,
+    pub after: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub desc: bool,
+    pub limit: u32,
+}
+
+pub(super) async fn list_events(core: &Core, out: &Output, q: EventsQuery) -> anyhow::Result<()> {
+    let env = super::env_named(core, &q.env).await?;
+    let filter = EventFilter {
+        events: q.types.as_deref().map(split).unwrap_or_default(),
+        organization_id: None,
+        range_start: q.since,
+        range_end: q.until,
+        after: q.after,
+        limit: q.limit.clamp(1, 1000),
+        order: Some(if q.desc { ListOrder::Desc } else { ListOrder::Asc }),
+    };
+    let (events, has_more) = core.list_events(&env, filter).await.map_err(service_error)?;
+    let rows: Vec<serde_json::Value> = events
+        .iter()
+        .map(|e| {
+            json!({
+                "id": e.id, "event": e.event, "created_at": iso8601(e.created_at),
+                "organization_id": e.organization_id,
+                "data": serde_json::from_str::<serde_json::Value>(&e.data).unwrap_or_default(),
+            })
+        })
+        .collect();
+    out.print(json!(rows), || {
+        let mut lines: Vec<String> = events
+            .iter()
+            .map(|e| {
+                let data: serde_json::Value = serde_json::from_str(&e.data).unwrap_or_default();
+                let about = ["email", "user_id", "id"].iter().find_map(|k| data[*k].as_str()).unwrap_or("");
+                format!("{}  {}  {:<42} {}", iso8601(e.created_at), e.id, e.event, about)
+            })
+            .collect();
+        if lines.is_empty() {
+            lines.push(format!("No events in {}.", env.name));
+        } else if has_more {
+            let last = events.last().map(|e| e.id.as_str()).unwrap_or_default();
+            lines.push(format!("… more: --after {last}"));
+        }
+        lines.join("\n")
+    });
     Ok(())
 }
