@@ -73,6 +73,24 @@ impl<'r> sqlx::Decode<'r, sqlx::Any> for AuthMethod {
 
 const SESSION_COLUMNS: &str = "id, environment_id, user_id, auth_method, ip_address, user_agent, expires_at, ended_at, created_at, updated_at, auth_time";
 
+/// Ends every session of `user_id` still open, inside the caller's transaction, and returns a
+/// `session.revoked` event for each one that was still live (expired ones just end).
+pub(super) async fn end_user_sessions_in(
+    conn: &mut sqlx::AnyConnection,
+    user_id: &str,
+    now: Millis,
+) -> StoreResult<Vec<NewEvent>> {
+    let ended: Vec<Session> = sqlx::query_as(&format!(
+        "UPDATE sessions SET ended_at = $1, updated_at = $1 WHERE user_id = $2 AND ended_at IS NULL \
+         RETURNING {SESSION_COLUMNS}"
+    ))
+    .bind(now)
+    .bind(user_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(ended.iter().filter(|s| s.expires_at > now).map(|s| NewEvent::session(s, true, None, now)).collect())
+}
+
 /// The read of `find_refresh`: a session with its refresh state and its user.
 static FIND_REFRESH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(

@@ -156,13 +156,10 @@ impl Store {
     /// with its events.
     pub async fn update_user_revoking_sessions(&self, u: &User, now: Millis, events: &[NewEvent]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE sessions SET ended_at = $1, updated_at = $1 WHERE user_id = $2 AND ended_at IS NULL")
-            .bind(now)
-            .bind(&u.id)
-            .execute(&mut *tx)
-            .await?;
+        let mut all = super::sessions::end_user_sessions_in(&mut tx, &u.id, now).await?;
         update_user_in(&mut *tx, u).await?;
-        super::events::record_in(&mut tx, &u.environment_id, now, events).await?;
+        all.extend_from_slice(events);
+        super::events::record_in(&mut tx, &u.environment_id, now, &all).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -241,20 +238,22 @@ impl Store {
     /// events are written with it.
     pub async fn claim_unverified_account(&self, user: &User, now: Millis, events: &[NewEvent]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        claim_account_in(&mut tx, &user.id, user.password_hash.as_deref(), now).await?;
-        super::events::record_in(&mut tx, &user.environment_id, now, events).await?;
+        let mut all = claim_account_in(&mut tx, &user.id, user.password_hash.as_deref(), now).await?;
+        all.extend_from_slice(events);
+        super::events::record_in(&mut tx, &user.environment_id, now, &all).await?;
         tx.commit().await?;
         Ok(())
     }
 }
 
 /// The statements of `claim_unverified_account`, for use inside a caller's transaction.
+/// Returns the `session.revoked` events of the live sessions it ended, for the caller to record.
 pub(super) async fn claim_account_in(
     conn: &mut sqlx::AnyConnection,
     user_id: &str,
     password_hash: Option<&str>,
     now: Millis,
-) -> StoreResult<()> {
+) -> StoreResult<Vec<NewEvent>> {
     sqlx::query(
         "UPDATE users SET email_verified = 1, password_hash = $1, updated_at = $2, version = version + 1 WHERE id = $3",
     )
@@ -263,13 +262,9 @@ pub(super) async fn claim_account_in(
     .bind(user_id)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("UPDATE sessions SET ended_at = $1, updated_at = $1 WHERE user_id = $2 AND ended_at IS NULL")
-        .bind(now)
-        .bind(user_id)
-        .execute(&mut *conn)
-        .await?;
+    let revoked = super::sessions::end_user_sessions_in(conn, user_id, now).await?;
     for table in ["recovery_codes", "auth_factors", "passkeys", "security_sessions"] {
         sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1")).bind(user_id).execute(&mut *conn).await?;
     }
-    Ok(())
+    Ok(revoked)
 }

@@ -157,6 +157,34 @@ async fn codes_and_resets_are_recorded_without_their_secrets() {
 }
 
 #[tokio::test]
+async fn a_password_change_records_the_sessions_it_ends() {
+    let app = TestApp::spawn().await;
+    let user = app.create_user("sessions@example.com").await;
+    let id = user["id"].as_str().unwrap();
+    let one = app.login("sessions@example.com").await;
+    let two = app.login("sessions@example.com").await;
+    let (status, body) = app
+        .api(
+            Method::PUT,
+            &format!("/user_management/users/{id}"),
+            Some(json!({"password": "an entirely new battery staple"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let revoked = all_events(&app, "&events=session.revoked,user.updated", 10).await;
+    assert_eq!(types(&revoked), ["session.revoked", "session.revoked", "user.updated"]);
+    let mut sids: Vec<&str> = revoked[..2].iter().map(|e| e["data"]["id"].as_str().unwrap()).collect();
+    sids.sort_unstable();
+    let mut expected = [
+        claims(&one.access_token)["sid"].as_str().unwrap().to_owned(),
+        claims(&two.access_token)["sid"].as_str().unwrap().to_owned(),
+    ];
+    expected.sort_unstable();
+    assert_eq!(sids, expected);
+    assert!(revoked[..2].iter().all(|e| e["data"]["status"] == "revoked"));
+}
+
+#[tokio::test]
 async fn an_event_exists_only_if_its_change_committed() {
     let app = TestApp::spawn().await;
     app.create_user("once@example.com").await;
