@@ -97,6 +97,7 @@ pub enum Duplicate {
     RedirectUri,
     CorsOrigin,
     Provider,
+    WebhookEndpoint,
 }
 
 /// Why the domain refused a request.
@@ -112,6 +113,8 @@ pub enum Rejection {
     OneTimeCode(CodeProblem),
     /// An unknown, used or expired password-reset token.
     PasswordResetToken,
+    /// A webhook endpoint URL that is malformed or reaches a refused address.
+    WebhookUrl,
 }
 
 /// Why a second factor was refused.

@@ -96,6 +96,7 @@ fn rejection_code(reason: Rejection) -> ErrorCode {
             CodeProblem::TooManyAttempts => ErrorCode::OneTimeCodeTooManyAttempts,
         },
         Rejection::PasswordResetToken => ErrorCode::PasswordResetError,
+        Rejection::WebhookUrl => ErrorCode::InvalidUrl,
     }
 }
 
@@ -108,6 +109,7 @@ fn duplicate_code(what: Duplicate) -> ErrorCode {
         Duplicate::RedirectUri => ErrorCode::RedirectUriAlreadyExists,
         Duplicate::CorsOrigin => ErrorCode::DuplicateCorsOrigin,
         Duplicate::Provider => ErrorCode::ProviderAlreadyExists,
+        Duplicate::WebhookEndpoint => ErrorCode::DuplicateEndpoint,
     }
 }
 

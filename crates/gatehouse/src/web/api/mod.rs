@@ -5,6 +5,7 @@
 mod authenticate;
 mod config_api;
 mod email_api;
+mod events;
 mod extract;
 mod factors;
 mod jwks;
@@ -12,6 +13,7 @@ mod lists;
 mod sessions;
 mod social;
 mod users;
+mod webhooks;
 
 use axum::Router;
 use axum::extract::State;
@@ -33,6 +35,8 @@ pub fn router() -> Router<AppState> {
         .merge(email_api::router())
         .merge(social::router())
         .merge(factors::router())
+        .merge(events::router())
+        .merge(webhooks::router())
 }
 
 /// Alive: the process answers (no database involved).
