@@ -51,6 +51,8 @@ pub struct ServerConfig {
     pub metrics_listen: Option<SocketAddr>,
     /// How many days ended and expired sessions stay listed before the purge deletes them.
     pub ended_sessions_kept_days: i64,
+    /// Event retention and webhook delivery (issue 10).
+    pub events: crate::service::events::EventsConfig,
     /// `Domain` of the `workos-has-session` cookie; default: the public URL's parent domain.
     pub cookie_domain: Option<String>,
     /// `SameSite` of the cookie-mode cookies (`None` only for a cross-site app, over https).
@@ -78,6 +80,7 @@ impl ServerConfig {
             metrics_token: None,
             metrics_listen: None,
             ended_sessions_kept_days: DEFAULT_ENDED_SESSIONS_KEPT_DAYS,
+            events: crate::service::events::EventsConfig::default(),
             cookie_domain: None,
             cookie_same_site: SameSite::Lax,
             web: WebConfig::default(),
@@ -135,6 +138,7 @@ pub async fn open_core(config: &ServerConfig, clock: Arc<dyn Clock>) -> anyhow::
             public_url: config.public_url.clone(),
             jwks_max_age_secs: config.jwks_max_age_secs,
             ended_sessions_kept_days: config.ended_sessions_kept_days,
+            events: config.events.clone(),
             secret_key: config.secret_key_source(),
             smtp_url: config.smtp_url.clone(),
             email_from: config.email_from.clone(),
@@ -214,6 +218,7 @@ impl Server {
             }
         });
         let mailer = tokio::spawn(crate::service::delivery::run(Core::clone(&self.state.core)));
+        let webhooks = tokio::spawn(crate::service::webhooks::run(Core::clone(&self.state.core)));
         let core = self.state.core.clone();
         let checkpoints = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -238,6 +243,7 @@ impl Server {
         }
         janitor.abort();
         mailer.abort();
+        webhooks.abort();
         checkpoints.abort();
         Ok(())
     }

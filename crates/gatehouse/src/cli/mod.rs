@@ -12,6 +12,7 @@ mod organizations;
 mod providers;
 mod tokens;
 mod users;
+mod webhooks;
 
 use crate::domain::cookie_policy::SameSite;
 use std::net::SocketAddr;
@@ -75,6 +76,10 @@ struct Global {
     /// on another site; needs an https public URL).
     #[arg(long, global = true, env = "GATEHOUSE_COOKIE_SAME_SITE", default_value = "lax", value_parser = SameSite::parse)]
     cookie_same_site: SameSite,
+    /// Let webhook endpoints be on loopback, link-local and private addresses, and plain http
+    /// (refused by default: a webhook URL must not reach into the server's own network).
+    #[arg(long, global = true, env = "GATEHOUSE_WEBHOOKS_ALLOW_PRIVATE")]
+    webhooks_allow_private: bool,
 }
 
 /// Connection caps and timeouts of `serve` (defaults in `server::ConnectionLimits`).
@@ -144,6 +149,10 @@ enum Command {
         /// the housekeeping (every ten minutes) deletes them with expired codes and sign-in state.
         #[arg(long, env = "GATEHOUSE_ENDED_SESSIONS_DAYS", default_value_t = crate::server::DEFAULT_ENDED_SESSIONS_KEPT_DAYS)]
         ended_sessions_days: i64,
+        /// Days events stay listed (`GET /events`) and replayable before the housekeeping
+        /// deletes them (at least 1; webhooks retry for three days).
+        #[arg(long, env = "GATEHOUSE_EVENTS_DAYS", default_value_t = crate::service::events::DEFAULT_EVENTS_KEPT_DAYS)]
+        events_days: i64,
         /// Reverse proxies whose forwarding header names the client (CIDR blocks or addresses,
         /// comma-separated, e.g. 127.0.0.1,10.0.0.0/8). From anyone else the header is ignored.
         #[arg(long, env = "GATEHOUSE_TRUSTED_PROXIES", default_value = "")]
@@ -194,6 +203,30 @@ enum Command {
     /// Reports about users (`users look-alikes`: addresses that look the same).
     #[command(subcommand)]
     Users(users::UsersCommand),
+    /// The event log, oldest first (as `GET /events` lists it).
+    Events {
+        #[arg(long = "env", default_value = DEVELOPMENT)]
+        env: String,
+        /// Only these event types, comma-separated.
+        #[arg(long = "type")]
+        types: Option<String>,
+        /// Continue after this event ID.
+        #[arg(long)]
+        after: Option<String>,
+        /// Created at or after / before these ISO-8601 times.
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long)]
+        until: Option<String>,
+        /// Newest first.
+        #[arg(long)]
+        desc: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Webhook endpoints, their delivery log, and replays.
+    #[command(subcommand)]
+    Webhooks(webhooks::WebhookCommand),
     /// Recent email deliveries and failures.
     Emails {
         #[arg(long = "env")]
@@ -285,6 +318,7 @@ fn server_config(g: &Global, public_url: &str, listen: SocketAddr, jwks_max_age_
     config.email_from = g.email_from.clone();
     config.cookie_domain = g.cookie_domain.clone();
     config.cookie_same_site = g.cookie_same_site;
+    config.events.webhooks_allow_private = g.webhooks_allow_private;
     config
 }
 
@@ -351,6 +385,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         metrics_token,
         metrics_listen,
         ended_sessions_days,
+        events_days,
         trusted_proxies,
         forwarded_header,
         dev_emails,
@@ -362,6 +397,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         config.metrics_token = metrics_token;
         config.metrics_listen = metrics_listen;
         config.ended_sessions_kept_days = ended_sessions_days;
+        config.events.kept_days = events_days.max(1);
         config.public_url_follows_listen = g.public_url.is_none();
         config.web.client_addresses.trusted_proxies =
             TrustedProxies::parse(&trusted_proxies).map_err(|e| anyhow::anyhow!("--trusted-proxies: {e}"))?;
@@ -465,6 +501,11 @@ async fn command(core: &Core, public_url: &str, out: &Output, command: Command) 
         Command::JwtTemplate(c) => tokens::run_template(core, out, c).await,
         Command::Keys(c) => tokens::run_keys(core, out, c).await,
         Command::Providers(c) => providers::run(core, out, *c).await,
+        Command::Webhooks(c) => webhooks::run(core, out, c).await,
+        Command::Events { env, types, after, since, until, desc, limit } => {
+            let query = webhooks::EventsQuery { env, types, after, since, until, desc, limit };
+            webhooks::list_events(core, out, query).await
+        }
         Command::Orgs(c) => organizations::run_orgs(core, out, c).await,
         Command::Members(c) => organizations::run_members(core, out, c).await,
         Command::Roles(c) => organizations::run_roles(core, out, c).await,

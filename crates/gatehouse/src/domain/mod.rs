@@ -3,6 +3,7 @@
 pub mod client_address;
 pub mod cookie_policy;
 pub mod environment;
+pub mod event;
 pub mod factor;
 pub mod identity;
 pub mod jwt_template;
@@ -18,3 +19,4 @@ pub mod refresh_token;
 pub mod session;
 pub mod totp;
 pub mod user;
+pub mod webhook;

@@ -18,6 +18,7 @@ use crate::crypto::secrets::{
     derive_chain, derive_token, hash_secret, is_valid_pkce_verifier, pkce_s256_matches, random_token, secrets_equal,
 };
 use crate::domain::client_address::ClientAddress;
+use crate::domain::event::{Attempted, AuthenticationKind, NewEvent};
 use crate::domain::organization::OrganizationAccess;
 use crate::domain::refresh_token::RefreshToken;
 use crate::domain::session::{AuthMethod, PURPOSE_ORGANIZATION_SELECTION, Session, SessionStatus};
@@ -338,7 +339,21 @@ impl Core {
                     self.store.set_password_hash(&user.id, &new_hash).await?;
                     user
                 }
-                _ => return Err(invalid()),
+                (_, user) => {
+                    let error = invalid();
+                    let message = error.to_string();
+                    let refused = ("invalid_credentials", message.as_str());
+                    self.record_failed_sign_in(
+                        &env.id,
+                        AuthenticationKind::Password,
+                        user.as_ref(),
+                        &normalized,
+                        Some(info),
+                        refused,
+                    )
+                    .await?;
+                    return Err(error);
+                }
             };
             self.settle_success(&admitted).await?;
             let first = if admitted.email_proof_owed { FirstFactor::NeedsEmailProof } else { FirstFactor::Enough };
@@ -394,9 +409,18 @@ impl Core {
             auth_time,
             organization_id: access.as_ref().map(|a| a.organization.id.clone()),
         };
-        self.store.insert_session(&session, &hash_secret(&first_secret)).await?;
+        let signed_in = Attempted {
+            user_id: Some(&user.id),
+            email: Some(&user.email),
+            ip_address: session.ip_address.as_deref(),
+            user_agent: session.user_agent.as_deref(),
+        };
+        let events = [
+            NewEvent::authentication_succeeded(AuthenticationKind::of_method(method), signed_in),
+            NewEvent::session(&session, false, None, now),
+        ];
+        self.store.start_session(&session, &hash_secret(&first_secret), &events).await?;
         let refresh_token = RefreshToken::format(&session.id, 0, &first_secret);
-        self.store.record_sign_in(&user.id, now).await?;
         user.last_sign_in_at = Some(now);
         let claims = self.access_claims(env, &user, &session, access.as_ref(), now)?;
         let access_token = self.sign_access_token(env, &claims)?;
@@ -581,7 +605,8 @@ impl Core {
                 .as_deref()
                 .filter(|_| steps == 1 && ctx.refreshed_at.is_some_and(|at| now - at <= grace));
             let Some(claims) = replay else {
-                self.store.revoke_session(&ctx.session.id, now).await?;
+                let events = [NewEvent::session(&ctx.session, true, None, now)];
+                self.store.revoke_session(&ctx.session.environment_id, &ctx.session.id, now, &events).await?;
                 self.counters.refresh(RefreshOutcome::ReuseDetected);
                 tracing::warn!(session.id = %ctx.session.id, "refresh token reused after rotation; session revoked");
                 return Err(Error::InvalidGrant(

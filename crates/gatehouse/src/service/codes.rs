@@ -6,6 +6,7 @@ use super::{Core, Error, Result};
 use crate::clock::Millis;
 use crate::crypto::secrets::{hash_secret, random_digits, random_token, secrets_equal};
 use crate::domain::environment::Environment;
+use crate::domain::event::NewEvent;
 use crate::domain::one_time_code::OneTimeCode;
 use crate::domain::user::User;
 use crate::ids::new_id;
@@ -95,7 +96,12 @@ impl Core {
             created_at: now,
             updated_at: now,
         };
-        self.store.insert_one_time_code(&code).await?;
+        let created = match kind {
+            CodeKind::MagicAuth => "magic_auth.created",
+            CodeKind::EmailVerification => "email_verification.created",
+            CodeKind::PasswordReset => "password_reset.created",
+        };
+        self.store.insert_one_time_code(&code, &[NewEvent::code(created, &code)]).await?;
         Ok((code, secret))
     }
 

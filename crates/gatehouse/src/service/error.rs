@@ -103,6 +103,7 @@ pub enum Duplicate {
     RedirectUri,
     CorsOrigin,
     Provider,
+    WebhookEndpoint,
     OrganizationExternalId,
     Membership,
     Role,
@@ -122,6 +123,8 @@ pub enum Rejection {
     OneTimeCode(CodeProblem),
     /// An unknown, used or expired password-reset token.
     PasswordResetToken,
+    /// A webhook endpoint URL that is malformed or reaches a refused address.
+    WebhookUrl,
     /// A sign-in or refresh named an organization that does not exist.
     OrganizationNotFound,
     /// A sign-in or refresh named an organization the user is not an active member of.

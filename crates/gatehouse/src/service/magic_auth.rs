@@ -7,6 +7,7 @@ use super::environments::LoadedEnvironment;
 use super::error::{Duplicate, Rejection};
 use super::users::NewUser;
 use super::{Core, Error, Result};
+use crate::domain::event::{AuthenticationKind, NewEvent};
 use crate::domain::one_time_code::OneTimeCode;
 use crate::domain::user::{User, normalize_email};
 
@@ -96,6 +97,9 @@ impl Core {
                 return Err(refused(CodeProblem::Incorrect));
             };
             if let Err(problem) = self.redeem_code(&env.id, CodeKind::MagicAuth, &user.id, code).await? {
+                let error = (problem_code(problem), problem.message());
+                self.record_failed_sign_in(&env.id, AuthenticationKind::MagicAuth, Some(&user), &email, None, error)
+                    .await?;
                 return Err(refused(problem));
             }
             self.claim_by_email_proof(user, None).await
@@ -108,16 +112,31 @@ impl Core {
     /// The user has just proved they receive this address. If it was never verified, the
     /// account changes hands (`Store::claim_unverified_account`): whoever registered the address
     /// before without proving it keeps no password, session, factor or passkey.
-    pub async fn claim_by_email_proof(&self, mut user: User, new_password_hash: Option<String>) -> Result<User> {
+    pub async fn claim_by_email_proof(&self, user: User, new_password_hash: Option<String>) -> Result<User> {
+        self.claim_by_email_proof_with(user, new_password_hash, None).await
+    }
+
+    /// `claim_by_email_proof`, recording `also` with the change (or alone, when the address
+    /// was already verified and nothing changes).
+    pub(super) async fn claim_by_email_proof_with(
+        &self,
+        mut user: User,
+        new_password_hash: Option<String>,
+        also: Option<NewEvent>,
+    ) -> Result<User> {
         let now = self.now();
         if user.email_verified {
+            if let Some(event) = also {
+                self.store.record_events(&user.environment_id, now, &[event]).await?;
+            }
             return Ok(user);
         }
-        self.store.claim_unverified_account(&user.id, new_password_hash.as_deref(), now).await?;
-        tracing::info!(user.id = %user.id, "unverified account claimed by proof of its email address");
         user.email_verified = true;
         user.password_hash = new_password_hash;
-        user.updated_at = now;
+        user.updated_at = now.max(user.updated_at + 1);
+        let events: Vec<NewEvent> = std::iter::once(NewEvent::user("user.updated", &user)).chain(also).collect();
+        self.store.claim_unverified_account(&user, now, &events).await?;
+        tracing::info!(user.id = %user.id, "unverified account claimed by proof of its email address");
         Ok(user)
     }
 
@@ -125,8 +144,18 @@ impl Core {
         if !user.email_verified {
             user.email_verified = true;
             user.updated_at = self.now().max(user.updated_at + 1);
-            self.store.update_user(&user).await?;
+            self.store.update_user(&user, &[NewEvent::user("user.updated", &user)]).await?;
         }
         Ok(user)
+    }
+}
+
+/// The WorkOS error code of a refused one-time code, for `authentication.*_failed`.
+fn problem_code(problem: CodeProblem) -> &'static str {
+    match problem {
+        CodeProblem::Incorrect => "invalid_one_time_code",
+        CodeProblem::Expired => "one_time_code_expired",
+        CodeProblem::PreviouslyUsed => "one_time_code_previously_used",
+        CodeProblem::TooManyAttempts => "one_time_code_too_many_attempts",
     }
 }

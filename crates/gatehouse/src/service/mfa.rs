@@ -13,6 +13,7 @@ use super::{Core, Error, Result};
 use crate::clock::Millis;
 use crate::crypto::secrets::{fill_random, hash_secret};
 use crate::domain::environment::Environment;
+use crate::domain::event::{Attempted, AuthenticationKind, NewEvent};
 use crate::domain::factor::{AuthChallenge, AuthFactor};
 use crate::domain::session::{AuthMethod, SecuritySession};
 use crate::domain::totp;
@@ -316,13 +317,28 @@ impl Core {
             if !self.owes_mfa(env, &user, &pending.auth_method).await? {
                 return Err(Error::InvalidGrant("This sign-in does not need a second factor.".into()));
             }
-            self.check_totp(&factor, code).await?;
+            if let Err(e) = self.check_totp(&factor, code).await {
+                if let Error::Factor(problem) = &e {
+                    let refused = ("invalid_one_time_code", problem.message());
+                    self.record_failed_sign_in(
+                        &env.id,
+                        AuthenticationKind::Mfa,
+                        Some(&user),
+                        &user.email,
+                        Some(info),
+                        (refused.0, &refused.1),
+                    )
+                    .await?;
+                }
+                return Err(e);
+            }
             if !self.store.consume_auth_challenge(&challenge.id, self.now()).await? {
                 return Err(Error::Factor(FactorError::ChallengeUsed));
             }
             self.store.mark_factor_verified(&factor.id, self.now()).await?;
             let (pending, user) = self.consume_pending_authentication(env, pending_token).await?;
             tracing::info!(user.id = %user.id, "signed in with a second factor (TOTP)");
+            self.record_second_factor(&env.id, &user, Some(info)).await?;
             self.start_api_session(env, user, &pending.auth_method, self.now(), info).await
         }
         .await;
@@ -380,6 +396,7 @@ impl Core {
     }
 
     /// Hosted sign-in's second step: a code from any of the user's factors, or a recovery code.
+    /// Records `authentication.mfa_succeeded` or `authentication.mfa_failed`.
     pub async fn verify_hosted_second_factor(
         &self,
         env: &LoadedEnvironment,
@@ -387,37 +404,74 @@ impl Core {
         method: &AuthMethod,
         input: &str,
     ) -> Result<()> {
-        let result: Result<()> = async {
-            if !self.owes_mfa(env, user, method).await? {
-                return Err(Error::InvalidPendingToken);
+        let result = match self.check_hosted_second_factor(env, user, method, input).await {
+            Ok(()) => self.record_second_factor(&env.id, user, None).await,
+            Err(Error::Factor(problem)) => {
+                let message = problem.message();
+                self.record_failed_sign_in(
+                    &env.id,
+                    AuthenticationKind::Mfa,
+                    Some(user),
+                    &user.email,
+                    None,
+                    ("invalid_one_time_code", &message),
+                )
+                .await?;
+                Err(Error::Factor(problem))
             }
-            let digits = totp::normalize_code(input);
-            if digits.len() == totp::DIGITS && digits.bytes().all(|b| b.is_ascii_digit()) {
-                let factors = self.verified_factors(&user.id).await?;
-                let mut last = Error::Factor(FactorError::InvalidCode);
-                for factor in &factors {
-                    match self.check_totp(factor, &digits).await {
-                        Ok(()) => return Ok(()),
-                        Err(e @ Error::Factor(_)) => last = e,
-                        Err(e) => return Err(e),
-                    }
-                }
-                return Err(last);
-            }
-            let key = self.count_code_attempt(&user.id).await?;
-            let Some(code) = totp::normalize_recovery_code(input) else {
-                return Err(Error::Factor(FactorError::InvalidCode));
-            };
-            if !self.store.consume_recovery_code(&user.id, &recovery_hash(&user.id, &code), self.now()).await? {
-                return Err(Error::Factor(FactorError::InvalidCode));
-            }
-            self.store.clear_attempts(&key).await?;
-            tracing::warn!(user.id = %user.id, "signed in with a recovery code");
-            Ok(())
-        }
-        .await;
+            Err(e) => Err(e),
+        };
         self.counters.sign_in(super::counters::SignInMethod::Mfa, &result);
         result
+    }
+
+    /// `authentication.mfa_succeeded` for `user`.
+    async fn record_second_factor(&self, env_id: &str, user: &User, info: Option<&RequestInfo>) -> Result<()> {
+        let ip = info.and_then(RequestInfo::ip_address);
+        let who = Attempted {
+            user_id: Some(&user.id),
+            email: Some(&user.email),
+            ip_address: ip.as_deref(),
+            user_agent: info.and_then(|i| i.user_agent.as_deref()),
+        };
+        let event = NewEvent::authentication_succeeded(AuthenticationKind::Mfa, who);
+        self.store.record_events(env_id, self.now(), &[event]).await?;
+        Ok(())
+    }
+
+    async fn check_hosted_second_factor(
+        &self,
+        env: &LoadedEnvironment,
+        user: &User,
+        method: &AuthMethod,
+        input: &str,
+    ) -> Result<()> {
+        if !self.owes_mfa(env, user, method).await? {
+            return Err(Error::InvalidPendingToken);
+        }
+        let digits = totp::normalize_code(input);
+        if digits.len() == totp::DIGITS && digits.bytes().all(|b| b.is_ascii_digit()) {
+            let factors = self.verified_factors(&user.id).await?;
+            let mut last = Error::Factor(FactorError::InvalidCode);
+            for factor in &factors {
+                match self.check_totp(factor, &digits).await {
+                    Ok(()) => return Ok(()),
+                    Err(e @ Error::Factor(_)) => last = e,
+                    Err(e) => return Err(e),
+                }
+            }
+            return Err(last);
+        }
+        let key = self.count_code_attempt(&user.id).await?;
+        let Some(code) = totp::normalize_recovery_code(input) else {
+            return Err(Error::Factor(FactorError::InvalidCode));
+        };
+        if !self.store.consume_recovery_code(&user.id, &recovery_hash(&user.id, &code), self.now()).await? {
+            return Err(Error::Factor(FactorError::InvalidCode));
+        }
+        self.store.clear_attempts(&key).await?;
+        tracing::warn!(user.id = %user.id, "signed in with a recovery code");
+        Ok(())
     }
 
     /// Removes every TOTP factor of a user, and their recovery codes (hosted security page).

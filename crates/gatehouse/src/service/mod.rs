@@ -8,6 +8,7 @@ pub mod delivery;
 pub mod email;
 pub mod environments;
 pub mod error;
+pub mod events;
 pub mod invitations;
 pub mod keys;
 pub mod magic_auth;
@@ -23,6 +24,7 @@ pub mod throttle;
 pub mod tokens;
 pub mod users;
 pub mod verification;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -47,6 +49,8 @@ pub struct CoreConfig {
     pub secret_key: crate::crypto::sealing::KeySource,
     /// How many days ended and expired sessions stay listed before the purge deletes them.
     pub ended_sessions_kept_days: i64,
+    /// Event retention and webhook delivery.
+    pub events: events::EventsConfig,
     /// SMTP URL and From address from the command line or environment; the stored
     /// configuration (`gatehouse email configure`) is used when these are absent.
     pub smtp_url: Option<String>,
@@ -104,6 +108,8 @@ pub struct Core {
     mfa: Arc<mfa::MfaKeys>,
     /// Sign-ins and refreshes by outcome, for `/metrics` (relaxed atomics).
     counters: Arc<counters::Counters>,
+    /// The webhook worker's HTTP client and lease name.
+    webhooks: Arc<webhooks::Webhooks>,
 }
 
 /// A server secret (the refresh-rotation key) kept sealed with the server key, so a copy of the
@@ -176,6 +182,7 @@ impl Core {
         };
         let social = social::Social::new(config.secret_key.clone())?;
         let mfa = mfa::MfaKeys::new(&config.public_url);
+        let webhooks = webhooks::Webhooks::new(&config.events)?;
         Ok(Core {
             social,
             store,
@@ -191,6 +198,7 @@ impl Core {
             outbox_ready: Arc::new(Notify::new()),
             mfa: Arc::new(mfa),
             counters: Arc::new(counters::Counters::default()),
+            webhooks: Arc::new(webhooks),
         })
     }
 
@@ -209,11 +217,13 @@ impl Core {
     }
 
     /// Deletes what has expired (codes, requests, challenges, ceremonies, throttle rows, and
-    /// sessions ended or expired longer ago than `ended_sessions_kept_days`), in small batches;
+    /// sessions ended or expired longer ago than `ended_sessions_kept_days`, events older than
+    /// `events.kept_days`), in small batches;
     /// the server runs it every ten minutes. Failures are logged: the next run tries again.
     pub async fn purge_expired(&self) -> crate::store::PurgeReport {
         let kept = self.config.ended_sessions_kept_days.max(0) * 24 * 3600 * 1000;
-        match self.store.purge_expired(self.now(), kept).await {
+        let events_kept = self.config.events.kept_days.max(1) * 24 * 3600 * 1000;
+        match self.store.purge_expired(self.now(), kept, events_kept).await {
             Ok(report) => {
                 tracing::debug!(
                     removed = report.removed,

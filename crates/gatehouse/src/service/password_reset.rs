@@ -7,6 +7,7 @@ use super::environments::LoadedEnvironment;
 use super::error::Rejection;
 use super::{Core, Error, Result};
 use crate::crypto::secrets::hash_secret;
+use crate::domain::event::NewEvent;
 use crate::domain::one_time_code::OneTimeCode;
 use crate::domain::redirect::with_query;
 use crate::domain::user::{User, normalize_email};
@@ -114,23 +115,25 @@ impl Core {
         let inputs =
             [user.email.as_str(), user.first_name.as_deref().unwrap_or(""), user.last_name.as_deref().unwrap_or("")];
         self.check_password(&env, new_password, &inputs)?;
-        match self.redeem_token(CodeKind::PasswordReset, token).await? {
-            Ok(_) => {}
+        let spent = match self.redeem_token(CodeKind::PasswordReset, token).await? {
+            Ok(code) => code,
             Err(CodeProblem::Expired) => {
                 return Err(invalid("The password reset link has expired. Request a new one."));
             }
             Err(CodeProblem::PreviouslyUsed) => return Err(invalid("The password reset link has already been used.")),
             Err(_) => return Err(invalid("The password reset link is invalid.")),
-        }
+        };
         let now = self.now();
         let new_hash = self.passwords.hash(new_password).await?;
         if user.email_verified {
             user.password_hash = Some(new_hash);
             user.updated_at = now.max(user.updated_at + 1);
-            self.store.update_user_revoking_sessions(&user, now).await?;
+            let events = [NewEvent::user("user.updated", &user), NewEvent::code("password_reset.succeeded", &spent)];
+            self.store.update_user_revoking_sessions(&user, now, &events).await?;
         } else {
             // Receiving the link proves the address: the account changes hands.
-            user = self.claim_by_email_proof(user, Some(new_hash)).await?;
+            let succeeded = NewEvent::code("password_reset.succeeded", &spent);
+            user = self.claim_by_email_proof_with(user, Some(new_hash), Some(succeeded)).await?;
         }
         self.store.void_one_time_codes(CodeKind::PasswordReset.as_str(), &user.id, now).await?;
         tracing::info!(user.id = %user.id, "password reset; sessions revoked");

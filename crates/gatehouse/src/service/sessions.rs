@@ -2,16 +2,18 @@
 
 use super::{Core, Error, Result};
 use crate::domain::environment::Environment;
+use crate::domain::event::NewEvent;
 use crate::domain::redirect::is_allowed_return_to;
 use crate::domain::session::Session;
 
 impl Core {
     pub async fn revoke_session(&self, env: &Environment, session_id: &str) -> Result<()> {
-        let session = self.store.find_session(session_id).await?.filter(|s| s.environment_id == env.id);
-        if session.is_none() {
+        let Some(session) = self.store.find_session(session_id).await?.filter(|s| s.environment_id == env.id) else {
             return Err(Error::NotFound { kind: "Session", id: session_id.to_owned() });
-        }
-        self.store.revoke_session(session_id, self.now()).await?;
+        };
+        let now = self.now();
+        let events = [NewEvent::session(&session, true, None, now)];
+        self.store.revoke_session(&env.id, session_id, now, &events).await?;
         Ok(())
     }
 
@@ -47,7 +49,9 @@ impl Core {
             }
             return Ok(None);
         };
-        self.store.revoke_session(&session.id, self.now()).await?;
+        let now = self.now();
+        let events = [NewEvent::session(&session, true, None, now)];
+        self.store.revoke_session(&session.environment_id, &session.id, now, &events).await?;
         let Some(env) = self.store.find_environment(&session.environment_id).await? else {
             return Ok(None);
         };

@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 use super::{Core, Error, Result};
 use crate::crypto::password::is_importable_hash;
 use crate::domain::environment::Environment;
+use crate::domain::event::NewEvent;
 use crate::domain::listing::{UserPage, UserQuery};
 use crate::domain::user::{User, is_single_script, normalize_email};
 use crate::ids::new_id;
@@ -90,7 +91,7 @@ impl Core {
             created_at: now,
             updated_at: now,
         };
-        self.store.insert_user(&user).await?;
+        self.store.insert_user(&user, &[NewEvent::user("user.created", &user)]).await?;
         tracing::info!(user.id = %user.id, environment = %env.name, "user created");
         Ok(user)
     }
@@ -185,10 +186,11 @@ impl Core {
         let now = self.now();
         // authkit-react compares updated_at to notice changes, so it must move forward.
         user.updated_at = now.max(user.updated_at + 1);
+        let events = [NewEvent::user("user.updated", &user)];
         if password_changed {
-            self.store.update_user_revoking_sessions(&user, now).await?;
+            self.store.update_user_revoking_sessions(&user, now, &events).await?;
         } else {
-            self.store.update_user(&user).await?;
+            self.store.update_user(&user, &events).await?;
         }
         Ok(user)
     }
@@ -210,7 +212,9 @@ impl Core {
     }
 
     pub async fn delete_user(&self, env: &Environment, id: &str) -> Result<()> {
-        if !self.store.delete_user(&env.id, id).await? {
+        let user = self.get_user(env, id).await?;
+        let events = [NewEvent::user("user.deleted", &user)];
+        if !self.store.delete_user(&env.id, id, self.now(), &events).await? {
             return Err(Error::NotFound { kind: "User", id: id.to_owned() });
         }
         tracing::info!(user.id = %id, environment = %env.name, "user deleted");

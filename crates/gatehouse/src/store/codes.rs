@@ -5,12 +5,15 @@ use sqlx::Row as _;
 
 use super::{Store, StoreResult};
 use crate::clock::Millis;
+use crate::domain::event::NewEvent;
 use crate::domain::one_time_code::OneTimeCode;
 
 const COLUMNS: &str = "id, kind, environment_id, user_id, email, code_hash, sealed_code, attempts, expires_at, used_at, created_at, updated_at";
 
 impl Store {
-    pub async fn insert_one_time_code(&self, c: &OneTimeCode) -> StoreResult<()> {
+    /// Stores a new code with its events (`magic_auth.created`…), in one transaction.
+    pub async fn insert_one_time_code(&self, c: &OneTimeCode, events: &[NewEvent]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(&format!(
             "INSERT INTO one_time_codes ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         ))
@@ -26,8 +29,10 @@ impl Store {
         .bind(c.used_at)
         .bind(c.created_at)
         .bind(c.updated_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        super::events::record_in(&mut tx, &c.environment_id, c.created_at, events).await?;
+        tx.commit().await?;
         Ok(())
     }
 

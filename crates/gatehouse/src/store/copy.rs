@@ -45,6 +45,10 @@ pub const TABLES: &[(&str, &str)] = &[
     ("security_sessions", "token_hash"),
     ("user_identities", "id"),
     ("social_logins", "state_hash"),
+    ("events", "id"),
+    ("event_counters", "environment_id"),
+    ("webhook_endpoints", "id"),
+    ("webhook_deliveries", "id"),
 ];
 
 /// Bound parameters per INSERT (SQLite allows 32766, PostgreSQL 65535).

@@ -69,10 +69,15 @@ impl Store {
     /// Deletes expired authorization requests and codes, old throttle rows, pending sign-ins,
     /// one-time codes, social-login state, passkey ceremonies, two-factor challenges and
     /// security sessions, and sessions ended or expired more than `ended_sessions_kept` ago.
-    /// Returns the rows removed.
-    pub async fn purge_expired(&self, now: Millis, ended_sessions_kept: Millis) -> StoreResult<PurgeReport> {
+    /// Events and webhook deliveries older than `events_kept` go too. Returns what it did.
+    pub async fn purge_expired(
+        &self,
+        now: Millis,
+        ended_sessions_kept: Millis,
+        events_kept: Millis,
+    ) -> StoreResult<PurgeReport> {
         // (table, primary key, expiry column, rows older than this go)
-        let plan: [(&str, &str, &str, Millis); 12] = [
+        let plan: [(&str, &str, &str, Millis); 14] = [
             ("authorization_requests", "id", "expires_at", now),
             ("authorization_codes", "code_hash", "expires_at", now - DAY),
             ("throttle", "key", "window_start", now - DAY),
@@ -85,6 +90,8 @@ impl Store {
             ("security_sessions", "token_hash", "expires_at", now - HOUR),
             ("sessions", "id", "ended_at", now - ended_sessions_kept),
             ("sessions", "id", "expires_at", now - ended_sessions_kept),
+            ("events", "id", "created_at", now - events_kept),
+            ("webhook_deliveries", "id", "created_at", now - events_kept),
         ];
         let mut report = PurgeReport::default();
         for (table, key, column, cutoff) in plan {

@@ -42,8 +42,9 @@ impl Store {
     pub async fn link_identity_claiming_user(&self, i: &Identity, now: Millis) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         // The upstream proved the address: the account changes hands (see `claim_unverified_account`).
-        super::users::claim_account_in(&mut tx, &i.user_id, None, now).await?;
+        let revoked = super::users::claim_account_in(&mut tx, &i.user_id, None, now).await?;
         insert_identity_in(&mut *tx, i).await?;
+        super::events::record_in(&mut tx, &i.environment_id, now, &revoked).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -13,6 +13,7 @@
 mod codes;
 mod copy;
 mod environments;
+mod events;
 mod factors;
 mod housekeeping;
 mod identities;
@@ -27,6 +28,7 @@ mod rotations;
 mod sessions;
 mod throttle;
 mod users;
+mod webhooks;
 
 use std::str::FromStr as _;
 use std::time::Duration;
@@ -43,6 +45,7 @@ pub use refresh_cache::DEFAULT_ENTRIES as DEFAULT_REFRESH_CACHE_ENTRIES;
 pub use sessions::{AuthCode, CodeOutcome, NewAuthCode, RefreshContext};
 pub use throttle::Attempt;
 pub use users::LookAlikes;
+pub use webhooks::StoredEndpoint;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -98,6 +101,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "refresh in sessions", include_str!("../../migrations/0005_refresh_in_sessions.sql")),
     (6, "expiry indexes", include_str!("../../migrations/0006_expiry_indexes.sql")),
     (7, "auth_time and certificates", include_str!("../../migrations/0007_auth_time_and_certificates.sql")),
+    (8, "events", include_str!("../../migrations/0008_events.sql")),
     (9, "organizations", include_str!("../../migrations/0009_organizations.sql")),
     (10, "email skeletons", include_str!("../../migrations/0010_email_skeletons.sql")),
 ];

@@ -4,6 +4,7 @@ use sqlx::Row as _;
 
 use super::{Store, StoreResult, get_opt_string};
 use crate::clock::Millis;
+use crate::domain::event::NewEvent;
 use crate::domain::session::{AuthMethod, Session};
 use crate::domain::user::User;
 
@@ -75,6 +76,24 @@ impl<'r> sqlx::Decode<'r, sqlx::Any> for AuthMethod {
 
 const SESSION_COLUMNS: &str = "id, environment_id, user_id, auth_method, ip_address, user_agent, expires_at, ended_at, created_at, updated_at, auth_time, organization_id";
 
+/// Ends every session of `user_id` still open, inside the caller's transaction, and returns a
+/// `session.revoked` event for each one that was still live (expired ones just end).
+pub(super) async fn end_user_sessions_in(
+    conn: &mut sqlx::AnyConnection,
+    user_id: &str,
+    now: Millis,
+) -> StoreResult<Vec<NewEvent>> {
+    let ended: Vec<Session> = sqlx::query_as(&format!(
+        "UPDATE sessions SET ended_at = $1, updated_at = $1 WHERE user_id = $2 AND ended_at IS NULL \
+         RETURNING {SESSION_COLUMNS}"
+    ))
+    .bind(now)
+    .bind(user_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(ended.iter().filter(|s| s.expires_at > now).map(|s| NewEvent::session(s, true, None, now)).collect())
+}
+
 /// The read of `find_refresh`: a session with its refresh state and its user.
 static FIND_REFRESH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
@@ -89,8 +108,10 @@ static FIND_REFRESH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(
 });
 
 impl Store {
-    /// Starts a session with the hash of its first refresh token's secret.
-    pub async fn insert_session(&self, s: &Session, refresh_hash: &str) -> StoreResult<()> {
+    /// Starts a session with the hash of its first refresh token's secret, notes the user's
+    /// sign-in time and writes the sign-in's events, in one transaction.
+    pub async fn start_session(&self, s: &Session, refresh_hash: &str, events: &[NewEvent]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(&format!(
             "INSERT INTO sessions ({SESSION_COLUMNS}, refresh_generation, refresh_hash) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13)"
@@ -108,8 +129,15 @@ impl Store {
         .bind(s.auth_time)
         .bind(&s.organization_id)
         .bind(refresh_hash)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        sqlx::query("UPDATE users SET last_sign_in_at = $1, version = version + 1 WHERE id = $2")
+            .bind(s.created_at)
+            .bind(&s.user_id)
+            .execute(&mut *tx)
+            .await?;
+        super::events::record_in(&mut tx, &s.environment_id, s.created_at, events).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -226,14 +254,30 @@ impl Store {
         Ok((sessions, has_more))
     }
 
-    /// Ends a session; false if it was unknown or already over.
-    pub async fn revoke_session(&self, id: &str, now: Millis) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE sessions SET ended_at = $1, updated_at = $1 WHERE id = $2 AND ended_at IS NULL")
-            .bind(now)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+    /// Ends a session of `environment_id`, with its events; false (and no events) if it was
+    /// unknown or already over.
+    pub async fn revoke_session(
+        &self,
+        environment_id: &str,
+        id: &str,
+        now: Millis,
+        events: &[NewEvent],
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE sessions SET ended_at = $1, updated_at = $1 WHERE id = $2 AND environment_id = $3 AND ended_at IS NULL",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(environment_id)
+        .execute(&mut *tx)
+        .await?;
+        let revoked = done.rows_affected() == 1;
+        if revoked {
+            super::events::record_in(&mut tx, environment_id, now, events).await?;
+        }
+        tx.commit().await?;
+        Ok(revoked)
     }
 
     /// Stores the parameters of an `/authorize` request for the hosted pages.
@@ -312,8 +356,11 @@ impl Store {
         if used_at.is_none() {
             return Ok(CodeOutcome::Expired);
         }
-        if let Some(session_id) = get_opt_string(&row, "session_id")? {
-            self.revoke_session(&session_id, now).await?;
+        if let Some(session_id) = get_opt_string(&row, "session_id")?
+            && let Some(session) = self.find_session(&session_id).await?
+        {
+            let events = [NewEvent::session(&session, true, None, now)];
+            self.revoke_session(&session.environment_id, &session.id, now, &events).await?;
         }
         Ok(CodeOutcome::Replayed)
     }

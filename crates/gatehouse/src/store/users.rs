@@ -5,6 +5,7 @@ use sqlx::any::AnyRow;
 
 use super::{Store, StoreError, StoreResult, conflict, get_bool, get_opt_string};
 use crate::clock::Millis;
+use crate::domain::event::NewEvent;
 use crate::domain::listing::{ListOrder, UserPage, UserQuery};
 use crate::domain::user::{User, email_skeleton};
 
@@ -50,10 +51,10 @@ fn metadata_json(user: &User) -> String {
 }
 
 impl Store {
-    /// Inserts a user; `Conflict("users.email")` or `Conflict("users.external_id")` on duplicates,
-    /// `Conflict("users.email_skeleton")` when another user's address looks the same (one
-    /// conditional statement over the skeleton index).
-    pub async fn insert_user(&self, u: &User) -> StoreResult<()> {
+    /// Inserts a user with its events; `Conflict("users.email")` or `Conflict("users.external_id")`
+    /// on duplicates, `Conflict("users.email_skeleton")` when another user's address looks the same
+    /// (one conditional statement over the skeleton index).
+    pub async fn insert_user(&self, u: &User, events: &[NewEvent]) -> StoreResult<()> {
         if self.find_user_by_email(&u.environment_id, &u.email).await?.is_some() {
             return Err(StoreError::Conflict("users.email"));
         }
@@ -62,6 +63,7 @@ impl Store {
         {
             return Err(StoreError::Conflict("users.external_id"));
         }
+        let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(&format!(
             "INSERT INTO users ({USER_COLUMNS}, email_skeleton) \
              SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 \
@@ -82,12 +84,15 @@ impl Store {
         .bind(u.created_at)
         .bind(u.updated_at)
         .bind(email_skeleton(&u.email))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(|e| conflict(e, "users.email"))?;
         if inserted.rows_affected() == 0 {
+            tx.rollback().await?;
             return Err(self.look_alike_conflict(u).await?);
         }
+        super::events::record_in(&mut tx, &u.environment_id, u.created_at, events).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -229,13 +234,23 @@ impl Store {
         Ok(UserPage { users, has_more })
     }
 
-    /// Writes every mutable field of `u`; `Conflict("users.email_skeleton")` when its new
-    /// address looks like another user's.
-    pub async fn update_user(&self, u: &User) -> StoreResult<()> {
-        if update_user_in(&self.pool, u).await? {
-            return Ok(());
+    /// Writes every mutable field of `u`, with its events; `Conflict("users.email_skeleton")`
+    /// when its new address looks like another user's.
+    pub async fn update_user(&self, u: &User, events: &[NewEvent]) -> StoreResult<()> {
+        if events.is_empty() {
+            if update_user_in(&self.pool, u).await? {
+                return Ok(());
+            }
+            return self.refused_update(u).await;
         }
-        self.refused_update(u).await
+        let mut tx = self.pool.begin().await?;
+        if !update_user_in(&mut *tx, u).await? {
+            tx.rollback().await?;
+            return self.refused_update(u).await;
+        }
+        super::events::record_in(&mut tx, &u.environment_id, u.updated_at, events).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Why an update changed nothing: a look-alike address, or a user deleted meanwhile (no error).
@@ -254,18 +269,17 @@ impl Store {
         }
     }
 
-    /// Updates the user and ends all of their sessions in one transaction (password change).
-    pub async fn update_user_revoking_sessions(&self, u: &User, now: Millis) -> StoreResult<()> {
+    /// Updates the user and ends all of their sessions in one transaction (password change),
+    /// with its events.
+    pub async fn update_user_revoking_sessions(&self, u: &User, now: Millis, events: &[NewEvent]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE sessions SET ended_at = $1, updated_at = $1 WHERE user_id = $2 AND ended_at IS NULL")
-            .bind(now)
-            .bind(&u.id)
-            .execute(&mut *tx)
-            .await?;
+        let mut all = super::sessions::end_user_sessions_in(&mut tx, &u.id, now).await?;
         if !update_user_in(&mut *tx, u).await? {
             tx.rollback().await?;
             return self.refused_update(u).await;
         }
+        all.extend_from_slice(events);
+        super::events::record_in(&mut tx, &u.environment_id, now, &all).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -280,17 +294,15 @@ impl Store {
         Ok(())
     }
 
-    pub async fn record_sign_in(&self, user_id: &str, now: Millis) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET last_sign_in_at = $1, version = version + 1 WHERE id = $2")
-            .bind(now)
-            .bind(user_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Deletes a user with their sessions, refresh tokens and codes, atomically.
-    pub async fn delete_user(&self, environment_id: &str, id: &str) -> StoreResult<bool> {
+    /// Deletes a user with their sessions, refresh tokens and codes, atomically; the events
+    /// are written only if the user was there.
+    pub async fn delete_user(
+        &self,
+        environment_id: &str,
+        id: &str,
+        now: Millis,
+        events: &[NewEvent],
+    ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM authorization_codes WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
@@ -299,6 +311,9 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        if done.rows_affected() == 1 {
+            super::events::record_in(&mut tx, environment_id, now, events).await?;
+        }
         tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
@@ -343,26 +358,26 @@ impl Store {
     /// becomes verified, every session ends, and whatever an earlier holder could have set up to
     /// keep access goes: the password (replaced by `password_hash`, if the proof came with one),
     /// authenticator apps and their recovery codes, passkeys, and security sessions.
-    pub async fn claim_unverified_account(
-        &self,
-        user_id: &str,
-        password_hash: Option<&str>,
-        now: Millis,
-    ) -> StoreResult<()> {
+    /// `user` is the account as it stands after the claim (its password hash the new one); the
+    /// events are written with it.
+    pub async fn claim_unverified_account(&self, user: &User, now: Millis, events: &[NewEvent]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        claim_account_in(&mut tx, user_id, password_hash, now).await?;
+        let mut all = claim_account_in(&mut tx, &user.id, user.password_hash.as_deref(), now).await?;
+        all.extend_from_slice(events);
+        super::events::record_in(&mut tx, &user.environment_id, now, &all).await?;
         tx.commit().await?;
         Ok(())
     }
 }
 
 /// The statements of `claim_unverified_account`, for use inside a caller's transaction.
+/// Returns the `session.revoked` events of the live sessions it ended, for the caller to record.
 pub(super) async fn claim_account_in(
     conn: &mut sqlx::AnyConnection,
     user_id: &str,
     password_hash: Option<&str>,
     now: Millis,
-) -> StoreResult<()> {
+) -> StoreResult<Vec<NewEvent>> {
     sqlx::query(
         "UPDATE users SET email_verified = 1, password_hash = $1, updated_at = $2, version = version + 1 WHERE id = $3",
     )
@@ -371,13 +386,9 @@ pub(super) async fn claim_account_in(
     .bind(user_id)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("UPDATE sessions SET ended_at = $1, updated_at = $1 WHERE user_id = $2 AND ended_at IS NULL")
-        .bind(now)
-        .bind(user_id)
-        .execute(&mut *conn)
-        .await?;
+    let revoked = super::sessions::end_user_sessions_in(conn, user_id, now).await?;
     for table in ["recovery_codes", "auth_factors", "passkeys", "security_sessions"] {
         sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1")).bind(user_id).execute(&mut *conn).await?;
     }
-    Ok(())
+    Ok(revoked)
 }

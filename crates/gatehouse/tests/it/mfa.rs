@@ -116,6 +116,15 @@ async fn enrol_challenge_and_sign_in_with_totp() {
     assert_eq!(app.api(Method::DELETE, &format!("/auth/factors/{factor_id}"), None).await.0, 204);
     assert_eq!(app.password_login("ada@example.com", PASSWORD).await.0, 200);
     assert_eq!(app.api(Method::GET, &format!("/auth/factors/{factor_id}"), None).await.0, 404);
+
+    // Second factors are recorded as events (issue 10).
+    let (_, events) = app
+        .api(Method::GET, "/events?limit=100&events=authentication.mfa_succeeded,authentication.mfa_failed", None)
+        .await;
+    let kinds: Vec<&str> = events["data"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(kinds[..2], ["authentication.mfa_failed", "authentication.mfa_succeeded"], "{kinds:?}");
+    assert_eq!(kinds.iter().filter(|k| k.ends_with("succeeded")).count(), 2, "{kinds:?}");
+    assert_eq!(events["data"][1]["data"]["user_id"], user_id);
 }
 
 #[tokio::test]

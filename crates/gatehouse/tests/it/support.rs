@@ -37,6 +37,13 @@ pub struct TestCore {
     pub outbox_ready: Outbox,
 }
 
+impl TestCore {
+    /// The server's `Core` itself (a handle on the same state), for tests that run several.
+    pub fn clone_core(&self) -> Core {
+        self.core.clone()
+    }
+}
+
 impl Deref for TestCore {
     type Target = Core;
 

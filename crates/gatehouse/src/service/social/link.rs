@@ -11,6 +11,7 @@
 
 use super::upstream::Profile;
 use crate::domain::environment::Environment;
+use crate::domain::event::NewEvent;
 use crate::domain::identity::Identity;
 use crate::domain::user::{User, normalize_email};
 use crate::ids::new_id;
@@ -82,7 +83,7 @@ impl Core {
                         Ok(mut user) => {
                             if let Some(picture) = profile.picture.as_deref().filter(|p| p.starts_with("https://")) {
                                 user.profile_picture_url = Some(picture.chars().take(2048).collect());
-                                self.store.update_user(&user).await?;
+                                self.store.update_user(&user, &[NewEvent::user("user.updated", &user)]).await?;
                             }
                             user
                         }

@@ -6,6 +6,7 @@ mod authenticate;
 mod authorization;
 mod config_api;
 mod email_api;
+mod events;
 mod extract;
 mod factors;
 mod fields;
@@ -17,6 +18,7 @@ mod organizations;
 mod sessions;
 mod social;
 mod users;
+mod webhooks;
 
 use axum::Router;
 use axum::extract::State;
@@ -38,6 +40,8 @@ pub fn router() -> Router<AppState> {
         .merge(email_api::router())
         .merge(social::router())
         .merge(factors::router())
+        .merge(events::router())
+        .merge(webhooks::router())
         .merge(organizations::router())
         .merge(memberships::router())
         .merge(authorization::router())

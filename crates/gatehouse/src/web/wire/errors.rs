@@ -109,6 +109,10 @@ error_codes! {
     RedirectUriAlreadyExists => CONFLICT, Coded, "redirect_uri_already_exists";
     DuplicateCorsOrigin => CONFLICT, Coded, "duplicate_cors_origin";
     ProviderAlreadyExists => CONFLICT, Coded, "provider_already_exists";
+    /// A webhook endpoint with this URL exists already.
+    DuplicateEndpoint => CONFLICT, Coded, "duplicate_endpoint";
+    /// A webhook endpoint URL that is malformed or reaches a refused address.
+    InvalidUrl => UNPROCESSABLE_ENTITY, Coded, "invalid_url";
     OrganizationMembershipAlreadyExists => CONFLICT, Coded, "organization_membership_already_exists";
     RoleAlreadyExists => CONFLICT, Coded, "role_already_exists";
     PermissionAlreadyExists => CONFLICT, Coded, "permission_already_exists";

@@ -13,6 +13,7 @@
 mod auth;
 mod config;
 mod errors;
+mod event;
 mod factors;
 mod keys;
 mod list;
@@ -21,6 +22,7 @@ mod organizations;
 mod session;
 mod social;
 mod user;
+mod webhook;
 
 #[cfg(test)]
 mod tests;
@@ -28,6 +30,7 @@ mod tests;
 pub use auth::{AuthenticateResponse, UserResponse};
 pub use config::{CorsOrigin, JwtTemplate, RedirectUri};
 pub use errors::{ErrorCode, Shape};
+pub use event::Event;
 pub use factors::{Challenge, ChallengeVerification, Enrolment, Factor};
 pub use keys::{Discovery, Jwks};
 pub use list::{List, Page};
@@ -36,6 +39,7 @@ pub use organizations::{Invitation, Organization, OrganizationMembership, Permis
 pub use session::Session;
 pub use social::{Identity, OAuthProvider};
 pub use user::User;
+pub use webhook::{WebhookDelivery, WebhookEndpoint};
 
 use crate::clock::{Millis, iso8601};
 

@@ -462,3 +462,94 @@ fn service_errors_map_to_their_codes() {
     assert_eq!(reset["errors"][0]["code"], "invalid_password_reset_token");
     assert_eq!(ApiError::bad_body("The request body is not valid JSON.").body()["code"], "invalid_request_parameters");
 }
+
+#[test]
+fn event_object_and_payloads_equal_the_api_objects() {
+    use crate::domain::event::{Event as DomainEvent, NewEvent};
+    let as_value = |data: &str| serde_json::from_str::<Value>(data).unwrap();
+    let u = user();
+    let created = NewEvent::user("user.created", &u);
+    assert_eq!(as_value(&created.data), serde_json::to_value(User::from(&u)).unwrap());
+    let s = DomainSession {
+        id: "session_01JEEEEEEEEEEEEEEEEEEEEEEE".into(),
+        environment_id: "env_1".into(),
+        user_id: "user_01JAAAAAAAAAAAAAAAAAAAAAAA".into(),
+        auth_method: AuthMethod::MagicAuth,
+        ip_address: Some("203.0.113.7".into()),
+        user_agent: None,
+        expires_at: T0 + 86_400_000,
+        ended_at: None,
+        created_at: T0,
+        updated_at: T0,
+        auth_time: T0,
+    };
+    let started = NewEvent::session(&s, false, None, T1);
+    assert_eq!(as_value(&started.data), serde_json::to_value(Session::new(&s, T1)).unwrap());
+    let revoked = NewEvent::session(&s, true, None, T1);
+    let ended = DomainSession { ended_at: Some(T1), updated_at: T1, ..s.clone() };
+    assert_eq!(as_value(&revoked.data), serde_json::to_value(Session::new(&ended, T1)).unwrap());
+    let magic = code("magic_auth");
+    assert_eq!(
+        as_value(&NewEvent::code("magic_auth.created", &magic).data),
+        serde_json::to_value(MagicAuth::new(&magic, None)).unwrap()
+    );
+    let verification = code("email_verification");
+    assert_eq!(
+        as_value(&NewEvent::code("email_verification.created", &verification).data),
+        serde_json::to_value(EmailVerification::new(&verification, None)).unwrap()
+    );
+    let reset = code("password_reset");
+    assert_eq!(
+        as_value(&NewEvent::code("password_reset.created", &reset).data),
+        serde_json::to_value(PasswordReset::new(&reset, None, None)).unwrap()
+    );
+    let event = DomainEvent {
+        id: "event_01JFFFFFFFFFFFFFFFFFFFFFFF".into(),
+        environment_id: "env_1".into(),
+        seq: 1,
+        event: created.event.into(),
+        data: created.data,
+        organization_id: None,
+        created_at: T1,
+    };
+    snapshot("event", Event::from(&event));
+    // A webhook delivery's body is the same object.
+    assert_eq!(
+        as_value(&crate::domain::webhook::delivery_body(&event)),
+        serde_json::to_value(Event::from(&event)).unwrap()
+    );
+}
+
+#[test]
+fn webhook_objects() {
+    use crate::domain::webhook::{Delivery, WebhookEndpoint as DomainEndpoint};
+    let endpoint = DomainEndpoint {
+        id: "we_01JGGGGGGGGGGGGGGGGGGGGGGG".into(),
+        environment_id: "env_1".into(),
+        endpoint_url: "https://example.com/webhooks".into(),
+        secret: "whsec_abc".into(),
+        events: vec!["user.created".into(), "session.created".into()],
+        enabled: true,
+        cursor_seq: 0,
+        attempts: 0,
+        failing_since: None,
+        next_attempt_at: T0,
+        created_at: T0,
+        updated_at: T1,
+    };
+    snapshot("webhook_endpoint", WebhookEndpoint::from(&endpoint));
+    let delivery = Delivery {
+        id: "webhook_delivery_01JHHHHHHHHHHHHHHHHHHHHHHH".into(),
+        environment_id: "env_1".into(),
+        endpoint_id: endpoint.id.clone(),
+        event_id: "event_01JFFFFFFFFFFFFFFFFFFFFFFF".into(),
+        event: "user.created".into(),
+        attempt: 2,
+        status_code: Some(500),
+        error: Some("HTTP 500".into()),
+        succeeded: 0,
+        duration_ms: 12,
+        created_at: T1,
+    };
+    snapshot("webhook_delivery", WebhookDelivery::from(&delivery));
+}
