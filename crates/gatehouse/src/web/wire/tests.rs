@@ -482,6 +482,7 @@ fn event_object_and_payloads_equal_the_api_objects() {
         created_at: T0,
         updated_at: T0,
         auth_time: T0,
+        organization_id: None,
     };
     let started = NewEvent::session(&s, false, None, T1);
     assert_eq!(as_value(&started.data), serde_json::to_value(Session::new(&s, T1)).unwrap());
