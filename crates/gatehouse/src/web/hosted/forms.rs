@@ -238,7 +238,8 @@ pub async fn sign_up(
         last_name: Some(form.last_name.clone()).filter(|s| !s.is_empty()),
         ..NewUser::default()
     };
-    if state.core.uniform_sign_up(&env) {
+    // An invitation's link proved the address to its holder: nothing to hide from them.
+    if invitation.is_none() && state.core.uniform_sign_up(&env) {
         // The same answer whether or not the address has an account (`service::sign_up`).
         let sign_in_link = format!("{}/authkit/sign-in?request={}", state.core.config().public_url, params.request_id);
         let started = match state.core.start_uniform_sign_up(&env, new, info.address.as_ref(), &sign_in_link).await {
