@@ -228,22 +228,7 @@ impl Store {
         events: &[NewEvent],
     ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(&format!(
-            "INSERT INTO webhook_deliveries ({DELIVERY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-        ))
-        .bind(&d.id)
-        .bind(&d.environment_id)
-        .bind(&d.endpoint_id)
-        .bind(&d.event_id)
-        .bind(&d.event)
-        .bind(d.attempt)
-        .bind(d.status_code)
-        .bind(&d.error)
-        .bind(d.succeeded)
-        .bind(d.duration_ms)
-        .bind(d.created_at)
-        .execute(&mut *tx)
-        .await?;
+        insert_delivery(&mut *tx, d).await?;
         let moved = if d.succeeded != 0 {
             sqlx::query(
                 "UPDATE webhook_endpoints SET cursor_seq = $1, attempts = 0, failing_since = NULL \
@@ -292,22 +277,7 @@ impl Store {
 
     /// Records a replay's attempt (the endpoint's cursor is not touched).
     pub async fn log_delivery(&self, d: &Delivery) -> StoreResult<()> {
-        sqlx::query(&format!(
-            "INSERT INTO webhook_deliveries ({DELIVERY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-        ))
-        .bind(&d.id)
-        .bind(&d.environment_id)
-        .bind(&d.endpoint_id)
-        .bind(&d.event_id)
-        .bind(&d.event)
-        .bind(d.attempt)
-        .bind(d.status_code)
-        .bind(&d.error)
-        .bind(d.succeeded)
-        .bind(d.duration_ms)
-        .bind(d.created_at)
-        .execute(&self.pool)
-        .await?;
+        insert_delivery(&self.pool, d).await?;
         Ok(())
     }
 
@@ -342,4 +312,28 @@ impl Store {
         .fetch_optional(self.reader())
         .await?)
     }
+}
+
+/// One row of the delivery log, on the pool or inside a caller's transaction.
+async fn insert_delivery<'e, E>(executor: E, d: &Delivery) -> StoreResult<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query(&format!(
+        "INSERT INTO webhook_deliveries ({DELIVERY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    ))
+    .bind(&d.id)
+    .bind(&d.environment_id)
+    .bind(&d.endpoint_id)
+    .bind(&d.event_id)
+    .bind(&d.event)
+    .bind(d.attempt)
+    .bind(d.status_code)
+    .bind(&d.error)
+    .bind(d.succeeded)
+    .bind(d.duration_ms)
+    .bind(d.created_at)
+    .execute(executor)
+    .await?;
+    Ok(())
 }
