@@ -283,14 +283,7 @@ pub async fn run(mut config: ServerConfig, announce: impl FnOnce(&ServerConfig, 
     for warning in core.cookie_warnings().await? {
         tracing::warn!("browser apps: {warning}");
     }
-    let look_alikes = core.prepare_email_skeletons().await?;
-    if look_alikes > 0 {
-        tracing::warn!(
-            groups = look_alikes,
-            "{look_alikes} group(s) of users have email addresses that look alike (stored before Gatehouse refused \
-             them); `gatehouse users look-alikes` lists them"
-        );
-    }
+    core.backfill_email_skeletons().await?;
     if !core.has_smtp() {
         if startup.environments.iter().any(|e| !e.is_development()) {
             tracing::warn!(
@@ -324,7 +317,22 @@ pub async fn run(mut config: ServerConfig, announce: impl FnOnce(&ServerConfig, 
     // while; a start that finds its store complete draws no random bytes, so seed it now on a
     // spare thread rather than inside the first sign-in or refresh.
     tokio::task::spawn_blocking(|| crate::crypto::secrets::fill_random(&mut [0u8; 16]));
+    tokio::spawn(warn_of_look_alikes(core.clone()));
     server.serve(shutdown_signal()).await
+}
+
+/// Warns of users whose addresses look alike (stored before Gatehouse refused them). Runs after
+/// the ready line: it reads every user's skeleton, which a large store should not wait for.
+async fn warn_of_look_alikes(core: Core) {
+    match core.count_email_look_alikes().await {
+        Ok(0) => {}
+        Ok(groups) => tracing::warn!(
+            groups,
+            "{groups} group(s) of users have email addresses that look alike (stored before Gatehouse refused them); \
+             `gatehouse users look-alikes` lists them"
+        ),
+        Err(e) => tracing::warn!(error = %e, "could not look for users whose addresses look alike"),
+    }
 }
 
 async fn shutdown_signal() {

@@ -195,13 +195,19 @@ impl Core {
         Ok(user)
     }
 
-    /// Gives every user stored before migration 10 its email skeleton, then counts the groups
-    /// of look-alike addresses (for the start-up warning).
-    pub async fn prepare_email_skeletons(&self) -> Result<usize> {
+    /// Gives every user stored before migration 10 its email skeleton (before serving: the
+    /// look-alike check of new addresses relies on it).
+    pub async fn backfill_email_skeletons(&self) -> Result<()> {
         let filled = self.store.backfill_email_skeletons().await?;
         if filled > 0 {
             tracing::info!(users = filled, "email skeletons computed for users stored before the look-alike check");
         }
+        Ok(())
+    }
+
+    /// How many groups of users have look-alike addresses (for the start-up warning; reads every
+    /// user's skeleton, so the server asks after it is ready).
+    pub async fn count_email_look_alikes(&self) -> Result<usize> {
         Ok(self.store.email_look_alikes().await?.len())
     }
 

@@ -122,13 +122,26 @@ impl Store {
     }
 
     /// Fills in the skeleton of users stored before migration 10, in batches; returns how many.
+    /// Looks per environment, so each probe is a lookup on the skeleton index (where missing
+    /// skeletons sort together) rather than a scan of every user at each start.
     pub async fn backfill_email_skeletons(&self) -> StoreResult<u64> {
+        let environments: Vec<String> = sqlx::query_scalar("SELECT id FROM environments").fetch_all(&self.pool).await?;
+        let mut done = 0;
+        for environment_id in &environments {
+            done += self.backfill_email_skeletons_of(environment_id).await?;
+        }
+        Ok(done)
+    }
+
+    async fn backfill_email_skeletons_of(&self, environment_id: &str) -> StoreResult<u64> {
         let mut done = 0;
         loop {
-            let rows: Vec<(String, String)> =
-                sqlx::query_as("SELECT id, email FROM users WHERE email_skeleton IS NULL LIMIT 500")
-                    .fetch_all(&self.pool)
-                    .await?;
+            let rows: Vec<(String, String)> = sqlx::query_as(
+                "SELECT id, email FROM users WHERE environment_id = $1 AND email_skeleton IS NULL LIMIT 500",
+            )
+            .bind(environment_id)
+            .fetch_all(&self.pool)
+            .await?;
             if rows.is_empty() {
                 return Ok(done);
             }
