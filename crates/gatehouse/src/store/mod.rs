@@ -88,8 +88,11 @@ pub struct Store {
     backend: Backend,
 }
 
-/// Frames (4 KiB pages) in the SQLite write-ahead log above which a checkpoint rewinds it.
-const WAL_RESTART_FRAMES: i64 = 4096;
+/// Frames (4 KiB pages) in the SQLite write-ahead log above which a checkpoint rewinds it
+/// (a log of at most ~128 MiB). A rewind holds writes back for two fsyncs, so it sets how often
+/// writes stall: at 4096 frames that was every second or two under refresh load, and the stalls
+/// were the refresh p99 (issue 13.7, BENCHMARKS.md); at 32768 it is every ten seconds or so.
+const WAL_RESTART_FRAMES: i64 = 32_768;
 /// How long a restarting checkpoint may hold writes back waiting for the writer or readers.
 const RESTART_PATIENCE_MS: u32 = 200;
 
