@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::clock::{Millis, iso8601};
 use crate::domain::listing::ListOrder;
 use crate::domain::one_time_code::OneTimeCode;
-use crate::domain::organization::{Membership, Organization, OrganizationDomain};
+use crate::domain::organization::{Invitation, Membership, Organization, OrganizationDomain, Role};
 use crate::domain::session::{AuthMethod, Session};
 use crate::domain::user::User;
 
@@ -59,6 +59,9 @@ pub const EVENT_TYPES: &[&str] = &[
     "role.created",
     "role.updated",
     "role.deleted",
+    "organization_role.created",
+    "organization_role.updated",
+    "organization_role.deleted",
     // Gatehouse's own.
     "webhook_endpoint.disabled",
 ];
@@ -316,6 +319,49 @@ struct SlugData<'a> {
     slug: &'a str,
 }
 
+/// The `invitation` object without its token and link, as in `invitation.*`.
+#[derive(Serialize)]
+struct InvitationData<'a> {
+    object: &'static str,
+    id: &'a str,
+    email: &'a str,
+    state: &'static str,
+    accepted_at: Option<String>,
+    revoked_at: Option<String>,
+    expires_at: String,
+    organization_id: Option<&'a str>,
+    inviter_user_id: Option<&'a str>,
+    accepted_user_id: Option<&'a str>,
+    role_slug: Option<&'a str>,
+    created_at: String,
+    updated_at: String,
+}
+
+/// `role.*` (an environment role).
+#[derive(Serialize)]
+struct RoleData<'a> {
+    object: &'static str,
+    slug: &'a str,
+    resource_type_slug: &'static str,
+    permissions: &'a [String],
+    created_at: String,
+    updated_at: String,
+}
+
+/// `organization_role.*` (an organization's own role).
+#[derive(Serialize)]
+struct OrganizationRoleData<'a> {
+    object: &'static str,
+    organization_id: &'a str,
+    slug: &'a str,
+    name: &'a str,
+    description: Option<&'a str>,
+    resource_type_slug: &'static str,
+    permissions: &'a [String],
+    created_at: String,
+    updated_at: String,
+}
+
 /// `organization_domain.verification_failed`'s payload.
 #[derive(Serialize)]
 struct DomainFailureData<'a> {
@@ -386,6 +432,68 @@ impl NewEvent {
             updated_at: iso8601(m.updated_at),
         };
         NewEvent { event, data: json(&data), organization_id: Some(m.organization_id.clone()) }
+    }
+
+    /// `invitation.created|accepted|revoked|resent`, the invitation as it stands at `now`.
+    pub fn invitation(event: &'static str, i: &Invitation, now: Millis) -> NewEvent {
+        let data = InvitationData {
+            object: "invitation",
+            id: &i.id,
+            email: &i.email,
+            state: i.state(now).as_str(),
+            accepted_at: i.accepted_at.map(iso8601),
+            revoked_at: i.revoked_at.map(iso8601),
+            expires_at: iso8601(i.expires_at),
+            organization_id: i.organization_id.as_deref(),
+            inviter_user_id: i.inviter_user_id.as_deref(),
+            accepted_user_id: i.accepted_user_id.as_deref(),
+            role_slug: i.role_slug.as_deref(),
+            created_at: iso8601(i.created_at),
+            updated_at: iso8601(i.updated_at),
+        };
+        NewEvent { event, data: json(&data), organization_id: i.organization_id.clone() }
+    }
+
+    /// `role.<change>` for an environment role, `organization_role.<change>` for an
+    /// organization's own (`change`: `created`, `updated` or `deleted`).
+    pub fn role(change: &'static str, r: &Role) -> NewEvent {
+        match &r.organization_id {
+            None => {
+                let event = match change {
+                    "created" => "role.created",
+                    "deleted" => "role.deleted",
+                    _ => "role.updated",
+                };
+                let data = RoleData {
+                    object: "role",
+                    slug: &r.slug,
+                    resource_type_slug: "organization",
+                    permissions: &r.permissions,
+                    created_at: iso8601(r.created_at),
+                    updated_at: iso8601(r.updated_at),
+                };
+                NewEvent { event, data: json(&data), organization_id: None }
+            }
+            Some(org) => {
+                let event = match change {
+                    "created" => "organization_role.created",
+                    "deleted" => "organization_role.deleted",
+                    _ => "organization_role.updated",
+                };
+                let data = OrganizationRoleData {
+                    object: "organization_role",
+                    organization_id: org,
+                    slug: &r.slug,
+                    name: &r.name,
+                    description: r.description.as_deref(),
+                    resource_type_slug: "organization",
+                    permissions: &r.permissions,
+                    created_at: iso8601(r.created_at),
+                    updated_at: iso8601(r.updated_at),
+                };
+                NewEvent { event, data: json(&data), organization_id: Some(org.clone()) }
+            }
+        }
     }
 
     /// `organization_domain.created|updated|deleted|verified`.

@@ -26,7 +26,7 @@ pub struct Organization {
     /// Gatehouse's auto-join policy: users whose *verified* email is at one of the
     /// organization's *verified* domains become members (default role) when they sign in.
     pub domain_auto_join: bool,
-    /// Its domains, oldest first (loaded with it).
+    /// Its domains, by name (loaded with it).
     pub domains: Vec<OrganizationDomain>,
     pub created_at: Millis,
     pub updated_at: Millis,

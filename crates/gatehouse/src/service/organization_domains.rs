@@ -139,6 +139,7 @@ impl Core {
             changes.inserted.push(d.clone());
             kept.push(d);
         }
+        kept.sort_by(|a, b| a.domain.cmp(&b.domain));
         (kept, changes, events)
     }
 

@@ -266,7 +266,8 @@ impl Core {
             created_at: now,
             updated_at: now,
         };
-        self.store.insert_membership(&membership).await?;
+        let events = [NewEvent::membership("organization_membership.created", &membership, &org.name)];
+        self.store.insert_membership(&membership, &events).await?;
         Ok(MembershipView { membership, user, organization_name: org.name })
     }
 
@@ -323,7 +324,10 @@ impl Core {
         if role_slugs.is_some() {
             membership.role_slugs = self.check_role_slugs(env, &membership.organization_id, role_slugs).await?;
             membership.updated_at = self.now();
-            self.store.update_membership(&membership, self.now()).await?;
+            let view = self.view(env, membership).await?;
+            let events = [NewEvent::membership("organization_membership.updated", &view.membership, &view.organization_name)];
+            self.store.update_membership(&view.membership, self.now(), &events).await?;
+            return Ok(view);
         }
         self.view(env, membership).await
     }
@@ -343,15 +347,21 @@ impl Core {
         if membership.status != target {
             membership.status = target;
             membership.updated_at = self.now();
-            self.store.update_membership(&membership, self.now()).await?;
+            let view = self.view(env, membership).await?;
+            let events = [NewEvent::membership("organization_membership.updated", &view.membership, &view.organization_name)];
+            self.store.update_membership(&view.membership, self.now(), &events).await?;
+            return Ok(view);
         }
         self.view(env, membership).await
     }
 
     /// Deletes a membership and ends the user's sessions in the organization.
     pub async fn delete_membership(&self, env: &Environment, id: &str) -> Result<()> {
-        let membership = self.membership(env, id).await?;
-        self.store.delete_membership(&membership, self.now()).await?;
+        let mut membership = self.membership(env, id).await?;
+        let organization_name = self.get_organization(env, &membership.organization_id).await?.name;
+        membership.updated_at = self.now();
+        let events = [NewEvent::membership("organization_membership.deleted", &membership, &organization_name)];
+        self.store.delete_membership(&membership, self.now(), &events).await?;
         Ok(())
     }
 
@@ -426,7 +436,7 @@ impl Core {
             created_at: now,
             updated_at: now,
         };
-        self.store.insert_role(&role).await?;
+        self.store.insert_role(&role, &[NewEvent::role("created", &role)]).await?;
         Ok(role)
     }
 
@@ -447,7 +457,7 @@ impl Core {
             role.description = description;
         }
         role.updated_at = self.now();
-        self.store.update_role(&role).await?;
+        self.store.update_role(&role, &[NewEvent::role("updated", &role)]).await?;
         Ok(role)
     }
 
@@ -475,7 +485,7 @@ impl Core {
             }
         }
         role.updated_at = self.now();
-        self.store.update_role(&role).await?;
+        self.store.update_role(&role, &[NewEvent::role("updated", &role)]).await?;
         Ok(role)
     }
 
@@ -490,14 +500,15 @@ impl Core {
         let mut role = self.get_role(env, organization_id, slug).await?;
         role.permissions.retain(|p| p != permission);
         role.updated_at = self.now();
-        self.store.update_role(&role).await?;
+        self.store.update_role(&role, &[NewEvent::role("updated", &role)]).await?;
         Ok(role)
     }
 
     /// Deletes one of an organization's own roles.
     pub async fn delete_organization_role(&self, env: &Environment, organization_id: &str, slug: &str) -> Result<()> {
-        let role = self.get_role(env, Some(organization_id), slug).await?;
-        self.store.delete_role(&role.id).await?;
+        let mut role = self.get_role(env, Some(organization_id), slug).await?;
+        role.updated_at = self.now();
+        self.store.delete_role(&role, self.now(), &[NewEvent::role("deleted", &role)]).await?;
         Ok(())
     }
 

@@ -58,11 +58,11 @@ fn domain_conflict(err: sqlx::Error) -> StoreError {
     }
 }
 
-/// The domains of these organizations, oldest first.
+/// The domains of these organizations, by name.
 pub(super) async fn domains_of(pool: &AnyPool, organization_ids: &[&str]) -> StoreResult<Vec<OrganizationDomain>> {
     let marks: Vec<String> = (1..=organization_ids.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
-        "SELECT {DOMAIN_COLUMNS} FROM organization_domains WHERE organization_id IN ({}) ORDER BY created_at, id",
+        "SELECT {DOMAIN_COLUMNS} FROM organization_domains WHERE organization_id IN ({}) ORDER BY domain",
         marks.join(", ")
     );
     let mut query = sqlx::query(&sql);
@@ -146,7 +146,7 @@ impl Store {
         row.as_ref().map(domain_from_row).transpose()
     }
 
-    /// The domains of one organization, oldest first.
+    /// The domains of one organization, by name.
     pub async fn organization_domains(&self, organization_id: &str) -> StoreResult<Vec<OrganizationDomain>> {
         domains_of(self.reader(), &[organization_id]).await
     }

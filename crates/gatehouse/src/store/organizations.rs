@@ -369,9 +369,12 @@ impl Store {
     // ---- memberships ----
 
     /// `Conflict("organization_memberships.user")` when the user is already a member.
-    pub async fn insert_membership(&self, m: &Membership) -> StoreResult<()> {
-        let mut conn = self.pool.acquire().await?;
-        insert_membership_in(&mut conn, m).await
+    pub async fn insert_membership(&self, m: &Membership, events: &[NewEvent]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        insert_membership_in(&mut tx, m).await?;
+        super::events::record_in(&mut tx, &m.environment_id, m.updated_at, events).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     pub async fn find_membership(&self, environment_id: &str, id: &str) -> StoreResult<Option<Membership>> {
@@ -458,7 +461,7 @@ impl Store {
 
     /// Writes a membership's roles and status; a membership that stops being active ends its
     /// user's sessions in the organization, in the same transaction.
-    pub async fn update_membership(&self, m: &Membership, now: Millis) -> StoreResult<()> {
+    pub async fn update_membership(&self, m: &Membership, now: Millis, events: &[NewEvent]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE organization_memberships SET status = $1, role_slugs = $2, updated_at = $3 WHERE id = $4")
             .bind(m.status.as_str())
@@ -470,16 +473,20 @@ impl Store {
         if m.status != MembershipStatus::Active {
             end_sessions_in(&mut tx, &m.organization_id, Some(&m.user_id), now).await?;
         }
+        super::events::record_in(&mut tx, &m.environment_id, now, events).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Deletes a membership and ends its user's sessions in the organization, atomically.
-    pub async fn delete_membership(&self, m: &Membership, now: Millis) -> StoreResult<bool> {
+    pub async fn delete_membership(&self, m: &Membership, now: Millis, events: &[NewEvent]) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         let done =
             sqlx::query("DELETE FROM organization_memberships WHERE id = $1").bind(&m.id).execute(&mut *tx).await?;
         end_sessions_in(&mut tx, &m.organization_id, Some(&m.user_id), now).await?;
+        if done.rows_affected() == 1 {
+            super::events::record_in(&mut tx, &m.environment_id, now, events).await?;
+        }
         tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
@@ -514,7 +521,8 @@ impl Store {
     }
 
     /// `Conflict("roles.slug")` when the slug is taken in its scope.
-    pub async fn insert_role(&self, r: &Role) -> StoreResult<()> {
+    pub async fn insert_role(&self, r: &Role, events: &[NewEvent]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(&format!("INSERT INTO roles ({ROLE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
             .bind(&r.id)
             .bind(&r.environment_id)
@@ -525,9 +533,11 @@ impl Store {
             .bind(json_list(&r.permissions))
             .bind(r.created_at)
             .bind(r.updated_at)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(|e| conflict(e, "roles.slug"))?;
+        super::events::record_in(&mut tx, &r.environment_id, r.updated_at, events).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -563,20 +573,28 @@ impl Store {
     }
 
     /// Writes a role's name, description and permissions.
-    pub async fn update_role(&self, r: &Role) -> StoreResult<()> {
+    pub async fn update_role(&self, r: &Role, events: &[NewEvent]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE roles SET name = $1, description = $2, permissions = $3, updated_at = $4 WHERE id = $5")
             .bind(&r.name)
             .bind(&r.description)
             .bind(json_list(&r.permissions))
             .bind(r.updated_at)
             .bind(&r.id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        super::events::record_in(&mut tx, &r.environment_id, r.updated_at, events).await?;
+        tx.commit().await?;
         Ok(())
     }
 
-    pub async fn delete_role(&self, id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM roles WHERE id = $1").bind(id).execute(&self.pool).await?;
+    pub async fn delete_role(&self, r: &Role, now: Millis, events: &[NewEvent]) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("DELETE FROM roles WHERE id = $1").bind(&r.id).execute(&mut *tx).await?;
+        if done.rows_affected() == 1 {
+            super::events::record_in(&mut tx, &r.environment_id, now, events).await?;
+        }
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 

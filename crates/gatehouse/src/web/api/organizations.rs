@@ -30,10 +30,6 @@ pub(super) fn router() -> Router<AppState> {
 fn domain_inputs(body: &Map<String, Value>) -> Result<Option<Vec<DomainInput>>, Error> {
     let mut out = Vec::new();
     let mut sent = false;
-    if let Some(names) = strings(body, "domains")? {
-        sent = true;
-        out.extend(names.into_iter().map(|domain| DomainInput { domain, verified: false }));
-    }
     match body.get("domain_data") {
         None | Some(Value::Null) => {}
         Some(Value::Array(items)) => {
@@ -59,6 +55,10 @@ fn domain_inputs(body: &Map<String, Value>) -> Result<Option<Vec<DomainInput>>, 
         Some(_) => {
             return Err(Error::validation("domain_data", "invalid_type", "domain_data must be an array."));
         }
+    }
+    if let Some(names) = strings(body, "domains")? {
+        sent = true;
+        out.extend(names.into_iter().map(|domain| DomainInput { domain, verified: false }));
     }
     Ok(sent.then_some(out))
 }
