@@ -1,16 +1,18 @@
 // Issue 12 / issue 10: the organization family's events through the node SDK's
 // `events.listEvents` — organization.*, organization_domain.*, organization_membership.*,
 // invitation.*, role.* / organization_role.* — recorded with their changes, deserialised into
-// the SDK's types (and checked against WorkOS's event schemas by the wire proxy).
+// the SDK's types (and checked against WorkOS's event schemas by the wire proxy); a webhook
+// endpoint subscribed to them receives them signed.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { useGatehouse } from '../lib/server.mjs';
 import { startDnsServer } from '../lib/dns.mjs';
 import { apiRequest, confidentialClient, STRONG_PASSWORD } from '../lib/api.mjs';
 
 const dns = await startDnsServer();
-const gh = useGatehouse({ serveArgs: dns.serveArgs });
+const gh = useGatehouse({ serveArgs: [...dns.serveArgs, '--webhooks-allow-private'] });
 const stamp = Date.now().toString(36);
 
 async function drain(workos, events) {
@@ -98,4 +100,45 @@ test('organization events: every change of the family, in order, with SDK payloa
 
   const scoped = await workos.events.listEvents({ organizationId: org.id, events: ['organization_membership.created'] });
   assert.equal(scoped.data.length, 1);
+});
+
+test('organization events reach a webhook endpoint, signed', async () => {
+  const workos = confidentialClient(gh);
+  const got = [];
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      got.push({ body: Buffer.concat(chunks).toString('utf8'), signature: req.headers['workos-signature'] });
+      res.writeHead(200).end('ok');
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const endpoint = await workos.webhooks.createWebhookEndpoint({
+      endpointUrl: `http://127.0.0.1:${server.address().port}/hook`,
+      events: ['organization.created', 'organization_domain.created'],
+    });
+    const org = await workos.organizations.createOrganization({
+      name: `Hooked ${stamp}`,
+      domainData: [{ domain: `hooked-${stamp}.example`, state: 'pending' }],
+    });
+    const start = Date.now();
+    while (got.length < 2 && Date.now() - start < 30_000) await new Promise((r) => setTimeout(r, 100));
+    const events = [];
+    for (const delivery of got) {
+      events.push(
+        await workos.webhooks.constructEvent({
+          payload: delivery.body,
+          sigHeader: delivery.signature,
+          secret: endpoint.secret,
+        }),
+      );
+    }
+    assert.deepEqual(events.map((e) => e.event), ['organization.created', 'organization_domain.created']);
+    assert.equal(events[0].data.id, org.id);
+    assert.equal(events[1].data.organizationId, org.id);
+  } finally {
+    server.close();
+  }
 });

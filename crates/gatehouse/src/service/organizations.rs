@@ -325,7 +325,8 @@ impl Core {
             membership.role_slugs = self.check_role_slugs(env, &membership.organization_id, role_slugs).await?;
             membership.updated_at = self.now();
             let view = self.view(env, membership).await?;
-            let events = [NewEvent::membership("organization_membership.updated", &view.membership, &view.organization_name)];
+            let events =
+                [NewEvent::membership("organization_membership.updated", &view.membership, &view.organization_name)];
             self.store.update_membership(&view.membership, self.now(), &events).await?;
             return Ok(view);
         }
@@ -348,7 +349,8 @@ impl Core {
             membership.status = target;
             membership.updated_at = self.now();
             let view = self.view(env, membership).await?;
-            let events = [NewEvent::membership("organization_membership.updated", &view.membership, &view.organization_name)];
+            let events =
+                [NewEvent::membership("organization_membership.updated", &view.membership, &view.organization_name)];
             self.store.update_membership(&view.membership, self.now(), &events).await?;
             return Ok(view);
         }

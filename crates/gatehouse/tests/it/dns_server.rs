@@ -40,7 +40,11 @@ impl DnsServer {
                         found = true;
                         if q.query_type() == RecordType::TXT {
                             for v in values {
-                                response.add_answer(Record::from_rdata(q.name().clone(), 60, RData::TXT(TXT::new(vec![v]))));
+                                response.add_answer(Record::from_rdata(
+                                    q.name().clone(),
+                                    60,
+                                    RData::TXT(TXT::new(vec![v])),
+                                ));
                             }
                         }
                     }

@@ -57,7 +57,8 @@ async fn domains_are_added_read_verified_by_dns_and_removed() {
     assert!(d["verification_prefix"].as_str().unwrap().starts_with("gatehouse-domain-verification-"));
     assert!(d["verification_token"].as_str().unwrap().len() >= 20);
 
-    let (status, read) = app.api(Method::GET, &format!("/organization_domains/{}", d["id"].as_str().unwrap()), None).await;
+    let (status, read) =
+        app.api(Method::GET, &format!("/organization_domains/{}", d["id"].as_str().unwrap()), None).await;
     assert_eq!((status, &read["id"]), (200, &d["id"]));
     let (_, org_now) = app.api(Method::GET, &format!("/organizations/{}", org["id"].as_str().unwrap()), None).await;
     assert_eq!(org_now["domains"][0]["id"], d["id"]);
@@ -85,7 +86,11 @@ async fn domains_are_added_read_verified_by_dns_and_removed() {
 
     // The same domain twice in one organization: 409.
     let (status, dup) = app
-        .api(Method::POST, "/organization_domains", Some(json!({"organization_id": org["id"], "domain": "foo-corp.com"})))
+        .api(
+            Method::POST,
+            "/organization_domains",
+            Some(json!({"organization_id": org["id"], "domain": "foo-corp.com"})),
+        )
         .await;
     assert_eq!((status, dup["code"].as_str()), (409, Some("domain_already_exists")));
 
@@ -195,7 +200,11 @@ async fn domain_data_on_create_and_update_and_one_verified_owner_per_domain() {
 
     // Another organization cannot have foo.com verified: not by domain_data, not by DNS.
     let (status, refused) = app
-        .api(Method::POST, "/organizations", Some(json!({"name": "Bar", "domain_data": [{"domain": "foo.com", "state": "verified"}]})))
+        .api(
+            Method::POST,
+            "/organizations",
+            Some(json!({"name": "Bar", "domain_data": [{"domain": "foo.com", "state": "verified"}]})),
+        )
         .await;
     assert_eq!((status, refused["code"].as_str()), (409, Some("domain_verified_by_other_organization")), "{refused}");
     let bar = create_org(&app, json!({"name": "Bar"})).await;
@@ -231,8 +240,11 @@ async fn domain_data_on_create_and_update_and_one_verified_owner_per_domain() {
     let (status, verified) = verify(&app, &claim).await;
     assert_eq!((status, verified["state"].as_str()), (201, Some("verified")), "{verified}");
 
-    let types: Vec<String> =
-        event_types(&app, "organization.created,organization.updated,organization.deleted").await.iter().map(|e| e["event"].as_str().unwrap().to_owned()).collect();
+    let types: Vec<String> = event_types(&app, "organization.created,organization.updated,organization.deleted")
+        .await
+        .iter()
+        .map(|e| e["event"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(types, ["organization.created", "organization.created", "organization.updated", "organization.deleted"]);
     let created = &event_types(&app, "organization.created").await[0];
     assert_eq!(created["data"]["object"], "organization");
@@ -272,8 +284,9 @@ async fn auto_join_by_verified_domain_at_sign_in_and_its_refusals() {
     let c = claims(&tokens.access_token);
     assert_eq!(c["org_id"], org["id"]);
     assert_eq!(c["role"], "member");
-    let (_, members) =
-        app.api(Method::GET, &format!("/user_management/organization_memberships?organization_id={org_id}"), None).await;
+    let (_, members) = app
+        .api(Method::GET, &format!("/user_management/organization_memberships?organization_id={org_id}"), None)
+        .await;
     let members = members["data"].as_array().unwrap();
     assert_eq!(members.len(), 1);
     assert_eq!(members[0]["user_id"], ann["id"]);
@@ -292,14 +305,14 @@ async fn auto_join_by_verified_domain_at_sign_in_and_its_refusals() {
     verified_user(&app, "cat@pending-foo.com", true).await;
     let cat = app.login("cat@pending-foo.com").await;
     assert_eq!(cat.body.get("organization_id").cloned().unwrap_or(Value::Null), Value::Null);
-    let (_, members) =
-        app.api(Method::GET, &format!("/user_management/organization_memberships?organization_id={org_id}"), None).await;
+    let (_, members) = app
+        .api(Method::GET, &format!("/user_management/organization_memberships?organization_id={org_id}"), None)
+        .await;
     assert_eq!(members["data"].as_array().unwrap().len(), 1);
 
     let membership = members["data"][0]["id"].as_str().unwrap();
-    let (status, _) = app
-        .api(Method::PUT, &format!("/user_management/organization_memberships/{membership}/deactivate"), None)
-        .await;
+    let (status, _) =
+        app.api(Method::PUT, &format!("/user_management/organization_memberships/{membership}/deactivate"), None).await;
     assert_eq!(status, 200);
     let ann_again = app.login("ann@foo.com").await;
     assert_eq!(ann_again.body.get("organization_id").cloned().unwrap_or(Value::Null), Value::Null);
@@ -332,7 +345,8 @@ async fn auto_join_beside_another_membership_asks_which_organization() {
     assert_eq!(status, 201);
     let (status, body) = app.password_login("eve@foo.com", PASSWORD).await;
     assert_eq!((status, body["code"].as_str()), (403, Some("organization_selection_required")), "{body}");
-    let offered: Vec<&str> = body["organizations"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap()).collect();
+    let offered: Vec<&str> =
+        body["organizations"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap()).collect();
     assert!(offered.contains(&foo["id"].as_str().unwrap()), "{body}");
     let (status, chosen) = app
         .authenticate(json!({
@@ -344,4 +358,47 @@ async fn auto_join_beside_another_membership_asks_which_organization() {
         .await;
     assert_eq!(status, 200, "{chosen}");
     assert_eq!(claims(chosen["access_token"].as_str().unwrap())["org_id"], foo["id"]);
+}
+
+/// Runs the CLI against the test's store and DNS server; returns success and the JSON printed.
+async fn cli(app: &TestApp, dns: &DnsServer, args: &[&str]) -> (bool, Value) {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+    command.arg("--data").arg(&app.config.data_dir).arg("--database-url").arg(app.config.database_url());
+    command.arg("--dns-server").arg(dns.addr.to_string());
+    for var in ["GATEHOUSE_PUBLIC_URL", "GATEHOUSE_LISTEN", "GATEHOUSE_LOG", "GATEHOUSE_SECRET_KEY", "GATEHOUSE_DNS_SERVER"] {
+        command.env_remove(var);
+    }
+    let out = command.args(args).arg("--json").output().await.unwrap();
+    let value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.success(), value)
+}
+
+#[tokio::test]
+async fn the_cli_adds_lists_verifies_and_removes_domains() {
+    let (app, dns) = spawn_with_dns().await;
+    let org = create_org(&app, json!({"name": "Cli Corp"})).await;
+    let id = org["id"].as_str().unwrap();
+    let (ok, d) = cli(&app, &dns, &["orgs", "domains", "add", "--org", id, "cli-corp.com"]).await;
+    assert!(ok, "{d}");
+    assert_eq!(d["state"], "pending");
+    let domain_id = d["id"].as_str().unwrap();
+    let (ok, failed) = cli(&app, &dns, &["orgs", "domains", "verify", domain_id]).await;
+    assert!(!ok, "an unverified domain exits non-zero");
+    assert_eq!(failed["state"], "failed");
+    dns.set_txt(&txt_name(&d), &[d["verification_token"].as_str().unwrap()]);
+    let (ok, verified) = cli(&app, &dns, &["orgs", "domains", "verify", domain_id]).await;
+    assert!(ok, "{verified}");
+    assert_eq!(verified["state"], "verified");
+    let (ok, manual) = cli(&app, &dns, &["orgs", "domains", "add", "--org", id, "other.cli-corp.com", "--verified"]).await;
+    assert!(ok, "{manual}");
+    assert_eq!((manual["state"].as_str(), manual["verification_strategy"].as_str()), (Some("verified"), Some("manual")));
+    let (_, listed) = cli(&app, &dns, &["orgs", "domains", "list", "--org", id]).await;
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    let (ok, policy) = cli(&app, &dns, &["orgs", "auto-join", id, "true"]).await;
+    assert!(ok);
+    assert_eq!(policy["domain_auto_join"], true);
+    let (ok, _) = cli(&app, &dns, &["orgs", "domains", "remove", domain_id]).await;
+    assert!(ok);
+    let (_, listed) = cli(&app, &dns, &["orgs", "domains", "list", "--org", id]).await;
+    assert_eq!(listed[0]["domain"], "other.cli-corp.com");
 }

@@ -336,7 +336,8 @@ fn organization_objects() {
     let mut api_membership = serde_json::to_value(OrganizationMembership::from(&view)).unwrap();
     api_membership.as_object_mut().unwrap().remove("user");
     let event: serde_json::Value = serde_json::from_str(
-        &crate::domain::event::NewEvent::membership("organization_membership.created", &view.membership, &org.name).data,
+        &crate::domain::event::NewEvent::membership("organization_membership.created", &view.membership, &org.name)
+            .data,
     )
     .unwrap();
     assert_eq!(event, api_membership);
