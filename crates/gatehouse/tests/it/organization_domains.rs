@@ -365,7 +365,9 @@ async fn cli(app: &TestApp, dns: &DnsServer, args: &[&str]) -> (bool, Value) {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"));
     command.arg("--data").arg(&app.config.data_dir).arg("--database-url").arg(app.config.database_url());
     command.arg("--dns-server").arg(dns.addr.to_string());
-    for var in ["GATEHOUSE_PUBLIC_URL", "GATEHOUSE_LISTEN", "GATEHOUSE_LOG", "GATEHOUSE_SECRET_KEY", "GATEHOUSE_DNS_SERVER"] {
+    for var in
+        ["GATEHOUSE_PUBLIC_URL", "GATEHOUSE_LISTEN", "GATEHOUSE_LOG", "GATEHOUSE_SECRET_KEY", "GATEHOUSE_DNS_SERVER"]
+    {
         command.env_remove(var);
     }
     let out = command.args(args).arg("--json").output().await.unwrap();
@@ -389,9 +391,13 @@ async fn the_cli_adds_lists_verifies_and_removes_domains() {
     let (ok, verified) = cli(&app, &dns, &["orgs", "domains", "verify", domain_id]).await;
     assert!(ok, "{verified}");
     assert_eq!(verified["state"], "verified");
-    let (ok, manual) = cli(&app, &dns, &["orgs", "domains", "add", "--org", id, "other.cli-corp.com", "--verified"]).await;
+    let (ok, manual) =
+        cli(&app, &dns, &["orgs", "domains", "add", "--org", id, "other.cli-corp.com", "--verified"]).await;
     assert!(ok, "{manual}");
-    assert_eq!((manual["state"].as_str(), manual["verification_strategy"].as_str()), (Some("verified"), Some("manual")));
+    assert_eq!(
+        (manual["state"].as_str(), manual["verification_strategy"].as_str()),
+        (Some("verified"), Some("manual"))
+    );
     let (_, listed) = cli(&app, &dns, &["orgs", "domains", "list", "--org", id]).await;
     assert_eq!(listed.as_array().unwrap().len(), 2);
     let (ok, policy) = cli(&app, &dns, &["orgs", "auto-join", id, "true"]).await;
