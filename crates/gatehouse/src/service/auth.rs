@@ -427,7 +427,15 @@ impl Core {
                 NewEvent::membership("organization_membership.created", &a.membership, &a.organization.name),
             );
         }
-        self.store.start_session(&session, &hash_secret(&first_secret), joined, &events).await?;
+        if let Err(e) = self.store.start_session(&session, &hash_secret(&first_secret), joined, &events).await {
+            // A concurrent sign-in of the same user joined the organization first: enter it
+            // through the membership that one created (or be refused if it is not active).
+            if let (Some(m), crate::store::StoreError::Conflict("organization_memberships.user")) = (joined, &e) {
+                let existing = self.organization_access(&env.id, &m.organization_id, &user.id).await?;
+                return Box::pin(self.start_session(env, user, method, auth_time, Some(existing), info)).await;
+            }
+            return Err(e.into());
+        }
         let refresh_token = RefreshToken::format(&session.id, 0, &first_secret);
         user.last_sign_in_at = Some(now);
         let claims = self.access_claims(env, &user, &session, access.as_ref(), now)?;
