@@ -61,6 +61,8 @@ pub struct ServerConfig {
     pub web: WebConfig,
     /// Connection caps and timeouts.
     pub limits: ConnectionLimits,
+    /// The DNS server domain verification asks (`None`: the system's resolvers).
+    pub dns_server: Option<SocketAddr>,
 }
 
 impl ServerConfig {
@@ -85,6 +87,7 @@ impl ServerConfig {
             cookie_same_site: SameSite::Lax,
             web: WebConfig::default(),
             limits: ConnectionLimits::default(),
+            dns_server: None,
         }
     }
 
@@ -143,6 +146,7 @@ pub async fn open_core(config: &ServerConfig, clock: Arc<dyn Clock>) -> anyhow::
             smtp_url: config.smtp_url.clone(),
             email_from: config.email_from.clone(),
             cookies,
+            dns_server: config.dns_server,
         },
     )
     .await?;

@@ -80,6 +80,10 @@ struct Global {
     /// (refused by default: a webhook URL must not reach into the server's own network).
     #[arg(long, global = true, env = "GATEHOUSE_WEBHOOKS_ALLOW_PRIVATE")]
     webhooks_allow_private: bool,
+    /// The DNS server (IP:PORT) that organization domain verification asks for TXT records;
+    /// default: the system's resolvers (/etc/resolv.conf).
+    #[arg(long, global = true, env = "GATEHOUSE_DNS_SERVER")]
+    dns_server: Option<SocketAddr>,
 }
 
 /// Connection caps and timeouts of `serve` (defaults in `server::ConnectionLimits`).
@@ -319,6 +323,7 @@ fn server_config(g: &Global, public_url: &str, listen: SocketAddr, jwks_max_age_
     config.cookie_domain = g.cookie_domain.clone();
     config.cookie_same_site = g.cookie_same_site;
     config.events.webhooks_allow_private = g.webhooks_allow_private;
+    config.dns_server = g.dns_server;
     config
 }
 

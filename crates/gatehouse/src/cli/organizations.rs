@@ -7,8 +7,9 @@ use serde_json::{Value, json};
 
 use super::{EnvArg, Output};
 use crate::domain::listing::{Cursor, ListOrder, MembershipQuery, OrganizationQuery};
-use crate::domain::organization::MembershipStatus;
+use crate::domain::organization::{DomainState, MembershipStatus, OrganizationDomain, normalize_domain};
 use crate::service::Core;
+use crate::service::organization_domains::DomainInput;
 use crate::service::organizations::{NewOrganization, OrganizationPatch};
 use crate::web::wire;
 
@@ -55,6 +56,52 @@ pub(super) enum OrgCommand {
     },
     /// Delete an organization with its memberships and roles; sessions in it end.
     Delete {
+        id: String,
+        #[command(flatten)]
+        scope: EnvArg,
+    },
+    /// Let users whose verified email is at one of the organization's verified domains join it
+    /// (default role) when they sign in (true), or stop that (false).
+    AutoJoin {
+        id: String,
+        #[arg(action = clap::ArgAction::Set)]
+        enabled: bool,
+        #[command(flatten)]
+        scope: EnvArg,
+    },
+    /// An organization's domains and their DNS verification.
+    #[command(subcommand)]
+    Domains(DomainCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub(super) enum DomainCommand {
+    /// Add a domain to an organization: pending, with the TXT record that verifies it (or
+    /// verified at once with --verified, on your word).
+    Add {
+        #[arg(long)]
+        org: String,
+        domain: String,
+        #[arg(long)]
+        verified: bool,
+        #[command(flatten)]
+        scope: EnvArg,
+    },
+    /// List an organization's domains with their state and TXT records.
+    List {
+        #[arg(long)]
+        org: String,
+        #[command(flatten)]
+        scope: EnvArg,
+    },
+    /// Check a domain's TXT record now (see --dns-server): verified, or failed with the reason.
+    Verify {
+        id: String,
+        #[command(flatten)]
+        scope: EnvArg,
+    },
+    /// Remove a domain from its organization.
+    Remove {
         id: String,
         #[command(flatten)]
         scope: EnvArg,
@@ -226,6 +273,88 @@ pub(super) async fn run_orgs(core: &Core, out: &Output, command: OrgCommand) -> 
             let env = scope.load(core).await?;
             core.delete_organization(&env, &id).await.map_err(service_error)?;
             out.print(json!({"deleted": id}), || format!("Deleted {id}."));
+        }
+        OrgCommand::AutoJoin { id, enabled, scope } => {
+            let env = scope.load(core).await?;
+            let patch = OrganizationPatch { domain_auto_join: Some(enabled), ..Default::default() };
+            let org = core.update_organization(&env, &id, patch).await.map_err(service_error)?;
+            out.print(to_json(wire::Organization::from(&org)), || {
+                let what = if org.domain_auto_join { "now lets" } else { "no longer lets" };
+                format!("{} {what} users of its verified domains join at sign-in.", org.name)
+            });
+        }
+        OrgCommand::Domains(command) => run_domains(core, out, command).await?,
+    }
+    Ok(())
+}
+
+fn domain_line(d: &OrganizationDomain) -> String {
+    let mut line = format!("{}  {}  {}", d.id, d.domain, d.state.as_str());
+    if d.state != DomainState::Verified {
+        line.push_str(&format!("  TXT {} \"{}\"", d.txt_record_name(), d.verification_token));
+    }
+    if let Some(reason) = &d.failure_reason {
+        line.push_str(&format!("\n  {reason}"));
+    }
+    line
+}
+
+async fn run_domains(core: &Core, out: &Output, command: DomainCommand) -> anyhow::Result<()> {
+    match command {
+        DomainCommand::Add { org, domain, verified: false, scope } => {
+            let env = scope.load(core).await?;
+            let d = core.create_domain(&env, &org, &domain).await.map_err(service_error)?;
+            out.print(to_json(wire::OrganizationDomain::from(&d)), || {
+                format!(
+                    "Added {}. To verify it, publish a TXT record at {} with the value \"{}\", then run `gatehouse orgs domains verify {}`.",
+                    d.domain,
+                    d.txt_record_name(),
+                    d.verification_token,
+                    d.id
+                )
+            });
+        }
+        DomainCommand::Add { org, domain, verified: true, scope } => {
+            let env = scope.load(core).await?;
+            let current = core.list_domains(&env, &org).await.map_err(service_error)?;
+            let mut inputs: Vec<DomainInput> = current
+                .iter()
+                .map(|d| DomainInput { domain: d.domain.clone(), verified: d.state == DomainState::Verified })
+                .collect();
+            inputs.push(DomainInput { domain: domain.clone(), verified: true });
+            let patch = OrganizationPatch { domains: Some(inputs), ..Default::default() };
+            let o = core.update_organization(&env, &org, patch).await.map_err(service_error)?;
+            let wanted = normalize_domain(&domain).unwrap_or(domain);
+            let d = o
+                .domains
+                .iter()
+                .find(|d| d.domain == wanted)
+                .ok_or_else(|| anyhow::anyhow!("the domain was not added"))?;
+            out.print(to_json(wire::OrganizationDomain::from(d)), || {
+                format!("Added {} as verified ({}).", d.domain, d.id)
+            });
+        }
+        DomainCommand::List { org, scope } => {
+            let env = scope.load(core).await?;
+            let domains = core.list_domains(&env, &org).await.map_err(service_error)?;
+            let data: Vec<Value> = domains.iter().map(|d| to_json(wire::OrganizationDomain::from(d))).collect();
+            out.print(json!(data), || domains.iter().map(domain_line).collect::<Vec<_>>().join("\n"));
+        }
+        DomainCommand::Verify { id, scope } => {
+            let env = scope.load(core).await?;
+            let d = core.verify_domain(&env, &id).await.map_err(service_error)?;
+            out.print(to_json(wire::OrganizationDomain::from(&d)), || match &d.failure_reason {
+                None => format!("{} is verified.", d.domain),
+                Some(reason) => format!("{} failed verification: {reason}", d.domain),
+            });
+            if d.state != DomainState::Verified {
+                anyhow::bail!("the domain {} is not verified", d.domain);
+            }
+        }
+        DomainCommand::Remove { id, scope } => {
+            let env = scope.load(core).await?;
+            core.delete_domain(&env, &id).await.map_err(service_error)?;
+            out.print(json!({"deleted": id}), || format!("Removed {id}."));
         }
     }
     Ok(())

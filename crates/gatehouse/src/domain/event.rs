@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::clock::{Millis, iso8601};
 use crate::domain::listing::ListOrder;
 use crate::domain::one_time_code::OneTimeCode;
+use crate::domain::organization::{Invitation, Membership, Organization, OrganizationDomain, Role};
 use crate::domain::session::{AuthMethod, Session};
 use crate::domain::user::User;
 
@@ -58,6 +59,9 @@ pub const EVENT_TYPES: &[&str] = &[
     "role.created",
     "role.updated",
     "role.deleted",
+    "organization_role.created",
+    "organization_role.updated",
+    "organization_role.deleted",
     // Gatehouse's own.
     "webhook_endpoint.disabled",
 ];
@@ -245,6 +249,136 @@ struct CodeData<'a> {
     updated_at: Option<String>,
 }
 
+/// The `organization_domain` object (as in `organization_domain.*` and in an organization's
+/// `domains`).
+#[derive(Serialize)]
+pub struct DomainData<'a> {
+    object: &'static str,
+    id: &'a str,
+    organization_id: &'a str,
+    domain: &'a str,
+    state: &'static str,
+    verification_strategy: &'static str,
+    verification_token: &'a str,
+    verification_prefix: &'a str,
+    created_at: String,
+    updated_at: String,
+}
+
+impl<'a> From<&'a OrganizationDomain> for DomainData<'a> {
+    fn from(d: &'a OrganizationDomain) -> DomainData<'a> {
+        DomainData {
+            object: "organization_domain",
+            id: &d.id,
+            organization_id: &d.organization_id,
+            domain: &d.domain,
+            state: d.state.as_str(),
+            verification_strategy: d.verification_strategy.as_str(),
+            verification_token: &d.verification_token,
+            verification_prefix: &d.verification_prefix,
+            created_at: iso8601(d.created_at),
+            updated_at: iso8601(d.updated_at),
+        }
+    }
+}
+
+/// The `organization` object, as in `organization.created|updated|deleted`.
+#[derive(Serialize)]
+struct OrganizationData<'a> {
+    object: &'static str,
+    id: &'a str,
+    name: &'a str,
+    domains: Vec<DomainData<'a>>,
+    metadata: &'a serde_json::Map<String, serde_json::Value>,
+    external_id: Option<&'a str>,
+    allow_profiles_outside_organization: bool,
+    created_at: String,
+    updated_at: String,
+}
+
+/// The `organization_membership` object (without its user), as in
+/// `organization_membership.created|updated|deleted`.
+#[derive(Serialize)]
+struct MembershipData<'a> {
+    object: &'static str,
+    id: &'a str,
+    user_id: &'a str,
+    organization_id: &'a str,
+    organization_name: &'a str,
+    status: &'static str,
+    directory_managed: bool,
+    role: SlugData<'a>,
+    roles: Vec<SlugData<'a>>,
+    custom_attributes: serde_json::Map<String, serde_json::Value>,
+    created_at: String,
+    updated_at: String,
+}
+
+#[derive(Serialize)]
+struct SlugData<'a> {
+    slug: &'a str,
+}
+
+/// The `invitation` object without its token and link, as in `invitation.*`.
+#[derive(Serialize)]
+struct InvitationData<'a> {
+    object: &'static str,
+    id: &'a str,
+    email: &'a str,
+    state: &'static str,
+    accepted_at: Option<String>,
+    revoked_at: Option<String>,
+    expires_at: String,
+    organization_id: Option<&'a str>,
+    inviter_user_id: Option<&'a str>,
+    accepted_user_id: Option<&'a str>,
+    role_slug: Option<&'a str>,
+    created_at: String,
+    updated_at: String,
+}
+
+/// `role.*` (an environment role).
+#[derive(Serialize)]
+struct RoleData<'a> {
+    object: &'static str,
+    slug: &'a str,
+    resource_type_slug: &'static str,
+    permissions: &'a [String],
+    created_at: String,
+    updated_at: String,
+}
+
+/// `organization_role.*` (an organization's own role).
+#[derive(Serialize)]
+struct OrganizationRoleData<'a> {
+    object: &'static str,
+    organization_id: &'a str,
+    slug: &'a str,
+    name: &'a str,
+    description: Option<&'a str>,
+    resource_type_slug: &'static str,
+    permissions: &'a [String],
+    created_at: String,
+    updated_at: String,
+}
+
+/// `organization_domain.verification_failed`'s payload.
+#[derive(Serialize)]
+struct DomainFailureData<'a> {
+    reason: &'static str,
+    organization_domain: DomainData<'a>,
+}
+
+/// Why a domain verification failed, in WorkOS's words (its event's `reason`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DomainFailure {
+    /// The check found no TXT record with the token (Gatehouse checks once per request: that
+    /// attempt's period is over).
+    PeriodExpired,
+    /// Another organization of the environment has the domain verified.
+    VerifiedByOtherOrganization,
+}
+
 /// The wire name of how a session started (WorkOS's `auth_method` enum).
 pub fn session_auth_method(method: &AuthMethod) -> &'static str {
     match method {
@@ -263,6 +397,122 @@ impl NewEvent {
     /// Some(&org.id))`.
     pub fn new<T: Serialize>(event: &'static str, data: &T, organization_id: Option<&str>) -> NewEvent {
         NewEvent { event, data: json(data), organization_id: organization_id.map(str::to_owned) }
+    }
+
+    /// `organization.created`, `organization.updated` or `organization.deleted`.
+    pub fn organization(event: &'static str, o: &Organization) -> NewEvent {
+        let data = OrganizationData {
+            object: "organization",
+            id: &o.id,
+            name: &o.name,
+            domains: o.domains.iter().map(DomainData::from).collect(),
+            metadata: &o.metadata,
+            external_id: o.external_id.as_deref(),
+            allow_profiles_outside_organization: o.allow_profiles_outside_organization,
+            created_at: iso8601(o.created_at),
+            updated_at: iso8601(o.updated_at),
+        };
+        NewEvent { event, data: json(&data), organization_id: Some(o.id.clone()) }
+    }
+
+    /// `organization_membership.created`, `…updated` or `…deleted`.
+    pub fn membership(event: &'static str, m: &Membership, organization_name: &str) -> NewEvent {
+        let data = MembershipData {
+            object: "organization_membership",
+            id: &m.id,
+            user_id: &m.user_id,
+            organization_id: &m.organization_id,
+            organization_name,
+            status: m.status.as_str(),
+            directory_managed: false,
+            role: SlugData { slug: m.primary_role() },
+            roles: m.role_slugs.iter().map(|slug| SlugData { slug }).collect(),
+            custom_attributes: serde_json::Map::new(),
+            created_at: iso8601(m.created_at),
+            updated_at: iso8601(m.updated_at),
+        };
+        NewEvent { event, data: json(&data), organization_id: Some(m.organization_id.clone()) }
+    }
+
+    /// `invitation.created|accepted|revoked|resent`, the invitation as it stands at `now`.
+    pub fn invitation(event: &'static str, i: &Invitation, now: Millis) -> NewEvent {
+        let data = InvitationData {
+            object: "invitation",
+            id: &i.id,
+            email: &i.email,
+            state: i.state(now).as_str(),
+            accepted_at: i.accepted_at.map(iso8601),
+            revoked_at: i.revoked_at.map(iso8601),
+            expires_at: iso8601(i.expires_at),
+            organization_id: i.organization_id.as_deref(),
+            inviter_user_id: i.inviter_user_id.as_deref(),
+            accepted_user_id: i.accepted_user_id.as_deref(),
+            role_slug: i.role_slug.as_deref(),
+            created_at: iso8601(i.created_at),
+            updated_at: iso8601(i.updated_at),
+        };
+        NewEvent { event, data: json(&data), organization_id: i.organization_id.clone() }
+    }
+
+    /// `role.<change>` for an environment role, `organization_role.<change>` for an
+    /// organization's own (`change`: `created`, `updated` or `deleted`).
+    pub fn role(change: &'static str, r: &Role) -> NewEvent {
+        match &r.organization_id {
+            None => {
+                let event = match change {
+                    "created" => "role.created",
+                    "deleted" => "role.deleted",
+                    _ => "role.updated",
+                };
+                let data = RoleData {
+                    object: "role",
+                    slug: &r.slug,
+                    resource_type_slug: "organization",
+                    permissions: &r.permissions,
+                    created_at: iso8601(r.created_at),
+                    updated_at: iso8601(r.updated_at),
+                };
+                NewEvent { event, data: json(&data), organization_id: None }
+            }
+            Some(org) => {
+                let event = match change {
+                    "created" => "organization_role.created",
+                    "deleted" => "organization_role.deleted",
+                    _ => "organization_role.updated",
+                };
+                let data = OrganizationRoleData {
+                    object: "organization_role",
+                    organization_id: org,
+                    slug: &r.slug,
+                    name: &r.name,
+                    description: r.description.as_deref(),
+                    resource_type_slug: "organization",
+                    permissions: &r.permissions,
+                    created_at: iso8601(r.created_at),
+                    updated_at: iso8601(r.updated_at),
+                };
+                NewEvent { event, data: json(&data), organization_id: Some(org.clone()) }
+            }
+        }
+    }
+
+    /// `organization_domain.created|updated|deleted|verified`.
+    pub fn organization_domain(event: &'static str, d: &OrganizationDomain) -> NewEvent {
+        NewEvent { event, data: json(&DomainData::from(d)), organization_id: Some(d.organization_id.clone()) }
+    }
+
+    /// `organization_domain.verification_failed`.
+    pub fn domain_verification_failed(d: &OrganizationDomain, why: DomainFailure) -> NewEvent {
+        let reason = match why {
+            DomainFailure::PeriodExpired => "domain_verification_period_expired",
+            DomainFailure::VerifiedByOtherOrganization => "domain_verified_by_other_organization",
+        };
+        let data = DomainFailureData { reason, organization_domain: DomainData::from(d) };
+        NewEvent {
+            event: "organization_domain.verification_failed",
+            data: json(&data),
+            organization_id: Some(d.organization_id.clone()),
+        }
     }
 
     /// `user.created`, `user.updated` or `user.deleted`.

@@ -377,7 +377,7 @@ impl Core {
         if pending.purpose.as_deref() != Some(PURPOSE_ORGANIZATION_SELECTION) {
             return Err(Error::InvalidPendingToken);
         }
-        let access = self.organization_access(&env.id, organization_id, &user.id).await?;
+        let access = self.sign_in_access(&env.id, organization_id, &user).await?;
         let (pending, user) = self.consume_pending_authentication(env, pending_token).await?;
         self.start_session(env, user, &pending.auth_method, self.now(), Some(access), info).await
     }
@@ -415,11 +415,27 @@ impl Core {
             ip_address: session.ip_address.as_deref(),
             user_agent: session.user_agent.as_deref(),
         };
-        let events = [
+        let mut events = vec![
             NewEvent::authentication_succeeded(AuthenticationKind::of_method(method), signed_in),
             NewEvent::session(&session, false, None, now),
         ];
-        self.store.start_session(&session, &hash_secret(&first_secret), &events).await?;
+        // Auto-join: the membership is created with the session, or neither is.
+        let joined = access.as_ref().filter(|a| a.joined).map(|a| &a.membership);
+        if let Some(a) = access.as_ref().filter(|a| a.joined) {
+            events.insert(
+                0,
+                NewEvent::membership("organization_membership.created", &a.membership, &a.organization.name),
+            );
+        }
+        if let Err(e) = self.store.start_session(&session, &hash_secret(&first_secret), joined, &events).await {
+            // A concurrent sign-in of the same user joined the organization first: enter it
+            // through the membership that one created (or be refused if it is not active).
+            if let (Some(m), crate::store::StoreError::Conflict("organization_memberships.user")) = (joined, &e) {
+                let existing = self.organization_access(&env.id, &m.organization_id, &user.id).await?;
+                return Box::pin(self.start_session(env, user, method, auth_time, Some(existing), info)).await;
+            }
+            return Err(e.into());
+        }
         let refresh_token = RefreshToken::format(&session.id, 0, &first_secret);
         user.last_sign_in_at = Some(now);
         let claims = self.access_claims(env, &user, &session, access.as_ref(), now)?;
@@ -498,7 +514,7 @@ impl Core {
         };
         let authenticated = match invited_to.as_ref().or(issued.organization_id.as_ref()) {
             Some(org) => {
-                let access = self.organization_access(&env.id, org, &user.id).await?;
+                let access = self.sign_in_access(&env.id, org, &user).await?;
                 self.start_session(env, user, &issued.auth_method, issued.created_at, Some(access), info).await?
             }
             None => self.start_api_session(env, user, &issued.auth_method, issued.created_at, info).await?,
@@ -650,7 +666,7 @@ impl Core {
         method: &AuthMethod,
     ) -> Result<String> {
         let organization_id = match &params.organization_id {
-            Some(org) => Some(self.organization_access(&env.id, org, &user.id).await?.organization.id),
+            Some(org) => Some(self.sign_in_access(&env.id, org, user).await?.organization.id),
             None => None,
         };
         let code = random_token(32);

@@ -108,6 +108,10 @@ pub enum Duplicate {
     Membership,
     Role,
     Permission,
+    /// The organization has this domain already.
+    OrganizationDomain,
+    /// Another organization of the environment has this domain verified.
+    VerifiedDomain,
 }
 
 /// Why the domain refused a request.
@@ -133,6 +137,8 @@ pub enum Rejection {
     MembershipPending,
     /// An invitation cannot be made, used or changed.
     Invitation(InvitationProblem),
+    /// Verifying a domain that is verified already.
+    DomainAlreadyVerified,
 }
 
 /// Why an invitation was refused (WorkOS's codes).
@@ -229,6 +235,14 @@ impl From<StoreError> for Error {
             StoreError::Conflict("permissions.slug") => Error::Conflict {
                 what: Duplicate::Permission,
                 message: "A permission with this slug already exists.".into(),
+            },
+            StoreError::Conflict("organization_domains.domain") => Error::Conflict {
+                what: Duplicate::OrganizationDomain,
+                message: "Domain already exists for this organization.".into(),
+            },
+            StoreError::Conflict("organization_domains.verified") => Error::Conflict {
+                what: Duplicate::VerifiedDomain,
+                message: "The domain is verified by another organization of this environment.".into(),
             },
             StoreError::Conflict("passkeys.credential_id") => {
                 Error::Conflict { what: Duplicate::Passkey, message: "This passkey is already registered.".into() }

@@ -7,6 +7,7 @@ use super::error::{InvitationProblem, Rejection};
 use super::{Core, Error, Result};
 use crate::crypto::secrets::{hash_secret, random_token};
 use crate::domain::environment::Environment;
+use crate::domain::event::NewEvent;
 use crate::domain::listing::{Cursor, Page};
 use crate::domain::organization::{DEFAULT_ROLE, Invitation, InvitationState, Membership, MembershipStatus};
 use crate::domain::user::{User, normalize_email};
@@ -131,7 +132,8 @@ impl Core {
             created_at: now,
             updated_at: now,
         };
-        self.store.insert_invitation(&invitation, &hash_secret(&token)).await?;
+        let events = [NewEvent::invitation("invitation.created", &invitation, now)];
+        self.store.insert_invitation(&invitation, &hash_secret(&token), &events).await?;
         let view = self.invitation_view(env, invitation)?;
         self.send_invitation_email(env, &view).await?;
         Ok(view)
@@ -202,8 +204,12 @@ impl Core {
     }
 
     pub async fn revoke_invitation(&self, env: &Environment, id: &str) -> Result<InvitationView> {
-        let invitation = self.invitation(env, id).await?;
-        if !self.store.revoke_invitation(&invitation.id, self.now()).await? {
+        let mut invitation = self.invitation(env, id).await?;
+        let now = self.now();
+        invitation.revoked_at = Some(now);
+        invitation.updated_at = now;
+        let events = [NewEvent::invitation("invitation.revoked", &invitation, now)];
+        if !self.store.revoke_invitation(&invitation, now, &events).await? {
             return Err(refused(InvitationProblem::NotPending, "Invite is not pending."));
         }
         self.get_invitation(env, id).await
@@ -220,7 +226,10 @@ impl Core {
                 return Err(refused(InvitationProblem::Accepted, "Invite has already been accepted."));
             }
         }
-        self.store.touch_invitation(&invitation.id, self.now()).await?;
+        let mut touched = invitation.clone();
+        touched.updated_at = self.now();
+        let events = [NewEvent::invitation("invitation.resent", &touched, self.now())];
+        self.store.touch_invitation(&invitation, self.now(), &events).await?;
         let view = self.get_invitation(env, id).await?;
         self.send_invitation_email(env, &view).await?;
         Ok(view)
@@ -258,7 +267,17 @@ impl Core {
             created_at: now,
             updated_at: now,
         });
-        if !self.store.accept_invitation(invitation, &user.id, membership.as_ref(), now).await? {
+        let mut accepted = invitation.clone();
+        accepted.accepted_at = Some(now);
+        accepted.accepted_user_id = Some(user.id.clone());
+        accepted.updated_at = now;
+        let mut events = vec![NewEvent::invitation("invitation.accepted", &accepted, now)];
+        if let Some(m) = &membership
+            && let Some(org) = self.store.find_organization(&invitation.environment_id, &m.organization_id).await?
+        {
+            events.push(NewEvent::membership("organization_membership.created", m, &org.name));
+        }
+        if !self.store.accept_invitation(invitation, &user.id, membership.as_ref(), now, &events).await? {
             return Err(refused(InvitationProblem::NotPending, "Invite is not pending."));
         }
         Ok(())

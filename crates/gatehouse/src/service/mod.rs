@@ -5,6 +5,7 @@ pub mod auth;
 pub mod codes;
 pub mod counters;
 pub mod delivery;
+pub mod dns;
 pub mod email;
 pub mod environments;
 pub mod error;
@@ -13,6 +14,7 @@ pub mod invitations;
 pub mod keys;
 pub mod magic_auth;
 pub mod mfa;
+pub mod organization_domains;
 pub mod organizations;
 pub mod passkeys;
 pub mod password_reset;
@@ -57,6 +59,8 @@ pub struct CoreConfig {
     pub email_from: Option<String>,
     /// The attributes of the cookies of cookie-mode refresh (browser apps outside devMode).
     pub cookies: crate::domain::cookie_policy::CookiePolicy,
+    /// The DNS server organization domain verification asks (`None`: the system's resolvers).
+    pub dns_server: Option<std::net::SocketAddr>,
 }
 
 impl CoreConfig {

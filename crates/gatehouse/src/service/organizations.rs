@@ -5,9 +5,11 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
+use super::organization_domains::{DomainInput, normalize_inputs};
 use super::users::check_metadata;
 use super::{Core, Error, Result};
 use crate::domain::environment::Environment;
+use crate::domain::event::NewEvent;
 use crate::domain::listing::{Cursor, MembershipQuery, OrganizationQuery, Page};
 use crate::domain::organization::{
     DEFAULT_ROLE, Membership, MembershipStatus, Organization, OrganizationAccess, Permission, Role,
@@ -24,6 +26,10 @@ pub struct NewOrganization {
     pub metadata: Map<String, Value>,
     pub allow_profiles_outside_organization: bool,
     pub require_mfa: bool,
+    /// Gatehouse's auto-join policy (`Organization::domain_auto_join`).
+    pub domain_auto_join: bool,
+    /// Its domains (`domain_data`, or `domains` as pending ones).
+    pub domains: Vec<DomainInput>,
 }
 
 /// A partial update: `None` leaves a field alone; `Some(None)` clears a nullable one.
@@ -35,6 +41,9 @@ pub struct OrganizationPatch {
     pub metadata: Option<Map<String, Value>>,
     pub allow_profiles_outside_organization: Option<bool>,
     pub require_mfa: Option<bool>,
+    pub domain_auto_join: Option<bool>,
+    /// The organization's domains from now on (`None`: unchanged).
+    pub domains: Option<Vec<DomainInput>>,
 }
 
 /// A membership with what its wire shape shows beside it.
@@ -103,8 +112,10 @@ impl Core {
         check_name("name", &new.name, 256)?;
         check_external_id(new.external_id.as_deref())?;
         check_metadata(&new.metadata)?;
+        let inputs = normalize_inputs("domain_data", new.domains)?;
+        self.check_verified_elsewhere(&env.id, None, &inputs).await?;
         let now = self.now();
-        let org = Organization {
+        let mut org = Organization {
             id: new_id("org"),
             environment_id: env.id.clone(),
             name: new.name.trim().to_owned(),
@@ -112,10 +123,16 @@ impl Core {
             metadata: new.metadata,
             allow_profiles_outside_organization: new.allow_profiles_outside_organization,
             require_mfa: new.require_mfa,
+            domain_auto_join: new.domain_auto_join,
+            domains: Vec::new(),
             created_at: now,
             updated_at: now,
         };
-        self.store.insert_organization(&org).await?;
+        let (domains, _, domain_events) = self.domain_changes(&[], &env.id, &org.id, &inputs, now);
+        org.domains = domains;
+        let mut events = vec![NewEvent::organization("organization.created", &org)];
+        events.extend(domain_events);
+        self.store.insert_organization(&org, &events).await?;
         Ok(org)
     }
 
@@ -165,14 +182,33 @@ impl Core {
         if let Some(require) = patch.require_mfa {
             org.require_mfa = require;
         }
-        org.updated_at = self.now();
-        self.store.update_organization(&org).await?;
+        if let Some(auto_join) = patch.domain_auto_join {
+            org.domain_auto_join = auto_join;
+        }
+        let now = self.now();
+        org.updated_at = now;
+        let (changes, domain_events) = match patch.domains {
+            None => (Default::default(), Vec::new()),
+            Some(inputs) => {
+                let inputs = normalize_inputs("domain_data", inputs)?;
+                self.check_verified_elsewhere(&env.id, Some(&org.id), &inputs).await?;
+                let (domains, changes, events) = self.domain_changes(&org.domains, &env.id, &org.id, &inputs, now);
+                org.domains = domains;
+                (changes, events)
+            }
+        };
+        let mut events = vec![NewEvent::organization("organization.updated", &org)];
+        events.extend(domain_events);
+        self.store.update_organization(&org, &changes, &events).await?;
         Ok(org)
     }
 
     /// Deletes an organization, its memberships and roles, and ends the sessions in it.
     pub async fn delete_organization(&self, env: &Environment, id: &str) -> Result<()> {
-        if !self.store.delete_organization(&env.id, id, self.now()).await? {
+        let mut org = self.get_organization(env, id).await?;
+        org.updated_at = self.now();
+        let events = [NewEvent::organization("organization.deleted", &org)];
+        if !self.store.delete_organization(&env.id, id, self.now(), &events).await? {
             return Err(not_found("Organization", id));
         }
         Ok(())
@@ -230,7 +266,8 @@ impl Core {
             created_at: now,
             updated_at: now,
         };
-        self.store.insert_membership(&membership).await?;
+        let events = [NewEvent::membership("organization_membership.created", &membership, &org.name)];
+        self.store.insert_membership(&membership, &events).await?;
         Ok(MembershipView { membership, user, organization_name: org.name })
     }
 
@@ -287,7 +324,11 @@ impl Core {
         if role_slugs.is_some() {
             membership.role_slugs = self.check_role_slugs(env, &membership.organization_id, role_slugs).await?;
             membership.updated_at = self.now();
-            self.store.update_membership(&membership, self.now()).await?;
+            let view = self.view(env, membership).await?;
+            let events =
+                [NewEvent::membership("organization_membership.updated", &view.membership, &view.organization_name)];
+            self.store.update_membership(&view.membership, self.now(), &events).await?;
+            return Ok(view);
         }
         self.view(env, membership).await
     }
@@ -307,15 +348,22 @@ impl Core {
         if membership.status != target {
             membership.status = target;
             membership.updated_at = self.now();
-            self.store.update_membership(&membership, self.now()).await?;
+            let view = self.view(env, membership).await?;
+            let events =
+                [NewEvent::membership("organization_membership.updated", &view.membership, &view.organization_name)];
+            self.store.update_membership(&view.membership, self.now(), &events).await?;
+            return Ok(view);
         }
         self.view(env, membership).await
     }
 
     /// Deletes a membership and ends the user's sessions in the organization.
     pub async fn delete_membership(&self, env: &Environment, id: &str) -> Result<()> {
-        let membership = self.membership(env, id).await?;
-        self.store.delete_membership(&membership, self.now()).await?;
+        let mut membership = self.membership(env, id).await?;
+        let organization_name = self.get_organization(env, &membership.organization_id).await?.name;
+        membership.updated_at = self.now();
+        let events = [NewEvent::membership("organization_membership.deleted", &membership, &organization_name)];
+        self.store.delete_membership(&membership, self.now(), &events).await?;
         Ok(())
     }
 
@@ -390,7 +438,7 @@ impl Core {
             created_at: now,
             updated_at: now,
         };
-        self.store.insert_role(&role).await?;
+        self.store.insert_role(&role, &[NewEvent::role("created", &role)]).await?;
         Ok(role)
     }
 
@@ -411,7 +459,7 @@ impl Core {
             role.description = description;
         }
         role.updated_at = self.now();
-        self.store.update_role(&role).await?;
+        self.store.update_role(&role, &[NewEvent::role("updated", &role)]).await?;
         Ok(role)
     }
 
@@ -439,7 +487,7 @@ impl Core {
             }
         }
         role.updated_at = self.now();
-        self.store.update_role(&role).await?;
+        self.store.update_role(&role, &[NewEvent::role("updated", &role)]).await?;
         Ok(role)
     }
 
@@ -454,14 +502,15 @@ impl Core {
         let mut role = self.get_role(env, organization_id, slug).await?;
         role.permissions.retain(|p| p != permission);
         role.updated_at = self.now();
-        self.store.update_role(&role).await?;
+        self.store.update_role(&role, &[NewEvent::role("updated", &role)]).await?;
         Ok(role)
     }
 
     /// Deletes one of an organization's own roles.
     pub async fn delete_organization_role(&self, env: &Environment, organization_id: &str, slug: &str) -> Result<()> {
-        let role = self.get_role(env, Some(organization_id), slug).await?;
-        self.store.delete_role(&role.id).await?;
+        let mut role = self.get_role(env, Some(organization_id), slug).await?;
+        role.updated_at = self.now();
+        self.store.delete_role(&role, self.now(), &[NewEvent::role("deleted", &role)]).await?;
         Ok(())
     }
 
@@ -556,24 +605,81 @@ impl Core {
                 )
             })?;
         let permissions = self.store.membership_permissions(&membership).await?;
-        Ok(OrganizationAccess { organization, membership, permissions })
+        Ok(OrganizationAccess { organization, membership, permissions, joined: false })
     }
 
-    /// The organization a sign-in that named none enters: the user's only active membership's,
-    /// none without one, or a choice among several.
-    pub async fn choose_organization(&self, environment_id: &str, user_id: &str) -> Result<OrganizationChoice> {
-        let memberships = self.store.active_memberships(user_id).await?;
-        match memberships.as_slice() {
-            [] => Ok(OrganizationChoice::Enter(None)),
-            [(_, org)] => Ok(OrganizationChoice::Enter(Some(Box::new(
-                self.organization_access(environment_id, &org.id, user_id).await?,
-            )))),
-            _ => Ok(OrganizationChoice::Choose(memberships.into_iter().map(|(_, o)| (o.id, o.name)).collect())),
+    /// `organization_access` for a sign-in: besides an active membership, the organization
+    /// the user may join through a verified domain (auto-join), whose membership (default
+    /// role) the session start then creates.
+    pub async fn sign_in_access(
+        &self,
+        environment_id: &str,
+        organization_id: &str,
+        user: &User,
+    ) -> Result<OrganizationAccess> {
+        match self.organization_access(environment_id, organization_id, &user.id).await {
+            Err(Error::Rejected { reason: super::error::Rejection::NotAMember, message }) => {
+                if self.auto_join_target(environment_id, user).await?.as_deref() != Some(organization_id) {
+                    return Err(Error::Rejected { reason: super::error::Rejection::NotAMember, message });
+                }
+                self.joining_access(environment_id, organization_id, user).await
+            }
+            other => other,
         }
     }
 
-    /// The organizations `user_id` is an active member of: `(id, name)`, oldest membership first.
-    pub async fn active_organizations(&self, user_id: &str) -> Result<Vec<(String, String)>> {
-        Ok(self.store.active_memberships(user_id).await?.into_iter().map(|(_, o)| (o.id, o.name)).collect())
+    /// The access of a user about to join `organization_id` by auto-join: a new active
+    /// membership with the default role.
+    async fn joining_access(
+        &self,
+        environment_id: &str,
+        organization_id: &str,
+        user: &User,
+    ) -> Result<OrganizationAccess> {
+        let organization = self
+            .store
+            .find_organization(environment_id, organization_id)
+            .await?
+            .ok_or_else(|| not_found("Organization", organization_id))?;
+        self.store.ensure_built_in_roles(environment_id, self.now()).await?;
+        let now = self.now();
+        let membership = Membership {
+            id: new_id("om"),
+            environment_id: environment_id.to_owned(),
+            organization_id: organization_id.to_owned(),
+            user_id: user.id.clone(),
+            status: MembershipStatus::Active,
+            role_slugs: vec![DEFAULT_ROLE.to_owned()],
+            created_at: now,
+            updated_at: now,
+        };
+        let permissions = self.store.membership_permissions(&membership).await?;
+        Ok(OrganizationAccess { organization, membership, permissions, joined: true })
+    }
+
+    /// The organization a sign-in that named none enters: the user's only active membership's
+    /// (counting one auto-join would create), none without one, or a choice among several.
+    pub async fn choose_organization(&self, environment_id: &str, user: &User) -> Result<OrganizationChoice> {
+        let mut candidates = self.active_organizations(environment_id, user).await?;
+        match candidates.as_slice() {
+            [] => Ok(OrganizationChoice::Enter(None)),
+            [(org, _)] => {
+                Ok(OrganizationChoice::Enter(Some(Box::new(self.sign_in_access(environment_id, org, user).await?))))
+            }
+            _ => Ok(OrganizationChoice::Choose(std::mem::take(&mut candidates))),
+        }
+    }
+
+    /// The organizations `user` may enter: `(id, name)` of each active membership, oldest
+    /// first, then the one auto-join would let them join, if any.
+    pub async fn active_organizations(&self, environment_id: &str, user: &User) -> Result<Vec<(String, String)>> {
+        let mut out: Vec<(String, String)> =
+            self.store.active_memberships(&user.id).await?.into_iter().map(|(_, o)| (o.id, o.name)).collect();
+        if let Some(org) = self.auto_join_target(environment_id, user).await?
+            && let Some(o) = self.store.find_organization(environment_id, &org).await?
+        {
+            out.push((o.id, o.name));
+        }
+        Ok(out)
     }
 }

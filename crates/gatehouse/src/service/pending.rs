@@ -233,7 +233,7 @@ impl Core {
         let (token, step) = match self.continue_sign_in_after(env, &user, method, first).await? {
             SignInProgress::Complete => {
                 if let Some(org) = organization {
-                    let access = self.organization_access(&env.id, &org, &user.id).await?;
+                    let access = self.sign_in_access(&env.id, &org, &user).await?;
                     return self.start_session(env, user, method, self.now(), Some(access), info).await;
                 }
                 return self.start_api_session(env, user, method, self.now(), info).await;
@@ -275,7 +275,7 @@ impl Core {
         auth_time: Millis,
         info: &super::auth::RequestInfo,
     ) -> Result<super::auth::Authenticated> {
-        match self.choose_organization(&env.id, &user.id).await? {
+        match self.choose_organization(&env.id, &user).await? {
             OrganizationChoice::Enter(access) => {
                 self.start_session(env, user, method, auth_time, access.map(|a| *a), info).await
             }

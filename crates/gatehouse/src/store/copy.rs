@@ -28,6 +28,7 @@ pub const TABLES: &[(&str, &str)] = &[
     ("permissions", "id"),
     ("roles", "id"),
     ("organization_memberships", "id"),
+    ("organization_domains", "id"),
     ("invitations", "id"),
     ("sessions", "id"),
     ("authorization_requests", "id"),

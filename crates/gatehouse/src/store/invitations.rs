@@ -2,6 +2,7 @@
 
 use super::{Store, StoreResult};
 use crate::clock::Millis;
+use crate::domain::event::NewEvent;
 use crate::domain::listing::{Cursor, Page};
 use crate::domain::organization::{Invitation, Membership, MembershipStatus};
 
@@ -9,7 +10,8 @@ const INVITATION_COLUMNS: &str = "id, environment_id, email, organization_id, ro
      expires_at, accepted_at, accepted_user_id, revoked_at, created_at, updated_at";
 
 impl Store {
-    pub async fn insert_invitation(&self, i: &Invitation, token_hash: &str) -> StoreResult<()> {
+    pub async fn insert_invitation(&self, i: &Invitation, token_hash: &str, events: &[NewEvent]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(&format!(
             "INSERT INTO invitations ({INVITATION_COLUMNS}, token_hash) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
@@ -28,8 +30,10 @@ impl Store {
         .bind(i.created_at)
         .bind(i.updated_at)
         .bind(token_hash)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        super::events::record_in(&mut tx, &i.environment_id, i.updated_at, events).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -96,16 +100,22 @@ impl Store {
     }
 
     /// Revokes a pending invitation; false if it was no longer pending.
-    pub async fn revoke_invitation(&self, id: &str, now: Millis) -> StoreResult<bool> {
+    pub async fn revoke_invitation(&self, i: &Invitation, now: Millis, events: &[NewEvent]) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE invitations SET revoked_at = $1, updated_at = $1 \
              WHERE id = $2 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $1",
         )
         .bind(now)
-        .bind(id)
-        .execute(&self.pool)
+        .bind(&i.id)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        super::events::record_in(&mut tx, &i.environment_id, now, events).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Accepts a pending invitation for `user_id` in one transaction: the invitation becomes
@@ -118,6 +128,7 @@ impl Store {
         user_id: &str,
         membership: Option<&Membership>,
         now: Millis,
+        events: &[NewEvent],
     ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
@@ -149,17 +160,21 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        super::events::record_in(&mut tx, &invitation.environment_id, now, events).await?;
         tx.commit().await?;
         Ok(true)
     }
 
     /// Marks a resent invitation as changed now.
-    pub async fn touch_invitation(&self, id: &str, now: Millis) -> StoreResult<()> {
+    pub async fn touch_invitation(&self, i: &Invitation, now: Millis, events: &[NewEvent]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE invitations SET updated_at = $1 WHERE id = $2")
             .bind(now)
-            .bind(id)
-            .execute(&self.pool)
+            .bind(&i.id)
+            .execute(&mut *tx)
             .await?;
+        super::events::record_in(&mut tx, &i.environment_id, now, events).await?;
+        tx.commit().await?;
         Ok(())
     }
 }

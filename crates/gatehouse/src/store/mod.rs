@@ -18,6 +18,7 @@ mod factors;
 mod housekeeping;
 mod identities;
 mod invitations;
+mod organization_domains;
 mod organizations;
 mod outbox;
 mod pending;
@@ -41,6 +42,7 @@ pub use environments::NewEnvironment;
 pub use factors::Ceremony;
 pub use housekeeping::PurgeReport;
 pub use identities::SocialLogin;
+pub use organization_domains::DomainChanges;
 pub use refresh_cache::DEFAULT_ENTRIES as DEFAULT_REFRESH_CACHE_ENTRIES;
 pub use sessions::{AuthCode, CodeOutcome, NewAuthCode, RefreshContext};
 pub use throttle::Attempt;
@@ -107,6 +109,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "events", include_str!("../../migrations/0008_events.sql")),
     (9, "organizations", include_str!("../../migrations/0009_organizations.sql")),
     (10, "email skeletons", include_str!("../../migrations/0010_email_skeletons.sql")),
+    (13, "organization domains", include_str!("../../migrations/0013_organization_domains.sql")),
 ];
 
 impl Store {

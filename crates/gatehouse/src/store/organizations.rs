@@ -3,8 +3,10 @@
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
+use super::organization_domains::{DomainChanges, domains_of, insert_domain_in, write_domain_changes};
 use super::{Store, StoreError, StoreResult, conflict, get_bool, get_opt_string};
 use crate::clock::Millis;
+use crate::domain::event::NewEvent;
 use crate::domain::listing::{Cursor, ListOrder, MembershipQuery, OrganizationQuery, Page};
 use crate::domain::organization::{
     BUILT_IN_ROLES, Membership, MembershipStatus, Organization, Permission, Role, permissions_of,
@@ -12,7 +14,7 @@ use crate::domain::organization::{
 use crate::ids::new_id;
 
 const ORG_COLUMNS: &str = "id, environment_id, name, external_id, metadata, allow_profiles_outside_organization, \
-     require_mfa, created_at, updated_at";
+     require_mfa, domain_auto_join, created_at, updated_at";
 const MEMBERSHIP_COLUMNS: &str =
     "id, environment_id, organization_id, user_id, status, role_slugs, created_at, updated_at";
 const ROLE_COLUMNS: &str =
@@ -39,6 +41,8 @@ fn organization_from_row(row: &AnyRow) -> StoreResult<Organization> {
         metadata,
         allow_profiles_outside_organization: get_bool(row, "allow_profiles_outside_organization")?,
         require_mfa: get_bool(row, "require_mfa")?,
+        domain_auto_join: get_bool(row, "domain_auto_join")?,
+        domains: Vec::new(),
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -160,24 +164,71 @@ async fn end_sessions_in(
     Ok(())
 }
 
+/// Inserts a membership on the caller's connection or transaction.
+/// `Conflict("organization_memberships.user")` when the user is already a member.
+pub(super) async fn insert_membership_in(conn: &mut sqlx::AnyConnection, m: &Membership) -> StoreResult<()> {
+    sqlx::query(&format!(
+        "INSERT INTO organization_memberships ({MEMBERSHIP_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    ))
+    .bind(&m.id)
+    .bind(&m.environment_id)
+    .bind(&m.organization_id)
+    .bind(&m.user_id)
+    .bind(m.status.as_str())
+    .bind(json_list(&m.role_slugs))
+    .bind(m.created_at)
+    .bind(m.updated_at)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| conflict(e, "organization_memberships.user"))?;
+    Ok(())
+}
+
 impl Store {
     // ---- organizations ----
 
-    /// `Conflict("organizations.external_id")` when the external ID is taken.
-    pub async fn insert_organization(&self, o: &Organization) -> StoreResult<()> {
-        sqlx::query(&format!("INSERT INTO organizations ({ORG_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
-            .bind(&o.id)
-            .bind(&o.environment_id)
-            .bind(&o.name)
-            .bind(&o.external_id)
-            .bind(serde_json::Value::Object(o.metadata.clone()).to_string())
-            .bind(i64::from(o.allow_profiles_outside_organization))
-            .bind(i64::from(o.require_mfa))
-            .bind(o.created_at)
-            .bind(o.updated_at)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| conflict(e, "organizations.external_id"))?;
+    /// Creates an organization with its domains and events, in one transaction.
+    /// `Conflict("organizations.external_id")` when the external ID is taken,
+    /// `Conflict("organization_domains.verified")` when a verified domain is verified in another
+    /// organization of the environment.
+    pub async fn insert_organization(&self, o: &Organization, events: &[NewEvent]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(&format!(
+            "INSERT INTO organizations ({ORG_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        ))
+        .bind(&o.id)
+        .bind(&o.environment_id)
+        .bind(&o.name)
+        .bind(&o.external_id)
+        .bind(serde_json::Value::Object(o.metadata.clone()).to_string())
+        .bind(i64::from(o.allow_profiles_outside_organization))
+        .bind(i64::from(o.require_mfa))
+        .bind(i64::from(o.domain_auto_join))
+        .bind(o.created_at)
+        .bind(o.updated_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| conflict(e, "organizations.external_id"))?;
+        for d in &o.domains {
+            insert_domain_in(&mut tx, d).await?;
+        }
+        super::events::record_in(&mut tx, &o.environment_id, o.updated_at, events).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Loads the domains of `orgs` into them (one query).
+    async fn load_domains(&self, orgs: &mut [Organization]) -> StoreResult<()> {
+        if orgs.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<&str> = orgs.iter().map(|o| o.id.as_str()).collect();
+        let mut domains = domains_of(self.reader(), &ids).await?;
+        for o in orgs.iter_mut() {
+            let (mine, rest): (Vec<_>, Vec<_>) = domains.into_iter().partition(|d| d.organization_id == o.id);
+            o.domains = mine;
+            domains = rest;
+        }
         Ok(())
     }
 
@@ -188,7 +239,11 @@ impl Store {
                 .bind(id)
                 .fetch_optional(self.reader())
                 .await?;
-        row.as_ref().map(organization_from_row).transpose()
+        let mut org = row.as_ref().map(organization_from_row).transpose()?;
+        if let Some(o) = org.as_mut() {
+            self.load_domains(std::slice::from_mut(o)).await?;
+        }
+        Ok(org)
     }
 
     pub async fn find_organization_by_external_id(
@@ -203,7 +258,11 @@ impl Store {
         .bind(external_id)
         .fetch_optional(self.reader())
         .await?;
-        row.as_ref().map(organization_from_row).transpose()
+        let mut org = row.as_ref().map(organization_from_row).transpose()?;
+        if let Some(o) = org.as_mut() {
+            self.load_domains(std::slice::from_mut(o)).await?;
+        }
+        Ok(org)
     }
 
     pub async fn list_organizations(
@@ -218,32 +277,52 @@ impl Store {
             args.push(format!("%{escaped}%"));
             sql.push_str(&format!(" AND LOWER(name) LIKE ${} ESCAPE '\\'", args.len()));
         }
-        fetch_page(self.reader(), sql, args, &q.cursor, "id", organization_from_row).await
+        let mut page = fetch_page(self.reader(), sql, args, &q.cursor, "id", organization_from_row).await?;
+        self.load_domains(&mut page.items).await?;
+        Ok(page)
     }
 
-    pub async fn update_organization(&self, o: &Organization) -> StoreResult<()> {
+    /// Writes an organization's fields and the changes to its domains, with their events, in
+    /// one transaction (conflicts as `insert_organization`).
+    pub async fn update_organization(
+        &self,
+        o: &Organization,
+        domains: &DomainChanges,
+        events: &[NewEvent],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE organizations SET name = $1, external_id = $2, metadata = $3, \
-             allow_profiles_outside_organization = $4, require_mfa = $5, updated_at = $6 \
-             WHERE id = $7 AND environment_id = $8",
+             allow_profiles_outside_organization = $4, require_mfa = $5, domain_auto_join = $6, updated_at = $7 \
+             WHERE id = $8 AND environment_id = $9",
         )
         .bind(&o.name)
         .bind(&o.external_id)
         .bind(serde_json::Value::Object(o.metadata.clone()).to_string())
         .bind(i64::from(o.allow_profiles_outside_organization))
         .bind(i64::from(o.require_mfa))
+        .bind(i64::from(o.domain_auto_join))
         .bind(o.updated_at)
         .bind(&o.id)
         .bind(&o.environment_id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(|e| conflict(e, "organizations.external_id"))?;
+        write_domain_changes(&mut tx, domains).await?;
+        super::events::record_in(&mut tx, &o.environment_id, o.updated_at, events).await?;
+        tx.commit().await?;
         Ok(())
     }
 
     /// Deletes an organization with its memberships and roles, and ends the sessions that are
     /// in it, in one transaction. False if there was no such organization.
-    pub async fn delete_organization(&self, environment_id: &str, id: &str, now: Millis) -> StoreResult<bool> {
+    pub async fn delete_organization(
+        &self,
+        environment_id: &str,
+        id: &str,
+        now: Millis,
+        events: &[NewEvent],
+    ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         let found: Option<String> =
             sqlx::query_scalar("SELECT id FROM organizations WHERE environment_id = $1 AND id = $2")
@@ -268,7 +347,9 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        sqlx::query("DELETE FROM organization_domains WHERE organization_id = $1").bind(id).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM organizations WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        super::events::record_in(&mut tx, environment_id, now, events).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -288,21 +369,11 @@ impl Store {
     // ---- memberships ----
 
     /// `Conflict("organization_memberships.user")` when the user is already a member.
-    pub async fn insert_membership(&self, m: &Membership) -> StoreResult<()> {
-        sqlx::query(&format!(
-            "INSERT INTO organization_memberships ({MEMBERSHIP_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-        ))
-        .bind(&m.id)
-        .bind(&m.environment_id)
-        .bind(&m.organization_id)
-        .bind(&m.user_id)
-        .bind(m.status.as_str())
-        .bind(json_list(&m.role_slugs))
-        .bind(m.created_at)
-        .bind(m.updated_at)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| conflict(e, "organization_memberships.user"))?;
+    pub async fn insert_membership(&self, m: &Membership, events: &[NewEvent]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        insert_membership_in(&mut tx, m).await?;
+        super::events::record_in(&mut tx, &m.environment_id, m.updated_at, events).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -357,6 +428,7 @@ impl Store {
             "SELECT m.id, m.environment_id, m.organization_id, m.user_id, m.status, m.role_slugs, m.created_at, \
              m.updated_at, o.name AS o_name, o.external_id AS o_external_id, o.metadata AS o_metadata, \
              o.allow_profiles_outside_organization AS o_allow, o.require_mfa AS o_require_mfa, \
+             o.domain_auto_join AS o_auto_join, \
              o.created_at AS o_created_at, o.updated_at AS o_updated_at \
              FROM organization_memberships m JOIN organizations o ON o.id = m.organization_id \
              WHERE m.user_id = $1 AND m.status = 'active' ORDER BY m.id ASC LIMIT 100",
@@ -377,6 +449,8 @@ impl Store {
                         .map_err(|e| StoreError::Corrupt(format!("organization metadata: {e}")))?,
                     allow_profiles_outside_organization: get_bool(row, "o_allow")?,
                     require_mfa: get_bool(row, "o_require_mfa")?,
+                    domain_auto_join: get_bool(row, "o_auto_join")?,
+                    domains: Vec::new(),
                     created_at: row.try_get("o_created_at")?,
                     updated_at: row.try_get("o_updated_at")?,
                 };
@@ -387,7 +461,7 @@ impl Store {
 
     /// Writes a membership's roles and status; a membership that stops being active ends its
     /// user's sessions in the organization, in the same transaction.
-    pub async fn update_membership(&self, m: &Membership, now: Millis) -> StoreResult<()> {
+    pub async fn update_membership(&self, m: &Membership, now: Millis, events: &[NewEvent]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE organization_memberships SET status = $1, role_slugs = $2, updated_at = $3 WHERE id = $4")
             .bind(m.status.as_str())
@@ -399,16 +473,20 @@ impl Store {
         if m.status != MembershipStatus::Active {
             end_sessions_in(&mut tx, &m.organization_id, Some(&m.user_id), now).await?;
         }
+        super::events::record_in(&mut tx, &m.environment_id, now, events).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Deletes a membership and ends its user's sessions in the organization, atomically.
-    pub async fn delete_membership(&self, m: &Membership, now: Millis) -> StoreResult<bool> {
+    pub async fn delete_membership(&self, m: &Membership, now: Millis, events: &[NewEvent]) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         let done =
             sqlx::query("DELETE FROM organization_memberships WHERE id = $1").bind(&m.id).execute(&mut *tx).await?;
         end_sessions_in(&mut tx, &m.organization_id, Some(&m.user_id), now).await?;
+        if done.rows_affected() == 1 {
+            super::events::record_in(&mut tx, &m.environment_id, now, events).await?;
+        }
         tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
@@ -443,7 +521,8 @@ impl Store {
     }
 
     /// `Conflict("roles.slug")` when the slug is taken in its scope.
-    pub async fn insert_role(&self, r: &Role) -> StoreResult<()> {
+    pub async fn insert_role(&self, r: &Role, events: &[NewEvent]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(&format!("INSERT INTO roles ({ROLE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
             .bind(&r.id)
             .bind(&r.environment_id)
@@ -454,9 +533,11 @@ impl Store {
             .bind(json_list(&r.permissions))
             .bind(r.created_at)
             .bind(r.updated_at)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(|e| conflict(e, "roles.slug"))?;
+        super::events::record_in(&mut tx, &r.environment_id, r.updated_at, events).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -492,20 +573,28 @@ impl Store {
     }
 
     /// Writes a role's name, description and permissions.
-    pub async fn update_role(&self, r: &Role) -> StoreResult<()> {
+    pub async fn update_role(&self, r: &Role, events: &[NewEvent]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE roles SET name = $1, description = $2, permissions = $3, updated_at = $4 WHERE id = $5")
             .bind(&r.name)
             .bind(&r.description)
             .bind(json_list(&r.permissions))
             .bind(r.updated_at)
             .bind(&r.id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        super::events::record_in(&mut tx, &r.environment_id, r.updated_at, events).await?;
+        tx.commit().await?;
         Ok(())
     }
 
-    pub async fn delete_role(&self, id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM roles WHERE id = $1").bind(id).execute(&self.pool).await?;
+    pub async fn delete_role(&self, r: &Role, now: Millis, events: &[NewEvent]) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("DELETE FROM roles WHERE id = $1").bind(&r.id).execute(&mut *tx).await?;
+        if done.rows_affected() == 1 {
+            super::events::record_in(&mut tx, &r.environment_id, now, events).await?;
+        }
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 

@@ -5,6 +5,7 @@ use sqlx::Row as _;
 use super::{Store, StoreResult, get_opt_string};
 use crate::clock::Millis;
 use crate::domain::event::NewEvent;
+use crate::domain::organization::Membership;
 use crate::domain::session::{AuthMethod, Session};
 use crate::domain::user::User;
 
@@ -110,8 +111,19 @@ static FIND_REFRESH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(
 impl Store {
     /// Starts a session with the hash of its first refresh token's secret, notes the user's
     /// sign-in time and writes the sign-in's events, in one transaction.
-    pub async fn start_session(&self, s: &Session, refresh_hash: &str, events: &[NewEvent]) -> StoreResult<()> {
+    /// `joined`: a membership the sign-in creates (auto-join by a verified domain), written in
+    /// the same transaction.
+    pub async fn start_session(
+        &self,
+        s: &Session,
+        refresh_hash: &str,
+        joined: Option<&Membership>,
+        events: &[NewEvent],
+    ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
+        if let Some(m) = joined {
+            super::organizations::insert_membership_in(&mut tx, m).await?;
+        }
         sqlx::query(&format!(
             "INSERT INTO sessions ({SESSION_COLUMNS}, refresh_generation, refresh_hash) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13)"

@@ -102,6 +102,7 @@ fn rejection_code(reason: Rejection) -> ErrorCode {
         Rejection::OrganizationNotFound => ErrorCode::OrganizationNotFound,
         Rejection::NotAMember => ErrorCode::OrganizationMembershipNotFound,
         Rejection::MembershipPending => ErrorCode::CannotReactivatePendingMembership,
+        Rejection::DomainAlreadyVerified => ErrorCode::DomainAlreadyVerified,
         Rejection::Invitation(problem) => match problem {
             InvitationProblem::AlreadyInvitedToOrganization => ErrorCode::EmailAlreadyInvitedToOrganization,
             InvitationProblem::AlreadyMember => ErrorCode::UserAlreadyOrganizationMember,
@@ -134,6 +135,8 @@ fn duplicate_code(what: Duplicate) -> ErrorCode {
         Duplicate::Membership => ErrorCode::OrganizationMembershipAlreadyExists,
         Duplicate::Role => ErrorCode::RoleAlreadyExists,
         Duplicate::Permission => ErrorCode::PermissionAlreadyExists,
+        Duplicate::OrganizationDomain => ErrorCode::DomainAlreadyExists,
+        Duplicate::VerifiedDomain => ErrorCode::DomainVerifiedByOtherOrganization,
     }
 }
 

@@ -1,6 +1,7 @@
 //! HTTP integration tests: a real server on 127.0.0.1:0 with a temporary SQLite file (or the
 //! PostgreSQL in `GATEHOUSE_TEST_DATABASE_URL`), a fake clock and cheap argon2 parameters.
 
+mod dns_server;
 mod smtp_sink;
 mod support;
 
@@ -19,6 +20,7 @@ mod hosted_email;
 mod housekeeping;
 mod metrics;
 mod mfa;
+mod organization_domains;
 mod organizations;
 mod postgres_tls;
 mod readiness;

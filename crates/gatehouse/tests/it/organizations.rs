@@ -91,7 +91,7 @@ async fn malformed_requests_are_clear_4xx() {
         (Method::POST, "/organizations", json!({})),
         (Method::POST, "/organizations", json!({"name": 5})),
         (Method::POST, "/organizations", json!({"name": "A", "metadata": "x"})),
-        (Method::POST, "/organizations", json!({"name": "A", "domains": ["a.test"]})),
+        (Method::POST, "/organizations", json!({"name": "A", "domains": ["not a domain"]})),
         (Method::POST, "/user_management/organization_memberships", json!({"user_id": "user_x"})),
         (Method::POST, "/authorization/roles", json!({"slug": "Bad Slug", "name": "x"})),
         (Method::POST, "/authorization/permissions", json!({"slug": "", "name": "x"})),

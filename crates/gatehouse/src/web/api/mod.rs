@@ -14,6 +14,7 @@ mod invitations;
 mod jwks;
 mod lists;
 mod memberships;
+mod organization_domains;
 mod organizations;
 mod sessions;
 mod social;
@@ -43,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .merge(events::router())
         .merge(webhooks::router())
         .merge(organizations::router())
+        .merge(organization_domains::router())
         .merge(memberships::router())
         .merge(authorization::router())
         .merge(invitations::router())

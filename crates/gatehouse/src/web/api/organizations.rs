@@ -9,9 +9,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::extract::{ApiKeyEnvironment, WireBody};
-use super::fields::{boolean, nullable_text, object, required_text, text};
+use super::fields::{boolean, nullable_text, object, required_text, strings, text};
 use crate::domain::listing::OrganizationQuery;
 use crate::service::Error;
+use crate::service::organization_domains::DomainInput;
 use crate::service::organizations::{NewOrganization, OrganizationPatch};
 use crate::web::AppState;
 use crate::web::error::ApiError;
@@ -24,19 +25,42 @@ pub(super) fn router() -> Router<AppState> {
         .route("/organizations/external_id/{external_id}", get(read_by_external_id))
 }
 
-/// Domains arrive with the domains step of issue 12; until then an organization has none, and
-/// a request that sets some is refused rather than half done.
-fn refuse_domains(body: &Map<String, Value>) -> Result<(), Error> {
-    for key in ["domains", "domain_data"] {
-        if body.get(key).and_then(Value::as_array).is_some_and(|a| !a.is_empty()) {
-            return Err(Error::validation(
-                key,
-                "unsupported",
-                "Organization domains are not supported by this Gatehouse version yet.",
-            ));
+/// `domain_data` (`[{domain, state: "pending" | "verified"}]`) and the older `domains` (names,
+/// taken as pending: a bare name proves nothing), together; `None` when neither is sent.
+fn domain_inputs(body: &Map<String, Value>) -> Result<Option<Vec<DomainInput>>, Error> {
+    let mut out = Vec::new();
+    let mut sent = false;
+    match body.get("domain_data") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) => {
+            sent = true;
+            for item in items {
+                let invalid = || {
+                    Error::validation(
+                        "domain_data",
+                        "invalid_type",
+                        "domain_data must be an array of {domain, state} objects, state pending or verified.",
+                    )
+                };
+                let item = item.as_object().ok_or_else(invalid)?;
+                let domain = item.get("domain").and_then(Value::as_str).ok_or_else(invalid)?;
+                let verified = match item.get("state").and_then(Value::as_str) {
+                    Some("verified") => true,
+                    Some("pending") => false,
+                    _ => return Err(invalid()),
+                };
+                out.push(DomainInput { domain: domain.to_owned(), verified });
+            }
+        }
+        Some(_) => {
+            return Err(Error::validation("domain_data", "invalid_type", "domain_data must be an array."));
         }
     }
-    Ok(())
+    if let Some(names) = strings(body, "domains")? {
+        sent = true;
+        out.extend(names.into_iter().map(|domain| DomainInput { domain, verified: false }));
+    }
+    Ok(sent.then_some(out))
 }
 
 async fn create(
@@ -44,13 +68,14 @@ async fn create(
     ApiKeyEnvironment(env): ApiKeyEnvironment,
     WireBody(body): WireBody<Map<String, Value>>,
 ) -> Result<Response, ApiError> {
-    refuse_domains(&body)?;
     let new = NewOrganization {
         name: required_text(&body, "name")?,
         external_id: text(&body, "external_id")?,
         metadata: object(&body, "metadata")?.unwrap_or_default(),
         allow_profiles_outside_organization: boolean(&body, "allow_profiles_outside_organization")?.unwrap_or(false),
         require_mfa: false,
+        domain_auto_join: boolean(&body, "domain_auto_join")?.unwrap_or(false),
+        domains: domain_inputs(&body)?.unwrap_or_default(),
     };
     let org = state.core.create_organization(&env, new).await?;
     Ok((StatusCode::CREATED, axum::Json(wire::Organization::from(&org))).into_response())
@@ -108,13 +133,14 @@ async fn update(
     Path(id): Path<String>,
     WireBody(body): WireBody<Map<String, Value>>,
 ) -> Result<Response, ApiError> {
-    refuse_domains(&body)?;
     let patch = OrganizationPatch {
         name: text(&body, "name")?,
         external_id: nullable_text(&body, "external_id")?,
         metadata: object(&body, "metadata")?,
         allow_profiles_outside_organization: boolean(&body, "allow_profiles_outside_organization")?,
         require_mfa: None,
+        domain_auto_join: boolean(&body, "domain_auto_join")?,
+        domains: domain_inputs(&body)?,
     };
     let org = state.core.update_organization(&env, &id, patch).await?;
     Ok(axum::Json(wire::Organization::from(&org)).into_response())

@@ -111,7 +111,7 @@ pub async fn return_to_app(
     // Several organizations and the app named none: the picker first (it comes back here with
     // the choice).
     if params.organization_id.is_none()
-        && let OrganizationChoice::Choose(_) = state.core.choose_organization(&env.id, &user.id).await?
+        && let OrganizationChoice::Choose(_) = state.core.choose_organization(&env.id, user).await?
     {
         let token = state.core.create_pending_selection(env, user, method).await?;
         let request = state.core.save_authorization_request(env, params).await?;

@@ -59,7 +59,7 @@ async fn render(
 ) -> Result<Response, PageError> {
     let organizations: Vec<minijinja::Value> = state
         .core
-        .active_organizations(&flow.user.id)
+        .active_organizations(&flow.env.id, &flow.user)
         .await?
         .into_iter()
         .map(|(id, name)| context! { id, name })
@@ -89,7 +89,7 @@ pub async fn choose(State(state): State<AppState>, headers: HeaderMap, form: For
         return render(&state, &headers, &flow, StatusCode::BAD_REQUEST, Some(FORM_EXPIRED)).await;
     }
     let chosen = form.field("organization_id");
-    match state.core.organization_access(&flow.env.id, &chosen, &flow.user.id).await {
+    match state.core.sign_in_access(&flow.env.id, &chosen, &flow.user).await {
         Ok(_) => {}
         Err(Error::Rejected { .. }) => {
             let error = "You are not a member of that organization. Choose one of these.";

@@ -116,6 +116,13 @@ error_codes! {
     OrganizationMembershipAlreadyExists => CONFLICT, Coded, "organization_membership_already_exists";
     RoleAlreadyExists => CONFLICT, Coded, "role_already_exists";
     PermissionAlreadyExists => CONFLICT, Coded, "permission_already_exists";
+    // ---- Organization domains ----
+    /// The organization has this domain already.
+    DomainAlreadyExists => CONFLICT, Coded, "domain_already_exists";
+    /// Another organization of the environment has this domain verified (Gatehouse's code).
+    DomainVerifiedByOtherOrganization => CONFLICT, Coded, "domain_verified_by_other_organization";
+    /// Verifying a domain that is verified.
+    DomainAlreadyVerified => BAD_REQUEST, Coded, "domain_already_verified";
     // ---- Invitations ----
     EmailAlreadyInvitedToOrganization => BAD_REQUEST, Coded, "email_already_invited_to_organization";
     UserAlreadyOrganizationMember => BAD_REQUEST, Coded, "user_already_organization_member";

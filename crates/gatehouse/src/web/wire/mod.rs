@@ -35,7 +35,9 @@ pub use factors::{Challenge, ChallengeVerification, Enrolment, Factor};
 pub use keys::{Discovery, Jwks};
 pub use list::{List, Page};
 pub use one_time_codes::{EmailVerification, MagicAuth, PasswordReset};
-pub use organizations::{Invitation, Organization, OrganizationMembership, Permission, Role, RoleList};
+pub use organizations::{
+    Invitation, Organization, OrganizationDomain, OrganizationMembership, Permission, Role, RoleList,
+};
 pub use session::Session;
 pub use social::{Identity, OAuthProvider};
 pub use user::User;

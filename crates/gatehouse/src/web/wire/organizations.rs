@@ -11,13 +11,49 @@ pub struct Organization<'a> {
     object: &'static str,
     id: &'a str,
     name: &'a str,
-    /// Verified and pending domains come with issue 12's domains step; none yet.
-    domains: Vec<serde_json::Value>,
+    domains: Vec<OrganizationDomain<'a>>,
     metadata: &'a serde_json::Map<String, serde_json::Value>,
     external_id: Option<&'a str>,
     allow_profiles_outside_organization: bool,
+    /// Gatehouse's auto-join policy (not a WorkOS field).
+    domain_auto_join: bool,
     created_at: String,
     updated_at: String,
+}
+
+#[derive(Serialize)]
+pub struct OrganizationDomain<'a> {
+    object: &'static str,
+    id: &'a str,
+    organization_id: &'a str,
+    domain: &'a str,
+    state: &'static str,
+    verification_strategy: &'static str,
+    verification_token: &'a str,
+    verification_prefix: &'a str,
+    /// Why the last verification failed (state `failed`); Gatehouse's addition.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verification_failure_reason: Option<&'a str>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl<'a> From<&'a domain::OrganizationDomain> for OrganizationDomain<'a> {
+    fn from(d: &'a domain::OrganizationDomain) -> OrganizationDomain<'a> {
+        OrganizationDomain {
+            object: "organization_domain",
+            id: &d.id,
+            organization_id: &d.organization_id,
+            domain: &d.domain,
+            state: d.state.as_str(),
+            verification_strategy: d.verification_strategy.as_str(),
+            verification_token: &d.verification_token,
+            verification_prefix: &d.verification_prefix,
+            verification_failure_reason: d.failure_reason.as_deref(),
+            created_at: time(d.created_at),
+            updated_at: time(d.updated_at),
+        }
+    }
 }
 
 impl<'a> From<&'a domain::Organization> for Organization<'a> {
@@ -26,10 +62,11 @@ impl<'a> From<&'a domain::Organization> for Organization<'a> {
             object: "organization",
             id: &o.id,
             name: &o.name,
-            domains: Vec::new(),
+            domains: o.domains.iter().map(OrganizationDomain::from).collect(),
             metadata: &o.metadata,
             external_id: o.external_id.as_deref(),
             allow_profiles_outside_organization: o.allow_profiles_outside_organization,
+            domain_auto_join: o.domain_auto_join,
             created_at: time(o.created_at),
             updated_at: time(o.updated_at),
         }

@@ -293,10 +293,31 @@ fn organization_objects() {
         metadata,
         allow_profiles_outside_organization: false,
         require_mfa: false,
+        domain_auto_join: false,
+        domains: vec![crate::domain::organization::OrganizationDomain {
+            id: "org_domain_01JFFFFFFFFFFFFFFFFFFFFFFF".into(),
+            environment_id: "env_1".into(),
+            organization_id: "org_01JBBBBBBBBBBBBBBBBBBBBBBB".into(),
+            domain: "acme.com".into(),
+            state: crate::domain::organization::DomainState::Pending,
+            verification_strategy: crate::domain::organization::VerificationStrategy::Dns,
+            verification_prefix: "gatehouse-domain-verification-abcdefghij".into(),
+            verification_token: "tok_123".into(),
+            failure_reason: None,
+            created_at: T0,
+            updated_at: T0,
+        }],
         created_at: T0,
         updated_at: T1,
     };
     snapshot("organization", Organization::from(&org));
+    snapshot("organization_domain", OrganizationDomain::from(&org.domains[0]));
+    // The event payloads are the API's objects (less Gatehouse's own additions).
+    let mut api_org = serde_json::to_value(Organization::from(&org)).unwrap();
+    api_org.as_object_mut().unwrap().remove("domain_auto_join");
+    let event: serde_json::Value =
+        serde_json::from_str(&crate::domain::event::NewEvent::organization("organization.created", &org).data).unwrap();
+    assert_eq!(event, api_org);
     let view = MembershipView {
         membership: Membership {
             id: "om_01JCCCCCCCCCCCCCCCCCCCCCCC".into(),
@@ -312,6 +333,14 @@ fn organization_objects() {
         organization_name: org.name.clone(),
     };
     snapshot("organization_membership", OrganizationMembership::from(&view));
+    let mut api_membership = serde_json::to_value(OrganizationMembership::from(&view)).unwrap();
+    api_membership.as_object_mut().unwrap().remove("user");
+    let event: serde_json::Value = serde_json::from_str(
+        &crate::domain::event::NewEvent::membership("organization_membership.created", &view.membership, &org.name)
+            .data,
+    )
+    .unwrap();
+    assert_eq!(event, api_membership);
     let role = DomainRole {
         id: "role_01JDDDDDDDDDDDDDDDDDDDDDDD".into(),
         environment_id: "env_1".into(),
