@@ -203,7 +203,8 @@ enum Command {
     /// Reports about users (`users look-alikes`: addresses that look the same).
     #[command(subcommand)]
     Users(users::UsersCommand),
-    /// The event log, oldest first (as `GET /events` lists it).
+    /// The event log, oldest first (as `GET /events` lists it), or its audit trail
+    /// (`--audit`, `--actor`, or `--type gatehouse.…`: configuration changes and who made them).
     Events {
         #[arg(long = "env", default_value = DEVELOPMENT)]
         env: String,
@@ -223,6 +224,12 @@ enum Command {
         desc: bool,
         #[arg(long, default_value_t = 50)]
         limit: u32,
+        /// The audit trail (configuration changes, `gatehouse.*`) instead of WorkOS's events.
+        #[arg(long)]
+        audit: bool,
+        /// Only changes made by this actor: an API key's ID, `cli`, an operator's ID or `system`.
+        #[arg(long)]
+        actor: Option<String>,
     },
     /// Webhook endpoints, their delivery log, and replays.
     #[command(subcommand)]
@@ -502,8 +509,8 @@ async fn command(core: &Core, public_url: &str, out: &Output, command: Command) 
         Command::Keys(c) => tokens::run_keys(core, out, c).await,
         Command::Providers(c) => providers::run(core, out, *c).await,
         Command::Webhooks(c) => webhooks::run(core, out, c).await,
-        Command::Events { env, types, after, since, until, desc, limit } => {
-            let query = webhooks::EventsQuery { env, types, after, since, until, desc, limit };
+        Command::Events { env, types, after, since, until, desc, limit, audit, actor } => {
+            let query = webhooks::EventsQuery { env, types, after, since, until, desc, limit, audit, actor };
             webhooks::list_events(core, out, query).await
         }
         Command::Orgs(c) => organizations::run_orgs(core, out, c).await,

@@ -64,7 +64,7 @@ pub const EVENT_TYPES: &[&str] = &[
 
 /// Whether `name` is an event type Gatehouse knows.
 pub fn is_known_type(name: &str) -> bool {
-    EVENT_TYPES.contains(&name)
+    EVENT_TYPES.contains(&name) || crate::domain::audit::AUDIT_EVENT_TYPES.contains(&name)
 }
 
 /// An event to record with a change. `data` is the payload's JSON text.
@@ -73,6 +73,8 @@ pub struct NewEvent {
     pub event: &'static str,
     pub data: String,
     pub organization_id: Option<String>,
+    /// Who made the change, for audit events (`domain::audit::Actor::key`).
+    pub actor: Option<String>,
 }
 
 /// A recorded event.
@@ -85,6 +87,7 @@ pub struct Event {
     pub event: String,
     pub data: String,
     pub organization_id: Option<String>,
+    pub actor: Option<String>,
     pub created_at: Millis,
 }
 
@@ -99,6 +102,10 @@ pub struct EventQuery {
     pub range_end: Option<Millis>,
     /// The position of the event to continue after (found from its ID by the service).
     pub after_seq: Option<i64>,
+    /// Only events by this actor (`domain::audit::Actor::key`).
+    pub actor: Option<String>,
+    /// With no `events`: the audit events (`gatehouse.*`) instead of WorkOS's.
+    pub audit: bool,
     pub limit: u32,
     pub order: ListOrder,
 }
@@ -262,7 +269,7 @@ impl NewEvent {
     /// and the organization it concerns, e.g. `NewEvent::new("organization.created", &data,
     /// Some(&org.id))`.
     pub fn new<T: Serialize>(event: &'static str, data: &T, organization_id: Option<&str>) -> NewEvent {
-        NewEvent { event, data: json(data), organization_id: organization_id.map(str::to_owned) }
+        NewEvent { event, data: json(data), organization_id: organization_id.map(str::to_owned), actor: None }
     }
 
     /// `user.created`, `user.updated` or `user.deleted`.
@@ -283,7 +290,7 @@ impl NewEvent {
             created_at: iso8601(u.created_at),
             updated_at: iso8601(u.updated_at),
         };
-        NewEvent { event, data: json(&data), organization_id: None }
+        NewEvent { event, data: json(&data), organization_id: None, actor: None }
     }
 
     /// `session.created` (`revoked: false`) or `session.revoked` (`revoked: true`), as the
@@ -311,7 +318,7 @@ impl NewEvent {
             impersonator,
         };
         let event = if revoked { "session.revoked" } else { "session.created" };
-        NewEvent { event, data: json(&data), organization_id: None }
+        NewEvent { event, data: json(&data), organization_id: None, actor: None }
     }
 
     /// `authentication.<kind>_succeeded`.
@@ -325,7 +332,7 @@ impl NewEvent {
             email: who.email,
             error: None,
         };
-        NewEvent { event: kind.event(true), data: json(&data), organization_id: None }
+        NewEvent { event: kind.event(true), data: json(&data), organization_id: None, actor: None }
     }
 
     /// `authentication.<kind>_failed`, with the error code and message the caller was given.
@@ -339,7 +346,7 @@ impl NewEvent {
             email: who.email,
             error: Some(AuthenticationError { code, message }),
         };
-        NewEvent { event: kind.event(false), data: json(&data), organization_id: None }
+        NewEvent { event: kind.event(false), data: json(&data), organization_id: None, actor: None }
     }
 
     /// `email_verification.created`, `magic_auth.created`, `password_reset.created` or
@@ -355,7 +362,7 @@ impl NewEvent {
             created_at: iso8601(c.created_at),
             updated_at: (!password_reset).then(|| iso8601(c.updated_at)),
         };
-        NewEvent { event, data: json(&data), organization_id: None }
+        NewEvent { event, data: json(&data), organization_id: None, actor: None }
     }
 }
 

@@ -104,6 +104,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "events", include_str!("../../migrations/0008_events.sql")),
     (9, "organizations", include_str!("../../migrations/0009_organizations.sql")),
     (10, "email skeletons", include_str!("../../migrations/0010_email_skeletons.sql")),
+    (12, "audit and impersonation", include_str!("../../migrations/0012_audit_and_impersonation.sql")),
 ];
 
 impl Store {

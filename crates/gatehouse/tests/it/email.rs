@@ -213,7 +213,7 @@ async fn development_without_smtp_logs_and_shows_the_outbox() {
 #[tokio::test]
 async fn production_without_smtp_refuses_email_features() {
     let app = TestApp::spawn().await;
-    let prod = app.core.ensure_environment("production").await.unwrap();
+    let prod = app.core.ensure_environment("production", &gatehouse::domain::audit::Actor::Cli).await.unwrap();
     let res = app
         .http
         .post(app.at("/user_management/magic_auth"))

@@ -5,6 +5,7 @@ mod smtp_sink;
 mod support;
 
 mod api;
+mod audit;
 mod connections;
 mod cookies;
 mod durability;

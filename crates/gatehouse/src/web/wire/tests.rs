@@ -511,6 +511,7 @@ fn event_object_and_payloads_equal_the_api_objects() {
         event: created.event.into(),
         data: created.data,
         organization_id: None,
+        actor: None,
         created_at: T1,
     };
     snapshot("event", Event::from(&event));
