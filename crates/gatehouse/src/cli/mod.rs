@@ -231,6 +231,21 @@ enum Command {
         #[arg(long)]
         actor: Option<String>,
     },
+    /// Signs in to the app as a user: prints a one-time link (valid 15 minutes) that, opened
+    /// in the operator's browser, sends it to the app, whose next sign-in comes back as the
+    /// user for at most an hour, with `impersonator` and the token's `act` claim.
+    Impersonate {
+        /// The user's ID or email address.
+        user: String,
+        /// Why (kept in the session, the audit trail and `session.created`).
+        #[arg(long)]
+        reason: String,
+        #[arg(long = "env", default_value = DEVELOPMENT)]
+        env: String,
+        /// The operator's email address (the access token's `act.sub`).
+        #[arg(long, env = "GATEHOUSE_OPERATOR", default_value = "operator@gatehouse.local")]
+        operator: String,
+    },
     /// Webhook endpoints, their delivery log, and replays.
     #[command(subcommand)]
     Webhooks(webhooks::WebhookCommand),
@@ -519,5 +534,19 @@ async fn command(core: &Core, public_url: &str, out: &Output, command: Command) 
         Command::Emails { env, limit } => email::list(core, out, env.as_deref(), limit).await,
         Command::Email(c) => email::run(core, out, c).await,
         Command::Users(c) => users::run(core, out, c).await,
+        Command::Impersonate { user, reason, env, operator } => {
+            let env = env_named(core, &env).await?;
+            let link = core
+                .impersonate(&env, &user, &operator, &reason, &crate::domain::audit::Actor::Cli)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            out.print(serde_json::to_value(&link).unwrap_or_default(), || {
+                format!(
+                    "Open this link in your browser (once, before {}) to sign in to the app as {}:\n{}",
+                    link.expires_at, link.email, link.url
+                )
+            });
+            Ok(())
+        }
     }
 }

@@ -36,6 +36,7 @@ pub const AUDIT_EVENT_TYPES: &[&str] = &[
     "gatehouse.webhook_endpoint.created",
     "gatehouse.webhook_endpoint.updated",
     "gatehouse.webhook_endpoint.deleted",
+    "gatehouse.impersonation.created",
     "gatehouse.operator.created",
     "gatehouse.operator.updated",
     "gatehouse.operator.deleted",

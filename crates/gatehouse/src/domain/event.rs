@@ -182,13 +182,15 @@ impl AuthenticationKind {
         }
     }
 
-    /// The first factor a session started with.
-    pub fn of_method(method: &AuthMethod) -> AuthenticationKind {
+    /// The first factor a session started with (none for an impersonation: nobody proved
+    /// anything, and WorkOS records no `authentication.*` event for one).
+    pub fn of_method(method: &AuthMethod) -> Option<AuthenticationKind> {
         match method {
-            AuthMethod::Password => AuthenticationKind::Password,
-            AuthMethod::MagicAuth => AuthenticationKind::MagicAuth,
-            AuthMethod::Passkey => AuthenticationKind::Passkey,
-            AuthMethod::OAuth(_) => AuthenticationKind::OAuth,
+            AuthMethod::Password => Some(AuthenticationKind::Password),
+            AuthMethod::MagicAuth => Some(AuthenticationKind::MagicAuth),
+            AuthMethod::Passkey => Some(AuthenticationKind::Passkey),
+            AuthMethod::OAuth(_) => Some(AuthenticationKind::OAuth),
+            AuthMethod::Impersonation => None,
         }
     }
 
@@ -258,6 +260,7 @@ pub fn session_auth_method(method: &AuthMethod) -> &'static str {
         AuthMethod::Password => "password",
         AuthMethod::MagicAuth => "magic_code",
         AuthMethod::Passkey => "passkey",
+        AuthMethod::Impersonation => "impersonation",
         AuthMethod::OAuth(provider) if provider.ends_with("OAuth") => "oauth",
         // A custom OpenID Connect provider has no WorkOS session kind.
         AuthMethod::OAuth(_) => "unknown",

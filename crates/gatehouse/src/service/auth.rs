@@ -18,7 +18,7 @@ use crate::crypto::secrets::{
     derive_chain, derive_token, hash_secret, is_valid_pkce_verifier, pkce_s256_matches, random_token, secrets_equal,
 };
 use crate::domain::client_address::ClientAddress;
-use crate::domain::event::{Attempted, AuthenticationKind, NewEvent};
+use crate::domain::event::{Attempted, AuthenticationKind, Impersonator, NewEvent};
 use crate::domain::organization::OrganizationAccess;
 use crate::domain::refresh_token::RefreshToken;
 use crate::domain::session::{AuthMethod, PURPOSE_ORGANIZATION_SELECTION, Session, SessionStatus};
@@ -146,7 +146,7 @@ pub struct PasswordChecked {
 }
 
 /// A successful authentication.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Authenticated {
     pub user: User,
     pub access_token: String,
@@ -157,6 +157,8 @@ pub struct Authenticated {
     pub session_expires_at: Millis,
     /// The organization the session is in.
     pub organization_id: Option<String>,
+    /// The operator signed in as the user, when this is an impersonation.
+    pub impersonator: Option<Impersonator>,
 }
 
 /// The parameters of an `/authorize` request, kept while the user is on the hosted pages.
@@ -387,14 +389,34 @@ impl Core {
     pub async fn start_session(
         &self,
         env: &LoadedEnvironment,
-        mut user: User,
+        user: User,
         method: &AuthMethod,
         auth_time: Millis,
         access: Option<OrganizationAccess>,
         info: &RequestInfo,
     ) -> Result<Authenticated> {
+        self.start_session_as(env, user, method, auth_time, access, info, None).await
+    }
+
+    /// `start_session`, or an impersonation's (`impersonator`): that session ends after
+    /// `IMPERSONATION_TTL_MS` at most, and records no `authentication.*` event.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn start_session_as(
+        &self,
+        env: &LoadedEnvironment,
+        mut user: User,
+        method: &AuthMethod,
+        auth_time: Millis,
+        access: Option<OrganizationAccess>,
+        info: &RequestInfo,
+        impersonator: Option<&Impersonator>,
+    ) -> Result<Authenticated> {
         let now = self.now();
         let first_secret = random_token(32);
+        let lifetime = match impersonator {
+            Some(_) => (env.settings.session_ttl_secs * SEC).min(super::impersonation::IMPERSONATION_TTL_MS),
+            None => env.settings.session_ttl_secs * SEC,
+        };
         let session = Session {
             id: new_id("session"),
             environment_id: env.id.clone(),
@@ -402,12 +424,14 @@ impl Core {
             auth_method: method.clone(),
             ip_address: info.ip_address(),
             user_agent: info.user_agent.clone(),
-            expires_at: now + env.settings.session_ttl_secs * SEC,
+            expires_at: now + lifetime,
             ended_at: None,
             created_at: now,
             updated_at: now,
             auth_time,
             organization_id: access.as_ref().map(|a| a.organization.id.clone()),
+            impersonator_email: impersonator.map(|i| i.email.clone()),
+            impersonator_reason: impersonator.and_then(|i| i.reason.clone()),
         };
         let signed_in = Attempted {
             user_id: Some(&user.id),
@@ -415,10 +439,11 @@ impl Core {
             ip_address: session.ip_address.as_deref(),
             user_agent: session.user_agent.as_deref(),
         };
-        let events = [
-            NewEvent::authentication_succeeded(AuthenticationKind::of_method(method), signed_in),
-            NewEvent::session(&session, false, None, now),
-        ];
+        let events: Vec<NewEvent> = AuthenticationKind::of_method(method)
+            .map(|kind| NewEvent::authentication_succeeded(kind, signed_in))
+            .into_iter()
+            .chain([NewEvent::session(&session, false, impersonator, now)])
+            .collect();
         self.store.start_session(&session, &hash_secret(&first_secret), &events).await?;
         let refresh_token = RefreshToken::format(&session.id, 0, &first_secret);
         user.last_sign_in_at = Some(now);
@@ -432,6 +457,7 @@ impl Core {
             session_expires_at: session.expires_at,
             session_id: session.id,
             organization_id: session.organization_id,
+            impersonator: impersonator.cloned(),
         })
     }
 
@@ -496,12 +522,23 @@ impl Core {
             Some(invitation) => self.redeem_invitation(invitation, &user).await?,
             None => None,
         };
-        let authenticated = match invited_to.as_ref().or(issued.organization_id.as_ref()) {
-            Some(org) => {
-                let access = self.organization_access(&env.id, org, &user.id).await?;
-                self.start_session(env, user, &issued.auth_method, issued.created_at, Some(access), info).await?
+        let impersonator = issued
+            .impersonator_email
+            .clone()
+            .map(|email| Impersonator { email, reason: issued.impersonator_reason.clone() });
+        let authenticated = match (&impersonator, invited_to.as_ref().or(issued.organization_id.as_ref())) {
+            (Some(impersonator), _) => {
+                // An impersonation starts outside any organization, for its short lifetime.
+                let method = AuthMethod::Impersonation;
+                self.start_session_as(env, user, &method, issued.created_at, None, info, Some(impersonator)).await?
             }
-            None => self.start_api_session(env, user, &issued.auth_method, issued.created_at, info).await?,
+            (None, org) => match org {
+                Some(org) => {
+                    let access = self.organization_access(&env.id, org, &user.id).await?;
+                    self.start_session(env, user, &issued.auth_method, issued.created_at, Some(access), info).await?
+                }
+                None => self.start_api_session(env, user, &issued.auth_method, issued.created_at, info).await?,
+            },
         };
         self.store.attach_code_session(&code_hash, &authenticated.session_id).await?;
         Ok(authenticated)
@@ -630,7 +667,9 @@ impl Core {
         secret: &str,
         claims: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<Authenticated> {
+        let impersonator = ctx.session.impersonator();
         Ok(Authenticated {
+            impersonator,
             access_token: self.sign_access_token(env, claims)?,
             refresh_token: RefreshToken::format(&ctx.session.id, generation, secret),
             user: ctx.user,
@@ -649,6 +688,18 @@ impl Core {
         user: &User,
         method: &AuthMethod,
     ) -> Result<String> {
+        self.issue_code_as(env, params, user, method, None).await
+    }
+
+    /// `issue_authorization_code`, for an impersonation when `impersonator` is given.
+    pub(super) async fn issue_code_as(
+        &self,
+        env: &LoadedEnvironment,
+        params: &AuthorizeParams,
+        user: &User,
+        method: &AuthMethod,
+        impersonator: Option<&Impersonator>,
+    ) -> Result<String> {
         let organization_id = match &params.organization_id {
             Some(org) => Some(self.organization_access(&env.id, org, &user.id).await?.organization.id),
             None => None,
@@ -664,6 +715,7 @@ impl Core {
                 redirect_uri: params.redirect_uri.clone(),
                 code_challenge: params.code_challenge.clone(),
                 auth_method: method.clone(),
+                impersonator: impersonator.cloned(),
                 expires_at: now + AUTH_CODE_TTL_MS,
                 created_at: now,
             })

@@ -18,6 +18,7 @@ mod hardening;
 mod hosted;
 mod hosted_email;
 mod housekeeping;
+mod impersonation;
 mod metrics;
 mod mfa;
 mod organizations;
