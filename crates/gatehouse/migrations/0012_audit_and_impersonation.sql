@@ -2,7 +2,9 @@
 -- each records who made it: the API key's ID, `cli`, an operator's ID or `system`
 -- (`domain::audit::Actor::key`), so `gatehouse events --actor` is one indexed lookup.
 ALTER TABLE events ADD COLUMN actor TEXT;
-CREATE INDEX events_by_actor ON events (environment_id, actor, seq);
+-- Led by `actor`, so listings by environment alone keep walking `events_by_seq` in order
+-- (an index led by `environment_id` tempted SQLite into sorting every page).
+CREATE INDEX events_by_actor ON events (actor, environment_id, seq);
 -- Impersonation (issue 10.3): a session an operator started as a user carries who and why
 -- (WorkOS's `impersonator: {email, reason}`), as does the authorization code that starts it.
 ALTER TABLE sessions ADD COLUMN impersonator_email TEXT;
