@@ -275,8 +275,14 @@ pub async fn run(mut config: ServerConfig, announce: impl FnOnce(&ServerConfig, 
     }
     let core = open_core(&config, Arc::new(SystemClock)).await?;
     let first_start = core.list_environments().await?.is_empty();
-    let issued =
-        if first_start { Some(core.ensure_environment(crate::domain::environment::DEVELOPMENT).await?) } else { None };
+    let issued = if first_start {
+        Some(
+            core.ensure_environment(crate::domain::environment::DEVELOPMENT, &crate::domain::audit::Actor::System)
+                .await?,
+        )
+    } else {
+        None
+    };
     let mut server = Server::with_listener(listener, core.clone(), &config);
     if let Some(addr) = config.metrics_listen {
         let bound = server.bind_metrics(addr).await?;

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::{EnvArg, Output, banner};
 use crate::clock::iso8601;
+use crate::domain::audit::Actor;
 use crate::domain::environment::{DEVELOPMENT, PRODUCTION};
 use crate::service::Core;
 
@@ -62,7 +63,7 @@ pub(super) async fn run_api_keys(core: &Core, out: &Output, command: ApiKeyComma
 
 /// `gatehouse init`: the development environment (created if absent) and a new API key.
 pub(super) async fn init(core: &Core, public_url: &str, out: &Output) -> anyhow::Result<()> {
-    let issued = core.ensure_environment(DEVELOPMENT).await?;
+    let issued = core.ensure_environment(DEVELOPMENT, &Actor::Cli).await?;
     let c = banner::connection(public_url, &issued.environment, &issued.client_id);
     out.print(
         json!({
@@ -119,7 +120,7 @@ async fn create(core: &Core, public_url: &str, out: &Output, name: &str) -> anyh
     if core.find_environment_named(name).await?.is_some() {
         bail!("the {name} environment already exists; `gatehouse api-keys create --env {name}` issues another key");
     }
-    let issued = core.ensure_environment(name).await?;
+    let issued = core.ensure_environment(name, &Actor::Cli).await?;
     let c = banner::connection(public_url, &issued.environment, &issued.client_id);
     out.print(
         json!({"environment": issued.environment, "client_id": issued.client_id, "api_key": issued.api_key,
@@ -141,14 +142,14 @@ async fn set(core: &Core, out: &Output, name: &str, pairs: &[String]) -> anyhow:
         let (key, value) = pair.split_once('=').with_context(|| format!("'{pair}' is not KEY=VALUE"))?;
         settings.set(key.trim(), value.trim()).map_err(anyhow::Error::msg)?;
     }
-    let env = core.update_settings(&env, settings).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let env = core.update_settings(&env, settings, &Actor::Cli).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     out.print(json!({"name": env.name, "settings": env.settings}), || format!("Updated {}.", env.name));
     Ok(())
 }
 
 async fn create_api_key(core: &Core, out: &Output, scope: &EnvArg) -> anyhow::Result<()> {
     let env = scope.load(core).await?;
-    let key = core.issue_api_key(&env).await?;
+    let key = core.issue_api_key(&env, &Actor::Cli).await?;
     out.print(json!({"environment": env.name, "api_key": key}), || {
         format!("New API key for {}: {key}\nIt is shown only now; Gatehouse keeps a hash.", env.name)
     });
@@ -181,7 +182,7 @@ async fn list_api_keys(core: &Core, out: &Output, scope: &EnvArg) -> anyhow::Res
 
 async fn revoke_api_key(core: &Core, out: &Output, scope: &EnvArg, id: &str) -> anyhow::Result<()> {
     let env = scope.load(core).await?;
-    if !core.revoke_api_key(&env, id).await? {
+    if !core.revoke_api_key(&env, id, &Actor::Cli).await? {
         bail!("no active API key '{id}' in {}; see `gatehouse api-keys list`", env.name);
     }
     out.print(json!({"revoked": id}), || format!("Revoked {id}."));

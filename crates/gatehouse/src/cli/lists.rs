@@ -6,6 +6,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::{EnvArg, Output};
+use crate::domain::audit::Actor;
 use crate::service::Core;
 
 #[derive(Subcommand, Debug)]
@@ -51,8 +52,8 @@ fn service_error(e: crate::service::Error) -> anyhow::Error {
 async fn add(core: &Core, out: &Output, kind: Kind, scope: &EnvArg, value: &str) -> anyhow::Result<()> {
     let env = scope.load(core).await?;
     match kind {
-        Kind::Redirect => core.add_redirect_uri(&env, value).await.map(|_| ()).map_err(service_error)?,
-        Kind::Cors => core.add_cors_origin(&env, value).await.map(|_| ()).map_err(service_error)?,
+        Kind::Redirect => core.add_redirect_uri(&env, value, &Actor::Cli).await.map(|_| ()).map_err(service_error)?,
+        Kind::Cors => core.add_cors_origin(&env, value, &Actor::Cli).await.map(|_| ()).map_err(service_error)?,
     }
     out.print(json!({"added": value}), || format!("Added {value} to {}.", env.name));
     if let (Kind::Cors, OriginFit::Warning(w)) = (kind, core.config().cookies.check_origin(value)) {
@@ -64,8 +65,8 @@ async fn add(core: &Core, out: &Output, kind: Kind, scope: &EnvArg, value: &str)
 async fn remove(core: &Core, out: &Output, kind: Kind, scope: &EnvArg, value: &str) -> anyhow::Result<()> {
     let env = scope.load(core).await?;
     match kind {
-        Kind::Redirect => core.remove_redirect_uri(&env, value).await.map_err(service_error)?,
-        Kind::Cors => core.remove_cors_origin(&env, value).await.map_err(service_error)?,
+        Kind::Redirect => core.remove_redirect_uri(&env, value, &Actor::Cli).await.map_err(service_error)?,
+        Kind::Cors => core.remove_cors_origin(&env, value, &Actor::Cli).await.map_err(service_error)?,
     }
     out.print(json!({"removed": value}), || format!("Removed {value} from {}.", env.name));
     Ok(())

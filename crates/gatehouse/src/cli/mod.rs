@@ -207,7 +207,8 @@ enum Command {
     /// Reports about users (`users look-alikes`: addresses that look the same).
     #[command(subcommand)]
     Users(users::UsersCommand),
-    /// The event log, oldest first (as `GET /events` lists it).
+    /// The event log, oldest first (as `GET /events` lists it), or its audit trail
+    /// (`--audit`, `--actor`, or `--type gatehouse.…`: configuration changes and who made them).
     Events {
         #[arg(long = "env", default_value = DEVELOPMENT)]
         env: String,
@@ -227,6 +228,27 @@ enum Command {
         desc: bool,
         #[arg(long, default_value_t = 50)]
         limit: u32,
+        /// The audit trail (configuration changes, `gatehouse.*`) instead of WorkOS's events.
+        #[arg(long)]
+        audit: bool,
+        /// Only changes made by this actor: an API key's ID, `cli`, an operator's ID or `system`.
+        #[arg(long)]
+        actor: Option<String>,
+    },
+    /// Signs in to the app as a user: prints a one-time link (valid 15 minutes) that, opened
+    /// in the operator's browser, sends it to the app, whose next sign-in comes back as the
+    /// user for at most an hour, with `impersonator` and the token's `act` claim.
+    Impersonate {
+        /// The user's ID or email address.
+        user: String,
+        /// Why (kept in the session, the audit trail and `session.created`).
+        #[arg(long)]
+        reason: String,
+        #[arg(long = "env", default_value = DEVELOPMENT)]
+        env: String,
+        /// The operator's email address (the access token's `act.sub`).
+        #[arg(long, env = "GATEHOUSE_OPERATOR", default_value = "operator@gatehouse.local")]
+        operator: String,
     },
     /// Webhook endpoints, their delivery log, and replays.
     #[command(subcommand)]
@@ -507,8 +529,8 @@ async fn command(core: &Core, public_url: &str, out: &Output, command: Command) 
         Command::Keys(c) => tokens::run_keys(core, out, c).await,
         Command::Providers(c) => providers::run(core, out, *c).await,
         Command::Webhooks(c) => webhooks::run(core, out, c).await,
-        Command::Events { env, types, after, since, until, desc, limit } => {
-            let query = webhooks::EventsQuery { env, types, after, since, until, desc, limit };
+        Command::Events { env, types, after, since, until, desc, limit, audit, actor } => {
+            let query = webhooks::EventsQuery { env, types, after, since, until, desc, limit, audit, actor };
             webhooks::list_events(core, out, query).await
         }
         Command::Orgs(c) => organizations::run_orgs(core, out, c).await,
@@ -517,5 +539,19 @@ async fn command(core: &Core, public_url: &str, out: &Output, command: Command) 
         Command::Emails { env, limit } => email::list(core, out, env.as_deref(), limit).await,
         Command::Email(c) => email::run(core, out, c).await,
         Command::Users(c) => users::run(core, out, c).await,
+        Command::Impersonate { user, reason, env, operator } => {
+            let env = env_named(core, &env).await?;
+            let link = core
+                .impersonate(&env, &user, &operator, &reason, &crate::domain::audit::Actor::Cli)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            out.print(serde_json::to_value(&link).unwrap_or_default(), || {
+                format!(
+                    "Open this link in your browser (once, before {}) to sign in to the app as {}:\n{}",
+                    link.expires_at, link.email, link.url
+                )
+            });
+            Ok(())
+        }
     }
 }

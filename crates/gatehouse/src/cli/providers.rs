@@ -5,6 +5,7 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use super::{EnvArg, Output};
+use crate::domain::audit::Actor;
 use crate::domain::provider::StoredProvider;
 use crate::service::Core;
 use crate::service::social::{NewProvider, ProviderPatch, provider_label};
@@ -208,7 +209,7 @@ async fn add(core: &Core, out: &Output, a: AddArgs) -> anyhow::Result<()> {
         jwks_url: e.jwks_url,
         is_enabled: Some(!a.disabled),
     };
-    let p = core.add_provider(&env, new).await.map_err(service_error)?;
+    let p = core.add_provider(&env, new, &Actor::Cli).await.map_err(service_error)?;
     out.print(describe(core, &p), || format!("Added to {}:\n{}", env.name, human(core, &p)));
     Ok(())
 }
@@ -251,14 +252,14 @@ async fn set(core: &Core, out: &Output, a: SetArgs) -> anyhow::Result<()> {
         jwks_url: clearable(e.jwks_url),
         is_enabled: None,
     };
-    let p = core.update_provider(&env, &a.name, patch).await.map_err(service_error)?;
+    let p = core.update_provider(&env, &a.name, patch, &Actor::Cli).await.map_err(service_error)?;
     out.print(describe(core, &p), || format!("Updated:\n{}", human(core, &p)));
     Ok(())
 }
 
 async fn remove(core: &Core, out: &Output, scope: &EnvArg, name: &str) -> anyhow::Result<()> {
     let env = scope.load(core).await?;
-    core.remove_provider(&env, name).await.map_err(service_error)?;
+    core.remove_provider(&env, name, &Actor::Cli).await.map_err(service_error)?;
     out.print(json!({"removed": name}), || format!("Removed {name} from {}.", env.name));
     Ok(())
 }
@@ -266,7 +267,7 @@ async fn remove(core: &Core, out: &Output, scope: &EnvArg, name: &str) -> anyhow
 async fn toggle(core: &Core, out: &Output, scope: &EnvArg, name: &str, enabled: bool) -> anyhow::Result<()> {
     let env = scope.load(core).await?;
     let patch = ProviderPatch { is_enabled: Some(enabled), ..ProviderPatch::default() };
-    let p = core.update_provider(&env, name, patch).await.map_err(service_error)?;
+    let p = core.update_provider(&env, name, patch, &Actor::Cli).await.map_err(service_error)?;
     let verb = if enabled { "Enabled" } else { "Disabled" };
     out.print(describe(core, &p), || format!("{verb} {name} in {}.", env.name));
     Ok(())

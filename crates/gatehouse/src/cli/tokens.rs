@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::{EnvArg, Output};
 use crate::clock::iso8601;
+use crate::domain::audit::Actor;
 use crate::service::Core;
 
 #[derive(Subcommand, Debug)]
@@ -56,7 +57,7 @@ async fn show_template(core: &Core, out: &Output, scope: &EnvArg) -> anyhow::Res
 
 async fn set_template(core: &Core, out: &Output, scope: &EnvArg, template: &str) -> anyhow::Result<()> {
     let env = scope.load(core).await?;
-    let env = core.set_jwt_template(&env, template).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let env = core.set_jwt_template(&env, template, &Actor::Cli).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     out.print(json!({"content": env.settings.jwt_template}), || "JWT template updated.".into());
     Ok(())
 }
@@ -85,7 +86,7 @@ async fn list_keys(core: &Core, out: &Output, scope: &EnvArg) -> anyhow::Result<
 
 async fn rotate_key(core: &Core, out: &Output, scope: &EnvArg) -> anyhow::Result<()> {
     let env = scope.load(core).await?;
-    let status = core.rotate_signing_key(&env).await?;
+    let status = core.rotate_signing_key(&env, &Actor::Cli).await?;
     out.print(json!(status), || {
         format!(
             "Published {} in the JWKS now. It starts signing at {} (after one JWKS max-age, so every cached key set already has it).\nThe previous key stays published until its last tokens expire.",

@@ -165,6 +165,8 @@ pub(super) struct EventsQuery {
     pub until: Option<String>,
     pub desc: bool,
     pub limit: u32,
+    pub audit: bool,
+    pub actor: Option<String>,
 }
 
 pub(super) async fn list_events(core: &Core, out: &Output, q: EventsQuery) -> anyhow::Result<()> {
@@ -177,6 +179,8 @@ pub(super) async fn list_events(core: &Core, out: &Output, q: EventsQuery) -> an
         after: q.after,
         limit: q.limit.clamp(1, 1000),
         order: Some(if q.desc { ListOrder::Desc } else { ListOrder::Asc }),
+        audit: q.audit,
+        actor: q.actor,
     };
     let (events, has_more) = core.list_events(&env, filter).await.map_err(service_error)?;
     let rows: Vec<serde_json::Value> = events
@@ -185,6 +189,7 @@ pub(super) async fn list_events(core: &Core, out: &Output, q: EventsQuery) -> an
             json!({
                 "id": e.id, "event": e.event, "created_at": iso8601(e.created_at),
                 "organization_id": e.organization_id,
+                "actor": e.actor,
                 "data": serde_json::from_str::<serde_json::Value>(&e.data).unwrap_or_default(),
             })
         })
@@ -194,7 +199,11 @@ pub(super) async fn list_events(core: &Core, out: &Output, q: EventsQuery) -> an
             .iter()
             .map(|e| {
                 let data: serde_json::Value = serde_json::from_str(&e.data).unwrap_or_default();
-                let about = ["email", "user_id", "id"].iter().find_map(|k| data[*k].as_str()).unwrap_or("");
+                let about = match &e.actor {
+                    // An audit event: who, and on what.
+                    Some(actor) => format!("{actor} → {}", data["target"]["id"].as_str().unwrap_or("")),
+                    None => ["email", "user_id", "id"].iter().find_map(|k| data[*k].as_str()).unwrap_or("").to_owned(),
+                };
                 format!("{}  {}  {:<42} {}", iso8601(e.created_at), e.id, e.event, about)
             })
             .collect();

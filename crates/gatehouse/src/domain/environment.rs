@@ -105,6 +105,9 @@ pub struct Settings {
     pub password_reset_url: Option<String>,
     /// Every sign-in needs a second factor (an authenticator app), or a passkey.
     pub mfa_required: bool,
+    /// Operators may sign in as a user (`gatehouse impersonate`). On in new non-production
+    /// environments, off in production and in environments stored before the setting existed.
+    pub allow_impersonation: bool,
 }
 
 impl Default for Settings {
@@ -125,6 +128,7 @@ impl Default for Settings {
             email_verification_required: false,
             password_reset_url: None,
             mfa_required: false,
+            allow_impersonation: false,
         }
     }
 }
@@ -170,6 +174,7 @@ impl Settings {
             jwt_template: format!("{{\"aud\": \"{client_id}\"}}"),
             jwt_template_updated_at: now,
             allow_localhost_origins: name != PRODUCTION,
+            allow_impersonation: name != PRODUCTION,
             ..Settings::default()
         }
     }
@@ -256,6 +261,7 @@ impl Settings {
             "email_verification_required" => self.email_verification_required = boolean()?,
             "password_reset_url" => self.password_reset_url = (!value.is_empty()).then(|| value.to_owned()),
             "mfa_required" => self.mfa_required = boolean()?,
+            "allow_impersonation" => self.allow_impersonation = boolean()?,
             _ => {
                 return Err(format!("unknown setting `{key}`; see `gatehouse env show` for the names"));
             }

@@ -68,7 +68,7 @@ pub const EVENT_TYPES: &[&str] = &[
 
 /// Whether `name` is an event type Gatehouse knows.
 pub fn is_known_type(name: &str) -> bool {
-    EVENT_TYPES.contains(&name)
+    EVENT_TYPES.contains(&name) || crate::domain::audit::AUDIT_EVENT_TYPES.contains(&name)
 }
 
 /// An event to record with a change. `data` is the payload's JSON text.
@@ -77,6 +77,8 @@ pub struct NewEvent {
     pub event: &'static str,
     pub data: String,
     pub organization_id: Option<String>,
+    /// Who made the change, for audit events (`domain::audit::Actor::key`).
+    pub actor: Option<String>,
 }
 
 /// A recorded event.
@@ -89,6 +91,7 @@ pub struct Event {
     pub event: String,
     pub data: String,
     pub organization_id: Option<String>,
+    pub actor: Option<String>,
     pub created_at: Millis,
 }
 
@@ -103,6 +106,10 @@ pub struct EventQuery {
     pub range_end: Option<Millis>,
     /// The position of the event to continue after (found from its ID by the service).
     pub after_seq: Option<i64>,
+    /// Only events by this actor (`domain::audit::Actor::key`).
+    pub actor: Option<String>,
+    /// With no `events`: the audit events (`gatehouse.*`) instead of WorkOS's.
+    pub audit: bool,
     pub limit: u32,
     pub order: ListOrder,
 }
@@ -179,13 +186,15 @@ impl AuthenticationKind {
         }
     }
 
-    /// The first factor a session started with.
-    pub fn of_method(method: &AuthMethod) -> AuthenticationKind {
+    /// The first factor a session started with (none for an impersonation: nobody proved
+    /// anything, and WorkOS records no `authentication.*` event for one).
+    pub fn of_method(method: &AuthMethod) -> Option<AuthenticationKind> {
         match method {
-            AuthMethod::Password => AuthenticationKind::Password,
-            AuthMethod::MagicAuth => AuthenticationKind::MagicAuth,
-            AuthMethod::Passkey => AuthenticationKind::Passkey,
-            AuthMethod::OAuth(_) => AuthenticationKind::OAuth,
+            AuthMethod::Password => Some(AuthenticationKind::Password),
+            AuthMethod::MagicAuth => Some(AuthenticationKind::MagicAuth),
+            AuthMethod::Passkey => Some(AuthenticationKind::Passkey),
+            AuthMethod::OAuth(_) => Some(AuthenticationKind::OAuth),
+            AuthMethod::Impersonation => None,
         }
     }
 
@@ -385,6 +394,7 @@ pub fn session_auth_method(method: &AuthMethod) -> &'static str {
         AuthMethod::Password => "password",
         AuthMethod::MagicAuth => "magic_code",
         AuthMethod::Passkey => "passkey",
+        AuthMethod::Impersonation => "impersonation",
         AuthMethod::OAuth(provider) if provider.ends_with("OAuth") => "oauth",
         // A custom OpenID Connect provider has no WorkOS session kind.
         AuthMethod::OAuth(_) => "unknown",
@@ -396,7 +406,7 @@ impl NewEvent {
     /// and the organization it concerns, e.g. `NewEvent::new("organization.created", &data,
     /// Some(&org.id))`.
     pub fn new<T: Serialize>(event: &'static str, data: &T, organization_id: Option<&str>) -> NewEvent {
-        NewEvent { event, data: json(data), organization_id: organization_id.map(str::to_owned) }
+        NewEvent { event, data: json(data), organization_id: organization_id.map(str::to_owned), actor: None }
     }
 
     /// `organization.created`, `organization.updated` or `organization.deleted`.
@@ -412,7 +422,7 @@ impl NewEvent {
             created_at: iso8601(o.created_at),
             updated_at: iso8601(o.updated_at),
         };
-        NewEvent { event, data: json(&data), organization_id: Some(o.id.clone()) }
+        NewEvent { event, data: json(&data), organization_id: Some(o.id.clone()), actor: None }
     }
 
     /// `organization_membership.created`, `…updated` or `…deleted`.
@@ -431,7 +441,7 @@ impl NewEvent {
             created_at: iso8601(m.created_at),
             updated_at: iso8601(m.updated_at),
         };
-        NewEvent { event, data: json(&data), organization_id: Some(m.organization_id.clone()) }
+        NewEvent { event, data: json(&data), organization_id: Some(m.organization_id.clone()), actor: None }
     }
 
     /// `invitation.created|accepted|revoked|resent`, the invitation as it stands at `now`.
@@ -451,7 +461,7 @@ impl NewEvent {
             created_at: iso8601(i.created_at),
             updated_at: iso8601(i.updated_at),
         };
-        NewEvent { event, data: json(&data), organization_id: i.organization_id.clone() }
+        NewEvent { event, data: json(&data), organization_id: i.organization_id.clone(), actor: None }
     }
 
     /// `role.<change>` for an environment role, `organization_role.<change>` for an
@@ -472,7 +482,7 @@ impl NewEvent {
                     created_at: iso8601(r.created_at),
                     updated_at: iso8601(r.updated_at),
                 };
-                NewEvent { event, data: json(&data), organization_id: None }
+                NewEvent { event, data: json(&data), organization_id: None, actor: None }
             }
             Some(org) => {
                 let event = match change {
@@ -491,14 +501,19 @@ impl NewEvent {
                     created_at: iso8601(r.created_at),
                     updated_at: iso8601(r.updated_at),
                 };
-                NewEvent { event, data: json(&data), organization_id: Some(org.clone()) }
+                NewEvent { event, data: json(&data), organization_id: Some(org.clone()), actor: None }
             }
         }
     }
 
     /// `organization_domain.created|updated|deleted|verified`.
     pub fn organization_domain(event: &'static str, d: &OrganizationDomain) -> NewEvent {
-        NewEvent { event, data: json(&DomainData::from(d)), organization_id: Some(d.organization_id.clone()) }
+        NewEvent {
+            event,
+            data: json(&DomainData::from(d)),
+            organization_id: Some(d.organization_id.clone()),
+            actor: None,
+        }
     }
 
     /// `organization_domain.verification_failed`.
@@ -512,6 +527,7 @@ impl NewEvent {
             event: "organization_domain.verification_failed",
             data: json(&data),
             organization_id: Some(d.organization_id.clone()),
+            actor: None,
         }
     }
 
@@ -533,7 +549,7 @@ impl NewEvent {
             created_at: iso8601(u.created_at),
             updated_at: iso8601(u.updated_at),
         };
-        NewEvent { event, data: json(&data), organization_id: None }
+        NewEvent { event, data: json(&data), organization_id: None, actor: None }
     }
 
     /// `session.created` (`revoked: false`) or `session.revoked` (`revoked: true`), as the
@@ -561,7 +577,7 @@ impl NewEvent {
             impersonator,
         };
         let event = if revoked { "session.revoked" } else { "session.created" };
-        NewEvent { event, data: json(&data), organization_id: None }
+        NewEvent { event, data: json(&data), organization_id: None, actor: None }
     }
 
     /// `authentication.<kind>_succeeded`.
@@ -575,7 +591,7 @@ impl NewEvent {
             email: who.email,
             error: None,
         };
-        NewEvent { event: kind.event(true), data: json(&data), organization_id: None }
+        NewEvent { event: kind.event(true), data: json(&data), organization_id: None, actor: None }
     }
 
     /// `authentication.<kind>_failed`, with the error code and message the caller was given.
@@ -589,7 +605,7 @@ impl NewEvent {
             email: who.email,
             error: Some(AuthenticationError { code, message }),
         };
-        NewEvent { event: kind.event(false), data: json(&data), organization_id: None }
+        NewEvent { event: kind.event(false), data: json(&data), organization_id: None, actor: None }
     }
 
     /// `email_verification.created`, `magic_auth.created`, `password_reset.created` or
@@ -605,7 +621,7 @@ impl NewEvent {
             created_at: iso8601(c.created_at),
             updated_at: (!password_reset).then(|| iso8601(c.updated_at)),
         };
-        NewEvent { event, data: json(&data), organization_id: None }
+        NewEvent { event, data: json(&data), organization_id: None, actor: None }
     }
 }
 

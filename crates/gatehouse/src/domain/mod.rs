@@ -1,5 +1,6 @@
 //! Domain types and pure rules: no IO, no HTTP, no SQL.
 
+pub mod audit;
 pub mod client_address;
 pub mod cookie_policy;
 pub mod environment;

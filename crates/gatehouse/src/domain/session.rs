@@ -20,6 +20,8 @@ pub enum AuthMethod {
     Passkey,
     /// An upstream provider, by its name (`GoogleOAuth`, or a custom OpenID Connect provider's).
     OAuth(String),
+    /// An operator signed in as the user (`service::impersonation`); no proof by the user.
+    Impersonation,
 }
 
 impl AuthMethod {
@@ -29,6 +31,7 @@ impl AuthMethod {
             AuthMethod::Password => "Password",
             AuthMethod::MagicAuth => "MagicAuth",
             AuthMethod::Passkey => "Passkey",
+            AuthMethod::Impersonation => "Impersonation",
             AuthMethod::OAuth(provider) => provider,
         }
     }
@@ -38,7 +41,7 @@ impl AuthMethod {
     pub fn is_multi_factor(&self) -> bool {
         match self {
             AuthMethod::Passkey => true,
-            AuthMethod::Password | AuthMethod::MagicAuth | AuthMethod::OAuth(_) => false,
+            AuthMethod::Password | AuthMethod::MagicAuth | AuthMethod::OAuth(_) | AuthMethod::Impersonation => false,
         }
     }
 }
@@ -51,6 +54,7 @@ impl From<String> for AuthMethod {
             "Password" => AuthMethod::Password,
             "MagicAuth" => AuthMethod::MagicAuth,
             "Passkey" => AuthMethod::Passkey,
+            "Impersonation" => AuthMethod::Impersonation,
             _ => AuthMethod::OAuth(stored),
         }
     }
@@ -86,6 +90,9 @@ pub struct Session {
     pub auth_time: Millis,
     /// The organization the session is in, if any (the access token's `org_id`).
     pub organization_id: Option<String>,
+    /// Who started it as the user, and why (impersonation; the access token's `act`).
+    pub impersonator_email: Option<String>,
+    pub impersonator_reason: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,6 +103,14 @@ pub enum SessionStatus {
 }
 
 impl Session {
+    /// The operator who started this session as its user, if it is an impersonation.
+    pub fn impersonator(&self) -> Option<crate::domain::event::Impersonator> {
+        self.impersonator_email.as_ref().map(|email| crate::domain::event::Impersonator {
+            email: email.clone(),
+            reason: self.impersonator_reason.clone(),
+        })
+    }
+
     pub fn status(&self, now: Millis) -> SessionStatus {
         if self.ended_at.is_some() {
             SessionStatus::Revoked

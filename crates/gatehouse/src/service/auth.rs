@@ -18,7 +18,7 @@ use crate::crypto::secrets::{
     derive_chain, derive_token, hash_secret, is_valid_pkce_verifier, pkce_s256_matches, random_token, secrets_equal,
 };
 use crate::domain::client_address::ClientAddress;
-use crate::domain::event::{Attempted, AuthenticationKind, NewEvent};
+use crate::domain::event::{Attempted, AuthenticationKind, Impersonator, NewEvent};
 use crate::domain::organization::OrganizationAccess;
 use crate::domain::refresh_token::RefreshToken;
 use crate::domain::session::{AuthMethod, PURPOSE_ORGANIZATION_SELECTION, Session, SessionStatus};
@@ -146,7 +146,7 @@ pub struct PasswordChecked {
 }
 
 /// A successful authentication.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Authenticated {
     pub user: User,
     pub access_token: String,
@@ -157,6 +157,8 @@ pub struct Authenticated {
     pub session_expires_at: Millis,
     /// The organization the session is in.
     pub organization_id: Option<String>,
+    /// The operator signed in as the user, when this is an impersonation.
+    pub impersonator: Option<Impersonator>,
 }
 
 /// The parameters of an `/authorize` request, kept while the user is on the hosted pages.
@@ -387,14 +389,34 @@ impl Core {
     pub async fn start_session(
         &self,
         env: &LoadedEnvironment,
-        mut user: User,
+        user: User,
         method: &AuthMethod,
         auth_time: Millis,
         access: Option<OrganizationAccess>,
         info: &RequestInfo,
     ) -> Result<Authenticated> {
+        self.start_session_as(env, user, method, auth_time, access, info, None).await
+    }
+
+    /// `start_session`, or an impersonation's (`impersonator`): that session ends after
+    /// `IMPERSONATION_TTL_MS` at most, and records no `authentication.*` event.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn start_session_as(
+        &self,
+        env: &LoadedEnvironment,
+        mut user: User,
+        method: &AuthMethod,
+        auth_time: Millis,
+        access: Option<OrganizationAccess>,
+        info: &RequestInfo,
+        impersonator: Option<&Impersonator>,
+    ) -> Result<Authenticated> {
         let now = self.now();
         let first_secret = random_token(32);
+        let lifetime = match impersonator {
+            Some(_) => (env.settings.session_ttl_secs * SEC).min(super::impersonation::IMPERSONATION_TTL_MS),
+            None => env.settings.session_ttl_secs * SEC,
+        };
         let session = Session {
             id: new_id("session"),
             environment_id: env.id.clone(),
@@ -402,12 +424,14 @@ impl Core {
             auth_method: method.clone(),
             ip_address: info.ip_address(),
             user_agent: info.user_agent.clone(),
-            expires_at: now + env.settings.session_ttl_secs * SEC,
+            expires_at: now + lifetime,
             ended_at: None,
             created_at: now,
             updated_at: now,
             auth_time,
             organization_id: access.as_ref().map(|a| a.organization.id.clone()),
+            impersonator_email: impersonator.map(|i| i.email.clone()),
+            impersonator_reason: impersonator.and_then(|i| i.reason.clone()),
         };
         let signed_in = Attempted {
             user_id: Some(&user.id),
@@ -415,10 +439,11 @@ impl Core {
             ip_address: session.ip_address.as_deref(),
             user_agent: session.user_agent.as_deref(),
         };
-        let mut events = vec![
-            NewEvent::authentication_succeeded(AuthenticationKind::of_method(method), signed_in),
-            NewEvent::session(&session, false, None, now),
-        ];
+        let mut events: Vec<NewEvent> = AuthenticationKind::of_method(method)
+            .map(|kind| NewEvent::authentication_succeeded(kind, signed_in))
+            .into_iter()
+            .chain([NewEvent::session(&session, false, impersonator, now)])
+            .collect();
         // Auto-join: the membership is created with the session, or neither is.
         let joined = access.as_ref().filter(|a| a.joined).map(|a| &a.membership);
         if let Some(a) = access.as_ref().filter(|a| a.joined) {
@@ -432,7 +457,16 @@ impl Core {
             // through the membership that one created (or be refused if it is not active).
             if let (Some(m), crate::store::StoreError::Conflict("organization_memberships.user")) = (joined, &e) {
                 let existing = self.organization_access(&env.id, &m.organization_id, &user.id).await?;
-                return Box::pin(self.start_session(env, user, method, auth_time, Some(existing), info)).await;
+                return Box::pin(self.start_session_as(
+                    env,
+                    user,
+                    method,
+                    auth_time,
+                    Some(existing),
+                    info,
+                    impersonator,
+                ))
+                .await;
             }
             return Err(e.into());
         }
@@ -448,6 +482,7 @@ impl Core {
             session_expires_at: session.expires_at,
             session_id: session.id,
             organization_id: session.organization_id,
+            impersonator: impersonator.cloned(),
         })
     }
 
@@ -512,12 +547,21 @@ impl Core {
             Some(invitation) => self.redeem_invitation(invitation, &user).await?,
             None => None,
         };
-        let authenticated = match invited_to.as_ref().or(issued.organization_id.as_ref()) {
-            Some(org) => {
+        let impersonator = issued
+            .impersonator_email
+            .clone()
+            .map(|email| Impersonator { email, reason: issued.impersonator_reason.clone() });
+        let authenticated = match (&impersonator, invited_to.as_ref().or(issued.organization_id.as_ref())) {
+            (Some(impersonator), _) => {
+                // An impersonation starts outside any organization, for its short lifetime.
+                let method = AuthMethod::Impersonation;
+                self.start_session_as(env, user, &method, issued.created_at, None, info, Some(impersonator)).await?
+            }
+            (None, Some(org)) => {
                 let access = self.sign_in_access(&env.id, org, &user).await?;
                 self.start_session(env, user, &issued.auth_method, issued.created_at, Some(access), info).await?
             }
-            None => self.start_api_session(env, user, &issued.auth_method, issued.created_at, info).await?,
+            (None, None) => self.start_api_session(env, user, &issued.auth_method, issued.created_at, info).await?,
         };
         self.store.attach_code_session(&code_hash, &authenticated.session_id).await?;
         Ok(authenticated)
@@ -646,7 +690,9 @@ impl Core {
         secret: &str,
         claims: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<Authenticated> {
+        let impersonator = ctx.session.impersonator();
         Ok(Authenticated {
+            impersonator,
             access_token: self.sign_access_token(env, claims)?,
             refresh_token: RefreshToken::format(&ctx.session.id, generation, secret),
             user: ctx.user,
@@ -665,6 +711,18 @@ impl Core {
         user: &User,
         method: &AuthMethod,
     ) -> Result<String> {
+        self.issue_code_as(env, params, user, method, None).await
+    }
+
+    /// `issue_authorization_code`, for an impersonation when `impersonator` is given.
+    pub(super) async fn issue_code_as(
+        &self,
+        env: &LoadedEnvironment,
+        params: &AuthorizeParams,
+        user: &User,
+        method: &AuthMethod,
+        impersonator: Option<&Impersonator>,
+    ) -> Result<String> {
         let organization_id = match &params.organization_id {
             Some(org) => Some(self.sign_in_access(&env.id, org, user).await?.organization.id),
             None => None,
@@ -680,6 +738,7 @@ impl Core {
                 redirect_uri: params.redirect_uri.clone(),
                 code_challenge: params.code_challenge.clone(),
                 auth_method: method.clone(),
+                impersonator: impersonator.cloned(),
                 expires_at: now + AUTH_CODE_TTL_MS,
                 created_at: now,
             })

@@ -11,6 +11,7 @@ use super::{Core, Error, Result};
 use crate::clock::Millis;
 use crate::crypto::secrets::{hash_secret, prefixed_token};
 use crate::crypto::signing::{SigningKey, certificate_thumbprint, self_signed_certificate};
+use crate::domain::audit::{Actor, audit_event, diff, target, to_value};
 use crate::domain::environment::{ApiKeyRecord, CorsOrigin, RedirectUri, StoredSigningKey};
 use crate::domain::environment::{Environment, MIN_ACCESS_TOKEN_TTL_SECS, Settings, short_lifetime_reason};
 use crate::domain::jwt_template::JwtTemplate;
@@ -84,11 +85,11 @@ pub struct IssuedEnvironment {
 
 impl Core {
     /// Creates the named environment if absent, then issues a new API key for it.
-    pub async fn ensure_environment(&self, name: &str) -> Result<IssuedEnvironment> {
+    pub async fn ensure_environment(&self, name: &str, actor: &Actor) -> Result<IssuedEnvironment> {
         let created = match self.store.find_environment_by_name(name).await? {
             Some(_) => false,
             None => {
-                self.create_environment(name).await?;
+                self.create_environment(name, actor).await?;
                 true
             }
         };
@@ -97,11 +98,11 @@ impl Core {
             .find_environment_by_name(name)
             .await?
             .ok_or_else(|| Error::Internal(anyhow::anyhow!("environment {name} vanished")))?;
-        let api_key = self.issue_api_key(&env).await?;
+        let api_key = self.issue_api_key(&env, actor).await?;
         Ok(IssuedEnvironment { environment: env.name, client_id: env.client_id, api_key, created })
     }
 
-    async fn create_environment(&self, name: &str) -> Result<()> {
+    async fn create_environment(&self, name: &str, actor: &Actor) -> Result<()> {
         let now = self.now();
         let client_id = new_id("client");
         let signing_key = self.new_signing_key().await?;
@@ -130,7 +131,20 @@ impl Core {
             created_at: now,
             updated_at: now,
         };
-        match self.store.insert_environment(&NewEnvironment { environment, signing_key, redirect_uris }).await {
+        let events = vec![audit_event(
+            "gatehouse.environment.created",
+            actor,
+            target("environment", &environment.id),
+            serde_json::Value::Null,
+            serde_json::json!({
+                "name": environment.name,
+                "client_id": environment.client_id,
+                "settings": to_value(&environment.settings),
+                "redirect_uris": redirect_uris.iter().map(|r| r.uri.as_str()).collect::<Vec<_>>(),
+                "signing_key": signing_key.kid,
+            }),
+        )];
+        match self.store.insert_environment(&NewEnvironment { environment, signing_key, redirect_uris, events }).await {
             // Another process created it first: fine, the caller reloads by name.
             Err(crate::store::StoreError::Conflict(_)) => Ok(()),
             other => Ok(other?),
@@ -138,7 +152,7 @@ impl Core {
     }
 
     /// Issues a new API key (`sk_test_…` or `sk_live_…`); only its hash is stored.
-    pub async fn issue_api_key(&self, env: &Environment) -> Result<String> {
+    pub async fn issue_api_key(&self, env: &Environment, actor: &Actor) -> Result<String> {
         let key = prefixed_token(env.api_key_prefix(), 32);
         let record = ApiKeyRecord {
             id: new_id("api_key"),
@@ -147,16 +161,31 @@ impl Core {
             created_at: self.now(),
             revoked_at: None,
         };
-        self.store.insert_api_key(&record, &hash_secret(&key)).await?;
+        let event = audit_event(
+            "gatehouse.api_key.created",
+            actor,
+            target("api_key", &record.id),
+            serde_json::Value::Null,
+            serde_json::json!({ "key_hint": record.key_hint, "key": crate::domain::audit::REDACTED }),
+        );
+        self.store.insert_api_key(&record, &hash_secret(&key), &[event]).await?;
         Ok(key)
     }
 
     /// The environment an API key belongs to; `Unauthorized` for unknown or revoked keys.
     pub async fn environment_for_api_key(&self, api_key: &str) -> Result<Environment> {
+        Ok(self.api_key_caller(api_key).await?.0)
+    }
+
+    /// The environment an API key belongs to and the key as the `Actor` of the changes it
+    /// makes; `Unauthorized` for unknown or revoked keys.
+    pub async fn api_key_caller(&self, api_key: &str) -> Result<(Environment, Actor)> {
         if !(api_key.starts_with("sk_test_") || api_key.starts_with("sk_live_")) {
             return Err(Error::Unauthorized);
         }
-        self.store.find_environment_by_api_key(&hash_secret(api_key)).await?.ok_or(Error::Unauthorized)
+        let (env, id) =
+            self.store.find_environment_by_api_key(&hash_secret(api_key)).await?.ok_or(Error::Unauthorized)?;
+        Ok((env, Actor::ApiKey { id }))
     }
 
     /// The environment of a client ID with its redirect URIs, CORS origins and keys (cached).
@@ -230,8 +259,16 @@ impl Core {
     }
 
     /// Revokes an active API key of the environment; false if there was none by that ID.
-    pub async fn revoke_api_key(&self, env: &Environment, id: &str) -> Result<bool> {
-        Ok(self.store.revoke_api_key(&env.id, id, self.now()).await?)
+    pub async fn revoke_api_key(&self, env: &Environment, id: &str, actor: &Actor) -> Result<bool> {
+        let hint = self.store.list_api_keys(&env.id).await?.into_iter().find(|k| k.id == id).map(|k| k.key_hint);
+        let event = audit_event(
+            "gatehouse.api_key.revoked",
+            actor,
+            target("api_key", id),
+            serde_json::json!({ "key_hint": hint, "revoked": false }),
+            serde_json::json!({ "key_hint": hint, "revoked": true }),
+        );
+        Ok(self.store.revoke_api_key(&env.id, id, self.now(), &[event]).await?)
     }
 
     pub async fn list_redirect_uris(&self, env: &Environment) -> Result<Vec<RedirectUri>> {
@@ -242,14 +279,27 @@ impl Core {
         Ok(self.store.list_cors_origins(&env.id).await?)
     }
 
-    pub async fn update_settings(&self, env: &Environment, settings: Settings) -> Result<Environment> {
+    /// Replaces an environment's settings; the audit event holds the fields that changed
+    /// (`gatehouse.jwt_template.updated` when only the JWT template did).
+    pub async fn update_settings(&self, env: &Environment, settings: Settings, actor: &Actor) -> Result<Environment> {
         settings.validate().map_err(|m| Error::validation("settings", "invalid_setting", m))?;
-        self.store.update_environment_settings(&env.id, &settings, self.now()).await?;
+        let (before, after) = diff(&to_value(&env.settings), &to_value(&settings));
+        let only_template = after
+            .as_object()
+            .is_some_and(|changed| changed.keys().all(|k| k == "jwt_template" || k == "jwt_template_updated_at"));
+        let kind =
+            if only_template { "gatehouse.jwt_template.updated" } else { "gatehouse.environment.settings_updated" };
+        let changed = after.as_object().is_some_and(|c| !c.is_empty());
+        let events: Vec<_> = changed
+            .then(|| audit_event(kind, actor, target("environment", &env.id), before, after))
+            .into_iter()
+            .collect();
+        self.store.update_environment_settings(&env.id, &settings, self.now(), &events).await?;
         self.environments.forget(&env.client_id);
         Ok(Environment { settings, ..env.clone() })
     }
 
-    pub async fn set_jwt_template(&self, env: &Environment, content: &str) -> Result<Environment> {
+    pub async fn set_jwt_template(&self, env: &Environment, content: &str, actor: &Actor) -> Result<Environment> {
         if !content.trim().is_empty() {
             JwtTemplate::parse(content)
                 .map_err(|e| Error::validation("content", "invalid_jwt_template", e.to_string()))?;
@@ -257,10 +307,10 @@ impl Core {
         let mut settings = env.settings.clone();
         settings.jwt_template = content.to_owned();
         settings.jwt_template_updated_at = self.now();
-        self.update_settings(env, settings).await
+        self.update_settings(env, settings, actor).await
     }
 
-    pub async fn add_redirect_uri(&self, env: &Environment, uri: &str) -> Result<RedirectUri> {
+    pub async fn add_redirect_uri(&self, env: &Environment, uri: &str, actor: &Actor) -> Result<RedirectUri> {
         redirect::parse_absolute(uri).map_err(|m| Error::validation("uri", "invalid_redirect_uri", m))?;
         if !env.is_development() && uri.starts_with("http://") && !redirect::is_localhost_origin(uri) {
             return Err(Error::validation("uri", "invalid_redirect_uri", "Production redirect URIs must use https."));
@@ -273,7 +323,14 @@ impl Core {
             created_at: now,
             updated_at: now,
         };
-        let stored = self.store.insert_redirect_uri(&env.id, &record).await.map_err(|e| match e {
+        let event = audit_event(
+            "gatehouse.redirect_uri.created",
+            actor,
+            target("redirect_uri", &record.id),
+            serde_json::Value::Null,
+            serde_json::json!({ "uri": record.uri }),
+        );
+        let stored = self.store.insert_redirect_uri(&env.id, &record, &[event]).await.map_err(|e| match e {
             crate::store::StoreError::Conflict(_) => Error::Conflict {
                 what: super::error::Duplicate::RedirectUri,
                 message: format!("The redirect URI '{uri}' is already registered."),
@@ -284,19 +341,36 @@ impl Core {
         Ok(stored)
     }
 
-    pub async fn remove_redirect_uri(&self, env: &Environment, id_or_uri: &str) -> Result<()> {
-        if !self.store.delete_redirect_uri(&env.id, id_or_uri).await? {
-            return Err(Error::NotFound { kind: "RedirectUri", id: id_or_uri.to_owned() });
+    pub async fn remove_redirect_uri(&self, env: &Environment, id_or_uri: &str, actor: &Actor) -> Result<()> {
+        let not_found = || Error::NotFound { kind: "RedirectUri", id: id_or_uri.to_owned() };
+        let all = self.store.list_redirect_uris(&env.id).await?;
+        let r = all.iter().find(|r| r.id == id_or_uri || r.uri == id_or_uri).ok_or_else(not_found)?;
+        let event = audit_event(
+            "gatehouse.redirect_uri.deleted",
+            actor,
+            target("redirect_uri", &r.id),
+            serde_json::json!({ "uri": r.uri }),
+            serde_json::Value::Null,
+        );
+        if !self.store.delete_redirect_uri(&env.id, &r.id, self.now(), &[event]).await? {
+            return Err(not_found());
         }
         self.environments.forget(&env.client_id);
         Ok(())
     }
 
-    pub async fn add_cors_origin(&self, env: &Environment, origin: &str) -> Result<CorsOrigin> {
+    pub async fn add_cors_origin(&self, env: &Environment, origin: &str, actor: &Actor) -> Result<CorsOrigin> {
         let origin = redirect::parse_origin(origin).map_err(|m| Error::validation("origin", "invalid_origin", m))?;
         let now = self.now();
         let record = CorsOrigin { id: new_id("cors_origin"), origin: origin.clone(), created_at: now, updated_at: now };
-        self.store.insert_cors_origin(&env.id, &record).await.map_err(|e| match e {
+        let event = audit_event(
+            "gatehouse.cors_origin.created",
+            actor,
+            target("cors_origin", &record.id),
+            serde_json::Value::Null,
+            serde_json::json!({ "origin": record.origin }),
+        );
+        self.store.insert_cors_origin(&env.id, &record, &[event]).await.map_err(|e| match e {
             crate::store::StoreError::Conflict(_) => Error::Conflict {
                 what: super::error::Duplicate::CorsOrigin,
                 message: format!("The origin '{origin}' is already allowed."),
@@ -321,9 +395,19 @@ impl Core {
         Ok(warnings)
     }
 
-    pub async fn remove_cors_origin(&self, env: &Environment, id_or_origin: &str) -> Result<()> {
-        if !self.store.delete_cors_origin(&env.id, id_or_origin).await? {
-            return Err(Error::NotFound { kind: "CorsOrigin", id: id_or_origin.to_owned() });
+    pub async fn remove_cors_origin(&self, env: &Environment, id_or_origin: &str, actor: &Actor) -> Result<()> {
+        let not_found = || Error::NotFound { kind: "CorsOrigin", id: id_or_origin.to_owned() };
+        let all = self.store.list_cors_origins(&env.id).await?;
+        let c = all.iter().find(|c| c.id == id_or_origin || c.origin == id_or_origin).ok_or_else(not_found)?;
+        let event = audit_event(
+            "gatehouse.cors_origin.deleted",
+            actor,
+            target("cors_origin", &c.id),
+            serde_json::json!({ "origin": c.origin }),
+            serde_json::Value::Null,
+        );
+        if !self.store.delete_cors_origin(&env.id, &c.id, self.now(), &[event]).await? {
+            return Err(not_found());
         }
         self.environments.forget(&env.client_id);
         Ok(())
@@ -411,10 +495,17 @@ impl Core {
     }
 
     /// Publishes a new signing key; it starts signing after one JWKS max-age.
-    pub async fn rotate_signing_key(&self, env: &Environment) -> Result<KeyStatus> {
+    pub async fn rotate_signing_key(&self, env: &Environment, actor: &Actor) -> Result<KeyStatus> {
         let key = self.new_signing_key().await?;
         let kid = key.kid.clone();
-        self.store.insert_signing_key(&env.id, &key).await?;
+        let event = audit_event(
+            "gatehouse.signing_key.created",
+            actor,
+            target("signing_key", &kid),
+            serde_json::Value::Null,
+            serde_json::json!({ "kid": kid, "published_at": crate::clock::iso8601(key.published_at) }),
+        );
+        self.store.insert_signing_key(&env.id, &key, &[event]).await?;
         self.environments.forget(&env.client_id);
         let loaded = self
             .load_environment(&env.client_id)

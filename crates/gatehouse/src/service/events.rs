@@ -45,6 +45,10 @@ pub struct EventFilter {
     pub after: Option<String>,
     pub limit: u32,
     pub order: Option<ListOrder>,
+    /// Only the audit events (`gatehouse.*`; `GET /events` lists them only when asked for by
+    /// type), or only those of this actor.
+    pub audit: bool,
+    pub actor: Option<String>,
 }
 
 /// Parses an ISO-8601 / RFC 3339 time (`2024-01-01T00:00:00Z`, `2024-01-01T00:00:00.000Z`,
@@ -123,6 +127,8 @@ impl Core {
             range_start,
             range_end,
             after_seq,
+            audit: filter.audit || filter.actor.is_some(),
+            actor: filter.actor,
             limit: filter.limit,
             order: filter.order.unwrap_or(ListOrder::Asc),
         };

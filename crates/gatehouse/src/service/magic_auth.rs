@@ -140,18 +140,25 @@ impl Core {
         Ok(user)
     }
 
-    pub async fn mark_email_verified(&self, mut user: User) -> Result<User> {
+    pub async fn mark_email_verified(&self, user: User) -> Result<User> {
+        self.mark_email_verified_with(user, Vec::new()).await
+    }
+
+    /// Marks the email verified with more events in the same transaction (the
+    /// `authentication.email_verification_succeeded` of a confirmed code).
+    pub(super) async fn mark_email_verified_with(&self, mut user: User, mut events: Vec<NewEvent>) -> Result<User> {
         if !user.email_verified {
             user.email_verified = true;
             user.updated_at = self.now().max(user.updated_at + 1);
-            self.store.update_user(&user, &[NewEvent::user("user.updated", &user)]).await?;
+            events.push(NewEvent::user("user.updated", &user));
+            self.store.update_user(&user, &events).await?;
         }
         Ok(user)
     }
 }
 
 /// The WorkOS error code of a refused one-time code, for `authentication.*_failed`.
-fn problem_code(problem: CodeProblem) -> &'static str {
+pub(super) fn problem_code(problem: CodeProblem) -> &'static str {
     match problem {
         CodeProblem::Incorrect => "invalid_one_time_code",
         CodeProblem::Expired => "one_time_code_expired",

@@ -10,6 +10,7 @@ pub mod email;
 pub mod environments;
 pub mod error;
 pub mod events;
+pub mod impersonation;
 pub mod invitations;
 pub mod keys;
 pub mod magic_auth;

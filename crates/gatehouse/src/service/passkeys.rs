@@ -21,6 +21,7 @@ use super::{Core, Error, Result};
 use crate::clock::Millis;
 use crate::crypto::secrets::{hash_secret, random_token};
 use crate::domain::environment::Environment;
+use crate::domain::event::{Attempted, AuthenticationKind, NewEvent};
 use crate::domain::factor::StoredPasskey;
 use crate::domain::user::User;
 use crate::ids::new_id;
@@ -231,6 +232,13 @@ impl Core {
             Ok(user)
         }
         .await;
+        if let Err(Error::Factor(FactorError::Passkey(message))) = &result {
+            // A refusal changes nothing else: its event in a transaction of its own. Who tried
+            // is not known (the passkey did not prove anyone).
+            let who = Attempted { user_id: None, email: None, ip_address: None, user_agent: None };
+            let event = NewEvent::authentication_failed(AuthenticationKind::Passkey, who, "passkey_failed", message);
+            self.store.record_events(&env.id, self.now(), &[event]).await?;
+        }
         self.counters.sign_in(super::counters::SignInMethod::Passkey, &result);
         result
     }

@@ -57,6 +57,13 @@ impl Core {
         claims.insert("iat".into(), json!(iat));
         claims.insert("exp".into(), json!(iat + env.settings.access_token_ttl_secs));
         claims.insert("auth_time".into(), json!(session.auth_time.div_euclid(1000)));
+        if let Some(email) = &session.impersonator_email {
+            // RFC 8693's actor claim, as WorkOS sets it on an impersonation's tokens; the token
+            // never outlives the impersonation.
+            claims.insert("act".into(), json!({ "sub": email }));
+            let exp = (iat + env.settings.access_token_ttl_secs).min(session.expires_at / 1000);
+            claims.insert("exp".into(), json!(exp.max(iat + 1)));
+        }
         if let Some(a) = access {
             claims.insert("org_id".into(), json!(a.organization.id));
             claims.insert("role".into(), json!(a.membership.primary_role()));

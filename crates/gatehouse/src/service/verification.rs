@@ -6,6 +6,7 @@ use super::email::Compose;
 use super::environments::LoadedEnvironment;
 use super::error::Rejection;
 use super::{Core, Error, Result};
+use crate::domain::event::{Attempted, AuthenticationKind, NewEvent};
 use crate::domain::one_time_code::OneTimeCode;
 use crate::domain::user::User;
 
@@ -61,11 +62,21 @@ impl Core {
             });
         }
         let result = match self.redeem_code(&env.id, CodeKind::EmailVerification, &user.id, code).await? {
-            Ok(_) => self.mark_email_verified(user).await,
-            Err(problem) => Err(Error::Rejected {
-                reason: Rejection::EmailVerificationCode(problem),
-                message: problem.message().into(),
-            }),
+            Ok(_) => {
+                let who =
+                    Attempted { user_id: Some(&user.id), email: Some(&user.email), ip_address: None, user_agent: None };
+                let succeeded = NewEvent::authentication_succeeded(AuthenticationKind::EmailVerification, who);
+                self.mark_email_verified_with(user, vec![succeeded]).await
+            }
+            Err(problem) => {
+                let refused = (super::magic_auth::problem_code(problem), problem.message());
+                let kind = AuthenticationKind::EmailVerification;
+                self.record_failed_sign_in(&env.id, kind, Some(&user), &user.email, None, refused).await?;
+                Err(Error::Rejected {
+                    reason: Rejection::EmailVerificationCode(problem),
+                    message: problem.message().into(),
+                })
+            }
         };
         self.counters.sign_in(super::counters::SignInMethod::EmailVerification, &result);
         result

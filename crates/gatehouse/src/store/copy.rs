@@ -33,6 +33,7 @@ pub const TABLES: &[(&str, &str)] = &[
     ("sessions", "id"),
     ("authorization_requests", "id"),
     ("authorization_codes", "code_hash"),
+    ("impersonations", "token_hash"),
     ("throttle", "key"),
     ("pending_authentications", "token_hash"),
     ("hosted_sign_ups", "token_hash"),

@@ -6,12 +6,15 @@ use sqlx::any::AnyRow;
 use super::{Store, StoreError, StoreResult, conflict};
 use crate::clock::Millis;
 use crate::domain::environment::{ApiKeyRecord, CorsOrigin, Environment, RedirectUri, Settings, StoredSigningKey};
+use crate::domain::event::NewEvent;
 
 pub struct NewEnvironment {
     pub environment: Environment,
     pub signing_key: StoredSigningKey,
     /// The redirect URIs it starts with (the first one default).
     pub redirect_uris: Vec<RedirectUri>,
+    /// Its audit events (`gatehouse.environment.created`).
+    pub events: Vec<NewEvent>,
 }
 
 const ENV_COLUMNS: &str = "id, name, client_id, settings, created_at, updated_at";
@@ -74,6 +77,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        super::events::record_in(&mut tx, &env.id, env.created_at, &new.events).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -109,17 +113,28 @@ impl Store {
         row.as_ref().map(env_from_row).transpose()
     }
 
-    pub async fn update_environment_settings(&self, id: &str, settings: &Settings, now: Millis) -> StoreResult<()> {
+    /// Writes an environment's settings, with their audit events.
+    pub async fn update_environment_settings(
+        &self,
+        id: &str,
+        settings: &Settings,
+        now: Millis,
+        events: &[NewEvent],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE environments SET settings = $1, updated_at = $2 WHERE id = $3")
             .bind(settings_json(settings)?)
             .bind(now)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        super::events::record_in(&mut tx, id, now, events).await?;
+        tx.commit().await?;
         Ok(())
     }
 
-    pub async fn insert_api_key(&self, key: &ApiKeyRecord, key_hash: &str) -> StoreResult<()> {
+    pub async fn insert_api_key(&self, key: &ApiKeyRecord, key_hash: &str, events: &[NewEvent]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO api_keys (id, environment_id, key_hash, key_hint, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, NULL)",
         )
@@ -128,21 +143,23 @@ impl Store {
         .bind(key_hash)
         .bind(&key.key_hint)
         .bind(key.created_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        super::events::record_in(&mut tx, &key.environment_id, key.created_at, events).await?;
+        tx.commit().await?;
         Ok(())
     }
 
-    /// The environment an active API key belongs to.
-    pub async fn find_environment_by_api_key(&self, key_hash: &str) -> StoreResult<Option<Environment>> {
+    /// The environment an active API key belongs to, with the key's ID.
+    pub async fn find_environment_by_api_key(&self, key_hash: &str) -> StoreResult<Option<(Environment, String)>> {
         let row = sqlx::query(
-            "SELECT e.id, e.name, e.client_id, e.settings, e.created_at, e.updated_at FROM api_keys k \
+            "SELECT e.id, e.name, e.client_id, e.settings, e.created_at, e.updated_at, k.id AS key_id FROM api_keys k \
              JOIN environments e ON e.id = k.environment_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
         )
         .bind(key_hash)
         .fetch_optional(self.reader())
         .await?;
-        row.as_ref().map(env_from_row).transpose()
+        row.as_ref().map(|r| Ok((env_from_row(r)?, r.try_get("key_id")?))).transpose()
     }
 
     pub async fn list_api_keys(&self, environment_id: &str) -> StoreResult<Vec<ApiKeyRecord>> {
@@ -156,19 +173,37 @@ impl Store {
     }
 
     /// Revokes an API key by ID; false if there was no such active key.
-    pub async fn revoke_api_key(&self, environment_id: &str, id: &str, now: Millis) -> StoreResult<bool> {
+    pub async fn revoke_api_key(
+        &self,
+        environment_id: &str,
+        id: &str,
+        now: Millis,
+        events: &[NewEvent],
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND environment_id = $3 AND revoked_at IS NULL",
         )
         .bind(now)
         .bind(id)
         .bind(environment_id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        super::events::record_in(&mut tx, environment_id, now, events).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
-    pub async fn insert_signing_key(&self, environment_id: &str, key: &StoredSigningKey) -> StoreResult<()> {
+    pub async fn insert_signing_key(
+        &self,
+        environment_id: &str,
+        key: &StoredSigningKey,
+        events: &[NewEvent],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO signing_keys (kid, environment_id, private_key, published_at, created_at, certificate) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -178,8 +213,10 @@ impl Store {
         .bind(key.published_at)
         .bind(key.created_at)
         .bind(&key.certificate)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        super::events::record_in(&mut tx, environment_id, key.created_at, events).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -222,7 +259,13 @@ impl Store {
     }
 
     /// Adds a redirect URI; the first one of an environment becomes its default.
-    pub async fn insert_redirect_uri(&self, environment_id: &str, r: &RedirectUri) -> StoreResult<RedirectUri> {
+    pub async fn insert_redirect_uri(
+        &self,
+        environment_id: &str,
+        r: &RedirectUri,
+        events: &[NewEvent],
+    ) -> StoreResult<RedirectUri> {
+        let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
             "INSERT INTO redirect_uris (id, environment_id, uri, is_default, created_at, updated_at) \
              VALUES ($1, $2, $3, CASE WHEN EXISTS (SELECT 1 FROM redirect_uris WHERE environment_id = $2) THEN 0 ELSE 1 END, $4, $5) \
@@ -233,12 +276,15 @@ impl Store {
         .bind(&r.uri)
         .bind(r.created_at)
         .bind(r.updated_at)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
-        match row {
-            Some(row) => Ok(RedirectUri { is_default: row.try_get::<i64, _>("is_default")? != 0, ..r.clone() }),
-            None => Err(StoreError::Conflict("redirect_uris.uri")),
-        }
+        let Some(row) = row else {
+            return Err(StoreError::Conflict("redirect_uris.uri"));
+        };
+        let stored = RedirectUri { is_default: row.try_get::<i64, _>("is_default")? != 0, ..r.clone() };
+        super::events::record_in(&mut tx, environment_id, r.created_at, events).await?;
+        tx.commit().await?;
+        Ok(stored)
     }
 
     pub async fn list_redirect_uris(&self, environment_id: &str) -> StoreResult<Vec<RedirectUri>> {
@@ -261,17 +307,35 @@ impl Store {
             .collect()
     }
 
-    /// Removes a redirect URI by ID or by exact URI; false if none matched.
-    pub async fn delete_redirect_uri(&self, environment_id: &str, id_or_uri: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM redirect_uris WHERE environment_id = $1 AND (id = $2 OR uri = $2)")
+    /// Removes a redirect URI by its ID; false if it was not there.
+    pub async fn delete_redirect_uri(
+        &self,
+        environment_id: &str,
+        id: &str,
+        now: Millis,
+        events: &[NewEvent],
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("DELETE FROM redirect_uris WHERE environment_id = $1 AND id = $2")
             .bind(environment_id)
-            .bind(id_or_uri)
-            .execute(&self.pool)
+            .bind(id)
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() > 0)
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        super::events::record_in(&mut tx, environment_id, now, events).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
-    pub async fn insert_cors_origin(&self, environment_id: &str, c: &CorsOrigin) -> StoreResult<()> {
+    pub async fn insert_cors_origin(
+        &self,
+        environment_id: &str,
+        c: &CorsOrigin,
+        events: &[NewEvent],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
             "INSERT INTO cors_origins (id, environment_id, origin, created_at, updated_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (environment_id, origin) DO NOTHING RETURNING id",
@@ -281,9 +345,14 @@ impl Store {
         .bind(&c.origin)
         .bind(c.created_at)
         .bind(c.updated_at)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
-        row.map(|_| ()).ok_or(StoreError::Conflict("cors_origins.origin"))
+        if row.is_none() {
+            return Err(StoreError::Conflict("cors_origins.origin"));
+        }
+        super::events::record_in(&mut tx, environment_id, c.created_at, events).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     pub async fn list_cors_origins(&self, environment_id: &str) -> StoreResult<Vec<CorsOrigin>> {
@@ -296,13 +365,26 @@ impl Store {
         Ok(origins)
     }
 
-    pub async fn delete_cors_origin(&self, environment_id: &str, id_or_origin: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM cors_origins WHERE environment_id = $1 AND (id = $2 OR origin = $2)")
+    /// Removes a CORS origin by its ID; false if it was not there.
+    pub async fn delete_cors_origin(
+        &self,
+        environment_id: &str,
+        id: &str,
+        now: Millis,
+        events: &[NewEvent],
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("DELETE FROM cors_origins WHERE environment_id = $1 AND id = $2")
             .bind(environment_id)
-            .bind(id_or_origin)
-            .execute(&self.pool)
+            .bind(id)
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() > 0)
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        super::events::record_in(&mut tx, environment_id, now, events).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Every CORS origin of every environment (for answering preflights, which carry no client ID).

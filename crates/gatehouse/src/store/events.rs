@@ -21,7 +21,10 @@ use crate::domain::event::{Event, EventQuery, NewEvent};
 use crate::domain::listing::ListOrder;
 use crate::ids::new_id;
 
-const EVENT_COLUMNS: &str = "id, environment_id, seq, event, data, organization_id, created_at";
+pub(super) const EVENT_COLUMNS: &str = "id, environment_id, seq, event, data, organization_id, actor, created_at";
+
+/// Leaves out audit events (`domain::audit`) where a query asks for no type in particular.
+pub(super) const NOT_AUDIT: &str = " AND event NOT LIKE 'gatehouse.%'";
 
 /// Writes `events` for `environment_id` inside the caller's transaction. Call it as the last
 /// statement before the commit (it holds the environment's counter row until then).
@@ -45,11 +48,12 @@ pub(super) async fn record_in(
     .await?;
     let mut sql = format!("INSERT INTO events ({EVENT_COLUMNS}) VALUES ");
     for i in 0..events.len() {
-        let p = i * 7;
+        let p = i * 8;
         if i > 0 {
             sql.push_str(", ");
         }
-        sql.push_str(&format!("(${}, ${}, ${}, ${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4, p + 5, p + 6, p + 7));
+        let marks: Vec<String> = (1..=8).map(|k| format!("${}", p + k)).collect();
+        sql.push_str(&format!("({})", marks.join(", ")));
     }
     let mut query = sqlx::query(&sql);
     for (i, e) in events.iter().enumerate() {
@@ -61,6 +65,7 @@ pub(super) async fn record_in(
             .bind(e.event)
             .bind(&e.data)
             .bind(&e.organization_id)
+            .bind(&e.actor)
             .bind(now);
     }
     query.execute(&mut *conn).await?;
@@ -101,9 +106,16 @@ impl Store {
         if q.after_seq.is_some() {
             sql.push_str(&format!(" AND seq {} ${}", if ascending { ">" } else { "<" }, next()));
         }
-        if !q.events.is_empty() {
+        if q.events.is_empty() && q.audit {
+            sql.push_str(" AND event LIKE 'gatehouse.%'");
+        } else if q.events.is_empty() {
+            sql.push_str(NOT_AUDIT);
+        } else {
             let marks: Vec<String> = q.events.iter().map(|_| format!("${}", next())).collect();
             sql.push_str(&format!(" AND event IN ({})", marks.join(", ")));
+        }
+        if q.actor.is_some() {
+            sql.push_str(&format!(" AND actor = ${}", next()));
         }
         if q.organization_id.is_some() {
             sql.push_str(&format!(" AND organization_id = ${}", next()));
@@ -122,6 +134,9 @@ impl Store {
         }
         for e in &q.events {
             query = query.bind(e);
+        }
+        if let Some(actor) = &q.actor {
+            query = query.bind(actor);
         }
         if let Some(org) = &q.organization_id {
             query = query.bind(org);

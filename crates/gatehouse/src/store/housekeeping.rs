@@ -77,12 +77,13 @@ impl Store {
         events_kept: Millis,
     ) -> StoreResult<PurgeReport> {
         // (table, primary key, expiry column, rows older than this go)
-        let plan: [(&str, &str, &str, Millis); 14] = [
+        let plan: [(&str, &str, &str, Millis); 15] = [
             ("authorization_requests", "id", "expires_at", now),
             ("authorization_codes", "code_hash", "expires_at", now - DAY),
             ("throttle", "key", "window_start", now - DAY),
             ("pending_authentications", "token_hash", "expires_at", now - HOUR),
             ("hosted_sign_ups", "token_hash", "expires_at", now - HOUR),
+            ("impersonations", "token_hash", "expires_at", now - HOUR),
             ("one_time_codes", "id", "expires_at", now - DAY),
             ("social_logins", "state_hash", "expires_at", now),
             ("webauthn_ceremonies", "id_hash", "expires_at", now - HOUR),

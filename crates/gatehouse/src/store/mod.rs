@@ -17,6 +17,7 @@ mod events;
 mod factors;
 mod housekeeping;
 mod identities;
+mod impersonations;
 mod invitations;
 mod organization_domains;
 mod organizations;
@@ -42,6 +43,7 @@ pub use environments::NewEnvironment;
 pub use factors::Ceremony;
 pub use housekeeping::PurgeReport;
 pub use identities::SocialLogin;
+pub use impersonations::{Impersonation, NewImpersonation};
 pub use organization_domains::DomainChanges;
 pub use refresh_cache::DEFAULT_ENTRIES as DEFAULT_REFRESH_CACHE_ENTRIES;
 pub use sessions::{AuthCode, CodeOutcome, NewAuthCode, RefreshContext};
@@ -109,6 +111,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "events", include_str!("../../migrations/0008_events.sql")),
     (9, "organizations", include_str!("../../migrations/0009_organizations.sql")),
     (10, "email skeletons", include_str!("../../migrations/0010_email_skeletons.sql")),
+    (12, "audit and impersonation", include_str!("../../migrations/0012_audit_and_impersonation.sql")),
     (13, "organization domains", include_str!("../../migrations/0013_organization_domains.sql")),
 ];
 

@@ -4,6 +4,8 @@ use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
 use super::{Store, StoreError, StoreResult, get_bool, get_opt_string};
+use crate::clock::Millis;
+use crate::domain::event::NewEvent;
 use crate::domain::provider::StoredProvider;
 
 const PROVIDER_COLUMNS: &str = "id, environment_id, name, kind, client_id, client_secret_sealed, scopes, display_name, \
@@ -34,7 +36,8 @@ fn provider_from_row(row: &AnyRow) -> StoreResult<StoredProvider> {
 
 impl Store {
     /// Inserts a provider; `Conflict("oauth_providers.name")` if the environment has one by that name.
-    pub async fn insert_provider(&self, p: &StoredProvider) -> StoreResult<()> {
+    pub async fn insert_provider(&self, p: &StoredProvider, events: &[NewEvent]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(&format!(
             "INSERT INTO oauth_providers ({PROVIDER_COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
@@ -58,17 +61,20 @@ impl Store {
         .bind(i64::from(p.is_enabled))
         .bind(p.created_at)
         .bind(p.updated_at)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
-        match inserted {
-            Some(_) => Ok(()),
-            None => Err(StoreError::Conflict("oauth_providers.name")),
+        if inserted.is_none() {
+            return Err(StoreError::Conflict("oauth_providers.name"));
         }
+        super::events::record_in(&mut tx, &p.environment_id, p.created_at, events).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Replaces every field of a provider but its ID, environment and creation time.
     /// Returns whether it existed.
-    pub async fn update_provider(&self, p: &StoredProvider) -> StoreResult<bool> {
+    pub async fn update_provider(&self, p: &StoredProvider, events: &[NewEvent]) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE oauth_providers SET client_id = $1, client_secret_sealed = $2, scopes = $3, display_name = $4, \
              icon_url = $5, issuer = $6, authorize_url = $7, token_url = $8, userinfo_url = $9, emails_url = $10, \
@@ -89,9 +95,14 @@ impl Store {
         .bind(p.updated_at)
         .bind(&p.id)
         .bind(&p.environment_id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() > 0)
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        super::events::record_in(&mut tx, &p.environment_id, p.updated_at, events).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// The environment's providers, in the order they were added.
@@ -129,12 +140,24 @@ impl Store {
 
     /// Deletes a provider (its users' identities stay, so re-adding it keeps their links).
     /// Returns whether it existed.
-    pub async fn delete_provider(&self, environment_id: &str, id: &str) -> StoreResult<bool> {
+    pub async fn delete_provider(
+        &self,
+        environment_id: &str,
+        id: &str,
+        now: Millis,
+        events: &[NewEvent],
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query("DELETE FROM oauth_providers WHERE environment_id = $1 AND id = $2")
             .bind(environment_id)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() > 0)
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        super::events::record_in(&mut tx, environment_id, now, events).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 }

@@ -71,6 +71,8 @@ mod tests {
             updated_at: 0,
             auth_time: 0,
             organization_id: None,
+            impersonator_email: None,
+            impersonator_reason: None,
         };
         let user = crate::domain::user::User {
             id: "user_1".into(),

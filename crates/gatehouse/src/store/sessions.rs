@@ -36,6 +36,8 @@ pub struct NewAuthCode {
     pub auth_method: AuthMethod,
     /// The organization the session will be in.
     pub organization_id: Option<String>,
+    /// Set when an operator is signing in as the user.
+    pub impersonator: Option<crate::domain::event::Impersonator>,
     pub expires_at: Millis,
     pub created_at: Millis,
 }
@@ -50,6 +52,8 @@ pub struct AuthCode {
     /// When the code was issued: the end of the sign-in.
     pub created_at: Millis,
     pub organization_id: Option<String>,
+    pub impersonator_email: Option<String>,
+    pub impersonator_reason: Option<String>,
 }
 
 #[derive(Debug)]
@@ -75,7 +79,7 @@ impl<'r> sqlx::Decode<'r, sqlx::Any> for AuthMethod {
     }
 }
 
-const SESSION_COLUMNS: &str = "id, environment_id, user_id, auth_method, ip_address, user_agent, expires_at, ended_at, created_at, updated_at, auth_time, organization_id";
+const SESSION_COLUMNS: &str = "id, environment_id, user_id, auth_method, ip_address, user_agent, expires_at, ended_at, created_at, updated_at, auth_time, organization_id, impersonator_email, impersonator_reason";
 
 /// Ends every session of `user_id` still open, inside the caller's transaction, and returns a
 /// `session.revoked` event for each one that was still live (expired ones just end).
@@ -101,7 +105,8 @@ static FIND_REFRESH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(
         "SELECT s.id AS s_id, s.environment_id AS s_environment_id, s.user_id AS s_user_id, \
          s.auth_method AS s_auth_method, s.ip_address AS s_ip_address, s.user_agent AS s_user_agent, \
          s.expires_at AS s_expires_at, s.ended_at AS s_ended_at, s.created_at AS s_created_at, \
-         s.updated_at AS s_updated_at, s.auth_time AS s_auth_time, s.organization_id AS s_organization_id, s.refresh_generation, s.refresh_hash, s.refreshed_at, s.refresh_claims, \
+         s.updated_at AS s_updated_at, s.auth_time AS s_auth_time, s.organization_id AS s_organization_id, \
+         s.impersonator_email AS s_impersonator_email, s.impersonator_reason AS s_impersonator_reason, s.refresh_generation, s.refresh_hash, s.refreshed_at, s.refresh_claims, \
          u.version AS u_version, {} \
          FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1",
         super::users::USER_COLUMNS_QUALIFIED
@@ -126,7 +131,7 @@ impl Store {
         }
         sqlx::query(&format!(
             "INSERT INTO sessions ({SESSION_COLUMNS}, refresh_generation, refresh_hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0, $15)"
         ))
         .bind(&s.id)
         .bind(&s.environment_id)
@@ -140,6 +145,8 @@ impl Store {
         .bind(s.updated_at)
         .bind(s.auth_time)
         .bind(&s.organization_id)
+        .bind(&s.impersonator_email)
+        .bind(&s.impersonator_reason)
         .bind(refresh_hash)
         .execute(&mut *tx)
         .await?;
@@ -184,6 +191,8 @@ impl Store {
             updated_at: row.try_get("s_updated_at")?,
             auth_time: row.try_get("s_auth_time")?,
             organization_id: get_opt_string(&row, "s_organization_id")?,
+            impersonator_email: get_opt_string(&row, "s_impersonator_email")?,
+            impersonator_reason: get_opt_string(&row, "s_impersonator_reason")?,
         };
         Ok(Some(RefreshContext {
             session,
@@ -328,7 +337,8 @@ impl Store {
     pub async fn insert_auth_code(&self, c: &NewAuthCode) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO authorization_codes (code_hash, environment_id, user_id, redirect_uri, code_challenge, auth_method, \
-             expires_at, used_at, session_id, created_at, organization_id) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, $8, $9)",
+             expires_at, used_at, session_id, created_at, organization_id, impersonator_email, impersonator_reason) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, $8, $9, $10, $11)",
         )
         .bind(&c.code_hash)
         .bind(&c.environment_id)
@@ -339,6 +349,8 @@ impl Store {
         .bind(c.expires_at)
         .bind(c.created_at)
         .bind(&c.organization_id)
+        .bind(c.impersonator.as_ref().map(|i| i.email.as_str()))
+        .bind(c.impersonator.as_ref().and_then(|i| i.reason.as_deref()))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -348,7 +360,8 @@ impl Store {
     pub async fn consume_auth_code(&self, code_hash: &str, now: Millis) -> StoreResult<CodeOutcome> {
         let consumed = sqlx::query_as(
             "UPDATE authorization_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $1 \
-             RETURNING environment_id, user_id, redirect_uri, code_challenge, auth_method, created_at, organization_id",
+             RETURNING environment_id, user_id, redirect_uri, code_challenge, auth_method, created_at, organization_id, \
+             impersonator_email, impersonator_reason",
         )
         .bind(now)
         .bind(code_hash)

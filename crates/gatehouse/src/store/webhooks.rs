@@ -9,6 +9,7 @@
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
+use super::events::{EVENT_COLUMNS, NOT_AUDIT};
 use super::{Store, StoreError, StoreResult, conflict};
 use crate::clock::Millis;
 use crate::domain::event::{Event, NewEvent};
@@ -189,10 +190,11 @@ impl Store {
     /// The next events after the endpoint's cursor, of the types it subscribes to (all types
     /// if none are named), in log order.
     pub async fn events_for_endpoint(&self, e: &WebhookEndpoint, limit: i64) -> StoreResult<Vec<Event>> {
-        let mut sql = "SELECT id, environment_id, seq, event, data, organization_id, created_at FROM events \
-             WHERE environment_id = $1 AND seq > $2"
-            .to_owned();
-        if !e.events.is_empty() {
+        let mut sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE environment_id = $1 AND seq > $2");
+        if e.events.is_empty() {
+            // Subscribed to everything: WorkOS's types only (audit events by name alone).
+            sql.push_str(NOT_AUDIT);
+        } else {
             let marks: Vec<String> = (0..e.events.len()).map(|i| format!("${}", i + 3)).collect();
             sql.push_str(&format!(" AND event IN ({})", marks.join(", ")));
         }
@@ -303,14 +305,11 @@ impl Store {
     }
 
     pub async fn find_event(&self, environment_id: &str, id: &str) -> StoreResult<Option<Event>> {
-        Ok(sqlx::query_as(
-            "SELECT id, environment_id, seq, event, data, organization_id, created_at FROM events \
-             WHERE environment_id = $1 AND id = $2",
-        )
-        .bind(environment_id)
-        .bind(id)
-        .fetch_optional(self.reader())
-        .await?)
+        Ok(sqlx::query_as(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE environment_id = $1 AND id = $2"))
+            .bind(environment_id)
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?)
     }
 }
 

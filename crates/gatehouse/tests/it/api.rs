@@ -144,7 +144,7 @@ async fn api_key_is_required_and_checked() {
     // A revoked key stops working.
     let env = app.core.environment_by_name("development").await.unwrap();
     let keys = app.core.store.list_api_keys(&env.id).await.unwrap();
-    app.core.store.revoke_api_key(&env.id, &keys[0].id, app.core.now()).await.unwrap();
+    app.core.store.revoke_api_key(&env.id, &keys[0].id, app.core.now(), &[]).await.unwrap();
     let (status, _) = app.api(Method::GET, "/user_management/users", None).await;
     assert_eq!(status, 401);
 }

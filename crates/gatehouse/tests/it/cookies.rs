@@ -187,9 +187,9 @@ async fn the_cookie_is_refused_to_forms_other_origins_and_other_clients_and_noth
     }
     // Another environment with the same origin allowed: its client ID names another cookie,
     // and a planted cookie of its name holding this client's token is invalid for it.
-    let other = app.core.ensure_environment("production").await.unwrap();
+    let other = app.core.ensure_environment("production", &gatehouse::domain::audit::Actor::Cli).await.unwrap();
     let env = app.core.environment_by_name("production").await.unwrap();
-    app.core.add_cors_origin(&env, APP).await.unwrap();
+    app.core.add_cors_origin(&env, APP, &gatehouse::domain::audit::Actor::Cli).await.unwrap();
     let body = json!({"grant_type": "refresh_token", "client_id": other.client_id});
     let a = post(&app, body.clone(), Some(APP), Some(&jar), false).await;
     assert_eq!(a.status, 400, "{}", a.body);
@@ -264,7 +264,7 @@ async fn over_https_the_cookies_are_secure_and_host_only() {
     let app = TestApp::spawn_with(|c| c.public_url = "https://auth.example.com".into()).await;
     app.create_user("ada@example.com").await;
     let env = app.core.environment_by_name("development").await.unwrap();
-    app.core.add_cors_origin(&env, "https://app.example.com").await.unwrap();
+    app.core.add_cors_origin(&env, "https://app.example.com", &gatehouse::domain::audit::Actor::Cli).await.unwrap();
     let a = post(&app, code_body(&app, &code(&app).await), Some("https://app.example.com"), None, false).await;
     assert_eq!(a.status, 200, "{}", a.body);
     let name = format!("__Host-{}", refresh_name(&app));
@@ -288,7 +288,7 @@ async fn origins_that_cannot_use_the_cookies_are_reported() {
     for origin in
         ["https://app.example.com", "https://app.other.com", "http://app.example.com", "http://localhost:5173"]
     {
-        app.core.add_cors_origin(&env, origin).await.unwrap();
+        app.core.add_cors_origin(&env, origin, &gatehouse::domain::audit::Actor::Cli).await.unwrap();
     }
     let mut warnings = app.core.cookie_warnings().await.unwrap();
     warnings.sort();

@@ -139,6 +139,15 @@ async fn verification_api_send_and_confirm() {
     let env = app.core.environment_by_name("development").await.unwrap();
     let code = app.core.store.latest_one_time_code(&env.id, "email_verification", id).await.unwrap().unwrap();
     let code = app.core.reveal_code(&code, gatehouse::service::codes::CodeKind::EmailVerification).unwrap();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let (status, _) = app
+        .api(
+            Method::POST,
+            &format!("/user_management/users/{id}/email_verification/confirm"),
+            Some(json!({"code": wrong})),
+        )
+        .await;
+    assert_eq!(status, 400);
     let (status, body) = app
         .api(
             Method::POST,
@@ -147,6 +156,24 @@ async fn verification_api_send_and_confirm() {
         )
         .await;
     assert_eq!((status, body["user"]["email_verified"].as_bool()), (200, Some(true)), "{body}");
+    // Both outcomes are events; the success goes with the user's update.
+    let (status, events) = app
+        .api(
+            Method::GET,
+            "/events?events=authentication.email_verification_failed,authentication.email_verification_succeeded,user.updated",
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{events}");
+    let events = events["data"].as_array().unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["authentication.email_verification_failed", "authentication.email_verification_succeeded", "user.updated"]
+    );
+    assert_eq!(events[0]["data"]["error"]["code"], "invalid_one_time_code");
+    assert_eq!(events[1]["data"]["user_id"], id);
+    assert_eq!(events[1]["data"]["type"], "email_verification");
     let (status, body) =
         app.api(Method::POST, &format!("/user_management/users/{id}/email_verification/send"), None).await;
     assert_eq!((status, body["code"].as_str()), (400, Some("email_already_verified")));
@@ -213,7 +240,7 @@ async fn development_without_smtp_logs_and_shows_the_outbox() {
 #[tokio::test]
 async fn production_without_smtp_refuses_email_features() {
     let app = TestApp::spawn().await;
-    let prod = app.core.ensure_environment("production").await.unwrap();
+    let prod = app.core.ensure_environment("production", &gatehouse::domain::audit::Actor::Cli).await.unwrap();
     let res = app
         .http
         .post(app.at("/user_management/magic_auth"))

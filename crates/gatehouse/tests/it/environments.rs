@@ -24,7 +24,7 @@ async fn cached_environments_expire_by_the_injected_clock() {
     let env = app.core.environment_by_name("development").await.unwrap();
     let mut settings = env.settings.clone();
     settings.sign_up_enabled = false;
-    app.core.store.update_environment_settings(&env.id, &settings, app.core.now()).await.unwrap();
+    app.core.store.update_environment_settings(&env.id, &settings, app.core.now(), &[]).await.unwrap();
     assert_eq!(sign_up_screen(&app).await, "/authkit/sign-up", "cached for two seconds");
     app.clock.advance_secs(1);
     assert_eq!(sign_up_screen(&app).await, "/authkit/sign-up", "one second later, still cached");

@@ -311,3 +311,15 @@ async fn events_older_than_the_retention_are_purged() {
     let (status, body) = app.api(Method::GET, &format!("/events?after={gone}"), None).await;
     assert_eq!(status, 422, "{body}");
 }
+
+#[tokio::test]
+async fn a_refused_passkey_is_a_passkey_failed_event() {
+    let app = TestApp::spawn().await;
+    let env = app.core.environment_by_name("development").await.unwrap();
+    assert!(app.core.finish_passkey_sign_in(&env, "no-such-ceremony", json!({})).await.is_err());
+    let events = all_events(&app, "&events=authentication.passkey_failed", 10).await;
+    assert_eq!(events.len(), 1);
+    let data = &events[0]["data"];
+    assert_eq!((data["type"].as_str(), data["status"].as_str()), (Some("passkey"), Some("failed")));
+    assert_eq!(data["error"]["code"], "passkey_failed");
+}

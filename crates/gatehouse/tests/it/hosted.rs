@@ -266,7 +266,7 @@ async fn sign_out_redirects_only_where_allowed() {
     let env = app.core.environment_by_name("development").await.unwrap();
     let mut settings = env.settings.clone();
     settings.sign_out_redirect_uris = vec!["https://app.example.com/bye".into()];
-    app.core.update_settings(&env, settings).await.unwrap();
+    app.core.update_settings(&env, settings, &gatehouse::domain::audit::Actor::Cli).await.unwrap();
     let res = logout("session_unknown", "https://app.example.com/bye").await.unwrap();
     assert_eq!(res.headers()["location"], "https://app.example.com/bye");
     let _ = Method::GET;

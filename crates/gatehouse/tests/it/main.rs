@@ -6,6 +6,7 @@ mod smtp_sink;
 mod support;
 
 mod api;
+mod audit;
 mod connections;
 mod cookies;
 mod durability;
@@ -18,6 +19,7 @@ mod hardening;
 mod hosted;
 mod hosted_email;
 mod housekeeping;
+mod impersonation;
 mod metrics;
 mod mfa;
 mod organization_domains;

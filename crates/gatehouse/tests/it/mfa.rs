@@ -50,7 +50,7 @@ async fn set_setting(app: &TestApp, key: &str, value: &str) {
     let env = app.core.environment_by_name("development").await.unwrap();
     let mut settings = env.settings.clone();
     settings.set(key, value).unwrap();
-    app.core.update_settings(&env, settings).await.unwrap();
+    app.core.update_settings(&env, settings, &gatehouse::domain::audit::Actor::Cli).await.unwrap();
 }
 
 #[tokio::test]

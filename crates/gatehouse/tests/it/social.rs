@@ -588,3 +588,21 @@ async fn sign_in_page_shows_a_button_per_enabled_provider() {
     assert_eq!(res.status(), 302);
     assert!(res.headers()["location"].to_str().unwrap().starts_with(&fake.url));
 }
+
+#[tokio::test]
+async fn a_provider_refusal_is_an_oauth_failed_event() {
+    let app = TestApp::spawn().await;
+    let fake = spawn_fake(&app).await;
+    add_oidc(&app, &fake, "GoogleOAuth").await;
+    let q = start(&app, &fake, "GoogleOAuth", "").await;
+    let res = callback(&app, "GoogleOAuth", &[("code", "not-the-code"), ("state", &q["state"])]).await;
+    assert!(res.status().is_client_error() || res.status().is_server_error() || res.status().is_success());
+    let (status, body) = app.api(Method::GET, "/events?events=authentication.oauth_failed", None).await;
+    assert_eq!(status, 200, "{body}");
+    let events = body["data"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{body}");
+    let data = &events[0]["data"];
+    assert_eq!((data["type"].as_str(), data["status"].as_str()), (Some("oauth"), Some("failed")));
+    assert_eq!(data["error"]["code"], "oauth_failed");
+    assert!(data["user_id"].is_null());
+}

@@ -85,7 +85,7 @@ impl TestApp {
         configure(&mut config);
         let clock = FakeClock::new(1_800_000_000_000);
         let core = open_core(&config, Arc::new(clock.clone())).await.unwrap();
-        let issued = core.ensure_environment("development").await.unwrap();
+        let issued = core.ensure_environment("development", &gatehouse::domain::audit::Actor::Cli).await.unwrap();
         let mut server = Server::with_listener(listener, core.clone(), &config);
         let metrics_url = match config.metrics_listen {
             Some(addr) => Some(format!("http://{}/metrics", server.bind_metrics(addr).await.unwrap())),
@@ -165,7 +165,7 @@ impl TestApp {
         for (k, v) in pairs {
             settings.set(k, v).unwrap();
         }
-        self.core.update_settings(&env, settings).await.unwrap();
+        self.core.update_settings(&env, settings, &gatehouse::domain::audit::Actor::Cli).await.unwrap();
     }
 
     pub async fn refresh(&self, refresh_token: &str) -> (u16, Value) {

@@ -250,7 +250,7 @@ async fn key_rotation_publishes_before_signing_and_keeps_the_old_key() {
     app.create_user("k@example.com").await;
     let old = app.login("k@example.com").await;
     let env = app.core.environment_by_name("development").await.unwrap();
-    let status = app.core.rotate_signing_key(&env).await.unwrap();
+    let status = app.core.rotate_signing_key(&env, &gatehouse::domain::audit::Actor::Cli).await.unwrap();
     let (keys, _) = jwks(&app).await;
     assert_eq!(keys["keys"].as_array().unwrap().len(), 2, "the next key is published at once");
     let still_old = app.login("k@example.com").await;

@@ -80,8 +80,8 @@ async fn jwks_keys_carry_their_certificates_old_keys_included() {
         created_at: now,
         certificate: None,
     };
-    app.core.store.insert_signing_key(&env.id, &legacy).await.unwrap();
-    app.core.rotate_signing_key(&env).await.unwrap(); // forgets the cached environment
+    app.core.store.insert_signing_key(&env.id, &legacy, &[]).await.unwrap();
+    app.core.rotate_signing_key(&env, &gatehouse::domain::audit::Actor::Cli).await.unwrap(); // forgets the cached environment
     let after = jwks(&app).await;
     check_certificates(&after);
     let kids: Vec<&str> = after["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap()).collect();
@@ -99,14 +99,14 @@ async fn access_token_lifetimes_the_sdks_would_refresh_in_a_loop_are_refused() {
     assert!(err.contains("refreshed on every request") && err.contains("at least 40"), "{err}");
     // The service refuses it too (the CLI's and any API's path), with the same reason.
     settings.access_token_ttl_secs = 30;
-    match app.core.update_settings(&env, settings.clone()).await {
+    match app.core.update_settings(&env, settings.clone(), &gatehouse::domain::audit::Actor::Cli).await {
         Err(gatehouse::service::Error::Validation { message, .. }) => {
             assert!(message.contains("30 s left"), "{message}")
         }
         other => panic!("expected a validation error, got {other:?}"),
     }
     settings.access_token_ttl_secs = 40;
-    app.core.update_settings(&env, settings).await.unwrap();
+    app.core.update_settings(&env, settings, &gatehouse::domain::audit::Actor::Cli).await.unwrap();
     app.create_user("ada@example.com").await;
     let c = claims(&app.login("ada@example.com").await.access_token);
     assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 40);

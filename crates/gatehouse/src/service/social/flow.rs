@@ -13,6 +13,7 @@ use super::provider_label;
 use super::upstream::UpstreamError;
 use crate::clock::Millis;
 use crate::crypto::secrets::{hash_secret, pkce_s256, random_token, secrets_equal};
+use crate::domain::event::{Attempted, AuthenticationKind, NewEvent};
 use crate::domain::provider::{Kind, parse_scopes};
 use crate::domain::session::AuthMethod;
 use crate::service::auth::AuthorizeParams;
@@ -154,6 +155,18 @@ impl Core {
             let kind = Kind::for_name(provider_name).unwrap_or(Kind::Oidc);
             let succeeded = matches!(outcome, CallbackOutcome::Linked { outcome: LinkOutcome::SignedIn(_), .. });
             self.counters.sign_in_outcome(SignInMethod::OAuth(kind), succeeded);
+        }
+        if let Ok(CallbackOutcome::Failed { env, failure, .. }) = &outcome {
+            // The provider failed or refused: `authentication.oauth_failed`, in a transaction of
+            // its own (nothing else changed). Nobody was identified.
+            let (code, message) = match failure {
+                Failure::UnknownProvider => ("provider_not_configured", format!("{provider_name} is not configured.")),
+                Failure::Upstream(e) => ("oauth_failed", e.to_string()),
+                other => ("oauth_failed", format!("{other:?}")),
+            };
+            let who = Attempted { user_id: None, email: None, ip_address: None, user_agent: None };
+            let event = NewEvent::authentication_failed(AuthenticationKind::OAuth, who, code, &message);
+            self.store.record_events(&env.id, self.now(), &[event]).await?;
         }
         outcome
     }

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use super::{Core, Error, Result};
 use crate::crypto::sealing::{KeySource, SecretBox};
+use crate::domain::audit::{Actor, audit_event, diff, target};
 use crate::domain::environment::Environment;
 use crate::domain::identity::Identity;
 use crate::domain::provider::StoredProvider;
@@ -147,6 +148,26 @@ fn check_provider(p: &StoredProvider, kind: Kind) -> Result<()> {
     Ok(())
 }
 
+/// A provider as its audit events show it: everything but the secret.
+fn provider_audit(p: &StoredProvider) -> serde_json::Value {
+    serde_json::json!({
+        "name": p.name,
+        "kind": p.kind,
+        "client_id": p.client_id,
+        "client_secret": crate::domain::audit::REDACTED,
+        "scopes": p.scopes,
+        "display_name": p.display_name,
+        "icon_url": p.icon_url,
+        "issuer": p.issuer,
+        "authorize_url": p.authorize_url,
+        "token_url": p.token_url,
+        "userinfo_url": p.userinfo_url,
+        "emails_url": p.emails_url,
+        "jwks_url": p.jwks_url,
+        "is_enabled": p.is_enabled,
+    })
+}
+
 fn sealing_error(e: crate::crypto::sealing::SealError) -> Error {
     Error::Internal(anyhow::Error::new(e))
 }
@@ -154,7 +175,7 @@ fn sealing_error(e: crate::crypto::sealing::SealError) -> Error {
 impl Core {
     /// Adds a provider to an environment. Built-in names (`GoogleOAuth`…) get their preset;
     /// any other valid name is a custom OpenID Connect provider and needs an issuer.
-    pub async fn add_provider(&self, env: &Environment, new: NewProvider) -> Result<StoredProvider> {
+    pub async fn add_provider(&self, env: &Environment, new: NewProvider, actor: &Actor) -> Result<StoredProvider> {
         let name = new.name.trim().to_owned();
         let kind = match Kind::for_name(&name) {
             Some(kind) => kind,
@@ -195,7 +216,14 @@ impl Core {
             updated_at: now,
         };
         check_provider(&provider, kind)?;
-        self.store.insert_provider(&provider).await.map_err(|e| match e {
+        let event = audit_event(
+            "gatehouse.provider.created",
+            actor,
+            target("provider", &provider.id),
+            serde_json::Value::Null,
+            provider_audit(&provider),
+        );
+        self.store.insert_provider(&provider, &[event]).await.map_err(|e| match e {
             crate::store::StoreError::Conflict(_) => Error::Conflict {
                 what: crate::service::error::Duplicate::Provider,
                 message: format!("The provider '{}' is already configured for this environment.", provider.name),
@@ -217,8 +245,15 @@ impl Core {
         Ok(self.store.list_providers(&env.id).await?)
     }
 
-    pub async fn update_provider(&self, env: &Environment, name: &str, patch: ProviderPatch) -> Result<StoredProvider> {
+    pub async fn update_provider(
+        &self,
+        env: &Environment,
+        name: &str,
+        patch: ProviderPatch,
+        actor: &Actor,
+    ) -> Result<StoredProvider> {
         let mut p = self.get_provider(env, name).await?;
+        let old = p.clone();
         let kind = Kind::parse(&p.kind).unwrap_or(Kind::Oidc);
         if let Some(v) = patch.client_id {
             p.client_id = v.trim().to_owned();
@@ -253,15 +288,30 @@ impl Core {
         }
         p.updated_at = self.now();
         check_provider(&p, kind)?;
-        if !self.store.update_provider(&p).await? {
+        let (mut before, mut after) = diff(&provider_audit(&old), &provider_audit(&p));
+        if old.client_secret_sealed != p.client_secret_sealed
+            && let (Some(b), Some(a)) = (before.as_object_mut(), after.as_object_mut())
+        {
+            b.insert("secret_changed".into(), false.into());
+            a.insert("secret_changed".into(), true.into());
+        }
+        let event = audit_event("gatehouse.provider.updated", actor, target("provider", &p.id), before, after);
+        if !self.store.update_provider(&p, &[event]).await? {
             return Err(Error::NotFound { kind: "Provider", id: name.to_owned() });
         }
         Ok(p)
     }
 
-    pub async fn remove_provider(&self, env: &Environment, name: &str) -> Result<()> {
+    pub async fn remove_provider(&self, env: &Environment, name: &str, actor: &Actor) -> Result<()> {
         let p = self.get_provider(env, name).await?;
-        if !self.store.delete_provider(&env.id, &p.id).await? {
+        let event = audit_event(
+            "gatehouse.provider.deleted",
+            actor,
+            target("provider", &p.id),
+            provider_audit(&p),
+            serde_json::Value::Null,
+        );
+        if !self.store.delete_provider(&env.id, &p.id, self.now(), &[event]).await? {
             return Err(Error::NotFound { kind: "Provider", id: name.to_owned() });
         }
         tracing::info!(provider = %p.name, environment = %env.name, "social provider removed");

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use serde::Deserialize;
 
-use super::extract::{ApiKeyEnvironment, WireBody};
+use super::extract::{ApiCaller, ApiKeyEnvironment, WireBody};
 use crate::service::Error;
 use crate::web::AppState;
 use crate::web::error::ApiError;
@@ -30,14 +30,14 @@ struct RedirectBody {
 
 async fn add_redirect_uri(
     State(state): State<AppState>,
-    ApiKeyEnvironment(env): ApiKeyEnvironment,
+    ApiCaller(env, actor): ApiCaller,
     WireBody(body): WireBody<RedirectBody>,
 ) -> Result<Response, ApiError> {
     let uri = body
         .uri
         .filter(|u| !u.is_empty())
         .ok_or_else(|| Error::validation("uri", "uri_required", "uri is required."))?;
-    let stored = state.core.add_redirect_uri(&env, &uri).await?;
+    let stored = state.core.add_redirect_uri(&env, &uri, &actor).await?;
     Ok((StatusCode::CREATED, axum::Json(wire::RedirectUri::from(&stored))).into_response())
 }
 
@@ -51,10 +51,10 @@ async fn list_redirect_uris(
 
 async fn remove_redirect_uri(
     State(state): State<AppState>,
-    ApiKeyEnvironment(env): ApiKeyEnvironment,
+    ApiCaller(env, actor): ApiCaller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.core.remove_redirect_uri(&env, &id).await?;
+    state.core.remove_redirect_uri(&env, &id, &actor).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -65,14 +65,14 @@ struct CorsBody {
 
 async fn add_cors_origin(
     State(state): State<AppState>,
-    ApiKeyEnvironment(env): ApiKeyEnvironment,
+    ApiCaller(env, actor): ApiCaller,
     WireBody(body): WireBody<CorsBody>,
 ) -> Result<Response, ApiError> {
     let origin = body
         .origin
         .filter(|o| !o.is_empty())
         .ok_or_else(|| Error::validation("origin", "origin_required", "origin is required."))?;
-    let stored = state.core.add_cors_origin(&env, &origin).await?;
+    let stored = state.core.add_cors_origin(&env, &origin, &actor).await?;
     Ok((StatusCode::CREATED, axum::Json(wire::CorsOrigin::from(&stored))).into_response())
 }
 
@@ -86,10 +86,10 @@ async fn list_cors_origins(
 
 async fn remove_cors_origin(
     State(state): State<AppState>,
-    ApiKeyEnvironment(env): ApiKeyEnvironment,
+    ApiCaller(env, actor): ApiCaller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.core.remove_cors_origin(&env, &id).await?;
+    state.core.remove_cors_origin(&env, &id, &actor).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -104,11 +104,11 @@ struct TemplateBody {
 
 async fn write_jwt_template(
     State(state): State<AppState>,
-    ApiKeyEnvironment(env): ApiKeyEnvironment,
+    ApiCaller(env, actor): ApiCaller,
     WireBody(body): WireBody<TemplateBody>,
 ) -> Result<Response, ApiError> {
     let content =
         body.content.ok_or_else(|| Error::validation("content", "content_required", "content is required."))?;
-    let env = state.core.set_jwt_template(&env, &content).await?;
+    let env = state.core.set_jwt_template(&env, &content, &actor).await?;
     Ok(axum::Json(wire::JwtTemplate::from(&env)).into_response())
 }

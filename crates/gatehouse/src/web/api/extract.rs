@@ -6,6 +6,7 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
+use crate::domain::audit::Actor;
 use crate::domain::environment::Environment;
 use crate::service::Error;
 use crate::web::AppState;
@@ -77,6 +78,25 @@ where
         let app = AppState::from_ref(state);
         let key = bearer_token(parts).ok_or(Error::Unauthorized)?;
         Ok(ApiKeyEnvironment(app.core.environment_for_api_key(key).await?))
+    }
+}
+
+/// The environment whose API key authenticated this request, and that key as the `Actor` of
+/// the configuration changes the request makes (the audit trail).
+pub struct ApiCaller(pub Environment, pub Actor);
+
+impl<S> FromRequestParts<S> for ApiCaller
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let app = AppState::from_ref(state);
+        let key = bearer_token(parts).ok_or(Error::Unauthorized)?;
+        let (env, actor) = app.core.api_key_caller(key).await?;
+        Ok(ApiCaller(env, actor))
     }
 }
 

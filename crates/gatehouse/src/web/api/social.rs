@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Map, Value};
 
-use super::extract::{ApiKeyEnvironment, WireBody};
+use super::extract::{ApiCaller, ApiKeyEnvironment, WireBody};
 use crate::domain::provider::StoredProvider;
 use crate::service::Error;
 use crate::service::social::{NewProvider, ProviderPatch, provider_label};
@@ -75,7 +75,7 @@ fn required(body: &Map<String, Value>, key: &str) -> Result<String, Error> {
 
 async fn create(
     State(state): State<AppState>,
-    ApiKeyEnvironment(env): ApiKeyEnvironment,
+    ApiCaller(env, actor): ApiCaller,
     WireBody(body): WireBody<Map<String, Value>>,
 ) -> Result<Response, ApiError> {
     let new = NewProvider {
@@ -93,7 +93,7 @@ async fn create(
         jwks_url: text(&body, "jwks_url")?,
         is_enabled: enabled(&body)?,
     };
-    let provider = state.core.add_provider(&env, new).await?;
+    let provider = state.core.add_provider(&env, new, &actor).await?;
     Ok((StatusCode::CREATED, axum::Json(to_wire(&state, &provider))).into_response())
 }
 
@@ -113,7 +113,7 @@ async fn read(
 
 async fn update(
     State(state): State<AppState>,
-    ApiKeyEnvironment(env): ApiKeyEnvironment,
+    ApiCaller(env, actor): ApiCaller,
     Path(name): Path<String>,
     WireBody(body): WireBody<Map<String, Value>>,
 ) -> Result<Response, ApiError> {
@@ -131,16 +131,16 @@ async fn update(
         jwks_url: nullable_text(&body, "jwks_url")?,
         is_enabled: enabled(&body)?,
     };
-    let provider = state.core.update_provider(&env, &name, patch).await?;
+    let provider = state.core.update_provider(&env, &name, patch, &actor).await?;
     Ok(axum::Json(to_wire(&state, &provider)).into_response())
 }
 
 async fn remove(
     State(state): State<AppState>,
-    ApiKeyEnvironment(env): ApiKeyEnvironment,
+    ApiCaller(env, actor): ApiCaller,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.core.remove_provider(&env, &name).await?;
+    state.core.remove_provider(&env, &name, &actor).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

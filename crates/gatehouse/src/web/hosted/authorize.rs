@@ -169,6 +169,17 @@ pub async fn authorize(
         request_id: String::new(),
         then: None,
     };
+    // An operator who opened an impersonation link: straight back to the app as the user.
+    let https = state.https();
+    if let Some(grant) = crate::web::cookies::read(&headers, IMPERSONATION_COOKIE, https)
+        && let Some(url) = state.core.redeem_impersonation_grant(&env, &grant, &params).await?
+    {
+        let mut response = found(&url);
+        if let Some(clear) = crate::web::cookies::set(IMPERSONATION_COOKIE, "", https, Some(0)) {
+            response.headers_mut().append(axum::http::header::SET_COOKIE, clear);
+        }
+        return Ok(response);
+    }
     let request_id = state.core.save_authorization_request(&env, &params).await?;
     if let (Some(provider), Some(options)) = (&provider, &social_options) {
         return match super::social::start(&state, &headers, &env, &request_id, provider, options).await {
@@ -180,6 +191,38 @@ pub async fn authorize(
     let page =
         if screen_hint.as_deref() == Some("sign-up") && env.settings.sign_up_enabled { "sign-up" } else { "sign-in" };
     Ok(found(&format!("/authkit/{page}?request={request_id}")))
+}
+
+/// The cookie holding an opened impersonation link's grant until the app's next sign-in.
+const IMPERSONATION_COOKIE: &str = "gatehouse_impersonation";
+
+/// `GET /authkit/impersonate?token=…`: an impersonation link (`gatehouse impersonate`). Spends
+/// the token, keeps the grant in an HttpOnly cookie, and sends the browser to the app, whose
+/// next sign-in comes back as the user (`service::impersonation`).
+pub async fn impersonate(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Response, PageError> {
+    let token = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    match state.core.open_impersonation(&token).await {
+        Ok(opened) => {
+            let mut response = found(&opened.landing);
+            if let Some(cookie) = crate::web::cookies::set(
+                IMPERSONATION_COOKIE,
+                &opened.grant,
+                state.https(),
+                Some(opened.grant_max_age_secs),
+            ) {
+                response.headers_mut().append(axum::http::header::SET_COOKIE, cookie);
+            }
+            Ok(response)
+        }
+        Err(crate::service::Error::InvalidRequest(message))
+        | Err(crate::service::Error::Validation { message, .. }) => {
+            Ok(pages().message(StatusCode::BAD_REQUEST, &Branding::default(), "This link can't be used", &message))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `GET /authkit/invitation?client_id=…&invitation_token=…`, an invitation email's link: the

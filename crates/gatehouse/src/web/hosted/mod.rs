@@ -41,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .route("/authkit/two-factor", get(two_factor::challenge_page).post(two_factor::challenge))
         .route("/authkit/two-factor/setup", get(two_factor::setup_page).post(two_factor::setup))
         .route("/authkit/invitation", get(authorize::invitation))
+        .route("/authkit/impersonate", get(authorize::impersonate))
         .route("/authkit/organization", get(organization::picker_page).post(organization::choose))
         .route("/authkit/security", get(security::show))
         .route("/authkit/security/start", get(security::start))

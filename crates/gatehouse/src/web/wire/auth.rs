@@ -15,6 +15,9 @@ pub struct AuthenticateResponse<'a> {
     access_token: &'a str,
     refresh_token: &'a str,
     authentication_method: &'a str,
+    /// Present when an operator is signed in as the user (WorkOS's `impersonator`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    impersonator: Option<&'a crate::domain::event::Impersonator>,
 }
 
 impl<'a> From<&'a Authenticated> for AuthenticateResponse<'a> {
@@ -25,6 +28,7 @@ impl<'a> From<&'a Authenticated> for AuthenticateResponse<'a> {
             access_token: &done.access_token,
             refresh_token: &done.refresh_token,
             authentication_method: done.authentication_method.as_str(),
+            impersonator: done.impersonator.as_ref(),
         }
     }
 }

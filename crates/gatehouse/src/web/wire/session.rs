@@ -19,6 +19,9 @@ pub struct Session<'a> {
     ended_at: Option<String>,
     created_at: String,
     updated_at: String,
+    /// Present on a session an operator started as the user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    impersonator: Option<crate::domain::event::Impersonator>,
 }
 
 impl<'a> Session<'a> {
@@ -33,6 +36,7 @@ impl<'a> Session<'a> {
             AuthMethod::Password => "password",
             AuthMethod::MagicAuth => "magic_code",
             AuthMethod::Passkey => "passkey",
+            AuthMethod::Impersonation => "impersonation",
             AuthMethod::OAuth(provider) if provider.ends_with("OAuth") => "oauth",
             // A custom OpenID Connect provider has no WorkOS session kind.
             AuthMethod::OAuth(_) => "unknown",
@@ -49,6 +53,7 @@ impl<'a> Session<'a> {
             ended_at: s.ended_at.map(time),
             created_at: time(s.created_at),
             updated_at: time(s.updated_at),
+            impersonator: s.impersonator(),
         }
     }
 }

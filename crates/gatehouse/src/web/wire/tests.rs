@@ -123,8 +123,18 @@ fn authenticate_response() {
         session_id: "session_1".into(),
         session_expires_at: T0 + 86_400_000,
         organization_id: None,
+        impersonator: None,
     };
     snapshot("authenticate_response", AuthenticateResponse::from(&done));
+    let impersonated = Authenticated {
+        authentication_method: AuthMethod::Impersonation,
+        impersonator: Some(crate::domain::event::Impersonator {
+            email: "ops@example.com".into(),
+            reason: Some("Ticket 42".into()),
+        }),
+        ..done.clone()
+    };
+    snapshot("authenticate_response_impersonation", AuthenticateResponse::from(&impersonated));
     let in_org = Authenticated { organization_id: Some("org_01JBBBBBBBBBBBBBBBBBBBBBBB".into()), ..done };
     snapshot("authenticate_response_in_organization", AuthenticateResponse::from(&in_org));
     snapshot("user_response", UserResponse::from(&user()));
@@ -145,6 +155,8 @@ fn session_object() {
         updated_at: T0,
         auth_time: T0,
         organization_id: None,
+        impersonator_email: None,
+        impersonator_reason: None,
     };
     snapshot("session", Session::new(&s, T1));
     let status = |s: &DomainSession, now| serde_json::to_value(Session::new(s, now)).unwrap()["status"].clone();
@@ -512,6 +524,8 @@ fn event_object_and_payloads_equal_the_api_objects() {
         updated_at: T0,
         auth_time: T0,
         organization_id: None,
+        impersonator_email: None,
+        impersonator_reason: None,
     };
     let started = NewEvent::session(&s, false, None, T1);
     assert_eq!(as_value(&started.data), serde_json::to_value(Session::new(&s, T1)).unwrap());
@@ -540,6 +554,7 @@ fn event_object_and_payloads_equal_the_api_objects() {
         event: created.event.into(),
         data: created.data,
         organization_id: None,
+        actor: None,
         created_at: T1,
     };
     snapshot("event", Event::from(&event));
