@@ -249,6 +249,8 @@ async fn every_page_answers_an_admin_and_sessions_are_short() {
         "/dashboard/env/development/redirects",
         "/dashboard/env/development/cors",
         "/dashboard/env/development/jwt-template",
+        "/dashboard/env/development/settings",
+        "/dashboard/env/development/signing-keys",
     ] {
         let res = admin.get(app.at(path)).send().await.unwrap();
         assert_eq!(res.status(), 200, "{path}");
@@ -257,6 +259,39 @@ async fn every_page_answers_an_admin_and_sessions_are_short() {
         let html = res.text().await.unwrap();
         assert!(html.contains("Sign out"), "{path}");
     }
+    // Settings go through the same checks as `gatehouse env set`.
+    let settings = app.at("/dashboard/env/development/settings");
+    let csrf = csrf_of(&admin, &settings).await;
+    let mut form = vec![
+        ("csrf_token", csrf.as_str()),
+        ("access_token_ttl_secs", "10"),
+        ("session_ttl_secs", "2592000"),
+        ("refresh_grace_secs", "5"),
+        ("password_policy.min_length", "8"),
+        ("branding.app_name", "Acme"),
+        ("branding.primary_color", "#112233"),
+        ("branding.logo_url", ""),
+        ("sign_out_redirect_uris", "http://localhost:5173/"),
+        ("sign_up_enabled", "on"),
+    ];
+    let res = admin.post(&settings).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("shorter than 40 s"));
+    form[1] = ("access_token_ttl_secs", "120");
+    let res = admin.post(&settings).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let env = app.core.environment_by_name("development").await.unwrap();
+    assert_eq!(env.settings.access_token_ttl_secs, 120);
+    assert_eq!(env.settings.branding.app_name, "Acme");
+    assert!(env.settings.sign_up_enabled && !env.settings.magic_auth_enabled);
+    assert_eq!(env.settings.sign_out_redirect_uris, ["http://localhost:5173/"]);
+    // Rotating asks first.
+    let rotate = app.at("/dashboard/env/development/signing-keys/rotate");
+    let res = admin.post(&rotate).form(&[("csrf_token", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let res = admin.post(&rotate).form(&[("csrf_token", csrf.as_str()), ("confirm", "yes")]).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+
     let res = admin.get(app.at("/dashboard/env/nope")).send().await.unwrap();
     assert_eq!(res.status(), 404);
     let res = admin.get(app.at("/dashboard/env/gatehouse-operators")).send().await.unwrap();

@@ -34,6 +34,7 @@ mod assets;
 mod home;
 mod page;
 mod session;
+mod settings;
 mod setup;
 
 use axum::Router;
@@ -69,6 +70,8 @@ pub const NAV: &[NavItem] = &[
     nav("Redirects", "redirects", "redirects", true),
     nav("CORS", "cors", "cors", true),
     nav("JWT template", "jwt-template", "jwt-template", true),
+    nav("Settings", "settings", "settings", true),
+    nav("Signing keys", "signing-keys", "signing-keys", true),
     nav("Environments", "environments", "environments", false),
     nav("Activity", "activity", "activity", false),
 ];
@@ -86,6 +89,8 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("console/origins.html", include_str!("../../../templates/console/origins.html")),
     ("console/jwt_template.html", include_str!("../../../templates/console/jwt_template.html")),
     ("console/environments.html", include_str!("../../../templates/console/environments.html")),
+    ("console/settings.html", include_str!("../../../templates/console/settings.html")),
+    ("console/signing_keys.html", include_str!("../../../templates/console/signing_keys.html")),
 ];
 
 /// The console's routes, all under `/dashboard`.
@@ -109,4 +114,7 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/env/{env}/cors/add", post(setup::add_cors))
         .route("/dashboard/env/{env}/cors/remove", post(setup::remove_cors))
         .route("/dashboard/env/{env}/jwt-template", get(setup::jwt_template).post(setup::save_jwt_template))
+        .route("/dashboard/env/{env}/settings", get(settings::settings).post(settings::save_settings))
+        .route("/dashboard/env/{env}/signing-keys", get(settings::signing_keys))
+        .route("/dashboard/env/{env}/signing-keys/rotate", post(settings::rotate_signing_key))
 }

@@ -26,13 +26,18 @@ fn env_base(env: &str) -> String {
 }
 
 /// The values of the Quick start: IDs, URLs and snippets (with `api_key` when just created).
-fn connection(state: &AppState, env: &LoadedEnvironment, api_key: Option<&str>) -> Value {
+async fn connection(state: &AppState, env: &LoadedEnvironment, api_key: Option<&str>) -> Result<Value, PageError> {
     let public_url = &state.core.config().public_url;
-    let redirect_uri =
-        env.redirect_uris.first().cloned().unwrap_or_else(|| "https://your-app.example.com/callback".to_owned());
+    let uris = state.core.list_redirect_uris(env).await?;
+    let redirect_uri = uris
+        .iter()
+        .find(|r| r.is_default)
+        .or(uris.first())
+        .map(|r| r.uri.clone())
+        .unwrap_or_else(|| "https://your-app.example.com/callback".to_owned());
     let snippets =
         snippets(&SnippetValues { public_url, client_id: &env.client_id, redirect_uri: &redirect_uri, api_key });
-    context! {
+    Ok(context! {
         client_id => &env.client_id,
         issuer => state.core.config().issuer(&env.client_id),
         jwks_url => state.core.config().jwks_url(&env.client_id),
@@ -42,7 +47,7 @@ fn connection(state: &AppState, env: &LoadedEnvironment, api_key: Option<&str>) 
             .iter()
             .map(|s| context! { id => s.id, title => s.title, file => s.file, body => &s.body })
             .collect::<Vec<Value>>(),
-    }
+    })
 }
 
 /// `GET /dashboard/env/{env}`: the Quick start.
@@ -64,7 +69,7 @@ pub async fn quick_start(
     let ctx = context! {
         title => "Quick start",
         production => !env.is_development(),
-        connection => connection(&state, &env, None),
+        connection => connection(&state, &env, None).await?,
         steps,
     };
     console.render(&state, "console/quick_start.html", Some(&env.name), "quick-start", ctx).await
@@ -94,7 +99,10 @@ async fn api_keys_page(
         keys,
         new_key,
         prefix => env.api_key_prefix(),
-        connection => new_key.map(|k| connection(state, env, Some(k))),
+        connection => match new_key {
+            Some(k) => Some(connection(state, env, Some(k)).await?),
+            None => None,
+        },
     };
     console.render(state, "console/api_keys.html", Some(&env.name), "api-keys", ctx).await
 }
