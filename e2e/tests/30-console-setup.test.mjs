@@ -177,6 +177,15 @@ test('the seed sets up an app in the console, then signs a user in to the React 
       email, password: STRONG_PASSWORD, first_name: 'Grace', last_name: 'Hopper', email_verified: true,
     });
     assert.equal(created.status, 201, `create user with the console's key: ${created.status} ${created.text}`);
+    // The JWT template's preview shows what this user's token will carry.
+    await page.goto(`${gh.baseUrl}/dashboard/env/development/jwt-template`);
+    await page.fill('#preview', email);
+    await page.getByRole('button', { name: 'Preview' }).click();
+    const claims = JSON.parse(await page.locator('#preview-claims').textContent());
+    assert.equal(claims.aud, clientId);
+    assert.equal(claims.name, 'Grace Hopper');
+    await capture('jwt-template');
+    assert.deepEqual(consoleErrors, []);
     backend = await startConvexNumbers(gh);
     buildDir = await mkdtemp(join(tmpdir(), 'console-react-'));
     await buildReactApp({
