@@ -69,6 +69,8 @@ async function capture(name) {
   assert.ok(overflow <= 0, `${name}: the page is ${overflow} px wider than a 375 px screen`);
   await page.screenshot({ path: join(DOCS_IMAGES, `console-${name}-375.png`), fullPage: true });
   await page.setViewportSize({ width: 1280, height: 800 });
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(wide <= 0, `${name}: the page is ${wide} px wider than a 1280 px screen`);
   await page.screenshot({ path: join(DOCS_IMAGES, `console-${name}.png`), fullPage: true });
 }
 
