@@ -148,6 +148,9 @@ test('the seed sets up an app in the console, then signs a user in to the React 
     await page.getByRole('link', { name: 'Signing keys' }).click();
     await page.getByRole('heading', { name: 'Signing keys' }).waitFor();
     await capture('signing-keys');
+    await page.getByRole('link', { name: 'Email', exact: true }).click();
+    await page.getByRole('heading', { name: 'Email' }).waitFor();
+    await capture('email');
   });
 
   await t.test('create an API key (shown once) and the production environment', async () => {

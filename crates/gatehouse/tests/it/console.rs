@@ -251,6 +251,7 @@ async fn every_page_answers_an_admin_and_sessions_are_short() {
         "/dashboard/env/development/jwt-template",
         "/dashboard/env/development/settings",
         "/dashboard/env/development/signing-keys",
+        "/dashboard/env/development/email",
     ] {
         let res = admin.get(app.at(path)).send().await.unwrap();
         assert_eq!(res.status(), 200, "{path}");

@@ -31,6 +31,7 @@
 //!    through `state.core`, and pass `change.actor()` where a service asks who made a change.
 
 mod assets;
+mod email;
 mod home;
 mod page;
 mod session;
@@ -72,6 +73,7 @@ pub const NAV: &[NavItem] = &[
     nav("JWT template", "jwt-template", "jwt-template", true),
     nav("Settings", "settings", "settings", true),
     nav("Signing keys", "signing-keys", "signing-keys", true),
+    nav("Email", "email", "email", true),
     nav("Environments", "environments", "environments", false),
     nav("Activity", "activity", "activity", false),
 ];
@@ -91,6 +93,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("console/environments.html", include_str!("../../../templates/console/environments.html")),
     ("console/settings.html", include_str!("../../../templates/console/settings.html")),
     ("console/signing_keys.html", include_str!("../../../templates/console/signing_keys.html")),
+    ("console/email.html", include_str!("../../../templates/console/email.html")),
 ];
 
 /// The console's routes, all under `/dashboard`.
@@ -117,4 +120,5 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/env/{env}/settings", get(settings::settings).post(settings::save_settings))
         .route("/dashboard/env/{env}/signing-keys", get(settings::signing_keys))
         .route("/dashboard/env/{env}/signing-keys/rotate", post(settings::rotate_signing_key))
+        .route("/dashboard/env/{env}/email", get(email::email))
 }
