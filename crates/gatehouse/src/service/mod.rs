@@ -15,6 +15,7 @@ pub mod invitations;
 pub mod keys;
 pub mod magic_auth;
 pub mod mfa;
+pub mod operators;
 pub mod organization_domains;
 pub mod organizations;
 pub mod passkeys;

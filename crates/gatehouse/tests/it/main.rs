@@ -8,6 +8,7 @@ mod support;
 mod api;
 mod audit;
 mod connections;
+mod console;
 mod cookies;
 mod durability;
 mod email;
