@@ -284,6 +284,7 @@ pub async fn run(mut config: ServerConfig, announce: impl FnOnce(&ServerConfig, 
         tracing::warn!("browser apps: {warning}");
     }
     let look_alikes = core.prepare_email_skeletons().await?;
+    core.prepare_search_keys().await?;
     if look_alikes > 0 {
         tracing::warn!(
             groups = look_alikes,

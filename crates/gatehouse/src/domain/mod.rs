@@ -1,5 +1,6 @@
 //! Domain types and pure rules: no IO, no HTTP, no SQL.
 
+pub mod chart;
 pub mod client_address;
 pub mod cookie_policy;
 pub mod environment;
@@ -19,4 +20,5 @@ pub mod refresh_token;
 pub mod session;
 pub mod totp;
 pub mod user;
+pub mod user_search;
 pub mod webhook;

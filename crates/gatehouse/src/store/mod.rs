@@ -17,6 +17,7 @@ mod events;
 mod factors;
 mod housekeeping;
 mod identities;
+mod insights;
 mod invitations;
 mod organizations;
 mod outbox;
@@ -25,8 +26,10 @@ mod postgres_tls;
 mod providers;
 mod refresh_cache;
 mod rotations;
+mod session_admin;
 mod sessions;
 mod throttle;
+mod user_search;
 mod users;
 mod webhooks;
 
@@ -41,6 +44,7 @@ pub use environments::NewEnvironment;
 pub use factors::Ceremony;
 pub use housekeeping::PurgeReport;
 pub use identities::SocialLogin;
+pub use insights::{DailyCount, EmailTrouble, UserEvent};
 pub use refresh_cache::DEFAULT_ENTRIES as DEFAULT_REFRESH_CACHE_ENTRIES;
 pub use sessions::{AuthCode, CodeOutcome, NewAuthCode, RefreshContext};
 pub use throttle::Attempt;
@@ -104,6 +108,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "events", include_str!("../../migrations/0008_events.sql")),
     (9, "organizations", include_str!("../../migrations/0009_organizations.sql")),
     (10, "email skeletons", include_str!("../../migrations/0010_email_skeletons.sql")),
+    (15, "console search", include_str!("../../migrations/0015_console_search.sql")),
 ];
 
 impl Store {
