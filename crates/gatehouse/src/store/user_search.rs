@@ -39,20 +39,32 @@ fn any_key_in_range() -> String {
 impl Store {
     /// One page of the users of `environment_id` with a key in `q.range`, newest first.
     pub async fn search_users(&self, environment_id: &str, q: &UserSearch) -> StoreResult<UserPage> {
+        // Counted in the database (index-only, capped), so a broad query costs little here.
+        for col in KEY_COLUMNS {
+            let in_range: i64 = sqlx::query_scalar(&format!(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM users WHERE environment_id = $1 AND {col} >= $2 AND {col} < $3 \
+                 LIMIT {}) capped",
+                NARROW + 1
+            ))
+            .bind(environment_id)
+            .bind(&q.range.lo)
+            .bind(&q.range.hi)
+            .fetch_one(self.reader())
+            .await?;
+            if in_range > NARROW as i64 {
+                return self.scan_users(environment_id, q).await;
+            }
+        }
         let mut ids: Vec<String> = Vec::new();
         for col in KEY_COLUMNS {
             let found: Vec<String> = sqlx::query_scalar(&format!(
-                "SELECT id FROM users WHERE environment_id = $1 AND {col} >= $2 AND {col} < $3 LIMIT {}",
-                NARROW + 1
+                "SELECT id FROM users WHERE environment_id = $1 AND {col} >= $2 AND {col} < $3"
             ))
             .bind(environment_id)
             .bind(&q.range.lo)
             .bind(&q.range.hi)
             .fetch_all(self.reader())
             .await?;
-            if found.len() > NARROW {
-                return self.scan_users(environment_id, q).await;
-            }
             ids.extend(found);
         }
         // Newest first: IDs are ULIDs.
