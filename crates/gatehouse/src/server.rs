@@ -19,9 +19,10 @@ use crate::crypto::sealing::KeySource;
 use crate::domain::cookie_policy::{CookiePolicy, SameSite};
 use crate::domain::environment::Environment;
 use crate::service::environments::IssuedEnvironment;
+use crate::service::operators::OperatorRole;
 use crate::service::{Core, CoreConfig};
 use crate::store::Store;
-use crate::web::{AppState, WebConfig};
+use crate::web::{AppState, Dashboard, WebConfig};
 
 /// Days ended and expired sessions stay listed by default.
 pub const DEFAULT_ENDED_SESSIONS_KEPT_DAYS: i64 = 30;
@@ -61,6 +62,8 @@ pub struct ServerConfig {
     pub web: WebConfig,
     /// Connection caps and timeouts.
     pub limits: ConnectionLimits,
+    /// `--dashboard-listen`: the console on its own address (and not on the public one).
+    pub dashboard_listen: Option<SocketAddr>,
 }
 
 impl ServerConfig {
@@ -85,6 +88,7 @@ impl ServerConfig {
             cookie_same_site: SameSite::Lax,
             web: WebConfig::default(),
             limits: ConnectionLimits::default(),
+            dashboard_listen: None,
         }
     }
 
@@ -177,6 +181,8 @@ pub struct Server {
     listener: TcpListener,
     /// `--metrics-listen`: `/metrics` without a token, on its own accept loop.
     metrics_listener: Option<TcpListener>,
+    /// `--dashboard-listen`: the console, on its own accept loop.
+    dashboard_listener: Option<TcpListener>,
     state: AppState,
     limits: ConnectionLimits,
 }
@@ -187,6 +193,7 @@ impl Server {
         Server {
             listener,
             metrics_listener: None,
+            dashboard_listener: None,
             state: AppState::with_metrics_token(core, config.web.clone(), config.metrics_token.clone()),
             limits: config.limits.clone(),
         }
@@ -201,6 +208,13 @@ impl Server {
         let bound = listener.local_addr()?;
         self.metrics_listener = Some(listener);
         Ok(bound)
+    }
+
+    /// Serves the console on `listener` (`--dashboard-listen`), bound by the caller: its origin
+    /// must be the configuration's `web.dashboard_url` (the sign-in callback's).
+    pub fn with_dashboard_listener(mut self, listener: TcpListener) -> Server {
+        self.dashboard_listener = Some(listener);
+        self
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -236,10 +250,19 @@ impl Server {
             tokio::spawn(serving)
         });
         let trusted = self.state.web.client_addresses.trusted_proxies.clone();
+        let dashboard = self.dashboard_listener.map(|listener| {
+            let app = crate::web::dashboard_app(self.state.clone());
+            let serving =
+                connections::serve(listener, app, self.limits.clone(), trusted.clone(), std::future::pending());
+            tokio::spawn(serving)
+        });
         let app = crate::web::app(self.state);
         connections::serve(self.listener, app, self.limits, trusted, shutdown).await;
         if let Some(metrics) = metrics {
             metrics.abort();
+        }
+        if let Some(dashboard) = dashboard {
+            dashboard.abort();
         }
         janitor.abort();
         mailer.abort();
@@ -254,6 +277,8 @@ pub struct Startup {
     pub environments: Vec<Environment>,
     /// The environment created on a first start, with its new API key (shown once).
     pub issued: Option<IssuedEnvironment>,
+    /// While there is no operator: a one-time link that creates the first (an admin).
+    pub first_operator_link: Option<String>,
 }
 
 /// `gatehouse serve`: bind, open, make sure `development` exists, hand `announce` the
@@ -273,12 +298,44 @@ pub async fn run(mut config: ServerConfig, announce: impl FnOnce(&ServerConfig, 
     let first_start = core.list_environments().await?.is_empty();
     let issued =
         if first_start { Some(core.ensure_environment(crate::domain::environment::DEVELOPMENT).await?) } else { None };
+    // The console's own address is bound before the server is made: its origin is the sign-in
+    // callback's.
+    let dashboard_listener = match config.dashboard_listen.filter(|_| config.web.dashboard != Dashboard::Off) {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} for the dashboard (is another server using it?)"))?;
+            let bound = listener.local_addr()?;
+            config.web.dashboard = Dashboard::Separate;
+            if config.web.dashboard_url.is_none() {
+                config.web.dashboard_url = Some(format!("http://{bound}"));
+            }
+            Some(listener)
+        }
+        None => None,
+    };
+    let first_operator_link = match config.web.dashboard {
+        Dashboard::Off => None,
+        _ => {
+            let origin = config.web.dashboard_url.clone().unwrap_or_else(|| config.public_url.clone());
+            core.prepare_operator_realm(&format!("{origin}/dashboard/callback")).await?;
+            if core.list_operators().await?.is_empty() {
+                let token = core.invite_operator(None, OperatorRole::Admin).await?;
+                Some(format!("{origin}/dashboard/setup?token={token}"))
+            } else {
+                None
+            }
+        }
+    };
     let mut server = Server::with_listener(listener, core.clone(), &config);
+    if let Some(listener) = dashboard_listener {
+        server = server.with_dashboard_listener(listener);
+    }
     if let Some(addr) = config.metrics_listen {
         let bound = server.bind_metrics(addr).await?;
         tracing::info!(metrics_listen = %bound, "serving /metrics without a token on this address: keep it private");
     }
-    let startup = Startup { environments: core.list_environments().await?, issued };
+    let startup = Startup { environments: core.list_environments().await?, issued, first_operator_link };
     announce(&config, &startup);
     for warning in core.cookie_warnings().await? {
         tracing::warn!("browser apps: {warning}");

@@ -83,6 +83,21 @@ pub fn print_startup(config: &ServerConfig, environments: &[Environment], issued
     println!("{}", startup_text(config, environments, issued, issued_key.map(|i| i.api_key.as_str())));
 }
 
+/// While no operator exists: the one-time link that creates the first, when standard output is
+/// a terminal (a log would keep it); otherwise how to get one.
+pub fn print_first_operator(link: Option<&str>) {
+    use std::io::IsTerminal as _;
+    let Some(link) = link else { return };
+    if std::io::stdout().is_terminal() {
+        println!("Dashboard: create the first operator (an admin) at this one-time link, valid for a day:\n  {link}\n");
+    } else {
+        println!(
+            "Dashboard: no operator yet. `gatehouse operators add EMAIL` prints a one-time link that creates one\n\
+             (the first start's link is not shown: standard output is not a terminal).\n"
+        );
+    }
+}
+
 /// The banner; `api_key` is the first start's new key when it may be shown.
 fn startup_text(
     config: &ServerConfig,

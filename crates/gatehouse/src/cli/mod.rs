@@ -8,6 +8,7 @@ mod email;
 mod environments;
 mod lists;
 mod migrate_store;
+mod operators;
 mod organizations;
 mod providers;
 mod tokens;
@@ -80,6 +81,10 @@ struct Global {
     /// (refused by default: a webhook URL must not reach into the server's own network).
     #[arg(long, global = true, env = "GATEHOUSE_WEBHOOKS_ALLOW_PRIVATE")]
     webhooks_allow_private: bool,
+    /// The console's origin when it is not the public URL (a proxy in front of
+    /// --dashboard-listen); operator links and the console's sign-in callback use it.
+    #[arg(long, global = true, env = "GATEHOUSE_DASHBOARD_URL")]
+    dashboard_url: Option<String>,
 }
 
 /// Connection caps and timeouts of `serve` (defaults in `server::ConnectionLimits`).
@@ -164,6 +169,12 @@ enum Command {
         /// clients only, never through a proxy).
         #[arg(long, env = "GATEHOUSE_DEV_EMAILS")]
         dev_emails: bool,
+        /// The console: `on` (at /dashboard on the public address, the default) or `off`.
+        #[arg(long, env = "GATEHOUSE_DASHBOARD", default_value = "on", value_parser = ["on", "off"])]
+        dashboard: String,
+        /// Serve the console on this address instead of the public one (e.g. 127.0.0.1:9000).
+        #[arg(long, env = "GATEHOUSE_DASHBOARD_LISTEN")]
+        dashboard_listen: Option<SocketAddr>,
         #[command(flatten)]
         limits: LimitArgs,
     },
@@ -200,6 +211,9 @@ enum Command {
     /// Upstream sign-in providers (Google, Microsoft, GitHub, Apple, GitLab, OpenID Connect).
     #[command(subcommand)]
     Providers(Box<providers::ProviderCommand>),
+    /// The console's operators: add (prints a one-time link), list, remove, set-role.
+    #[command(subcommand)]
+    Operators(operators::OperatorCommand),
     /// Reports about users (`users look-alikes`: addresses that look the same).
     #[command(subcommand)]
     Users(users::UsersCommand),
@@ -389,6 +403,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         trusted_proxies,
         forwarded_header,
         dev_emails,
+        dashboard,
+        dashboard_listen,
         limits,
     } = cli.command
     {
@@ -403,12 +419,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             TrustedProxies::parse(&trusted_proxies).map_err(|e| anyhow::anyhow!("--trusted-proxies: {e}"))?;
         config.web.client_addresses.header = forwarded_header;
         config.web.dev_emails = dev_emails;
+        config.web.dashboard =
+            if dashboard == "off" { crate::web::Dashboard::Off } else { crate::web::Dashboard::Public };
+        config.web.dashboard_url = g.dashboard_url.clone().map(|u| u.trim_end_matches('/').to_owned());
+        config.dashboard_listen = dashboard_listen;
         config.limits = limits.limits();
         return crate::server::run(config, move |config, startup| {
             if let Some(warning) = port_mismatch(&config.public_url, config.listen) {
                 tracing::warn!("{warning}");
             }
             banner::print_startup(config, &startup.environments, startup.issued.as_ref());
+            banner::print_first_operator(startup.first_operator_link.as_deref());
         })
         .await;
     }
@@ -443,7 +464,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let core = open_core(&config, Arc::new(SystemClock)).await?;
     let public_url = config.public_url.clone();
     let out = Output { json: g.json };
-    let result = command(&core, &public_url, &out, cli.command).await;
+    let result = match cli.command {
+        Command::Operators(c) => {
+            let dashboard_url = g.dashboard_url.as_deref().unwrap_or(&public_url).trim_end_matches('/');
+            operators::run(&core, dashboard_url, &out, c).await
+        }
+        other => command(&core, &public_url, &out, other).await,
+    };
     core.close().await;
     result
 }
@@ -490,7 +517,8 @@ async fn command(core: &Core, public_url: &str, out: &Output, command: Command) 
         | Command::VerifyToken { .. }
         | Command::MigrateStore(_)
         | Command::Backup { .. }
-        | Command::Restore { .. } => {
+        | Command::Restore { .. }
+        | Command::Operators(_) => {
             bail!("handled before the store is opened")
         }
         Command::Init => environments::init(core, public_url, out).await,

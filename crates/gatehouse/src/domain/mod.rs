@@ -18,6 +18,7 @@ pub mod public_key;
 pub mod redirect;
 pub mod refresh_token;
 pub mod session;
+pub mod snippets;
 pub mod totp;
 pub mod user;
 pub mod user_search;

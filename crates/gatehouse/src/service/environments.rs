@@ -85,6 +85,9 @@ pub struct IssuedEnvironment {
 impl Core {
     /// Creates the named environment if absent, then issues a new API key for it.
     pub async fn ensure_environment(&self, name: &str) -> Result<IssuedEnvironment> {
+        if name == super::operators::OPERATOR_REALM {
+            return Err(Error::validation("name", "reserved", "This environment name is reserved."));
+        }
         let created = match self.store.find_environment_by_name(name).await? {
             Some(_) => false,
             None => {
@@ -101,7 +104,7 @@ impl Core {
         Ok(IssuedEnvironment { environment: env.name, client_id: env.client_id, api_key, created })
     }
 
-    async fn create_environment(&self, name: &str) -> Result<()> {
+    pub(super) async fn create_environment(&self, name: &str) -> Result<()> {
         let now = self.now();
         let client_id = new_id("client");
         let signing_key = self.new_signing_key().await?;
@@ -156,7 +159,12 @@ impl Core {
         if !(api_key.starts_with("sk_test_") || api_key.starts_with("sk_live_")) {
             return Err(Error::Unauthorized);
         }
-        self.store.find_environment_by_api_key(&hash_secret(api_key)).await?.ok_or(Error::Unauthorized)
+        // The operator realm never has API keys; refused even if one were planted.
+        self.store
+            .find_environment_by_api_key(&hash_secret(api_key))
+            .await?
+            .filter(|env| !Core::is_operator_realm(env))
+            .ok_or(Error::Unauthorized)
     }
 
     /// The environment of a client ID with its redirect URIs, CORS origins and keys (cached).
@@ -215,13 +223,14 @@ impl Core {
             .ok_or_else(|| Error::NotFound { kind: "Environment", id: name.to_owned() })
     }
 
+    /// The environment named `name`; never the operator realm.
     pub async fn find_environment_named(&self, name: &str) -> Result<Option<Environment>> {
-        Ok(self.store.find_environment_by_name(name).await?)
+        Ok(self.store.find_environment_by_name(name).await?.filter(|env| !Core::is_operator_realm(env)))
     }
 
-    /// Every environment, oldest first.
+    /// Every environment, oldest first; never the operator realm.
     pub async fn list_environments(&self) -> Result<Vec<Environment>> {
-        Ok(self.store.list_environments().await?)
+        Ok(self.store.list_environments().await?.into_iter().filter(|env| !Core::is_operator_realm(env)).collect())
     }
 
     /// An environment's API keys (hints only: keys are stored hashed), oldest first.

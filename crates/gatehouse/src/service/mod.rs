@@ -14,6 +14,7 @@ pub mod invitations;
 pub mod keys;
 pub mod magic_auth;
 pub mod mfa;
+pub mod operators;
 pub mod organizations;
 pub mod passkeys;
 pub mod password_reset;

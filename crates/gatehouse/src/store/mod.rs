@@ -299,6 +299,29 @@ impl Store {
         Ok(())
     }
 
+    /// Stores `value` under `name`, replacing what was there.
+    pub async fn put_server_secret(&self, name: &str, value: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = $2",
+        )
+        .bind(name)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes the server secret `name` if it is still `value`; whether this call deleted it
+    /// (one conditional statement, so a single-use value is taken once).
+    pub async fn take_server_secret(&self, name: &str, value: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM server_secrets WHERE name = $1 AND value = $2")
+            .bind(name)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     pub async fn close(&self) {
         self.readers.close().await;
         self.pool.close().await;

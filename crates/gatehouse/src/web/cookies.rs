@@ -36,6 +36,24 @@ pub fn set(name: &str, value: &str, https: bool, max_age_secs: Option<i64>) -> O
     .ok()
 }
 
+/// `Set-Cookie` for `name=value` with `SameSite=Strict` (the console's session: never sent on a
+/// request another site starts); `max_age_secs` as in `set`.
+pub fn set_strict(name: &str, value: &str, https: bool, max_age_secs: Option<i64>) -> Option<HeaderValue> {
+    let secure = if https { "; Secure" } else { "" };
+    let max_age = max_age_secs.map(|s| format!("; Max-Age={s}")).unwrap_or_default();
+    HeaderValue::from_str(&format!(
+        "{}={value}; Path=/; HttpOnly; SameSite=Strict{max_age}{secure}",
+        full_name(name, https)
+    ))
+    .ok()
+}
+
+/// The value of a cookie holding a sealed value (longer than `read` allows), up to `max_len`.
+pub fn read_sealed(headers: &HeaderMap, name: &str, https: bool, max_len: usize) -> Option<String> {
+    let full = full_name(name, https);
+    pairs(headers).find(|(k, _)| *k == full).map(|(_, v)| v.to_owned()).filter(|v| !v.is_empty() && v.len() <= max_len)
+}
+
 /// Every `name=value` pair of the request's `Cookie` headers.
 fn pairs(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
     headers

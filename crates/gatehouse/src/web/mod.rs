@@ -3,11 +3,13 @@
 //! renderer, cookies, CSRF, redirects, client metadata).
 //!
 //! A surface is a sibling module with a `router()`: `api` (the WorkOS-compatible JSON API and
-//! the JWKS) and `hosted` (the sign-in pages). Surfaces import `service`, `domain` and this
-//! module's shared parts, never each other; adding one is one line in `SURFACES`.
+//! the JWKS), `hosted` (the sign-in pages) and `console` (the operators' dashboard). Surfaces
+//! import `service`, `domain` and this module's shared parts, never each other; adding one is
+//! one line in `SURFACES`.
 
 mod api;
 pub mod client;
+mod console;
 mod cookies;
 mod csrf;
 mod error;
@@ -46,6 +48,23 @@ pub struct WebConfig {
     /// `/dev/emails` (`--dev-emails`): off unless asked for, and then only for the development
     /// environment, over loopback, without a proxy, on a local public URL.
     pub dev_emails: bool,
+    /// Where the console (`/dashboard`) is served.
+    pub dashboard: Dashboard,
+    /// The console's origin when it has its own address (`--dashboard-listen`), e.g.
+    /// `http://127.0.0.1:9000`; `None`: the public URL.
+    pub dashboard_url: Option<String>,
+}
+
+/// Where the console is served (`--dashboard`, `--dashboard-listen`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Dashboard {
+    /// At `/dashboard` on the public address.
+    #[default]
+    Public,
+    /// Only on its own address (`dashboard_app`), not on the public one.
+    Separate,
+    /// Not at all.
+    Off,
 }
 
 impl AppState {
@@ -57,6 +76,7 @@ impl AppState {
     pub fn with_metrics_token(core: Core, web: WebConfig, metrics_token: Option<String>) -> AppState {
         // Parse the page templates now rather than on the first page.
         pages::pages();
+        console::warm_up();
         AppState { core: Arc::new(core), metrics: Arc::new(metrics::Metrics::new(metrics_token)), web: Arc::new(web) }
     }
 
@@ -66,16 +86,30 @@ impl AppState {
     }
 }
 
-/// The surfaces, each a router over the shared state.
-const SURFACES: &[fn() -> Router<AppState>] = &[api::router, hosted::router];
+/// The surfaces, each a router over the shared state, by name.
+const SURFACES: &[(&str, fn() -> Router<AppState>)] =
+    &[("api", api::router), ("hosted", hosted::router), ("console", console::router)];
 
-/// The whole application, ready to serve (testable without a socket).
+/// The whole application, ready to serve (testable without a socket). The console is in it
+/// unless it has its own address or is off.
 pub fn app(state: AppState) -> Router {
-    SURFACES
+    let with_console = state.web.dashboard == Dashboard::Public;
+    let app = SURFACES
         .iter()
-        .fold(Router::new(), |app, surface| app.merge(surface()))
-        .route("/metrics", axum::routing::get(metrics::serve))
-        .fallback(not_found)
+        .filter(|(name, _)| *name != "console" || with_console)
+        .fold(Router::new(), |app, (_, surface)| app.merge(surface()))
+        .route("/metrics", axum::routing::get(metrics::serve));
+    layered(app, state)
+}
+
+/// What `--dashboard-listen` serves: the console alone.
+pub fn dashboard_app(state: AppState) -> Router {
+    layered(console::router(), state)
+}
+
+/// The middleware every served router gets.
+fn layered(app: Router<AppState>, state: AppState) -> Router {
+    app.fallback(not_found)
         .layer(from_fn(middleware::json_errors))
         // Each middleware gets only what it reads (its state is cloned for every request).
         .layer(from_fn_with_state(state.https(), middleware::security_headers))

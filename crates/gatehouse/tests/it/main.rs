@@ -6,6 +6,7 @@ mod support;
 
 mod api;
 mod connections;
+mod console;
 mod console_users;
 mod cookies;
 mod durability;

@@ -1,0 +1,120 @@
+//! The console (`/dashboard`): the web dashboard where operators set environments up and look
+//! after users. A third surface beside `api` and `hosted`, calling the same services, with no
+//! SQL and no store access in its handlers. Server-rendered (minijinja), no build step, one
+//! stylesheet and one small script; every page works without the script.
+//!
+//! Operators sign in with Gatehouse itself (`service::operators`): `/dashboard/sign-in` starts
+//! the hosted sign-in of the hidden operator realm, `/dashboard/callback` redeems the code, and a
+//! sealed, browser-bound, short-lived cookie carries the console session.
+//!
+//! # README: adding a page
+//!
+//! 1. Write the handler in a module of this folder. Take `console: Console` (the guard: the
+//!    signed-in operator; a GET without a session goes to sign-in) for pages, and
+//!    `change: Change` (admin only, CSRF checked, else 403) for every POST that changes
+//!    anything; `change.console` is the `Console` again. Never both in one handler.
+//! 2. Per-environment pages live under `/dashboard/env/{env}/…` (the environment in the URL):
+//!    `console.environment(&state, &env).await?` resolves the name (404 page if unknown).
+//!    Server-wide pages live under `/dashboard/…`.
+//! 3. Render with `console.render(&state, "console/x.html", Some(&env.name), "section", ctx)`:
+//!    the template `{% extends "console/layout.html" %}` and fills `{% block content %}`; the
+//!    layout has `operator`, `can_change` (hide change buttons when false), `csrf_token` (put
+//!    `<input type="hidden" name="csrf_token" value="{{ csrf_token }}">` in every form), `env`,
+//!    `environments`, `nav` and `flash`. Add the template to `TEMPLATES`.
+//! 4. After a successful POST answer `page::done(&state, "/dashboard/…", "What happened.")` (303
+//!    with a notice shown once); show a refused form again with `render_status(422, …)` and the
+//!    service's own message (`page::refusal(e)?`).
+//! 5. Destructive actions confirm first: when `!change.confirmed()`, return
+//!    `console.confirm(&state, env, Confirm { title, consequence, action, fields, back, button })`;
+//!    the page re-posts the fields with `confirm=yes`.
+//! 6. Add the route to `router()` and, for a nav entry, a line to `NAV`. Call services only
+//!    through `state.core`, and pass `change.actor()` where a service asks who made a change.
+
+mod assets;
+mod home;
+mod page;
+mod session;
+mod settings;
+mod setup;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::web::AppState;
+
+pub use page::warm_up;
+
+/// One entry of the navigation.
+pub struct NavItem {
+    pub label: &'static str,
+    /// The `section` a page passes to `render` to highlight this entry.
+    pub section: &'static str,
+    /// After `/dashboard/env/{env}/` (per environment) or `/dashboard/`; "" for the root.
+    pub path: &'static str,
+    pub per_environment: bool,
+}
+
+const fn nav(label: &'static str, section: &'static str, path: &'static str, per_environment: bool) -> NavItem {
+    NavItem { label, section, path, per_environment }
+}
+
+/// The navigation, in order. Users, Sessions, Organizations and Activity are the pages of the
+/// users part of the console.
+pub const NAV: &[NavItem] = &[
+    nav("Home", "home", "", false),
+    nav("Quick start", "quick-start", "", true),
+    nav("Users", "users", "users", true),
+    nav("Sessions", "sessions", "sessions", true),
+    nav("Organizations", "organizations", "organizations", true),
+    nav("API keys", "api-keys", "api-keys", true),
+    nav("Redirects", "redirects", "redirects", true),
+    nav("CORS", "cors", "cors", true),
+    nav("JWT template", "jwt-template", "jwt-template", true),
+    nav("Settings", "settings", "settings", true),
+    nav("Signing keys", "signing-keys", "signing-keys", true),
+    nav("Environments", "environments", "environments", false),
+    nav("Activity", "activity", "activity", false),
+];
+
+/// The console's templates (names end in `.html`: values are escaped).
+pub const TEMPLATES: &[(&str, &str)] = &[
+    ("console/layout.html", include_str!("../../../templates/console/layout.html")),
+    ("console/message.html", include_str!("../../../templates/console/message.html")),
+    ("console/confirm.html", include_str!("../../../templates/console/confirm.html")),
+    ("console/setup.html", include_str!("../../../templates/console/setup.html")),
+    ("console/continue.html", include_str!("../../../templates/console/continue.html")),
+    ("console/home.html", include_str!("../../../templates/console/home.html")),
+    ("console/quick_start.html", include_str!("../../../templates/console/quick_start.html")),
+    ("console/api_keys.html", include_str!("../../../templates/console/api_keys.html")),
+    ("console/origins.html", include_str!("../../../templates/console/origins.html")),
+    ("console/jwt_template.html", include_str!("../../../templates/console/jwt_template.html")),
+    ("console/environments.html", include_str!("../../../templates/console/environments.html")),
+    ("console/settings.html", include_str!("../../../templates/console/settings.html")),
+    ("console/signing_keys.html", include_str!("../../../templates/console/signing_keys.html")),
+];
+
+/// The console's routes, all under `/dashboard`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/dashboard", get(home::home))
+        .route("/dashboard/sign-in", get(session::sign_in))
+        .route("/dashboard/callback", get(session::callback))
+        .route("/dashboard/sign-out", post(session::sign_out))
+        .route("/dashboard/setup", get(session::setup_page).post(session::setup))
+        .route("/dashboard/static/console.css", get(assets::stylesheet))
+        .route("/dashboard/static/console.js", get(assets::script))
+        .route("/dashboard/environments", get(setup::environments).post(setup::create_environment))
+        .route("/dashboard/env/{env}", get(setup::quick_start))
+        .route("/dashboard/env/{env}/api-keys", get(setup::api_keys).post(setup::create_api_key))
+        .route("/dashboard/env/{env}/api-keys/revoke", post(setup::revoke_api_key))
+        .route("/dashboard/env/{env}/redirects", get(setup::redirects))
+        .route("/dashboard/env/{env}/redirects/add", post(setup::add_redirect))
+        .route("/dashboard/env/{env}/redirects/remove", post(setup::remove_redirect))
+        .route("/dashboard/env/{env}/cors", get(setup::cors))
+        .route("/dashboard/env/{env}/cors/add", post(setup::add_cors))
+        .route("/dashboard/env/{env}/cors/remove", post(setup::remove_cors))
+        .route("/dashboard/env/{env}/jwt-template", get(setup::jwt_template).post(setup::save_jwt_template))
+        .route("/dashboard/env/{env}/settings", get(settings::settings).post(settings::save_settings))
+        .route("/dashboard/env/{env}/signing-keys", get(settings::signing_keys))
+        .route("/dashboard/env/{env}/signing-keys/rotate", post(settings::rotate_signing_key))
+}
