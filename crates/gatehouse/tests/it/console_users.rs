@@ -381,3 +381,93 @@ async fn the_home_page_counts_the_last_30_days() {
     let attention = app.core.attention(&loaded).await.unwrap();
     assert!(attention.iter().any(|a| matches!(a, Attention::KeyDueToRotate { age_days, .. } if *age_days >= 121)));
 }
+
+/// The console's pages over HTTP: an admin sees and uses them, a viewer sees them without
+/// buttons and every change of theirs is refused; ending a session there ends it for the app.
+#[tokio::test]
+async fn the_console_pages_answer_admins_and_refuse_viewers_changes() {
+    use gatehouse::service::operators::OperatorRole;
+
+    use crate::console::{csrf_of, operator, unescaped};
+    let app = TestApp::spawn().await;
+    let env = dev(&app).await;
+    let user = add(&app, &env, "ada@example.com", Some("Ada"), Some("Lovelace")).await;
+    add(&app, &env, "grace@example.com", Some("Grace"), Some("Hopper")).await;
+    let tokens = app.login("ada@example.com").await;
+    let org = app.api(reqwest::Method::POST, "/organizations", Some(serde_json::json!({"name": "Acme"}))).await.1;
+    let org_id = org["id"].as_str().unwrap();
+
+    let admin = operator(&app, "admin@example.com", OperatorRole::Admin).await;
+    let viewer = operator(&app, "viewer@example.com", OperatorRole::Viewer).await;
+    let base = "/dashboard/env/development";
+    let pages = [
+        "/dashboard".to_owned(),
+        "/dashboard?env=development".to_owned(),
+        format!("{base}/users"),
+        format!("{base}/users?q=LOVE"),
+        format!("{base}/users/{user}"),
+        format!("{base}/sessions"),
+        format!("{base}/organizations"),
+        format!("{base}/organizations/{org_id}"),
+        "/dashboard/activity".to_owned(),
+        "/dashboard/activity?env=development&type=session.created".to_owned(),
+    ];
+    for (who, b) in [("admin", &admin), ("viewer", &viewer)] {
+        for path in &pages {
+            let res = b.get(app.at(path)).send().await.unwrap();
+            assert_eq!(res.status(), 200, "{who} {path}");
+            let html = unescaped(&res.text().await.unwrap());
+            if path.contains("q=LOVE") {
+                assert!(html.contains("ada@example.com") && !html.contains("grace@example.com"), "{html}");
+            }
+            if path.ends_with(&user) {
+                assert_eq!(html.contains("End all sessions"), who == "admin", "{who} sees change buttons?");
+            }
+        }
+    }
+    // A bad page link is a message on the page, not an error.
+    let res = admin.get(app.at(&format!("{base}/users?q=a&after=x'y"))).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("page link is not valid"));
+
+    // The viewer's POSTs are refused, with a valid CSRF token or not.
+    let csrf = csrf_of(&viewer, &app.at(&format!("{base}/users/{user}"))).await;
+    let sid = gatehouse_session_id(&tokens.access_token);
+    for (path, field, value) in [
+        (format!("{base}/users/{user}/sessions/revoke-all"), "confirm", "yes"),
+        (format!("{base}/users/{user}/sessions/revoke"), "session_id", sid.as_str()),
+        (format!("{base}/users/{user}/delete"), "confirm", "yes"),
+        (format!("{base}/users"), "email", "new@example.com"),
+    ] {
+        let form = [("csrf_token", csrf.as_str()), (field, value), ("confirm", "yes")];
+        let res = viewer.post(app.at(&path)).form(&form).send().await.unwrap();
+        assert_eq!(res.status(), 403, "{path}");
+    }
+    assert_eq!(app.refresh(&tokens.refresh_token).await.0, 200, "nothing was ended");
+
+    // The admin: a confirmation page first, then the change; the app's refresh then fails.
+    let csrf = csrf_of(&admin, &app.at(&format!("{base}/users/{user}"))).await;
+    let path = app.at(&format!("{base}/users/{user}/sessions/revoke"));
+    let res =
+        admin.post(&path).form(&[("csrf_token", csrf.as_str()), ("session_id", sid.as_str())]).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("signed out at its next refresh"));
+    let form = [("csrf_token", csrf.as_str()), ("session_id", sid.as_str()), ("confirm", "yes")];
+    let res = admin.post(&path).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let (status, body) = app.refresh(&tokens.refresh_token).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    // Without the form's token the change is refused.
+    let res =
+        admin.post(app.at(&format!("{base}/users/{user}/delete"))).form(&[("confirm", "yes")]).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    // Creating a user, then deleting them.
+    let form = [("csrf_token", csrf.as_str()), ("email", "new@example.com"), ("first_name", "New")];
+    let res = admin.post(app.at(&format!("{base}/users"))).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let created = app.core.find_user_by_email(&env, "new@example.com").await.unwrap().unwrap();
+    let form = [("csrf_token", csrf.as_str()), ("confirm", "yes")];
+    let res = admin.post(app.at(&format!("{base}/users/{}/delete", created.id))).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert!(app.core.find_user_by_email(&env, "new@example.com").await.unwrap().is_none());
+}
