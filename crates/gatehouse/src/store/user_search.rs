@@ -63,7 +63,14 @@ impl Store {
         let (cmp, order) = if backward { (">", "ASC") } else { ("<", "DESC") };
         let mut ids: Vec<String> = Vec::new();
         for col in KEY_COLUMNS {
-            let mut sql = format!("SELECT id FROM users WHERE environment_id = $1 AND {col} >= $2 AND {col} < $3");
+            // The range is read through its own index in a subquery (its LIMIT keeps the planners
+            // from merging it): asked directly, SQLite walks `(environment_id, id)` from the cursor
+            // instead, which for a range with few keys past the cursor reads every older user.
+            let mut sql = format!(
+                "SELECT id FROM (SELECT id FROM users WHERE environment_id = $1 AND {col} >= $2 AND {col} < $3 \
+                 LIMIT {}) in_range WHERE 1 = 1",
+                NARROW + 1
+            );
             if cursor.is_some() {
                 sql.push_str(&format!(" AND id {cmp} $4"));
             }

@@ -97,7 +97,7 @@ pub async fn activity(
         .unwrap_or_default();
     let next = events.as_ref().and_then(|(events, has_more)| {
         events.last().filter(|_| *has_more).map(|last| {
-            crate::domain::redirect::with_query(
+            super::users::href(
                 "/dashboard/activity",
                 &[("env", env.name.as_str()), ("type", kind.as_str()), ("after", last.id.as_str())],
             )
@@ -112,7 +112,7 @@ pub async fn activity(
         events => rows,
         error,
         next,
-        first => query.after.is_some().then(|| crate::domain::redirect::with_query(
+        first => query.after.is_some().then(|| super::users::href(
             "/dashboard/activity",
             &[("env", env.name.as_str()), ("type", kind.as_str())],
         )),

@@ -45,7 +45,7 @@ pub async fn list(
     let search = Some(q.clone()).filter(|s| !s.is_empty());
     let page = state.core.list_organizations(&env, OrganizationQuery { search, cursor }).await?;
     let base = format!("/dashboard/env/{}/organizations", env.name);
-    let link = |key: &str, id: &str| crate::domain::redirect::with_query(&base, &[("q", q.as_str()), (key, id)]);
+    let link = |key: &str, id: &str| super::users::href(&base, &[("q", q.as_str()), (key, id)]);
     let (more_after, more_before) = if backward { (true, page.has_more) } else { (page.has_more, moved) };
     let organizations: Vec<minijinja::Value> = page
         .items

@@ -28,6 +28,16 @@ fn user_base(env: &str, id: &str) -> String {
     format!("/dashboard/env/{env}/users/{id}")
 }
 
+/// A console path with a query string (`/dashboard/…?q=…&after=…`), empty values left out.
+pub fn href(path: &str, params: &[(&str, &str)]) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in params.iter().filter(|(_, v)| !v.is_empty()) {
+        query.append_pair(k, v);
+    }
+    let query = query.finish();
+    if query.is_empty() { path.to_owned() } else { format!("{path}?{query}") }
+}
+
 /// A user as a row of a list.
 pub fn user_row(u: &User) -> Value {
     context! {
@@ -60,6 +70,19 @@ pub fn session_row(s: &Session, now: i64) -> Value {
         organization_id => &s.organization_id,
         status,
         active => status == "active",
+    }
+}
+
+/// What a refused `authentication.<kind>_failed` tried, as the sign-in table names methods.
+fn refused_kind(event: &str) -> String {
+    match event.trim_start_matches("authentication.").trim_end_matches("_failed") {
+        "password" => "Password".into(),
+        "magic_auth" => "Email code".into(),
+        "email_verification" => "Email verification".into(),
+        "mfa" => "Two-factor code".into(),
+        "oauth" => "Social".into(),
+        "passkey" => "Passkey".into(),
+        other => other.replace('_', " "),
     }
 }
 
@@ -121,8 +144,7 @@ pub async fn list(
         Err(e) => (None, Some(page::refusal(e)?)),
     };
     let base = users_base(&env.name);
-    let link =
-        |key: &str, cursor: &str| crate::domain::redirect::with_query(&base, &[("q", q.as_str()), (key, cursor)]);
+    let link = |key: &str, cursor: &str| href(&base, &[("q", q.as_str()), (key, cursor)]);
     let ctx = context! {
         title => "Users",
         q => &q,
@@ -131,7 +153,7 @@ pub async fn list(
         next => page.as_ref().and_then(|p| p.next.as_deref()).map(|c| link("after", c)),
         previous => page.as_ref().and_then(|p| p.previous.as_deref()).map(|c| link("before", c)),
         first => page.as_ref().is_some_and(|p| p.previous.is_some())
-            .then(|| crate::domain::redirect::with_query(&base, &[("q", q.as_str())])),
+            .then(|| href(&base, &[("q", q.as_str())])),
         searching => crate::service::user_admin::is_search(&q),
         form => context! {},
     };
@@ -198,7 +220,7 @@ async fn user_page(
             let data: serde_json::Value = serde_json::from_str(&e.data).unwrap_or_default();
             context! {
                 at => when(e.created_at),
-                kind => e.event.trim_start_matches("authentication.").trim_end_matches("_failed").replace('_', " "),
+                kind => refused_kind(&e.event),
                 reason => data["error"]["code"].as_str().map(str::to_owned),
                 ip => data["ip_address"].as_str().map(str::to_owned),
             }
@@ -477,5 +499,7 @@ mod tests {
         assert_eq!(method_label("GoogleOAuth"), "Google");
         assert_eq!(method_label("MagicAuth"), "Email code");
         assert_eq!(method_label("okta"), "okta");
+        assert_eq!(href("/dashboard/x", &[("q", "a b&c"), ("after", ""), ("n", "1")]), "/dashboard/x?q=a+b%26c&n=1");
+        assert_eq!(href("/dashboard/x", &[("q", "")]), "/dashboard/x");
     }
 }
