@@ -98,7 +98,7 @@ step "end-to-end tests on the latest SDK releases"
 GATEHOUSE_BIN=target/debug/gatehouse e2e/run.sh --latest \
   e2e/tests/0[1-9]-*.test.mjs e2e/tests/10-*.test.mjs e2e/tests/11-*.test.mjs \
   e2e/tests/16-*.test.mjs e2e/tests/17-*.test.mjs e2e/tests/18-*.test.mjs e2e/tests/19-*.test.mjs \
-  e2e/tests/4?-*.test.mjs e2e/tests/5?-*.test.mjs e2e/tests/6?-*.test.mjs
+  e2e/tests/30-*.test.mjs e2e/tests/4?-*.test.mjs e2e/tests/5?-*.test.mjs e2e/tests/6?-*.test.mjs
 
 end_step
 printf '\n== durations\n'

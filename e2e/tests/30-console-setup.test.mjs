@@ -69,6 +69,8 @@ async function capture(name) {
   assert.ok(overflow <= 0, `${name}: the page is ${overflow} px wider than a 375 px screen`);
   await page.screenshot({ path: join(DOCS_IMAGES, `console-${name}-375.png`), fullPage: true });
   await page.setViewportSize({ width: 1280, height: 800 });
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(wide <= 0, `${name}: the page is ${wide} px wider than a 1280 px screen`);
   await page.screenshot({ path: join(DOCS_IMAGES, `console-${name}.png`), fullPage: true });
 }
 
@@ -177,6 +179,15 @@ test('the seed sets up an app in the console, then signs a user in to the React 
       email, password: STRONG_PASSWORD, first_name: 'Grace', last_name: 'Hopper', email_verified: true,
     });
     assert.equal(created.status, 201, `create user with the console's key: ${created.status} ${created.text}`);
+    // The JWT template's preview shows what this user's token will carry.
+    await page.goto(`${gh.baseUrl}/dashboard/env/development/jwt-template`);
+    await page.fill('#preview', email);
+    await page.getByRole('button', { name: 'Preview' }).click();
+    const claims = JSON.parse(await page.locator('#preview-claims').textContent());
+    assert.equal(claims.aud, clientId);
+    assert.equal(claims.name, 'Grace Hopper');
+    await capture('jwt-template');
+    assert.deepEqual(consoleErrors, []);
     backend = await startConvexNumbers(gh);
     buildDir = await mkdtemp(join(tmpdir(), 'console-react-'));
     await buildReactApp({

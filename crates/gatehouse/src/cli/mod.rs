@@ -517,10 +517,10 @@ async fn command(core: &Core, public_url: &str, out: &Output, command: Command) 
         | Command::VerifyToken { .. }
         | Command::MigrateStore(_)
         | Command::Backup { .. }
-        | Command::Restore { .. }
-        | Command::Operators(_) => {
+        | Command::Restore { .. } => {
             bail!("handled before the store is opened")
         }
+        Command::Operators(_) => bail!("handled by `run`, which knows the dashboard's URL"),
         Command::Init => environments::init(core, public_url, out).await,
         Command::Env(c) => environments::run(core, public_url, out, c).await,
         Command::ApiKeys(c) => environments::run_api_keys(core, out, c).await,

@@ -73,3 +73,35 @@ impl Core {
         Ok(self.active_signing_key(env)?.sign(claims)?)
     }
 }
+
+impl Core {
+    /// What the JWT template `source` adds to a token of the user with `email` (no organization),
+    /// with the registered claims Gatehouse sets shown as they would be: for the console's preview.
+    /// An invalid template or an unknown address is a validation error saying so.
+    pub fn preview_claims(&self, env: &LoadedEnvironment, source: &str, user: &User) -> Result<Map<String, Value>> {
+        let mut claims = if source.trim().is_empty() {
+            Map::new()
+        } else {
+            let template = crate::domain::jwt_template::JwtTemplate::parse(source)
+                .map_err(|e| Error::validation("content", "invalid_jwt_template", e.to_string()))?;
+            let context = json!({
+                "user": user.to_wire(),
+                "organization_id": null,
+                "organization": null,
+                "organization_membership": null,
+            });
+            template
+                .render(&context)
+                .map_err(|e| Error::validation("content", "invalid_jwt_template", e.to_string()))?
+        };
+        let iat = self.now() / 1000;
+        claims.insert("iss".into(), json!(self.config.issuer(&env.client_id)));
+        claims.insert("sub".into(), json!(user.id));
+        claims.insert("sid".into(), json!("session_…"));
+        claims.insert("jti".into(), json!("…"));
+        claims.insert("iat".into(), json!(iat));
+        claims.insert("exp".into(), json!(iat + env.settings.access_token_ttl_secs));
+        claims.insert("auth_time".into(), json!(iat));
+        Ok(claims)
+    }
+}

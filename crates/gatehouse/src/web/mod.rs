@@ -86,9 +86,11 @@ impl AppState {
     }
 }
 
-/// The surfaces, each a router over the shared state, by name.
-const SURFACES: &[(&str, fn() -> Router<AppState>)] =
-    &[("api", api::router), ("hosted", hosted::router), ("console", console::router)];
+/// A surface: its name and its router over the shared state.
+type Surface = (&'static str, fn() -> Router<AppState>);
+
+/// The surfaces, by name.
+const SURFACES: &[Surface] = &[("api", api::router), ("hosted", hosted::router), ("console", console::router)];
 
 /// The whole application, ready to serve (testable without a socket). The console is in it
 /// unless it has its own address or is off.

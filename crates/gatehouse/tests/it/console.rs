@@ -259,6 +259,12 @@ async fn every_page_answers_an_admin_and_sessions_are_short() {
         let html = res.text().await.unwrap();
         assert!(html.contains("Sign out"), "{path}");
     }
+    // The JWT template's preview for a chosen user.
+    app.create_user("ada@example.com").await;
+    let url = app.at("/dashboard/env/development/jwt-template?preview=ada@example.com");
+    let html = unescaped(&admin.get(&url).send().await.unwrap().text().await.unwrap());
+    assert!(html.contains(&format!("\"aud\": \"{}\"", app.client_id)) && html.contains("\"sub\": \"user_"), "{html}");
+
     // Settings go through the same checks as `gatehouse env set`.
     let settings = app.at("/dashboard/env/development/settings");
     let csrf = csrf_of(&admin, &settings).await;
@@ -338,4 +344,13 @@ async fn operator_links_work_once_and_first_start_links_ask_for_the_address() {
     sign_in(&app, &b, "first@example.com").await;
     let res = b.get(app.at("/dashboard/environments")).send().await.unwrap();
     assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn dashboard_off_serves_no_console() {
+    let app = TestApp::spawn_with(|c| c.web.dashboard = gatehouse::web::Dashboard::Off).await;
+    for path in ["/dashboard", "/dashboard/sign-in", "/dashboard/static/console.css"] {
+        let res = app.http.get(app.at(path)).send().await.unwrap();
+        assert_eq!(res.status(), 404, "{path}");
+    }
 }

@@ -159,17 +159,19 @@ fn link_expired() -> Response {
     )
 }
 
-fn setup_form(
-    state: &AppState,
-    headers: &HeaderMap,
-    status: StatusCode,
-    token: &str,
-    fixed_email: Option<&str>,
-    email: &str,
-    role: &str,
-    error: Option<&str>,
-) -> Response {
+/// What the operator-link form shows.
+struct SetupForm<'a> {
+    token: &'a str,
+    /// The link's own address, when it names one.
+    fixed_email: Option<&'a str>,
+    email: &'a str,
+    role: &'a str,
+    error: Option<&'a str>,
+}
+
+fn setup_form(state: &AppState, headers: &HeaderMap, status: StatusCode, form: SetupForm<'_>) -> Response {
     let (csrf_token, cookie) = page::form_token(headers, state.https());
+    let SetupForm { token, fixed_email, email, role, error } = form;
     let ctx = context! { token, fixed_email, email, role, error, csrf_token };
     let mut response = page::render_html(status, "console/setup.html", ctx);
     if let Some(cookie) = cookie {
@@ -187,16 +189,14 @@ pub async fn setup_page(
     let token = q.token.unwrap_or_default();
     let Some(invite) = state.core.find_operator_invite(&token).await? else { return Ok(link_expired()) };
     let email = invite.email.clone().unwrap_or_default();
-    Ok(setup_form(
-        &state,
-        &headers,
-        StatusCode::OK,
-        &token,
-        invite.email.as_deref(),
-        &email,
-        invite.role.as_str(),
-        None,
-    ))
+    let form = SetupForm {
+        token: &token,
+        fixed_email: invite.email.as_deref(),
+        email: &email,
+        role: invite.role.as_str(),
+        error: None,
+    };
+    Ok(setup_form(&state, &headers, StatusCode::OK, form))
 }
 
 /// `POST /dashboard/setup`: creates the operator with the chosen password, then sign-in.
@@ -208,16 +208,9 @@ pub async fn setup(State(state): State<AppState>, headers: HeaderMap, body: Byte
     let email = invite.email.clone().unwrap_or_else(|| get("email"));
     let role = invite.role.as_str();
     let retry = |error: &str| {
-        setup_form(
-            &state,
-            &headers,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &token,
-            invite.email.as_deref(),
-            &email,
-            role,
-            Some(error),
-        )
+        let form =
+            SetupForm { token: &token, fixed_email: invite.email.as_deref(), email: &email, role, error: Some(error) };
+        setup_form(&state, &headers, StatusCode::UNPROCESSABLE_ENTITY, form)
     };
     if !csrf::is_valid(&headers, state.https(), &get("csrf_token")) {
         return Ok(retry("This form expired. Please try again."));

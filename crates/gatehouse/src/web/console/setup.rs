@@ -366,6 +366,23 @@ const TEMPLATE_VARIABLES: &[(&str, &str)] = &[
     ("organization_membership.permissions", "The role's permissions."),
 ];
 
+#[derive(serde::Deserialize)]
+pub struct PreviewQuery {
+    /// The user whose token to preview (email).
+    preview: Option<String>,
+}
+
+/// The claims a user would get under `content`, as pretty JSON, or why there is no preview.
+async fn preview(state: &AppState, env: &LoadedEnvironment, content: &str, email: &str) -> Result<String, PageError> {
+    let Some(user) = state.core.find_user_by_email(env, email).await? else {
+        return Ok(format!("No user with the address {email} in {}.", env.name));
+    };
+    match state.core.preview_claims(env, content, &user) {
+        Ok(claims) => Ok(serde_json::to_string_pretty(&claims).unwrap_or_default()),
+        Err(e) => page::refusal(e),
+    }
+}
+
 async fn jwt_page(
     state: &AppState,
     console: &Console,
@@ -373,7 +390,12 @@ async fn jwt_page(
     status: StatusCode,
     content: &str,
     error: Option<&str>,
+    preview_email: Option<&str>,
 ) -> Result<Response, PageError> {
+    let preview = match preview_email.filter(|e| !e.trim().is_empty()) {
+        Some(email) => Some(preview(state, env, content, email.trim()).await?),
+        None => None,
+    };
     let variables: Vec<Value> = TEMPLATE_VARIABLES
         .iter()
         .map(|(name, about)| context! { name => format!("{{{{{name}}}}}"), about => *about })
@@ -382,6 +404,8 @@ async fn jwt_page(
         title => "JWT template",
         content,
         error,
+        preview,
+        preview_email,
         variables,
         client_id => &env.client_id,
         updated => (env.settings.jwt_template_updated_at > 0).then(|| when(env.settings.jwt_template_updated_at)),
@@ -394,10 +418,11 @@ pub async fn jwt_template(
     State(state): State<AppState>,
     console: Console,
     Path(env): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<PreviewQuery>,
 ) -> Result<Response, PageError> {
     let env = console.environment(&state, &env).await?;
     let content = env.settings.jwt_template.clone();
-    jwt_page(&state, &console, &env, StatusCode::OK, &content, None).await
+    jwt_page(&state, &console, &env, StatusCode::OK, &content, None, q.preview.as_deref()).await
 }
 
 /// `POST /dashboard/env/{env}/jwt-template`.
@@ -412,7 +437,8 @@ pub async fn save_jwt_template(
         Ok(_) => Ok(page::done(&state, &format!("{}/jwt-template", env_base(&env.name)), "JWT template saved.")),
         Err(e) => {
             let message = page::refusal(e)?;
-            jwt_page(&state, &change.console, &env, StatusCode::UNPROCESSABLE_ENTITY, &content, Some(&message)).await
+            jwt_page(&state, &change.console, &env, StatusCode::UNPROCESSABLE_ENTITY, &content, Some(&message), None)
+                .await
         }
     }
 }
