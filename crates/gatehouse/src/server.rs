@@ -351,6 +351,7 @@ pub async fn run(mut config: ServerConfig, announce: impl FnOnce(&ServerConfig, 
         tracing::warn!("browser apps: {warning}");
     }
     core.backfill_email_skeletons().await?;
+    core.prepare_search_keys().await?;
     if !core.has_smtp() {
         if startup.environments.iter().any(|e| !e.is_development()) {
             tracing::warn!(

@@ -1,6 +1,7 @@
 //! Domain types and pure rules: no IO, no HTTP, no SQL.
 
 pub mod audit;
+pub mod chart;
 pub mod client_address;
 pub mod cookie_policy;
 pub mod environment;
@@ -21,4 +22,5 @@ pub mod session;
 pub mod snippets;
 pub mod totp;
 pub mod user;
+pub mod user_search;
 pub mod webhook;

@@ -211,6 +211,15 @@ impl Core {
         Ok(self.store.email_look_alikes().await?.len())
     }
 
+    /// Gives every user stored before migration 15 their search keys (the console's search).
+    pub async fn prepare_search_keys(&self) -> Result<()> {
+        let filled = self.store.backfill_search_keys().await?;
+        if filled > 0 {
+            tracing::info!(users = filled, "search keys computed for users stored before the console's search");
+        }
+        Ok(())
+    }
+
     /// Groups of users (all environments) whose email addresses look alike.
     pub async fn email_look_alikes(&self) -> Result<Vec<LookAlikes>> {
         self.store.backfill_email_skeletons().await?;

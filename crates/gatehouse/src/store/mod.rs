@@ -18,6 +18,7 @@ mod factors;
 mod housekeeping;
 mod identities;
 mod impersonations;
+mod insights;
 mod invitations;
 mod organization_domains;
 mod organizations;
@@ -27,8 +28,10 @@ mod postgres_tls;
 mod providers;
 mod refresh_cache;
 mod rotations;
+mod session_admin;
 mod sessions;
 mod throttle;
+mod user_search;
 mod users;
 mod webhooks;
 
@@ -44,6 +47,7 @@ pub use factors::Ceremony;
 pub use housekeeping::PurgeReport;
 pub use identities::SocialLogin;
 pub use impersonations::{Impersonation, NewImpersonation};
+pub use insights::{DailyCount, EmailTrouble, UserEvent};
 pub use organization_domains::DomainChanges;
 pub use refresh_cache::DEFAULT_ENTRIES as DEFAULT_REFRESH_CACHE_ENTRIES;
 pub use sessions::{AuthCode, CodeOutcome, NewAuthCode, RefreshContext};
@@ -113,6 +117,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (10, "email skeletons", include_str!("../../migrations/0010_email_skeletons.sql")),
     (12, "audit and impersonation", include_str!("../../migrations/0012_audit_and_impersonation.sql")),
     (13, "organization domains", include_str!("../../migrations/0013_organization_domains.sql")),
+    (15, "console search", include_str!("../../migrations/0015_console_search.sql")),
 ];
 
 impl Store {

@@ -79,7 +79,7 @@ impl<'r> sqlx::Decode<'r, sqlx::Any> for AuthMethod {
     }
 }
 
-const SESSION_COLUMNS: &str = "id, environment_id, user_id, auth_method, ip_address, user_agent, expires_at, ended_at, created_at, updated_at, auth_time, organization_id, impersonator_email, impersonator_reason";
+pub(super) const SESSION_COLUMNS: &str = "id, environment_id, user_id, auth_method, ip_address, user_agent, expires_at, ended_at, created_at, updated_at, auth_time, organization_id, impersonator_email, impersonator_reason";
 
 /// Ends every session of `user_id` still open, inside the caller's transaction, and returns a
 /// `session.revoked` event for each one that was still live (expired ones just end).

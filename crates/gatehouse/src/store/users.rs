@@ -8,6 +8,7 @@ use crate::clock::Millis;
 use crate::domain::event::NewEvent;
 use crate::domain::listing::{ListOrder, UserPage, UserQuery};
 use crate::domain::user::{User, email_skeleton};
+use crate::domain::user_search::search_keys;
 
 /// Users of one environment whose addresses share a skeleton: `(id, email)` each.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,10 +64,11 @@ impl Store {
         {
             return Err(StoreError::Conflict("users.external_id"));
         }
+        let keys = search_keys(u);
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(&format!(
-            "INSERT INTO users ({USER_COLUMNS}, email_skeleton) \
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 \
+            "INSERT INTO users ({USER_COLUMNS}, email_skeleton, search_email, search_name, search_last) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18 \
              WHERE NOT EXISTS (SELECT 1 FROM users WHERE environment_id = $2 AND email_skeleton = $15)"
         ))
         .bind(&u.id)
@@ -84,6 +86,9 @@ impl Store {
         .bind(u.created_at)
         .bind(u.updated_at)
         .bind(email_skeleton(&u.email))
+        .bind(&keys.email)
+        .bind(&keys.name)
+        .bind(&keys.last_name)
         .execute(&mut *tx)
         .await
         .map_err(|e| conflict(e, "users.email"))?;
@@ -336,12 +341,13 @@ async fn update_user_in<'e, E>(executor: E, u: &User) -> StoreResult<bool>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
+    let keys = search_keys(u);
     // A new address must not look like another user's; an unchanged one stays as it is, even
     // beside a look-alike stored before the check existed.
     let updated = sqlx::query(
         "UPDATE users SET email = $1, email_verified = $2, first_name = $3, last_name = $4, profile_picture_url = $5, \
          external_id = $6, metadata = $7, locale = $8, password_hash = $9, last_sign_in_at = $10, updated_at = $11, \
-         email_skeleton = $14, version = version + 1 \
+         email_skeleton = $14, search_email = $15, search_name = $16, search_last = $17, version = version + 1 \
          WHERE id = $12 AND environment_id = $13 AND (email = $1 OR NOT EXISTS \
            (SELECT 1 FROM users o WHERE o.environment_id = $13 AND o.email_skeleton = $14 AND o.id <> $12))",
     )
@@ -359,6 +365,9 @@ where
     .bind(&u.id)
     .bind(&u.environment_id)
     .bind(email_skeleton(&u.email))
+    .bind(&keys.email)
+    .bind(&keys.name)
+    .bind(&keys.last_name)
     .execute(executor)
     .await
     .map_err(|e| conflict(e, "users.email"))?;

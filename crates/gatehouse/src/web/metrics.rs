@@ -98,6 +98,11 @@ impl Metrics {
         self.throttled.fetch_add(1, Relaxed);
     }
 
+    /// Requests refused by throttling since this process started (the console's home page).
+    pub fn throttled_total(&self) -> u64 {
+        self.throttled.load(Relaxed)
+    }
+
     /// The Prometheus text format (version 0.0.4).
     pub fn render(&self) -> String {
         let mut out = String::new();

@@ -23,7 +23,7 @@ fn browser() -> reqwest::Client {
 
 /// Creates an operator through a one-time link (the core call the CLI makes, then the setup
 /// page) and returns a browser signed in to the console.
-async fn operator(app: &TestApp, email: &str, role: OperatorRole) -> reqwest::Client {
+pub async fn operator(app: &TestApp, email: &str, role: OperatorRole) -> reqwest::Client {
     let token = app.core.invite_operator(Some(email), role).await.unwrap();
     let b = browser();
     let page = b.get(app.at(&format!("/dashboard/setup?token={token}"))).send().await.unwrap();
@@ -72,11 +72,11 @@ async fn sign_in(app: &TestApp, b: &reqwest::Client, email: &str) {
 }
 
 /// A page's HTML with minijinja's escapes of `/`, quotes and `&` undone, to search in.
-fn unescaped(html: &str) -> String {
+pub fn unescaped(html: &str) -> String {
     html.replace("&#x2f;", "/").replace("&quot;", "\"").replace("&#x27;", "'").replace("&amp;", "&")
 }
 
-async fn csrf_of(b: &reqwest::Client, url: &str) -> String {
+pub async fn csrf_of(b: &reqwest::Client, url: &str) -> String {
     let res = b.get(url).send().await.unwrap();
     assert_eq!(res.status(), 200);
     hidden(&res.text().await.unwrap(), "csrf_token")

@@ -30,13 +30,18 @@
 //! 6. Add the route to `router()` and, for a nav entry, a line to `NAV`. Call services only
 //!    through `state.core`, and pass `change.actor()` where a service asks who made a change.
 
+mod activity;
 mod assets;
 mod email;
 mod home;
+mod insights;
+mod organizations;
 mod page;
 mod session;
+mod sessions;
 mod settings;
 mod setup;
+mod users;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -94,6 +99,13 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("console/settings.html", include_str!("../../../templates/console/settings.html")),
     ("console/signing_keys.html", include_str!("../../../templates/console/signing_keys.html")),
     ("console/email.html", include_str!("../../../templates/console/email.html")),
+    ("console/home_insights.html", include_str!("../../../templates/console/home_insights.html")),
+    ("console/users.html", include_str!("../../../templates/console/users.html")),
+    ("console/user.html", include_str!("../../../templates/console/user.html")),
+    ("console/sessions.html", include_str!("../../../templates/console/sessions.html")),
+    ("console/organizations.html", include_str!("../../../templates/console/organizations.html")),
+    ("console/organization.html", include_str!("../../../templates/console/organization.html")),
+    ("console/activity.html", include_str!("../../../templates/console/activity.html")),
 ];
 
 /// The console's routes, all under `/dashboard`.
@@ -121,4 +133,20 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/env/{env}/signing-keys", get(settings::signing_keys))
         .route("/dashboard/env/{env}/signing-keys/rotate", post(settings::rotate_signing_key))
         .route("/dashboard/env/{env}/email", get(email::email))
+        // Users, sessions, organizations and activity.
+        .route("/dashboard/env/{env}/users", get(users::list).post(users::create))
+        .route("/dashboard/env/{env}/users/{id}", get(users::show))
+        .route("/dashboard/env/{env}/users/{id}/edit", post(users::edit))
+        .route("/dashboard/env/{env}/users/{id}/delete", post(users::delete))
+        .route("/dashboard/env/{env}/users/{id}/sessions/revoke", post(users::revoke_session))
+        .route("/dashboard/env/{env}/users/{id}/sessions/revoke-all", post(users::revoke_all_sessions))
+        .route("/dashboard/env/{env}/users/{id}/factors/remove", post(users::remove_factor))
+        .route("/dashboard/env/{env}/users/{id}/passkeys/remove", post(users::remove_passkey))
+        .route("/dashboard/env/{env}/users/{id}/send-reset", post(users::send_reset))
+        .route("/dashboard/env/{env}/users/{id}/send-verification", post(users::send_verification))
+        .route("/dashboard/env/{env}/sessions", get(sessions::list))
+        .route("/dashboard/env/{env}/sessions/revoke", post(sessions::revoke))
+        .route("/dashboard/env/{env}/organizations", get(organizations::list))
+        .route("/dashboard/env/{env}/organizations/{id}", get(organizations::show))
+        .route("/dashboard/activity", get(activity::activity))
 }

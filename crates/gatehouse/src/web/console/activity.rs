@@ -1,0 +1,144 @@
+//! The console's Activity page (`/dashboard/activity`): an environment's event log, newest
+//! first, filtered by type, with who made each change and the values before and after when
+//! the event carries them (the audit events of configuration changes).
+
+use axum::extract::{Query, State};
+use axum::response::Response;
+use minijinja::{Value, context};
+use serde::Deserialize;
+
+use super::page::{self, Console, PageError};
+use super::setup::when;
+use crate::domain::event::EVENT_TYPES;
+use crate::domain::listing::ListOrder;
+use crate::service::events::EventFilter;
+use crate::web::AppState;
+
+const PAGE_SIZE: u32 = 50;
+
+#[derive(Deserialize, Default)]
+pub struct ActivityQuery {
+    env: Option<String>,
+    #[serde(default, rename = "type")]
+    kind: String,
+    after: Option<String>,
+}
+
+/// Who made a change, from an event's `actor` (`{type, id, email}`), in a few words.
+fn actor_label(actor: &serde_json::Value) -> Option<String> {
+    let kind = actor["type"].as_str()?;
+    Some(match (kind, actor["email"].as_str(), actor["id"].as_str()) {
+        (_, Some(email), _) => email.to_owned(),
+        ("api_key", _, Some(id)) => format!("API key {id}"),
+        (kind, _, Some(id)) => format!("{kind} {id}"),
+        (kind, _, None) => kind.replace('_', " "),
+    })
+}
+
+/// What an event is about, in a few words: an email, a name, an ID.
+fn subject(data: &serde_json::Value) -> Option<String> {
+    let target = if data["target"].is_object() { &data["target"] } else { data };
+    ["email", "name", "uri", "origin", "endpoint_url", "id"]
+        .iter()
+        .find_map(|k| target[k].as_str().map(str::to_owned))
+        .or_else(|| data["user_id"].as_str().map(str::to_owned))
+}
+
+fn pretty(v: &serde_json::Value) -> Option<String> {
+    (!v.is_null()).then(|| serde_json::to_string_pretty(v).unwrap_or_default())
+}
+
+/// `GET /dashboard/activity?env=…&type=…`.
+pub async fn activity(
+    State(state): State<AppState>,
+    console: Console,
+    Query(query): Query<ActivityQuery>,
+) -> Result<Response, PageError> {
+    let environments = state.core.list_environments().await?;
+    let Some(env) = query
+        .env
+        .as_deref()
+        .and_then(|name| environments.iter().find(|e| e.name == name))
+        .or_else(|| environments.first())
+    else {
+        return Err(PageError::NotFound("There is no environment yet.".into()));
+    };
+    let kind = query.kind.trim().to_owned();
+    let filter = EventFilter {
+        events: if kind.is_empty() { Vec::new() } else { vec![kind.clone()] },
+        after: query.after.clone().filter(|a| !a.is_empty()),
+        limit: PAGE_SIZE,
+        order: Some(ListOrder::Desc),
+        ..Default::default()
+    };
+    let (events, error) = match state.core.list_events(env, filter).await {
+        Ok((events, has_more)) => (Some((events, has_more)), None),
+        Err(e) => (None, Some(page::refusal(e)?)),
+    };
+    let rows: Vec<Value> = events
+        .as_ref()
+        .map(|(events, _)| {
+            events
+                .iter()
+                .map(|e| {
+                    let data: serde_json::Value = serde_json::from_str(&e.data).unwrap_or_default();
+                    context! {
+                        at => when(e.created_at),
+                        event => &e.event,
+                        actor => actor_label(&data["actor"]),
+                        subject => subject(&data),
+                        before => pretty(&data["before"]),
+                        after => pretty(&data["after"]),
+                        data => serde_json::to_string_pretty(&data).unwrap_or_default(),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let next = events.as_ref().and_then(|(events, has_more)| {
+        events.last().filter(|_| *has_more).map(|last| {
+            super::users::href(
+                "/dashboard/activity",
+                &[("env", env.name.as_str()), ("type", kind.as_str()), ("after", last.id.as_str())],
+            )
+        })
+    });
+    let ctx = context! {
+        title => "Activity",
+        activity_env => &env.name,
+        activity_envs => environments.iter().map(|e| e.name.clone()).collect::<Vec<_>>(),
+        kind => &kind,
+        types => EVENT_TYPES.to_vec(),
+        events => rows,
+        error,
+        next,
+        first => query.after.is_some().then(|| super::users::href(
+            "/dashboard/activity",
+            &[("env", env.name.as_str()), ("type", kind.as_str())],
+        )),
+    };
+    console.render(&state, "console/activity.html", None, "activity", ctx).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn actors_and_subjects_read_plainly() {
+        assert_eq!(
+            actor_label(&json!({"type": "operator", "id": "u1", "email": "ops@x.io"})).as_deref(),
+            Some("ops@x.io")
+        );
+        assert_eq!(actor_label(&json!({"type": "api_key", "id": "key_1"})).as_deref(), Some("API key key_1"));
+        assert_eq!(actor_label(&json!({"type": "cli"})).as_deref(), Some("cli"));
+        assert_eq!(actor_label(&json!(null)), None);
+        assert_eq!(subject(&json!({"object": "user", "email": "a@x.io", "id": "user_1"})).as_deref(), Some("a@x.io"));
+        assert_eq!(
+            subject(&json!({"target": {"type": "cors_origin", "origin": "https://x.io"}})).as_deref(),
+            Some("https://x.io")
+        );
+        assert_eq!(subject(&json!({"type": "password", "user_id": "user_9"})).as_deref(), Some("user_9"));
+    }
+}

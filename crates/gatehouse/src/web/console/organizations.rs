@@ -1,0 +1,117 @@
+//! The console's Organizations pages (`/dashboard/env/{env}/organizations…`): the list (search
+//! by part of the name) and one organization with its members, roles and invitations.
+//! Read-only here: organizations are changed through the API or `gatehouse orgs`.
+
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use minijinja::context;
+use serde::Deserialize;
+
+use super::page::{Console, PageError};
+use super::setup::when;
+use crate::domain::listing::{Cursor, ListOrder, MembershipQuery, OrganizationQuery};
+use crate::web::AppState;
+
+const PAGE_SIZE: u32 = 50;
+/// Members, invitations shown on an organization's page (the API pages through more).
+const SHOWN: u32 = 100;
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: String,
+    after: Option<String>,
+    before: Option<String>,
+}
+
+fn is_id(text: &str) -> bool {
+    !text.is_empty() && text.len() <= 64 && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// `GET /dashboard/env/{env}/organizations`.
+pub async fn list(
+    State(state): State<AppState>,
+    console: Console,
+    Path(env): Path<String>,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, PageError> {
+    let env = console.environment(&state, &env).await?;
+    let q: String = query.q.trim().chars().take(200).collect();
+    let before = query.before.filter(|c| is_id(c));
+    let after = query.after.filter(|c| is_id(c)).filter(|_| before.is_none());
+    let moved = before.is_some() || after.is_some();
+    let backward = before.is_some();
+    let cursor = Cursor { limit: PAGE_SIZE, before, after, order: ListOrder::Desc };
+    let search = Some(q.clone()).filter(|s| !s.is_empty());
+    let page = state.core.list_organizations(&env, OrganizationQuery { search, cursor }).await?;
+    let base = format!("/dashboard/env/{}/organizations", env.name);
+    let link = |key: &str, id: &str| super::users::href(&base, &[("q", q.as_str()), (key, id)]);
+    let (more_after, more_before) = if backward { (true, page.has_more) } else { (page.has_more, moved) };
+    let organizations: Vec<minijinja::Value> = page
+        .items
+        .iter()
+        .map(|o| {
+            context! {
+                id => &o.id, name => &o.name, external_id => &o.external_id, require_mfa => o.require_mfa,
+                created => when(o.created_at),
+            }
+        })
+        .collect();
+    let ctx = context! {
+        title => "Organizations",
+        q => &q,
+        organizations,
+        next => page.items.last().filter(|_| more_after).map(|o| link("after", &o.id)),
+        previous => page.items.first().filter(|_| more_before).map(|o| link("before", &o.id)),
+    };
+    console.render(&state, "console/organizations.html", Some(&env.name), "organizations", ctx).await
+}
+
+/// `GET /dashboard/env/{env}/organizations/{id}`.
+pub async fn show(
+    State(state): State<AppState>,
+    console: Console,
+    Path((env, id)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let env = console.environment(&state, &env).await?;
+    let org = state.core.get_organization(&env, &id).await?;
+    let cursor = || Cursor { limit: SHOWN, before: None, after: None, order: ListOrder::Desc };
+    let members = state
+        .core
+        .list_memberships(
+            &env,
+            MembershipQuery {
+                user_id: None,
+                organization_id: Some(org.id.clone()),
+                statuses: Vec::new(),
+                cursor: cursor(),
+            },
+        )
+        .await?;
+    let roles = state.core.list_roles(&env, Some(&org.id)).await?;
+    let invitations = state.core.list_invitations(&env, Some(&org.id), None, cursor()).await?;
+    let ctx = context! {
+        title => &org.name,
+        org => context! {
+            id => &org.id, name => &org.name, external_id => &org.external_id, require_mfa => org.require_mfa,
+            outside_profiles => org.allow_profiles_outside_organization, created => when(org.created_at),
+            metadata => (!org.metadata.is_empty()).then(|| serde_json::to_string_pretty(&org.metadata).unwrap_or_default()),
+        },
+        members => members.items.iter().map(|m| context! {
+            user_id => &m.user.id, email => &m.user.email, name => m.user.display_name(),
+            status => m.membership.status.as_str(), roles => &m.membership.role_slugs, since => when(m.membership.created_at),
+        }).collect::<Vec<_>>(),
+        more_members => members.has_more,
+        roles => roles.iter().map(|r| context! {
+            slug => &r.slug, name => &r.name, description => &r.description, permissions => &r.permissions,
+            own => r.organization_id.is_some(),
+        }).collect::<Vec<_>>(),
+        invitations => invitations.items.iter().map(|i| context! {
+            email => &i.invitation.email, state => i.state.as_str(), role => &i.invitation.role_slug,
+            sent => when(i.invitation.created_at), expires => when(i.invitation.expires_at),
+        }).collect::<Vec<_>>(),
+        more_invitations => invitations.has_more,
+        organizations => format!("/dashboard/env/{}/organizations", env.name),
+    };
+    console.render(&state, "console/organization.html", Some(&env.name), "organizations", ctx).await
+}
