@@ -161,6 +161,21 @@ async fn admins_change_things_viewers_cannot_and_csrf_is_checked() {
     assert_eq!(res.status(), 303);
     let page = unescaped(&admin.get(&cors).send().await.unwrap().text().await.unwrap());
     assert!(page.contains("https://app.example.com") && page.contains("Added https://app.example.com."));
+    // The change is in the audit trail with the operator as its actor, and on the Activity page.
+    let env = app.core.environment_by_name("development").await.unwrap();
+    let filter = gatehouse::service::events::EventFilter {
+        events: vec!["gatehouse.cors_origin.created".into()],
+        limit: 10,
+        ..Default::default()
+    };
+    let (trail, _) = app.core.list_events(&env, filter).await.unwrap();
+    let data: serde_json::Value = serde_json::from_str(&trail[0].data).unwrap();
+    assert_eq!(data["actor"]["type"], "operator", "{data}");
+    assert_eq!(data["actor"]["email"], "root@example.com", "{data}");
+    assert_eq!(data["after"]["origin"], "https://app.example.com", "{data}");
+    let activity = admin.get(app.at("/dashboard/activity?env=development&type=audit")).send().await.unwrap();
+    let activity = unescaped(&activity.text().await.unwrap());
+    assert!(activity.contains("gatehouse.cors_origin.created") && activity.contains("root@example.com"), "{activity}");
     let res = admin
         .post(app.at("/dashboard/env/development/cors/add"))
         .form(&[("csrf_token", csrf.as_str()), ("value", "not an origin")])

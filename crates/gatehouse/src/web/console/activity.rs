@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::page::{self, Console, PageError};
 use super::setup::when;
+use crate::domain::audit::AUDIT_EVENT_TYPES;
 use crate::domain::event::EVENT_TYPES;
 use crate::domain::listing::ListOrder;
 use crate::service::events::EventFilter;
@@ -64,8 +65,11 @@ pub async fn activity(
         return Err(PageError::NotFound("There is no environment yet.".into()));
     };
     let kind = query.kind.trim().to_owned();
+    // "audit" is every configuration change (`gatehouse.*`, listed only when asked for).
+    let audit = kind == "audit";
     let filter = EventFilter {
-        events: if kind.is_empty() { Vec::new() } else { vec![kind.clone()] },
+        events: if kind.is_empty() || audit { Vec::new() } else { vec![kind.clone()] },
+        audit,
         after: query.after.clone().filter(|a| !a.is_empty()),
         limit: PAGE_SIZE,
         order: Some(ListOrder::Desc),
@@ -108,7 +112,7 @@ pub async fn activity(
         activity_env => &env.name,
         activity_envs => environments.iter().map(|e| e.name.clone()).collect::<Vec<_>>(),
         kind => &kind,
-        types => EVENT_TYPES.to_vec(),
+        types => EVENT_TYPES.iter().chain(AUDIT_EVENT_TYPES).copied().collect::<Vec<&str>>(),
         events => rows,
         error,
         next,
