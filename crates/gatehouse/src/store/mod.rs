@@ -96,11 +96,9 @@ pub struct Store {
     backend: Backend,
 }
 
-/// Frames (4 KiB pages) in the SQLite write-ahead log above which a checkpoint rewinds it
-/// (a log of at most ~128 MiB). A rewind holds writes back for two fsyncs, so it sets how often
-/// writes stall: at 4096 frames that was every second or two under refresh load, and the stalls
-/// were the refresh p99 (issue 13.7, BENCHMARKS.md); at 32768 it is every ten seconds or so.
-const WAL_RESTART_FRAMES: i64 = 32_768;
+/// Frames (4 KiB pages) in the SQLite write-ahead log above which a checkpoint rewinds it.
+/// (32768 was tried for the refresh tail, issue 13.7: no change in p99, so the log stays small.)
+const WAL_RESTART_FRAMES: i64 = 4096;
 /// How long a restarting checkpoint may hold writes back waiting for the writer or readers.
 const RESTART_PATIENCE_MS: u32 = 200;
 
