@@ -87,7 +87,7 @@ impl Store {
     /// `window_after` and which counted at least `at_least` attempts.
     pub async fn count_throttle_counters(&self, prefix: &str, window_after: Millis, at_least: i64) -> StoreResult<i64> {
         let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM throttle WHERE substr(key, 1, $1) = $2 AND window_start > $3 AND count >= $4",
+            "SELECT COUNT(*) FROM throttle WHERE substr(key, 1, CAST($1 AS INTEGER)) = $2 AND window_start > $3 AND count >= $4",
         )
         .bind(i64::try_from(prefix.chars().count()).unwrap_or(i64::MAX))
         .bind(prefix)
