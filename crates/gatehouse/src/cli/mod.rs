@@ -11,6 +11,7 @@ mod migrate_store;
 mod operators;
 mod organizations;
 mod providers;
+mod resource_types;
 mod tokens;
 mod users;
 mod webhooks;
@@ -212,6 +213,9 @@ enum Command {
     /// Roles and permissions of the environment and of organizations.
     #[command(subcommand)]
     Roles(organizations::RoleCommand),
+    /// Resource types of the authorization resources: add, list, remove.
+    #[command(subcommand)]
+    ResourceTypes(resource_types::ResourceTypeCommand),
     /// Upstream sign-in providers (Google, Microsoft, GitHub, Apple, GitLab, OpenID Connect).
     #[command(subcommand)]
     Providers(Box<providers::ProviderCommand>),
@@ -564,6 +568,7 @@ async fn command(core: &Core, public_url: &str, out: &Output, command: Command) 
         Command::Orgs(c) => organizations::run_orgs(core, out, c).await,
         Command::Members(c) => organizations::run_members(core, out, c).await,
         Command::Roles(c) => organizations::run_roles(core, out, c).await,
+        Command::ResourceTypes(c) => resource_types::run(core, out, c).await,
         Command::Emails { env, limit } => email::list(core, out, env.as_deref(), limit).await,
         Command::Email(c) => email::run(core, out, c).await,
         Command::Users(c) => users::run(core, out, c).await,

@@ -6,6 +6,7 @@ use clap::Subcommand;
 use serde_json::{Value, json};
 
 use super::{EnvArg, Output};
+use crate::domain::audit::Actor;
 use crate::domain::listing::{Cursor, ListOrder, MembershipQuery, OrganizationQuery};
 use crate::domain::organization::{DomainState, MembershipStatus, OrganizationDomain, normalize_domain};
 use crate::service::Core;
@@ -194,6 +195,13 @@ pub(super) enum RoleCommand {
         slug: String,
         #[arg(long)]
         org: String,
+        #[command(flatten)]
+        scope: EnvArg,
+    },
+    /// Remove an environment role (not the default `member`, nor one a membership holds or a
+    /// role assignment gives); records `role.deleted`.
+    Remove {
+        slug: String,
         #[command(flatten)]
         scope: EnvArg,
     },
@@ -482,6 +490,11 @@ pub(super) async fn run_roles(core: &Core, out: &Output, command: RoleCommand) -
             let env = scope.load(core).await?;
             core.delete_organization_role(&env, &org, &slug).await.map_err(service_error)?;
             out.print(json!({"deleted": slug}), || format!("Deleted role {slug}."));
+        }
+        RoleCommand::Remove { slug, scope } => {
+            let env = scope.load(core).await?;
+            core.delete_environment_role(&env, &slug, &Actor::Cli).await.map_err(service_error)?;
+            out.print(json!({"deleted": slug}), || format!("Removed role {slug}."));
         }
         RoleCommand::CreatePermission { slug, name, description, scope } => {
             let env = scope.load(core).await?;

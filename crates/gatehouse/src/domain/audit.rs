@@ -40,6 +40,7 @@ pub const AUDIT_EVENT_TYPES: &[&str] = &[
     "gatehouse.operator.created",
     "gatehouse.operator.updated",
     "gatehouse.operator.deleted",
+    "gatehouse.role.deleted",
 ];
 
 /// What a secret shows as in an audit payload.

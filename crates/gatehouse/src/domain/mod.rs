@@ -18,6 +18,7 @@ pub mod provider;
 pub mod public_key;
 pub mod redirect;
 pub mod refresh_token;
+pub mod resource;
 pub mod session;
 pub mod snippets;
 pub mod totp;

@@ -112,6 +112,12 @@ pub enum Duplicate {
     OrganizationDomain,
     /// Another organization of the environment has this domain verified.
     VerifiedDomain,
+    /// The organization has a resource of this type and external ID.
+    ResourceExternalId,
+    /// The membership holds this role on the resource already.
+    RoleAssignment,
+    /// The environment has a resource type of this slug.
+    ResourceType,
 }
 
 /// Why the domain refused a request.
@@ -139,6 +145,10 @@ pub enum Rejection {
     Invitation(InvitationProblem),
     /// Verifying a domain that is verified already.
     DomainAlreadyVerified,
+    /// Deleting a resource that has child resources or role assignments, without cascade.
+    ResourceHasDependents,
+    /// Removing a role (or resource type) that is still in use, or the default role.
+    InUse,
 }
 
 /// Why an invitation was refused (WorkOS's codes).
@@ -243,6 +253,18 @@ impl From<StoreError> for Error {
             StoreError::Conflict("organization_domains.verified") => Error::Conflict {
                 what: Duplicate::VerifiedDomain,
                 message: "The domain is verified by another organization of this environment.".into(),
+            },
+            StoreError::Conflict("authorization_resources.external_id") => Error::Conflict {
+                what: Duplicate::ResourceExternalId,
+                message: "The organization already has a resource of this type with this external_id.".into(),
+            },
+            StoreError::Conflict("role_assignments.role") => Error::Conflict {
+                what: Duplicate::RoleAssignment,
+                message: "The organization membership already has this role on this resource.".into(),
+            },
+            StoreError::Conflict("resource_types.slug") => Error::Conflict {
+                what: Duplicate::ResourceType,
+                message: "A resource type with this slug already exists.".into(),
             },
             StoreError::Conflict("passkeys.credential_id") => {
                 Error::Conflict { what: Duplicate::Passkey, message: "This passkey is already registered.".into() }

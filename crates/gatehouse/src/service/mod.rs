@@ -22,6 +22,7 @@ pub mod organizations;
 pub mod passkeys;
 pub mod password_reset;
 pub mod pending;
+pub mod resources;
 pub mod sessions;
 pub mod sign_up;
 pub mod social;

@@ -22,6 +22,7 @@ mod insights;
 mod invitations;
 mod organization_domains;
 mod organizations;
+mod resources;
 mod outbox;
 mod pending;
 mod postgres_tls;
@@ -49,6 +50,7 @@ pub use identities::SocialLogin;
 pub use impersonations::{Impersonation, NewImpersonation};
 pub use insights::{DailyCount, EmailTrouble, UserEvent};
 pub use organization_domains::DomainChanges;
+pub use resources::{ResourceDeletion, ResourceQuery, RoleDeletion};
 pub use refresh_cache::DEFAULT_ENTRIES as DEFAULT_REFRESH_CACHE_ENTRIES;
 pub use sessions::{AuthCode, CodeOutcome, NewAuthCode, RefreshContext};
 pub use throttle::Attempt;
@@ -116,6 +118,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (12, "audit and impersonation", include_str!("../../migrations/0012_audit_and_impersonation.sql")),
     (13, "organization domains", include_str!("../../migrations/0013_organization_domains.sql")),
     (15, "console search", include_str!("../../migrations/0015_console_search.sql")),
+    (19, "authorization resources", include_str!("../../migrations/0019_authorization_resources.sql")),
 ];
 
 impl Store {

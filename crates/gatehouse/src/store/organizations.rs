@@ -15,7 +15,7 @@ use crate::ids::new_id;
 
 const ORG_COLUMNS: &str = "id, environment_id, name, external_id, metadata, allow_profiles_outside_organization, \
      require_mfa, domain_auto_join, created_at, updated_at";
-const MEMBERSHIP_COLUMNS: &str =
+pub(super) const MEMBERSHIP_COLUMNS: &str =
     "id, environment_id, organization_id, user_id, status, role_slugs, created_at, updated_at";
 const ROLE_COLUMNS: &str =
     "id, environment_id, organization_id, slug, name, description, permissions, created_at, updated_at";
@@ -48,7 +48,7 @@ fn organization_from_row(row: &AnyRow) -> StoreResult<Organization> {
     })
 }
 
-fn membership_from_row(row: &AnyRow) -> StoreResult<Membership> {
+pub(super) fn membership_from_row(row: &AnyRow) -> StoreResult<Membership> {
     let status: String = row.try_get("status")?;
     let roles: String = row.try_get("role_slugs")?;
     Ok(Membership {
@@ -96,7 +96,7 @@ fn page_sql(sql: &mut String, args: &mut Vec<String>, cursor: &Cursor, id_column
 }
 
 /// Runs a keyset page query and maps its rows.
-async fn fetch_page<T>(
+pub(super) async fn fetch_page<T>(
     pool: &sqlx::AnyPool,
     mut sql: String,
     mut args: Vec<String>,
@@ -338,6 +338,14 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        sqlx::query(
+            "DELETE FROM role_assignments WHERE organization_membership_id IN \
+             (SELECT id FROM organization_memberships WHERE organization_id = $1)",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM authorization_resources WHERE organization_id = $1").bind(id).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM organization_memberships WHERE organization_id = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -483,6 +491,10 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let done =
             sqlx::query("DELETE FROM organization_memberships WHERE id = $1").bind(&m.id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM role_assignments WHERE organization_membership_id = $1")
+            .bind(&m.id)
+            .execute(&mut *tx)
+            .await?;
         end_sessions_in(&mut tx, &m.organization_id, Some(&m.user_id), now).await?;
         if done.rows_affected() == 1 {
             super::events::record_in(&mut tx, &m.environment_id, now, events).await?;

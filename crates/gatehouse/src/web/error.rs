@@ -103,6 +103,8 @@ fn rejection_code(reason: Rejection) -> ErrorCode {
         Rejection::NotAMember => ErrorCode::OrganizationMembershipNotFound,
         Rejection::MembershipPending => ErrorCode::CannotReactivatePendingMembership,
         Rejection::DomainAlreadyVerified => ErrorCode::DomainAlreadyVerified,
+        Rejection::ResourceHasDependents => ErrorCode::ResourceHasDependents,
+        Rejection::InUse => ErrorCode::InUse,
         Rejection::Invitation(problem) => match problem {
             InvitationProblem::AlreadyInvitedToOrganization => ErrorCode::EmailAlreadyInvitedToOrganization,
             InvitationProblem::AlreadyMember => ErrorCode::UserAlreadyOrganizationMember,
@@ -137,6 +139,9 @@ fn duplicate_code(what: Duplicate) -> ErrorCode {
         Duplicate::Permission => ErrorCode::PermissionAlreadyExists,
         Duplicate::OrganizationDomain => ErrorCode::DomainAlreadyExists,
         Duplicate::VerifiedDomain => ErrorCode::DomainVerifiedByOtherOrganization,
+        Duplicate::ResourceExternalId => ErrorCode::AuthorizationResourceExternalIdConflict,
+        Duplicate::RoleAssignment => ErrorCode::RoleAssignmentAlreadyExists,
+        Duplicate::ResourceType => ErrorCode::ResourceTypeAlreadyExists,
     }
 }
 

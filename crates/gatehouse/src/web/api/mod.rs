@@ -16,6 +16,7 @@ mod lists;
 mod memberships;
 mod organization_domains;
 mod organizations;
+mod resources;
 mod sessions;
 mod social;
 mod users;
@@ -47,6 +48,7 @@ pub fn router() -> Router<AppState> {
         .merge(organization_domains::router())
         .merge(memberships::router())
         .merge(authorization::router())
+        .merge(resources::router())
         .merge(invitations::router())
 }
 

@@ -138,6 +138,18 @@ error_codes! {
     /// Reactivating a membership whose invitation is not yet accepted.
     CannotReactivatePendingMembership => BAD_REQUEST, Coded, "cannot_reactivate_pending_organization_membership";
 
+    // ---- Authorization resources and role assignments ----
+    /// The organization has a resource of this type and external ID (WorkOS's code).
+    AuthorizationResourceExternalIdConflict => CONFLICT, Coded, "authorization_resource_external_id_conflict";
+    /// Deleting a resource with children or role assignments without `cascade_delete` (WorkOS's code).
+    ResourceHasDependents => CONFLICT, Coded, "resource_has_dependents";
+    /// The membership holds this role on the resource already.
+    RoleAssignmentAlreadyExists => CONFLICT, Coded, "role_assignment_already_exists";
+    /// `gatehouse resource-types add` with a slug that exists.
+    ResourceTypeAlreadyExists => CONFLICT, Coded, "resource_type_already_exists";
+    /// Removing a role or resource type that is still used (the CLI).
+    InUse => CONFLICT, Coded, "in_use";
+
     // ---- Limits and the server ----
     /// Throttled (with `Retry-After`).
     RateLimitExceeded => TOO_MANY_REQUESTS, Coded, "rate_limit_exceeded";

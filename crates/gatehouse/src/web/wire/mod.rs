@@ -19,6 +19,7 @@ mod keys;
 mod list;
 mod one_time_codes;
 mod organizations;
+mod resources;
 mod session;
 mod social;
 mod user;
@@ -38,6 +39,7 @@ pub use one_time_codes::{EmailVerification, MagicAuth, PasswordReset};
 pub use organizations::{
     Invitation, Organization, OrganizationDomain, OrganizationMembership, Permission, Role, RoleList,
 };
+pub use resources::{AuthorizationCheck, AuthorizationResource, RoleAssignment};
 pub use session::Session;
 pub use social::{Identity, OAuthProvider};
 pub use user::User;

@@ -598,3 +598,36 @@ fn webhook_objects() {
     };
     snapshot("webhook_delivery", WebhookDelivery::from(&delivery));
 }
+
+#[test]
+fn authorization_resource_objects() {
+    use crate::domain::resource::{Resource, RoleAssignment as DomainAssignment};
+    use crate::service::resources::AssignmentView;
+    let resource = Resource {
+        id: "authz_resource_01JGGGGGGGGGGGGGGGGGGGGGGG".into(),
+        environment_id: "env_1".into(),
+        organization_id: "org_01JBBBBBBBBBBBBBBBBBBBBBBB".into(),
+        resource_type_slug: "project".into(),
+        external_id: "proj-456".into(),
+        name: "Website Redesign".into(),
+        description: None,
+        parent_resource_id: Some("authz_resource_01JHHHHHHHHHHHHHHHHHHHHHHH".into()),
+        created_at: T0,
+        updated_at: T1,
+    };
+    snapshot("authorization_resource", AuthorizationResource::from(&resource));
+    let view = AssignmentView {
+        assignment: DomainAssignment {
+            id: "role_assignment_01JJJJJJJJJJJJJJJJJJJJJJJJ".into(),
+            environment_id: "env_1".into(),
+            organization_membership_id: "om_01JKKKKKKKKKKKKKKKKKKKKKKK".into(),
+            role_slug: "editor".into(),
+            resource_id: resource.id.clone(),
+            created_at: T0,
+            updated_at: T0,
+        },
+        resource,
+    };
+    snapshot("role_assignment", RoleAssignment::from(&view));
+    snapshot("authorization_check", AuthorizationCheck { authorized: true });
+}
