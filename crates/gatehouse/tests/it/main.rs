@@ -26,6 +26,7 @@ mod metrics;
 mod mfa;
 mod organization_domains;
 mod organizations;
+mod authorization_resources;
 mod postgres_tls;
 mod readiness;
 mod security;
