@@ -42,7 +42,9 @@ pub(super) async fn run(core: &Core, out: &Output, command: ResourceTypeCommand)
             let env = scope.load(core).await?;
             let types = core.list_resource_types(&env).await.map_err(failed)?;
             let data: Vec<_> = types.iter().map(|t| json!({"slug": t.slug, "name": t.name})).collect();
-            out.print(json!(data), || types.iter().map(|t| format!("{}  {}", t.slug, t.name)).collect::<Vec<_>>().join("\n"));
+            out.print(json!(data), || {
+                types.iter().map(|t| format!("{}  {}", t.slug, t.name)).collect::<Vec<_>>().join("\n")
+            });
         }
         ResourceTypeCommand::Remove { slug, scope } => {
             let env = scope.load(core).await?;

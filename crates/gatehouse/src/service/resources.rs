@@ -135,9 +135,7 @@ impl Core {
         }
         let used = self.store.count_resources_of_type(&env.id, slug).await?;
         if used > 0 {
-            return Err(in_use(format!(
-                "Resource type '{slug}' is used by {used} resource(s); delete them first."
-            )));
+            return Err(in_use(format!("Resource type '{slug}' is used by {used} resource(s); delete them first.")));
         }
         Err(not_found("ResourceType", slug))
     }
@@ -279,7 +277,12 @@ impl Core {
         Ok(self.store.list_resources(&env.id, &q).await?)
     }
 
-    pub async fn update_resource(&self, env: &Environment, t: &ResourceTarget, patch: ResourcePatch) -> Result<Resource> {
+    pub async fn update_resource(
+        &self,
+        env: &Environment,
+        t: &ResourceTarget,
+        patch: ResourcePatch,
+    ) -> Result<Resource> {
         let mut r = self.get_resource(env, t).await?;
         if let Some(name) = patch.name {
             check_text("name", &name, 48)?;
@@ -402,7 +405,12 @@ impl Core {
     // ---- checks and listings ----
 
     /// The permission slugs `membership` has on `resource` (none if it is not active).
-    async fn permissions_on(&self, env: &Environment, membership: &Membership, resource: &Resource) -> Result<Vec<String>> {
+    async fn permissions_on(
+        &self,
+        env: &Environment,
+        membership: &Membership,
+        resource: &Resource,
+    ) -> Result<Vec<String>> {
         if membership.status != MembershipStatus::Active {
             return Ok(Vec::new());
         }
@@ -494,7 +502,8 @@ impl Core {
         if direct {
             let mut ids: Vec<String> = Vec::new();
             for a in self.store.assignments_on_resource(&resource.id).await? {
-                let grants = resolve_role(&roles, &a.role_slug).is_some_and(|r| r.permissions.iter().any(|p| p == permission_slug));
+                let grants = resolve_role(&roles, &a.role_slug)
+                    .is_some_and(|r| r.permissions.iter().any(|p| p == permission_slug));
                 if grants && !ids.contains(&a.organization_membership_id) {
                     ids.push(a.organization_membership_id);
                 }

@@ -345,7 +345,10 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM authorization_resources WHERE organization_id = $1").bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM authorization_resources WHERE organization_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM organization_memberships WHERE organization_id = $1")
             .bind(id)
             .execute(&mut *tx)

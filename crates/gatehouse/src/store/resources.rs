@@ -106,15 +106,17 @@ impl Store {
 
     /// `Conflict("resource_types.slug")` when the slug is taken.
     pub async fn insert_resource_type(&self, t: &ResourceType) -> StoreResult<()> {
-        sqlx::query("INSERT INTO resource_types (id, environment_id, slug, name, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&t.id)
-            .bind(&t.environment_id)
-            .bind(&t.slug)
-            .bind(&t.name)
-            .bind(t.created_at)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| conflict(e, "resource_types.slug"))?;
+        sqlx::query(
+            "INSERT INTO resource_types (id, environment_id, slug, name, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&t.id)
+        .bind(&t.environment_id)
+        .bind(&t.slug)
+        .bind(&t.name)
+        .bind(t.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict(e, "resource_types.slug"))?;
         Ok(())
     }
 
@@ -318,17 +320,19 @@ impl Store {
 
     /// `Conflict("role_assignments.role")` when the membership holds this role on the resource.
     pub async fn insert_role_assignment(&self, a: &RoleAssignment) -> StoreResult<()> {
-        sqlx::query(&format!("INSERT INTO role_assignments ({ASSIGNMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
-            .bind(&a.id)
-            .bind(&a.environment_id)
-            .bind(&a.organization_membership_id)
-            .bind(&a.role_slug)
-            .bind(&a.resource_id)
-            .bind(a.created_at)
-            .bind(a.updated_at)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| conflict(e, "role_assignments.role"))?;
+        sqlx::query(&format!(
+            "INSERT INTO role_assignments ({ASSIGNMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        ))
+        .bind(&a.id)
+        .bind(&a.environment_id)
+        .bind(&a.organization_membership_id)
+        .bind(&a.role_slug)
+        .bind(&a.resource_id)
+        .bind(a.created_at)
+        .bind(a.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict(e, "role_assignments.role"))?;
         Ok(())
     }
 
@@ -346,7 +350,11 @@ impl Store {
     }
 
     /// The role assignments of a membership on any of `resource_ids`.
-    pub async fn assignments_on(&self, membership_id: &str, resource_ids: &[String]) -> StoreResult<Vec<RoleAssignment>> {
+    pub async fn assignments_on(
+        &self,
+        membership_id: &str,
+        resource_ids: &[String],
+    ) -> StoreResult<Vec<RoleAssignment>> {
         if resource_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -420,7 +428,12 @@ impl Store {
 
     /// Deletes an environment role no membership holds and no role assignment gives, with its
     /// events, in one transaction.
-    pub async fn delete_environment_role(&self, r: &Role, now: Millis, events: &[NewEvent]) -> StoreResult<RoleDeletion> {
+    pub async fn delete_environment_role(
+        &self,
+        r: &Role,
+        now: Millis,
+        events: &[NewEvent],
+    ) -> StoreResult<RoleDeletion> {
         let mut tx = self.pool.begin().await?;
         // Memberships keep their role slugs as a JSON list (`["member","admin"]`); a slug has no
         // quote, and `_` is escaped for LIKE.

@@ -88,7 +88,8 @@ async fn resources_crud_hierarchy_and_validation() {
         async move { app.api(Method::POST, "/authorization/resources", Some(body)).await }
     };
     let (status, dup) =
-        post(json!({"organization_id": acme, "resource_type_slug": "project", "external_id": "p-1", "name": "X"})).await;
+        post(json!({"organization_id": acme, "resource_type_slug": "project", "external_id": "p-1", "name": "X"}))
+            .await;
     assert_eq!((status, dup["code"].as_str()), (409, Some("authorization_resource_external_id_conflict")));
     let (status, unknown) =
         post(json!({"organization_id": acme, "resource_type_slug": "folder", "external_id": "f", "name": "X"})).await;
@@ -141,7 +142,11 @@ async fn resources_crud_hierarchy_and_validation() {
     let (_, all) = app.api(Method::GET, &format!("/authorization/resources?organization_id={acme}"), None).await;
     assert_eq!(ids(&all).len(), 3);
     let (_, projects) = app
-        .api(Method::GET, &format!("/authorization/resources?resource_type_slug=project&parent_resource_id={ws_id}"), None)
+        .api(
+            Method::GET,
+            &format!("/authorization/resources?resource_type_slug=project&parent_resource_id={ws_id}"),
+            None,
+        )
         .await;
     assert_eq!(ids(&projects).len(), 2);
     let by_parent = format!(
@@ -185,8 +190,11 @@ async fn role_assignments_checks_and_listings() {
     }
     create(&app, "/authorization/roles", json!({"slug": "viewer", "name": "Viewer"})).await;
     create(&app, "/authorization/roles", json!({"slug": "editor", "name": "Editor"})).await;
-    let grants =
-        [("viewer", json!(["doc:read"])), ("editor", json!(["doc:read", "doc:write"])), ("admin", json!(["doc:delete"]))];
+    let grants = [
+        ("viewer", json!(["doc:read"])),
+        ("editor", json!(["doc:read", "doc:write"])),
+        ("admin", json!(["doc:delete"])),
+    ];
     for (role, perms) in grants {
         let path = format!("/authorization/roles/{role}/permissions");
         let (status, _) = app.api(Method::PUT, &path, Some(json!({"permissions": perms}))).await;
@@ -286,7 +294,7 @@ async fn role_assignments_checks_and_listings() {
 
     let writable = format!("{om_resources}?permission_slug=doc:write&parent_resource_id={ws_id}");
     let (_, writable) = app.api(Method::GET, &writable, None).await;
-    assert_eq!(ids(&writable), [p1_id.clone()]);
+    assert_eq!(ids(&writable), [p1_id.as_str()]);
     let readable = format!(
         "{om_resources}?permission_slug=doc:read&parent_resource_type_slug=workspace&parent_resource_external_id=ws"
     );
@@ -296,7 +304,7 @@ async fn role_assignments_checks_and_listings() {
     expected.reverse();
     assert_eq!(ids(&readable), expected, "newest first");
     let (_, roots) = app.api(Method::GET, &format!("{om_resources}?permission_slug=doc:read"), None).await;
-    assert_eq!(ids(&roots), [ws_id.clone()]);
+    assert_eq!(ids(&roots), [ws_id.as_str()]);
     let (status, _) = app.api(Method::GET, &om_resources, None).await;
     assert_eq!(status, 422, "permission_slug is required");
 
@@ -309,12 +317,12 @@ async fn role_assignments_checks_and_listings() {
         }
     };
     let members = format!("/authorization/resources/{p1_id}/organization_memberships");
-    assert_eq!(who(format!("{members}?permission_slug=doc:read")).await, [alice.clone()]);
+    assert_eq!(who(format!("{members}?permission_slug=doc:read")).await, [alice.as_str()]);
     let p2_members = format!("/authorization/resources/{}/organization_memberships", p2["id"].as_str().unwrap());
-    assert_eq!(who(format!("{p2_members}?permission_slug=doc:read")).await, [alice.clone()], "inherited");
+    assert_eq!(who(format!("{p2_members}?permission_slug=doc:read")).await, [alice.as_str()], "inherited");
     assert!(who(format!("{p2_members}?permission_slug=doc:read&assignment=direct")).await.is_empty());
-    assert_eq!(who(format!("{members}?permission_slug=doc:write&assignment=direct")).await, [alice.clone()]);
-    assert_eq!(who(format!("{members}?permission_slug=doc:delete")).await, [bob.clone()]);
+    assert_eq!(who(format!("{members}?permission_slug=doc:write&assignment=direct")).await, [alice.as_str()]);
+    assert_eq!(who(format!("{members}?permission_slug=doc:delete")).await, [bob.as_str()]);
     let ext_members = format!("/authorization/organizations/{acme}/resources/project/p1/organization_memberships");
     let (_, full) = app.api(Method::GET, &format!("{ext_members}?permission_slug=doc:read"), None).await;
     assert_eq!(full["data"][0]["user"]["email"], "alice@example.com");

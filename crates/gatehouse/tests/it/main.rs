@@ -7,6 +7,7 @@ mod support;
 
 mod api;
 mod audit;
+mod authorization_resources;
 mod connections;
 mod console;
 mod console_users;
@@ -26,7 +27,6 @@ mod metrics;
 mod mfa;
 mod organization_domains;
 mod organizations;
-mod authorization_resources;
 mod postgres_tls;
 mod readiness;
 mod security;

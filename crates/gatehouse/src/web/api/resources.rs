@@ -15,8 +15,8 @@ use super::lists::ListParams;
 use crate::domain::listing::Page;
 use crate::domain::resource::Resource;
 use crate::service::Error;
-use crate::service::resources::{NewResource, ResourceFilter, ResourcePatch, ResourceRef, ResourceTarget};
 use crate::service::organizations::MembershipView;
+use crate::service::resources::{NewResource, ResourceFilter, ResourcePatch, ResourceRef, ResourceTarget};
 use crate::web::AppState;
 use crate::web::error::ApiError;
 use crate::web::wire;
@@ -109,11 +109,9 @@ fn named(
             "invalid",
             format!("Send {id_key}, or {external_key} with {type_key}, not both."),
         )),
-        (None, _, _) => Err(Error::validation(
-            external_key,
-            "required",
-            format!("{external_key} and {type_key} go together."),
-        )),
+        (None, _, _) => {
+            Err(Error::validation(external_key, "required", format!("{external_key} and {type_key} go together.")))
+        }
     }
 }
 
@@ -121,7 +119,11 @@ fn named(
 fn body_resource(body: &Map<String, Value>) -> Result<ResourceRef, Error> {
     let keys = ("resource_id", "resource_external_id", "resource_type_slug");
     named(text(body, keys.0)?, text(body, keys.1)?, text(body, keys.2)?, keys)?.ok_or_else(|| {
-        Error::validation("resource_id", "required", "resource_id, or resource_external_id with resource_type_slug, is required.")
+        Error::validation(
+            "resource_id",
+            "required",
+            "resource_id, or resource_external_id with resource_type_slug, is required.",
+        )
     })
 }
 
@@ -253,13 +255,20 @@ async fn delete_external(
 
 // ---- who has access ----
 
-async fn members(state: &AppState, env: &crate::domain::environment::Environment, t: ResourceTarget, query: Option<String>) -> Result<Response, ApiError> {
+async fn members(
+    state: &AppState,
+    env: &crate::domain::environment::Environment,
+    t: ResourceTarget,
+    query: Option<String>,
+) -> Result<Response, ApiError> {
     let q = Params::new(query);
     let paging = q.paging();
     let direct = match q.get("assignment").as_deref() {
         None | Some("indirect") => false,
         Some("direct") => true,
-        Some(_) => return Err(Error::validation("assignment", "invalid", "assignment must be direct or indirect.").into()),
+        Some(_) => {
+            return Err(Error::validation("assignment", "invalid", "assignment must be direct or indirect.").into());
+        }
     };
     let permission = q.required("permission_slug")?;
     let page = state.core.memberships_for_resource(env, &t, &permission, direct, paging.cursor()?).await?;
@@ -309,8 +318,7 @@ async fn resources_for_membership(
     let permission = q.required("permission_slug")?;
     let keys = ("parent_resource_id", "parent_resource_external_id", "parent_resource_type_slug");
     let parent = named(q.get(keys.0), q.get(keys.1), q.get(keys.2), keys)?;
-    let page =
-        state.core.resources_for_membership(&env, &om, &permission, parent.as_ref(), paging.cursor()?).await?;
+    let page = state.core.resources_for_membership(&env, &om, &permission, parent.as_ref(), paging.cursor()?).await?;
     Ok(resource_page(&page, &paging))
 }
 
