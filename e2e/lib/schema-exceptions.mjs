@@ -23,6 +23,7 @@ export const OWN_ENDPOINTS = [
   { method: '*', path: /^\/dev\/emails$/, reason: 'Gatehouse\'s development outbox (no SMTP needed on a fresh machine)' },
   { method: '*', path: '/health', reason: 'Gatehouse\'s health check' },
   { method: 'OPTIONS', path: /.*/, reason: 'CORS preflights (e.g. Next.js prefetching a route that redirects to /user_management/authorize) are not operations; the document does not describe them' },
+  { method: 'GET', path: /^\/authorization\/(resources\/[^/]+|organizations\/[^/]+\/resources\/[^/]+\/[^/]+)\/role_assignments$/, reason: 'the node SDK\'s `authorization.listRoleAssignmentsForResource` and `listResourceRoleAssignments` call these paths, which WorkOS\'s OpenAPI document does not list; they answer a RoleAssignmentList like GET /authorization/organization_memberships/{id}/role_assignments, which is checked' },
   { method: 'GET', path: /^\/authorization\/resources\/[^/]+\/organization_memberships\/[^/]+\/permissions$/, reason: 'the node SDK\'s `authorization.listEffectivePermissions` calls this path, which WorkOS\'s OpenAPI document does not list; the document\'s own path for it (GET /authorization/organization_memberships/{id}/resources/{resource_id}/permissions) answers the same list and is checked' },
   { method: '*', path: /^\/authkit\//, reason: 'Gatehouse\'s hosted pages (WorkOS hosts AuthKit on its own domain with its own internal API); their JSON endpoints (passkey options) serve only the pages\' own script' },
 ];

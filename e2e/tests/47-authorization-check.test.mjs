@@ -107,6 +107,19 @@ test('resources, role assignments, check and the listings', async (t) => {
   const assignments = await all(authz.listRoleAssignments({ organizationMembershipId: om.id }));
   assert.deepEqual(assignments.map((a) => a.role.slug).sort(), [`editor-${stamp}`, `viewer-${stamp}`]);
 
+  const onWorkspace = await authz.listRoleAssignments({ organizationMembershipId: om.id, resourceId: ws.id });
+  assert.deepEqual(onWorkspace.data.map((a) => a.id), [viewer.id]);
+  const onProjects = await authz.listRoleAssignments({ organizationMembershipId: om.id, resourceTypeSlug: 'project' });
+  assert.deepEqual(onProjects.data.map((a) => a.role.slug), [`editor-${stamp}`]);
+  if (typeof authz.listRoleAssignmentsForResource === 'function') {
+    const forResource = await authz.listRoleAssignmentsForResource({ resourceId: ws.id });
+    assert.deepEqual(forResource.data.map((a) => a.organizationMembershipId), [om.id]);
+    const byExternalId = await authz.listResourceRoleAssignments({
+      organizationId: org.id, resourceTypeSlug: 'project', externalId: 'p1', roleSlug: `editor-${stamp}`,
+    });
+    assert.deepEqual(byExternalId.data.map((a) => a.resource.id), [p1.id]);
+  }
+
   const effective = await authz.listEffectivePermissions({ organizationMembershipId: om.id, resourceId: p1.id });
   assert.deepEqual(effective.data.map((p) => p.slug).sort(), [read.slug, write.slug].sort());
   const effectiveExt = await authz.listEffectivePermissionsByExternalId({

@@ -50,6 +50,17 @@ pub struct RoleAssignment {
     pub updated_at: Millis,
 }
 
+/// Filters of a role-assignment list (each `None` leaves it open).
+#[derive(Debug, Default)]
+pub struct AssignmentQuery {
+    pub membership_id: Option<String>,
+    pub resource_id: Option<String>,
+    /// Resources with this external ID (of any type unless `resource_type_slug` says).
+    pub resource_external_id: Option<String>,
+    pub resource_type_slug: Option<String>,
+    pub role_slug: Option<String>,
+}
+
 /// A resource type's slug: like a permission's (1 to 48 lower-case letters, digits or `-_`),
 /// and never `organization`, the type WorkOS gives the organization itself.
 pub fn is_valid_resource_type_slug(slug: &str) -> bool {

@@ -16,8 +16,8 @@ use crate::domain::event::NewEvent;
 use crate::domain::listing::{Cursor, Page};
 use crate::domain::organization::{DEFAULT_ROLE, Membership, MembershipStatus, Permission, Role};
 use crate::domain::resource::{
-    MAX_DEPTH, Resource, ResourceType, RoleAssignment, effective_permissions, is_valid_resource_type_slug,
-    page_in_memory, resolve_role,
+    AssignmentQuery, MAX_DEPTH, Resource, ResourceType, RoleAssignment, effective_permissions,
+    is_valid_resource_type_slug, page_in_memory, resolve_role,
 };
 use crate::ids::new_id;
 use crate::store::{ResourceDeletion, ResourceQuery, RoleDeletion};
@@ -352,24 +352,47 @@ impl Core {
         Ok(AssignmentView { assignment, resource })
     }
 
+    /// A membership's role assignments, optionally only those on one resource (by ID), on
+    /// resources of an external ID and/or type.
     pub async fn list_role_assignments(
         &self,
         env: &Environment,
         membership_id: &str,
+        mut q: AssignmentQuery,
         cursor: Cursor,
     ) -> Result<Page<AssignmentView>> {
         let membership = self.membership_of(env, membership_id).await?;
-        let page = self.store.list_role_assignments(&env.id, &membership.id, &cursor).await?;
+        q.membership_id = Some(membership.id);
+        self.assignment_views(env, &q, cursor).await
+    }
+
+    /// The role assignments on one resource (every membership's), optionally of one role.
+    pub async fn list_resource_role_assignments(
+        &self,
+        env: &Environment,
+        t: &ResourceTarget,
+        role_slug: Option<String>,
+        cursor: Cursor,
+    ) -> Result<Page<AssignmentView>> {
+        let resource = self.get_resource(env, t).await?;
+        let q = AssignmentQuery { resource_id: Some(resource.id), role_slug, ..Default::default() };
+        self.assignment_views(env, &q, cursor).await
+    }
+
+    async fn assignment_views(
+        &self,
+        env: &Environment,
+        q: &AssignmentQuery,
+        cursor: Cursor,
+    ) -> Result<Page<AssignmentView>> {
+        let page = self.store.list_role_assignments(&env.id, q, &cursor).await?;
         let mut resources: HashMap<String, Resource> = HashMap::new();
         let mut items = Vec::with_capacity(page.items.len());
         for assignment in page.items {
-            if !resources.contains_key(&assignment.resource_id) {
-                match self.store.find_resource(&env.id, &assignment.resource_id).await? {
-                    Some(r) => {
-                        resources.insert(r.id.clone(), r);
-                    }
-                    None => continue,
-                }
+            if !resources.contains_key(&assignment.resource_id)
+                && let Some(r) = self.store.find_resource(&env.id, &assignment.resource_id).await?
+            {
+                resources.insert(r.id.clone(), r);
             }
             if let Some(resource) = resources.get(&assignment.resource_id).cloned() {
                 items.push(AssignmentView { assignment, resource });

@@ -603,9 +603,20 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes an organization's role with the role assignments that give it, in one transaction.
     pub async fn delete_role(&self, r: &Role, now: Millis, events: &[NewEvent]) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query("DELETE FROM roles WHERE id = $1").bind(&r.id).execute(&mut *tx).await?;
+        if let Some(org) = &r.organization_id {
+            sqlx::query(
+                "DELETE FROM role_assignments WHERE role_slug = $1 AND organization_membership_id IN \
+                 (SELECT id FROM organization_memberships WHERE organization_id = $2)",
+            )
+            .bind(&r.slug)
+            .bind(org)
+            .execute(&mut *tx)
+            .await?;
+        }
         if done.rows_affected() == 1 {
             super::events::record_in(&mut tx, &r.environment_id, now, events).await?;
         }

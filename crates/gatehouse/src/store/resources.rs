@@ -10,7 +10,7 @@ use crate::clock::Millis;
 use crate::domain::event::NewEvent;
 use crate::domain::listing::{Cursor, Page};
 use crate::domain::organization::{Membership, Role};
-use crate::domain::resource::{MAX_DEPTH, Resource, ResourceType, RoleAssignment};
+use crate::domain::resource::{AssignmentQuery, MAX_DEPTH, Resource, ResourceType, RoleAssignment};
 
 const RESOURCE_COLUMNS: &str = "id, environment_id, organization_id, resource_type_slug, external_id, name, \
      description, parent_resource_id, created_at, updated_at";
@@ -336,16 +336,40 @@ impl Store {
         Ok(())
     }
 
+    /// A page of role assignments matching `q`.
     pub async fn list_role_assignments(
         &self,
         environment_id: &str,
-        membership_id: &str,
+        q: &AssignmentQuery,
         cursor: &Cursor,
     ) -> StoreResult<Page<RoleAssignment>> {
-        let sql = format!(
-            "SELECT {ASSIGNMENT_COLUMNS} FROM role_assignments WHERE environment_id = $1 AND organization_membership_id = $2"
-        );
-        let args = vec![environment_id.to_owned(), membership_id.to_owned()];
+        let mut sql = format!("SELECT {ASSIGNMENT_COLUMNS} FROM role_assignments WHERE environment_id = $1");
+        let mut args = vec![environment_id.to_owned()];
+        for (column, value) in [
+            ("organization_membership_id", &q.membership_id),
+            ("resource_id", &q.resource_id),
+            ("role_slug", &q.role_slug),
+        ] {
+            if let Some(v) = value {
+                args.push(v.clone());
+                sql.push_str(&format!(" AND {column} = ${}", args.len()));
+            }
+        }
+        if let Some(external_id) = &q.resource_external_id {
+            args.push(external_id.clone());
+            let mut inner = format!("SELECT id FROM authorization_resources WHERE external_id = ${}", args.len());
+            if let Some(kind) = &q.resource_type_slug {
+                args.push(kind.clone());
+                inner.push_str(&format!(" AND resource_type_slug = ${}", args.len()));
+            }
+            sql.push_str(&format!(" AND resource_id IN ({inner})"));
+        } else if let Some(kind) = &q.resource_type_slug {
+            args.push(kind.clone());
+            sql.push_str(&format!(
+                " AND resource_id IN (SELECT id FROM authorization_resources WHERE resource_type_slug = ${})",
+                args.len()
+            ));
+        }
         fetch_page(self.reader(), sql, args, cursor, "id", assignment_from_row).await
     }
 

@@ -277,6 +277,29 @@ async fn role_assignments_checks_and_listings() {
     assert_eq!(next["data"][0]["role"]["slug"], "editor");
     assert_eq!(next["list_metadata"]["after"], Value::Null);
 
+    let filtered = |query: String| {
+        let app = &app;
+        async move {
+            let (status, list) = app.api(Method::GET, &query, None).await;
+            assert_eq!(status, 200, "{list}");
+            list["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["role"]["slug"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(filtered(format!("{assignments}?resource_id={ws_id}")).await, ["viewer"]);
+    assert_eq!(filtered(format!("{assignments}?resource_type_slug=project")).await, ["editor"]);
+    assert_eq!(filtered(format!("{assignments}?resource_external_id=p1&resource_type_slug=project")).await, ["editor"]);
+    assert!(filtered(format!("{assignments}?resource_external_id=p2")).await.is_empty());
+    let on_p1 = format!("/authorization/resources/{p1_id}/role_assignments");
+    assert_eq!(filtered(on_p1.clone()).await, ["editor"]);
+    assert!(filtered(format!("{on_p1}?role_slug=viewer")).await.is_empty());
+    let on_ws = format!("/authorization/organizations/{acme}/resources/workspace/ws/role_assignments");
+    assert_eq!(filtered(on_ws).await, ["viewer"]);
+
     let om_resources = format!("/authorization/organization_memberships/{alice}/resources");
     let perms_path = format!("{om_resources}/{p1_id}/permissions");
     let (status, perms) = app.api(Method::GET, &perms_path, None).await;
@@ -413,4 +436,30 @@ async fn removing_an_environment_role_records_role_deleted() {
     assert_eq!(audit["data"]["actor"]["type"], "cli");
     assert_eq!(audit["data"]["target"], json!({"type": "role", "id": "temp"}));
     assert_eq!(audit["data"]["before"]["slug"], "temp");
+
+    // An organization's own role takes its assignments with it when deleted.
+    create(&app, "/authorization/permissions", json!({"slug": "doc:read", "name": "Read"})).await;
+    let org_roles = format!("/authorization/organizations/{acme}/roles");
+    create(&app, &org_roles, json!({"slug": "org-reader", "name": "Reader"})).await;
+    let (status, _) = app
+        .api(Method::PUT, &format!("{org_roles}/org-reader/permissions"), Some(json!({"permissions": ["doc:read"]})))
+        .await;
+    assert_eq!(status, 200);
+    let assignments = format!("/authorization/organization_memberships/{om}/role_assignments");
+    create(&app, &assignments, json!({"role_slug": "org-reader", "resource_id": ws["id"]})).await;
+    let check = format!("/authorization/organization_memberships/{om}/check");
+    let body = json!({"permission_slug": "doc:read", "resource_id": ws["id"]});
+    let (_, answer) = app.api(Method::POST, &check, Some(body.clone())).await;
+    assert_eq!(answer["authorized"], true);
+    let (status, _) = app.api(Method::DELETE, &format!("{org_roles}/org-reader"), None).await;
+    assert_eq!(status, 204);
+    create(&app, &org_roles, json!({"slug": "org-reader", "name": "Reader again"})).await;
+    let (status, _) = app
+        .api(Method::PUT, &format!("{org_roles}/org-reader/permissions"), Some(json!({"permissions": ["doc:read"]})))
+        .await;
+    assert_eq!(status, 200);
+    let (_, answer) = app.api(Method::POST, &check, Some(body)).await;
+    assert_eq!(answer["authorized"], false, "the old assignment went with the deleted role");
+    let (_, listed) = app.api(Method::GET, &assignments, None).await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1, "only the `assigned` role's");
 }

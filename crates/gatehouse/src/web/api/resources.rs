@@ -13,10 +13,12 @@ use super::extract::{ApiKeyEnvironment, WireBody};
 use super::fields::{nullable_text, required_text, text};
 use super::lists::ListParams;
 use crate::domain::listing::Page;
-use crate::domain::resource::Resource;
+use crate::domain::resource::{AssignmentQuery, Resource};
 use crate::service::Error;
 use crate::service::organizations::MembershipView;
-use crate::service::resources::{NewResource, ResourceFilter, ResourcePatch, ResourceRef, ResourceTarget};
+use crate::service::resources::{
+    AssignmentView, NewResource, ResourceFilter, ResourcePatch, ResourceRef, ResourceTarget,
+};
 use crate::web::AppState;
 use crate::web::error::ApiError;
 use crate::web::wire;
@@ -26,6 +28,13 @@ pub(super) fn router() -> Router<AppState> {
         .route("/authorization/resources", get(list_resources).post(create_resource))
         .route("/authorization/resources/{id}", get(read_resource).patch(update_resource).delete(delete_resource))
         .route("/authorization/resources/{id}/organization_memberships", get(members_of_resource))
+        // The node SDK's `listRoleAssignmentsForResource` and `listResourceRoleAssignments`
+        // (not in the OpenAPI document).
+        .route("/authorization/resources/{id}/role_assignments", get(assignments_of_resource))
+        .route(
+            "/authorization/organizations/{org}/resources/{rtype}/{external_id}/role_assignments",
+            get(assignments_of_external),
+        )
         // The node SDK's `listEffectivePermissions` path (the OpenAPI document has the one under
         // organization_memberships below).
         .route("/authorization/resources/{id}/organization_memberships/{om}/permissions", get(sdk_permissions))
@@ -365,17 +374,58 @@ async fn permissions_by_external_id(
 
 // ---- role assignments ----
 
+fn assignment_page(page: &Page<AssignmentView>, params: &ListParams) -> Response {
+    let ids: Vec<&str> = page.items.iter().map(|v| v.assignment.id.as_str()).collect();
+    let data = page.items.iter().map(wire::RoleAssignment::from).collect();
+    axum::Json(wire::List::page(data, &ids, params.page(page.has_more))).into_response()
+}
+
 async fn list_assignments(
     State(state): State<AppState>,
     ApiKeyEnvironment(env): ApiKeyEnvironment,
     Path(om): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let paging = Params::new(query).paging();
-    let page = state.core.list_role_assignments(&env, &om, paging.cursor()?).await?;
-    let ids: Vec<&str> = page.items.iter().map(|v| v.assignment.id.as_str()).collect();
-    let data = page.items.iter().map(wire::RoleAssignment::from).collect();
-    Ok(axum::Json(wire::List::page(data, &ids, paging.page(page.has_more))).into_response())
+    let q = Params::new(query);
+    let paging = q.paging();
+    let filter = AssignmentQuery {
+        resource_id: q.get("resource_id"),
+        resource_external_id: q.get("resource_external_id"),
+        resource_type_slug: q.get("resource_type_slug"),
+        ..Default::default()
+    };
+    let page = state.core.list_role_assignments(&env, &om, filter, paging.cursor()?).await?;
+    Ok(assignment_page(&page, &paging))
+}
+
+async fn resource_assignments(
+    state: &AppState,
+    env: &crate::domain::environment::Environment,
+    t: ResourceTarget,
+    query: Option<String>,
+) -> Result<Response, ApiError> {
+    let q = Params::new(query);
+    let paging = q.paging();
+    let page = state.core.list_resource_role_assignments(env, &t, q.get("role_slug"), paging.cursor()?).await?;
+    Ok(assignment_page(&page, &paging))
+}
+
+async fn assignments_of_resource(
+    State(state): State<AppState>,
+    ApiKeyEnvironment(env): ApiKeyEnvironment,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    resource_assignments(&state, &env, ResourceTarget::Id(id), query).await
+}
+
+async fn assignments_of_external(
+    State(state): State<AppState>,
+    ApiKeyEnvironment(env): ApiKeyEnvironment,
+    Path((org, rtype, external_id)): Path<(String, String, String)>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    resource_assignments(&state, &env, external(org, rtype, external_id), query).await
 }
 
 async fn assign(
