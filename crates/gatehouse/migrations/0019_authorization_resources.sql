@@ -1,7 +1,8 @@
 -- WorkOS's resource-based authorization (issue 12): resource types (configured with
 -- `gatehouse resource-types`, as WorkOS configures them in its dashboard), resources of an
 -- organization in a hierarchy (`parent_resource_id`), and role assignments that give an
--- organization membership a role on one resource (and, by inheritance, its descendants).
+-- organization membership a role on one resource (and, by inheritance, its descendants);
+-- they go with the membership (a deleted user's included) and with the resource.
 CREATE TABLE resource_types (
     id TEXT PRIMARY KEY,
     environment_id TEXT NOT NULL REFERENCES environments(id),
@@ -30,9 +31,9 @@ CREATE INDEX authorization_resources_by_environment ON authorization_resources (
 CREATE TABLE role_assignments (
     id TEXT PRIMARY KEY,
     environment_id TEXT NOT NULL REFERENCES environments(id),
-    organization_membership_id TEXT NOT NULL,
+    organization_membership_id TEXT NOT NULL REFERENCES organization_memberships(id) ON DELETE CASCADE,
     role_slug TEXT NOT NULL,
-    resource_id TEXT NOT NULL,
+    resource_id TEXT NOT NULL REFERENCES authorization_resources(id) ON DELETE CASCADE,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
     UNIQUE (organization_membership_id, role_slug, resource_id)

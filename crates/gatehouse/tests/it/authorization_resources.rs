@@ -423,6 +423,16 @@ async fn removing_an_environment_role_records_role_deleted() {
     assert!(refused.contains("1 role assignment"), "{refused}");
     let missing = app.core.delete_environment_role(&env, "ghost", &Actor::Cli).await.unwrap_err().to_string();
     assert!(missing.contains("not found"), "{missing}");
+    // A deleted user's memberships take their role assignments with them.
+    let gone = member(&app, "gone@example.com", &acme, "member").await;
+    let gone_assignments = format!("/authorization/organization_memberships/{gone}/role_assignments");
+    create(&app, &gone_assignments, json!({"role_slug": "temp", "resource_id": ws["id"]})).await;
+    let (_, gone_membership) =
+        app.api(Method::GET, &format!("/user_management/organization_memberships/{gone}"), None).await;
+    let user = gone_membership["user_id"].as_str().unwrap();
+    let (status, _) = app.api(Method::DELETE, &format!("/user_management/users/{user}"), None).await;
+    assert_eq!(status, 204);
+    assert!(missing.contains("not found"), "{missing}");
 
     app.core.delete_environment_role(&env, "temp", &Actor::Cli).await.unwrap();
     let (status, _) = app.api(Method::GET, "/authorization/roles/temp", None).await;

@@ -42,6 +42,8 @@ async fn fill_empty_tables(url: &str) {
                 "user_id" => Some("SELECT id FROM users WHERE email = 'factors@example.com'"),
                 "factor_id" => Some("SELECT id FROM auth_factors"),
                 "organization_id" => Some("SELECT id FROM organizations"),
+                "organization_membership_id" => Some("SELECT id FROM organization_memberships"),
+                "resource_id" => Some("SELECT id FROM authorization_resources"),
                 _ => None,
             };
             values.push(match (parent, kind.as_str()) {
