@@ -338,13 +338,7 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "DELETE FROM role_assignments WHERE organization_membership_id IN \
-             (SELECT id FROM organization_memberships WHERE organization_id = $1)",
-        )
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        // Role assignments go with the resources and memberships (foreign keys, cascading).
         sqlx::query("DELETE FROM authorization_resources WHERE organization_id = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -489,15 +483,12 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes a membership and ends its user's sessions in the organization, atomically.
+    /// Deletes a membership (its role assignments cascade) and ends its user's sessions in the
+    /// organization, atomically.
     pub async fn delete_membership(&self, m: &Membership, now: Millis, events: &[NewEvent]) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         let done =
             sqlx::query("DELETE FROM organization_memberships WHERE id = $1").bind(&m.id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM role_assignments WHERE organization_membership_id = $1")
-            .bind(&m.id)
-            .execute(&mut *tx)
-            .await?;
         end_sessions_in(&mut tx, &m.organization_id, Some(&m.user_id), now).await?;
         if done.rows_affected() == 1 {
             super::events::record_in(&mut tx, &m.environment_id, now, events).await?;
