@@ -248,6 +248,10 @@ enum Command {
         /// Only changes made by this actor: an API key's ID, `cli`, an operator's ID or `system`.
         #[arg(long)]
         actor: Option<String>,
+        /// The operators' audit trail (`gatehouse.operator.*`: links, new operators, removals,
+        /// roles, the two-factor requirement) instead of an environment's (implies --audit).
+        #[arg(long, conflicts_with = "env")]
+        operators: bool,
     },
     /// Signs in to the app as a user: prints a one-time link (valid 15 minutes) that, opened
     /// in the operator's browser, sends it to the app, whose next sign-in comes back as the
@@ -557,8 +561,8 @@ async fn command(core: &Core, public_url: &str, out: &Output, command: Command) 
         Command::Keys(c) => tokens::run_keys(core, out, c).await,
         Command::Providers(c) => providers::run(core, out, *c).await,
         Command::Webhooks(c) => webhooks::run(core, out, c).await,
-        Command::Events { env, types, after, since, until, desc, limit, audit, actor } => {
-            let query = webhooks::EventsQuery { env, types, after, since, until, desc, limit, audit, actor };
+        Command::Events { env, types, after, since, until, desc, limit, audit, actor, operators } => {
+            let query = webhooks::EventsQuery { env, types, after, since, until, desc, limit, audit, actor, operators };
             webhooks::list_events(core, out, query).await
         }
         Command::Orgs(c) => organizations::run_orgs(core, out, c).await,

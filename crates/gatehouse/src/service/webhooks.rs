@@ -22,6 +22,7 @@ use super::error::{Duplicate, FieldError, Rejection};
 use super::{Core, Error, Result};
 use crate::clock::Millis;
 use crate::crypto::secrets::{random_token, webhook_signature};
+use crate::domain::audit::{Actor, audit_event, diff, target};
 use crate::domain::environment::Environment;
 use crate::domain::event::{Event, NewEvent, is_known_type};
 use crate::domain::webhook::{DISABLE_AFTER_MS, Delivery, WebhookEndpoint, backoff_ms, check_url_shape, delivery_body};
@@ -164,6 +165,15 @@ fn check_events(events: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// An endpoint as the audit trail shows it: everything but its secret.
+fn endpoint_audit(e: &WebhookEndpoint) -> serde_json::Value {
+    serde_json::json!({
+        "endpoint_url": e.endpoint_url,
+        "events": e.events,
+        "status": e.status(),
+    })
+}
+
 fn secret_purpose(id: &str) -> String {
     format!("webhook-secret:{id}")
 }
@@ -224,6 +234,7 @@ impl Core {
         env: &Environment,
         endpoint_url: &str,
         events: Vec<String>,
+        actor: &Actor,
     ) -> Result<WebhookEndpoint> {
         check_events(&events)?;
         let endpoint_url = self.check_endpoint_url(endpoint_url).await?;
@@ -245,7 +256,14 @@ impl Core {
             created_at: now,
             updated_at: now,
         };
-        self.store.insert_webhook_endpoint(&endpoint, &sealed).await.map_err(Core::duplicate)?;
+        let event = audit_event(
+            "gatehouse.webhook_endpoint.created",
+            actor,
+            target("webhook_endpoint", &endpoint.id),
+            serde_json::Value::Null,
+            endpoint_audit(&endpoint),
+        );
+        self.store.insert_webhook_endpoint(&endpoint, &sealed, &[event]).await.map_err(Core::duplicate)?;
         tracing::info!(webhook.id = %endpoint.id, environment = %env.name, "webhook endpoint created");
         Ok(endpoint)
     }
@@ -279,8 +297,10 @@ impl Core {
         env: &Environment,
         id: &str,
         patch: EndpointPatch,
+        actor: &Actor,
     ) -> Result<WebhookEndpoint> {
         let mut endpoint = self.get_webhook_endpoint(env, id).await?;
+        let old = endpoint_audit(&endpoint);
         if let Some(events) = patch.events {
             check_events(&events)?;
             endpoint.events = events;
@@ -296,14 +316,30 @@ impl Core {
             endpoint.enabled = enabled;
         }
         endpoint.updated_at = self.now().max(endpoint.updated_at + 1);
-        if !self.store.update_webhook_endpoint(&endpoint, &[]).await.map_err(Core::duplicate)? {
+        let (before, after) = diff(&old, &endpoint_audit(&endpoint));
+        let event = audit_event(
+            "gatehouse.webhook_endpoint.updated",
+            actor,
+            target("webhook_endpoint", &endpoint.id),
+            before,
+            after,
+        );
+        if !self.store.update_webhook_endpoint(&endpoint, &[event]).await.map_err(Core::duplicate)? {
             return Err(Error::NotFound { kind: "WebhookEndpoint", id: id.to_owned() });
         }
         Ok(endpoint)
     }
 
-    pub async fn delete_webhook_endpoint(&self, env: &Environment, id: &str) -> Result<()> {
-        if !self.store.delete_webhook_endpoint(&env.id, id).await? {
+    pub async fn delete_webhook_endpoint(&self, env: &Environment, id: &str, actor: &Actor) -> Result<()> {
+        let endpoint = self.get_webhook_endpoint(env, id).await?;
+        let event = audit_event(
+            "gatehouse.webhook_endpoint.deleted",
+            actor,
+            target("webhook_endpoint", id),
+            endpoint_audit(&endpoint),
+            serde_json::Value::Null,
+        );
+        if !self.store.delete_webhook_endpoint(&env.id, id, self.now(), &[event]).await? {
             return Err(Error::NotFound { kind: "WebhookEndpoint", id: id.to_owned() });
         }
         tracing::info!(webhook.id = %id, environment = %env.name, "webhook endpoint deleted");
