@@ -81,6 +81,12 @@ struct Global {
     /// (refused by default: a webhook URL must not reach into the server's own network).
     #[arg(long, global = true, env = "GATEHOUSE_WEBHOOKS_ALLOW_PRIVATE")]
     webhooks_allow_private: bool,
+    /// How long a webhook receiver has to answer, in milliseconds (default 10 s). A process
+    /// holds an endpoint it delivers to for three times this (at least 5 s): after a crash,
+    /// another process (or the restarted one) takes the endpoint over that much later.
+    #[arg(long, global = true, env = "GATEHOUSE_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(100..=60_000))]
+    webhook_timeout_ms: u64,
     /// The DNS server (IP:PORT) that organization domain verification asks for TXT records;
     /// default: the system's resolvers (/etc/resolv.conf).
     #[arg(long, global = true, env = "GATEHOUSE_DNS_SERVER")]
@@ -363,6 +369,7 @@ fn server_config(g: &Global, public_url: &str, listen: SocketAddr, jwks_max_age_
     config.cookie_domain = g.cookie_domain.clone();
     config.cookie_same_site = g.cookie_same_site;
     config.events.webhooks_allow_private = g.webhooks_allow_private;
+    config.events.webhook_timeout_ms = g.webhook_timeout_ms;
     config.dns_server = g.dns_server;
     config
 }

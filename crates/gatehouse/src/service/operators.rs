@@ -267,10 +267,10 @@ impl Core {
             None => None,
         };
         let realm = self.operator_realm().await?;
-        if let Some(email) = &email {
-            if self.store.find_user_by_email(&realm.id, email).await?.is_some() {
-                return Err(Error::validation("email", "operator_exists", format!("{email} is already an operator.")));
-            }
+        if let Some(email) = &email
+            && self.store.find_user_by_email(&realm.id, email).await?.is_some()
+        {
+            return Err(Error::validation("email", "operator_exists", format!("{email} is already an operator.")));
         }
         let token = random_token(32);
         let now = self.now();

@@ -29,8 +29,10 @@ use crate::domain::webhook::{DISABLE_AFTER_MS, Delivery, WebhookEndpoint, backof
 use crate::ids::new_id;
 use crate::store::{StoreError, StoredEndpoint};
 
-/// How long a process holds an endpoint it is delivering to.
-const LEASE_MS: Millis = 120_000;
+/// How long a process holds an endpoint it is delivering to: three receiver timeouts, at
+/// least this. A process gives an endpoint back after half its lease (so one more send, at
+/// most a timeout, still ends inside it); a process that dies holds it until the lease ends.
+const MIN_LEASE_MS: Millis = 5_000;
 /// Endpoints claimed per pass, and events sent to one endpoint per claim.
 const ENDPOINTS_PER_PASS: i64 = 16;
 const EVENTS_PER_CLAIM: i64 = 100;
@@ -44,6 +46,7 @@ pub(super) struct Webhooks {
     owner: String,
     allow_private: bool,
     poll: Duration,
+    lease_ms: Millis,
 }
 
 impl Webhooks {
@@ -60,6 +63,10 @@ impl Webhooks {
             owner: new_id("worker"),
             allow_private: config.webhooks_allow_private,
             poll: Duration::from_millis(config.webhook_poll_ms.max(50)),
+            lease_ms: i64::try_from(config.webhook_timeout_ms.max(100))
+                .unwrap_or(60_000)
+                .saturating_mul(3)
+                .max(MIN_LEASE_MS),
         })
     }
 }
@@ -425,8 +432,10 @@ impl Core {
     /// One pass of the worker: claims the due endpoints and delivers to each what it has not
     /// had yet, in order, stopping at the first failure. Returns the deliveries attempted.
     pub async fn deliver_webhooks(&self) -> Result<usize> {
-        let claimed =
-            self.store.claim_due_endpoints(&self.webhooks.owner, self.now(), LEASE_MS, ENDPOINTS_PER_PASS).await?;
+        let claimed = self
+            .store
+            .claim_due_endpoints(&self.webhooks.owner, self.now(), self.webhooks.lease_ms, ENDPOINTS_PER_PASS)
+            .await?;
         // Each endpoint on its own task: a slow receiver must not hold up the others.
         let mut runs = tokio::task::JoinSet::new();
         for stored in claimed {
@@ -476,6 +485,12 @@ impl Core {
                     endpoint.cursor_seq = event.seq;
                     endpoint.attempts = 0;
                     endpoint.failing_since = None;
+                    // Give the endpoint back before the lease could run out; the next pass
+                    // goes on (this process or another).
+                    if self.now() - claimed_at > self.webhooks.lease_ms / 2 {
+                        self.store.release_endpoint(&endpoint.id, &owner).await?;
+                        return Ok(sent);
+                    }
                     continue;
                 }
                 let now = delivery.created_at;
@@ -500,11 +515,6 @@ impl Core {
                 } else {
                     tracing::info!(webhook.id = %endpoint.id, event.id = %event.id, error = ?delivery.error, "webhook delivery failed; will retry");
                 }
-                return Ok(sent);
-            }
-            // Give the endpoint back before the lease could run out; the next pass goes on.
-            if self.now() - claimed_at > LEASE_MS / 2 {
-                self.store.release_endpoint(&endpoint.id, &owner).await?;
                 return Ok(sent);
             }
         }
