@@ -323,15 +323,17 @@ impl Core {
             endpoint.enabled = enabled;
         }
         endpoint.updated_at = self.now().max(endpoint.updated_at + 1);
+        // An update that changes nothing records nothing.
         let (before, after) = diff(&old, &endpoint_audit(&endpoint));
-        let event = audit_event(
-            "gatehouse.webhook_endpoint.updated",
-            actor,
-            target("webhook_endpoint", &endpoint.id),
-            before,
-            after,
-        );
-        if !self.store.update_webhook_endpoint(&endpoint, &[event]).await.map_err(Core::duplicate)? {
+        let changed = after.as_object().is_some_and(|c| !c.is_empty());
+        let events: Vec<NewEvent> = changed
+            .then(|| {
+                let target = target("webhook_endpoint", &endpoint.id);
+                audit_event("gatehouse.webhook_endpoint.updated", actor, target, before, after)
+            })
+            .into_iter()
+            .collect();
+        if !self.store.update_webhook_endpoint(&endpoint, &events).await.map_err(Core::duplicate)? {
             return Err(Error::NotFound { kind: "WebhookEndpoint", id: id.to_owned() });
         }
         Ok(endpoint)

@@ -172,6 +172,8 @@ async fn webhook_endpoint_changes_are_audited_without_their_secret() {
         .await;
     assert_eq!(status, 200, "{body}");
     let patch = gatehouse::service::webhooks::EndpointPatch { enabled: Some(true), ..Default::default() };
+    app.core.update_webhook_endpoint(&env, &id, patch.clone(), &Actor::Cli).await.unwrap();
+    // A change to nothing records nothing.
     app.core.update_webhook_endpoint(&env, &id, patch, &Actor::Cli).await.unwrap();
     let (status, _) = app.api(Method::DELETE, &format!("/webhook_endpoints/{id}"), None).await;
     assert_eq!(status, 204);
