@@ -330,7 +330,8 @@ pub async fn run(mut config: ServerConfig, announce: impl FnOnce(&ServerConfig, 
             let origin = config.web.dashboard_url.clone().unwrap_or_else(|| config.public_url.clone());
             core.prepare_operator_realm(&format!("{origin}/dashboard/callback")).await?;
             if core.list_operators().await?.is_empty() {
-                let token = core.invite_operator(None, OperatorRole::Admin).await?;
+                let token =
+                    core.invite_operator(None, OperatorRole::Admin, &crate::domain::audit::Actor::System).await?;
                 Some(format!("{origin}/dashboard/setup?token={token}"))
             } else {
                 None

@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 import { withAuth } from "@workos-inc/authkit-nextjs";
+import { Impersonation } from "@workos-inc/authkit-nextjs/components";
 import { ConvexClientProvider } from "@/components/ConvexClientProvider";
 import "./globals.css";
 
@@ -13,7 +14,11 @@ export default async function RootLayout({ children }: Readonly<{ children: Reac
   return (
     <html lang="en">
       <body>
-        <ConvexClientProvider expectAuth={expectAuth}>{children}</ConvexClientProvider>
+        <ConvexClientProvider expectAuth={expectAuth}>
+          {children}
+          {/* AuthKit's banner while an operator is signed in as the user (impersonation). */}
+          <Impersonation />
+        </ConvexClientProvider>
       </body>
     </html>
   );

@@ -7,13 +7,13 @@ import type { User } from "@workos-inc/node";
 import { api } from "../convex/_generated/api";
 
 export default function Home() {
-  const { user, signOut } = useAuth();
+  const { user, impersonator, signOut } = useAuth();
 
   return (
     <>
       <header>
         Convex + Next.js + WorkOS
-        {user && <UserMenu user={user} onSignOut={signOut} />}
+        {user && <UserMenu user={user} impersonatorEmail={impersonator?.email} onSignOut={signOut} />}
       </header>
       <main>
         <h1>Convex + Next.js + WorkOS</h1>
@@ -65,10 +65,19 @@ function Content() {
   );
 }
 
-function UserMenu({ user, onSignOut }: { user: User; onSignOut: () => void }) {
+function UserMenu({
+  user,
+  impersonatorEmail,
+  onSignOut,
+}: {
+  user: User;
+  impersonatorEmail?: string;
+  onSignOut: () => void;
+}) {
   return (
     <div className="user-menu">
       <span>{user.email}</span>
+      {impersonatorEmail && <span className="impersonator">impersonated by {impersonatorEmail}</span>}
       <button className="danger" onClick={onSignOut}>
         Sign out
       </button>

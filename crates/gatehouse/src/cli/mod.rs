@@ -82,6 +82,12 @@ struct Global {
     /// (refused by default: a webhook URL must not reach into the server's own network).
     #[arg(long, global = true, env = "GATEHOUSE_WEBHOOKS_ALLOW_PRIVATE")]
     webhooks_allow_private: bool,
+    /// How long a webhook receiver has to answer, in milliseconds (default 10 s). A process
+    /// holds an endpoint it delivers to for three times this (at least 5 s): after a crash,
+    /// another process (or the restarted one) takes the endpoint over that much later.
+    #[arg(long, global = true, env = "GATEHOUSE_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(100..=60_000))]
+    webhook_timeout_ms: u64,
     /// The DNS server (IP:PORT) that organization domain verification asks for TXT records;
     /// default: the system's resolvers (/etc/resolv.conf).
     #[arg(long, global = true, env = "GATEHOUSE_DNS_SERVER")]
@@ -252,6 +258,10 @@ enum Command {
         /// Only changes made by this actor: an API key's ID, `cli`, an operator's ID or `system`.
         #[arg(long)]
         actor: Option<String>,
+        /// The operators' audit trail (`gatehouse.operator.*`: links, new operators, removals,
+        /// roles, the two-factor requirement) instead of an environment's (implies --audit).
+        #[arg(long, conflicts_with = "env")]
+        operators: bool,
     },
     /// Signs in to the app as a user: prints a one-time link (valid 15 minutes) that, opened
     /// in the operator's browser, sends it to the app, whose next sign-in comes back as the
@@ -363,6 +373,7 @@ fn server_config(g: &Global, public_url: &str, listen: SocketAddr, jwks_max_age_
     config.cookie_domain = g.cookie_domain.clone();
     config.cookie_same_site = g.cookie_same_site;
     config.events.webhooks_allow_private = g.webhooks_allow_private;
+    config.events.webhook_timeout_ms = g.webhook_timeout_ms;
     config.dns_server = g.dns_server;
     config
 }
@@ -561,8 +572,8 @@ async fn command(core: &Core, public_url: &str, out: &Output, command: Command) 
         Command::Keys(c) => tokens::run_keys(core, out, c).await,
         Command::Providers(c) => providers::run(core, out, *c).await,
         Command::Webhooks(c) => webhooks::run(core, out, c).await,
-        Command::Events { env, types, after, since, until, desc, limit, audit, actor } => {
-            let query = webhooks::EventsQuery { env, types, after, since, until, desc, limit, audit, actor };
+        Command::Events { env, types, after, since, until, desc, limit, audit, actor, operators } => {
+            let query = webhooks::EventsQuery { env, types, after, since, until, desc, limit, audit, actor, operators };
             webhooks::list_events(core, out, query).await
         }
         Command::Orgs(c) => organizations::run_orgs(core, out, c).await,

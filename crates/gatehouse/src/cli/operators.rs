@@ -7,6 +7,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::Output;
+use crate::domain::audit::Actor;
 use crate::service::Core;
 use crate::service::operators::OperatorRole;
 
@@ -49,7 +50,7 @@ pub(super) async fn run(
     let fail = |e: crate::service::Error| anyhow::anyhow!("{e}");
     match command {
         OperatorCommand::Add { email, role } => {
-            let token = core.invite_operator(Some(&email), role).await.map_err(fail)?;
+            let token = core.invite_operator(Some(&email), role, &Actor::Cli).await.map_err(fail)?;
             let link = format!("{dashboard_url}/dashboard/setup?token={token}");
             out.print(json!({"email": email, "role": role.as_str(), "link": link}), || {
                 format!("Send this one-time link to {email} ({}); it works once, for a day:\n{link}", role.as_str())
@@ -73,11 +74,11 @@ pub(super) async fn run(
             });
         }
         OperatorCommand::Remove { email } => {
-            core.remove_operator(&email).await.map_err(fail)?;
+            core.remove_operator(&email, &Actor::Cli).await.map_err(fail)?;
             out.print(json!({"removed": email}), || format!("Removed {email}; their console sessions have ended."));
         }
         OperatorCommand::SetRole { email, role } => {
-            core.set_operator_role(&email, role).await.map_err(fail)?;
+            core.set_operator_role(&email, role, &Actor::Cli).await.map_err(fail)?;
             out.print(json!({"email": email, "role": role.as_str()}), || format!("{email} is now {}.", role.as_str()));
         }
         OperatorCommand::RequireTwoFactor { setting } => {
@@ -86,7 +87,7 @@ pub(super) async fn run(
                 "off" => false,
                 _ => bail!("on or off"),
             };
-            core.set_operator_two_factor_required(on, &crate::domain::audit::Actor::Cli).await.map_err(fail)?;
+            core.set_operator_two_factor_required(on, &Actor::Cli).await.map_err(fail)?;
             out.print(json!({"two_factor_required": on}), || {
                 if on {
                     "Operators now need an authenticator app or a passkey to sign in (those without one set it up at their next sign-in).".into()

@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::{EnvArg, Output};
 use crate::clock::iso8601;
+use crate::domain::audit::Actor;
 use crate::domain::listing::ListOrder;
 use crate::domain::webhook::{Delivery, WebhookEndpoint};
 use crate::service::Core;
@@ -104,7 +105,8 @@ pub(super) async fn run(core: &Core, out: &Output, command: WebhookCommand) -> a
     match command {
         WebhookCommand::Create { url, events, scope } => {
             let env = scope.load(core).await?;
-            let e = core.create_webhook_endpoint(&env, &url, split(&events)).await.map_err(service_error)?;
+            let e =
+                core.create_webhook_endpoint(&env, &url, split(&events), &Actor::Cli).await.map_err(service_error)?;
             out.print(describe(&e), || format!("Added to {}:\n{}", env.name, human(&e)));
         }
         WebhookCommand::List(scope) => {
@@ -128,12 +130,12 @@ pub(super) async fn run(core: &Core, out: &Output, command: WebhookCommand) -> a
                 None
             };
             let patch = EndpointPatch { endpoint_url: url, events: events.as_deref().map(split), enabled };
-            let e = core.update_webhook_endpoint(&env, &id, patch).await.map_err(service_error)?;
+            let e = core.update_webhook_endpoint(&env, &id, patch, &Actor::Cli).await.map_err(service_error)?;
             out.print(describe(&e), || human(&e));
         }
         WebhookCommand::Delete { id, scope } => {
             let env = scope.load(core).await?;
-            core.delete_webhook_endpoint(&env, &id).await.map_err(service_error)?;
+            core.delete_webhook_endpoint(&env, &id, &Actor::Cli).await.map_err(service_error)?;
             out.print(json!({"deleted": id}), || format!("Deleted {id}."));
         }
         WebhookCommand::Deliveries { id, limit, scope } => {
@@ -167,10 +169,10 @@ pub(super) struct EventsQuery {
     pub limit: u32,
     pub audit: bool,
     pub actor: Option<String>,
+    pub operators: bool,
 }
 
 pub(super) async fn list_events(core: &Core, out: &Output, q: EventsQuery) -> anyhow::Result<()> {
-    let env = super::env_named(core, &q.env).await?;
     let filter = EventFilter {
         events: q.types.as_deref().map(split).unwrap_or_default(),
         organization_id: None,
@@ -179,10 +181,16 @@ pub(super) async fn list_events(core: &Core, out: &Output, q: EventsQuery) -> an
         after: q.after,
         limit: q.limit.clamp(1, 1000),
         order: Some(if q.desc { ListOrder::Desc } else { ListOrder::Asc }),
-        audit: q.audit,
+        audit: q.audit || q.operators,
         actor: q.actor,
     };
-    let (events, has_more) = core.list_events(&env, filter).await.map_err(service_error)?;
+    let (env_name, (events, has_more)) = if q.operators {
+        ("the operators' audit trail".to_owned(), core.list_operator_events(filter).await.map_err(service_error)?)
+    } else {
+        let env = super::env_named(core, &q.env).await?;
+        let page = core.list_events(&env, filter).await.map_err(service_error)?;
+        (env.name, page)
+    };
     let rows: Vec<serde_json::Value> = events
         .iter()
         .map(|e| {
@@ -208,7 +216,7 @@ pub(super) async fn list_events(core: &Core, out: &Output, q: EventsQuery) -> an
             })
             .collect();
         if lines.is_empty() {
-            lines.push(format!("No events in {}.", env.name));
+            lines.push(format!("No events in {env_name}."));
         } else if has_more {
             let last = events.last().map(|e| e.id.as_str()).unwrap_or_default();
             lines.push(format!("… more: --after {last}"));

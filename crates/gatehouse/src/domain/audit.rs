@@ -37,9 +37,11 @@ pub const AUDIT_EVENT_TYPES: &[&str] = &[
     "gatehouse.webhook_endpoint.updated",
     "gatehouse.webhook_endpoint.deleted",
     "gatehouse.impersonation.created",
+    "gatehouse.operator.invited",
     "gatehouse.operator.created",
     "gatehouse.operator.updated",
     "gatehouse.operator.deleted",
+    "gatehouse.operator.two_factor_updated",
     "gatehouse.role.deleted",
 ];
 

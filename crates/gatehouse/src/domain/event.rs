@@ -160,7 +160,7 @@ struct SessionData<'a> {
     created_at: String,
     updated_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    impersonator: Option<&'a Impersonator>,
+    impersonator: Option<Impersonator>,
 }
 
 /// The way a sign-in was attempted, as `authentication.<kind>_succeeded|failed` names it.
@@ -553,8 +553,8 @@ impl NewEvent {
     }
 
     /// `session.created` (`revoked: false`) or `session.revoked` (`revoked: true`), as the
-    /// session stands at `now`.
-    pub fn session(s: &Session, revoked: bool, impersonator: Option<&Impersonator>, now: Millis) -> NewEvent {
+    /// session stands at `now`; both name the impersonator of an impersonation session.
+    pub fn session(s: &Session, revoked: bool, now: Millis) -> NewEvent {
         let status = if revoked {
             "revoked"
         } else if s.expires_at <= now {
@@ -574,7 +574,7 @@ impl NewEvent {
             ended_at: if revoked { Some(iso8601(now)) } else { s.ended_at.map(iso8601) },
             created_at: iso8601(s.created_at),
             updated_at: iso8601(if revoked { now } else { s.updated_at }),
-            impersonator,
+            impersonator: s.impersonator(),
         };
         let event = if revoked { "session.revoked" } else { "session.created" };
         NewEvent { event, data: json(&data), organization_id: None, actor: None }

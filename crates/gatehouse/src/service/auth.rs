@@ -442,7 +442,7 @@ impl Core {
         let mut events: Vec<NewEvent> = AuthenticationKind::of_method(method)
             .map(|kind| NewEvent::authentication_succeeded(kind, signed_in))
             .into_iter()
-            .chain([NewEvent::session(&session, false, impersonator, now)])
+            .chain([NewEvent::session(&session, false, now)])
             .collect();
         // Auto-join: the membership is created with the session, or neither is.
         let joined = access.as_ref().filter(|a| a.joined).map(|a| &a.membership);
@@ -665,7 +665,7 @@ impl Core {
                 .as_deref()
                 .filter(|_| steps == 1 && ctx.refreshed_at.is_some_and(|at| now - at <= grace));
             let Some(claims) = replay else {
-                let events = [NewEvent::session(&ctx.session, true, None, now)];
+                let events = [NewEvent::session(&ctx.session, true, now)];
                 self.store.revoke_session(&ctx.session.environment_id, &ctx.session.id, now, &events).await?;
                 self.counters.refresh(RefreshOutcome::ReuseDetected);
                 tracing::warn!(session.id = %ctx.session.id, "refresh token reused after rotation; session revoked");

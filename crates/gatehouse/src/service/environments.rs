@@ -67,7 +67,7 @@ impl EnvironmentCache {
         }
     }
 
-    fn forget(&self, client_id: &str) {
+    pub(super) fn forget(&self, client_id: &str) {
         if let Ok(mut map) = self.by_client_id.write() {
             map.remove(client_id);
         }

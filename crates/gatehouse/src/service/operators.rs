@@ -19,7 +19,7 @@ use super::users::{NewUser, UserPatch};
 use super::{Core, Error, Result};
 use crate::clock::Millis;
 use crate::crypto::secrets::{hash_secret, pkce_s256, random_token, secrets_equal};
-use crate::domain::audit::Actor;
+use crate::domain::audit::{Actor, audit_event, target};
 use crate::domain::environment::{Branding, Environment, Settings};
 use crate::domain::listing::{ListOrder, UserQuery};
 use crate::domain::redirect::with_query;
@@ -35,6 +35,11 @@ const ROLE_KEY: &str = "gatehouse_operator_role";
 
 const MINUTE: Millis = 60_000;
 const HOUR: Millis = 60 * MINUTE;
+
+/// An operator as the target of an audit event.
+fn operator_target(user: &User) -> serde_json::Value {
+    serde_json::json!({"type": "operator", "id": user.id, "email": user.email})
+}
 
 /// One-time operator links are server secrets named this plus the token's hash.
 const INVITE_PREFIX: &str = "operator_invite:";
@@ -253,7 +258,7 @@ impl Core {
 
     /// A one-time link token that lets its holder become an operator with `role` (with the
     /// address `email`, or one they type when `None`), valid for a day. Kept hashed.
-    pub async fn invite_operator(&self, email: Option<&str>, role: OperatorRole) -> Result<String> {
+    pub async fn invite_operator(&self, email: Option<&str>, role: OperatorRole, actor: &Actor) -> Result<String> {
         let email = match email {
             Some(e) => Some(
                 normalize_email(e)
@@ -261,16 +266,29 @@ impl Core {
             ),
             None => None,
         };
-        if let Some(email) = &email {
-            let realm = self.operator_realm().await?;
-            if self.store.find_user_by_email(&realm.id, email).await?.is_some() {
-                return Err(Error::validation("email", "operator_exists", format!("{email} is already an operator.")));
-            }
+        let realm = self.operator_realm().await?;
+        if let Some(email) = &email
+            && self.store.find_user_by_email(&realm.id, email).await?.is_some()
+        {
+            return Err(Error::validation("email", "operator_exists", format!("{email} is already an operator.")));
         }
         let token = random_token(32);
-        let invite = OperatorInvite { email, role, expires_at: self.now() + INVITE_TTL_MS };
+        let now = self.now();
+        let invite = OperatorInvite { email, role, expires_at: now + INVITE_TTL_MS };
         let value = serde_json::to_string(&invite).map_err(|e| Error::Internal(e.into()))?;
-        self.store.put_server_secret(&format!("{INVITE_PREFIX}{}", hash_secret(&token)), &value).await?;
+        // The audit trail knows the link by its hash's start, never the link itself.
+        let name = format!("{INVITE_PREFIX}{}", hash_secret(&token));
+        let link_id = format!("operator_link_{}", &hash_secret(&token)[..12]);
+        let event = audit_event(
+            "gatehouse.operator.invited",
+            actor,
+            target("operator_link", &link_id),
+            serde_json::Value::Null,
+            serde_json::json!({
+                "email": invite.email, "role": role.as_str(), "expires_at": crate::clock::iso8601(invite.expires_at),
+            }),
+        );
+        self.store.put_server_secret_recording(&name, &value, &realm.id, now, &[event]).await?;
         Ok(token)
     }
 
@@ -315,7 +333,20 @@ impl Core {
         if !self.store.take_server_secret(&name, &value).await? {
             return Err(expired());
         }
-        let user = self.create_user(&realm, new).await?;
+        let role = invite.role;
+        let user = self
+            .create_user_recording(&realm, new, |user| {
+                let actor = Actor::Operator { id: user.id.clone(), email: user.email.clone() };
+                let after = serde_json::json!({"email": user.email, "role": role.as_str()});
+                vec![audit_event(
+                    "gatehouse.operator.created",
+                    &actor,
+                    operator_target(user),
+                    serde_json::Value::Null,
+                    after,
+                )]
+            })
+            .await?;
         tracing::info!(user.id = %user.id, role = invite.role.as_str(), "operator created");
         Ok(OperatorRecord { user, role: invite.role })
     }
@@ -330,26 +361,71 @@ impl Core {
     }
 
     /// Removes an operator: their account and every session they had end at once.
-    pub async fn remove_operator(&self, email: &str) -> Result<()> {
+    pub async fn remove_operator(&self, email: &str, actor: &Actor) -> Result<()> {
         let (realm, op) = self.operator_by_email(email).await?;
-        self.delete_user(&realm, &op.user.id).await
+        let before = serde_json::json!({"email": op.user.email, "role": op.role.as_str()});
+        let event = audit_event(
+            "gatehouse.operator.deleted",
+            actor,
+            operator_target(&op.user),
+            before,
+            serde_json::Value::Null,
+        );
+        self.delete_user_recording(&realm, &op.user.id, vec![event]).await
     }
 
     /// Changes an operator's role (applies from their next request).
-    pub async fn set_operator_role(&self, email: &str, role: OperatorRole) -> Result<()> {
+    pub async fn set_operator_role(&self, email: &str, role: OperatorRole, actor: &Actor) -> Result<()> {
         let (realm, op) = self.operator_by_email(email).await?;
+        if op.role == role {
+            return Ok(());
+        }
         let mut metadata = serde_json::Map::new();
         metadata.insert(ROLE_KEY.into(), role.as_str().into());
-        self.update_user(&realm, &op.user.id, UserPatch { metadata: Some(metadata), ..UserPatch::default() }).await?;
+        let event = audit_event(
+            "gatehouse.operator.updated",
+            actor,
+            operator_target(&op.user),
+            serde_json::json!({"role": op.role.as_str()}),
+            serde_json::json!({"role": role.as_str()}),
+        );
+        let patch = UserPatch { metadata: Some(metadata), ..UserPatch::default() };
+        self.update_user_recording(&realm, &op.user.id, patch, vec![event]).await?;
         Ok(())
     }
 
     /// Whether operators must use a second factor (or a passkey) to sign in.
     pub async fn set_operator_two_factor_required(&self, required: bool, actor: &Actor) -> Result<()> {
         let realm = self.operator_realm().await?;
+        if realm.settings.mfa_required == required {
+            return Ok(());
+        }
         let settings = Settings { mfa_required: required, ..realm.settings.clone() };
-        self.update_settings(&realm, settings, actor).await?;
+        settings.validate().map_err(|m| Error::validation("settings", "invalid_setting", m))?;
+        let event = audit_event(
+            "gatehouse.operator.two_factor_updated",
+            actor,
+            target("operator_realm", &realm.id),
+            serde_json::json!({"two_factor_required": realm.settings.mfa_required}),
+            serde_json::json!({"two_factor_required": required}),
+        );
+        self.store.update_environment_settings(&realm.id, &settings, self.now(), &[event]).await?;
+        self.environments.forget(&realm.client_id);
         Ok(())
+    }
+
+    /// The operators' audit trail (links, new operators, removals, roles, the two-factor
+    /// requirement), as `list_events` pages it; the realm's other events (its users' sign-ins)
+    /// only when asked for by type.
+    pub async fn list_operator_events(
+        &self,
+        mut filter: super::events::EventFilter,
+    ) -> Result<(Vec<crate::domain::event::Event>, bool)> {
+        let realm = self.operator_realm().await?;
+        if filter.events.is_empty() {
+            filter.audit = true;
+        }
+        self.list_events(&realm, filter).await
     }
 
     /// Whether operators must use a second factor.

@@ -12,7 +12,7 @@ impl Core {
             return Err(Error::NotFound { kind: "Session", id: session_id.to_owned() });
         };
         let now = self.now();
-        let events = [NewEvent::session(&session, true, None, now)];
+        let events = [NewEvent::session(&session, true, now)];
         self.store.revoke_session(&env.id, session_id, now, &events).await?;
         Ok(())
     }
@@ -50,7 +50,7 @@ impl Core {
             return Ok(None);
         };
         let now = self.now();
-        let events = [NewEvent::session(&session, true, None, now)];
+        let events = [NewEvent::session(&session, true, now)];
         self.store.revoke_session(&session.environment_id, &session.id, now, &events).await?;
         let Some(env) = self.store.find_environment(&session.environment_id).await? else {
             return Ok(None);

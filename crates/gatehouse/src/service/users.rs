@@ -61,6 +61,16 @@ impl Core {
     }
 
     pub async fn create_user(&self, env: &Environment, new: NewUser) -> Result<User> {
+        self.create_user_recording(env, new, |_| Vec::new()).await
+    }
+
+    /// `create_user`, with more events (made from the new user) in the same transaction.
+    pub(super) async fn create_user_recording(
+        &self,
+        env: &Environment,
+        new: NewUser,
+        more: impl FnOnce(&User) -> Vec<NewEvent>,
+    ) -> Result<User> {
         let email = self.check_new_user(env, &new)?;
         let password_hash = match (&new.password, &new.password_hash) {
             (Some(_), Some(_)) => {
@@ -91,7 +101,9 @@ impl Core {
             created_at: now,
             updated_at: now,
         };
-        self.store.insert_user(&user, &[NewEvent::user("user.created", &user)]).await?;
+        let mut events = vec![NewEvent::user("user.created", &user)];
+        events.extend(more(&user));
+        self.store.insert_user(&user, &events).await?;
         tracing::info!(user.id = %user.id, environment = %env.name, "user created");
         Ok(user)
     }
@@ -122,6 +134,17 @@ impl Core {
     }
 
     pub async fn update_user(&self, env: &Environment, id: &str, patch: UserPatch) -> Result<User> {
+        self.update_user_recording(env, id, patch, Vec::new()).await
+    }
+
+    /// `update_user`, with more events in the same transaction.
+    pub(super) async fn update_user_recording(
+        &self,
+        env: &Environment,
+        id: &str,
+        patch: UserPatch,
+        more: Vec<NewEvent>,
+    ) -> Result<User> {
         let mut user = self.get_user(env, id).await?;
         let mut password_changed = false;
         if let Some(email) = &patch.email {
@@ -186,7 +209,8 @@ impl Core {
         let now = self.now();
         // authkit-react compares updated_at to notice changes, so it must move forward.
         user.updated_at = now.max(user.updated_at + 1);
-        let events = [NewEvent::user("user.updated", &user)];
+        let mut events = vec![NewEvent::user("user.updated", &user)];
+        events.extend(more);
         if password_changed {
             self.store.update_user_revoking_sessions(&user, now, &events).await?;
         } else {
@@ -227,8 +251,14 @@ impl Core {
     }
 
     pub async fn delete_user(&self, env: &Environment, id: &str) -> Result<()> {
+        self.delete_user_recording(env, id, Vec::new()).await
+    }
+
+    /// `delete_user`, with more events in the same transaction.
+    pub(super) async fn delete_user_recording(&self, env: &Environment, id: &str, more: Vec<NewEvent>) -> Result<()> {
         let user = self.get_user(env, id).await?;
-        let events = [NewEvent::user("user.deleted", &user)];
+        let mut events = vec![NewEvent::user("user.deleted", &user)];
+        events.extend(more);
         if !self.store.delete_user(&env.id, id, self.now(), &events).await? {
             return Err(Error::NotFound { kind: "User", id: id.to_owned() });
         }

@@ -22,14 +22,17 @@ use super::error::{Duplicate, FieldError, Rejection};
 use super::{Core, Error, Result};
 use crate::clock::Millis;
 use crate::crypto::secrets::{random_token, webhook_signature};
+use crate::domain::audit::{Actor, audit_event, diff, target};
 use crate::domain::environment::Environment;
 use crate::domain::event::{Event, NewEvent, is_known_type};
 use crate::domain::webhook::{DISABLE_AFTER_MS, Delivery, WebhookEndpoint, backoff_ms, check_url_shape, delivery_body};
 use crate::ids::new_id;
 use crate::store::{StoreError, StoredEndpoint};
 
-/// How long a process holds an endpoint it is delivering to.
-const LEASE_MS: Millis = 120_000;
+/// How long a process holds an endpoint it is delivering to: three receiver timeouts, at
+/// least this. A process gives an endpoint back after half its lease (so one more send, at
+/// most a timeout, still ends inside it); a process that dies holds it until the lease ends.
+const MIN_LEASE_MS: Millis = 5_000;
 /// Endpoints claimed per pass, and events sent to one endpoint per claim.
 const ENDPOINTS_PER_PASS: i64 = 16;
 const EVENTS_PER_CLAIM: i64 = 100;
@@ -43,6 +46,7 @@ pub(super) struct Webhooks {
     owner: String,
     allow_private: bool,
     poll: Duration,
+    lease_ms: Millis,
 }
 
 impl Webhooks {
@@ -59,6 +63,10 @@ impl Webhooks {
             owner: new_id("worker"),
             allow_private: config.webhooks_allow_private,
             poll: Duration::from_millis(config.webhook_poll_ms.max(50)),
+            lease_ms: i64::try_from(config.webhook_timeout_ms.max(100))
+                .unwrap_or(60_000)
+                .saturating_mul(3)
+                .max(MIN_LEASE_MS),
         })
     }
 }
@@ -164,6 +172,15 @@ fn check_events(events: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// An endpoint as the audit trail shows it: everything but its secret.
+fn endpoint_audit(e: &WebhookEndpoint) -> serde_json::Value {
+    serde_json::json!({
+        "endpoint_url": e.endpoint_url,
+        "events": e.events,
+        "status": e.status(),
+    })
+}
+
 fn secret_purpose(id: &str) -> String {
     format!("webhook-secret:{id}")
 }
@@ -224,6 +241,7 @@ impl Core {
         env: &Environment,
         endpoint_url: &str,
         events: Vec<String>,
+        actor: &Actor,
     ) -> Result<WebhookEndpoint> {
         check_events(&events)?;
         let endpoint_url = self.check_endpoint_url(endpoint_url).await?;
@@ -245,7 +263,14 @@ impl Core {
             created_at: now,
             updated_at: now,
         };
-        self.store.insert_webhook_endpoint(&endpoint, &sealed).await.map_err(Core::duplicate)?;
+        let event = audit_event(
+            "gatehouse.webhook_endpoint.created",
+            actor,
+            target("webhook_endpoint", &endpoint.id),
+            serde_json::Value::Null,
+            endpoint_audit(&endpoint),
+        );
+        self.store.insert_webhook_endpoint(&endpoint, &sealed, &[event]).await.map_err(Core::duplicate)?;
         tracing::info!(webhook.id = %endpoint.id, environment = %env.name, "webhook endpoint created");
         Ok(endpoint)
     }
@@ -279,8 +304,10 @@ impl Core {
         env: &Environment,
         id: &str,
         patch: EndpointPatch,
+        actor: &Actor,
     ) -> Result<WebhookEndpoint> {
         let mut endpoint = self.get_webhook_endpoint(env, id).await?;
+        let old = endpoint_audit(&endpoint);
         if let Some(events) = patch.events {
             check_events(&events)?;
             endpoint.events = events;
@@ -296,14 +323,32 @@ impl Core {
             endpoint.enabled = enabled;
         }
         endpoint.updated_at = self.now().max(endpoint.updated_at + 1);
-        if !self.store.update_webhook_endpoint(&endpoint, &[]).await.map_err(Core::duplicate)? {
+        // An update that changes nothing records nothing.
+        let (before, after) = diff(&old, &endpoint_audit(&endpoint));
+        let changed = after.as_object().is_some_and(|c| !c.is_empty());
+        let events: Vec<NewEvent> = changed
+            .then(|| {
+                let target = target("webhook_endpoint", &endpoint.id);
+                audit_event("gatehouse.webhook_endpoint.updated", actor, target, before, after)
+            })
+            .into_iter()
+            .collect();
+        if !self.store.update_webhook_endpoint(&endpoint, &events).await.map_err(Core::duplicate)? {
             return Err(Error::NotFound { kind: "WebhookEndpoint", id: id.to_owned() });
         }
         Ok(endpoint)
     }
 
-    pub async fn delete_webhook_endpoint(&self, env: &Environment, id: &str) -> Result<()> {
-        if !self.store.delete_webhook_endpoint(&env.id, id).await? {
+    pub async fn delete_webhook_endpoint(&self, env: &Environment, id: &str, actor: &Actor) -> Result<()> {
+        let endpoint = self.get_webhook_endpoint(env, id).await?;
+        let event = audit_event(
+            "gatehouse.webhook_endpoint.deleted",
+            actor,
+            target("webhook_endpoint", id),
+            endpoint_audit(&endpoint),
+            serde_json::Value::Null,
+        );
+        if !self.store.delete_webhook_endpoint(&env.id, id, self.now(), &[event]).await? {
             return Err(Error::NotFound { kind: "WebhookEndpoint", id: id.to_owned() });
         }
         tracing::info!(webhook.id = %id, environment = %env.name, "webhook endpoint deleted");
@@ -389,8 +434,10 @@ impl Core {
     /// One pass of the worker: claims the due endpoints and delivers to each what it has not
     /// had yet, in order, stopping at the first failure. Returns the deliveries attempted.
     pub async fn deliver_webhooks(&self) -> Result<usize> {
-        let claimed =
-            self.store.claim_due_endpoints(&self.webhooks.owner, self.now(), LEASE_MS, ENDPOINTS_PER_PASS).await?;
+        let claimed = self
+            .store
+            .claim_due_endpoints(&self.webhooks.owner, self.now(), self.webhooks.lease_ms, ENDPOINTS_PER_PASS)
+            .await?;
         // Each endpoint on its own task: a slow receiver must not hold up the others.
         let mut runs = tokio::task::JoinSet::new();
         for stored in claimed {
@@ -440,6 +487,12 @@ impl Core {
                     endpoint.cursor_seq = event.seq;
                     endpoint.attempts = 0;
                     endpoint.failing_since = None;
+                    // Give the endpoint back before the lease could run out; the next pass
+                    // goes on (this process or another).
+                    if self.now() - claimed_at > self.webhooks.lease_ms / 2 {
+                        self.store.release_endpoint(&endpoint.id, &owner).await?;
+                        return Ok(sent);
+                    }
                     continue;
                 }
                 let now = delivery.created_at;
@@ -464,11 +517,6 @@ impl Core {
                 } else {
                     tracing::info!(webhook.id = %endpoint.id, event.id = %event.id, error = ?delivery.error, "webhook delivery failed; will retry");
                 }
-                return Ok(sent);
-            }
-            // Give the endpoint back before the lease could run out; the next pass goes on.
-            if self.now() - claimed_at > LEASE_MS / 2 {
-                self.store.release_endpoint(&endpoint.id, &owner).await?;
                 return Ok(sent);
             }
         }

@@ -321,6 +321,29 @@ impl Store {
         Ok(())
     }
 
+    /// Stores `value` under `name` (replacing what was there) with events of `environment_id`'s
+    /// log, in one transaction (an operator link and its audit event).
+    pub async fn put_server_secret_recording(
+        &self,
+        name: &str,
+        value: &str,
+        environment_id: &str,
+        now: crate::clock::Millis,
+        events: &[crate::domain::event::NewEvent],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = $2",
+        )
+        .bind(name)
+        .bind(value)
+        .execute(&mut *tx)
+        .await?;
+        events::record_in(&mut tx, environment_id, now, events).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Deletes the server secret `name` if it is still `value`; whether this call deleted it
     /// (one conditional statement, so a single-use value is taken once).
     pub async fn take_server_secret(&self, name: &str, value: &str) -> StoreResult<bool> {

@@ -96,7 +96,7 @@ pub(super) async fn end_user_sessions_in(
     .bind(user_id)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(ended.iter().filter(|s| s.expires_at > now).map(|s| NewEvent::session(s, true, None, now)).collect())
+    Ok(ended.iter().filter(|s| s.expires_at > now).map(|s| NewEvent::session(s, true, now)).collect())
 }
 
 /// The read of `find_refresh`: a session with its refresh state and its user.
@@ -384,7 +384,7 @@ impl Store {
         if let Some(session_id) = get_opt_string(&row, "session_id")?
             && let Some(session) = self.find_session(&session_id).await?
         {
-            let events = [NewEvent::session(&session, true, None, now)];
+            let events = [NewEvent::session(&session, true, now)];
             self.revoke_session(&session.environment_id, &session.id, now, &events).await?;
         }
         Ok(CodeOutcome::Replayed)

@@ -56,7 +56,12 @@ fn events_json(events: &[String]) -> String {
 impl Store {
     /// Adds an endpoint that starts after the environment's latest event (only what happens
     /// from now on is delivered). `Conflict("webhook_endpoints.url")` for a URL already there.
-    pub async fn insert_webhook_endpoint(&self, e: &WebhookEndpoint, sealed_secret: &str) -> StoreResult<()> {
+    pub async fn insert_webhook_endpoint(
+        &self,
+        e: &WebhookEndpoint,
+        sealed_secret: &str,
+        events: &[NewEvent],
+    ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         let latest: Option<i64> = sqlx::query_scalar("SELECT seq FROM event_counters WHERE environment_id = $1")
             .bind(&e.environment_id)
@@ -79,6 +84,7 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(|err| conflict(err, "webhook_endpoints.url"))?;
+        super::events::record_in(&mut tx, &e.environment_id, e.created_at, events).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -142,13 +148,27 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn delete_webhook_endpoint(&self, environment_id: &str, id: &str) -> StoreResult<bool> {
+    /// Deletes an endpoint with its (audit) events, in one transaction; false if it was not there.
+    pub async fn delete_webhook_endpoint(
+        &self,
+        environment_id: &str,
+        id: &str,
+        now: Millis,
+        events: &[NewEvent],
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query("DELETE FROM webhook_endpoints WHERE environment_id = $1 AND id = $2")
             .bind(environment_id)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        super::events::record_in(&mut tx, environment_id, now, events).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Takes up to `limit` enabled endpoints that are due and not leased, leasing them to

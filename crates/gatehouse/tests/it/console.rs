@@ -8,6 +8,7 @@ use serde_json::json;
 
 use crate::hosted::{hidden, open};
 use crate::support::*;
+use gatehouse::domain::audit::Actor;
 use gatehouse::service::operators::OperatorRole;
 
 const OPERATOR_PASSWORD: &str = "operator horse battery staple";
@@ -24,7 +25,7 @@ fn browser() -> reqwest::Client {
 /// Creates an operator through a one-time link (the core call the CLI makes, then the setup
 /// page) and returns a browser signed in to the console.
 pub async fn operator(app: &TestApp, email: &str, role: OperatorRole) -> reqwest::Client {
-    let token = app.core.invite_operator(Some(email), role).await.unwrap();
+    let token = app.core.invite_operator(Some(email), role, &Actor::Cli).await.unwrap();
     let b = browser();
     let page = b.get(app.at(&format!("/dashboard/setup?token={token}"))).send().await.unwrap();
     assert_eq!(page.status(), 200);
@@ -239,7 +240,7 @@ async fn admins_change_things_viewers_cannot_and_csrf_is_checked() {
     assert_eq!(res.status(), 303);
 
     // A role change applies on the next request; removal ends the session.
-    app.core.set_operator_role("root@example.com", OperatorRole::Viewer).await.unwrap();
+    app.core.set_operator_role("root@example.com", OperatorRole::Viewer, &Actor::Cli).await.unwrap();
     let res = admin
         .post(app.at("/dashboard/env/development/cors/add"))
         .form(&[("csrf_token", csrf.as_str()), ("value", "https://late.example.com")])
@@ -247,7 +248,7 @@ async fn admins_change_things_viewers_cannot_and_csrf_is_checked() {
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
-    app.core.remove_operator("look@example.com").await.unwrap();
+    app.core.remove_operator("look@example.com", &Actor::Cli).await.unwrap();
     let res = viewer.get(&cors).send().await.unwrap();
     assert_eq!(res.status(), 302);
 }
@@ -329,7 +330,7 @@ async fn every_page_answers_an_admin_and_sessions_are_short() {
 #[tokio::test]
 async fn operator_links_work_once_and_first_start_links_ask_for_the_address() {
     let app = TestApp::spawn().await;
-    let token = app.core.invite_operator(None, OperatorRole::Admin).await.unwrap();
+    let token = app.core.invite_operator(None, OperatorRole::Admin, &Actor::Cli).await.unwrap();
     let b = browser();
     let html = b.get(app.at(&format!("/dashboard/setup?token={token}"))).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("name=\"email\""));

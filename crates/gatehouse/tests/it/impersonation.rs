@@ -110,6 +110,33 @@ async fn an_operator_signs_in_as_the_user_for_an_hour_at_most() {
 }
 
 #[tokio::test]
+async fn session_revoked_names_the_impersonator_too() {
+    let app = TestApp::spawn().await;
+    let user = app.create_user("ada@example.com").await;
+    let env = app.core.environment_by_name("development").await.unwrap();
+    let link = app.core.impersonate(&env, "ada@example.com", "ops@example.com", "ticket 9", &Actor::Cli).await.unwrap();
+    let body = impersonate_through_the_app(&app, &link.url).await;
+    let session_id = claims(body["access_token"].as_str().unwrap())["sid"].as_str().unwrap().to_owned();
+    let (status, _) =
+        app.api(Method::POST, "/user_management/sessions/revoke", Some(json!({"session_id": session_id}))).await;
+    assert_eq!(status, 200);
+    let (_, events) = app.api(Method::GET, "/events?events=session.revoked", None).await;
+    let revoked = &events["data"][0]["data"];
+    assert_eq!(revoked["id"], session_id.as_str());
+    assert_eq!(revoked["user_id"], user["id"]);
+    assert_eq!(revoked["status"], "revoked");
+    assert_eq!(revoked["impersonator"], json!({"email": "ops@example.com", "reason": "ticket 9"}));
+    // An ordinary session's revocation has no impersonator.
+    let tokens = app.login("ada@example.com").await;
+    let own = claims(&tokens.access_token)["sid"].as_str().unwrap().to_owned();
+    let (status, _) = app.api(Method::POST, "/user_management/sessions/revoke", Some(json!({"session_id": own}))).await;
+    assert_eq!(status, 200);
+    let (_, events) = app.api(Method::GET, "/events?events=session.revoked", None).await;
+    let ordinary = events["data"].as_array().unwrap().iter().find(|e| e["data"]["id"] == own.as_str()).unwrap();
+    assert!(ordinary["data"].get("impersonator").is_none(), "{ordinary}");
+}
+
+#[tokio::test]
 async fn the_setting_forbids_it_even_for_a_link_already_issued() {
     let app = TestApp::spawn().await;
     app.create_user("ada@example.com").await;

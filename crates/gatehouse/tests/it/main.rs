@@ -12,6 +12,7 @@ mod connections;
 mod console;
 mod console_users;
 mod cookies;
+mod delivery_processes;
 mod durability;
 mod email;
 mod environments;

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::extract::{ApiKeyEnvironment, WireBody};
+use super::extract::{ApiCaller, ApiKeyEnvironment, WireBody};
 use super::lists::ListParams;
 use crate::domain::listing::ListOrder;
 use crate::service::Error;
@@ -40,12 +40,12 @@ fn url_required(url: Option<String>) -> Result<String, Error> {
 
 async fn create(
     State(state): State<AppState>,
-    ApiKeyEnvironment(env): ApiKeyEnvironment,
+    ApiCaller(env, actor): ApiCaller,
     WireBody(body): WireBody<Body>,
 ) -> Result<Response, ApiError> {
     let url = url_required(body.endpoint_url)?;
     let events = body.events.unwrap_or_default();
-    let endpoint = state.core.create_webhook_endpoint(&env, &url, events).await?;
+    let endpoint = state.core.create_webhook_endpoint(&env, &url, events, &actor).await?;
     Ok((StatusCode::CREATED, axum::Json(wire::WebhookEndpoint::from(&endpoint))).into_response())
 }
 
@@ -79,7 +79,7 @@ async fn read(
 
 async fn update(
     State(state): State<AppState>,
-    ApiKeyEnvironment(env): ApiKeyEnvironment,
+    ApiCaller(env, actor): ApiCaller,
     Path(id): Path<String>,
     WireBody(body): WireBody<Body>,
 ) -> Result<Response, ApiError> {
@@ -96,16 +96,16 @@ async fn update(
         None => None,
     };
     let patch = EndpointPatch { endpoint_url, events: body.events, enabled };
-    let endpoint = state.core.update_webhook_endpoint(&env, &id, patch).await?;
+    let endpoint = state.core.update_webhook_endpoint(&env, &id, patch, &actor).await?;
     Ok(axum::Json(wire::WebhookEndpoint::from(&endpoint)).into_response())
 }
 
 async fn remove(
     State(state): State<AppState>,
-    ApiKeyEnvironment(env): ApiKeyEnvironment,
+    ApiCaller(env, actor): ApiCaller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.core.delete_webhook_endpoint(&env, &id).await?;
+    state.core.delete_webhook_endpoint(&env, &id, &actor).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,6 +1,8 @@
 //! The console's Activity page (`/dashboard/activity`): an environment's event log, newest
 //! first, filtered by type, with who made each change and the values before and after when
-//! the event carries them (the audit events of configuration changes).
+//! the event carries them (the audit events of configuration changes). The operators' own
+//! trail (links, new operators, removals, roles, two-factor: `gatehouse.operator.*`) is the
+//! last choice of the environment list, `?env=gatehouse-operators`.
 
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -13,6 +15,7 @@ use crate::domain::audit::AUDIT_EVENT_TYPES;
 use crate::domain::event::EVENT_TYPES;
 use crate::domain::listing::ListOrder;
 use crate::service::events::EventFilter;
+use crate::service::operators::OPERATOR_REALM;
 use crate::web::AppState;
 
 const PAGE_SIZE: u32 = 50;
@@ -56,17 +59,24 @@ pub async fn activity(
     Query(query): Query<ActivityQuery>,
 ) -> Result<Response, PageError> {
     let environments = state.core.list_environments().await?;
-    let Some(env) = query
-        .env
-        .as_deref()
-        .and_then(|name| environments.iter().find(|e| e.name == name))
-        .or_else(|| environments.first())
-    else {
-        return Err(PageError::NotFound("There is no environment yet.".into()));
+    let operators = query.env.as_deref() == Some(OPERATOR_REALM);
+    let env_name = if operators {
+        OPERATOR_REALM.to_owned()
+    } else {
+        let found = query
+            .env
+            .as_deref()
+            .and_then(|name| environments.iter().find(|e| e.name == name))
+            .or_else(|| environments.first());
+        match found {
+            Some(env) => env.name.clone(),
+            None => return Err(PageError::NotFound("There is no environment yet.".into())),
+        }
     };
     let kind = query.kind.trim().to_owned();
-    // "audit" is every configuration change (`gatehouse.*`, listed only when asked for).
-    let audit = kind == "audit";
+    // "audit" is every configuration change (`gatehouse.*`, listed only when asked for); the
+    // operators' trail is audit events only.
+    let audit = kind == "audit" || (operators && kind.is_empty());
     let filter = EventFilter {
         events: if kind.is_empty() || audit { Vec::new() } else { vec![kind.clone()] },
         audit,
@@ -75,7 +85,11 @@ pub async fn activity(
         order: Some(ListOrder::Desc),
         ..Default::default()
     };
-    let (events, error) = match state.core.list_events(env, filter).await {
+    let listed = match environments.iter().find(|e| e.name == env_name).filter(|_| !operators) {
+        Some(env) => state.core.list_events(env, filter).await,
+        None => state.core.list_operator_events(filter).await,
+    };
+    let (events, error) = match listed {
         Ok((events, has_more)) => (Some((events, has_more)), None),
         Err(e) => (None, Some(page::refusal(e)?)),
     };
@@ -103,14 +117,14 @@ pub async fn activity(
         events.last().filter(|_| *has_more).map(|last| {
             super::users::href(
                 "/dashboard/activity",
-                &[("env", env.name.as_str()), ("type", kind.as_str()), ("after", last.id.as_str())],
+                &[("env", env_name.as_str()), ("type", kind.as_str()), ("after", last.id.as_str())],
             )
         })
     });
     let ctx = context! {
         title => "Activity",
-        activity_env => &env.name,
-        activity_envs => environments.iter().map(|e| e.name.clone()).collect::<Vec<_>>(),
+        activity_env => &env_name,
+        activity_envs => environments.iter().map(|e| e.name.clone()).chain([OPERATOR_REALM.to_owned()]).collect::<Vec<_>>(),
         kind => &kind,
         types => EVENT_TYPES.iter().chain(AUDIT_EVENT_TYPES).copied().collect::<Vec<&str>>(),
         events => rows,
@@ -118,7 +132,7 @@ pub async fn activity(
         next,
         first => query.after.is_some().then(|| super::users::href(
             "/dashboard/activity",
-            &[("env", env.name.as_str()), ("type", kind.as_str())],
+            &[("env", env_name.as_str()), ("type", kind.as_str())],
         )),
     };
     console.render(&state, "console/activity.html", None, "activity", ctx).await

@@ -527,9 +527,9 @@ fn event_object_and_payloads_equal_the_api_objects() {
         impersonator_email: None,
         impersonator_reason: None,
     };
-    let started = NewEvent::session(&s, false, None, T1);
+    let started = NewEvent::session(&s, false, T1);
     assert_eq!(as_value(&started.data), serde_json::to_value(Session::new(&s, T1)).unwrap());
-    let revoked = NewEvent::session(&s, true, None, T1);
+    let revoked = NewEvent::session(&s, true, T1);
     let ended = DomainSession { ended_at: Some(T1), updated_at: T1, ..s.clone() };
     assert_eq!(as_value(&revoked.data), serde_json::to_value(Session::new(&ended, T1)).unwrap());
     let magic = code("magic_auth");
