@@ -31,6 +31,7 @@ mod rotations;
 mod session_admin;
 mod sessions;
 mod throttle;
+mod throttled_history;
 mod user_search;
 mod users;
 mod webhooks;
@@ -116,6 +117,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (12, "audit and impersonation", include_str!("../../migrations/0012_audit_and_impersonation.sql")),
     (13, "organization domains", include_str!("../../migrations/0013_organization_domains.sql")),
     (15, "console search", include_str!("../../migrations/0015_console_search.sql")),
+    (17, "throttled history", include_str!("../../migrations/0017_throttled_history.sql")),
 ];
 
 impl Store {

@@ -424,6 +424,49 @@ async fn the_home_page_counts_the_last_30_days() {
     assert!(attention.iter().any(|a| matches!(a, Attention::KeyDueToRotate { age_days, .. } if *age_days >= 121)));
 }
 
+#[tokio::test]
+async fn throttled_attempts_are_kept_per_environment_and_day_for_30_days() {
+    use sqlx::Connection as _;
+    let app = TestApp::spawn().await;
+    let env = dev(&app).await;
+    add(&app, &env, "ada@example.com", None, None).await;
+    // Ten wrong passwords from one address are evaluated; the next four are throttled (429).
+    for _ in 0..10 {
+        assert_eq!(app.password_login("ada@example.com", "nope").await.0, 400);
+    }
+    for _ in 0..4 {
+        assert_eq!(app.password_login("ada@example.com", "nope").await.0, 429);
+    }
+    // The next day (the window has passed): ten more evaluated, then two throttled.
+    app.clock.advance_secs(86_400);
+    for n in 0..12 {
+        assert_eq!(app.password_login("ada@example.com", "nope").await.0, if n < 10 { 400 } else { 429 });
+    }
+    let insights = app.core.insights(&env).await.unwrap();
+    assert_eq!((insights.throttled[28], insights.throttled[29]), (4, 2));
+    assert_eq!(insights.throttled.iter().sum::<i64>(), 6);
+    // Throttled attempts are not failed sign-ins: only the evaluated ones are.
+    assert_eq!(insights.refused.iter().sum::<i64>(), 20);
+    // Written to the store (the home page flushed the tally): another environment has none.
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&app.config.database_url()).await.unwrap();
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM throttled_daily WHERE environment_id = $1")
+        .bind(&env.id)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(rows, 2);
+    let prod = app.core.ensure_environment("production", &gatehouse::domain::audit::Actor::Cli).await.unwrap();
+    let prod = app.core.environment_by_name(&prod.environment).await.unwrap();
+    assert_eq!(app.core.insights(&prod).await.unwrap().throttled.iter().sum::<i64>(), 0);
+    // Past the window the days leave the chart and the purge deletes them.
+    app.clock.advance_secs(31 * 86_400);
+    assert_eq!(app.core.insights(&env).await.unwrap().throttled.iter().sum::<i64>(), 0);
+    app.core.purge_expired().await;
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM throttled_daily").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(rows, 0);
+}
+
 /// The console's pages over HTTP: an admin sees and uses them, a viewer sees them without
 /// buttons and every change of theirs is refused; ending a session there ends it for the app.
 #[tokio::test]
