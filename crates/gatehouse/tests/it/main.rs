@@ -9,6 +9,7 @@ mod api;
 mod audit;
 mod connections;
 mod console;
+mod console_orgs;
 mod console_users;
 mod cookies;
 mod durability;
