@@ -173,13 +173,25 @@ async fn a_viewer_sees_organizations_and_changes_nothing() {
     let (status, html) = page(&viewer, &app, &base).await;
     assert_eq!(status, 200);
     assert!(html.contains("acme.test") && html.contains(&d.verification_token), "the record is shown: {html}");
-    for button in ["Add domain</button>", ">Verify</button>", "Send invitation</button>", "Delete organization…</button>", "<summary>Rename"] {
+    for button in [
+        "Add domain</button>",
+        ">Verify</button>",
+        "Send invitation</button>",
+        "Delete organization…</button>",
+        "<summary>Rename",
+    ] {
         assert!(!html.contains(button), "a viewer sees no {button}");
     }
     let (_, list) = page(&viewer, &app, &format!("{BASE}/organizations")).await;
     assert!(!list.contains("Create organization"));
     let (_, html) = page(&admin, &app, &base).await;
-    for button in ["Add domain</button>", ">Verify</button>", "Send invitation</button>", "Delete organization…</button>", "<summary>Rename"] {
+    for button in [
+        "Add domain</button>",
+        ">Verify</button>",
+        "Send invitation</button>",
+        "Delete organization…</button>",
+        "<summary>Rename",
+    ] {
         assert!(html.contains(button), "an admin sees {button}");
     }
 
