@@ -12,12 +12,13 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         for (environment_id, day, n) in tallies {
             sqlx::query(
-                "INSERT INTO throttled_daily (environment_id, day, count) VALUES ($1, $2, $3) \
-                 ON CONFLICT (environment_id, day) DO UPDATE SET count = throttled_daily.count + $3",
+                "INSERT INTO throttled_daily (id, environment_id, day, count) VALUES ($4, $1, $2, $3) \
+                 ON CONFLICT (id) DO UPDATE SET count = throttled_daily.count + $3",
             )
             .bind(environment_id)
             .bind(*day)
             .bind(*n)
+            .bind(format!("{environment_id}:{day}"))
             .execute(&mut *tx)
             .await?;
         }
