@@ -116,7 +116,7 @@ test('users, sessions, organizations and activity in the console', { timeout: 30
 
   await t.test('home: the last 30 days as charts, and what needs attention', async () => {
     await page.getByRole('heading', { name: /at a glance/ }).waitFor();
-    assert.equal(await page.locator('figure.chart svg.chart-bars').count(), 3);
+    assert.equal(await page.locator('figure.chart svg.chart-bars').count(), 4);
     assert.match(await page.locator('.stats').textContent(), /1\s*sign-ins/);
     assert.match(await page.locator('.stats').textContent(), /3\s*refused sign-ins/);
     await page.locator('.charts').scrollIntoViewIfNeeded();

@@ -238,6 +238,16 @@ impl Server {
         let mailer = tokio::spawn(crate::service::delivery::run(Core::clone(&self.state.core)));
         let webhooks = tokio::spawn(crate::service::webhooks::run(Core::clone(&self.state.core)));
         let core = self.state.core.clone();
+        let throttled = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                if let Err(e) = core.flush_throttled().await {
+                    tracing::warn!(error = %e, "could not write the throttled attempts' tally");
+                }
+            }
+        });
+        let core = self.state.core.clone();
         let checkpoints = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             loop {
@@ -260,8 +270,13 @@ impl Server {
                 connections::serve(listener, app, self.limits.clone(), trusted.clone(), std::future::pending());
             tokio::spawn(serving)
         });
+        let core = self.state.core.clone();
         let app = crate::web::app(self.state);
         connections::serve(self.listener, app, self.limits, trusted, shutdown).await;
+        throttled.abort();
+        if let Err(e) = core.flush_throttled().await {
+            tracing::warn!(error = %e, "could not write the throttled attempts' tally");
+        }
         if let Some(metrics) = metrics {
             metrics.abort();
         }

@@ -2,8 +2,9 @@
 //! method, new users, refused sign-ins), throttling as it stands, and what needs attention.
 //!
 //! Throttling writes no event (a refused attempt is not evaluated, and WorkOS has no event for
-//! it), so there is no 30-day history of it: the page shows the counters over their limits
-//! right now (`throttle` rows), and the web layer adds the process's own count of 429s.
+//! it): its 30-day history comes from the daily tallies of `service::throttle_history`, beside
+//! the counters over their limits right now (`throttle` rows); the web layer adds the
+//! process's own count of 429s.
 
 use super::environments::LoadedEnvironment;
 use super::throttle::{ACCOUNT_STEP_UP_AFTER, PER_PAIR};
@@ -41,6 +42,8 @@ pub struct Insights {
     pub new_users: Daily,
     /// Refused sign-ins (any `authentication.*_failed`) per day.
     pub refused: Daily,
+    /// Attempts refused by a throttle per day (password attempts, sign-ups, code sends).
+    pub throttled: Daily,
     /// Client address and account pairs locked out right now.
     pub locked_pairs: i64,
     /// Accounts whose correct password now needs an emailed code too (many failures from many
@@ -99,6 +102,7 @@ impl Core {
             sign_ins,
             new_users: daily(&|e| e == "user.created"),
             refused: daily(&is_refusal),
+            throttled: self.throttled_per_day(&env.id, first_day).await?,
             locked_pairs,
             accounts_under_attack,
         })

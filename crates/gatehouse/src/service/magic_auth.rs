@@ -23,7 +23,7 @@ impl Core {
         let email = normalize_email(email).ok_or_else(|| {
             Error::validation("email", "invalid_email", format!("'{email}' is not a valid email address."))
         })?;
-        self.throttle_sends("magic_auth", &email, ip).await?;
+        self.throttle_sends(&env.id, "magic_auth", &email, ip).await?;
         let user = match self.store.find_user_by_email(&env.id, &email).await? {
             Some(user) => user,
             None => match self.create_user(env, NewUser { email: email.clone(), ..NewUser::default() }).await {
@@ -82,7 +82,7 @@ impl Core {
         let Some(normalized) = normalize_email(email) else {
             return Err(Error::validation("email", "invalid_email", "Enter a valid email address."));
         };
-        self.throttle_sends("magic_auth", &normalized, ip).await
+        self.throttle_sends(&env.id, "magic_auth", &normalized, ip).await
     }
 
     /// Checks a Magic Auth code; the user's email counts as verified afterwards.

@@ -27,6 +27,7 @@ pub mod sessions;
 pub mod sign_up;
 pub mod social;
 pub mod throttle;
+pub mod throttle_history;
 pub mod tokens;
 pub mod user_admin;
 pub mod users;
@@ -119,6 +120,8 @@ pub struct Core {
     counters: Arc<counters::Counters>,
     /// The webhook worker's HTTP client and lease name.
     webhooks: Arc<webhooks::Webhooks>,
+    /// Throttled attempts not yet written to the daily history.
+    throttled: Arc<throttle_history::ThrottledTally>,
 }
 
 /// A server secret (the refresh-rotation key) kept sealed with the server key, so a copy of the
@@ -208,6 +211,7 @@ impl Core {
             mfa: Arc::new(mfa),
             counters: Arc::new(counters::Counters::default()),
             webhooks: Arc::new(webhooks),
+            throttled: Arc::default(),
         })
     }
 
@@ -233,7 +237,11 @@ impl Core {
         let kept = self.config.ended_sessions_kept_days.max(0) * 24 * 3600 * 1000;
         let events_kept = self.config.events.kept_days.max(1) * 24 * 3600 * 1000;
         match self.store.purge_expired(self.now(), kept, events_kept).await {
-            Ok(report) => {
+            Ok(mut report) => {
+                match self.purge_throttled_history().await {
+                    Ok(n) => report.removed += n,
+                    Err(e) => tracing::warn!(error = %e, "could not purge the throttled history"),
+                }
                 tracing::debug!(
                     removed = report.removed,
                     batches = report.batches,

@@ -31,7 +31,7 @@ impl Core {
             None => None,
         }
         .ok_or_else(|| Error::NotFound { kind: "User", id: email.to_owned() })?;
-        self.throttle_sends("password_reset", &user.email, None).await?;
+        self.throttle_sends(&env.id, "password_reset", &user.email, None).await?;
         self.issue_password_reset(env, &user).await
     }
 
@@ -46,7 +46,7 @@ impl Core {
         let Some(email) = normalize_email(email) else {
             return Err(Error::validation("email", "invalid_email", "Enter a valid email address."));
         };
-        self.throttle_sends("password_reset", &email, ip).await?;
+        self.throttle_sends(&env.id, "password_reset", &email, ip).await?;
         if let Some(user) = self.store.find_user_by_email(&env.id, &email).await? {
             self.issue_password_reset(env, &user).await?;
         }

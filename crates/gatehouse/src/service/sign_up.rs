@@ -85,7 +85,7 @@ impl Core {
             // The argon2id cost of creating the account.
             self.passwords.hash(&password).await?;
         }
-        match self.throttle_sends(SEND_SCOPE, &email, ip).await {
+        match self.throttle_sends(&env.id, SEND_SCOPE, &email, ip).await {
             Ok(()) => self.send_sign_up_notice(env, &email, sign_in_link).await?,
             Err(Error::RateLimited { .. }) => {}
             Err(e) => return Err(e),
@@ -133,8 +133,13 @@ impl Core {
 
     /// "Send a new code" on a decoy's page: the same send limits as a real resend; nothing is
     /// sent (the owner was told once).
-    pub async fn resend_decoy_code(&self, email: &str, ip: Option<&ClientAddress>) -> Result<()> {
-        self.throttle_sends(SEND_SCOPE, email, ip).await
+    pub async fn resend_decoy_code(
+        &self,
+        env: &LoadedEnvironment,
+        email: &str,
+        ip: Option<&ClientAddress>,
+    ) -> Result<()> {
+        self.throttle_sends(&env.id, SEND_SCOPE, email, ip).await
     }
 
     /// Tells the owner of `email` (or, for a look-alike, whoever holds that address) that someone

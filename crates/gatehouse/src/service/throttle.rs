@@ -86,6 +86,7 @@ impl Core {
             let key = format!("signin:device:{scope}:{nonce}");
             let count = self.store.record_attempt(&key, PER_DEVICE.window_ms, now).await?;
             if count.count > PER_DEVICE.max {
+                self.note_throttled(&attempt.env.id);
                 return Err(retry_after(count.window_start, PER_DEVICE, now));
             }
             return Ok(Admitted { keys: vec![(key, Settle::Clear)], email_proof_owed: false });
@@ -106,6 +107,7 @@ impl Core {
                 for (taken_key, _) in &taken {
                     self.store.refund_attempt(taken_key).await?;
                 }
+                self.note_throttled(&attempt.env.id);
                 return Err(retry_after(count.window_start, limit, now));
             }
             account_count = count.count;
@@ -158,21 +160,30 @@ impl Core {
         Ok(())
     }
 
-    /// Counts one hosted sign-up attempt from `address`; refuses past `SIGN_UPS_PER_ADDRESS`.
-    pub async fn admit_sign_up(&self, address: Option<&ClientAddress>) -> Result<()> {
+    /// Counts one hosted sign-up attempt to `environment_id` from `address`; refuses past
+    /// `SIGN_UPS_PER_ADDRESS` (the counter is per address, across environments).
+    pub async fn admit_sign_up(&self, environment_id: &str, address: Option<&ClientAddress>) -> Result<()> {
         let now = self.now();
         let bucket = address.map_or_else(|| "unknown".to_owned(), ClientAddress::bucket);
         let count =
             self.store.record_attempt(&format!("signup:ip:{bucket}"), SIGN_UPS_PER_ADDRESS.window_ms, now).await?;
         if count.count > SIGN_UPS_PER_ADDRESS.max {
+            self.note_throttled(environment_id);
             return Err(retry_after(count.window_start, SIGN_UPS_PER_ADDRESS, now));
         }
         Ok(())
     }
 
     /// Counts one code sent to `email` (magic auth, reset, verification) per (address, client
-    /// address) pair, per address overall and per client address.
-    pub async fn throttle_sends(&self, scope: &str, email: &str, address: Option<&ClientAddress>) -> Result<()> {
+    /// address) pair, per address overall and per client address; a refusal counts in the
+    /// throttled history of `environment_id`.
+    pub async fn throttle_sends(
+        &self,
+        environment_id: &str,
+        scope: &str,
+        email: &str,
+        address: Option<&ClientAddress>,
+    ) -> Result<()> {
         let now = self.now();
         let bucket = address.map_or_else(|| "unknown".to_owned(), ClientAddress::bucket);
         let counters = [
@@ -183,6 +194,7 @@ impl Core {
         for (key, limit) in counters {
             let count = self.store.record_attempt(&key, limit.window_ms, now).await?;
             if count.count > limit.max {
+                self.note_throttled(environment_id);
                 return Err(retry_after(count.window_start, limit, now));
             }
         }

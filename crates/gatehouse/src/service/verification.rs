@@ -30,7 +30,7 @@ impl Core {
             });
         }
         self.check_email_available(env)?;
-        self.throttle_sends("email_verification", &user.email, ip).await?;
+        self.throttle_sends(&env.id, "email_verification", &user.email, ip).await?;
         let (code, secret) = self.issue_code(&env.id, CodeKind::EmailVerification, user).await?;
         let app = &env.settings.branding.app_name;
         self.send_email(

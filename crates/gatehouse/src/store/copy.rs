@@ -54,6 +54,7 @@ pub const TABLES: &[(&str, &str)] = &[
     ("event_counters", "environment_id"),
     ("webhook_endpoints", "id"),
     ("webhook_deliveries", "id"),
+    ("throttled_daily", "id"),
 ];
 
 /// Bound parameters per INSERT (SQLite allows 32766, PostgreSQL 65535).

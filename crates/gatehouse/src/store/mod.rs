@@ -32,6 +32,7 @@ mod rotations;
 mod session_admin;
 mod sessions;
 mod throttle;
+mod throttled_history;
 mod user_search;
 mod users;
 mod webhooks;
@@ -118,6 +119,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (12, "audit and impersonation", include_str!("../../migrations/0012_audit_and_impersonation.sql")),
     (13, "organization domains", include_str!("../../migrations/0013_organization_domains.sql")),
     (15, "console search", include_str!("../../migrations/0015_console_search.sql")),
+    (17, "throttled history", include_str!("../../migrations/0017_throttled_history.sql")),
     (19, "authorization resources", include_str!("../../migrations/0019_authorization_resources.sql")),
 ];
 

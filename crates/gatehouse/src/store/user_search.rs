@@ -40,47 +40,42 @@ fn any_key_in_range() -> String {
 impl Store {
     /// One page of the users of `environment_id` with a key in `q.range`, newest first.
     pub async fn search_users(&self, environment_id: &str, q: &UserSearch) -> StoreResult<UserPage> {
-        // Counted in the database (index-only, capped), so a broad query costs little here.
-        for col in KEY_COLUMNS {
-            let in_range: i64 = sqlx::query_scalar(&format!(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM users WHERE environment_id = $1 AND {col} >= $2 AND {col} < $3 \
-                 LIMIT {}) capped",
-                NARROW + 1
-            ))
-            .bind(environment_id)
-            .bind(&q.range.lo)
-            .bind(&q.range.hi)
-            .fetch_one(self.reader())
-            .await?;
-            if in_range > NARROW as i64 {
-                return self.scan_users(environment_id, q).await;
-            }
-        }
-        // Each range gives its newest `limit + 1` past the cursor (sorted in the database, at
-        // most `NARROW` keys each); the page is the newest `limit` of their union.
+        // Each range gives its size (capped) and its newest `limit + 1` past the cursor, in one
+        // query: the range is read once, through its own index, in a subquery whose LIMIT caps
+        // it and keeps the planners from merging it (asked directly, SQLite walks
+        // `(environment_id, id)` from the cursor instead, which for a range with few keys past
+        // the cursor reads every older user). Keys outside the cursor sort last rather than
+        // being filtered out, so a range with nothing past the cursor still reports its size.
+        // (Counting first, then reading the IDs, read each range twice: on PostgreSQL, before
+        // the vacuum marks the pages all-visible, every entry is a heap fetch.)
         let backward = q.before.is_some();
         let cursor = if backward { q.before.as_ref() } else { q.after.as_ref() };
         let (cmp, order) = if backward { (">", "ASC") } else { ("<", "DESC") };
         let mut ids: Vec<String> = Vec::new();
         for col in KEY_COLUMNS {
-            // The range is read through its own index in a subquery (its LIMIT keeps the planners
-            // from merging it): asked directly, SQLite walks `(environment_id, id)` from the cursor
-            // instead, which for a range with few keys past the cursor reads every older user.
             let mut sql = format!(
-                "SELECT id FROM (SELECT id FROM users WHERE environment_id = $1 AND {col} >= $2 AND {col} < $3 \
-                 LIMIT {}) in_range WHERE 1 = 1",
+                "SELECT id, n FROM (SELECT id, COUNT(*) OVER () AS n FROM (SELECT id FROM users \
+                 WHERE environment_id = $1 AND {col} >= $2 AND {col} < $3 LIMIT {}) capped) in_range ORDER BY ",
                 NARROW + 1
             );
             if cursor.is_some() {
-                sql.push_str(&format!(" AND id {cmp} $4"));
+                sql.push_str(&format!("CASE WHEN id {cmp} $4 THEN 0 ELSE 1 END, "));
             }
-            sql.push_str(&format!(" ORDER BY id {order} LIMIT {}", i64::from(q.limit) + 1));
+            sql.push_str(&format!("id {order} LIMIT {}", i64::from(q.limit) + 1));
             let mut query =
-                sqlx::query_scalar::<_, String>(&sql).bind(environment_id).bind(&q.range.lo).bind(&q.range.hi);
+                sqlx::query_as::<_, (String, i64)>(&sql).bind(environment_id).bind(&q.range.lo).bind(&q.range.hi);
             if let Some(c) = cursor {
                 query = query.bind(c);
             }
-            ids.extend(query.fetch_all(self.reader()).await?);
+            let rows = query.fetch_all(self.reader()).await?;
+            if rows.first().is_some_and(|(_, n)| *n > NARROW as i64) {
+                return self.scan_users(environment_id, q).await;
+            }
+            ids.extend(rows.into_iter().map(|(id, _)| id).filter(|id| match cursor {
+                Some(c) if backward => id > c,
+                Some(c) => id < c,
+                None => true,
+            }));
         }
         // Closest to the cursor first (newest first going forward, oldest first going back).
         if backward {
@@ -133,12 +128,26 @@ impl Store {
     }
 
     /// Fills in the search keys of users stored before migration 15, in batches; returns how many.
+    /// Looks per environment, so each probe is a lookup on `users_by_search_email` (where the
+    /// missing keys sort together) rather than a scan of every user at each start.
     pub async fn backfill_search_keys(&self) -> StoreResult<u64> {
+        let environments: Vec<String> = sqlx::query_scalar("SELECT id FROM environments").fetch_all(&self.pool).await?;
+        let mut done = 0;
+        for environment_id in &environments {
+            done += self.backfill_search_keys_of(environment_id).await?;
+        }
+        Ok(done)
+    }
+
+    async fn backfill_search_keys_of(&self, environment_id: &str) -> StoreResult<u64> {
         let mut done = 0;
         loop {
-            let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE search_email IS NULL LIMIT 500"))
-                .fetch_all(&self.pool)
-                .await?;
+            let rows = sqlx::query(&format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE environment_id = $1 AND search_email IS NULL LIMIT 500"
+            ))
+            .bind(environment_id)
+            .fetch_all(&self.pool)
+            .await?;
             if rows.is_empty() {
                 return Ok(done);
             }

@@ -10,6 +10,7 @@ mod audit;
 mod authorization_resources;
 mod connections;
 mod console;
+mod console_orgs;
 mod console_users;
 mod cookies;
 mod delivery_processes;

@@ -13,6 +13,7 @@ use crate::web::AppState;
 const METHOD_COLORS: [&str; 4] = ["#4f46e5", "#0891b2", "#d97706", "#059669"];
 const NEW_USERS_COLOR: &str = "#4f46e5";
 const REFUSED_COLOR: &str = "#dc2626";
+const THROTTLED_COLOR: &str = "#9333ea";
 
 /// "Nov 7" for a day counted from 1970-01-01.
 fn day_label(day: i64) -> String {
@@ -22,7 +23,7 @@ fn day_label(day: i64) -> String {
     }
 }
 
-/// The home page's panels for `env`: three charts and what needs attention.
+/// The home page's panels for `env`: four charts and what needs attention.
 pub async fn panels(state: &AppState, env: &LoadedEnvironment) -> Result<Value, PageError> {
     let insights: Insights = state.core.insights(env).await?;
     let days: Vec<String> = (0..DAYS as i64).map(|i| day_label(insights.first_day + i)).collect();
@@ -42,6 +43,11 @@ pub async fn panels(state: &AppState, env: &LoadedEnvironment) -> Result<Value, 
         "Refused sign-ins",
         &days,
         &[Series { label: "refused", color: REFUSED_COLOR, values: &insights.refused }],
+    );
+    let throttled = bar_chart(
+        "Throttled attempts",
+        &days,
+        &[Series { label: "throttled", color: THROTTLED_COLOR, values: &insights.throttled }],
     );
     let attention: Vec<Value> = state
         .core
@@ -73,10 +79,11 @@ pub async fn panels(state: &AppState, env: &LoadedEnvironment) -> Result<Value, 
         })
         .collect();
     Ok(context! {
-        charts => [sign_ins, new_users, refused],
+        charts => [sign_ins, new_users, refused, throttled],
         total_sign_ins => insights.total_sign_ins(),
         total_new_users => insights.new_users.iter().sum::<i64>(),
         total_refused => insights.refused.iter().sum::<i64>(),
+        total_throttled => insights.throttled.iter().sum::<i64>(),
         locked_pairs => insights.locked_pairs,
         accounts_under_attack => insights.accounts_under_attack,
         throttled_since_start => state.metrics.throttled_total(),

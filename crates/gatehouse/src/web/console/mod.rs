@@ -35,6 +35,7 @@ mod assets;
 mod email;
 mod home;
 mod insights;
+mod organization_changes;
 mod organizations;
 mod page;
 mod session;
@@ -146,7 +147,27 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/env/{env}/users/{id}/send-verification", post(users::send_verification))
         .route("/dashboard/env/{env}/sessions", get(sessions::list))
         .route("/dashboard/env/{env}/sessions/revoke", post(sessions::revoke))
-        .route("/dashboard/env/{env}/organizations", get(organizations::list))
+        .route("/dashboard/env/{env}/organizations", get(organizations::list).post(organization_changes::create))
         .route("/dashboard/env/{env}/organizations/{id}", get(organizations::show))
+        .route("/dashboard/env/{env}/organizations/{id}/rename", post(organization_changes::rename))
+        .route("/dashboard/env/{env}/organizations/{id}/delete", post(organization_changes::delete))
+        .route("/dashboard/env/{env}/organizations/{id}/domains/add", post(organization_changes::add_domain))
+        .route("/dashboard/env/{env}/organizations/{id}/domains/verify", post(organization_changes::verify_domain))
+        .route("/dashboard/env/{env}/organizations/{id}/domains/remove", post(organization_changes::remove_domain))
+        .route("/dashboard/env/{env}/organizations/{id}/members/role", post(organization_changes::member_role))
+        .route(
+            "/dashboard/env/{env}/organizations/{id}/members/deactivate",
+            post(organization_changes::deactivate_member),
+        )
+        .route(
+            "/dashboard/env/{env}/organizations/{id}/members/reactivate",
+            post(organization_changes::reactivate_member),
+        )
+        .route("/dashboard/env/{env}/organizations/{id}/members/remove", post(organization_changes::remove_member))
+        .route("/dashboard/env/{env}/organizations/{id}/invitations/send", post(organization_changes::send_invitation))
+        .route(
+            "/dashboard/env/{env}/organizations/{id}/invitations/revoke",
+            post(organization_changes::revoke_invitation),
+        )
         .route("/dashboard/activity", get(activity::activity))
 }

@@ -1,10 +1,12 @@
 //! The console's Organizations pages (`/dashboard/env/{env}/organizations…`): the list (search
-//! by part of the name) and one organization with its members, roles and invitations.
-//! Read-only here: organizations are changed through the API or `gatehouse orgs`.
+//! by part of the name) and one organization with its members, roles, invitations and domains
+//! (each domain's TXT record to create). The changes they offer are in
+//! `organization_changes.rs`.
 
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
-use minijinja::context;
+use minijinja::{Value, context};
 use serde::Deserialize;
 
 use super::page::{Console, PageError};
@@ -35,7 +37,19 @@ pub async fn list(
     Path(env): Path<String>,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, PageError> {
-    let env = console.environment(&state, &env).await?;
+    list_page(&state, &console, &env, query, StatusCode::OK, context! {}).await
+}
+
+/// The list of organizations, with `extra` (the create form's error) merged in.
+pub(super) async fn list_page(
+    state: &AppState,
+    console: &Console,
+    env: &str,
+    query: ListQuery,
+    status: StatusCode,
+    extra: Value,
+) -> Result<Response, PageError> {
+    let env = console.environment(state, env).await?;
     let q: String = query.q.trim().chars().take(200).collect();
     let before = query.before.filter(|c| is_id(c));
     let after = query.after.filter(|c| is_id(c)).filter(|_| before.is_none());
@@ -64,7 +78,8 @@ pub async fn list(
         next => page.items.last().filter(|_| more_after).map(|o| link("after", &o.id)),
         previous => page.items.first().filter(|_| more_before).map(|o| link("before", &o.id)),
     };
-    console.render(&state, "console/organizations.html", Some(&env.name), "organizations", ctx).await
+    let ctx = context! { ..extra, ..ctx };
+    console.render_status(state, status, "console/organizations.html", Some(&env.name), "organizations", ctx).await
 }
 
 /// `GET /dashboard/env/{env}/organizations/{id}`.
@@ -73,8 +88,20 @@ pub async fn show(
     console: Console,
     Path((env, id)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
-    let env = console.environment(&state, &env).await?;
-    let org = state.core.get_organization(&env, &id).await?;
+    org_page(&state, &console, &env, &id, StatusCode::OK, context! {}).await
+}
+
+/// An organization's page, with `extra` (a form's error) merged in.
+pub(super) async fn org_page(
+    state: &AppState,
+    console: &Console,
+    env: &str,
+    id: &str,
+    status: StatusCode,
+    extra: Value,
+) -> Result<Response, PageError> {
+    let env = console.environment(state, env).await?;
+    let org = state.core.get_organization(&env, id).await?;
     let cursor = || Cursor { limit: SHOWN, before: None, after: None, order: ListOrder::Desc };
     let members = state
         .core
@@ -90,15 +117,18 @@ pub async fn show(
         .await?;
     let roles = state.core.list_roles(&env, Some(&org.id)).await?;
     let invitations = state.core.list_invitations(&env, Some(&org.id), None, cursor()).await?;
+    let base = format!("/dashboard/env/{}/organizations/{}", env.name, org.id);
     let ctx = context! {
         title => &org.name,
+        base => &base,
         org => context! {
             id => &org.id, name => &org.name, external_id => &org.external_id, require_mfa => org.require_mfa,
             outside_profiles => org.allow_profiles_outside_organization, created => when(org.created_at),
+            auto_join => org.domain_auto_join,
             metadata => (!org.metadata.is_empty()).then(|| serde_json::to_string_pretty(&org.metadata).unwrap_or_default()),
         },
         members => members.items.iter().map(|m| context! {
-            user_id => &m.user.id, email => &m.user.email, name => m.user.display_name(),
+            id => &m.membership.id, user_id => &m.user.id, email => &m.user.email, name => m.user.display_name(),
             status => m.membership.status.as_str(), roles => &m.membership.role_slugs, since => when(m.membership.created_at),
         }).collect::<Vec<_>>(),
         more_members => members.has_more,
@@ -107,11 +137,16 @@ pub async fn show(
             own => r.organization_id.is_some(),
         }).collect::<Vec<_>>(),
         invitations => invitations.items.iter().map(|i| context! {
-            email => &i.invitation.email, state => i.state.as_str(), role => &i.invitation.role_slug,
+            id => &i.invitation.id, email => &i.invitation.email, state => i.state.as_str(), role => &i.invitation.role_slug,
             sent => when(i.invitation.created_at), expires => when(i.invitation.expires_at),
         }).collect::<Vec<_>>(),
         more_invitations => invitations.has_more,
+        domains => org.domains.iter().map(|d| context! {
+            id => &d.id, domain => &d.domain, state => d.state.as_str(), strategy => d.verification_strategy.as_str(),
+            record_name => d.txt_record_name(), record_value => &d.verification_token, failure => &d.failure_reason,
+        }).collect::<Vec<_>>(),
         organizations => format!("/dashboard/env/{}/organizations", env.name),
     };
-    console.render(&state, "console/organization.html", Some(&env.name), "organizations", ctx).await
+    let ctx = context! { ..extra, ..ctx };
+    console.render_status(state, status, "console/organization.html", Some(&env.name), "organizations", ctx).await
 }

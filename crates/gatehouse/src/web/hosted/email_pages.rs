@@ -268,7 +268,7 @@ pub async fn verify_email_resend(
             Waiting::SignIn { user, .. } | Waiting::SignUp { user, .. } => {
                 state.core.send_verification_email_from(&env, user, info.address.as_ref()).await.map(|_| ())
             }
-            Waiting::Decoy { email, .. } => state.core.resend_decoy_code(email, info.address.as_ref()).await,
+            Waiting::Decoy { email, .. } => state.core.resend_decoy_code(&env, email, info.address.as_ref()).await,
         };
         match sent {
             Ok(()) => (None, Some("We sent a new code.")),

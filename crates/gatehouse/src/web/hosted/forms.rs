@@ -201,7 +201,7 @@ pub async fn sign_up(
     if form.email.is_empty() || password.is_empty() {
         return refuse(StatusCode::BAD_REQUEST, "Enter your email and choose a password.");
     }
-    if let Err(e) = state.core.admit_sign_up(info.address.as_ref()).await {
+    if let Err(e) = state.core.admit_sign_up(&env.id, info.address.as_ref()).await {
         let Error::RateLimited { retry_after_secs } = e else {
             return Err(e.into());
         };
