@@ -90,7 +90,8 @@ pub fn sign_in_preview(
     providers: &[ProviderButton],
 ) -> Response {
     // The unsaved colour reaches the page through the brand stylesheet's `?color=`.
-    let brand = context! { preview_color => &branding.primary_color, ..brand(branding, Some(client_id)) };
+    let color: String = form_urlencoded::byte_serialize(branding.primary_color.as_bytes()).collect();
+    let brand = context! { stylesheet_query => format!("?color={color}"), ..brand(branding, Some(client_id)) };
     let ctx = context! {
         title => "Sign in", subtitle => format!("to continue to {}", branding.app_name), request => "preview",
         email => "", first_name => "", last_name => "", csrf_token => "preview", brand,

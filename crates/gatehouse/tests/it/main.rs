@@ -9,6 +9,7 @@ mod api;
 mod audit;
 mod connections;
 mod console;
+mod console_settings;
 mod console_users;
 mod cookies;
 mod durability;
