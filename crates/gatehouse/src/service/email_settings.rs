@@ -44,6 +44,16 @@ impl TlsMode {
         }
     }
 
+    /// A few words for a sentence ("Sent through host:587 (STARTTLS)").
+    pub fn short(self) -> &'static str {
+        match self {
+            TlsMode::StartTls => "STARTTLS",
+            TlsMode::Implicit => "TLS",
+            TlsMode::Opportunistic => "STARTTLS when offered",
+            TlsMode::Plain => "unencrypted",
+        }
+    }
+
     pub fn parse(value: &str) -> Option<TlsMode> {
         TlsMode::ALL.into_iter().find(|m| m.as_str() == value)
     }

@@ -95,7 +95,7 @@ pub fn sign_in_preview(
     let ctx = context! {
         title => "Sign in", subtitle => format!("to continue to {}", branding.app_name), request => "preview",
         email => "", first_name => "", last_name => "", csrf_token => "preview", brand,
-        then_security => false, email_locked => false,
+        then_security => false, email_locked => false, preview => true,
         ..sign_in_options(settings, email_ok, false, providers)
     };
     let html = match pages().templates.get_template("sign_in.html").and_then(|t| t.render(ctx)) {

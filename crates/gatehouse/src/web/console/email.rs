@@ -75,7 +75,7 @@ async fn email_page(
         .map(|m| context! { value => m.as_str(), label => m.label(), selected => m.as_str() == tls })
         .collect();
     let in_effect = config.smtp_url.as_deref().and_then(parse_smtp_url).map(|(s, _)| {
-        context! { host => s.host, port => s.port, tls => s.tls.label(), username => s.username }
+        context! { host => s.host, port => s.port, tls => s.tls.short(), username => s.username }
     });
     let ctx = context! {
         title => "Email",
