@@ -203,6 +203,9 @@ impl Core {
         if change.password.len() > 1024 {
             return Err(invalid("password", "The password is at most 1024 characters."));
         }
+        if username.is_empty() && !change.password.is_empty() {
+            return Err(invalid("username", "A password needs a username."));
+        }
         let from = change.from.trim().to_owned();
         check_from(&from)?;
 
@@ -218,9 +221,6 @@ impl Core {
             ("", None) => None,
             (typed, _) => Some(typed.to_owned()),
         };
-        if password.is_some() && username.is_empty() {
-            return Err(invalid("username", "A password needs a username."));
-        }
 
         let scheme = if tls == TlsMode::Implicit { "smtps" } else { "smtp" };
         let mut url = url::Url::parse(&format!("{scheme}://{host}:{port}"))
