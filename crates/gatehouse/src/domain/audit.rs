@@ -33,6 +33,7 @@ pub const AUDIT_EVENT_TYPES: &[&str] = &[
     "gatehouse.provider.created",
     "gatehouse.provider.updated",
     "gatehouse.provider.deleted",
+    "gatehouse.email_settings.updated",
     "gatehouse.webhook_endpoint.created",
     "gatehouse.webhook_endpoint.updated",
     "gatehouse.webhook_endpoint.deleted",

@@ -30,23 +30,31 @@ enum Outcome {
 
 /// Runs until the process ends.
 pub async fn run(core: Core) {
-    let transport = match &core.email.smtp_url {
-        Some(url) => match AsyncSmtpTransport::<Tokio1Executor>::from_url(url) {
-            Ok(builder) => Some(builder.timeout(Some(Duration::from_secs(20))).build()),
-            Err(e) => {
-                tracing::error!(error = %e, "GATEHOUSE_SMTP_URL is not a valid SMTP URL; emails will wait in the outbox");
-                None
-            }
-        },
-        None => None,
-    };
+    // The transport follows the configuration: settings saved in the console apply at once.
+    let mut url: Option<String> = None;
+    let mut transport = None;
     loop {
+        let config = core.email_config();
+        if config.smtp_url != url {
+            url.clone_from(&config.smtp_url);
+            transport = url.as_deref().and_then(build_transport);
+        }
         if let Err(e) = drain(&core, transport.as_ref()).await {
             tracing::warn!(error = %e, "email delivery pass failed");
         }
         tokio::select! {
             () = core.outbox_ready.notified() => {},
             () = tokio::time::sleep(Duration::from_secs(2)) => {},
+        }
+    }
+}
+
+fn build_transport(url: &str) -> Option<AsyncSmtpTransport<Tokio1Executor>> {
+    match AsyncSmtpTransport::<Tokio1Executor>::from_url(url) {
+        Ok(builder) => Some(builder.timeout(Some(Duration::from_secs(20))).build()),
+        Err(e) => {
+            tracing::error!(error = %e, "the SMTP URL is not valid; emails will wait in the outbox");
+            None
         }
     }
 }
@@ -102,7 +110,7 @@ async fn deliver(core: &Core, transport: Option<&AsyncSmtpTransport<Tokio1Execut
         );
         return Outcome::Logged;
     };
-    let from = match core.email.from.parse::<Mailbox>() {
+    let from = match core.email_config().from.parse::<Mailbox>() {
         Ok(f) => f,
         Err(e) => return Outcome::Retry(format!("GATEHOUSE_EMAIL_FROM is not a valid address: {e}")),
     };

@@ -1,6 +1,8 @@
 //! Email: composing the messages Gatehouse sends (text and HTML, branded per environment, no
 //! tracking) and queueing them in the durable outbox. `service::delivery` sends them.
 
+use std::sync::Arc;
+
 use minijinja::{Environment as Templates, context};
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +19,10 @@ pub struct EmailConfig {
     pub smtp_url: Option<String>,
     /// The `From:` address, e.g. `Acme <no-reply@acme.test>`.
     pub from: String,
+    /// The SMTP URL came from `--smtp-url` / `GATEHOUSE_SMTP_URL`: stored settings do not apply.
+    pub smtp_overridden: bool,
+    /// The From address came from `--email-from` / `GATEHOUSE_EMAIL_FROM`.
+    pub from_overridden: bool,
 }
 
 impl EmailConfig {
@@ -82,7 +88,7 @@ pub struct OutboxItem {
 impl Core {
     /// Whether this environment may send email now; production needs SMTP.
     pub fn check_email_available(&self, env: &LoadedEnvironment) -> Result<()> {
-        if env.is_development() || self.email.has_smtp() {
+        if env.is_development() || self.has_smtp() {
             Ok(())
         } else {
             Err(Error::EmailUnavailable(
@@ -132,14 +138,26 @@ impl Core {
         Ok(())
     }
 
-    /// How email is sent (the SMTP URL may hold a password: redact it before showing it).
-    pub fn email_config(&self) -> &EmailConfig {
-        &self.email
+    /// How email is sent now (the SMTP URL may hold a password: redact it before showing it).
+    pub fn email_config(&self) -> Arc<EmailConfig> {
+        match self.email.read() {
+            Ok(config) => config.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Replaces how email is sent in this process (settings saved in the console).
+    pub(super) fn set_email_config(&self, config: EmailConfig) {
+        match self.email.write() {
+            Ok(mut slot) => *slot = Arc::new(config),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(config),
+        }
+        self.outbox_ready.notify_one();
     }
 
     /// Whether an SMTP server is configured (without one, development mail goes to the log).
     pub fn has_smtp(&self) -> bool {
-        self.email.has_smtp()
+        self.email_config().has_smtp()
     }
 
     /// Wakes the delivery worker now rather than at its next poll.

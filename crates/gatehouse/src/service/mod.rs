@@ -7,6 +7,7 @@ pub mod counters;
 pub mod delivery;
 pub mod dns;
 pub mod email;
+pub mod email_settings;
 pub mod environments;
 pub mod error;
 pub mod events;
@@ -110,7 +111,8 @@ pub struct Core {
     /// Derives the successor of a refresh token (see `auth::refresh`).
     refresh_key: Arc<[u8]>,
     sealer: Arc<SecretBox>,
-    email: Arc<email::EmailConfig>,
+    /// How email is sent; swapped when an operator saves SMTP settings in the console.
+    email: Arc<std::sync::RwLock<Arc<email::EmailConfig>>>,
     email_templates: Arc<email::EmailTemplates>,
     /// Wakes the delivery worker when a message is queued.
     outbox_ready: Arc<Notify>,
@@ -187,6 +189,8 @@ impl Core {
                     None => None,
                 },
             },
+            smtp_overridden: config.smtp_url.is_some(),
+            from_overridden: config.email_from.is_some(),
             from: match &config.email_from {
                 Some(from) => from.clone(),
                 None => store.setting("email_from").await?.unwrap_or_else(|| default_from(&config.public_url)),
@@ -205,7 +209,7 @@ impl Core {
             environments: environments::EnvironmentCache::default(),
             refresh_key: Arc::from(refresh_key.into_bytes()),
             sealer: Arc::new(sealer),
-            email: Arc::new(email),
+            email: Arc::new(std::sync::RwLock::new(Arc::new(email))),
             email_templates: Arc::new(email::EmailTemplates::default()),
             outbox_ready: Arc::new(Notify::new()),
             mfa: Arc::new(mfa),

@@ -130,4 +130,29 @@ impl Store {
         }
         Ok(())
     }
+
+    /// Stores the SMTP settings (the URL already sealed) and the From address with their audit
+    /// events, in one transaction.
+    pub async fn set_email_settings(
+        &self,
+        smtp_url_sealed: &str,
+        from: &str,
+        environment_id: &str,
+        now: crate::clock::Millis,
+        events: &[crate::domain::event::NewEvent],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for (name, value) in [("smtp_url", smtp_url_sealed), ("email_from", from)] {
+            sqlx::query(
+                "INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = $2",
+            )
+            .bind(name)
+            .bind(value)
+            .execute(&mut *tx)
+            .await?;
+        }
+        super::events::record_in(&mut tx, environment_id, now, events).await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }

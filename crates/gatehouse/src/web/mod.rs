@@ -104,9 +104,10 @@ pub fn app(state: AppState) -> Router {
     layered(app, state)
 }
 
-/// What `--dashboard-listen` serves: the console alone.
+/// What `--dashboard-listen` serves: the console, and the hosted stylesheets its branding
+/// preview uses.
 pub fn dashboard_app(state: AppState) -> Router {
-    layered(console::router(), state)
+    layered(console::router().merge(hosted::stylesheets()), state)
 }
 
 /// The middleware every served router gets.

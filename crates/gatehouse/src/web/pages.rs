@@ -7,8 +7,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::{Environment, Value, context};
 
-use crate::domain::environment::Branding;
+use crate::domain::environment::{Branding, Settings};
 use crate::domain::redirect::origin_of;
+use crate::service::social::ProviderButton;
 
 /// The template set, compiled into the binary and parsed once.
 pub fn pages() -> &'static Pages {
@@ -60,6 +61,63 @@ pub fn brand(branding: &Branding, client_id: Option<&str>) -> Value {
         client_id => client_id,
         initial => initial,
     }
+}
+
+/// What the sign-in and sign-up pages offer, from an environment's settings: shared by the
+/// hosted pages and the console's branding preview, so the preview is the real page.
+pub fn sign_in_options(settings: &Settings, email_ok: bool, passkeys: bool, providers: &[ProviderButton]) -> Value {
+    context! {
+        sign_up_enabled => settings.sign_up_enabled,
+        magic_auth_enabled => settings.magic_auth_enabled && email_ok,
+        password_reset_enabled => email_ok,
+        min_length => settings.password_policy.min_length,
+        providers => providers
+            .iter()
+            .map(|p| context! { name => &p.name, kind => &p.kind, label => &p.label, icon_url => &p.icon_url })
+            .collect::<Vec<_>>(),
+        passkeys,
+    }
+}
+
+/// The hosted sign-in page as `branding` would make it, for the console's preview: the real
+/// template, no form that can be sent (`form-action 'none'`, no scripts), no pending sign-in
+/// behind it, and framable by the console only.
+pub fn sign_in_preview(
+    branding: &Branding,
+    client_id: &str,
+    settings: &Settings,
+    email_ok: bool,
+    providers: &[ProviderButton],
+) -> Response {
+    // The unsaved colour reaches the page through the brand stylesheet's `?color=`.
+    let color: String = form_urlencoded::byte_serialize(branding.primary_color.as_bytes()).collect();
+    let brand = context! { stylesheet_query => format!("?color={color}"), ..brand(branding, Some(client_id)) };
+    let ctx = context! {
+        title => "Sign in", subtitle => format!("to continue to {}", branding.app_name), request => "preview",
+        email => "", first_name => "", last_name => "", csrf_token => "preview", brand,
+        then_security => false, email_locked => false, preview => true,
+        ..sign_in_options(settings, email_ok, false, providers)
+    };
+    let html = match pages().templates.get_template("sign_in.html").and_then(|t| t.render(ctx)) {
+        Ok(html) => html,
+        Err(e) => {
+            tracing::error!(error = %e, "sign-in preview failed to render");
+            return (StatusCode::INTERNAL_SERVER_ERROR, Html("<!doctype html><title>Error</title><p>No preview.</p>"))
+                .into_response();
+        }
+    };
+    let mut response = (StatusCode::OK, Html(html)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action 'none'; \
+             frame-ancestors 'self'; base-uri 'none'",
+        ),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("SAMEORIGIN"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 impl Pages {

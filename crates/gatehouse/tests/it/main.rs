@@ -11,6 +11,7 @@ mod authorization_resources;
 mod connections;
 mod console;
 mod console_orgs;
+mod console_settings;
 mod console_users;
 mod cookies;
 mod delivery_processes;

@@ -38,6 +38,7 @@ mod insights;
 mod organization_changes;
 mod organizations;
 mod page;
+mod providers;
 mod session;
 mod sessions;
 mod settings;
@@ -78,6 +79,7 @@ pub const NAV: &[NavItem] = &[
     nav("CORS", "cors", "cors", true),
     nav("JWT template", "jwt-template", "jwt-template", true),
     nav("Settings", "settings", "settings", true),
+    nav("Social providers", "providers", "providers", true),
     nav("Signing keys", "signing-keys", "signing-keys", true),
     nav("Email", "email", "email", true),
     nav("Environments", "environments", "environments", false),
@@ -107,6 +109,9 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("console/organizations.html", include_str!("../../../templates/console/organizations.html")),
     ("console/organization.html", include_str!("../../../templates/console/organization.html")),
     ("console/activity.html", include_str!("../../../templates/console/activity.html")),
+    ("console/providers.html", include_str!("../../../templates/console/providers.html")),
+    ("console/provider.html", include_str!("../../../templates/console/provider.html")),
+    ("console/provider_fields.html", include_str!("../../../templates/console/provider_fields.html")),
 ];
 
 /// The console's routes, all under `/dashboard`.
@@ -133,7 +138,16 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/env/{env}/settings", get(settings::settings).post(settings::save_settings))
         .route("/dashboard/env/{env}/signing-keys", get(settings::signing_keys))
         .route("/dashboard/env/{env}/signing-keys/rotate", post(settings::rotate_signing_key))
+        .route("/dashboard/env/{env}/settings/preview", get(settings::preview))
         .route("/dashboard/env/{env}/email", get(email::email))
+        .route("/dashboard/env/{env}/email/smtp", post(email::save_smtp))
+        .route("/dashboard/env/{env}/email/test", post(email::send_test))
+        .route("/dashboard/env/{env}/providers", get(providers::list).post(providers::add))
+        .route("/dashboard/env/{env}/providers/{name}", get(providers::show))
+        .route("/dashboard/env/{env}/providers/{name}/edit", post(providers::edit))
+        .route("/dashboard/env/{env}/providers/{name}/enable", post(providers::enable))
+        .route("/dashboard/env/{env}/providers/{name}/disable", post(providers::disable))
+        .route("/dashboard/env/{env}/providers/{name}/remove", post(providers::remove))
         // Users, sessions, organizations and activity.
         .route("/dashboard/env/{env}/users", get(users::list).post(users::create))
         .route("/dashboard/env/{env}/users/{id}", get(users::show))

@@ -355,7 +355,8 @@ pub fn refusal(e: Error) -> Result<String, PageError> {
         Error::Validation { message, .. }
         | Error::Rejected { message, .. }
         | Error::PasswordStrength(message)
-        | Error::Conflict { message, .. } => Ok(message),
+        | Error::Conflict { message, .. }
+        | Error::EmailUnavailable(message) => Ok(message),
         Error::NotFound { kind, id } => Ok(format!("{kind} not found: '{id}'.")),
         Error::RateLimited { retry_after_secs } => {
             Ok(format!("Too many attempts. Try again in {retry_after_secs} seconds."))

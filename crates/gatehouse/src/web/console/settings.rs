@@ -2,10 +2,11 @@
 //! password length, branding and sign-out redirect URIs (one form, applied as `gatehouse env
 //! set` applies them, so the same checks and messages), and the signing keys (list, rotate now).
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::{Value, context};
+use serde::Deserialize;
 
 use super::page::{self, Change, Confirm, Console, PageError};
 use super::setup::when;
@@ -86,16 +87,17 @@ async fn settings_page(
         None => current(env, key),
     };
     let field = |(key, label, hint): &(&str, &str, &str)| {
-        context! { key => *key, id => key.replace('.', "-"), label => *label, hint => *hint, value => value(key) }
+        context! {
+            key => *key, id => key.replace('.', "-"), label => *label, hint => *hint, value => value(key),
+            preview => key.strip_prefix("branding."),
+        }
     };
     let numbers: Vec<Value> = NUMBERS.iter().map(field).collect();
     let switches: Vec<Value> = SWITCHES.iter().map(field).collect();
     let texts: Vec<Value> = TEXTS.iter().map(field).collect();
     let ctx = context! {
         title => "Settings", numbers, switches, texts, error,
-        preview => format!("/user_management/authorize?client_id={}&redirect_uri=&response_type=code", env.client_id),
-        brand_color => &env.settings.branding.primary_color,
-        app_name => &env.settings.branding.app_name,
+        preview => format!("/dashboard/env/{}/settings/preview", env.name),
     };
     console.render_status(state, status, "console/settings.html", Some(&env.name), "settings", ctx).await
 }
@@ -108,6 +110,40 @@ pub async fn settings(
 ) -> Result<Response, PageError> {
     let env = console.environment(&state, &env).await?;
     settings_page(&state, &console, &env, StatusCode::OK, None, None).await
+}
+
+/// The branding preview's query: unsaved values as typed (an invalid one keeps the saved value).
+#[derive(Deserialize)]
+pub struct PreviewQuery {
+    app_name: Option<String>,
+    primary_color: Option<String>,
+    logo_url: Option<String>,
+}
+
+/// `GET /dashboard/env/{env}/settings/preview?app_name=…&primary_color=…&logo_url=…`: the
+/// real hosted sign-in page with these branding values, framed by the settings page. It
+/// writes nothing and starts no sign-in; its form cannot be sent.
+pub async fn preview(
+    State(state): State<AppState>,
+    console: Console,
+    Path(env): Path<String>,
+    Query(query): Query<PreviewQuery>,
+) -> Result<Response, PageError> {
+    let env = console.environment(&state, &env).await?;
+    let mut settings = env.settings.clone();
+    for (key, value) in [
+        ("branding.app_name", query.app_name),
+        ("branding.primary_color", query.primary_color),
+        ("branding.logo_url", query.logo_url),
+    ] {
+        if let Some(value) = value {
+            // A value still being typed (an incomplete colour) leaves the saved one.
+            settings.set(key, value.trim()).unwrap_or_default();
+        }
+    }
+    let providers = state.core.provider_buttons(&env).await?;
+    let email_ok = state.core.check_email_available(&env).is_ok();
+    Ok(crate::web::pages::sign_in_preview(&settings.branding, &env.client_id, &settings, email_ok, &providers))
 }
 
 /// `POST /dashboard/env/{env}/settings`: every field, checked together.

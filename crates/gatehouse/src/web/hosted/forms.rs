@@ -84,17 +84,9 @@ impl<'a> Forms<'a> {
             title, subtitle, request => &self.params.request_id,
             email => form.email, first_name => form.first_name, last_name => form.last_name,
             error => form.error,
-            sign_up_enabled => settings.sign_up_enabled,
-            magic_auth_enabled => settings.magic_auth_enabled && email_ok,
-            password_reset_enabled => email_ok,
-            min_length => settings.password_policy.min_length,
-            providers => self.providers
-                .iter()
-                .map(|p| context! { name => &p.name, kind => &p.kind, label => &p.label, icon_url => &p.icon_url })
-                .collect::<Vec<_>>(),
-            passkeys,
             then_security,
             email_locked => self.params.invitation_id.is_some(),
+            ..crate::web::pages::sign_in_options(settings, email_ok, passkeys, &self.providers)
         };
         let target = Some(self.params.redirect_uri.as_str());
         let (state, headers, env) = (self.state, self.headers, self.env);

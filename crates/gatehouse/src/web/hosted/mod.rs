@@ -55,8 +55,15 @@ pub fn router() -> Router<AppState> {
         .route("/authkit/passkey/options", post(passkeys::sign_in_options))
         .route("/authkit/passkey/sign-in", post(passkeys::sign_in))
         .route("/authkit/static/passkeys.js", get(assets::passkeys_script))
-        .route("/authkit/static/gatehouse.css", get(assets::stylesheet))
-        .route("/authkit/brand/{file}", get(assets::brand_stylesheet))
+        .merge(stylesheets())
         .route("/user_management/sessions/logout", get(sign_out::logout))
         .route("/dev/emails", get(dev_outbox::outbox))
+}
+
+/// The hosted pages' stylesheets, also served beside a console on its own address
+/// (`--dashboard-listen`), whose branding preview is the hosted sign-in page.
+pub fn stylesheets() -> Router<AppState> {
+    Router::new()
+        .route("/authkit/static/gatehouse.css", get(assets::stylesheet))
+        .route("/authkit/brand/{file}", get(assets::brand_stylesheet))
 }
