@@ -149,7 +149,7 @@ test('the seed sets up an app in the console, then signs a user in to the React 
     await page.getByRole('heading', { name: 'Signing keys' }).waitFor();
     await capture('signing-keys');
     await page.getByRole('link', { name: 'Email', exact: true }).click();
-    await page.getByRole('heading', { name: 'Email' }).waitFor();
+    await page.getByRole('heading', { name: 'Email', exact: true }).waitFor();
     await capture('email');
   });
 
