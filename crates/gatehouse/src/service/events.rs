@@ -1,13 +1,35 @@
 //! The Events API: listing an environment's event log (`GET /events`). Events themselves are
 //! written by the use cases that make the changes, through their store methods.
 
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+
 use super::auth::RequestInfo;
 use super::{Core, Error, Result};
 use crate::clock::Millis;
+use crate::domain::audit::Actor;
 use crate::domain::environment::Environment;
 use crate::domain::event::{Attempted, AuthenticationKind, Event, EventQuery, NewEvent, is_known_type};
 use crate::domain::listing::ListOrder;
 use crate::domain::user::User;
+
+/// Who a request acts for, named once its handler has checked it (the console's `Change`,
+/// the API's `ApiCaller`): every event the request writes without an actor of its own records
+/// this one (`events.actor`, `gatehouse events --actor`, the console's Activity page).
+#[derive(Clone, Debug, Default)]
+pub struct RequestActor(Arc<OnceLock<String>>);
+
+impl RequestActor {
+    /// Names the actor; the first one named stays.
+    pub fn set(&self, actor: &Actor) {
+        let _ = self.0.set(actor.key().to_owned());
+    }
+
+    /// Runs `request` as this actor's.
+    pub async fn scope<F: Future>(self, request: F) -> F::Output {
+        crate::store::with_request_actor(self.0, request).await
+    }
+}
 
 /// Days events are kept by default.
 pub const DEFAULT_EVENTS_KEPT_DAYS: i64 = 30;

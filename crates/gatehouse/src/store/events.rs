@@ -12,6 +12,14 @@
 //! the log. On SQLite the single writer connection serialises the same way. The cost is that
 //! event-writing transactions of one environment queue for the few microseconds between that
 //! statement and their commit; it is the last statement of each, and refreshes write no event.
+//!
+//! **Who.** An event that names no actor gets the one of the request being served, when its
+//! handler has named one (`with_request_actor`): the console's operator or the API key, so a
+//! `user.updated` made in the console says who made it, without every use case shared by the
+//! API, the CLI and the console taking an actor it would only pass through.
+
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
 
 use sqlx::AnyConnection;
 
@@ -25,6 +33,21 @@ pub(super) const EVENT_COLUMNS: &str = "id, environment_id, seq, event, data, or
 
 /// Leaves out audit events (`domain::audit`) where a query asks for no type in particular.
 pub(super) const NOT_AUDIT: &str = " AND event NOT LIKE 'gatehouse.%'";
+
+tokio::task_local! {
+    /// The actor of the request this task serves, once its handler knows it.
+    static REQUEST_ACTOR: Arc<OnceLock<String>>;
+}
+
+/// Runs `work` (a request) with `slot` as its actor: events written inside it that name no
+/// actor are recorded with the slot's key (`domain::audit::Actor::key`), once it is set.
+pub async fn with_request_actor<F: Future>(slot: Arc<OnceLock<String>>, work: F) -> F::Output {
+    REQUEST_ACTOR.scope(slot, work).await
+}
+
+fn request_actor() -> Option<String> {
+    REQUEST_ACTOR.try_with(|slot| slot.get().cloned()).ok().flatten()
+}
 
 /// Writes `events` for `environment_id` inside the caller's transaction. Call it as the last
 /// statement before the commit (it holds the environment's counter row until then).
@@ -55,6 +78,7 @@ pub(super) async fn record_in(
         let marks: Vec<String> = (1..=8).map(|k| format!("${}", p + k)).collect();
         sql.push_str(&format!("({})", marks.join(", ")));
     }
+    let request_actor = request_actor();
     let mut query = sqlx::query(&sql);
     for (i, e) in events.iter().enumerate() {
         let seq = last - count + 1 + i64::try_from(i).unwrap_or(0);
@@ -65,7 +89,7 @@ pub(super) async fn record_in(
             .bind(e.event)
             .bind(&e.data)
             .bind(&e.organization_id)
-            .bind(&e.actor)
+            .bind(e.actor.as_ref().or(request_actor.as_ref()))
             .bind(now);
     }
     query.execute(&mut *conn).await?;

@@ -45,6 +45,7 @@ use sqlx::{AnyPool, Executor as _, Row as _};
 
 pub use copy::{CopyError, CopyProgress, TABLES as COPY_TABLES, TableCopied};
 pub use environments::NewEnvironment;
+pub use events::with_request_actor;
 pub use factors::Ceremony;
 pub use housekeeping::PurgeReport;
 pub use identities::SocialLogin;

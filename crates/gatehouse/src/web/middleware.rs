@@ -1,5 +1,6 @@
 //! Middleware around every surface: one log line per request, JSON for framework rejections,
-//! and the security headers every response carries.
+//! the security headers every response carries, and the slot where a handler names who the
+//! request acts for.
 
 use std::sync::Arc;
 
@@ -7,6 +8,8 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
+
+use crate::service::events::RequestActor;
 
 /// One line per request: method, path (never the query, which can hold tokens), status, time.
 /// Refused sign-ins (tagged with `outcome::Refused`) and throttling refusals (429) are logged
@@ -58,6 +61,15 @@ impl std::fmt::Display for Shown {
             None => f.write_str("-"),
         }
     }
+}
+
+/// Gives the request an empty `RequestActor` (an extension) and runs it inside it, so that once
+/// the console's `Change` or the API's `ApiCaller` names the operator or key, every event the
+/// request writes records them.
+pub(super) async fn request_actor(mut req: Request, next: Next) -> Response {
+    let actor = RequestActor::default();
+    req.extensions_mut().insert(actor.clone());
+    actor.scope(next.run(req)).await
 }
 
 /// Framework rejections (a malformed path or query, a wrong method) come as plain text; the

@@ -114,6 +114,7 @@ pub fn dashboard_app(state: AppState) -> Router {
 fn layered(app: Router<AppState>, state: AppState) -> Router {
     app.fallback(not_found)
         .layer(from_fn(middleware::json_errors))
+        .layer(from_fn(middleware::request_actor))
         // Each middleware gets only what it reads (its state is cloned for every request).
         .layer(from_fn_with_state(state.https(), middleware::security_headers))
         .layer(from_fn_with_state(Arc::clone(&state.metrics), middleware::log_requests))

@@ -5,6 +5,7 @@
 //! every POST of theirs is refused; a form without its CSRF token is refused.
 
 use gatehouse::domain::listing::{Cursor, ListOrder, OrganizationQuery};
+use gatehouse::service::events::EventFilter;
 use gatehouse::service::operators::OperatorRole;
 use reqwest::Method;
 use serde_json::json;
@@ -61,6 +62,22 @@ async fn an_admin_runs_an_organization_from_the_console() {
     assert_eq!(orgs.items.len(), 1);
     let org_id = orgs.items[0].id.clone();
     let base = format!("{BASE}/organizations/{org_id}");
+
+    // The change is recorded with the operator who made it, and the Activity page names them.
+    let operators = app.core.list_operators().await.unwrap();
+    let admin_id = operators.iter().find(|o| o.user.email == "admin@example.com").unwrap().user.id.clone();
+    let created = EventFilter { events: vec!["organization.created".into()], limit: 10, ..EventFilter::default() };
+    let (events, _) = app.core.list_events(&env, created.clone()).await.unwrap();
+    assert_eq!(events.iter().map(|e| e.actor.as_deref()).collect::<Vec<_>>(), [Some(admin_id.as_str())]);
+    let (_, html) = page(&admin, &app, "/dashboard/activity?env=development&type=organization.created").await;
+    assert!(html.contains("admin@example.com"), "{html}");
+    // Through the API, the key is the actor.
+    let (status, body) = app.api(Method::POST, "/organizations", Some(json!({"name": "Beta"}))).await;
+    assert_eq!(status, 201, "{body}");
+    let (events, _) = app.core.list_events(&env, created).await.unwrap();
+    let key_actor = events.iter().find(|e| e.data.contains("\"Beta\"")).and_then(|e| e.actor.clone()).unwrap();
+    assert!(key_actor.starts_with("api_key_"), "{key_actor}");
+    app.api(Method::DELETE, &format!("/organizations/{}", body["id"].as_str().unwrap()), None).await;
 
     // Rename (and a refused one).
     assert_eq!(send(format!("{base}/rename"), with(&[("name", "Acme Inc".into())])).await.0, 303);

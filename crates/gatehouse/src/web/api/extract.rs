@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use crate::domain::audit::Actor;
 use crate::domain::environment::Environment;
 use crate::service::Error;
+use crate::service::events::RequestActor;
 use crate::web::AppState;
 use crate::web::error::ApiError;
 use crate::web::extract::MAX_BODY_BYTES;
@@ -75,14 +76,24 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let app = AppState::from_ref(state);
-        let key = bearer_token(parts).ok_or(Error::Unauthorized)?;
-        Ok(ApiKeyEnvironment(app.core.environment_for_api_key(key).await?))
+        Ok(ApiKeyEnvironment(api_caller(parts, &AppState::from_ref(state)).await?.0))
     }
 }
 
+/// The API key's environment and actor; the actor is named on the request's `RequestActor`,
+/// so every event the request writes records the key.
+async fn api_caller(parts: &Parts, app: &AppState) -> Result<(Environment, Actor), Error> {
+    let key = bearer_token(parts).ok_or(Error::Unauthorized)?;
+    let (env, actor) = app.core.api_key_caller(key).await?;
+    if let Some(request_actor) = parts.extensions.get::<RequestActor>() {
+        request_actor.set(&actor);
+    }
+    Ok((env, actor))
+}
+
 /// The environment whose API key authenticated this request, and that key as the `Actor` of
-/// the configuration changes the request makes (the audit trail).
+/// the configuration changes the request makes (the audit trail) and of every other event it
+/// writes (named on the request's `RequestActor`).
 pub struct ApiCaller(pub Environment, pub Actor);
 
 impl<S> FromRequestParts<S> for ApiCaller
@@ -93,9 +104,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let app = AppState::from_ref(state);
-        let key = bearer_token(parts).ok_or(Error::Unauthorized)?;
-        let (env, actor) = app.core.api_key_caller(key).await?;
+        let (env, actor) = api_caller(parts, &AppState::from_ref(state)).await?;
         Ok(ApiCaller(env, actor))
     }
 }

@@ -1,8 +1,12 @@
 //! The console's Activity page (`/dashboard/activity`): an environment's event log, newest
-//! first, filtered by type, with who made each change and the values before and after when
-//! the event carries them (the audit events of configuration changes). The operators' own
+//! first, filtered by type, with who made each change (an operator, an API key, the CLI; from
+//! the event's `actor` column when its payload names none: a user edited in the console) and
+//! the values before and after when the event carries them (the audit events of configuration
+//! changes). The operators' own
 //! trail (links, new operators, removals, roles, two-factor: `gatehouse.operator.*`) is the
 //! last choice of the environment list, `?env=gatehouse-operators`.
+
+use std::collections::HashMap;
 
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -37,6 +41,17 @@ fn actor_label(actor: &serde_json::Value) -> Option<String> {
         (kind, _, Some(id)) => format!("{kind} {id}"),
         (kind, _, None) => kind.replace('_', " "),
     })
+}
+
+/// Who made a change, from the log's `actor` column (`Actor::key`): an operator by address,
+/// else as stored.
+fn actor_key_label(key: &str, operators: &HashMap<String, String>) -> String {
+    match (operators.get(key), key) {
+        (Some(email), _) => email.clone(),
+        (None, "cli" | "system") => key.to_owned(),
+        (None, id) if id.starts_with("api_key_") => format!("API key {id}"),
+        (None, id) => id.to_owned(),
+    }
 }
 
 /// What an event is about, in a few words: an email, a name, an ID.
@@ -93,6 +108,10 @@ pub async fn activity(
         Ok((events, has_more)) => (Some((events, has_more)), None),
         Err(e) => (None, Some(page::refusal(e)?)),
     };
+    let operators: HashMap<String, String> = match state.core.list_operators().await {
+        Ok(list) => list.into_iter().map(|o| (o.user.id, o.user.email)).collect(),
+        Err(_) => HashMap::new(),
+    };
     let rows: Vec<Value> = events
         .as_ref()
         .map(|(events, _)| {
@@ -103,7 +122,8 @@ pub async fn activity(
                     context! {
                         at => when(e.created_at),
                         event => &e.event,
-                        actor => actor_label(&data["actor"]),
+                        actor => actor_label(&data["actor"])
+                            .or_else(|| e.actor.as_deref().map(|key| actor_key_label(key, &operators))),
                         subject => subject(&data),
                         before => pretty(&data["before"]),
                         after => pretty(&data["after"]),
@@ -150,6 +170,10 @@ mod tests {
             Some("ops@x.io")
         );
         assert_eq!(actor_label(&json!({"type": "api_key", "id": "key_1"})).as_deref(), Some("API key key_1"));
+        let operators = HashMap::from([("user_1".to_owned(), "ops@x.io".to_owned())]);
+        assert_eq!(actor_key_label("user_1", &operators), "ops@x.io");
+        assert_eq!(actor_key_label("api_key_2", &operators), "API key api_key_2");
+        assert_eq!(actor_key_label("cli", &operators), "cli");
         assert_eq!(actor_label(&json!({"type": "cli"})).as_deref(), Some("cli"));
         assert_eq!(actor_label(&json!(null)), None);
         assert_eq!(subject(&json!({"object": "user", "email": "a@x.io", "id": "user_1"})).as_deref(), Some("a@x.io"));

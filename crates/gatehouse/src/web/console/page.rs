@@ -17,6 +17,7 @@ use minijinja::{Environment, Value, context};
 use crate::domain::audit::Actor;
 use crate::service::Error;
 use crate::service::environments::LoadedEnvironment;
+use crate::service::events::RequestActor;
 use crate::service::operators::Operator;
 use crate::web::{AppState, cookies, csrf};
 
@@ -213,8 +214,10 @@ impl FromRequestParts<AppState> for Console {
 }
 
 /// A posted console form that changes something: only an admin gets here, and only with the
-/// form's CSRF token matching the cookie (else 403). Every configuration change made in the
-/// console goes through one of these, so `actor()` is the one place that says who made it.
+/// form's CSRF token matching the cookie (else 403). Every change made in the console goes
+/// through one of these, so `actor()` is the one place that says who made it: configuration
+/// changes pass it to their service, and every other event the request writes (a user edited,
+/// an organization created, a session ended) records it through the request's `RequestActor`.
 pub struct Change {
     pub console: Console,
     fields: HashMap<String, String>,
@@ -256,6 +259,7 @@ impl FromRequest<AppState> for Change {
             ));
         }
         let cookie = csrf::from_cookie(&parts.headers, state.https());
+        let parts_actor = parts.extensions.get::<RequestActor>().cloned();
         let body =
             Bytes::from_request(Request::from_parts(parts, body), state).await.map_err(IntoResponse::into_response)?;
         let fields: HashMap<String, String> =
@@ -267,6 +271,9 @@ impl FromRequest<AppState> for Change {
                 "This form expired",
                 "The form was open too long or came from elsewhere. Go back, reload the page, and try again.",
             ));
+        }
+        if let Some(request_actor) = parts_actor {
+            request_actor.set(&console.operator.actor());
         }
         Ok(Change { console, fields })
     }
