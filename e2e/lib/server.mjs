@@ -111,7 +111,7 @@ export async function startGatehouse({ settings, smtp = false, smtpUrl, emailFro
   const tmp = await mkdtemp(join(tmpdir(), 'gatehouse-e2e-'));
   const dataDir = join(tmp, 'data');
   // Gatehouse listens on `serverPort`; everyone else talks to it through the proxy on `port`.
-  const serverPort = await freePort();
+  let serverPort = await freePort();
   const proxy = await startWireProxy(serverPort);
   const port = proxy.port;
   const baseUrl = `http://${publicHost}:${port}`;
@@ -145,26 +145,38 @@ export async function startGatehouse({ settings, smtp = false, smtpUrl, emailFro
   if (smtpUrl) emailArgs.push('--smtp-url', smtpUrl, '--email-from', emailFrom ?? 'Gatehouse e2e <no-reply@gatehouse.test>');
   else if (emailFrom) emailArgs.push('--email-from', emailFrom);
 
+  // A port `freePort` found free can be taken (by any outgoing connection's ephemeral port) before
+  // the server binds it: then the server starts again on another one, up to five times.
   let output = '';
-  const serveCmd = ['serve', '--data', dataDir, '--listen', `127.0.0.1:${serverPort}`, '--public-url', baseUrl, ...emailArgs, ...serveArgs];
-  const child = spawn(bin, serveCmd, {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // Plain log lines (no ANSI colours) in the failure dump; RUST_LOG etc. pass through.
-    env: { NO_COLOR: '1', ...process.env },
-  });
-  liveChildren.add(child);
-  child.stdout.setEncoding('utf8');
-  child.stderr.setEncoding('utf8');
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
+  let child;
   let exited = null;
-  const exitPromise = new Promise((r) =>
-    child.once('exit', (code, signal) => {
-      exited = { code, signal };
-      liveChildren.delete(child);
-      r();
-    }),
-  );
+  let exitPromise;
+  let starts = 0;
+  const spawnServe = () => {
+    starts += 1;
+    output = '';
+    exited = null;
+    const serveCmd = ['serve', '--data', dataDir, '--listen', `127.0.0.1:${serverPort}`, '--public-url', baseUrl, ...emailArgs, ...serveArgs];
+    const started = spawn(bin, serveCmd, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Plain log lines (no ANSI colours) in the failure dump; RUST_LOG etc. pass through.
+      env: { NO_COLOR: '1', ...process.env },
+    });
+    child = started;
+    liveChildren.add(started);
+    started.stdout.setEncoding('utf8');
+    started.stderr.setEncoding('utf8');
+    started.stdout.on('data', (d) => (output += d));
+    started.stderr.on('data', (d) => (output += d));
+    exitPromise = new Promise((r) =>
+      started.once('exit', (code, signal) => {
+        exited = { code, signal };
+        liveChildren.delete(started);
+        r();
+      }),
+    );
+  };
+  spawnServe();
 
   const stop = async () => {
     if (!exited) {
@@ -180,6 +192,12 @@ export async function startGatehouse({ settings, smtp = false, smtpUrl, emailFro
 
   const deadline = Date.now() + 60_000;
   for (;;) {
+    if (exited && output.includes('Address already in use') && starts < 5) {
+      serverPort = await freePort();
+      proxy.retarget(serverPort);
+      spawnServe();
+      continue;
+    }
     if (exited) {
       await sink?.close();
       await proxy.close();

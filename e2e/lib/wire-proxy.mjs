@@ -71,8 +71,8 @@ function grantType(buf) {
 
 /**
  * Listens on 127.0.0.1 (a free port) and forwards everything to 127.0.0.1:`targetPort`, headers and
- * bodies unchanged. Resolves `{port, requests, close()}`; `requests` lists every exchange as
- * `{at, method, path, status, grantType}` (grantType for POST /user_management/authenticate).
+ * bodies unchanged. Resolves `{port, requests, retarget(port), close()}`; `requests` lists every exchange
+ * as `{at, method, path, status, grantType}` (grantType for POST /user_management/authenticate).
  */
 export async function startWireProxy(targetPort) {
   const agent = new http.Agent({ keepAlive: true });
@@ -114,6 +114,10 @@ export async function startWireProxy(targetPort) {
   return {
     port: server.address().port,
     requests,
+    /** Forwards to another port from now on (the server had to start on another one). */
+    retarget: (port) => {
+      targetPort = port;
+    },
     close: () =>
       new Promise((r) => {
         agent.destroy();
