@@ -143,11 +143,15 @@ impl Store {
             Backend::Sqlite => {
                 let url = if url.contains('?') { url.to_owned() } else { format!("{url}?mode=rwc") };
                 let options = AnyConnectOptions::from_str(&url)?;
+                // A connection to a local file cannot go stale, so acquiring one skips the
+                // ping (a round trip to the connection's thread, doubling the hand-offs of
+                // every statement).
                 let writer = AnyPoolOptions::new()
                     .max_connections(1)
                     .min_connections(1)
                     .idle_timeout(None)
                     .max_lifetime(None)
+                    .test_before_acquire(false)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             // Checkpoints run from `Store::checkpoint` on a reader, not inside a
@@ -168,6 +172,7 @@ impl Store {
                     .max_connections(u32::try_from(cores * 2).unwrap_or(4))
                     .min_connections(1)
                     .idle_timeout(None)
+                    .test_before_acquire(false)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             conn.execute("PRAGMA query_only = ON; PRAGMA busy_timeout = 5000;").await?;
