@@ -79,6 +79,8 @@ pub struct NewEvent {
     pub organization_id: Option<String>,
     /// Who made the change, for audit events (`domain::audit::Actor::key`).
     pub actor: Option<String>,
+    /// For an update: the object before it, in the payload's shape (`with_before`).
+    pub before: Option<String>,
 }
 
 /// A recorded event.
@@ -92,6 +94,8 @@ pub struct Event {
     pub data: String,
     pub organization_id: Option<String>,
     pub actor: Option<String>,
+    /// For an update, the object before it (`NewEvent::before`); never on the wire.
+    pub before_data: Option<String>,
     pub created_at: Millis,
 }
 
@@ -402,11 +406,18 @@ pub fn session_auth_method(method: &AuthMethod) -> &'static str {
 }
 
 impl NewEvent {
+    /// This update's event, recording `before` (the same event built from the object as it
+    /// was) as what changed from.
+    pub fn with_before(mut self, before: NewEvent) -> NewEvent {
+        self.before = Some(before.data);
+        self
+    }
+
     /// Any event: its type (one of `EVENT_TYPES`), its payload (serialised as WorkOS sends it)
     /// and the organization it concerns, e.g. `NewEvent::new("organization.created", &data,
     /// Some(&org.id))`.
     pub fn new<T: Serialize>(event: &'static str, data: &T, organization_id: Option<&str>) -> NewEvent {
-        NewEvent { event, data: json(data), organization_id: organization_id.map(str::to_owned), actor: None }
+        NewEvent { event, data: json(data), organization_id: organization_id.map(str::to_owned), actor: None, before: None }
     }
 
     /// `organization.created`, `organization.updated` or `organization.deleted`.
@@ -422,7 +433,7 @@ impl NewEvent {
             created_at: iso8601(o.created_at),
             updated_at: iso8601(o.updated_at),
         };
-        NewEvent { event, data: json(&data), organization_id: Some(o.id.clone()), actor: None }
+        NewEvent { event, data: json(&data), organization_id: Some(o.id.clone()), actor: None, before: None }
     }
 
     /// `organization_membership.created`, `…updated` or `…deleted`.
@@ -441,7 +452,7 @@ impl NewEvent {
             created_at: iso8601(m.created_at),
             updated_at: iso8601(m.updated_at),
         };
-        NewEvent { event, data: json(&data), organization_id: Some(m.organization_id.clone()), actor: None }
+        NewEvent { event, data: json(&data), organization_id: Some(m.organization_id.clone()), actor: None, before: None }
     }
 
     /// `invitation.created|accepted|revoked|resent`, the invitation as it stands at `now`.
@@ -461,7 +472,7 @@ impl NewEvent {
             created_at: iso8601(i.created_at),
             updated_at: iso8601(i.updated_at),
         };
-        NewEvent { event, data: json(&data), organization_id: i.organization_id.clone(), actor: None }
+        NewEvent { event, data: json(&data), organization_id: i.organization_id.clone(), actor: None, before: None }
     }
 
     /// `role.<change>` for an environment role, `organization_role.<change>` for an
@@ -482,7 +493,7 @@ impl NewEvent {
                     created_at: iso8601(r.created_at),
                     updated_at: iso8601(r.updated_at),
                 };
-                NewEvent { event, data: json(&data), organization_id: None, actor: None }
+                NewEvent { event, data: json(&data), organization_id: None, actor: None, before: None }
             }
             Some(org) => {
                 let event = match change {
@@ -501,7 +512,7 @@ impl NewEvent {
                     created_at: iso8601(r.created_at),
                     updated_at: iso8601(r.updated_at),
                 };
-                NewEvent { event, data: json(&data), organization_id: Some(org.clone()), actor: None }
+                NewEvent { event, data: json(&data), organization_id: Some(org.clone()), actor: None, before: None }
             }
         }
     }
@@ -513,6 +524,7 @@ impl NewEvent {
             data: json(&DomainData::from(d)),
             organization_id: Some(d.organization_id.clone()),
             actor: None,
+            before: None,
         }
     }
 
@@ -528,6 +540,7 @@ impl NewEvent {
             data: json(&data),
             organization_id: Some(d.organization_id.clone()),
             actor: None,
+            before: None,
         }
     }
 
@@ -549,7 +562,7 @@ impl NewEvent {
             created_at: iso8601(u.created_at),
             updated_at: iso8601(u.updated_at),
         };
-        NewEvent { event, data: json(&data), organization_id: None, actor: None }
+        NewEvent { event, data: json(&data), organization_id: None, actor: None, before: None }
     }
 
     /// `session.created` (`revoked: false`) or `session.revoked` (`revoked: true`), as the
@@ -577,7 +590,7 @@ impl NewEvent {
             impersonator: s.impersonator(),
         };
         let event = if revoked { "session.revoked" } else { "session.created" };
-        NewEvent { event, data: json(&data), organization_id: None, actor: None }
+        NewEvent { event, data: json(&data), organization_id: None, actor: None, before: None }
     }
 
     /// `authentication.<kind>_succeeded`.
@@ -591,7 +604,7 @@ impl NewEvent {
             email: who.email,
             error: None,
         };
-        NewEvent { event: kind.event(true), data: json(&data), organization_id: None, actor: None }
+        NewEvent { event: kind.event(true), data: json(&data), organization_id: None, actor: None, before: None }
     }
 
     /// `authentication.<kind>_failed`, with the error code and message the caller was given.
@@ -605,7 +618,7 @@ impl NewEvent {
             email: who.email,
             error: Some(AuthenticationError { code, message }),
         };
-        NewEvent { event: kind.event(false), data: json(&data), organization_id: None, actor: None }
+        NewEvent { event: kind.event(false), data: json(&data), organization_id: None, actor: None, before: None }
     }
 
     /// `email_verification.created`, `magic_auth.created`, `password_reset.created` or
@@ -621,7 +634,7 @@ impl NewEvent {
             created_at: iso8601(c.created_at),
             updated_at: (!password_reset).then(|| iso8601(c.updated_at)),
         };
-        NewEvent { event, data: json(&data), organization_id: None, actor: None }
+        NewEvent { event, data: json(&data), organization_id: None, actor: None, before: None }
     }
 }
 

@@ -158,6 +158,7 @@ impl Core {
         patch: OrganizationPatch,
     ) -> Result<Organization> {
         let mut org = self.get_organization(env, id).await?;
+        let before = NewEvent::organization("organization.updated", &org);
         if let Some(name) = patch.name {
             check_name("name", &name, 256)?;
             org.name = name.trim().to_owned();
@@ -197,7 +198,7 @@ impl Core {
                 (changes, events)
             }
         };
-        let mut events = vec![NewEvent::organization("organization.updated", &org)];
+        let mut events = vec![NewEvent::organization("organization.updated", &org).with_before(before)];
         events.extend(domain_events);
         self.store.update_organization(&org, &changes, &events).await?;
         Ok(org)
@@ -322,11 +323,11 @@ impl Core {
     ) -> Result<MembershipView> {
         let mut membership = self.membership(env, id).await?;
         if role_slugs.is_some() {
+            let old = membership.clone();
             membership.role_slugs = self.check_role_slugs(env, &membership.organization_id, role_slugs).await?;
             membership.updated_at = self.now();
             let view = self.view(env, membership).await?;
-            let events =
-                [NewEvent::membership("organization_membership.updated", &view.membership, &view.organization_name)];
+            let events = [membership_updated(&old, &view)];
             self.store.update_membership(&view.membership, self.now(), &events).await?;
             return Ok(view);
         }
@@ -346,11 +347,11 @@ impl Core {
             });
         }
         if membership.status != target {
+            let old = membership.clone();
             membership.status = target;
             membership.updated_at = self.now();
             let view = self.view(env, membership).await?;
-            let events =
-                [NewEvent::membership("organization_membership.updated", &view.membership, &view.organization_name)];
+            let events = [membership_updated(&old, &view)];
             self.store.update_membership(&view.membership, self.now(), &events).await?;
             return Ok(view);
         }
@@ -682,4 +683,10 @@ impl Core {
         }
         Ok(out)
     }
+}
+
+/// `organization_membership.updated` for a membership that was `old` and is now `view`'s.
+fn membership_updated(old: &Membership, view: &MembershipView) -> NewEvent {
+    NewEvent::membership("organization_membership.updated", &view.membership, &view.organization_name)
+        .with_before(NewEvent::membership("organization_membership.updated", old, &view.organization_name))
 }

@@ -146,6 +146,7 @@ impl Core {
         more: Vec<NewEvent>,
     ) -> Result<User> {
         let mut user = self.get_user(env, id).await?;
+        let before = NewEvent::user("user.updated", &user);
         let mut password_changed = false;
         if let Some(email) = &patch.email {
             let email = parse_email(email)?;
@@ -209,7 +210,7 @@ impl Core {
         let now = self.now();
         // authkit-react compares updated_at to notice changes, so it must move forward.
         user.updated_at = now.max(user.updated_at + 1);
-        let mut events = vec![NewEvent::user("user.updated", &user)];
+        let mut events = vec![NewEvent::user("user.updated", &user).with_before(before)];
         events.extend(more);
         if password_changed {
             self.store.update_user_revoking_sessions(&user, now, &events).await?;

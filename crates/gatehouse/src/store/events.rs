@@ -29,7 +29,7 @@ use crate::domain::event::{Event, EventQuery, NewEvent};
 use crate::domain::listing::ListOrder;
 use crate::ids::new_id;
 
-pub(super) const EVENT_COLUMNS: &str = "id, environment_id, seq, event, data, organization_id, actor, created_at";
+pub(super) const EVENT_COLUMNS: &str = "id, environment_id, seq, event, data, organization_id, actor, before_data, created_at";
 
 /// Leaves out audit events (`domain::audit`) where a query asks for no type in particular.
 pub(super) const NOT_AUDIT: &str = " AND event NOT LIKE 'gatehouse.%'";
@@ -71,11 +71,11 @@ pub(super) async fn record_in(
     .await?;
     let mut sql = format!("INSERT INTO events ({EVENT_COLUMNS}) VALUES ");
     for i in 0..events.len() {
-        let p = i * 8;
+        let p = i * 9;
         if i > 0 {
             sql.push_str(", ");
         }
-        let marks: Vec<String> = (1..=8).map(|k| format!("${}", p + k)).collect();
+        let marks: Vec<String> = (1..=9).map(|k| format!("${}", p + k)).collect();
         sql.push_str(&format!("({})", marks.join(", ")));
     }
     let request_actor = request_actor();
@@ -90,6 +90,7 @@ pub(super) async fn record_in(
             .bind(&e.data)
             .bind(&e.organization_id)
             .bind(e.actor.as_ref().or(request_actor.as_ref()))
+            .bind(&e.before)
             .bind(now);
     }
     query.execute(&mut *conn).await?;

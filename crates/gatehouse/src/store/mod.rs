@@ -122,6 +122,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (15, "console search", include_str!("../../migrations/0015_console_search.sql")),
     (17, "throttled history", include_str!("../../migrations/0017_throttled_history.sql")),
     (19, "authorization resources", include_str!("../../migrations/0019_authorization_resources.sql")),
+    (20, "event before", include_str!("../../migrations/0020_event_before.sql")),
 ];
 
 impl Store {

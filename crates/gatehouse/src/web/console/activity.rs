@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::page::{self, Console, PageError};
 use super::setup::when;
-use crate::domain::audit::AUDIT_EVENT_TYPES;
+use crate::domain::audit::{AUDIT_EVENT_TYPES, diff};
 use crate::domain::event::EVENT_TYPES;
 use crate::domain::listing::ListOrder;
 use crate::service::events::EventFilter;
@@ -61,6 +61,15 @@ fn subject(data: &serde_json::Value) -> Option<String> {
         .iter()
         .find_map(|k| target[k].as_str().map(str::to_owned))
         .or_else(|| data["user_id"].as_str().map(str::to_owned))
+}
+
+/// What changed: an audit event carries its before and after; an update recorded with the
+/// object as it was (`before_data`) shows the fields that differ from its payload.
+fn before_and_after(data: &serde_json::Value, before_data: Option<&str>) -> (serde_json::Value, serde_json::Value) {
+    match before_data.and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok()) {
+        Some(before) => diff(&before, data),
+        None => (data["before"].clone(), data["after"].clone()),
+    }
 }
 
 fn pretty(v: &serde_json::Value) -> Option<String> {
@@ -119,14 +128,15 @@ pub async fn activity(
                 .iter()
                 .map(|e| {
                     let data: serde_json::Value = serde_json::from_str(&e.data).unwrap_or_default();
+                    let (before, after) = before_and_after(&data, e.before_data.as_deref());
                     context! {
                         at => when(e.created_at),
                         event => &e.event,
                         actor => actor_label(&data["actor"])
                             .or_else(|| e.actor.as_deref().map(|key| actor_key_label(key, &operators))),
                         subject => subject(&data),
-                        before => pretty(&data["before"]),
-                        after => pretty(&data["after"]),
+                        before => pretty(&before),
+                        after => pretty(&after),
                         data => serde_json::to_string_pretty(&data).unwrap_or_default(),
                     }
                 })
@@ -174,6 +184,14 @@ mod tests {
         assert_eq!(actor_key_label("user_1", &operators), "ops@x.io");
         assert_eq!(actor_key_label("api_key_2", &operators), "API key api_key_2");
         assert_eq!(actor_key_label("cli", &operators), "cli");
+        let user = json!({"object": "user", "id": "user_1", "first_name": "Ada", "updated_at": "b"});
+        let was = json!({"object": "user", "id": "user_1", "first_name": "Ad", "updated_at": "a"});
+        assert_eq!(
+            before_and_after(&user, Some(&was.to_string())),
+            (json!({"first_name": "Ad", "updated_at": "a"}), json!({"first_name": "Ada", "updated_at": "b"}))
+        );
+        let audit = json!({"before": {"x": 1}, "after": {"x": 2}});
+        assert_eq!(before_and_after(&audit, None), (json!({"x": 1}), json!({"x": 2})));
         assert_eq!(actor_label(&json!({"type": "cli"})).as_deref(), Some("cli"));
         assert_eq!(actor_label(&json!(null)), None);
         assert_eq!(subject(&json!({"object": "user", "email": "a@x.io", "id": "user_1"})).as_deref(), Some("a@x.io"));

@@ -555,6 +555,7 @@ fn event_object_and_payloads_equal_the_api_objects() {
         data: created.data,
         organization_id: None,
         actor: None,
+        before_data: Some("{}".into()),
         created_at: T1,
     };
     snapshot("event", Event::from(&event));
