@@ -417,7 +417,13 @@ impl NewEvent {
     /// and the organization it concerns, e.g. `NewEvent::new("organization.created", &data,
     /// Some(&org.id))`.
     pub fn new<T: Serialize>(event: &'static str, data: &T, organization_id: Option<&str>) -> NewEvent {
-        NewEvent { event, data: json(data), organization_id: organization_id.map(str::to_owned), actor: None, before: None }
+        NewEvent {
+            event,
+            data: json(data),
+            organization_id: organization_id.map(str::to_owned),
+            actor: None,
+            before: None,
+        }
     }
 
     /// `organization.created`, `organization.updated` or `organization.deleted`.
@@ -452,7 +458,13 @@ impl NewEvent {
             created_at: iso8601(m.created_at),
             updated_at: iso8601(m.updated_at),
         };
-        NewEvent { event, data: json(&data), organization_id: Some(m.organization_id.clone()), actor: None, before: None }
+        NewEvent {
+            event,
+            data: json(&data),
+            organization_id: Some(m.organization_id.clone()),
+            actor: None,
+            before: None,
+        }
     }
 
     /// `invitation.created|accepted|revoked|resent`, the invitation as it stands at `now`.

@@ -29,7 +29,8 @@ use crate::domain::event::{Event, EventQuery, NewEvent};
 use crate::domain::listing::ListOrder;
 use crate::ids::new_id;
 
-pub(super) const EVENT_COLUMNS: &str = "id, environment_id, seq, event, data, organization_id, actor, before_data, created_at";
+pub(super) const EVENT_COLUMNS: &str =
+    "id, environment_id, seq, event, data, organization_id, actor, before_data, created_at";
 
 /// Leaves out audit events (`domain::audit`) where a query asks for no type in particular.
 pub(super) const NOT_AUDIT: &str = " AND event NOT LIKE 'gatehouse.%'";

@@ -552,7 +552,8 @@ async fn the_console_pages_answer_admins_and_refuse_viewers_changes() {
     assert_eq!(res.status(), 303);
     let created = app.core.find_user_by_email(&env, "new@example.com").await.unwrap().unwrap();
     // An edit is recorded with the operator and what changed: before and after on the Activity page.
-    let form = [("csrf_token", csrf.as_str()), ("email", "new@example.com"), ("first_name", "Newer"), ("last_name", "")];
+    let form =
+        [("csrf_token", csrf.as_str()), ("email", "new@example.com"), ("first_name", "Newer"), ("last_name", "")];
     let res = admin.post(app.at(&format!("{base}/users/{}/edit", created.id))).form(&form).send().await.unwrap();
     assert_eq!(res.status(), 303);
     let filter = gatehouse::service::events::EventFilter {
@@ -567,7 +568,14 @@ async fn the_console_pages_answer_admins_and_refuse_viewers_changes() {
     let before: serde_json::Value = serde_json::from_str(updated[0].before_data.as_deref().unwrap()).unwrap();
     assert_eq!((before["first_name"].as_str(), before["id"].as_str()), (Some("New"), Some(created.id.as_str())));
     let html = unescaped(
-        &admin.get(app.at("/dashboard/activity?env=development&type=user.updated")).send().await.unwrap().text().await.unwrap(),
+        &admin
+            .get(app.at("/dashboard/activity?env=development&type=user.updated"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
     );
     assert!(html.contains("admin@example.com") && html.contains(r#""first_name": "New""#), "{html}");
     assert!(html.contains(r#""first_name": "Newer""#), "{html}");
