@@ -13,12 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchChromium, ARTIFACTS, DOCS_IMAGES } from '../lib/browser.mjs';
 import { useGatehouse, freePort, runCli } from '../lib/server.mjs';
+import { captureConsolePage, OPERATOR_PASSWORD } from '../lib/console.mjs';
 import { apiRequest, uniqueEmail, STRONG_PASSWORD } from '../lib/api.mjs';
 import { startConvexNumbers, buildReactApp, serveApp, useFailureReport } from '../lib/react-convex.mjs';
 
 const gh = useGatehouse();
 const OPERATOR = 'ops@example.com';
-const OPERATOR_PASSWORD = 'Operator-e2e!Lantern-Orchid-52';
+
 let browser;
 let context;
 let page;
@@ -62,17 +63,8 @@ after(async () => {
   if (buildDir) await rm(buildDir, { recursive: true, force: true });
 });
 
-/** Screenshots of the current page at 375 and 1280 px; the 375 px page must not scroll sideways. */
-async function capture(name) {
-  await page.setViewportSize({ width: 375, height: 760 });
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-  assert.ok(overflow <= 0, `${name}: the page is ${overflow} px wider than a 375 px screen`);
-  await page.screenshot({ path: join(DOCS_IMAGES, `console-${name}-375.png`), fullPage: true });
-  await page.setViewportSize({ width: 1280, height: 800 });
-  const wide = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-  assert.ok(wide <= 0, `${name}: the page is ${wide} px wider than a 1280 px screen`);
-  await page.screenshot({ path: join(DOCS_IMAGES, `console-${name}.png`), fullPage: true });
-}
+/** Screenshots of the current page at 375 and 1280 px; it must not scroll sideways at either. */
+const capture = (name) => captureConsolePage(page, name, { wide: true });
 
 const flash = () => page.locator('.notice[role=status]').textContent();
 

@@ -7,15 +7,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { launchChromium, ARTIFACTS, DOCS_IMAGES } from '../lib/browser.mjs';
-import { useGatehouse, runCli } from '../lib/server.mjs';
+import { useGatehouse } from '../lib/server.mjs';
+import { signInOperator, captureConsolePage } from '../lib/console.mjs';
 import { apiRequest, STRONG_PASSWORD } from '../lib/api.mjs';
 
 const gh = useGatehouse();
 const ADMIN = 'admin@example.com';
 const VIEWER = 'viewer@example.com';
-const OPERATOR_PASSWORD = 'Operator-e2e!Lantern-Orchid-52';
 /** Users named Lovelace (more than one page of 50), and others. */
 const LOVELACES = 62;
 let browser;
@@ -32,42 +31,7 @@ after(async () => {
   await browser?.close().catch(() => {});
 });
 
-/** A browser context signed in to the console as a new operator with `role`. */
-async function signedIn(email, role) {
-  const { stdout } = await runCli(['operators', 'add', email, '--role', role, '--data', gh.dataDir, '--public-url', gh.baseUrl, '--json']);
-  const { link } = JSON.parse(stdout);
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  await page.goto(link);
-  await page.fill('#password', OPERATOR_PASSWORD);
-  await page.fill('#password_confirmation', OPERATOR_PASSWORD);
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await page.getByRole('link', { name: 'Sign in' }).click();
-  await page.waitForURL((u) => u.pathname === '/authkit/sign-in');
-  await page.fill('#email', email);
-  await page.fill('#password', OPERATOR_PASSWORD);
-  await page.click('form[action="/authkit/sign-in"] button[type="submit"]');
-  await page.waitForURL((u) => u.pathname === '/dashboard');
-  // From here on, every console page must be free of console errors.
-  page.on('console', (m) => {
-    // The viewer's refused POST (403) is logged by Chromium as a failed resource, on purpose.
-    const refused = m.text().includes('status of 403');
-    if (m.type() === 'error' && !refused) consoleErrors.push(`${page.url()}: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => consoleErrors.push(`${page.url()}: ${e.message}`));
-  return { context, page };
-}
 
-/** Screenshots at 375 and 1280 px; at 375 px the page must not scroll sideways. */
-async function capture(page, name) {
-  await page.setViewportSize({ width: 375, height: 760 });
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-  assert.ok(overflow <= 0, `${name}: the page is ${overflow} px wider than a 375 px screen`);
-  await page.screenshot({ path: join(DOCS_IMAGES, `console-${name}-375.png`), fullPage: true });
-  await page.setViewportSize({ width: 1280, height: 800 });
-  await page.screenshot({ path: join(DOCS_IMAGES, `console-${name}.png`), fullPage: true });
-}
 
 async function createUser(email, first, last) {
   const res = await apiRequest(gh, 'POST', '/user_management/users', {
@@ -91,6 +55,11 @@ const refresh = (refreshToken) => apiRequest(gh, 'POST', '/user_management/authe
 
 /** The emails in the users table of the current page. */
 const listed = (page) => page.locator('table.users tbody td:first-child a').allTextContents();
+
+/** A browser context signed in to the console as a new operator (its errors go to `consoleErrors`). */
+const signedIn = (email, role) =>
+  signInOperator(browser, gh, { email, role, errors: consoleErrors, expectedStatus: 403 });
+const capture = captureConsolePage;
 
 test('users, sessions, organizations and activity in the console', { timeout: 300_000 }, async (t) => {
   const lovelaces = [];

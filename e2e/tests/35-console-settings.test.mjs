@@ -8,15 +8,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { launchChromium, ARTIFACTS, DOCS_IMAGES } from '../lib/browser.mjs';
-import { useGatehouse, runCli } from '../lib/server.mjs';
+import { useGatehouse } from '../lib/server.mjs';
+import { signInOperator, captureConsolePage } from '../lib/console.mjs';
 import { sdkAuthorizeUrl } from '../lib/api.mjs';
 import { startSmtpSink } from '../lib/smtp.mjs';
 
 const gh = useGatehouse();
 const ADMIN = 'admin@example.com';
-const OPERATOR_PASSWORD = 'Operator-e2e!Lantern-Orchid-52';
 const REDIRECT_URI = 'http://127.0.0.1:5173/callback';
 let browser;
 let sink;
@@ -35,42 +34,12 @@ after(async () => {
   await sink?.close();
 });
 
-/** A browser context signed in to the console as a new admin. */
-async function signedIn(email) {
-  const { stdout } = await runCli(['operators', 'add', email, '--role', 'admin', '--data', gh.dataDir, '--public-url', gh.baseUrl, '--json']);
-  const { link } = JSON.parse(stdout);
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: gh.baseUrl });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  await page.goto(link);
-  await page.fill('#password', OPERATOR_PASSWORD);
-  await page.fill('#password_confirmation', OPERATOR_PASSWORD);
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await page.getByRole('link', { name: 'Sign in' }).click();
-  await page.waitForURL((u) => u.pathname === '/authkit/sign-in');
-  await page.fill('#email', email);
-  await page.fill('#password', OPERATOR_PASSWORD);
-  await page.click('form[action="/authkit/sign-in"] button[type="submit"]');
-  await page.waitForURL((u) => u.pathname === '/dashboard');
-  page.on('console', (m) => {
-    // The refused form (422, shown again with its error) is logged by Chromium as a failed resource, on purpose.
-    const refused = m.text().includes('status of 422');
-    if (m.type() === 'error' && !refused) consoleErrors.push(`${page.url()}: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => consoleErrors.push(`${page.url()}: ${e.message}`));
-  return { context, page };
-}
 
-/** Screenshots at 375 and 1280 px; at 375 px the page must not scroll sideways. */
-async function capture(page, name) {
-  await page.setViewportSize({ width: 375, height: 760 });
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-  assert.ok(overflow <= 0, `${name}: the page is ${overflow} px wider than a 375 px screen`);
-  await page.screenshot({ path: join(DOCS_IMAGES, `console-${name}-375.png`), fullPage: true });
-  await page.setViewportSize({ width: 1280, height: 800 });
-  await page.screenshot({ path: join(DOCS_IMAGES, `console-${name}.png`), fullPage: true });
-}
+
+/** A browser context signed in to the console as a new operator (its errors go to `consoleErrors`). */
+const signedIn = (email) =>
+  signInOperator(browser, gh, { email, role: 'admin', errors: consoleErrors, expectedStatus: 422, clipboard: true });
+const capture = captureConsolePage;
 
 test('social providers, branding preview and email settings in the console', { timeout: 180_000 }, async (t) => {
   const { context, page } = await signedIn(ADMIN);
