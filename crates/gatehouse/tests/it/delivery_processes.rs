@@ -13,7 +13,7 @@
 //! the kill test, and the two-process test.
 
 use std::collections::{BTreeMap, HashSet};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,47 +24,10 @@ use axum::http::{HeaderMap, Uri};
 use axum::routing::post;
 use serde_json::{Value, json};
 
-use crate::support::fresh_database;
+use crate::binary::{Binary, free_port, wait_healthy};
 
 /// Both processes' server key (they must share it: webhook secrets are sealed with it).
 const SECRET_KEY: &str = "67617465686f7573652d64656c69766572792d70726f6365737365732d6b6579";
-
-struct Binary {
-    data: std::path::PathBuf,
-    database_url: Option<String>,
-}
-
-impl Binary {
-    fn command(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
-        cmd.arg("--data")
-            .arg(&self.data)
-            .env("GATEHOUSE_SECRET_KEY", SECRET_KEY)
-            .env_remove("GATEHOUSE_DATABASE_URL")
-            .env("GATEHOUSE_WEBHOOKS_ALLOW_PRIVATE", "true")
-            // A one-second receiver timeout: a dead process's endpoints are free after 5 s.
-            .env("GATEHOUSE_WEBHOOK_TIMEOUT_MS", "1000");
-        if let Some(url) = &self.database_url {
-            cmd.arg("--database-url").arg(url);
-        }
-        cmd
-    }
-
-    fn serve(&self, port: u16) -> Child {
-        self.command()
-            .args([
-                "--public-url",
-                &format!("http://127.0.0.1:{port}"),
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
-    }
-}
 
 /// A running `gatehouse serve`.
 struct Server {
@@ -74,18 +37,11 @@ struct Server {
 
 impl Server {
     async fn start(binary: &Binary, http: &reqwest::Client) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let base = format!("http://127.0.0.1:{port}");
+        let port = free_port();
         // Dropped (killed and waited for) if it never answers.
-        let server = Server { child: binary.serve(port), base };
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(30) {
-            if http.get(format!("{}/health", server.base)).send().await.is_ok_and(|r| r.status().is_success()) {
-                return server;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the server did not start");
+        let server = Server { child: binary.serve(port), base: format!("http://127.0.0.1:{port}") };
+        wait_healthy(http, &server.base).await;
+        server
     }
 
     /// SIGKILL.
@@ -154,19 +110,15 @@ fn signature_is_valid(header: &str, body: &str, secret: &str) -> bool {
     hex == v1
 }
 
-async fn init(binary: &Binary) -> String {
-    let out = binary.command().args(["--json", "init"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let init: Value = serde_json::from_slice(&out.stdout).unwrap();
-    init["api_key"].as_str().unwrap().to_owned()
-}
-
+/// The test's store, with what every process of it shares: the server key (webhook secrets are
+/// sealed with it), private receivers allowed, and a one-second receiver timeout (a dead
+/// process's endpoints are free after 5 s).
 async fn store_for(root: &std::path::Path) -> Binary {
-    let database_url = match std::env::var("GATEHOUSE_TEST_DATABASE_URL") {
-        Ok(server) => Some(fresh_database(&server).await),
-        Err(_) => None,
-    };
-    Binary { data: root.join("data"), database_url }
+    Binary::for_test(root)
+        .await
+        .with_env("GATEHOUSE_SECRET_KEY", SECRET_KEY)
+        .with_env("GATEHOUSE_WEBHOOKS_ALLOW_PRIVATE", "true")
+        .with_env("GATEHOUSE_WEBHOOK_TIMEOUT_MS", "1000")
 }
 
 /// Adds an endpoint for `user.created` at `url`; returns (id, secret).
@@ -261,7 +213,7 @@ fn check_order(arrived: &[String], log: &[String], allowed: usize) -> usize {
 async fn kill_9_mid_delivery_loses_nothing_and_repeats_only_what_was_in_flight() {
     let root = tempfile::tempdir().unwrap();
     let binary = store_for(root.path()).await;
-    let key = init(&binary).await;
+    let key = binary.init();
     let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
     // 40 ms a delivery: with the kills below, requests are in flight.
     let r = receiver(Duration::from_millis(40)).await;
@@ -298,8 +250,8 @@ async fn processes_on_one_database_deliver_each_event_once_and_page_events_witho
     let root = tempfile::tempdir().unwrap();
     let binary = store_for(root.path()).await;
     // Two processes on PostgreSQL; SQLite is one process's.
-    let processes = if binary.database_url.is_some() { 2 } else { 1 };
-    let key = init(&binary).await;
+    let processes = if binary.on_postgres() { 2 } else { 1 };
+    let key = binary.init();
     let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
     let r = receiver(Duration::from_millis(5)).await;
     let mut servers = Vec::new();
@@ -386,11 +338,11 @@ async fn processes_on_one_database_deliver_each_event_once_and_page_events_witho
 async fn when_one_of_two_processes_dies_mid_delivery_the_other_delivers_the_rest() {
     let root = tempfile::tempdir().unwrap();
     let binary = store_for(root.path()).await;
-    if binary.database_url.is_none() {
+    if !binary.on_postgres() {
         eprintln!("skipped: two processes need PostgreSQL (GATEHOUSE_TEST_DATABASE_URL)");
         return;
     }
-    let key = init(&binary).await;
+    let key = binary.init();
     let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
     let r = receiver(Duration::from_millis(30)).await;
     let first = Server::start(&binary, &http).await;

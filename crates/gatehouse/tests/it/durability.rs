@@ -3,71 +3,17 @@
 //! API; every 201 is recorded; the server is killed mid-load, restarted on the same store, and
 //! every acknowledged user must be there.
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::fresh_database;
-
-struct Binary {
-    data: std::path::PathBuf,
-    database_url: Option<String>,
-}
-
-impl Binary {
-    fn command(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
-        cmd.arg("--data").arg(&self.data).env_remove("GATEHOUSE_SECRET_KEY").env_remove("GATEHOUSE_DATABASE_URL");
-        if let Some(url) = &self.database_url {
-            cmd.arg("--database-url").arg(url);
-        }
-        cmd
-    }
-
-    fn serve(&self, port: u16) -> Child {
-        self.command()
-            .args([
-                "--public-url",
-                &format!("http://127.0.0.1:{port}"),
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-async fn wait_healthy(http: &reqwest::Client, base: &str) {
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(30) {
-        if http.get(format!("{base}/health")).send().await.is_ok_and(|r| r.status().is_success()) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the server did not start");
-}
+use crate::binary::{Binary, free_port, wait_healthy};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_under_load_loses_no_acknowledged_write() {
     let root = tempfile::tempdir().unwrap();
-    let database_url = match std::env::var("GATEHOUSE_TEST_DATABASE_URL") {
-        Ok(server) => Some(fresh_database(&server).await),
-        Err(_) => None,
-    };
-    let binary = Binary { data: root.path().join("data"), database_url };
-    let out = binary.command().args(["--json", "init"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let init: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let api_key = init["api_key"].as_str().unwrap().to_owned();
+    let binary = Binary::for_test(root.path()).await;
+    let api_key = binary.init();
     let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
     let mut acknowledged: Vec<String> = Vec::new();
     for round in 0..3 {

@@ -9,17 +9,14 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::binary::free_port;
+
 /// A `gatehouse serve` child with its output collected.
 struct Served {
     child: Child,
     stderr_lines: mpsc::Receiver<String>,
     stderr_seen: Vec<String>,
     port: u16,
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
 }
 
 fn gatehouse(data: &std::path::Path) -> Command {

@@ -1,6 +1,7 @@
 //! HTTP integration tests: a real server on 127.0.0.1:0 with a temporary SQLite file (or the
 //! PostgreSQL in `GATEHOUSE_TEST_DATABASE_URL`), a fake clock and cheap argon2 parameters.
 
+mod binary;
 mod dns_server;
 mod smtp_sink;
 mod support;
