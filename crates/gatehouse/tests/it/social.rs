@@ -391,7 +391,7 @@ async fn linking_an_unverified_account_verifies_it_and_drops_its_password() {
 
 #[tokio::test]
 async fn bad_id_tokens_and_upstream_failures_show_pages() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(|c| c.metrics_listen = Some("127.0.0.1:0".parse().unwrap())).await;
     let fake = spawn_fake(&app).await;
     add_oidc(&app, &fake, "GoogleOAuth").await;
     for (mode, status, text) in [
@@ -408,6 +408,13 @@ async fn bad_id_tokens_and_upstream_failures_show_pages() {
     let (_, list) = app.api(Method::GET, "/user_management/users", None).await;
     assert_eq!(list["data"], json!([]), "no failure created a user");
     assert_eq!((oauth_sign_ins(&app, "google", "succeeded"), oauth_sign_ins(&app, "google", "failed")), (0, 4));
+    // The three refusals are tagged for the request log, which writes them at info with the
+    // client address and counts them by reason (the upstream outage is not a refusal).
+    let metrics = reqwest::get(app.metrics_url.clone().unwrap()).await.unwrap().text().await.unwrap();
+    assert!(
+        metrics.lines().any(|l| l == "gatehouse_sign_ins_refused_total{reason=\"social_sign_in_refused\"} 3"),
+        "{metrics}"
+    );
 
     // The provider goes away entirely: a page, not a 500.
     fake.set(|s| s.mode = Mode::Normal);
@@ -605,4 +612,79 @@ async fn a_provider_refusal_is_an_oauth_failed_event() {
     assert_eq!((data["type"].as_str(), data["status"].as_str()), (Some("oauth"), Some("failed")));
     assert_eq!(data["error"]["code"], "oauth_failed");
     assert!(data["user_id"].is_null());
+}
+
+async fn stored_social_logins(app: &TestApp) -> i64 {
+    use sqlx::Connection as _;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&app.config.database_url()).await.unwrap();
+    sqlx::query_scalar("SELECT COUNT(*) FROM social_logins").fetch_one(&mut conn).await.unwrap()
+}
+
+/// Spends `n` of this test client's (127.0.0.1's) pending-state budget, as `n` saved requests
+/// would, without sending them.
+async fn spend_pending_state(app: &TestApp, n: i64) {
+    let me = gatehouse::domain::client_address::ClientAddress::direct([127, 0, 0, 1].into());
+    for _ in 0..n {
+        app.core.admit_pending_state(Some(&me)).await.unwrap();
+    }
+}
+
+/// Each press of a provider button stores a social sign-in's state, so one saved request
+/// pressed over and over counts against its address's pending-state limit like `/authorize`.
+#[tokio::test]
+async fn the_provider_button_counts_against_the_pending_state_limit() {
+    use gatehouse::service::throttle::PENDING_STATE_PER_ADDRESS;
+    let app = TestApp::spawn().await;
+    let fake = spawn_fake(&app).await;
+    add_oidc(&app, &fake, "GoogleOAuth").await;
+    let res = app.http.get(authorize(&app, "authkit", "")).send().await.unwrap();
+    let request = query(&app.at(res.headers()["location"].to_str().unwrap()))["request"].clone();
+    let button = app.at(&format!("/authkit/social/GoogleOAuth?request={request}"));
+    // The saved request took one; all but five more are spent.
+    spend_pending_state(&app, PENDING_STATE_PER_ADDRESS.max - 6).await;
+    let (mut started, mut refused) = (0, 0);
+    for _ in 0..15 {
+        let res = app.http.get(&button).send().await.unwrap();
+        match res.status().as_u16() {
+            302 => started += 1,
+            429 => {
+                refused += 1;
+                assert!(res.headers().contains_key("retry-after"));
+                assert!(res.text().await.unwrap().contains("Too many sign-in requests"));
+            }
+            other => panic!("unexpected {other}: {}", res.text().await.unwrap()),
+        }
+    }
+    assert_eq!((started, refused), (5, 10));
+    assert_eq!(stored_social_logins(&app).await, 5, "refused presses store nothing");
+}
+
+/// Passkey sign-in ceremonies are server-side state too: past the limit, 429.
+#[tokio::test]
+async fn passkey_ceremonies_count_against_the_pending_state_limit() {
+    use gatehouse::service::throttle::PENDING_STATE_PER_ADDRESS;
+    let app = TestApp::spawn().await;
+    let res = app.http.get(authorize(&app, "authkit", "")).send().await.unwrap();
+    let page_url = app.at(res.headers()["location"].to_str().unwrap());
+    let html = app.http.get(&page_url).send().await.unwrap().text().await.unwrap();
+    let (request, csrf) = (query(&page_url)["request"].clone(), crate::hosted::hidden(&html, "csrf_token"));
+    let options = || async {
+        app.http
+            .post(app.at("/authkit/passkey/options"))
+            .header("x-csrf-token", &csrf)
+            .json(&json!({"request": request}))
+            .send()
+            .await
+            .unwrap()
+    };
+    // Below the limit the ceremony is refused for another reason (passkeys are off on an IP
+    // address), but it is counted.
+    assert_eq!(options().await.status(), 400);
+    spend_pending_state(&app, PENDING_STATE_PER_ADDRESS.max - 2).await;
+    let res = options().await;
+    assert_eq!(res.status(), 429);
+    let body: Value = res.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("Too many"), "{body}");
+    assert_eq!(options().await.status(), 429);
 }

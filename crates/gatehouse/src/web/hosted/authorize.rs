@@ -127,16 +127,7 @@ pub async fn authorize(
     if let Err(crate::service::Error::RateLimited { retry_after_secs }) =
         state.core.admit_pending_state(info.address.as_ref()).await
     {
-        let mut page = pages().message(
-            StatusCode::TOO_MANY_REQUESTS,
-            &Branding::default(),
-            "Too many sign-in requests",
-            &format!("This network started too many sign-ins. Try again in {retry_after_secs} seconds."),
-        );
-        if let Ok(v) = axum::http::HeaderValue::from_str(&retry_after_secs.to_string()) {
-            page.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
-        }
-        return Ok(page);
+        return Ok(too_many_sign_ins(retry_after_secs));
     }
     let organization_id = get("organization_id");
     if let Some(org) = &organization_id
@@ -260,6 +251,21 @@ pub async fn invitation(State(state): State<AppState>, RawQuery(query): RawQuery
 /// error to send back. Every sign-in through `/authorize` is a fresh one (Gatehouse keeps no
 /// browser session that could skip the sign-in page), so `prompt=login` and any `max_age` are
 /// honoured as they are, and the token's `auth_time` is that sign-in.
+/// The 429 page for a client address past its limit of pending sign-ins
+/// (`throttle::PENDING_STATE_PER_ADDRESS`), with `Retry-After`.
+pub(super) fn too_many_sign_ins(retry_after_secs: i64) -> Response {
+    let mut page = pages().message(
+        StatusCode::TOO_MANY_REQUESTS,
+        &Branding::default(),
+        "Too many sign-in requests",
+        &format!("This network started too many sign-ins. Try again in {retry_after_secs} seconds."),
+    );
+    if let Ok(v) = axum::http::HeaderValue::from_str(&retry_after_secs.to_string()) {
+        page.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+    }
+    page
+}
+
 fn unsupported_parameter(get: &impl Fn(&str) -> Option<String>) -> Option<(&'static str, String)> {
     match get("prompt").as_deref() {
         None | Some("login" | "consent" | "select_account") => {}

@@ -19,6 +19,8 @@ use super::form::SavedRequest;
 use crate::domain::redirect::with_query;
 use crate::service::environments::LoadedEnvironment;
 use crate::service::social::{CallbackOutcome, CallbackParams, Failure, LinkOutcome, StartOptions, StartOutcome};
+use crate::web::extract::ClientInfo;
+use crate::web::outcome::refused;
 use crate::web::pages::{brand, pages};
 use crate::web::redirects::{found, see_other};
 use crate::web::{AppState, cookies};
@@ -120,15 +122,23 @@ pub struct ButtonQuery {
     request: Option<String>,
 }
 
-/// `GET /authkit/social/{provider}?request=…`: a provider button on the hosted pages.
+/// `GET /authkit/social/{provider}?request=…`: a provider button on the hosted pages. Each
+/// press stores a social sign-in's state, so it counts against the client address's pending
+/// state like a saved `/authorize` request.
 pub async fn button(
     State(state): State<AppState>,
     headers: HeaderMap,
+    ClientInfo(info): ClientInfo,
     Path(provider): Path<String>,
     Query(q): Query<ButtonQuery>,
 ) -> Result<Response, PageError> {
     let request = q.request.unwrap_or_default();
     let SavedRequest { env, .. } = SavedRequest::load(&state, &request).await?;
+    if let Err(crate::service::Error::RateLimited { retry_after_secs }) =
+        state.core.admit_pending_state(info.address.as_ref()).await
+    {
+        return Ok(super::authorize::too_many_sign_ins(retry_after_secs));
+    }
     Ok(match start(&state, &headers, &env, &request, &provider, &StartOptions::default()).await {
         Ok(response) => response,
         Err(StartFailure::InvalidRequest(message)) => problem(
@@ -156,12 +166,17 @@ fn failure_page(env: &LoadedEnvironment, label: &str, request_id: &str, failure:
             format!("{why} The administrator of this application needs to fix the provider's configuration."),
         ),
         Failure::Upstream(UpstreamError::Rejected(why) | UpstreamError::InvalidIdToken(why)) => {
-            tracing::warn!(provider = label, reason = %why, "social sign-in refused");
-            (
+            // The request log writes the refusal at info with the client address (the tag
+            // below); the provider's own words are for debugging.
+            tracing::debug!(provider = label, reason = %why, "social sign-in refused");
+            let page = problem(
                 StatusCode::BAD_REQUEST,
-                format!("We couldn't sign you in with {label}"),
-                format!("{why} Nothing was changed. Please try again."),
-            )
+                Some(env),
+                &format!("We couldn't sign you in with {label}"),
+                &format!("{why} Nothing was changed. Please try again."),
+                Some(request_id),
+            );
+            return refused(page, "social_sign_in_refused");
         }
         Failure::UnknownProvider => (
             StatusCode::BAD_REQUEST,
