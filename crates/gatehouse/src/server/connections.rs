@@ -1,6 +1,8 @@
 //! The accept loop: HTTP/1.1 connections with limits an attacker without an account cannot
-//! exhaust (issue 17.2). A cap on open connections overall and per client address (trusted
-//! proxies exempt, since every client behind them shares their address), a deadline for each
+//! exhaust (issue 17.2). A cap on open connections overall and per client address (an IPv6
+//! address counts by its /64, as the throttles count it; trusted proxies are exempt, since every
+//! client behind them shares their address), with the last few slots of the overall cap kept
+//! for connections from this machine (loopback: a health check, a local proxy), a deadline for each
 //! request's headers that also ends idle keep-alive connections (hyper's header-read timeout
 //! runs whenever a connection waits for a request), a deadline for the whole request including
 //! its body (408 in the API's error shape), and a graceful shutdown that stops waiting after a
@@ -22,7 +24,11 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tower::ServiceExt as _;
 
-use crate::domain::client_address::TrustedProxies;
+use crate::domain::client_address::{ClientAddress, TrustedProxies};
+
+/// Slots of `max_connections` that only loopback peers may take (at most a quarter of it), so
+/// a local health check still gets in when remote clients hold everything else.
+const LOOPBACK_RESERVE: usize = 8;
 
 /// The server's connection limits (`gatehouse serve --help` lists the settings).
 #[derive(Clone, Debug)]
@@ -52,16 +58,17 @@ impl Default for ConnectionLimits {
     }
 }
 
-/// Open connections, overall and per address; a slot is given back when its guard drops.
+/// Open connections, overall and per address bucket (`ClientAddress::bucket`: an IPv4
+/// address, an IPv6 /64); a slot is given back when its guard drops.
 #[derive(Default)]
 struct Open {
-    per_address: HashMap<IpAddr, usize>,
+    per_address: HashMap<String, usize>,
     total: usize,
 }
 
 struct Slot {
     open: Arc<Mutex<Open>>,
-    ip: IpAddr,
+    bucket: String,
     idle: Arc<Notify>,
 }
 
@@ -69,10 +76,10 @@ impl Drop for Slot {
     fn drop(&mut self) {
         if let Ok(mut open) = self.open.lock() {
             open.total = open.total.saturating_sub(1);
-            if let Some(n) = open.per_address.get_mut(&self.ip) {
+            if let Some(n) = open.per_address.get_mut(&self.bucket) {
                 *n = n.saturating_sub(1);
                 if *n == 0 {
-                    open.per_address.remove(&self.ip);
+                    open.per_address.remove(&self.bucket);
                 }
             }
             if open.total == 0 {
@@ -139,19 +146,26 @@ fn take_slot(
     trusted_proxies: &TrustedProxies,
     ip: IpAddr,
 ) -> Option<Slot> {
+    let address = ClientAddress::direct(ip);
+    let cap = if address.is_direct_loopback() {
+        limits.max_connections
+    } else {
+        limits.max_connections - LOOPBACK_RESERVE.min(limits.max_connections / 4)
+    };
     let mut state = open.lock().ok()?;
-    if state.total >= limits.max_connections {
+    if state.total >= cap {
         tracing::debug!(%ip, "connection refused: the server is at its connection cap");
         return None;
     }
-    let from_ip = state.per_address.get(&ip).copied().unwrap_or(0);
-    if from_ip >= limits.max_connections_per_address && !trusted_proxies.contains(ip) {
+    let bucket = address.bucket();
+    let from_bucket = state.per_address.get(&bucket).copied().unwrap_or(0);
+    if from_bucket >= limits.max_connections_per_address && !trusted_proxies.contains(ip) {
         tracing::debug!(%ip, "connection refused: this address is at its connection cap");
         return None;
     }
     state.total += 1;
-    *state.per_address.entry(ip).or_insert(0) += 1;
-    Some(Slot { open: open.clone(), ip, idle: idle.clone() })
+    *state.per_address.entry(bucket.clone()).or_insert(0) += 1;
+    Some(Slot { open: open.clone(), bucket, idle: idle.clone() })
 }
 
 async fn serve_connection(
@@ -315,6 +329,50 @@ impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for ProtocolErrors<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn caps(max_connections: usize, max_connections_per_address: usize) -> ConnectionLimits {
+        ConnectionLimits { max_connections, max_connections_per_address, ..ConnectionLimits::default() }
+    }
+
+    fn take(open: &Arc<Mutex<Open>>, limits: &ConnectionLimits, proxies: &TrustedProxies, ip: &str) -> Option<Slot> {
+        take_slot(open, &Arc::new(Notify::new()), limits, proxies, ip.parse().unwrap())
+    }
+
+    #[test]
+    fn one_ipv6_64_shares_one_per_address_budget() {
+        let (open, limits, none) = (Arc::new(Mutex::new(Open::default())), caps(100, 2), TrustedProxies::default());
+        let held =
+            [take(&open, &limits, &none, "2001:db8::1").unwrap(), take(&open, &limits, &none, "2001:db8::2").unwrap()];
+        assert!(take(&open, &limits, &none, "2001:db8::1").is_none(), "the /64 is full");
+        assert!(take(&open, &limits, &none, "2001:db8::ffff:3").is_none(), "any address in it");
+        let other_64 = take(&open, &limits, &none, "2001:db8:0:1::1");
+        assert!(other_64.is_some(), "the next /64 is another client");
+        drop(held);
+        let again = take(&open, &limits, &none, "2001:db8::1");
+        assert!(again.is_some(), "slots come back");
+        assert_eq!(open.lock().unwrap().total, 2);
+        // IPv4 counts per address, and a trusted proxy is exempt.
+        let proxies = TrustedProxies::parse("2001:db8::/64").unwrap();
+        let _a = take(&open, &limits, &none, "192.0.2.1").unwrap();
+        let _b = take(&open, &limits, &none, "192.0.2.1").unwrap();
+        assert!(take(&open, &limits, &none, "192.0.2.1").is_none());
+        assert!(take(&open, &limits, &none, "192.0.2.2").is_some());
+        assert!(take(&open, &limits, &proxies, "2001:db8::1").is_some());
+    }
+
+    #[test]
+    fn the_last_slots_are_kept_for_loopback() {
+        let (open, limits, none) = (Arc::new(Mutex::new(Open::default())), caps(40, 100), TrustedProxies::default());
+        let remote: Vec<_> = (0..40).filter_map(|i| take(&open, &limits, &none, &format!("203.0.113.{i}"))).collect();
+        assert_eq!(remote.len(), 40 - LOOPBACK_RESERVE, "remote clients stop short of the cap");
+        let local: Vec<_> = (0..20).filter_map(|_| take(&open, &limits, &none, "127.0.0.1")).collect();
+        assert_eq!(local.len(), LOOPBACK_RESERVE, "loopback gets the rest, up to the cap");
+        assert!(take(&open, &limits, &none, "::1").is_none(), "the cap itself holds");
+        // A small cap keeps at most a quarter.
+        let (open, limits) = (Arc::new(Mutex::new(Open::default())), caps(4, 100));
+        let remote: Vec<_> = (0..4).filter_map(|i| take(&open, &limits, &none, &format!("203.0.113.{i}"))).collect();
+        assert_eq!(remote.len(), 3);
+    }
 
     #[test]
     fn only_hypers_own_empty_answers_are_replaced() {

@@ -1,6 +1,7 @@
 //! Server limits (issue 17.2): an idle-connection flood, slowloris headers, an idle keep-alive
 //! connection and an incomplete body are cut off by their deadlines, one address cannot hold
-//! more than its share of connections, and `/health` and sign-ins keep answering meanwhile.
+//! more than its share of connections, and `/health` and sign-ins keep answering meanwhile; a
+//! full overall cap refuses everyone until a slot is free.
 
 use std::time::{Duration, Instant};
 
@@ -124,6 +125,60 @@ async fn idle_keep_alive_and_incomplete_bodies_time_out() {
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("\"code\":\"request_timeout\""), "{answer}");
     assert!(started.elapsed() < REQUEST_TIMEOUT + Duration::from_secs(1));
+}
+
+/// A keep-alive connection from `from` that has had one answer, so the server holds its slot.
+async fn held_connection(app: &TestApp, from: &str) -> Option<TcpStream> {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+    let mut s = socket.connect(app.url.trim_start_matches("http://").parse().unwrap()).await.unwrap();
+    s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n").await.ok()?;
+    let mut buf = [0u8; 1024];
+    let n = tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf)).await.ok()?.ok()?;
+    String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200").then_some(s)
+}
+
+/// The overall cap, held by several addresses each within its own cap: every new connection is
+/// refused, loopback's included (remote clients stop short of the cap, keeping its last slots
+/// for this machine, but these holders are loopback too), until one of them lets go.
+#[tokio::test]
+async fn a_full_overall_cap_refuses_new_connections_until_a_slot_is_free() {
+    const CAP: usize = 40;
+    let app = TestApp::spawn_with(|c| {
+        c.limits = ConnectionLimits {
+            max_connections: CAP,
+            max_connections_per_address: PER_ADDRESS,
+            header_read_timeout: Duration::from_secs(30),
+            ..ConnectionLimits::default()
+        };
+    })
+    .await;
+    let mut held = Vec::new();
+    for i in 0..CAP {
+        let from = format!("127.0.0.{}", 2 + i % 4);
+        held.push(held_connection(&app, &from).await.unwrap_or_else(|| panic!("connection {i} from {from} refused")));
+    }
+    // A fifth address, and the test's own client at 127.0.0.1, are refused.
+    assert!(held_connection(&app, "127.0.0.6").await.is_none(), "a connection past the overall cap");
+    let fresh = || reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+    assert!(fresh().get(app.at("/health")).send().await.is_err(), "/health past the overall cap");
+    // One slot given back is one connection more.
+    drop(held.pop());
+    let started = Instant::now();
+    loop {
+        if fresh().get(app.at("/health")).send().await.is_ok_and(|r| r.status() == 200) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(2), "the freed slot was not given back");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Each holder still has its connection.
+    for s in &mut held {
+        s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        let mut buf = [0u8; 1024];
+        let n = s.read(&mut buf).await.unwrap();
+        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    }
 }
 
 /// Sends `request` on a fresh connection and reads the whole answer (the server closes it).
