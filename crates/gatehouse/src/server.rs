@@ -405,8 +405,8 @@ pub async fn run(mut config: ServerConfig, announce: impl FnOnce(&ServerConfig, 
     server.serve(shutdown_signal()).await
 }
 
-/// Warns of users whose addresses look alike (stored before Gatehouse refused them). Runs after
-/// the ready line: it reads every user's skeleton, which a large store should not wait for.
+/// Warns of users whose addresses look alike, or are invalid (stored before Gatehouse refused
+/// them). Runs after the ready line: it reads every user, which a large store should not wait for.
 async fn warn_of_look_alikes(core: Core) {
     match core.count_email_look_alikes().await {
         Ok(0) => {}
@@ -416,6 +416,16 @@ async fn warn_of_look_alikes(core: Core) {
              `gatehouse users look-alikes` lists them"
         ),
         Err(e) => tracing::warn!(error = %e, "could not look for users whose addresses look alike"),
+    }
+    match core.invalid_emails().await {
+        Ok(found) if found.is_empty() => {}
+        Ok(found) => tracing::warn!(
+            users = found.len(),
+            "{} user(s) have email addresses Gatehouse would refuse today (invisible characters, not NFC or mixed \
+             scripts; stored before the check); `gatehouse users invalid-emails` lists them",
+            found.len()
+        ),
+        Err(e) => tracing::warn!(error = %e, "could not look for users with invalid email addresses"),
     }
 }
 

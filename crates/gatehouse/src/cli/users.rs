@@ -1,4 +1,6 @@
-//! `gatehouse users …`: reports about the stored users (issue 17.4: addresses that look alike).
+//! `gatehouse users …`: reports about the stored users (issue 17.4: addresses that look alike,
+//! and addresses stored before Gatehouse refused invisible characters, non-NFC forms and mixed
+//! scripts).
 
 use clap::Subcommand;
 use serde_json::json;
@@ -11,11 +13,16 @@ pub(super) enum UsersCommand {
     /// List groups of users (per environment) whose email addresses look alike (the same
     /// UTS #39 skeleton), stored before Gatehouse refused such addresses.
     LookAlikes,
+    /// List users whose stored email address Gatehouse would refuse today: invisible or
+    /// bidirectional-control characters, not in Unicode NFC, or a part mixing scripts (such a
+    /// user may be unable to sign in, since the address they type is refused).
+    InvalidEmails,
 }
 
 pub(super) async fn run(core: &Core, out: &Output, command: UsersCommand) -> anyhow::Result<()> {
     match command {
         UsersCommand::LookAlikes => look_alikes(core, out).await,
+        UsersCommand::InvalidEmails => invalid_emails(core, out).await,
     }
 }
 
@@ -41,6 +48,39 @@ async fn look_alikes(core: &Core, out: &Output) -> anyhow::Result<()> {
                 // The escaped form shows what the eye cannot (`\u{430}` for a Cyrillic а).
                 text.push_str(&format!("\n  {id}  {email}  ({})", escape_non_ascii(email)));
             }
+        }
+        text
+    });
+    Ok(())
+}
+
+async fn invalid_emails(core: &Core, out: &Output) -> anyhow::Result<()> {
+    let found = core.invalid_emails().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let names: std::collections::HashMap<String, String> =
+        core.list_environments().await?.into_iter().map(|e| (e.id, e.name)).collect();
+    let env_name = |id: &str| names.get(id).cloned().unwrap_or_else(|| id.to_owned());
+    let value = json!({
+        "users": found.iter().map(|u| json!({
+            "environment": env_name(&u.environment_id),
+            "id": u.id,
+            "email": u.email,
+            "escaped": escape_non_ascii(&u.email),
+            "problems": u.problems,
+        })).collect::<Vec<_>>(),
+    });
+    out.print(value, || {
+        if found.is_empty() {
+            return "Every stored email address is one Gatehouse accepts today.".to_owned();
+        }
+        let mut text = format!("{} user(s) whose stored email address Gatehouse would refuse today:", found.len());
+        for u in &found {
+            text.push_str(&format!(
+                "\n  {}  {}  {}  ({})",
+                env_name(&u.environment_id),
+                u.id,
+                escape_non_ascii(&u.email),
+                u.problems.join(", ")
+            ));
         }
         text
     });

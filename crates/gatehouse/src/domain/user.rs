@@ -92,6 +92,32 @@ pub fn is_single_script(email: &str) -> bool {
     local.is_single_script() && domain.split('.').all(|label| label.is_single_script())
 }
 
+/// What is wrong with an address already stored (before Gatehouse refused such addresses):
+/// the problems' names, empty if `normalize_email` would store it as it is and it is in one
+/// script. `invisible_characters`: default-ignorable or bidirectional-control characters (such
+/// a user cannot sign in, since the address they type is refused); `not_nfc`: not in Unicode
+/// NFC; `not_normalized`: otherwise not what `normalize_email` makes of it (upper case,
+/// surrounding spaces, not an address); `mixed_scripts`: a local part or domain label in more
+/// than one script.
+pub fn stored_email_problems(email: &str) -> Vec<&'static str> {
+    use unicode_normalization::UnicodeNormalization as _;
+    let mut problems = Vec::new();
+    if email.chars().any(is_invisible) {
+        problems.push("invisible_characters");
+    }
+    if !unicode_normalization::is_nfc(email) {
+        problems.push("not_nfc");
+    }
+    if problems.is_empty() && normalize_email(email).as_deref() != Some(email) {
+        problems.push("not_normalized");
+    }
+    let visible: String = email.chars().filter(|c| !is_invisible(*c)).nfc().collect();
+    if !is_single_script(&visible) {
+        problems.push("mixed_scripts");
+    }
+    problems
+}
+
 /// Default-ignorable and bidirectional control characters (Unicode's DerivedCoreProperties
 /// `Default_Ignorable_Code_Point` plus the bidi embeddings, overrides and isolates): they render
 /// as nothing, or reorder what is shown.
@@ -107,6 +133,23 @@ fn is_invisible(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_addresses_are_checked_for_what_is_now_refused() {
+        #[track_caller]
+        fn check(email: &str, expect: &[&str]) {
+            assert_eq!(stored_email_problems(email), expect, "{email:?}");
+        }
+        check("ada@x.com", &[]);
+        check("jos\u{00E9}@x.com", &[]);
+        check("\u{0441}\u{043E}\u{043F}\u{0435}@x.com", &[]);
+        check("lo\u{200B}ad@x.com", &["invisible_characters"]);
+        check("ad\u{202E}a@x.com", &["invisible_characters"]);
+        check("jose\u{0301}@x.com", &["not_nfc"]);
+        check("Ada@x.com", &["not_normalized"]);
+        check("p\u{0430}ypal@x.com", &["mixed_scripts"]);
+        check("p\u{0430}y\u{200B}pal@x.com", &["invisible_characters", "mixed_scripts"]);
+    }
 
     #[test]
     fn invisible_characters_are_refused_and_forms_are_composed() {

@@ -9,7 +9,7 @@ use crate::domain::event::NewEvent;
 use crate::domain::listing::{UserPage, UserQuery};
 use crate::domain::user::{User, is_single_script, normalize_email};
 use crate::ids::new_id;
-use crate::store::LookAlikes;
+use crate::store::{InvalidEmail, LookAlikes};
 
 /// A new user, already parsed from the wire.
 #[derive(Debug, Default)]
@@ -249,6 +249,12 @@ impl Core {
     pub async fn email_look_alikes(&self) -> Result<Vec<LookAlikes>> {
         self.store.backfill_email_skeletons().await?;
         Ok(self.store.email_look_alikes().await?)
+    }
+
+    /// Users (all environments) whose stored address Gatehouse would refuse today: invisible
+    /// characters, not NFC, mixed scripts (stored before those checks; reported, not changed).
+    pub async fn invalid_emails(&self) -> Result<Vec<InvalidEmail>> {
+        Ok(self.store.invalid_emails().await?)
     }
 
     pub async fn delete_user(&self, env: &Environment, id: &str) -> Result<()> {

@@ -56,7 +56,7 @@ pub use refresh_cache::DEFAULT_ENTRIES as DEFAULT_REFRESH_CACHE_ENTRIES;
 pub use resources::{ResourceDeletion, ResourceQuery, RoleDeletion};
 pub use sessions::{AuthCode, CodeOutcome, NewAuthCode, RefreshContext};
 pub use throttle::Attempt;
-pub use users::LookAlikes;
+pub use users::{InvalidEmail, LookAlikes};
 pub use webhooks::StoredEndpoint;
 
 #[derive(Debug, thiserror::Error)]

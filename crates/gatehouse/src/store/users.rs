@@ -7,7 +7,7 @@ use super::{Store, StoreError, StoreResult, conflict, get_bool, get_opt_string};
 use crate::clock::Millis;
 use crate::domain::event::NewEvent;
 use crate::domain::listing::{ListOrder, UserPage, UserQuery};
-use crate::domain::user::{User, email_skeleton};
+use crate::domain::user::{User, email_skeleton, stored_email_problems};
 use crate::domain::user_search::search_keys;
 
 /// Users of one environment whose addresses share a skeleton: `(id, email)` each.
@@ -16,6 +16,15 @@ pub struct LookAlikes {
     pub environment_id: String,
     pub skeleton: String,
     pub users: Vec<(String, String)>,
+}
+
+/// A stored address that Gatehouse would refuse today (`domain::user::stored_email_problems`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidEmail {
+    pub environment_id: String,
+    pub id: String,
+    pub email: String,
+    pub problems: Vec<&'static str>,
 }
 
 const USER_COLUMNS: &str = "id, environment_id, email, email_verified, first_name, last_name, profile_picture_url, \
@@ -183,6 +192,34 @@ impl Store {
             }
         }
         Ok(groups)
+    }
+
+    /// Users whose stored address Gatehouse would refuse today (invisible characters, not NFC,
+    /// mixed scripts…), by environment and ID. Reads every user, in pages.
+    pub async fn invalid_emails(&self) -> StoreResult<Vec<InvalidEmail>> {
+        let mut found = Vec::new();
+        let mut after = (String::new(), String::new());
+        loop {
+            let rows: Vec<(String, String, String)> = sqlx::query_as(
+                "SELECT environment_id, id, email FROM users \
+                 WHERE environment_id > $1 OR (environment_id = $1 AND id > $2) \
+                 ORDER BY environment_id, id LIMIT 1000",
+            )
+            .bind(&after.0)
+            .bind(&after.1)
+            .fetch_all(self.reader())
+            .await?;
+            let Some((environment_id, id, _)) = rows.last() else {
+                return Ok(found);
+            };
+            after = (environment_id.clone(), id.clone());
+            for (environment_id, id, email) in rows {
+                let problems = stored_email_problems(&email);
+                if !problems.is_empty() {
+                    found.push(InvalidEmail { environment_id, id, email, problems });
+                }
+            }
+        }
     }
 
     pub async fn find_user(&self, environment_id: &str, id: &str) -> StoreResult<Option<User>> {

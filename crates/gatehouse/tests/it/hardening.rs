@@ -11,17 +11,21 @@ async fn https_gets_hsts_and_secrets_are_never_cached() {
     let app = TestApp::spawn_with(|c| c.public_url = "https://auth.example.com".into()).await;
     let res = app.http.get(app.at("/health")).send().await.unwrap();
     assert_eq!(res.headers()["strict-transport-security"], "max-age=31536000");
-    app.create_user("c@example.com").await;
-    let res = app
-        .http
-        .post(app.at("/user_management/magic_auth"))
-        .bearer_auth(&app.api_key)
-        .json(&json!({"email": "c@example.com"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    assert_eq!(res.headers()["cache-control"], "no-store", "the answer carries the code");
+    let user = app.create_user("c@example.com").await;
+    let factors = format!("/user_management/users/{}/auth_factors", user["id"].as_str().unwrap());
+    // Each answer carries a secret: a Magic Auth code, a reset token, a TOTP secret.
+    for (path, body, secret) in [
+        ("/user_management/magic_auth", json!({"email": "c@example.com"}), "code"),
+        ("/user_management/password_reset", json!({"email": "c@example.com"}), "password_reset_token"),
+        (factors.as_str(), json!({"type": "totp"}), "authentication_factor"),
+    ] {
+        let res = app.http.post(app.at(path)).bearer_auth(&app.api_key).json(&body).send().await.unwrap();
+        assert_eq!(res.status(), 201, "{path}");
+        assert_eq!(res.headers()["cache-control"], "no-store", "{path}: the answer carries a secret");
+        let body: serde_json::Value = res.json().await.unwrap();
+        let secret = if secret == "authentication_factor" { &body[secret]["totp"]["secret"] } else { &body[secret] };
+        assert!(secret.is_string(), "{path}: {body}");
+    }
     let res = app.http.get(app.at(&format!("/sso/jwks/{}", app.client_id))).send().await.unwrap();
     assert_ne!(res.headers()["cache-control"], "no-store", "the JWKS stays cacheable");
     let plain = TestApp::spawn().await;
@@ -148,17 +152,17 @@ async fn look_alikes_stored_before_the_check_are_backfilled_and_reported() {
     let (status, body) = app.api(Method::PUT, &name_change, Some(json!({"first_name": "Grace"}))).await;
     assert_eq!(status, 200, "{body}");
     // The operator's report.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
-        .args(["--data", app.config.data_dir.to_str().unwrap(), "--json", "users", "look-alikes"])
-        .env("GATEHOUSE_DATABASE_URL", app.config.database_url())
-        .env_remove("GATEHOUSE_SECRET_KEY")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = users_report(&app, "look-alikes");
     assert_eq!(report["groups"][0]["environment"], "development", "{report}");
     assert_eq!(report["groups"][0]["users"][1]["email"], CYRILLIC_SCOPE, "{report}");
     // A server started on the store warns, naming the count and the command.
+    let warned = start_up_warning(&app, "look alike");
+    assert!(warned.contains("1 group") && warned.contains("gatehouse users look-alikes"), "{warned}");
+}
+
+/// Starts the real binary on the test's store and returns the first log line containing
+/// `needle` (panics after 30 s without one).
+fn start_up_warning(app: &TestApp, needle: &str) -> String {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
         .args(["--data", app.config.data_dir.to_str().unwrap(), "serve", "--listen", &format!("127.0.0.1:{port}")])
@@ -181,17 +185,77 @@ async fn look_alikes_stored_before_the_check_are_backfilled_and_reported() {
     let mut log = String::new();
     let warned = loop {
         match rx.recv_timeout(std::time::Duration::from_secs(30)) {
-            Ok(line) if line.contains("look alike") => break line,
+            Ok(line) if line.contains(needle) => break line,
             Ok(line) => log.push_str(&format!("{line}\n")),
             Err(_) => {
                 let _ = server.kill();
-                panic!("no look-alike warning at start-up:\n{log}");
+                panic!("no start-up line with {needle:?}:\n{log}");
             }
         }
     };
     let _ = server.kill();
     let _ = server.wait();
-    assert!(warned.contains("1 group") && warned.contains("gatehouse users look-alikes"), "{warned}");
+    warned
+}
+
+/// `gatehouse --json users <report>` on the test's store.
+fn users_report(app: &TestApp, report: &str) -> serde_json::Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .args(["--data", app.config.data_dir.to_str().unwrap(), "--json", "users", report])
+        .env("GATEHOUSE_DATABASE_URL", app.config.database_url())
+        .env_remove("GATEHOUSE_SECRET_KEY")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Addresses stored before Gatehouse refused invisible characters, non-NFC forms and mixed
+/// scripts, with no look-alike beside them, are reported too: by a start-up warning and by
+/// `gatehouse users invalid-emails`.
+#[tokio::test]
+async fn invalid_addresses_stored_before_the_checks_are_reported() {
+    use sqlx::Connection as _;
+    let app = TestApp::spawn().await;
+    app.create_user("fine@x.com").await;
+    let bad = [
+        ("lo\u{200B}ad@x.com", "invisible_characters"),
+        ("ad\u{202E}a@x.com", "invisible_characters"),
+        ("jose\u{0301}@x.com", "not_nfc"),
+        ("p\u{0430}ypal@x.com", "mixed_scripts"),
+    ];
+    let mut ids = Vec::new();
+    {
+        let mut conn = sqlx::AnyConnection::connect(&app.config.database_url()).await.unwrap();
+        for (i, (email, _)) in bad.iter().enumerate() {
+            let user = app.create_user(&format!("placeholder{i}@x.com")).await;
+            let id = user["id"].as_str().unwrap().to_owned();
+            sqlx::query("UPDATE users SET email = $1 WHERE id = $2")
+                .bind(*email)
+                .bind(&id)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            ids.push(id);
+        }
+    }
+    let found = app.core.invalid_emails().await.unwrap();
+    let mut listed: Vec<(&str, &str)> = found.iter().map(|u| (u.email.as_str(), u.problems[0])).collect();
+    listed.sort_unstable();
+    let mut expected = bad.to_vec();
+    expected.sort_unstable();
+    assert_eq!(listed, expected);
+    let report = users_report(&app, "invalid-emails");
+    let users = report["users"].as_array().unwrap();
+    assert_eq!(users.len(), bad.len(), "{report}");
+    for (id, (email, problem)) in ids.iter().zip(bad) {
+        let user = users.iter().find(|u| u["id"] == id.as_str()).unwrap_or_else(|| panic!("{id} missing: {report}"));
+        assert_eq!((user["email"].as_str(), user["environment"].as_str()), (Some(email), Some("development")));
+        assert!(user["problems"].as_array().unwrap().iter().any(|p| p == problem), "{user}");
+        assert!(user["escaped"].as_str().unwrap().is_ascii(), "{user}");
+    }
+    let warned = start_up_warning(&app, "would refuse today");
+    assert!(warned.contains("4 user(s)") && warned.contains("gatehouse users invalid-emails"), "{warned}");
 }
 
 #[cfg(unix)]
@@ -251,10 +315,35 @@ async fn stored_authorize_requests(app: &TestApp) -> i64 {
     sqlx::query_scalar("SELECT COUNT(*) FROM authorization_requests").fetch_one(&mut conn).await.unwrap()
 }
 
+/// The bytes the saved requests hold (their parameters).
+async fn stored_authorize_bytes(app: &TestApp) -> i64 {
+    use sqlx::Connection as _;
+    let mut conn = sqlx::AnyConnection::connect(&app.config.database_url()).await.unwrap();
+    sqlx::query_scalar("SELECT CAST(COALESCE(SUM(LENGTH(params)), 0) AS BIGINT) FROM authorization_requests")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+}
+
+/// The SQLite database's size (its pages, those still in the write-ahead log included: the file
+/// it comes to once checkpointed; the log itself is a reused buffer the server's checkpoints
+/// keep short); `None` on PostgreSQL.
+async fn sqlite_bytes(app: &TestApp) -> Option<i64> {
+    use sqlx::Connection as _;
+    if app.config.database_url.is_some() {
+        return None;
+    }
+    let mut conn = sqlx::AnyConnection::connect(&app.config.database_url()).await.unwrap();
+    let pages: i64 = sqlx::query_scalar("PRAGMA page_count").fetch_one(&mut conn).await.unwrap();
+    let page_size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(&mut conn).await.unwrap();
+    Some(pages * page_size)
+}
+
 #[tokio::test]
 async fn unauthenticated_authorize_requests_cannot_grow_the_database_without_bound() {
     use crate::hosted::authorize_url;
     use gatehouse::service::throttle::PENDING_STATE_PER_ADDRESS;
+    const REQUESTS: usize = 3000;
     let app = TestApp::spawn().await;
     // Large `state`s are refused before anything is stored.
     let huge = "a".repeat(60_000);
@@ -266,16 +355,35 @@ async fn unauthenticated_authorize_requests_cannot_grow_the_database_without_bou
     assert_eq!(res.status(), 302);
     assert!(res.headers()["location"].to_str().unwrap().contains("error=invalid_request"));
     assert_eq!(stored_authorize_requests(&app).await, 0);
-    // Small ones are stored up to the per-address limit, then refused.
-    let mut refused = 0;
-    for _ in 0..PENDING_STATE_PER_ADDRESS.max + 20 {
-        let res = app.http.get(authorize_url(&app, "&state=s")).send().await.unwrap();
-        if res.status() == 429 {
-            refused += 1;
+    // 3,000 requests as large as allowed (a 2,048-character `state`, a 320-character
+    // `login_hint`) from one address: stored up to the per-address limit, then refused.
+    let before = sqlite_bytes(&app).await;
+    let hint = format!("{}@example.com", "h".repeat(320 - "@example.com".len()));
+    let url = authorize_url(&app, &format!("&state={}&login_hint={hint}", "s".repeat(2048)));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let statuses = join_all((0..8).map(|_| async {
+        let mut seen = Vec::new();
+        while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < REQUESTS {
+            seen.push(app.http.get(&url).send().await.unwrap().status().as_u16());
         }
-    }
-    assert_eq!(refused, 20);
+        seen
+    }))
+    .await;
+    let statuses: Vec<u16> = statuses.into_iter().flatten().collect();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    let max = usize::try_from(PENDING_STATE_PER_ADDRESS.max).unwrap();
+    assert_eq!((statuses.len(), refused), (REQUESTS, REQUESTS - max), "every request past the limit is refused");
+    assert!(statuses.iter().all(|s| *s == 302 || *s == 429), "{statuses:?}");
     assert_eq!(stored_authorize_requests(&app).await, PENDING_STATE_PER_ADDRESS.max);
+    // Each stored request holds at most its query's worth (8 KiB), and here about 2.5 KB.
+    let bytes = stored_authorize_bytes(&app).await;
+    assert!(bytes <= PENDING_STATE_PER_ADDRESS.max * 8 * 1024, "{bytes} bytes stored");
+    assert!(bytes >= PENDING_STATE_PER_ADDRESS.max * 2368, "the large parameters were stored: {bytes} bytes");
+    if let (Some(before), Some(after)) = (before, sqlite_bytes(&app).await) {
+        let grown = after - before;
+        assert!(grown < 10 * 1024 * 1024, "the SQLite file grew by {grown} bytes");
+        eprintln!("the SQLite file grew by {grown} bytes for {bytes} bytes of stored requests");
+    }
 }
 
 async fn stored_refresh_key(app: &TestApp) -> String {
