@@ -75,6 +75,14 @@ pub enum StoreError {
     /// the message explains (TLS).
     #[error("{0}")]
     Connect(String),
+    /// The database records a migration this binary does not know: a newer Gatehouse upgraded
+    /// it, and this older one must not run on its schema.
+    #[error(
+        "the database has migration {database} ({name}), newer than this binary's latest, migration {binary}: a newer \
+         Gatehouse upgraded it. Run that version or a later one; downgrading is not supported (restore a backup \
+         taken before the upgrade to go back)"
+    )]
+    NewerSchema { database: i64, name: String, binary: i64 },
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -240,13 +248,24 @@ impl Store {
         Ok(())
     }
 
-    /// Applies pending migrations; returns how many ran.
+    /// Applies pending migrations; returns how many ran. Refuses (`StoreError::NewerSchema`),
+    /// changing nothing, when the database records a migration newer than this binary's latest.
     pub async fn migrate(&self) -> StoreResult<usize> {
         self.pool
             .execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
             )
             .await?;
+        let binary = MIGRATIONS.iter().map(|(version, _, _)| *version).max().unwrap_or(0);
+        let newest: Option<(i64, String)> =
+            sqlx::query_as("SELECT version, name FROM schema_migrations ORDER BY version DESC LIMIT 1")
+                .fetch_optional(&self.pool)
+                .await?;
+        if let Some((database, name)) = newest
+            && database > binary
+        {
+            return Err(StoreError::NewerSchema { database, name, binary });
+        }
         let mut applied = 0;
         for (version, name, sql) in MIGRATIONS {
             let mut tx = self.pool.begin().await?;

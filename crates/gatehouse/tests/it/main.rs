@@ -16,6 +16,7 @@ mod console_settings;
 mod console_users;
 mod cookies;
 mod delivery_processes;
+mod downgrade;
 mod durability;
 mod email;
 mod environments;
