@@ -28,6 +28,7 @@ mod hosted;
 mod hosted_email;
 mod housekeeping;
 mod impersonation;
+mod key_rotation;
 mod metrics;
 mod mfa;
 mod organization_domains;
