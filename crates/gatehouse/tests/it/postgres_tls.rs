@@ -3,7 +3,10 @@
 //!
 //! Needs `GATEHOUSE_TEST_PG_TLS_URL` (that server) and `GATEHOUSE_TEST_PG_TLS_CA` (its CA's
 //! certificate); the refusal of a server without TLS uses `GATEHOUSE_TEST_DATABASE_URL`.
-//! `scripts/test.sh` sets all three; without them these tests say so and pass.
+//! `scripts/test.sh` sets all three; without them these tests say so and pass, unless
+//! `GATEHOUSE_TEST_REQUIRE_PG_TLS=1` (set by `scripts/test.sh` too), which turns missing TLS
+//! variables into a failure, so CI cannot pass by skipping them. (The refusal test needs the
+//! plain server, which only the PostgreSQL pass has, so it still skips in the SQLite pass.)
 
 use gatehouse::store::Store;
 use sqlx::Connection as _;
@@ -20,6 +23,11 @@ struct TlsServer {
 fn tls_server() -> Option<TlsServer> {
     let (Ok(url), Ok(ca)) = (std::env::var("GATEHOUSE_TEST_PG_TLS_URL"), std::env::var("GATEHOUSE_TEST_PG_TLS_CA"))
     else {
+        assert!(
+            std::env::var("GATEHOUSE_TEST_REQUIRE_PG_TLS").as_deref() != Ok("1"),
+            "GATEHOUSE_TEST_REQUIRE_PG_TLS=1 but GATEHOUSE_TEST_PG_TLS_URL or GATEHOUSE_TEST_PG_TLS_CA is not set \
+             (scripts/pg-throwaway.sh --ssl prints them)"
+        );
         eprintln!("skipped: set GATEHOUSE_TEST_PG_TLS_URL and GATEHOUSE_TEST_PG_TLS_CA (scripts/test.sh does)");
         return None;
     };

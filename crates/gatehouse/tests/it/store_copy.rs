@@ -163,3 +163,47 @@ async fn a_store_moves_to_postgres_and_back_and_keeps_working() {
     let (status, body) = moved.password_login("factors@example.com", PASSWORD).await;
     assert_eq!((status, body["code"].as_str()), (403, Some("mfa_challenge")), "{body}");
 }
+
+/// `gatehouse migrate-store`, the real command: the test's store (SQLite, or PostgreSQL in the
+/// PostgreSQL pass) into a new SQLite file, with a `--json` summary; a target that holds data is
+/// refused without `--overwrite` and left as it was, and overwritten with it.
+#[tokio::test]
+async fn the_migrate_store_command_copies_reports_and_refuses_a_full_target() {
+    let root = tempfile::tempdir().unwrap();
+    let binary = crate::binary::Binary::for_test(root.path()).await;
+    binary.init();
+    let target = root.path().join("copy.db");
+    let target_url = format!("sqlite://{}", target.display());
+    let migrate = |extra: &[&str]| {
+        let mut command = binary.command();
+        command.args(["--json", "migrate-store", "--to", &target_url]).args(extra);
+        command.output().unwrap()
+    };
+    let out = migrate(&[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["to"], target_url.as_str(), "{summary}");
+    let tables = summary["tables"].as_array().unwrap();
+    let rows_of =
+        |name: &str| tables.iter().find(|t| t["table"] == name).unwrap_or_else(|| panic!("{summary}"))["rows"].as_u64();
+    assert_eq!(tables.len(), gatehouse::store::COPY_TABLES.len(), "{summary}");
+    assert!(rows_of("environments") >= Some(1) && rows_of("api_keys") >= Some(1), "{summary}");
+    let rows = summary["rows"].as_u64().unwrap();
+    assert_eq!(rows, tables.iter().map(|t| t["rows"].as_u64().unwrap()).sum::<u64>());
+    assert!(summary["elapsed_ms"].is_u64(), "{summary}");
+    let copied = dump(&target_url).await;
+    assert_eq!(copied.iter().map(|(_, r)| r.len() as u64).sum::<u64>(), rows, "the file holds what was reported");
+
+    // Again into the same file: refused, naming --overwrite, and nothing changes.
+    let out = migrate(&[]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("already holds data") && stderr.contains("--overwrite"), "{stderr}");
+    assert_eq!(dump(&target_url).await, copied);
+    // With --overwrite it is replaced by the same copy.
+    let out = migrate(&["--overwrite"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let again: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(again["rows"], summary["rows"]);
+    assert_eq!(dump(&target_url).await, copied);
+}
