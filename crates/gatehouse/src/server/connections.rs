@@ -33,9 +33,11 @@ const LOOPBACK_RESERVE: usize = 8;
 /// The server's connection limits (`gatehouse serve --help` lists the settings).
 #[derive(Clone, Debug)]
 pub struct ConnectionLimits {
-    /// Open connections at once; more are closed as soon as they are accepted.
+    /// Open connections at once; more are closed as soon as they are accepted. Peers other than
+    /// loopback stop `LOOPBACK_RESERVE` short of it.
     pub max_connections: usize,
-    /// Open connections from one client address (trusted proxies are exempt).
+    /// Open connections from one client address, an IPv6 client by its /64 (trusted proxies
+    /// are exempt).
     pub max_connections_per_address: usize,
     /// Time for a request's headers to arrive, and for an idle keep-alive connection to send
     /// its next request.
