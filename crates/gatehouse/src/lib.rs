@@ -1,8 +1,8 @@
 //! Gatehouse: a self-hosted authentication server that speaks WorkOS AuthKit's wire API.
 //!
 //! The crate is layered; each layer only calls the ones below it:
-//! `cli` → `server` → `web` (its surfaces `api` and `hosted`) → `service` → `store` → `domain` →
-//! `crypto`, with `clock` and `ids` under everything (see ARCHITECTURE.md).
+//! `cli` → `server` → `web` (its surfaces `api`, `hosted` and `console`) → `service` → `store` →
+//! `domain` → `crypto`, with `clock` and `ids` under everything (see ARCHITECTURE.md).
 
 pub mod cli;
 pub mod clock;

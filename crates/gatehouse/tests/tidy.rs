@@ -1,6 +1,7 @@
 //! The house rules of ARCHITECTURE.md, checked against the source tree (in the spirit of
-//! rust-analyzer's tidy tests). Each test names one rule and fails with every breach as
-//! `path:line: what is wrong`.
+//! rust-analyzer's tidy tests). Each rule is a function from source files to its breaches, as
+//! `path:line: what is wrong`; one test runs it on the tree, and one runs it on an in-memory
+//! file that breaks it, so every rule is shown to fail.
 //!
 //! The files are read as text: comments and the insides of string literals are blanked out
 //! first (so a rule never matches prose), and code under `#[cfg(test)]` is known as test code.
@@ -8,6 +9,10 @@
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
+
+/// The server's sources, whose files have a module path (`src/web/hosted/form.rs` is
+/// `web::hosted::form`).
+const SERVER_SRC: &str = "crates/gatehouse/src/";
 
 /// The layers of `crates/gatehouse/src`, top to bottom. A module may use its own layer and the
 /// layers below it, never one above.
@@ -41,22 +46,12 @@ const CLOCK_READS: &[(&str, &str, &str)] = &[
 const CLOCK_CALLS: &[&str] =
     &["SystemTime::now", "Instant::now", "Utc::now", "Local::now", "OffsetDateTime::now_utc", "now_local"];
 
-/// What `domain/` may not name: it does no IO. (`sqlx` only as `#[derive(sqlx::FromRow)]`.)
-const IO_IN_DOMAIN: &[&str] = &[
-    "tokio",
-    "reqwest",
-    "axum",
-    "hyper",
-    "tower",
-    "lettre",
-    "sqlx",
-    "std::fs",
-    "std::net",
-    "std::process",
-    "std::thread",
-    "std::env",
-    "std::io",
-];
+/// Crates `domain/` may not name: it does no IO. (`sqlx` only as `#[derive(sqlx::FromRow)]`.)
+const IO_IN_DOMAIN: &[&str] = &["tokio", "reqwest", "axum", "hyper", "tower", "lettre", "sqlx"];
+
+/// Modules of `std` that `domain/` may not name, however the path is written (`std::fs::read`,
+/// `use std::{fs, io}`).
+const IO_IN_STD: &[&str] = &["fs", "net", "process", "thread", "env", "io"];
 
 /// Source folders exempt from the unwrap rule, and why.
 const UNWRAP_EXEMPT: &[(&str, &str)] = &[(
@@ -64,28 +59,38 @@ const UNWRAP_EXEMPT: &[(&str, &str)] = &[(
     "a measuring tool, not a server: its timed loops stop on a failure that cannot happen instead of carrying a Result",
 )];
 
-/// Where authorization codes are issued: the service that makes them, and the hosted flow's
-/// one completion path.
-const CODE_ISSUERS: &[&str] = &["crates/gatehouse/src/service/auth.rs", "crates/gatehouse/src/web/hosted/complete.rs"];
+/// The names that make an authorization code: the service's entry point, its variant that also
+/// records an impersonator, and the store's insert.
+const CODE_CALLS: &[&str] = &["issue_authorization_code", "issue_code_as", "insert_auth_code"];
 
-// ---- the rules ------------------------------------------------------------------------------
+/// Where authorization codes are issued, and why there. (`store/`, which writes the row, is not
+/// listed: it decides nothing.)
+const CODE_ISSUERS: &[(&str, &str)] = &[
+    ("crates/gatehouse/src/service/auth.rs", "the service that makes a code for a finished sign-in"),
+    ("crates/gatehouse/src/web/hosted/complete.rs", "the one way a hosted sign-in ends, after its step-ups"),
+    (
+        "crates/gatehouse/src/service/impersonation.rs",
+        "an impersonation is no sign-in: the operator's grant stands in for every factor and step-up, so the app's \
+         `/authorize` that spends the grant gets its code (with the impersonator) here, not from a completed sign-in",
+    ),
+];
 
-#[test]
-fn every_rust_file_starts_with_a_module_comment() {
-    let mut breaches = Vec::new();
-    for file in workspace_rust_files() {
-        if !file.text.starts_with("//!") {
-            breaches.push(format!("{}:1: a file starts with a `//!` comment saying what it is for", file.path));
-        }
-    }
-    report(breaches);
+// ---- the rules, each over source files ---------------------------------------------------------
+
+/// Every Rust file starts with a `//!` comment.
+fn module_comments(files: &[SourceFile]) -> Vec<String> {
+    files
+        .iter()
+        .filter(|f| !f.text.starts_with("//!"))
+        .map(|f| format!("{}:1: a file starts with a `//!` comment saying what it is for", f.path))
+        .collect()
 }
 
-#[test]
-fn no_unwrap_or_expect_outside_tests() {
+/// No `unwrap()` or `expect("…")` in the non-test code of a package's `src/`.
+fn unwraps(files: &[SourceFile]) -> Vec<String> {
     let mut breaches = Vec::new();
     let exempt = |f: &SourceFile| UNWRAP_EXEMPT.iter().any(|(dir, _)| f.path.starts_with(dir));
-    for file in workspace_rust_files().into_iter().filter(|f| f.path.contains("/src/") && !exempt(f)) {
+    for file in files.iter().filter(|f| f.path.contains("/src/") && !exempt(f)) {
         for (line, text) in file.code_lines() {
             if file.is_test(line) {
                 continue;
@@ -95,16 +100,13 @@ fn no_unwrap_or_expect_outside_tests() {
             }
         }
     }
-    report(breaches);
+    breaches
 }
 
-#[test]
-fn sql_only_in_the_store() {
+/// No `sqlx` and no SQL text outside `store/` (`domain/` may derive `sqlx::FromRow`).
+fn sql_outside_store(files: &[SourceFile]) -> Vec<String> {
     let mut breaches = Vec::new();
-    for file in server_files() {
-        if file.module.first().map(String::as_str) == Some("store") {
-            continue;
-        }
+    for file in files.iter().filter(|f| f.in_server() && f.top() != Some("store")) {
         for (line, text) in file.code_lines() {
             if mentions(text, "sqlx") && !(file.in_domain() && is_row_derive(text)) {
                 breaches.push(format!("{}:{line}: `sqlx` outside `store/`", file.path));
@@ -116,29 +118,42 @@ fn sql_only_in_the_store() {
             }
         }
     }
-    report(breaches);
+    breaches
 }
 
-#[test]
-fn domain_does_no_io() {
+/// `domain/` names no IO crate and no IO module of `std`.
+fn io_in_domain(files: &[SourceFile]) -> Vec<String> {
     let mut breaches = Vec::new();
-    for file in server_files().into_iter().filter(SourceFile::in_domain) {
+    for file in files.iter().filter(|f| f.in_domain()) {
+        let mut found = Vec::new();
         for (line, text) in file.code_lines() {
             for name in IO_IN_DOMAIN {
                 if mentions(text, name) && !(*name == "sqlx" && is_row_derive(text)) {
-                    breaches.push(format!("{}:{line}: `domain/` does no IO, so it does not use `{name}`", file.path));
+                    found.push((line, (*name).to_owned()));
                 }
             }
         }
+        for (line, path) in file.paths_after("std::") {
+            if let Some(module) = path.first().filter(|m| IO_IN_STD.contains(&m.as_str())) {
+                found.push((line, format!("std::{module}")));
+            }
+        }
+        found.sort();
+        found.dedup();
+        for (line, name) in found {
+            breaches.push(format!("{}:{line}: `domain/` does no IO, so it does not use `{name}`", file.path));
+        }
     }
-    report(breaches);
+    breaches
 }
 
-#[test]
-fn no_layer_uses_one_above_it() {
-    let surfaces = web_surfaces();
+/// No module uses a layer above its own; a web surface uses only itself, the shared web module
+/// and `SURFACE_MAY_USE`; the wire contract only itself and `WIRE_MAY_USE`; the shared web
+/// module names no surface, and no web file names the store.
+fn layer_breaches(files: &[SourceFile]) -> Vec<String> {
+    let surfaces = web_surfaces(files);
     let mut breaches = Vec::new();
-    for file in server_files() {
+    for file in files.iter().filter(|f| f.in_server()) {
         let Some(own) = file.module.first() else { continue };
         let Some(own_rank) = rank(own) else {
             breaches.push(format!("{}:1: module `{own}` is not in the layer list of tests/tidy.rs", file.path));
@@ -174,23 +189,24 @@ fn no_layer_uses_one_above_it() {
                         WIRE_MAY_USE.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(", ")
                     ));
                 }
-            } else if own == "web" && file.module.len() > 1 {
+            } else if own == "web" && top == "store" {
+                // `web/mod.rs` included: the web layer reaches the store only through services.
+                breaches.push(format!("{}:{line}: the web layer never uses the store; not `{shown}`", file.path));
+            } else if own == "web" && file.module.len() > 1 && target_surface.is_some() {
                 // The shared web module serves every surface and knows none of them (only
-                // `web/mod.rs` assembles them), and the web layer never sees the store.
-                if target_surface.is_some() || top == "store" {
-                    breaches.push(format!("{}:{line}: the shared web module must not use `{shown}`", file.path));
-                }
+                // `web/mod.rs` assembles them).
+                breaches.push(format!("{}:{line}: the shared web module must not use `{shown}`", file.path));
             }
         }
     }
-    report(breaches);
+    breaches
 }
 
-#[test]
-fn time_comes_from_the_clock() {
+/// No clock read outside `allowances` (path, call, reason), and no allowance left unused.
+fn clock_breaches(files: &[SourceFile], allowances: &[(&str, &str, &str)]) -> Vec<String> {
     let mut breaches = Vec::new();
     let mut used = BTreeSet::new();
-    for file in server_files() {
+    for file in files.iter().filter(|f| f.in_server()) {
         for (line, text) in file.code_lines() {
             if file.is_test(line) {
                 continue;
@@ -199,9 +215,9 @@ fn time_comes_from_the_clock() {
                 if !text.contains(call) {
                     continue;
                 }
-                match CLOCK_READS.iter().find(|(path, allowed, _)| *path == file.path && allowed == call) {
+                match allowances.iter().position(|(path, allowed, _)| *path == file.path && allowed == call) {
                     Some(entry) => {
-                        used.insert(*entry);
+                        used.insert(entry);
                     }
                     None => breaches.push(format!(
                         "{}:{line}: `{call}` outside the clock; take the time from `Core::now` (the injected `Clock`)",
@@ -211,44 +227,48 @@ fn time_comes_from_the_clock() {
             }
         }
     }
-    for entry in CLOCK_READS.iter().filter(|e| !used.contains(e)) {
-        breaches
-            .push(format!("{}: the allowance for `{}` ({}) is no longer used; remove it", entry.0, entry.1, entry.2));
+    for (i, (path, call, why)) in allowances.iter().enumerate() {
+        if !used.contains(&i) {
+            breaches.push(format!("{path}: the allowance for `{call}` ({why}) is no longer used; remove it"));
+        }
     }
-    report(breaches);
+    breaches
 }
 
-#[test]
-fn only_the_completion_path_issues_authorization_codes() {
+/// Authorization codes are made only in `issuers` (path, reason); an issuer that no longer
+/// makes one loses its place.
+fn code_breaches(files: &[SourceFile], issuers: &[(&str, &str)]) -> Vec<String> {
     let mut breaches = Vec::new();
-    for file in server_files() {
-        if CODE_ISSUERS.contains(&file.path.as_str()) || file.module.first().map(String::as_str) == Some("store") {
-            continue;
-        }
+    let mut used = BTreeSet::new();
+    for file in files.iter().filter(|f| f.in_server() && f.top() != Some("store")) {
+        let issuer = issuers.iter().position(|(path, _)| *path == file.path);
         for (line, text) in file.code_lines() {
-            for name in ["issue_authorization_code", "insert_auth_code"] {
-                if mentions(text, name) {
-                    breaches.push(format!(
-                        "{}:{line}: `{name}`: hosted sign-ins get their code in `web/hosted/complete.rs` only",
+            for name in CODE_CALLS.iter().filter(|name| mentions(text, name)) {
+                match issuer {
+                    Some(i) => {
+                        used.insert(i);
+                    }
+                    None => breaches.push(format!(
+                        "{}:{line}: `{name}` issues an authorization code: hosted sign-ins get theirs in \
+                         `web/hosted/complete.rs` only (other issuers are listed in tests/tidy.rs with a reason)",
                         file.path
-                    ));
+                    )),
                 }
             }
         }
     }
-    report(breaches);
+    for (i, (path, why)) in issuers.iter().enumerate() {
+        if !used.contains(&i) {
+            breaches.push(format!("{path}: the code issuer allowance ({why}) is no longer used; remove it"));
+        }
+    }
+    breaches
 }
 
-#[test]
-fn libs_depend_on_nothing_in_crates() {
-    let root = repo_root();
-    let crate_names: BTreeSet<String> =
-        subdirectories(&root.join("crates")).iter().filter_map(|dir| package_name(&dir.join("Cargo.toml"))).collect();
+/// No manifest under `libs/` depends on a package of `crates/` (`crate_names`), by name or path.
+fn libs_breaches(manifests: &[(String, String)], crate_names: &BTreeSet<String>) -> Vec<String> {
     let mut breaches = Vec::new();
-    for lib in subdirectories(&root.join("libs")) {
-        let manifest = lib.join("Cargo.toml");
-        let Ok(text) = fs::read_to_string(&manifest) else { continue };
-        let shown = relative(&root, &manifest);
+    for (shown, text) in manifests {
         let mut in_dependencies = false;
         for (i, line) in text.lines().enumerate() {
             let line = line.trim();
@@ -275,7 +295,57 @@ fn libs_depend_on_nothing_in_crates() {
             }
         }
     }
-    report(breaches);
+    breaches
+}
+
+// ---- the rules on the tree ---------------------------------------------------------------------
+
+#[test]
+fn every_rust_file_starts_with_a_module_comment() {
+    report(module_comments(&workspace_rust_files()));
+}
+
+#[test]
+fn no_unwrap_or_expect_outside_tests() {
+    report(unwraps(&workspace_rust_files()));
+}
+
+#[test]
+fn sql_only_in_the_store() {
+    report(sql_outside_store(&server_files()));
+}
+
+#[test]
+fn domain_does_no_io() {
+    report(io_in_domain(&server_files()));
+}
+
+#[test]
+fn no_layer_uses_one_above_it() {
+    report(layer_breaches(&server_files()));
+}
+
+#[test]
+fn time_comes_from_the_clock() {
+    report(clock_breaches(&server_files(), CLOCK_READS));
+}
+
+#[test]
+fn only_the_completion_path_issues_authorization_codes() {
+    report(code_breaches(&server_files(), CODE_ISSUERS));
+}
+
+#[test]
+fn libs_depend_on_nothing_in_crates() {
+    let root = repo_root();
+    let crate_names: BTreeSet<String> =
+        subdirectories(&root.join("crates")).iter().filter_map(|dir| package_name(&dir.join("Cargo.toml"))).collect();
+    let manifests: Vec<(String, String)> = subdirectories(&root.join("libs"))
+        .iter()
+        .map(|lib| lib.join("Cargo.toml"))
+        .filter_map(|m| fs::read_to_string(&m).ok().map(|text| (relative(&root, &m), text)))
+        .collect();
+    report(libs_breaches(&manifests, &crate_names));
 }
 
 // ---- reading the tree -------------------------------------------------------------------------
@@ -296,13 +366,25 @@ struct SourceFile {
 }
 
 impl SourceFile {
-    fn read(root: &Path, path: &Path) -> SourceFile {
-        let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    /// A file at `path` (relative to the repository root) holding `text`.
+    fn new(path: &str, text: String) -> SourceFile {
         let (code, strings) = mask(&text);
         // A file that starts `#![cfg(test)]` (a `tests.rs` beside its module) is test code throughout.
         let test_lines =
             if code.contains("#![cfg(test)]") { (1..=code.lines().count()).collect() } else { test_lines(&code) };
-        SourceFile { path: relative(root, path), module: Vec::new(), text, code, strings, test_lines }
+        let mut module: Vec<String> = match path.strip_prefix(SERVER_SRC) {
+            Some(inner) => inner.split('/').map(|part| part.trim_end_matches(".rs").to_owned()).collect(),
+            None => Vec::new(),
+        };
+        if matches!(module.last().map(String::as_str), Some("mod" | "lib" | "main")) {
+            module.pop();
+        }
+        SourceFile { path: path.to_owned(), module, text, code, strings, test_lines }
+    }
+
+    fn read(root: &Path, path: &Path) -> SourceFile {
+        let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        SourceFile::new(&relative(root, path), text)
     }
 
     fn code_lines(&self) -> impl Iterator<Item = (usize, &str)> {
@@ -313,8 +395,16 @@ impl SourceFile {
         self.test_lines.contains(&line)
     }
 
+    fn in_server(&self) -> bool {
+        self.path.starts_with(SERVER_SRC)
+    }
+
+    fn top(&self) -> Option<&str> {
+        self.module.first().map(String::as_str)
+    }
+
     fn in_domain(&self) -> bool {
-        self.module.first().map(String::as_str) == Some("domain")
+        self.in_server() && self.top() == Some("domain")
     }
 
     /// Every module this file names through `crate::…` or `super::…`, resolved to a path from
@@ -354,6 +444,21 @@ impl SourceFile {
         }
         found
     }
+
+    /// Every path this file names after `prefix` (`std::`), with its line; a `{…}` group yields
+    /// one path per item (`std::{fs, io}` gives `fs` and `io`).
+    fn paths_after(&self, prefix: &str) -> Vec<(usize, Vec<String>)> {
+        let mut found = Vec::new();
+        for (at, _) in self.code.match_indices(prefix) {
+            if at > 0 && is_ident(self.code.as_bytes()[at - 1]) {
+                continue;
+            }
+            let line = self.code[..at].matches('\n').count() + 1;
+            let (tails, _) = path_tails(&self.code, at + prefix.len());
+            found.extend(tails.into_iter().map(|tail| (line, tail)));
+        }
+        found
+    }
 }
 
 /// The `.rs` files of the workspace's Rust packages, skipping build output and node modules.
@@ -369,30 +474,17 @@ fn workspace_rust_files() -> Vec<SourceFile> {
 /// The server's source files, each with its module path.
 fn server_files() -> Vec<SourceFile> {
     let root = repo_root();
-    let src = root.join("crates/gatehouse/src");
     let mut paths = Vec::new();
-    collect_rust_files(&src, &mut paths);
-    paths
-        .iter()
-        .map(|p| {
-            let mut file = SourceFile::read(&root, p);
-            let inner = p.strip_prefix(&src).unwrap_or(p);
-            let mut module: Vec<String> =
-                inner.iter().map(|part| part.to_string_lossy().trim_end_matches(".rs").to_owned()).collect();
-            if matches!(module.last().map(String::as_str), Some("mod" | "lib" | "main")) {
-                module.pop();
-            }
-            file.module = module;
-            file
-        })
-        .collect()
+    collect_rust_files(&root.join(SERVER_SRC), &mut paths);
+    paths.iter().map(|p| SourceFile::read(&root, p)).collect()
 }
 
-/// The surfaces: the directories of `src/web/`.
-fn web_surfaces() -> BTreeSet<String> {
-    subdirectories(&repo_root().join("crates/gatehouse/src/web"))
+/// The surfaces: the directories of `src/web/` that hold a file, less the shared ones.
+fn web_surfaces(files: &[SourceFile]) -> BTreeSet<String> {
+    let web = format!("{SERVER_SRC}web/");
+    files
         .iter()
-        .filter_map(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .filter_map(|f| f.path.strip_prefix(&web)?.split_once('/').map(|(dir, _)| dir.to_owned()))
         .filter(|name| !SHARED_WEB_DIRS.contains(&name.as_str()))
         .collect()
 }
@@ -492,8 +584,9 @@ fn shorten(s: &str) -> String {
     s.chars().take(60).collect()
 }
 
-/// The paths after `crate::` or `super::` at `start`: `web::api::x` gives one, `web::{api, y}`
-/// one per item (each item's leading segments). Returns them and where the path ends.
+/// The paths after `crate::`, `super::` or `std::` at `start`: `web::api::x` gives one,
+/// `web::{api, y}` and `{web, store}` one per item (each item's leading segments). Returns them
+/// and where the path ends.
 fn path_tails(code: &str, start: usize) -> (Vec<Vec<String>>, usize) {
     let bytes = code.as_bytes();
     let mut segments = Vec::new();
@@ -506,8 +599,15 @@ fn path_tails(code: &str, start: usize) -> (Vec<Vec<String>>, usize) {
         if i > from {
             segments.push(code[from..i].to_owned());
         }
-        if code[i..].starts_with("::{") {
-            let group_start = i + 3;
+        // `a::{…}`, or a group right after the prefix (`crate::{web, store}`, `std::{fs, io}`).
+        let group_at = if code[i..].starts_with("::{") {
+            Some(i + 3)
+        } else if segments.is_empty() && code[i..].starts_with('{') {
+            Some(i + 1)
+        } else {
+            None
+        };
+        if let Some(group_start) = group_at {
             let mut depth = 1;
             let mut j = group_start;
             while j < bytes.len() && depth > 0 {
@@ -758,5 +858,182 @@ fn the_reader_sees_code_not_prose() {
     assert_eq!(
         test_lines("fn a() {}\n#[cfg(test)]\nmod tests {\n  fn b() {}\n}\nfn c() {}\n"),
         BTreeSet::from([2, 3, 4, 5])
+    );
+}
+
+// ---- each rule fails on a file that breaks it ----------------------------------------------------
+
+fn file(path: &str, text: &str) -> SourceFile {
+    SourceFile::new(path, text.to_owned())
+}
+
+#[test]
+fn a_file_without_a_module_comment_is_reported() {
+    let files = [file("crates/x/src/a.rs", "//! Fine.\n"), file("libs/y/src/b.rs", "fn main() {}\n")];
+    assert_eq!(
+        module_comments(&files),
+        ["libs/y/src/b.rs:1: a file starts with a `//!` comment saying what it is for"]
+    );
+}
+
+#[test]
+fn an_unwrap_outside_tests_is_reported() {
+    let files = [
+        file(
+            "crates/gatehouse/src/service/a.rs",
+            "//! A.\nfn a() {\n    x.unwrap();\n}\n#[cfg(test)]\nmod tests {\n    fn b() { y.unwrap(); }\n}\n",
+        ),
+        file("crates/gatehouse/tests/it/a.rs", "//! Tests.\nfn t() { z.unwrap(); }\n"),
+        file("crates/gatehouse-bench/src/main.rs", "//! Bench.\nfn t() { z.expect(\"timed\"); }\n"),
+    ];
+    assert_eq!(
+        unwraps(&files),
+        ["crates/gatehouse/src/service/a.rs:3: `.unwrap()` outside tests; return or handle the error"]
+    );
+}
+
+#[test]
+fn sql_outside_the_store_is_reported() {
+    let files = [
+        file(
+            "crates/gatehouse/src/web/api/users.rs",
+            "//! Users.\nfn f() {\n    let q = \"SELECT id FROM users WHERE id = $1\";\n    sqlx::query(q);\n}\n",
+        ),
+        file("crates/gatehouse/src/store/users.rs", "//! Store.\nfn f() { sqlx::query(\"SELECT id FROM users\"); }\n"),
+        file("crates/gatehouse/src/domain/user.rs", "//! Domain.\n#[derive(Clone, sqlx::FromRow)]\nstruct U;\n"),
+    ];
+    assert_eq!(
+        sql_outside_store(&files),
+        [
+            "crates/gatehouse/src/web/api/users.rs:4: `sqlx` outside `store/`",
+            "crates/gatehouse/src/web/api/users.rs:3: SQL outside `store/`: \"SELECT id FROM users WHERE id = $1\"",
+        ]
+    );
+}
+
+#[test]
+fn io_in_the_domain_is_reported_however_it_is_imported() {
+    let files = [
+        file(
+            "crates/gatehouse/src/domain/user.rs",
+            "//! Domain.\nuse std::{collections::HashMap, fs, io::Read};\nuse std::fmt;\n\
+             fn f() { tokio::spawn(x); let _ = ::std::env::var(\"A\"); }\n#[derive(sqlx::FromRow)]\nstruct R;\n",
+        ),
+        file("crates/gatehouse/src/service/files.rs", "//! Service.\nuse std::{fs, io};\n"),
+    ];
+    let breach = |line: u32, name: &str| {
+        format!("crates/gatehouse/src/domain/user.rs:{line}: `domain/` does no IO, so it does not use `{name}`")
+    };
+    assert_eq!(
+        io_in_domain(&files),
+        [breach(2, "std::fs"), breach(2, "std::io"), breach(4, "std::env"), breach(4, "tokio")]
+    );
+}
+
+#[test]
+fn a_layer_using_one_above_it_is_reported() {
+    let files = [
+        file("crates/gatehouse/src/web/mod.rs", "//! Web.\nmod api;\nuse crate::store::Store;\n"),
+        file(
+            "crates/gatehouse/src/web/api/users.rs",
+            "//! API.\nuse crate::service::Core;\nuse crate::web::hosted::form::Form;\nuse crate::crypto::random_token;\n",
+        ),
+        file("crates/gatehouse/src/web/hosted/form.rs", "//! Hosted.\nuse super::super::error::ApiError;\n"),
+        file("crates/gatehouse/src/web/error.rs", "//! Shared.\nuse super::api::x;\n"),
+        file("crates/gatehouse/src/web/wire/user.rs", "//! Wire.\nuse crate::web::cookies;\n"),
+        file(
+            "crates/gatehouse/src/domain/user.rs",
+            "//! Domain.\nfn f(core: &crate::service::Core) {}\nuse crate::{clock::Millis, web::AppState};\n",
+        ),
+    ];
+    let surface = "uses only itself, the shared web module and `service`, `domain`, `clock`";
+    assert_eq!(
+        layer_breaches(&files),
+        [
+            "crates/gatehouse/src/web/mod.rs:3: the web layer never uses the store; not `crate::store::Store`".to_owned(),
+            format!("crates/gatehouse/src/web/api/users.rs:3: the `api` surface {surface}; not `crate::web::hosted::form::Form`"),
+            format!("crates/gatehouse/src/web/api/users.rs:4: the `api` surface {surface}; not `crate::crypto::random_token`"),
+            "crates/gatehouse/src/web/error.rs:2: the shared web module must not use `crate::web::api::x`".to_owned(),
+            "crates/gatehouse/src/web/wire/user.rs:2: the wire contract uses only itself and `service`, `domain`, `clock`; \
+             not `crate::web::cookies`"
+                .to_owned(),
+            "crates/gatehouse/src/domain/user.rs:2: `domain` is below `service`, so it must not use `crate::service::Core`"
+                .to_owned(),
+            "crates/gatehouse/src/domain/user.rs:3: `domain` is below `web`, so it must not use `crate::web::AppState`"
+                .to_owned(),
+        ]
+    );
+}
+
+#[test]
+fn a_clock_read_outside_the_clock_is_reported() {
+    let files = [
+        file(
+            "crates/gatehouse/src/service/cache.rs",
+            "//! Cache.\nfn f() { let t = std::time::Instant::now(); }\n#[cfg(test)]\nmod tests { fn t() { Instant::now(); } }\n",
+        ),
+        file("crates/gatehouse/src/clock.rs", "//! Clock.\nfn now() { SystemTime::now() }\n"),
+    ];
+    let allowances = [
+        ("crates/gatehouse/src/clock.rs", "SystemTime::now", "the wall clock"),
+        ("crates/gatehouse/src/server.rs", "Instant::now", "start-up time"),
+    ];
+    assert_eq!(
+        clock_breaches(&files, &allowances),
+        [
+            "crates/gatehouse/src/service/cache.rs:2: `Instant::now` outside the clock; take the time from `Core::now` \
+             (the injected `Clock`)",
+            "crates/gatehouse/src/server.rs: the allowance for `Instant::now` (start-up time) is no longer used; remove it",
+        ]
+    );
+}
+
+#[test]
+fn a_code_issued_outside_the_completion_path_is_reported() {
+    let files = [
+        file(
+            "crates/gatehouse/src/service/impersonation.rs",
+            "//! Impersonation.\nasync fn redeem(core: &Core) {\n    core.issue_code_as(a, b).await;\n}\n",
+        ),
+        file(
+            "crates/gatehouse/src/web/hosted/complete.rs",
+            "//! Complete.\nfn f() { state.core.issue_authorization_code(env); }\n",
+        ),
+        file(
+            "crates/gatehouse/src/web/hosted/security.rs",
+            "//! Security.\nfn f() { state.core.issue_authorization_code(env); }\n",
+        ),
+        file("crates/gatehouse/src/store/sessions.rs", "//! Store.\npub async fn insert_auth_code() {}\n"),
+    ];
+    let issuers = [
+        ("crates/gatehouse/src/web/hosted/complete.rs", "the completion path"),
+        ("crates/gatehouse/src/service/auth.rs", "the service"),
+    ];
+    let rest = "issues an authorization code: hosted sign-ins get theirs in `web/hosted/complete.rs` only \
+                (other issuers are listed in tests/tidy.rs with a reason)";
+    assert_eq!(
+        code_breaches(&files, &issuers),
+        [
+            format!("crates/gatehouse/src/service/impersonation.rs:3: `issue_code_as` {rest}"),
+            format!("crates/gatehouse/src/web/hosted/security.rs:2: `issue_authorization_code` {rest}"),
+            "crates/gatehouse/src/service/auth.rs: the code issuer allowance (the service) is no longer used; remove it"
+                .to_owned(),
+        ]
+    );
+}
+
+#[test]
+fn a_lib_depending_on_a_server_crate_is_reported() {
+    let manifest = "[package]\nname = \"gatehouse-verify\"\n\n[dependencies]\nserde = \"1\"\n\
+                    gatehouse = { path = \"../../crates/gatehouse\" }\n\n[dev-dependencies.gatehouse-bench]\nversion = \"0\"\n";
+    let manifests = [("libs/gatehouse-verify/Cargo.toml".to_owned(), manifest.to_owned())];
+    let crates = BTreeSet::from(["gatehouse".to_owned(), "gatehouse-bench".to_owned()]);
+    assert_eq!(
+        libs_breaches(&manifests, &crates),
+        [
+            "libs/gatehouse-verify/Cargo.toml:6: libs/ must not depend on anything in crates/: \
+             gatehouse = { path = \"../../crates/gatehouse\" }",
+            "libs/gatehouse-verify/Cargo.toml:8: libs/ must not depend on `gatehouse-bench` from crates/",
+        ]
     );
 }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 use serde_json::json;
 
+use super::write_stdout;
 use crate::store::Store;
 
 /// The SQLite file behind a `sqlite://PATH[?…]` URL, or why the command does not apply.
@@ -37,12 +38,14 @@ pub async fn backup(url: &str, file: &Path, json: bool) -> anyhow::Result<()> {
     restrict(file)?;
     let bytes = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     if json {
-        println!("{}", json!({ "backup": file.display().to_string(), "bytes": bytes }));
+        write_stdout(&format!("{}\n", json!({ "backup": file.display().to_string(), "bytes": bytes })));
     } else {
-        println!("Backed up {} to {} ({bytes} bytes).", source.display(), file.display());
-        println!(
-            "Keep the server key (secret.key in the data folder, or GATEHOUSE_SECRET_KEY) with it: sealed secrets need it."
-        );
+        write_stdout(&format!(
+            "Backed up {} to {} ({bytes} bytes).\n\
+             Keep the server key (secret.key in the data folder, or GATEHOUSE_SECRET_KEY) with it: sealed secrets need it.\n",
+            source.display(),
+            file.display()
+        ));
     }
     Ok(())
 }
@@ -87,12 +90,18 @@ pub async fn restore(url: &str, file: &Path, json: bool) -> anyhow::Result<()> {
     }
     std::fs::rename(&staged, &target).with_context(|| format!("cannot replace {}", target.display()))?;
     if json {
-        println!("{}", json!({ "restored": target.display().to_string(), "from": file.display().to_string() }));
+        write_stdout(&format!(
+            "{}\n",
+            json!({ "restored": target.display().to_string(), "from": file.display().to_string() })
+        ));
     } else {
-        println!("Restored {} from {}.", target.display(), file.display());
+        let mut text = format!("Restored {} from {}.\n", target.display(), file.display());
         if missing > 0 {
-            println!("The backup is from an older version: the server applies {missing} migration(s) when it starts.");
+            text.push_str(&format!(
+                "The backup is from an older version: the server applies {missing} migration(s) when it starts.\n"
+            ));
         }
+        write_stdout(&text);
     }
     Ok(())
 }

@@ -80,7 +80,7 @@ export default {{
 pub fn print_startup(config: &ServerConfig, environments: &[Environment], issued: Option<&IssuedEnvironment>) {
     use std::io::IsTerminal as _;
     let issued_key = issued.filter(|_| std::io::stdout().is_terminal());
-    println!("{}", startup_text(config, environments, issued, issued_key.map(|i| i.api_key.as_str())));
+    show(&format!("{}\n", startup_text(config, environments, issued, issued_key.map(|i| i.api_key.as_str()))));
 }
 
 /// While no operator exists: the one-time link that creates the first, when standard output is
@@ -89,13 +89,24 @@ pub fn print_first_operator(link: Option<&str>) {
     use std::io::IsTerminal as _;
     let Some(link) = link else { return };
     if std::io::stdout().is_terminal() {
-        println!("Dashboard: create the first operator (an admin) at this one-time link, valid for a day:\n  {link}\n");
+        show(&format!(
+            "Dashboard: create the first operator (an admin) at this one-time link, valid for a day:\n  {link}\n\n"
+        ));
     } else {
-        println!(
+        show(
             "Dashboard: no operator yet. `gatehouse operators add EMAIL` prints a one-time link that creates one\n\
-             (the first start's link is not shown: standard output is not a terminal).\n"
+             (the first start's link is not shown: standard output is not a terminal).\n\n",
         );
     }
+}
+
+/// Writes the banner to standard output. The server runs on when nobody reads it (`serve | head`
+/// gone, a closed descriptor): its log goes to standard error, so a failed write is dropped
+/// instead of panicking as `println!` does.
+fn show(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 /// The banner; `api_key` is the first start's new key when it may be shown.

@@ -14,8 +14,10 @@ use crate::store::redact_url;
 pub(super) enum EmailCommand {
     /// Store the SMTP server and From address (the URL is sealed; it may hold a password).
     Configure {
+        /// The SMTP server: smtp://user:pass@host:587?tls=required or smtps://host.
         #[arg(long = "smtp", value_name = "SMTP_URL")]
         smtp: String,
+        /// The From address, e.g. "Acme <no-reply@acme.com>".
         #[arg(long = "from")]
         from: String,
     },

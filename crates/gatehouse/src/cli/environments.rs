@@ -17,14 +17,20 @@ pub(super) enum EnvCommand {
     List,
     /// Show one environment's settings and the snippets for apps.
     Show {
+        /// The environment to show.
         #[arg(default_value = DEVELOPMENT)]
         name: String,
     },
     /// Create an environment (`production`) and print its first API key.
-    Create { name: String },
+    Create {
+        /// The new environment's name.
+        name: String,
+    },
     /// Change settings: `gatehouse env set development access_token_ttl_secs=60 branding.app_name=Acme`.
     Set {
+        /// The environment to change.
         name: String,
+        /// Settings to change, as KEY=VALUE (see `gatehouse env show` for the keys).
         #[arg(required = true, value_name = "KEY=VALUE")]
         pairs: Vec<String>,
     },
@@ -38,6 +44,7 @@ pub(super) enum ApiKeyCommand {
     List(EnvArg),
     /// Revoke a key by its ID (`api_key_…`).
     Revoke {
+        /// The key's ID (`api_key_…`).
         id: String,
         #[command(flatten)]
         scope: EnvArg,

@@ -12,6 +12,9 @@ mod operators;
 mod organizations;
 mod providers;
 mod resource_types;
+mod serve;
+#[cfg(test)]
+mod tests;
 mod tokens;
 mod users;
 mod webhooks;
@@ -25,11 +28,9 @@ use anyhow::{Context as _, bail};
 use clap::{Args, Parser, Subcommand};
 
 use crate::clock::SystemClock;
-use crate::domain::client_address::TrustedProxies;
 use crate::domain::environment::{DEVELOPMENT, Environment};
 use crate::server::{ServerConfig, open_core};
 use crate::service::Core;
-use crate::web::client::ForwardedHeader;
 use environments::{ApiKeyCommand, EnvCommand};
 use lists::{Kind, ListCommand};
 use tokens::{KeyCommand, TemplateCommand};
@@ -98,40 +99,6 @@ struct Global {
     dashboard_url: Option<String>,
 }
 
-/// Connection caps and timeouts of `serve` (defaults in `server::ConnectionLimits`).
-#[derive(Args, Debug)]
-struct LimitArgs {
-    /// Open connections at once.
-    #[arg(long, env = "GATEHOUSE_MAX_CONNECTIONS", default_value_t = 1000)]
-    max_connections: usize,
-    /// Open connections from one client address (trusted proxies are exempt).
-    #[arg(long, env = "GATEHOUSE_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 100)]
-    max_connections_per_address: usize,
-    /// Seconds for a request's headers to arrive, and for an idle keep-alive connection to
-    /// send its next request.
-    #[arg(long, env = "GATEHOUSE_HEADER_TIMEOUT_SECS", default_value_t = 10)]
-    header_timeout_secs: u64,
-    /// Seconds for a whole request, its body included, to be read and answered.
-    #[arg(long, env = "GATEHOUSE_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
-    request_timeout_secs: u64,
-    /// Seconds a shutdown waits for requests in flight.
-    #[arg(long, env = "GATEHOUSE_SHUTDOWN_TIMEOUT_SECS", default_value_t = 10)]
-    shutdown_timeout_secs: u64,
-}
-
-impl LimitArgs {
-    fn limits(&self) -> crate::server::ConnectionLimits {
-        use std::time::Duration;
-        crate::server::ConnectionLimits {
-            max_connections: self.max_connections.max(1),
-            max_connections_per_address: self.max_connections_per_address.max(1),
-            header_read_timeout: Duration::from_secs(self.header_timeout_secs.max(1)),
-            request_timeout: Duration::from_secs(self.request_timeout_secs.max(1)),
-            shutdown_timeout: Duration::from_secs(self.shutdown_timeout_secs),
-        }
-    }
-}
-
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the server.
@@ -142,53 +109,7 @@ enum Command {
         Logs go to standard error: GATEHOUSE_LOG sets the level (default info,sqlx=warn),\n\
         GATEHOUSE_LOG_FORMAT=json writes one JSON object per line.\n\
         Health: GET /health (alive), GET /ready (database reachable, migrations applied).")]
-    Serve {
-        /// Address to listen on.
-        #[arg(long, env = "GATEHOUSE_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: SocketAddr,
-        /// Cache lifetime of the JWKS; new signing keys are published this long before use.
-        #[arg(long, env = "GATEHOUSE_JWKS_MAX_AGE_SECS", default_value_t = 300)]
-        jwks_max_age_secs: i64,
-        /// Refresh tokens whose session and user stay in memory after they are issued, so their
-        /// rotation skips a database read (about 1.5 KB each; 0 turns this off).
-        #[arg(long, env = "GATEHOUSE_REFRESH_CACHE_ENTRIES", default_value_t = crate::store::DEFAULT_REFRESH_CACHE_ENTRIES)]
-        refresh_cache_entries: usize,
-        /// Serve Prometheus metrics at /metrics to callers sending `Authorization: Bearer <token>`
-        /// (without it there is no /metrics).
-        #[arg(long, env = "GATEHOUSE_METRICS_TOKEN", hide_env_values = true)]
-        metrics_token: Option<String>,
-        /// Also serve /metrics, without a token, on this address (e.g. 127.0.0.1:9464). Anyone
-        /// who reaches it reads the metrics: bind it to loopback or a private network only.
-        #[arg(long, env = "GATEHOUSE_METRICS_LISTEN")]
-        metrics_listen: Option<std::net::SocketAddr>,
-        /// Days that ended and expired sessions stay listed (the user's sessions API) before
-        /// the housekeeping (every ten minutes) deletes them with expired codes and sign-in state.
-        #[arg(long, env = "GATEHOUSE_ENDED_SESSIONS_DAYS", default_value_t = crate::server::DEFAULT_ENDED_SESSIONS_KEPT_DAYS)]
-        ended_sessions_days: i64,
-        /// Days events stay listed (`GET /events`) and replayable before the housekeeping
-        /// deletes them (at least 1; webhooks retry for three days).
-        #[arg(long, env = "GATEHOUSE_EVENTS_DAYS", default_value_t = crate::service::events::DEFAULT_EVENTS_KEPT_DAYS)]
-        events_days: i64,
-        /// Reverse proxies whose forwarding header names the client (CIDR blocks or addresses,
-        /// comma-separated, e.g. 127.0.0.1,10.0.0.0/8). From anyone else the header is ignored.
-        #[arg(long, env = "GATEHOUSE_TRUSTED_PROXIES", default_value = "")]
-        trusted_proxies: String,
-        /// The header trusted proxies set: x-forwarded-for or forwarded (RFC 7239).
-        #[arg(long, env = "GATEHOUSE_FORWARDED_HEADER", default_value = "x-forwarded-for")]
-        forwarded_header: ForwardedHeader,
-        /// Show development mail at /dev/emails (no SMTP, local public URL, direct loopback
-        /// clients only, never through a proxy).
-        #[arg(long, env = "GATEHOUSE_DEV_EMAILS")]
-        dev_emails: bool,
-        /// The console: `on` (at /dashboard on the public address, the default) or `off`.
-        #[arg(long, env = "GATEHOUSE_DASHBOARD", default_value = "on", value_parser = ["on", "off"])]
-        dashboard: String,
-        /// Serve the console on this address instead of the public one (e.g. 127.0.0.1:9000).
-        #[arg(long, env = "GATEHOUSE_DASHBOARD_LISTEN")]
-        dashboard_listen: Option<SocketAddr>,
-        #[command(flatten)]
-        limits: LimitArgs,
-    },
+    Serve(serve::ServeArgs),
     /// Create the store and the development environment if absent, and issue an API key
     /// (printed once; `--json` gives scripts client_id, api_key, issuer and jwks_url).
     Init,
@@ -234,6 +155,7 @@ enum Command {
     /// The event log, oldest first (as `GET /events` lists it), or its audit trail
     /// (`--audit`, `--actor`, or `--type gatehouse.…`: configuration changes and who made them).
     Events {
+        /// The environment whose events to list.
         #[arg(long = "env", default_value = DEVELOPMENT)]
         env: String,
         /// Only these event types, comma-separated.
@@ -242,14 +164,16 @@ enum Command {
         /// Continue after this event ID.
         #[arg(long)]
         after: Option<String>,
-        /// Created at or after / before these ISO-8601 times.
+        /// Created at or after this ISO-8601 time.
         #[arg(long)]
         since: Option<String>,
+        /// Created before this ISO-8601 time.
         #[arg(long)]
         until: Option<String>,
         /// Newest first.
         #[arg(long)]
         desc: bool,
+        /// How many events to list.
         #[arg(long, default_value_t = 50)]
         limit: u32,
         /// The audit trail (configuration changes, `gatehouse.*`) instead of WorkOS's events.
@@ -272,6 +196,7 @@ enum Command {
         /// Why (kept in the session, the audit trail and `session.created`).
         #[arg(long)]
         reason: String,
+        /// The environment of the user and the app.
         #[arg(long = "env", default_value = DEVELOPMENT)]
         env: String,
         /// The operator's email address (the access token's `act.sub`).
@@ -283,8 +208,10 @@ enum Command {
     Webhooks(webhooks::WebhookCommand),
     /// Recent email deliveries and failures.
     Emails {
+        /// Only this environment's emails (default: every environment's).
         #[arg(long = "env")]
         env: Option<String>,
+        /// How many deliveries to list.
         #[arg(long, default_value_t = 20)]
         limit: i64,
     },
@@ -316,7 +243,8 @@ enum Command {
     },
 }
 
-/// `--env NAME`: the environment a command acts on.
+// `--env NAME`: the environment a command acts on. (A plain comment: clap would show a doc
+// comment as the about line of a subcommand that is only `Variant(EnvArg)` and has none.)
 #[derive(Args, Debug)]
 struct EnvArg {
     /// The environment to act on.
@@ -393,7 +321,7 @@ fn check_public_url(url: &str) -> anyhow::Result<()> {
 /// `GATEHOUSE_LISTEN` (so `gatehouse env show` prints the same URLs as the server), else 8080.
 fn listen_port(command: &Command) -> u16 {
     match command {
-        Command::Serve { listen, .. } => listen.port(),
+        Command::Serve(args) => args.listen.port(),
         _ => {
             std::env::var("GATEHOUSE_LISTEN").ok().and_then(|l| l.parse::<SocketAddr>().ok()).map_or(8080, |a| a.port())
         }
@@ -411,69 +339,11 @@ fn public_url(given: Option<&str>, listen_port: u16) -> anyhow::Result<String> {
     }
 }
 
-/// Why a public URL on this machine that names another port than the server listens on is
-/// probably a mistake (issuer, JWKS URL and links would point elsewhere); `None` when it fits
-/// or names another host (a proxy in front is the normal case there).
-fn port_mismatch(public_url: &str, listen: SocketAddr) -> Option<String> {
-    let url = url::Url::parse(public_url).ok()?;
-    let local = match url.host()? {
-        url::Host::Domain(d) => d == "localhost",
-        url::Host::Ipv4(ip) => ip.is_loopback(),
-        url::Host::Ipv6(ip) => ip.is_loopback(),
-    };
-    let port = url.port_or_known_default()?;
-    (local && port != listen.port()).then(|| {
-        format!(
-            "the public URL {public_url} names port {port} but the server listens on {listen}: issuer, JWKS URL and \
-             links point at port {port}. Drop --public-url (it then follows --listen) or fix one of them \
-             (ignore this if something on port {port} forwards to {listen})"
-        )
-    })
-}
-
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let g = cli.global;
     let public_url = public_url(g.public_url.as_deref(), listen_port(&cli.command))?;
-    if let Command::Serve {
-        listen,
-        jwks_max_age_secs,
-        refresh_cache_entries,
-        metrics_token,
-        metrics_listen,
-        ended_sessions_days,
-        events_days,
-        trusted_proxies,
-        forwarded_header,
-        dev_emails,
-        dashboard,
-        dashboard_listen,
-        limits,
-    } = cli.command
-    {
-        let mut config = server_config(&g, &public_url, listen, jwks_max_age_secs);
-        config.refresh_cache_entries = refresh_cache_entries;
-        config.metrics_token = metrics_token;
-        config.metrics_listen = metrics_listen;
-        config.ended_sessions_kept_days = ended_sessions_days;
-        config.events.kept_days = events_days.max(1);
-        config.public_url_follows_listen = g.public_url.is_none();
-        config.web.client_addresses.trusted_proxies =
-            TrustedProxies::parse(&trusted_proxies).map_err(|e| anyhow::anyhow!("--trusted-proxies: {e}"))?;
-        config.web.client_addresses.header = forwarded_header;
-        config.web.dev_emails = dev_emails;
-        config.web.dashboard =
-            if dashboard == "off" { crate::web::Dashboard::Off } else { crate::web::Dashboard::Public };
-        config.web.dashboard_url = g.dashboard_url.clone().map(|u| u.trim_end_matches('/').to_owned());
-        config.dashboard_listen = dashboard_listen;
-        config.limits = limits.limits();
-        return crate::server::run(config, move |config, startup| {
-            if let Some(warning) = port_mismatch(&config.public_url, config.listen) {
-                tracing::warn!("{warning}");
-            }
-            banner::print_startup(config, &startup.environments, startup.issued.as_ref());
-            banner::print_first_operator(startup.first_operator_link.as_deref());
-        })
-        .await;
+    if let Command::Serve(args) = cli.command {
+        return serve::run(&g, &public_url, args).await;
     }
     if let Command::MigrateStore(args) = cli.command {
         return migrate_store::run(
@@ -555,7 +425,7 @@ async fn env_named(core: &Core, name: &str) -> anyhow::Result<Environment> {
 /// Runs one operator command on the core (not `serve`, `verify-token` or `migrate-store`).
 async fn command(core: &Core, public_url: &str, out: &Output, command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve { .. }
+        Command::Serve(_)
         | Command::VerifyToken { .. }
         | Command::MigrateStore(_)
         | Command::Backup { .. }

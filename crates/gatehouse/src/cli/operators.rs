@@ -15,6 +15,7 @@ use crate::service::operators::OperatorRole;
 pub(super) enum OperatorCommand {
     /// Print a one-time link that creates an operator with this email address.
     Add {
+        /// The new operator's email address.
         email: String,
         /// admin (everything) or viewer (read only).
         #[arg(long, default_value = "admin", value_parser = parse_role)]
@@ -23,15 +24,21 @@ pub(super) enum OperatorCommand {
     /// List the operators.
     List,
     /// Remove an operator (their console sessions end at once).
-    Remove { email: String },
+    Remove {
+        /// The operator's email address.
+        email: String,
+    },
     /// Change an operator's role: admin or viewer.
     SetRole {
+        /// The operator's email address.
         email: String,
+        /// admin (everything) or viewer (read only).
         #[arg(value_parser = parse_role)]
         role: OperatorRole,
     },
     /// Require a second factor (authenticator app) or a passkey for every operator sign-in: on|off.
     RequireTwoFactor {
+        /// on or off.
         #[arg(value_parser = ["on", "off"])]
         setting: String,
     },

@@ -18,7 +18,9 @@ use crate::web::wire;
 pub(super) enum OrgCommand {
     /// Create an organization.
     Create {
+        /// The organization's name.
         name: String,
+        /// Your own ID for it (unique in the environment).
         #[arg(long)]
         external_id: Option<String>,
         #[command(flatten)]
@@ -29,6 +31,7 @@ pub(super) enum OrgCommand {
         /// Only names containing this text.
         #[arg(long)]
         search: Option<String>,
+        /// How many to list (at most 100).
         #[arg(long, default_value_t = 100)]
         limit: u32,
         #[command(flatten)]
@@ -36,20 +39,25 @@ pub(super) enum OrgCommand {
     },
     /// Show one organization.
     Show {
+        /// The organization's ID (`org_…`).
         id: String,
         #[command(flatten)]
         scope: EnvArg,
     },
     /// Rename an organization.
     Rename {
+        /// The organization's ID (`org_…`).
         id: String,
+        /// The new name.
         name: String,
         #[command(flatten)]
         scope: EnvArg,
     },
     /// Require (true) or stop requiring (false) two-factor of the organization's members.
     RequireMfa {
+        /// The organization's ID (`org_…`).
         id: String,
+        /// true or false.
         #[arg(action = clap::ArgAction::Set)]
         required: bool,
         #[command(flatten)]
@@ -57,6 +65,7 @@ pub(super) enum OrgCommand {
     },
     /// Delete an organization with its memberships and roles; sessions in it end.
     Delete {
+        /// The organization's ID (`org_…`).
         id: String,
         #[command(flatten)]
         scope: EnvArg,
@@ -64,7 +73,9 @@ pub(super) enum OrgCommand {
     /// Let users whose verified email is at one of the organization's verified domains join it
     /// (default role) when they sign in (true), or stop that (false).
     AutoJoin {
+        /// The organization's ID (`org_…`).
         id: String,
+        /// true or false.
         #[arg(action = clap::ArgAction::Set)]
         enabled: bool,
         #[command(flatten)]
@@ -80,9 +91,12 @@ pub(super) enum DomainCommand {
     /// Add a domain to an organization: pending, with the TXT record that verifies it (or
     /// verified at once with --verified, on your word).
     Add {
+        /// The organization's ID (`org_…`).
         #[arg(long)]
         org: String,
+        /// The domain, e.g. example.com.
         domain: String,
+        /// Mark it verified without a DNS check.
         #[arg(long)]
         verified: bool,
         #[command(flatten)]
@@ -90,6 +104,7 @@ pub(super) enum DomainCommand {
     },
     /// List an organization's domains with their state and TXT records.
     List {
+        /// The organization's ID (`org_…`).
         #[arg(long)]
         org: String,
         #[command(flatten)]
@@ -97,12 +112,14 @@ pub(super) enum DomainCommand {
     },
     /// Check a domain's TXT record now (see --dns-server): verified, or failed with the reason.
     Verify {
+        /// The domain's ID (`org_domain_…`).
         id: String,
         #[command(flatten)]
         scope: EnvArg,
     },
     /// Remove a domain from its organization.
     Remove {
+        /// The domain's ID (`org_domain_…`).
         id: String,
         #[command(flatten)]
         scope: EnvArg,
@@ -113,8 +130,10 @@ pub(super) enum DomainCommand {
 pub(super) enum MemberCommand {
     /// Add a user (ID or email) to an organization.
     Add {
+        /// The organization's ID (`org_…`).
         #[arg(long)]
         org: String,
+        /// The user's ID or email address.
         #[arg(long)]
         user: String,
         /// A role slug (repeat for several); default: member.
@@ -125,8 +144,10 @@ pub(super) enum MemberCommand {
     },
     /// List the memberships of an organization or of a user (every status).
     List {
+        /// The organization's ID (`org_…`).
         #[arg(long)]
         org: Option<String>,
+        /// The user's ID or email address.
         #[arg(long)]
         user: Option<String>,
         #[command(flatten)]
@@ -134,7 +155,9 @@ pub(super) enum MemberCommand {
     },
     /// Replace a membership's roles.
     SetRoles {
+        /// The membership's ID (`om_…`).
         id: String,
+        /// Role slugs; the first is the primary role.
         #[arg(required = true)]
         roles: Vec<String>,
         #[command(flatten)]
@@ -142,18 +165,21 @@ pub(super) enum MemberCommand {
     },
     /// Deactivate a membership (the user's sessions in the organization end).
     Deactivate {
+        /// The membership's ID (`om_…`).
         id: String,
         #[command(flatten)]
         scope: EnvArg,
     },
     /// Reactivate a membership.
     Reactivate {
+        /// The membership's ID (`om_…`).
         id: String,
         #[command(flatten)]
         scope: EnvArg,
     },
     /// Remove a membership (the user's sessions in the organization end).
     Remove {
+        /// The membership's ID (`om_…`).
         id: String,
         #[command(flatten)]
         scope: EnvArg,
@@ -164,6 +190,7 @@ pub(super) enum MemberCommand {
 pub(super) enum RoleCommand {
     /// List the environment's roles, and an organization's own with --org.
     List {
+        /// The organization's ID (`org_…`).
         #[arg(long)]
         org: Option<String>,
         #[command(flatten)]
@@ -171,11 +198,15 @@ pub(super) enum RoleCommand {
     },
     /// Create a role: an environment role, or with --org one of the organization's (slug org-…).
     Create {
+        /// The role's slug (an organization's starts with org-).
         slug: String,
+        /// The role's name.
         #[arg(long)]
         name: String,
+        /// What the role is for.
         #[arg(long)]
         description: Option<String>,
+        /// Make it this organization's role (its ID, `org_…`).
         #[arg(long)]
         org: Option<String>,
         #[command(flatten)]
@@ -183,8 +214,11 @@ pub(super) enum RoleCommand {
     },
     /// Replace a role's permissions (permission slugs; none clears them).
     SetPermissions {
+        /// The role's slug.
         slug: String,
+        /// Permission slugs; none clears them.
         permissions: Vec<String>,
+        /// The organization of an organization role (its ID, `org_…`).
         #[arg(long)]
         org: Option<String>,
         #[command(flatten)]
@@ -192,7 +226,9 @@ pub(super) enum RoleCommand {
     },
     /// Delete one of an organization's own roles.
     Delete {
+        /// The role's slug.
         slug: String,
+        /// The organization's ID (`org_…`).
         #[arg(long)]
         org: String,
         #[command(flatten)]
@@ -201,15 +237,19 @@ pub(super) enum RoleCommand {
     /// Remove an environment role (not the default `member`, nor one a membership holds or a
     /// role assignment gives); records `role.deleted`.
     Remove {
+        /// The role's slug.
         slug: String,
         #[command(flatten)]
         scope: EnvArg,
     },
     /// Create a permission.
     CreatePermission {
+        /// The permission's slug (e.g. posts:write).
         slug: String,
+        /// The permission's name.
         #[arg(long)]
         name: String,
+        /// What the permission allows.
         #[arg(long)]
         description: Option<String>,
         #[command(flatten)]

@@ -19,6 +19,7 @@ pub(super) enum ProviderCommand {
     List(EnvArg),
     /// Show one provider and the callback URL to register at the provider.
     Show {
+        /// The provider's name (e.g. GoogleOAuth).
         name: String,
         #[command(flatten)]
         scope: EnvArg,
@@ -27,18 +28,21 @@ pub(super) enum ProviderCommand {
     Set(SetArgs),
     /// Show the provider's button and accept `provider=` again.
     Enable {
+        /// The provider's name (e.g. GoogleOAuth).
         name: String,
         #[command(flatten)]
         scope: EnvArg,
     },
     /// Hide the provider's button and refuse `provider=` (linked identities stay).
     Disable {
+        /// The provider's name (e.g. GoogleOAuth).
         name: String,
         #[command(flatten)]
         scope: EnvArg,
     },
     /// Remove a provider (linked identities stay, so adding it again keeps its users' links).
     Remove {
+        /// The provider's name (e.g. GoogleOAuth).
         name: String,
         #[command(flatten)]
         scope: EnvArg,

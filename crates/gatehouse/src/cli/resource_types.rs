@@ -11,7 +11,9 @@ use crate::service::Core;
 pub(super) enum ResourceTypeCommand {
     /// Add a resource type (slug: lower-case letters, digits, - or _).
     Add {
+        /// The type's slug (e.g. workspace).
         slug: String,
+        /// Its display name (default: the slug).
         #[arg(long)]
         name: Option<String>,
         #[command(flatten)]
@@ -24,6 +26,7 @@ pub(super) enum ResourceTypeCommand {
     },
     /// Remove a resource type no resource uses.
     Remove {
+        /// The type's slug.
         slug: String,
         #[command(flatten)]
         scope: EnvArg,

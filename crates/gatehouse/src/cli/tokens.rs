@@ -12,9 +12,11 @@ use crate::service::Core;
 
 #[derive(Subcommand, Debug)]
 pub(super) enum TemplateCommand {
+    /// Show the environment's JWT template.
     Show(EnvArg),
     /// Set the template, e.g. '{"aud": "client_…", "email": {{ user.email }}}'. Empty clears it.
     Set {
+        /// The template (JSON with {{ … }} variables); empty clears it.
         template: String,
         #[command(flatten)]
         scope: EnvArg,
@@ -29,6 +31,7 @@ pub(super) enum KeyCommand {
     Rotate {
         #[command(flatten)]
         scope: EnvArg,
+        /// The JWKS cache lifetime the server runs with: the new key signs after it.
         #[arg(long, env = "GATEHOUSE_JWKS_MAX_AGE_SECS", default_value_t = 300)]
         jwks_max_age_secs: i64,
     },

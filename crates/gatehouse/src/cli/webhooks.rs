@@ -18,6 +18,7 @@ pub(super) enum WebhookCommand {
     /// Add an endpoint: events from now on, of the given types, are posted to URL, signed with
     /// the secret this prints (`WorkOS-Signature`, as `workos.webhooks.constructEvent` checks).
     Create {
+        /// The receiver's URL.
         url: String,
         /// Event types, comma-separated (e.g. user.created,session.created).
         #[arg(long, required = true)]
@@ -29,14 +30,18 @@ pub(super) enum WebhookCommand {
     List(EnvArg),
     /// Change an endpoint's URL or event types, or enable or disable it.
     Update {
+        /// The endpoint's ID (`we_…`).
         id: String,
+        /// The receiver's new URL.
         #[arg(long)]
         url: Option<String>,
         /// Event types, comma-separated.
         #[arg(long)]
         events: Option<String>,
+        /// Deliver to it again.
         #[arg(long, conflicts_with = "disable")]
         enable: bool,
+        /// Stop delivering to it.
         #[arg(long)]
         disable: bool,
         #[command(flatten)]
@@ -44,13 +49,16 @@ pub(super) enum WebhookCommand {
     },
     /// Delete an endpoint.
     Delete {
+        /// The endpoint's ID (`we_…`).
         id: String,
         #[command(flatten)]
         scope: EnvArg,
     },
     /// The newest delivery attempts to an endpoint, with the receiver's status codes.
     Deliveries {
+        /// The endpoint's ID (`we_…`).
         id: String,
+        /// How many attempts to list.
         #[arg(long, default_value_t = 20)]
         limit: i64,
         #[command(flatten)]
@@ -58,6 +66,7 @@ pub(super) enum WebhookCommand {
     },
     /// Send the event of one delivery again, now.
     Replay {
+        /// The delivery's ID (from `gatehouse webhooks deliveries`).
         delivery_id: String,
         #[command(flatten)]
         scope: EnvArg,

@@ -7,7 +7,9 @@ use crate::clock::Millis;
 pub struct AuthFactor {
     pub id: String,
     pub environment_id: String,
-    pub user_id: String,
+    /// `None` for a factor of the older MFA API, enrolled without a user (`POST
+    /// /auth/factors/enroll`): the app challenges and verifies it, and no sign-in uses it.
+    pub user_id: Option<String>,
     pub factor_type: String,
     pub secret_sealed: String,
     pub issuer: String,

@@ -13,7 +13,7 @@ use super::organization::Role;
 pub const MAX_DEPTH: usize = 16;
 
 /// A kind of resource (`workspace`, `project`…).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
 pub struct ResourceType {
     pub id: String,
     pub environment_id: String,
@@ -23,7 +23,7 @@ pub struct ResourceType {
 }
 
 /// One resource of an organization.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
 pub struct Resource {
     pub id: String,
     pub environment_id: String,
@@ -39,7 +39,7 @@ pub struct Resource {
 }
 
 /// A role an organization membership holds on one resource.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
 pub struct RoleAssignment {
     pub id: String,
     pub environment_id: String,

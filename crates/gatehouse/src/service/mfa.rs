@@ -106,10 +106,12 @@ impl Core {
         Ok(StepUpNeeded::None)
     }
 
+    /// A new TOTP factor of `user`, or of no user (the older MFA API), whose account name must
+    /// then be given.
     async fn new_totp_factor(
         &self,
         env: &Environment,
-        user: &User,
+        user: Option<&User>,
         options: TotpOptions,
         verified_at: Option<Millis>,
     ) -> Result<TotpEnrolment> {
@@ -125,7 +127,16 @@ impl Core {
         };
         let issuer =
             options.issuer.filter(|s| !s.trim().is_empty()).unwrap_or_else(|| env.settings.branding.app_name.clone());
-        let account = options.user.filter(|s| !s.trim().is_empty()).unwrap_or_else(|| user.email.clone());
+        let account =
+            options.user.filter(|s| !s.trim().is_empty()).or_else(|| user.map(|u| u.email.clone())).ok_or_else(
+                || {
+                    Error::validation(
+                        "totp_user",
+                        "totp_user_required",
+                        "totp_user is required for a factor without a user_id.",
+                    )
+                },
+            )?;
         if issuer.len() > 200 || account.len() > 320 || issuer.contains(':') {
             return Err(Error::validation(
                 "totp_issuer",
@@ -139,7 +150,7 @@ impl Core {
             secret_sealed: self.seal_totp_secret(&secret, &id)?,
             id,
             environment_id: env.id.clone(),
-            user_id: user.id.clone(),
+            user_id: user.map(|u| u.id.clone()),
             factor_type: FACTOR_TOTP.into(),
             issuer,
             account,
@@ -168,9 +179,24 @@ impl Core {
             return Err(Error::validation("type", "invalid_factor_type", "type must be totp."));
         }
         let user = self.get_user(env, user_id).await?;
-        let enrolment = self.new_totp_factor(env, &user, options, Some(self.now())).await?;
+        let enrolment = self.new_totp_factor(env, Some(&user), options, Some(self.now())).await?;
         let challenge = self.new_challenge(&enrolment.factor).await?;
         Ok((enrolment, challenge))
+    }
+
+    /// `POST /auth/factors/enroll` without `user_id` (the SDKs' `mfa.enrollFactor`): a TOTP factor
+    /// of no user, as in WorkOS. The app challenges and verifies it (`challenge_factor`,
+    /// `verify_challenge`); no sign-in ever asks for it.
+    pub async fn enroll_standalone_factor(
+        &self,
+        env: &Environment,
+        factor_type: &str,
+        options: TotpOptions,
+    ) -> Result<TotpEnrolment> {
+        if factor_type != FACTOR_TOTP {
+            return Err(Error::validation("type", "invalid_factor_type", "type must be totp."));
+        }
+        self.new_totp_factor(env, None, options, Some(self.now())).await
     }
 
     pub async fn list_factors(&self, env: &Environment, user_id: &str) -> Result<Vec<AuthFactor>> {
@@ -189,10 +215,12 @@ impl Core {
     pub async fn delete_factor(&self, env: &Environment, id: &str) -> Result<()> {
         let factor = self.get_factor(env, id).await?;
         self.store.delete_auth_factor(&env.id, id).await?;
-        if self.verified_factors(&factor.user_id).await?.is_empty() {
-            self.store.delete_recovery_codes(&factor.user_id).await?;
+        if let Some(user_id) = &factor.user_id
+            && self.verified_factors(user_id).await?.is_empty()
+        {
+            self.store.delete_recovery_codes(user_id).await?;
         }
-        tracing::info!(user.id = %factor.user_id, factor.id = %id, "authentication factor removed");
+        tracing::info!(user.id = ?factor.user_id, factor.id = %id, "authentication factor removed");
         Ok(())
     }
 
@@ -253,14 +281,14 @@ impl Core {
         Ok((challenge, true))
     }
 
-    /// Counts an attempt against the user's second-factor limit; refuses beyond it.
-    async fn count_code_attempt(&self, user_id: &str) -> Result<String> {
-        let key = format!("mfa:user:{user_id}");
+    /// Counts an attempt against a second-factor limit (`key`: a user's, or a factor's without
+    /// a user); refuses beyond it.
+    async fn count_code_attempt(&self, key: String) -> Result<String> {
         let now = self.now();
         let attempt = self.store.record_attempt(&key, super::auth::THROTTLE_WINDOW_MS, now).await?;
         if attempt.count > MAX_CODE_FAILURES {
             let remaining = (attempt.window_start + super::auth::THROTTLE_WINDOW_MS - now).max(1000);
-            tracing::warn!(user.id = %user_id, "too many two-factor attempts");
+            tracing::warn!(limit = %key, "too many two-factor attempts");
             return Err(Error::RateLimited { retry_after_secs: (remaining + 999) / 1000 });
         }
         Ok(key)
@@ -268,7 +296,13 @@ impl Core {
 
     /// Checks a TOTP code against one factor: throttled, constant-time, single use.
     async fn check_totp(&self, factor: &AuthFactor, code: &str) -> Result<()> {
-        let key = self.count_code_attempt(&factor.user_id).await?;
+        // A user's factors share one limit; a factor of no user has its own.
+        let key = self
+            .count_code_attempt(match &factor.user_id {
+                Some(user_id) => user_attempts(user_id),
+                None => format!("mfa:factor:{}", factor.id),
+            })
+            .await?;
         let secret =
             self.open_totp_secret(factor).map_err(|e| Error::Internal(anyhow::anyhow!("factor {}: {e}", factor.id)))?;
         let now = self.now();
@@ -276,7 +310,7 @@ impl Core {
             return Err(Error::Factor(FactorError::InvalidCode));
         };
         if !self.store.consume_totp_step(&factor.id, step, now).await? {
-            tracing::warn!(user.id = %factor.user_id, factor.id = %factor.id, "replayed TOTP code refused");
+            tracing::warn!(user.id = ?factor.user_id, factor.id = %factor.id, "replayed TOTP code refused");
             return Err(Error::Factor(FactorError::InvalidCode));
         }
         self.store.clear_attempts(&key).await?;
@@ -311,7 +345,7 @@ impl Core {
                 }
                 other => other?,
             };
-            if factor.user_id != user.id {
+            if factor.user_id.as_deref() != Some(user.id.as_str()) {
                 return Err(Error::InvalidGrant("The authentication challenge belongs to another user.".into()));
             }
             if !self.owes_mfa(env, &user, &pending.auth_method).await? {
@@ -359,7 +393,7 @@ impl Core {
             }
             self.store.delete_unverified_factors(&user.id).await?;
         }
-        self.new_totp_factor(env, user, TotpOptions::default(), None).await
+        self.new_totp_factor(env, Some(user), TotpOptions::default(), None).await
     }
 
     /// Confirms a hosted enrolment with its first code; returns new recovery codes (shown once).
@@ -462,7 +496,7 @@ impl Core {
             }
             return Err(last);
         }
-        let key = self.count_code_attempt(&user.id).await?;
+        let key = self.count_code_attempt(user_attempts(&user.id)).await?;
         let Some(code) = totp::normalize_recovery_code(input) else {
             return Err(Error::Factor(FactorError::InvalidCode));
         };
@@ -483,6 +517,11 @@ impl Core {
         tracing::info!(user.id = %user.id, "authenticator app removed");
         Ok(())
     }
+}
+
+/// The attempt-limit key of a user's second-factor codes.
+fn user_attempts(user_id: &str) -> String {
+    format!("mfa:user:{user_id}")
 }
 
 /// Recovery codes are hashed with the user ID so equal codes of two users differ in storage.

@@ -138,7 +138,7 @@ impl Core {
     /// Removes one of the user's authenticator apps.
     pub async fn remove_user_factor(&self, env: &Environment, user_id: &str, factor_id: &str) -> Result<()> {
         let factor = self.get_factor(env, factor_id).await?;
-        if factor.user_id != user_id {
+        if factor.user_id.as_deref() != Some(user_id) {
             return Err(Error::NotFound { kind: "Authentication Factor", id: factor_id.to_owned() });
         }
         self.delete_factor(env, factor_id).await

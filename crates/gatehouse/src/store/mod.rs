@@ -131,6 +131,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (17, "throttled history", include_str!("../../migrations/0017_throttled_history.sql")),
     (19, "authorization resources", include_str!("../../migrations/0019_authorization_resources.sql")),
     (20, "event before", include_str!("../../migrations/0020_event_before.sql")),
+    (21, "standalone factors", include_str!("../../migrations/0021_standalone_factors.sql")),
 ];
 
 impl Store {

@@ -1,11 +1,8 @@
 //! Resource types, authorization resources and role assignments (WorkOS's resource-based
 //! authorization), and the deletion of an environment role.
 
-use sqlx::Row as _;
-use sqlx::any::AnyRow;
-
-use super::organizations::{MEMBERSHIP_COLUMNS, fetch_page, membership_from_row};
-use super::{Store, StoreResult, conflict, get_opt_string};
+use super::organizations::{MEMBERSHIP_COLUMNS, fetch_page_as, membership_from_row};
+use super::{Store, StoreResult, conflict};
 use crate::clock::Millis;
 use crate::domain::event::NewEvent;
 use crate::domain::listing::{Cursor, Page};
@@ -18,33 +15,6 @@ const ASSIGNMENT_COLUMNS: &str =
     "id, environment_id, organization_membership_id, role_slug, resource_id, created_at, updated_at";
 /// The most rows a computed listing (children, members) reads at once.
 const MAX_SCAN: i64 = 10_000;
-
-fn resource_from_row(row: &AnyRow) -> StoreResult<Resource> {
-    Ok(Resource {
-        id: row.try_get("id")?,
-        environment_id: row.try_get("environment_id")?,
-        organization_id: row.try_get("organization_id")?,
-        resource_type_slug: row.try_get("resource_type_slug")?,
-        external_id: row.try_get("external_id")?,
-        name: row.try_get("name")?,
-        description: get_opt_string(row, "description")?,
-        parent_resource_id: get_opt_string(row, "parent_resource_id")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
-
-fn assignment_from_row(row: &AnyRow) -> StoreResult<RoleAssignment> {
-    Ok(RoleAssignment {
-        id: row.try_get("id")?,
-        environment_id: row.try_get("environment_id")?,
-        organization_membership_id: row.try_get("organization_membership_id")?,
-        role_slug: row.try_get("role_slug")?,
-        resource_id: row.try_get("resource_id")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
 
 /// Filters of the resources list.
 #[derive(Debug, Default)]
@@ -121,24 +91,13 @@ impl Store {
     }
 
     pub async fn list_resource_types(&self, environment_id: &str) -> StoreResult<Vec<ResourceType>> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT id, environment_id, slug, name, created_at FROM resource_types WHERE environment_id = $1 \
              ORDER BY slug ASC",
         )
         .bind(environment_id)
         .fetch_all(self.reader())
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(ResourceType {
-                    id: row.try_get("id")?,
-                    environment_id: row.try_get("environment_id")?,
-                    slug: row.try_get("slug")?,
-                    name: row.try_get("name")?,
-                    created_at: row.try_get("created_at")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     /// Removes a resource type no resource uses (one conditional statement). False if it was
@@ -191,14 +150,13 @@ impl Store {
     }
 
     pub async fn find_resource(&self, environment_id: &str, id: &str) -> StoreResult<Option<Resource>> {
-        let row = sqlx::query(&format!(
+        Ok(sqlx::query_as(&format!(
             "SELECT {RESOURCE_COLUMNS} FROM authorization_resources WHERE environment_id = $1 AND id = $2"
         ))
         .bind(environment_id)
         .bind(id)
         .fetch_optional(self.reader())
-        .await?;
-        row.as_ref().map(resource_from_row).transpose()
+        .await?)
     }
 
     pub async fn find_resource_by_external_id(
@@ -208,7 +166,7 @@ impl Store {
         resource_type_slug: &str,
         external_id: &str,
     ) -> StoreResult<Option<Resource>> {
-        let row = sqlx::query(&format!(
+        Ok(sqlx::query_as(&format!(
             "SELECT {RESOURCE_COLUMNS} FROM authorization_resources WHERE environment_id = $1 AND organization_id = $2 \
              AND resource_type_slug = $3 AND external_id = $4"
         ))
@@ -217,8 +175,7 @@ impl Store {
         .bind(resource_type_slug)
         .bind(external_id)
         .fetch_optional(self.reader())
-        .await?;
-        row.as_ref().map(resource_from_row).transpose()
+        .await?)
     }
 
     /// A page of the environment's resources (a cursor is required), or every match up to
@@ -244,31 +201,28 @@ impl Store {
             sql.push_str(&format!(" AND LOWER(name) LIKE ${} ESCAPE '\\'", args.len()));
         }
         match &q.cursor {
-            Some(cursor) => fetch_page(self.reader(), sql, args, cursor, "id", resource_from_row).await,
+            Some(cursor) => fetch_page_as(self.reader(), sql, args, cursor, "id").await,
             None => {
                 sql.push_str(&format!(" ORDER BY id ASC LIMIT {MAX_SCAN}"));
-                let mut query = sqlx::query(&sql);
+                let mut query = sqlx::query_as(&sql);
                 for a in &args {
                     query = query.bind(a);
                 }
-                let rows = query.fetch_all(self.reader()).await?;
-                let items = rows.iter().map(resource_from_row).collect::<StoreResult<Vec<_>>>()?;
-                Ok(Page { items, has_more: false })
+                Ok(Page { items: query.fetch_all(self.reader()).await?, has_more: false })
             }
         }
     }
 
     /// The organization's resources without a parent, up to `MAX_SCAN`, by ID.
     pub async fn root_resources(&self, environment_id: &str, organization_id: &str) -> StoreResult<Vec<Resource>> {
-        let rows = sqlx::query(&format!(
+        Ok(sqlx::query_as(&format!(
             "SELECT {RESOURCE_COLUMNS} FROM authorization_resources WHERE environment_id = $1 AND organization_id = $2 \
              AND parent_resource_id IS NULL ORDER BY id ASC LIMIT {MAX_SCAN}"
         ))
         .bind(environment_id)
         .bind(organization_id)
         .fetch_all(self.reader())
-        .await?;
-        rows.iter().map(resource_from_row).collect()
+        .await?)
     }
 
     /// Writes a resource's name, description and parent.
@@ -370,7 +324,7 @@ impl Store {
                 args.len()
             ));
         }
-        fetch_page(self.reader(), sql, args, cursor, "id", assignment_from_row).await
+        fetch_page_as(self.reader(), sql, args, cursor, "id").await
     }
 
     /// The role assignments of a membership on any of `resource_ids`.
@@ -388,23 +342,21 @@ impl Store {
              AND resource_id IN ({}) ORDER BY id ASC",
             placeholders.join(", ")
         );
-        let mut query = sqlx::query(&sql).bind(membership_id);
+        let mut query = sqlx::query_as(&sql).bind(membership_id);
         for id in resource_ids {
             query = query.bind(id);
         }
-        let rows = query.fetch_all(self.reader()).await?;
-        rows.iter().map(assignment_from_row).collect()
+        Ok(query.fetch_all(self.reader()).await?)
     }
 
     /// Every role assignment on one resource, by ID.
     pub async fn assignments_on_resource(&self, resource_id: &str) -> StoreResult<Vec<RoleAssignment>> {
-        let rows = sqlx::query(&format!(
+        Ok(sqlx::query_as(&format!(
             "SELECT {ASSIGNMENT_COLUMNS} FROM role_assignments WHERE resource_id = $1 ORDER BY id ASC LIMIT {MAX_SCAN}"
         ))
         .bind(resource_id)
         .fetch_all(self.reader())
-        .await?;
-        rows.iter().map(assignment_from_row).collect()
+        .await?)
     }
 
     /// Deletes one of a membership's role assignments. False if there was none.

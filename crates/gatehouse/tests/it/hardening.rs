@@ -492,8 +492,9 @@ async fn signing_keys_are_sealed_and_old_stores_are_sealed_in_place() {
     third.close().await;
 }
 
-/// `gatehouse env show | head -1`: the reader goes away before the output is written; the
-/// command stops quietly (exit 0) instead of panicking on the closed pipe.
+/// `gatehouse env show | head -1` (and `gatehouse --json backup FILE | head`): the reader goes
+/// away before the output is written; the command stops quietly (exit 0) instead of panicking
+/// on the closed pipe.
 #[test]
 fn output_to_a_closed_pipe_does_not_panic() {
     use std::process::{Command, Stdio};
@@ -504,7 +505,10 @@ fn output_to_a_closed_pipe_does_not_panic() {
         c
     };
     assert!(cli().arg("init").output().unwrap().status.success());
-    for args in [&["env", "show", "development"][..], &["--json", "env", "list"][..]] {
+    let backup = data.path().join("closed-pipe-backup.db");
+    let backup = backup.to_str().unwrap();
+    for args in [&["env", "show", "development"][..], &["--json", "env", "list"][..], &["--json", "backup", backup][..]]
+    {
         let mut child = cli().args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         drop(child.stdout.take());
         let out = child.wait_with_output().unwrap();
@@ -512,4 +516,6 @@ fn output_to_a_closed_pipe_does_not_panic() {
         assert!(!log.contains("panicked"), "{args:?}: {log}");
         assert!(out.status.success(), "{args:?}: {:?} {log}", out.status);
     }
+    // The backup was written before its report met the closed pipe.
+    assert!(std::path::Path::new(backup).exists());
 }

@@ -309,7 +309,6 @@ async fn authorize_parameters_are_honoured_or_refused_never_ignored() {
         "&state=s1&max_age=soon",
         "&state=s1&connection_id=conn_1",
         "&state=s1&domain_hint=example.com",
-        "&state=s1&password_reset_token=abc",
     ] {
         let (error, why) = bounced(extra).await;
         assert_eq!(error, "invalid_request", "{extra}: {why}");
@@ -321,4 +320,30 @@ async fn authorize_parameters_are_honoured_or_refused_never_ignored() {
         assert!(page.contains("/authkit/sign-in"), "{extra}: {page}");
         assert!(html.contains("password"), "{extra}");
     }
+}
+
+/// `password_reset_token` on `/authorize` (how the SDKs' `getAuthorizationUrl({ passwordResetToken })`
+/// sends a reset link through AuthKit) opens the hosted page that sets a new password with it.
+#[tokio::test]
+async fn a_password_reset_token_on_authorize_opens_the_reset_page() {
+    let app = TestApp::spawn().await;
+    app.create_user("r@example.com").await;
+    let (status, reset) =
+        app.api(Method::POST, "/user_management/password_reset", Some(json!({"email": "r@example.com"}))).await;
+    assert_eq!(status, 201, "{reset}");
+    let token = reset["password_reset_token"].as_str().unwrap();
+    let (page, html) = open(&app, &authorize_url(&app, &format!("&state=s1&password_reset_token={token}"))).await;
+    assert_eq!(page, app.at(&format!("/authkit/reset-password?token={token}")));
+    assert!(html.contains("Choose a new password") && html.contains("r@example.com"), "{html}");
+    let res =
+        submit(&app, "/authkit/reset-password", &html, &[("token", token), ("password", "a new long passphrase 42")])
+            .await;
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("Password changed"));
+    let (status, body) = app.password_login("r@example.com", "a new long passphrase 42").await;
+    assert_eq!(status, 200, "the new password signs in: {body}");
+    // A token that opens nothing still goes to that page, which says the link has expired.
+    let res = app.http.get(authorize_url(&app, "&password_reset_token=nope")).send().await.unwrap();
+    assert_eq!(res.status(), 302);
+    assert_eq!(res.headers()["location"], "/authkit/reset-password?token=nope");
 }

@@ -473,9 +473,60 @@ async fn legacy_enroll_endpoint_enrols_a_users_factor() {
     assert!(factor.get("authentication_challenge").is_none(), "the legacy answer is the factor alone");
     let factor_id = factor["id"].as_str().unwrap();
     assert_eq!(app.api(Method::GET, &format!("/auth/factors/{factor_id}"), None).await.0, 200);
-    // Without a user: refused with the reason.
+}
+
+/// `POST /auth/factors/enroll` as the SDKs' `mfa.enrollFactor` sends it, without `user_id`: a
+/// factor of no user (as in WorkOS) that the app challenges and verifies, and that no user's
+/// sign-in or factor list ever sees.
+#[tokio::test]
+async fn legacy_enroll_without_a_user_makes_a_factor_the_app_verifies() {
+    let app = TestApp::spawn().await;
+    let body = json!({"type": "totp", "totp_issuer": "Acme", "totp_user": "ada@example.com"});
+    let (status, factor) = app.api(Method::POST, "/auth/factors/enroll", Some(body)).await;
+    assert_eq!(status, 201, "{factor}");
+    assert_eq!(factor["object"], "authentication_factor");
+    assert!(factor.get("user_id").is_none(), "no user, no user_id: {factor}");
+    assert_eq!(
+        (factor["totp"]["issuer"].as_str(), factor["totp"]["user"].as_str()),
+        (Some("Acme"), Some("ada@example.com"))
+    );
+    let secret = factor["totp"]["secret"].as_str().unwrap();
+    let factor_id = factor["id"].as_str().unwrap();
+    let (status, read) = app.api(Method::GET, &format!("/auth/factors/{factor_id}"), None).await;
+    assert_eq!(status, 200);
+    assert!(read.get("user_id").is_none() && read["totp"].get("secret").is_none(), "{read}");
+
+    let verify = |id: String, code: String| {
+        let app = &app;
+        async move { app.api(Method::POST, &format!("/auth/challenges/{id}/verify"), Some(json!({"code": code}))).await }
+    };
+    let first = challenge(&app, factor_id).await;
+    let (status, wrong) = verify(first.clone(), wrong_code(&app, secret)).await;
+    assert_eq!((status, wrong["valid"].as_bool()), (201, Some(false)), "{wrong}");
+    let (status, right) = verify(first.clone(), code(&app, secret, 0)).await;
+    assert_eq!((status, right["valid"].as_bool()), (201, Some(true)), "{right}");
+    assert_eq!(right["challenge"]["authentication_factor_id"], factor_id);
+    // The code works once, and the challenge too.
+    let (status, _) = verify(first, code(&app, secret, 0)).await;
+    assert_eq!(status, 400, "a verified challenge is spent");
+    let (status, replay) = verify(challenge(&app, factor_id).await, code(&app, secret, 0)).await;
+    assert_eq!((status, replay["valid"].as_bool()), (201, Some(false)), "{replay}");
+    // Wrong codes are limited per factor: past the limit, 429.
+    let mut last = 0;
+    for _ in 0..6 {
+        last = verify(challenge(&app, factor_id).await, wrong_code(&app, secret)).await.0;
+    }
+    assert_eq!(last, 429);
+
+    // No user's sign-in asks for it: a user signs in with a password alone.
+    app.create_user("ada@example.com").await;
+    let (status, body) = app.password_login("ada@example.com", PASSWORD).await;
+    assert_eq!(status, 200, "{body}");
+    // Without an account name there is nothing for the authenticator app to show.
     let (status, body) =
         app.api(Method::POST, "/auth/factors/enroll", Some(json!({"type": "totp", "totp_issuer": "Acme"}))).await;
     assert_eq!((status, body["code"].as_str()), (422, Some("invalid_request_parameters")), "{body}");
-    assert!(body["message"].as_str().unwrap().contains("user_id"));
+    assert!(body["message"].as_str().unwrap().contains("totp_user"), "{body}");
+    // Deleting it works like any factor.
+    assert_eq!(app.api(Method::DELETE, &format!("/auth/factors/{factor_id}"), None).await.0, 204);
 }

@@ -58,26 +58,23 @@ struct LegacyEnrollBody {
 }
 
 /// `POST /auth/factors/enroll`, the older MFA API (`workos.mfa.enrollFactor`): the factor with its
-/// secret, no challenge. Gatehouse keeps factors per user, so `user_id` is required here.
+/// secret, no challenge. With `user_id` the factor is that user's (as the user API enrols it);
+/// without, as the SDK sends it, a factor of no user, which the app challenges and verifies.
 async fn enroll_legacy(
     State(state): State<AppState>,
     ApiKeyEnvironment(env): ApiKeyEnvironment,
     WireBody(body): WireBody<LegacyEnrollBody>,
 ) -> Result<Response, ApiError> {
-    let user_id = body.user_id.filter(|u| !u.is_empty()).ok_or_else(|| {
-        Error::validation(
-            "user_id",
-            "user_id_required",
-            "user_id is required: Gatehouse keeps every factor with its user (or use POST /user_management/users/{id}/auth_factors).",
-        )
-    })?;
     let f = body.factor;
     let factor_type = f
         .factor_type
         .filter(|t| !t.is_empty())
         .ok_or_else(|| Error::validation("type", "type_required", "type is required (totp)."))?;
     let options = TotpOptions { issuer: f.totp_issuer, user: f.totp_user, secret: f.totp_secret };
-    let (enrolment, _challenge) = state.core.enroll_factor(&env, &user_id, &factor_type, options).await?;
+    let enrolment = match body.user_id.filter(|u| !u.is_empty()) {
+        Some(user_id) => state.core.enroll_factor(&env, &user_id, &factor_type, options).await?.0,
+        None => state.core.enroll_standalone_factor(&env, &factor_type, options).await?,
+    };
     Ok((StatusCode::CREATED, axum::Json(wire::Factor::enrolled(&enrolment))).into_response())
 }
 

@@ -114,6 +114,13 @@ pub async fn authorize(
     if let Some((error, description)) = unsupported_parameter(&get) {
         return bounce(error, &description);
     }
+    // A password reset link sent through `/authorize` (WorkOS's `password_reset_token`): the hosted
+    // page that sets the new password with that token, which checks it (an unknown or spent
+    // token gets the expired-link page there).
+    if let Some(token) = get("password_reset_token") {
+        let query: String = form_urlencoded::Serializer::new(String::new()).append_pair("token", &token).finish();
+        return Ok(found(&format!("/authkit/reset-password?{query}")));
+    }
     let screen_hint = get("screen_hint");
     if screen_hint.as_deref().is_some_and(|h| h != "sign-in" && h != "sign-up") {
         return bounce("invalid_request", "screen_hint must be sign-in or sign-up.");
@@ -290,12 +297,6 @@ fn unsupported_parameter(get: &impl Fn(&str) -> Option<String>) -> Option<(&'sta
         if get(name).is_some() {
             return Some(("invalid_request", format!("{name} needs {what}, which Gatehouse does not have yet.")));
         }
-    }
-    if get("password_reset_token").is_some() {
-        return Some((
-            "invalid_request",
-            "password_reset_token is not supported on /authorize: send users to the password_reset_url of the password reset instead.".into(),
-        ));
     }
     None
 }

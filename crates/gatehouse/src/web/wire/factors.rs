@@ -13,7 +13,9 @@ pub struct Factor<'a> {
     id: &'a str,
     #[serde(rename = "type")]
     factor_type: &'a str,
-    user_id: &'a str,
+    /// Absent for a factor enrolled without a user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_id: Option<&'a str>,
     totp: Totp<'a>,
     created_at: String,
     updated_at: String,
@@ -38,7 +40,7 @@ impl<'a> Factor<'a> {
             object: "authentication_factor",
             id: &f.id,
             factor_type: &f.factor_type,
-            user_id: &f.user_id,
+            user_id: f.user_id.as_deref(),
             totp: Totp {
                 issuer: &f.issuer,
                 user: &f.account,

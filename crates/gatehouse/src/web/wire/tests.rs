@@ -82,7 +82,7 @@ fn factor() -> AuthFactor {
     AuthFactor {
         id: "auth_factor_01JCCCCCCCCCCCCCCCCCCCCCCC".into(),
         environment_id: "env_1".into(),
-        user_id: "user_01JAAAAAAAAAAAAAAAAAAAAAAA".into(),
+        user_id: Some("user_01JAAAAAAAAAAAAAAAAAAAAAAA".into()),
         factor_type: "totp".into(),
         secret_sealed: "sealed".into(),
         issuer: "Acme".into(),
