@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use serde_json::json;
 
+use super::write_stdout;
 use crate::store::{CopyProgress, Store, redact_url};
 
 #[derive(clap::Args, Debug)]
@@ -60,17 +61,17 @@ pub async fn run(args: MigrateStoreArgs, default_from: String, json: bool) -> an
             "from": redact_url(&from), "to": redact_url(&args.to), "tables": tables, "rows": rows,
             "elapsed_ms": u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         });
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        write_stdout(&format!("{}\n", serde_json::to_string_pretty(&out).unwrap_or_default()));
     } else {
-        println!(
+        write_stdout(&format!(
             "Copied {rows} rows in {} tables in {:.1} s.\n\
              Start the servers with --database-url {} and the same server key as before \
              (GATEHOUSE_SECRET_KEY, or the secret.key of the old data folder): provider secrets, \
-             authenticator secrets and queued emails were copied sealed with it.",
+             authenticator secrets and queued emails were copied sealed with it.\n",
             tables.len(),
             elapsed.as_secs_f64(),
             redact_url(&args.to)
-        );
+        ));
     }
     Ok(())
 }

@@ -149,7 +149,8 @@ enum Command {
     /// The console's operators: add (prints a one-time link), list, remove, set-role.
     #[command(subcommand)]
     Operators(operators::OperatorCommand),
-    /// Reports about users (`users look-alikes`: addresses that look the same).
+    /// Reports about users (`users look-alikes`: addresses that look the same; `users invalid-emails`:
+    /// stored addresses today's rules would refuse).
     #[command(subcommand)]
     Users(users::UsersCommand),
     /// The event log, oldest first (as `GET /events` lists it), or its audit trail

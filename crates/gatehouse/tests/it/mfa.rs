@@ -151,7 +151,7 @@ async fn codes_are_accepted_one_step_either_way_only() {
     assert_eq!(body["challenge"]["id"], id.as_str());
     // The challenge is spent.
     let (status, body) = verify(id, code(&app, &secret, 1)).await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("authentication_challenge_previously_verified")));
+    assert_eq!((status, body["code"].as_str()), (422, Some("authentication_challenge_previously_verified")));
     // A code of the step before the last accepted one is a replay, even with a new challenge.
     let (_, body) = verify(challenge(&app, &factor_id).await, code(&app, &secret, -1)).await;
     assert_eq!(body["valid"], false);
@@ -159,7 +159,7 @@ async fn codes_are_accepted_one_step_either_way_only() {
     let id = challenge(&app, &factor_id).await;
     app.clock.advance_secs(601);
     let (status, body) = verify(id, code(&app, &secret, 0)).await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("authentication_challenge_expired")));
+    assert_eq!((status, body["code"].as_str()), (422, Some("authentication_challenge_expired")));
     // Bad input is answered with the documented shapes.
     let (status, body) = app.api(Method::POST, "/auth/challenges/auth_challenge_nope/verify", Some(json!({}))).await;
     assert_eq!((status, body["code"].as_str()), (422, Some("invalid_request_parameters")));
@@ -508,7 +508,7 @@ async fn legacy_enroll_without_a_user_makes_a_factor_the_app_verifies() {
     assert_eq!(right["challenge"]["authentication_factor_id"], factor_id);
     // The code works once, and the challenge too.
     let (status, _) = verify(first, code(&app, secret, 0)).await;
-    assert_eq!(status, 400, "a verified challenge is spent");
+    assert_eq!(status, 422, "a verified challenge is spent");
     let (status, replay) = verify(challenge(&app, factor_id).await, code(&app, secret, 0)).await;
     assert_eq!((status, replay["valid"].as_bool()), (201, Some(false)), "{replay}");
     // Wrong codes are limited per factor: past the limit, 429.

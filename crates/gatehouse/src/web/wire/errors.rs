@@ -89,8 +89,8 @@ error_codes! {
     PasswordStrengthError => BAD_REQUEST, Coded, "password_strength_error";
 
     // ---- Two-factor API ----
-    AuthenticationChallengeExpired => BAD_REQUEST, Coded, "authentication_challenge_expired";
-    AuthenticationChallengePreviouslyVerified => BAD_REQUEST, Coded, "authentication_challenge_previously_verified";
+    AuthenticationChallengeExpired => UNPROCESSABLE_ENTITY, Coded, "authentication_challenge_expired";
+    AuthenticationChallengePreviouslyVerified => UNPROCESSABLE_ENTITY, Coded, "authentication_challenge_previously_verified";
     PasskeyVerificationFailed => BAD_REQUEST, Coded, "passkey_verification_failed";
 
     // ---- Management API ----

@@ -49,9 +49,12 @@ test('enrollFactor without a user → challengeFactor → verifyChallenge', asyn
   const right = await mfa.verifyChallenge({ authenticationChallengeId: challenge.id, code: await app.next() });
   assert.equal(right.valid, true);
   assert.equal(right.challenge.id, challenge.id);
-  // The same code on a new challenge is a replay. (A spent challenge's 400 is checked in
-  // tests/it/mfa.rs: its code, `authentication_challenge_previously_verified`, is not among those
-  // WorkOS's document lists for that answer.)
+  // A spent challenge is refused with 422 (WorkOS's document: `{ message }`, here with its code).
+  await assert.rejects(
+    mfa.verifyChallenge({ authenticationChallengeId: challenge.id, code: app.last }),
+    (err) => err instanceof UnprocessableEntityException,
+  );
+  // The same code on a new challenge is a replay.
   const again = await mfa.challengeFactor({ authenticationFactorId: factor.id });
   assert.equal((await mfa.verifyChallenge({ authenticationChallengeId: again.id, code: app.last })).valid, false);
   assert.equal((await mfa.verifyChallenge({ authenticationChallengeId: again.id, code: await app.next() })).valid, true);
