@@ -66,7 +66,8 @@ pub const PENDING_STATE_PER_ADDRESS: Limit = Limit { max: 1000, window_ms: 15 * 
 
 const DEVICE_PURPOSE: &str = "device-cookie";
 
-/// A password attempt admitted by the throttles, with the counters to settle afterwards.
+/// A password attempt or code guess admitted by the throttles, with the counters to settle
+/// afterwards.
 #[derive(Debug)]
 pub struct Admitted {
     keys: Vec<(String, Settle)>,
