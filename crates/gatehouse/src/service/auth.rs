@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::codes::CodeProblem;
+use super::codes::{CodeProblem, Presenter};
 use super::counters::{RefreshOutcome, SignInMethod};
 use super::environments::{LoadedEnvironment, SEC};
 use super::error::{FactorError, Rejection};
@@ -260,7 +260,8 @@ impl Core {
                         "The magic-auth grant requires a client_secret (your API key).".into(),
                     ));
                 }
-                let user = self.redeem_magic_auth(&env, &email, &code).await?;
+                let presenter = Presenter { address: info.address.as_ref(), device_cookie: None };
+                let user = self.redeem_magic_auth(&env, &email, &code, presenter).await?;
                 self.finish_api_sign_in(&env, user, &AuthMethod::MagicAuth, info).await
             }
             Grant::EmailVerification { code, pending_authentication_token } => {
@@ -271,12 +272,14 @@ impl Core {
                 }
                 let (pending, user) = self.peek_pending_authentication(&env, &pending_authentication_token).await?;
                 // On this grant WorkOS names code problems as for any one-time code.
-                let user = self.confirm_email_verification(&env, user, &code).await.map_err(|e| match e {
-                    Error::Rejected { reason: Rejection::EmailVerificationCode(problem), message } => {
-                        Error::Rejected { reason: Rejection::OneTimeCode(problem), message }
-                    }
-                    other => other,
-                })?;
+                let presenter = Presenter { address: info.address.as_ref(), device_cookie: None };
+                let user =
+                    self.confirm_email_verification(&env, user, &code, presenter).await.map_err(|e| match e {
+                        Error::Rejected { reason: Rejection::EmailVerificationCode(problem), message } => {
+                            Error::Rejected { reason: Rejection::OneTimeCode(problem), message }
+                        }
+                        other => other,
+                    })?;
                 self.consume_pending_authentication(&env, &pending_authentication_token).await?;
                 self.finish_api_sign_in(&env, user, &pending.auth_method, info).await
             }

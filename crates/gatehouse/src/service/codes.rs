@@ -1,10 +1,13 @@
 //! One-time codes and tokens, shared by Magic Auth, email verification and password reset:
-//! issued with a hash (and a sealed copy for the API), redeemed once, with an attempt limit.
+//! issued with a hash (and a sealed copy for the API), redeemed once, with an attempt limit per
+//! code and the guess throttles of `service::throttle` across codes.
 
-use super::environments::SEC;
+use super::environments::{LoadedEnvironment, SEC};
+use super::throttle::Attempt;
 use super::{Core, Error, Result};
 use crate::clock::Millis;
 use crate::crypto::secrets::{hash_secret, random_digits, random_token, secrets_equal};
+use crate::domain::client_address::ClientAddress;
 use crate::domain::environment::Environment;
 use crate::domain::event::NewEvent;
 use crate::domain::one_time_code::OneTimeCode;
@@ -13,8 +16,14 @@ use crate::ids::new_id;
 
 /// Wrong guesses (and the right one) allowed per code; the next attempt voids it.
 pub const MAX_CODE_ATTEMPTS: i64 = 5;
-/// Attempts allowed per user and kind of code in an hour, across codes (resends).
-pub const MAX_GUESSES_PER_USER_HOUR: i64 = 10;
+
+/// Who presents a code: the client address and the device cookie the guess throttles count
+/// it under (`Core::admit_code_guess`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Presenter<'a> {
+    pub address: Option<&'a ClientAddress>,
+    pub device_cookie: Option<&'a str>,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CodeKind {
@@ -118,28 +127,33 @@ impl Core {
         self.sealer.open(kind.seal_context(), &code.sealed_code).ok()
     }
 
-    /// Redeems the newest code of `kind` for `user_id`: counts the attempt first (atomically),
-    /// compares in constant time, then spends it.
+    /// Redeems the newest code of `kind` for `user`: counts the guess first (atomically, per
+    /// presenter and account, `service::throttle`), compares in constant time, then spends it.
     pub async fn redeem_code(
         &self,
-        env_id: &str,
+        env: &LoadedEnvironment,
         kind: CodeKind,
-        user_id: &str,
+        user: &User,
         presented: &str,
+        presenter: Presenter<'_>,
     ) -> Result<std::result::Result<OneTimeCode, CodeProblem>> {
-        // Each code allows a few attempts, and a resend starts a new code: this counter spans
-        // codes, so resending cannot buy more guesses than it allows per user per hour.
-        let guesses_key = format!("code-guess:{}:{user_id}", kind.as_str());
-        let guesses = self.store.record_attempt(&guesses_key, 3600 * SEC, self.now()).await?;
-        if guesses.count > MAX_GUESSES_PER_USER_HOUR {
-            return Ok(Err(CodeProblem::TooManyAttempts));
-        }
-        let Some(code) = self.store.latest_one_time_code(env_id, kind.as_str(), user_id).await? else {
+        // Each code allows a few attempts, and a resend starts a new code: these counters span
+        // codes, so resending cannot buy more guesses than the policy allows. They count per
+        // (account, client address) and per client address, with a high ceiling per account,
+        // so guesses from elsewhere do not lock the owner out.
+        let attempt =
+            Attempt { env, account: &user.email, address: presenter.address, device_cookie: presenter.device_cookie };
+        let admitted = match self.admit_code_guess(&attempt, kind).await {
+            Ok(admitted) => admitted,
+            Err(Error::RateLimited { .. }) => return Ok(Err(CodeProblem::TooManyAttempts)),
+            Err(e) => return Err(e),
+        };
+        let Some(code) = self.store.latest_one_time_code(&env.id, kind.as_str(), &user.id).await? else {
             return Ok(Err(CodeProblem::Incorrect));
         };
         let outcome = self.check_and_spend(code, presented).await?;
         if outcome.is_ok() {
-            self.store.clear_attempts(&guesses_key).await?;
+            self.settle_success(&admitted).await?;
         }
         Ok(outcome)
     }

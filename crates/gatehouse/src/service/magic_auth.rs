@@ -1,7 +1,7 @@
 //! Magic Auth: sign in with a six-digit code sent by email. A first-time address gets an
 //! account, verified once the code is redeemed.
 
-use super::codes::{CodeKind, CodeProblem};
+use super::codes::{CodeKind, CodeProblem, Presenter};
 use super::email::Compose;
 use super::environments::LoadedEnvironment;
 use super::error::{Duplicate, Rejection};
@@ -85,8 +85,14 @@ impl Core {
         self.throttle_sends(&env.id, "magic_auth", &normalized, ip).await
     }
 
-    /// Checks a Magic Auth code; the user's email counts as verified afterwards.
-    pub async fn redeem_magic_auth(&self, env: &LoadedEnvironment, email: &str, code: &str) -> Result<User> {
+    /// Checks a Magic Auth code from `presenter`; the user's email counts as verified afterwards.
+    pub async fn redeem_magic_auth(
+        &self,
+        env: &LoadedEnvironment,
+        email: &str,
+        code: &str,
+        presenter: Presenter<'_>,
+    ) -> Result<User> {
         let result: Result<User> = async {
             let refused = |problem: CodeProblem| Error::Rejected {
                 reason: Rejection::OneTimeCode(problem),
@@ -96,7 +102,7 @@ impl Core {
             let Some(user) = self.store.find_user_by_email(&env.id, &email).await? else {
                 return Err(refused(CodeProblem::Incorrect));
             };
-            if let Err(problem) = self.redeem_code(&env.id, CodeKind::MagicAuth, &user.id, code).await? {
+            if let Err(problem) = self.redeem_code(env, CodeKind::MagicAuth, &user, code, presenter).await? {
                 let error = (problem_code(problem), problem.message());
                 self.record_failed_sign_in(&env.id, AuthenticationKind::MagicAuth, Some(&user), &email, None, error)
                     .await?;
@@ -158,7 +164,7 @@ impl Core {
 }
 
 /// The WorkOS error code of a refused one-time code, for `authentication.*_failed`.
-pub(super) fn problem_code(problem: CodeProblem) -> &'static str {
+pub fn problem_code(problem: CodeProblem) -> &'static str {
     match problem {
         CodeProblem::Incorrect => "invalid_one_time_code",
         CodeProblem::Expired => "one_time_code_expired",

@@ -5,9 +5,11 @@
 use super::environments::{LoadedEnvironment, SEC};
 use super::error::{StepUp, StepUpKind};
 use super::organizations::OrganizationChoice;
+use super::verification::VerificationSend;
 use super::{Core, Error, Result};
 use crate::clock::Millis;
 use crate::crypto::secrets::{hash_secret, random_token};
+use crate::domain::client_address::ClientAddress;
 use crate::domain::one_time_code::OneTimeCode;
 use crate::domain::session::{AuthMethod, PURPOSE_ORGANIZATION_SELECTION, PendingAuthentication};
 use crate::domain::user::User;
@@ -94,16 +96,18 @@ impl Core {
         user: &User,
         method: &AuthMethod,
     ) -> Result<SignInProgress> {
-        self.continue_sign_in_after(env, user, method, FirstFactor::Enough).await
+        self.continue_sign_in_after(env, user, method, FirstFactor::Enough, None).await
     }
 
-    /// `continue_sign_in` for a first factor the throttles may have doubted.
+    /// `continue_sign_in` for a first factor the throttles may have doubted, from the client at
+    /// `address` (a step-up code counts against the pair's and the recipient's send limits).
     pub async fn continue_sign_in_after(
         &self,
         env: &LoadedEnvironment,
         user: &User,
         method: &AuthMethod,
         first: FirstFactor,
+        address: Option<&ClientAddress>,
     ) -> Result<SignInProgress> {
         let needed = match first {
             FirstFactor::NeedsEmailProof => StepUpNeeded::VerifyEmail,
@@ -112,7 +116,8 @@ impl Core {
         let step = match needed {
             StepUpNeeded::None => return Ok(SignInProgress::Complete),
             StepUpNeeded::VerifyEmail => {
-                StartedStepUp::VerifyEmail(match self.send_verification_email(env, user).await {
+                let send = VerificationSend::StepUp(address);
+                StartedStepUp::VerifyEmail(match self.send_verification_email_as(env, user, send).await {
                     Ok(code) => VerificationSent::Sent(Box::new(code)),
                     Err(Error::RateLimited { retry_after_secs }) => VerificationSent::RecentlySent { retry_after_secs },
                     Err(e) => return Err(e),
@@ -230,7 +235,7 @@ impl Core {
         first: FirstFactor,
         organization: Option<String>,
     ) -> Result<super::auth::Authenticated> {
-        let (token, step) = match self.continue_sign_in_after(env, &user, method, first).await? {
+        let (token, step) = match self.continue_sign_in_after(env, &user, method, first, info.address.as_ref()).await? {
             SignInProgress::Complete => {
                 if let Some(org) = organization {
                     let access = self.sign_in_access(&env.id, &org, &user).await?;

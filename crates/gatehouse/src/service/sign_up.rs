@@ -12,14 +12,17 @@ use super::email::Compose;
 use super::environments::LoadedEnvironment;
 use super::pending::PENDING_TTL_MS;
 use super::users::NewUser;
+use super::verification::VerificationSend;
 use super::{Core, Error, Result};
 use crate::crypto::secrets::{hash_secret, random_token};
 use crate::domain::client_address::ClientAddress;
 use crate::domain::user::User;
 
-/// The scope of the send limits a sign-up's email counts against: the verification code's, so
-/// a decoy is refused or admitted exactly when a real sign-up's code would be.
-const SEND_SCOPE: &str = "email_verification";
+/// The scope of the send limits a hosted sign-up's emails count against (a new account's code,
+/// first or resent, and a decoy's notice and resends alike), so a decoy is refused or admitted
+/// exactly when a real sign-up's code would be, and decoys for an address never use up the
+/// verification codes its owner's sign-ins need (scope `email_verification`).
+pub(super) const SEND_SCOPE: &str = "sign_up";
 
 /// What a hosted sign-up leads to: in both cases a pending token for the email-code page.
 #[derive(Debug)]
@@ -65,7 +68,7 @@ impl Core {
         if !taken {
             match self.create_user(env, new).await {
                 Ok(user) => {
-                    match self.send_verification_email_from(env, &user, ip).await {
+                    match self.send_verification_email_as(env, &user, VerificationSend::SignUp(ip)).await {
                         // A code sent moments ago is still good; the page offers to resend.
                         Ok(_) | Err(Error::RateLimited { .. }) => {}
                         Err(e) => return Err(e),

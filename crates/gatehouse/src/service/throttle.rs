@@ -4,8 +4,11 @@
 //! evaluations than the limits allow. An account under attack from many addresses does not
 //! lock its owner out: past a threshold a correct password must be confirmed with an emailed
 //! code, and a browser that signed in before (a device cookie, OWASP's "device cookies") is
-//! counted on its own and never shares the account's or an address's lockout.
-
+//! counted on its own and never shares the account's or an address's lockout. Guesses at
+//! emailed codes follow the same shape with their own numbers. Without a client address (a
+//! backend with the API key that states none speaks for all its users) nothing counts per
+//! address: only the account's own counters do.
+use super::codes::CodeKind;
 use super::environments::{LoadedEnvironment, SEC};
 use super::{Core, Error, Result};
 use crate::clock::Millis;
@@ -35,8 +38,20 @@ pub const PER_DEVICE: Limit = Limit { max: 10, window_ms: 15 * 60 * SEC };
 /// How long a device cookie is honoured.
 pub const DEVICE_COOKIE_TTL_MS: Millis = 365 * 24 * 3600 * SEC;
 
-/// Codes sent to one address (magic auth, reset, verification) in a window, per client address
-/// and overall.
+/// Wrong guesses at emailed codes (Magic Auth, email verification; per kind of code, across the
+/// codes sent) one client address may make against one account.
+pub const CODE_GUESSES_PER_PAIR: Limit = Limit { max: 10, window_ms: 60 * 60 * SEC };
+/// Wrong guesses at emailed codes one client address may make against all accounts.
+pub const CODE_GUESSES_PER_ADDRESS: Limit = Limit { max: 100, window_ms: 60 * 60 * SEC };
+/// Wrong guesses at emailed codes against one account from all addresses without a device
+/// cookie (each code also dies after `codes::MAX_CODE_ATTEMPTS`).
+pub const CODE_GUESSES_PER_ACCOUNT: Limit = Limit { max: 100, window_ms: 60 * 60 * SEC };
+/// Wrong guesses at emailed codes one known device may make against its account.
+pub const CODE_GUESSES_PER_DEVICE: Limit = Limit { max: 10, window_ms: 60 * 60 * SEC };
+
+/// Codes sent to one address (magic auth, reset, verification) in a window: per (recipient,
+/// client address) pair (per recipient alone without an address), per recipient, and per
+/// client address (only with an address).
 pub const SENDS_PER_PAIR: Limit = Limit { max: 5, window_ms: 15 * 60 * SEC };
 pub const SENDS_PER_ACCOUNT: Limit = Limit { max: 20, window_ms: 15 * 60 * SEC };
 pub const SENDS_PER_ADDRESS: Limit = Limit { max: 30, window_ms: 15 * 60 * SEC };
@@ -51,7 +66,8 @@ pub const PENDING_STATE_PER_ADDRESS: Limit = Limit { max: 1000, window_ms: 15 * 
 
 const DEVICE_PURPOSE: &str = "device-cookie";
 
-/// A password attempt admitted by the throttles, with the counters to settle afterwards.
+/// A password attempt or code guess admitted by the throttles, with the counters to settle
+/// afterwards.
 #[derive(Debug)]
 pub struct Admitted {
     keys: Vec<(String, Settle)>,
@@ -68,6 +84,34 @@ enum Settle {
     Refund,
 }
 
+/// The counters of one kind of guess (passwords, or one kind of emailed code).
+struct Policy {
+    /// The prefix of the counters' keys.
+    prefix: &'static str,
+    pair: Limit,
+    address: Limit,
+    account: Limit,
+    device: Limit,
+}
+
+const PASSWORDS: Policy =
+    Policy { prefix: "signin", pair: PER_PAIR, address: PER_ADDRESS, account: PER_ACCOUNT, device: PER_DEVICE };
+
+/// The policy of guesses at one kind of emailed code (each kind counts apart).
+fn code_policy(kind: CodeKind) -> Policy {
+    Policy {
+        prefix: match kind {
+            CodeKind::MagicAuth => "code-guess:magic_auth",
+            CodeKind::EmailVerification => "code-guess:email_verification",
+            CodeKind::PasswordReset => "code-guess:password_reset",
+        },
+        pair: CODE_GUESSES_PER_PAIR,
+        address: CODE_GUESSES_PER_ADDRESS,
+        account: CODE_GUESSES_PER_ACCOUNT,
+        device: CODE_GUESSES_PER_DEVICE,
+    }
+}
+
 /// Who is trying: the account (normalised email), the client address, and the device cookie.
 pub struct Attempt<'a> {
     pub env: &'a LoadedEnvironment,
@@ -80,23 +124,40 @@ impl Core {
     /// Counts one password attempt under the policy, before the password is checked; refuses
     /// with `RateLimited` when a limit is reached (refunding the counters already taken).
     pub async fn admit_password_attempt(&self, attempt: &Attempt<'_>) -> Result<Admitted> {
+        let (keys, account_count) = self.admit(attempt, &PASSWORDS).await?;
+        Ok(Admitted { keys, email_proof_owed: account_count > ACCOUNT_STEP_UP_AFTER })
+    }
+
+    /// Counts one guess at an emailed code under its policy, before the code is compared;
+    /// refuses with `RateLimited` when a limit is reached. `settle_success` after a right code.
+    pub async fn admit_code_guess(&self, attempt: &Attempt<'_>, kind: CodeKind) -> Result<Admitted> {
+        let (keys, _) = self.admit(attempt, &code_policy(kind)).await?;
+        Ok(Admitted { keys, email_proof_owed: false })
+    }
+
+    /// Counts one attempt against `policy`'s counters: the device's alone for a known device,
+    /// otherwise the pair's and the address's (when there is an address) and the account's.
+    /// Returns the counters taken and the account's count.
+    async fn admit(&self, attempt: &Attempt<'_>, policy: &Policy) -> Result<(Vec<(String, Settle)>, i64)> {
         let now = self.now();
+        let prefix = policy.prefix;
         let scope = format!("{}:{}", attempt.env.id, attempt.account);
         if let Some(nonce) = attempt.device_cookie.and_then(|c| self.known_device(attempt.env, attempt.account, c)) {
-            let key = format!("signin:device:{scope}:{nonce}");
-            let count = self.store.record_attempt(&key, PER_DEVICE.window_ms, now).await?;
-            if count.count > PER_DEVICE.max {
+            let key = format!("{prefix}:device:{scope}:{nonce}");
+            let count = self.store.record_attempt(&key, policy.device.window_ms, now).await?;
+            if count.count > policy.device.max {
                 self.note_throttled(&attempt.env.id);
-                return Err(retry_after(count.window_start, PER_DEVICE, now));
+                return Err(retry_after(count.window_start, policy.device, now));
             }
-            return Ok(Admitted { keys: vec![(key, Settle::Clear)], email_proof_owed: false });
+            return Ok((vec![(key, Settle::Clear)], 0));
         }
-        let bucket = attempt.address.map_or_else(|| "unknown".to_owned(), ClientAddress::bucket);
-        let counters = [
-            (format!("signin:pair:{scope}:{bucket}"), PER_PAIR, Settle::Clear),
-            (format!("signin:ip:{bucket}"), PER_ADDRESS, Settle::Refund),
-            (format!("signin:account:{scope}"), PER_ACCOUNT, Settle::Refund),
-        ];
+        let mut counters = Vec::with_capacity(3);
+        if let Some(address) = attempt.address {
+            let bucket = address.bucket();
+            counters.push((format!("{prefix}:pair:{scope}:{bucket}"), policy.pair, Settle::Clear));
+            counters.push((format!("{prefix}:ip:{bucket}"), policy.address, Settle::Refund));
+        }
+        counters.push((format!("{prefix}:account:{scope}"), policy.account, Settle::Refund));
         let mut taken: Vec<(String, Settle)> = Vec::new();
         let mut account_count = 0;
         for (key, limit, settle) in counters {
@@ -113,10 +174,10 @@ impl Core {
             account_count = count.count;
             taken.push((key, settle));
         }
-        Ok(Admitted { keys: taken, email_proof_owed: account_count > ACCOUNT_STEP_UP_AFTER })
+        Ok((taken, account_count))
     }
 
-    /// After a correct password: the pair and device counters clear, the others get their
+    /// After a correct password or code: the pair and device counters clear, the others get their
     /// count back.
     pub async fn settle_success(&self, admitted: &Admitted) -> Result<()> {
         for (key, settle) in &admitted.keys {
@@ -174,9 +235,11 @@ impl Core {
         Ok(())
     }
 
-    /// Counts one code sent to `email` (magic auth, reset, verification) per (address, client
-    /// address) pair, per address overall and per client address; a refusal counts in the
-    /// throttled history of `environment_id`.
+    /// Counts one code sent to `email` (magic auth, reset, verification) per (recipient, client
+    /// address) pair, per recipient and per client address; without a client address (a
+    /// server-initiated send, a backend with the API key that states none) only the recipient's
+    /// two counters (the pair's with no address) count.
+    /// A refusal counts in the throttled history of `environment_id`.
     pub async fn throttle_sends(
         &self,
         environment_id: &str,
@@ -184,13 +247,38 @@ impl Core {
         email: &str,
         address: Option<&ClientAddress>,
     ) -> Result<()> {
-        let now = self.now();
-        let bucket = address.map_or_else(|| "unknown".to_owned(), ClientAddress::bucket);
-        let counters = [
+        let bucket = address.map_or_else(|| "-".to_owned(), ClientAddress::bucket);
+        let mut counters = vec![
             (format!("send:{scope}:{email}:{bucket}"), SENDS_PER_PAIR),
             (format!("send:{scope}:{email}"), SENDS_PER_ACCOUNT),
-            (format!("send:ip:{bucket}"), SENDS_PER_ADDRESS),
         ];
+        if address.is_some() {
+            counters.push((format!("send:ip:{bucket}"), SENDS_PER_ADDRESS));
+        }
+        self.count_sends(environment_id, counters).await
+    }
+
+    /// Counts one step-up code sent to `email` after a correct first factor from `address`:
+    /// per (recipient, client address) pair and per recipient, not per client address. The
+    /// client has just proved a first factor for this account and the code goes to the
+    /// account's own address, so many accounts signing in from one address (an office, a
+    /// proxy, an app's backend) never share a budget.
+    pub async fn throttle_step_up_send(
+        &self,
+        environment_id: &str,
+        email: &str,
+        address: Option<&ClientAddress>,
+    ) -> Result<()> {
+        let bucket = address.map_or_else(|| "-".to_owned(), ClientAddress::bucket);
+        let counters = vec![
+            (format!("send:email_verification:{email}:{bucket}"), SENDS_PER_PAIR),
+            (format!("send:email_verification:{email}"), SENDS_PER_ACCOUNT),
+        ];
+        self.count_sends(environment_id, counters).await
+    }
+
+    async fn count_sends(&self, environment_id: &str, counters: Vec<(String, Limit)>) -> Result<()> {
+        let now = self.now();
         for (key, limit) in counters {
             let count = self.store.record_attempt(&key, limit.window_ms, now).await?;
             if count.count > limit.max {

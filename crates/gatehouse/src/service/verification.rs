@@ -1,27 +1,43 @@
 //! Email verification: a six-digit code proves the user owns the address. Environments can
 //! require it before any session starts.
 
-use super::codes::CodeKind;
+use super::codes::{CodeKind, Presenter};
 use super::email::Compose;
 use super::environments::LoadedEnvironment;
 use super::error::Rejection;
 use super::{Core, Error, Result};
+use crate::domain::client_address::ClientAddress;
 use crate::domain::event::{Attempted, AuthenticationKind, NewEvent};
 use crate::domain::one_time_code::OneTimeCode;
 use crate::domain::user::User;
 
+/// Which send limits a verification code counts against (`service::throttle`).
+#[derive(Clone, Copy, Debug)]
+pub enum VerificationSend<'a> {
+    /// Asked for by a client at this address, or by a backend with the API key (no address):
+    /// the usual send limits.
+    Request(Option<&'a ClientAddress>),
+    /// A step-up after a correct first factor from this address: per recipient and pair, never
+    /// per client address (`Core::throttle_step_up_send`).
+    StepUp(Option<&'a ClientAddress>),
+    /// A hosted sign-up's code, first send or resend: counted in the sign-up scope with the
+    /// decoys for taken addresses (`service::sign_up`), so decoys never use up an account's
+    /// own verification codes.
+    SignUp(Option<&'a ClientAddress>),
+}
+
 impl Core {
-    /// Sends a verification code to the user's address.
+    /// Sends a verification code to the user's address (a backend or operator asked).
     pub async fn send_verification_email(&self, env: &LoadedEnvironment, user: &User) -> Result<OneTimeCode> {
-        self.send_verification_email_from(env, user, None).await
+        self.send_verification_email_as(env, user, VerificationSend::Request(None)).await
     }
 
-    /// `send_verification_email` asked for by a client at `ip` (its send limits count it).
-    pub async fn send_verification_email_from(
+    /// `send_verification_email`, counted against the limits `send` names.
+    pub async fn send_verification_email_as(
         &self,
         env: &LoadedEnvironment,
         user: &User,
-        ip: Option<&crate::domain::client_address::ClientAddress>,
+        send: VerificationSend<'_>,
     ) -> Result<OneTimeCode> {
         if user.email_verified {
             return Err(Error::Rejected {
@@ -30,7 +46,15 @@ impl Core {
             });
         }
         self.check_email_available(env)?;
-        self.throttle_sends(&env.id, "email_verification", &user.email, ip).await?;
+        match send {
+            VerificationSend::Request(ip) => {
+                self.throttle_sends(&env.id, "email_verification", &user.email, ip).await?
+            }
+            VerificationSend::StepUp(ip) => self.throttle_step_up_send(&env.id, &user.email, ip).await?,
+            VerificationSend::SignUp(ip) => {
+                self.throttle_sends(&env.id, super::sign_up::SEND_SCOPE, &user.email, ip).await?;
+            }
+        }
         let (code, secret) = self.issue_code(&env.id, CodeKind::EmailVerification, user).await?;
         let app = &env.settings.branding.app_name;
         self.send_email(
@@ -53,15 +77,21 @@ impl Core {
         Ok(code)
     }
 
-    /// Checks a verification code and marks the email verified.
-    pub async fn confirm_email_verification(&self, env: &LoadedEnvironment, user: User, code: &str) -> Result<User> {
+    /// Checks a verification code from `presenter` and marks the email verified.
+    pub async fn confirm_email_verification(
+        &self,
+        env: &LoadedEnvironment,
+        user: User,
+        code: &str,
+        presenter: Presenter<'_>,
+    ) -> Result<User> {
         if user.email_verified {
             return Err(Error::Rejected {
                 reason: Rejection::EmailPreviouslyVerified,
                 message: "The email has already been verified.".into(),
             });
         }
-        let result = match self.redeem_code(&env.id, CodeKind::EmailVerification, &user.id, code).await? {
+        let result = match self.redeem_code(env, CodeKind::EmailVerification, &user, code, presenter).await? {
             Ok(_) => {
                 let who =
                     Attempted { user_id: Some(&user.id), email: Some(&user.email), ip_address: None, user_agent: None };

@@ -152,6 +152,10 @@ impl From<Error> for ApiError {
             Error::InvalidGrant(_) => Some("invalid_grant"),
             Error::InvalidPendingToken => Some("invalid_pending_authentication_token"),
             Error::Factor(_) => Some("invalid_second_factor"),
+            Error::Rejected {
+                reason: reason @ (Rejection::OneTimeCode(_) | Rejection::EmailVerificationCode(_)),
+                ..
+            } => Some(rejection_code(*reason).as_str()),
             _ => None,
         };
         ApiError { refused, ..ApiError::from_service(err) }

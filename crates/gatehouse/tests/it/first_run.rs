@@ -227,6 +227,110 @@ async fn refused_sign_ins_and_throttling_are_logged_with_the_client_address() {
     assert!(!log.contains("owner@example.com") && !log.contains("wrong-password-xyzzy"), "{log}");
 }
 
+/// The value of `request=` in a hosted page's address.
+fn request_of(location: &str) -> String {
+    location.split("request=").nth(1).unwrap().split('&').next().unwrap().to_owned()
+}
+
+/// A hidden form field of a hosted page.
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// Wrong emailed codes (the API's Magic Auth grant and the hosted code page) reach the default
+/// log as refused sign-ins with the client address and the reason; a throttled hosted email
+/// page is logged as throttled; a hosted sign-up's line names the client's address.
+#[tokio::test]
+async fn refused_codes_throttled_pages_and_sign_ups_are_logged_with_the_client_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let init = cli_json(dir.path(), &["init"]);
+    let (client_id, api_key) = (init["client_id"].as_str().unwrap(), init["api_key"].as_str().unwrap());
+    let mut served = Served::start(dir.path(), &[], &[]);
+    let http = reqwest::Client::new();
+    let created = http
+        .post(served.url("/user_management/magic_auth"))
+        .bearer_auth(api_key)
+        .json(&serde_json::json!({"email": "coder@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let code = created.json::<Value>().await.unwrap()["code"].as_str().unwrap().to_owned();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let grant = http
+        .post(served.url("/user_management/authenticate"))
+        .json(&serde_json::json!({
+            "grant_type": "urn:workos:oauth:grant-type:magic-auth:code", "client_id": client_id,
+            "client_secret": api_key, "email": "coder@example.com", "code": wrong,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(grant.status(), 400);
+    let line = served.wait_for_log("sign-in refused");
+    assert!(line.contains("INFO") && line.contains("client_address=127.0.0.1"), "{line}");
+    assert!(line.contains("/user_management/authenticate") && line.contains("invalid_one_time_code"), "{line}");
+
+    // The hosted "Email me a code" pages, in a browser.
+    let browser =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
+    let base = served.url("");
+    let authorize = |extra: &str| {
+        let redirect_uri = "http%3A%2F%2Flocalhost%3A5173%2Fcallback";
+        format!(
+            "{base}/user_management/authorize?client_id={client_id}&redirect_uri={redirect_uri}&response_type=code{extra}"
+        )
+    };
+    let res = browser.get(authorize("")).send().await.unwrap();
+    let request = request_of(res.headers()["location"].to_str().unwrap());
+    let page = browser.get(served.url(&format!("/authkit/magic-auth?request={request}"))).send().await.unwrap();
+    let csrf = hidden(&page.text().await.unwrap(), "csrf_token");
+    let send = [("request", request.as_str()), ("csrf_token", &csrf), ("email", "coder@example.com")];
+    let res = browser.post(served.url("/authkit/magic-auth")).form(&send).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let verify =
+        [("request", request.as_str()), ("csrf_token", &csrf), ("email", "coder@example.com"), ("code", wrong)];
+    let res = browser.post(served.url("/authkit/magic-auth/verify")).form(&verify).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    let line = served.wait_for_log("sign-in refused");
+    assert!(line.contains("client_address=127.0.0.1") && line.contains("/authkit/magic-auth/verify"), "{line}");
+    assert!(line.contains("invalid_one_time_code"), "{line}");
+    // Asking for codes until the page is throttled: a 429, logged as throttled.
+    let mut throttled = false;
+    for _ in 0..10 {
+        let res = browser.post(served.url("/authkit/magic-auth")).form(&send).send().await.unwrap();
+        if res.status() == 429 {
+            assert!(res.headers().contains_key("retry-after"));
+            throttled = true;
+            break;
+        }
+        assert_eq!(res.status(), 200);
+    }
+    assert!(throttled, "never throttled");
+    let line = served.wait_for_log("throttled");
+    assert!(line.contains("client_address=127.0.0.1") && line.contains("/authkit/magic-auth"), "{line}");
+
+    // A hosted sign-up.
+    let res = browser.get(authorize("&screen_hint=sign-up")).send().await.unwrap();
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let page = browser.get(served.url(&location)).send().await.unwrap();
+    let html = page.text().await.unwrap();
+    let form = [
+        ("request", request_of(&location)),
+        ("csrf_token", hidden(&html, "csrf_token")),
+        ("email", "newcomer@example.com".to_owned()),
+        ("password", "correct horse battery staple 2".to_owned()),
+    ];
+    let res = browser.post(served.url("/authkit/sign-up")).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let line = served.wait_for_log("hosted sign-up");
+    assert!(line.contains("INFO") && line.contains("client_address=127.0.0.1"), "{line}");
+    let (_, log) = served.stop();
+    assert!(!log.contains("correct horse battery staple 2"), "{log}");
+}
+
 /// `/` explains what answers there and links to the sign-in page, the JWKS and the docs;
 /// `/health` is alive; `/ready` fails while the database lacks a migration of this binary
 /// and recovers when it is back.

@@ -422,3 +422,62 @@ async fn sign_in_and_refresh_counters_move_while_flows_run() {
     assert!(after.value("gatehouse_http_request_duration_seconds_count", &authenticate) >= 5.0);
     assert_eq!(after.types["gatehouse_http_request_duration_seconds"], "histogram");
 }
+
+/// The gauges and the throttling counter move with what happens: a 429 adds one to
+/// `gatehouse_throttled_total`; an email the SMTP server cannot take raises the outbox's depth
+/// and its age grows with the clock; a key rotation brings the signing-key age back down.
+#[tokio::test]
+async fn throttling_the_outbox_and_key_rotation_move_their_series() {
+    use gatehouse::service::throttle::PER_PAIR;
+    // Reserve a port, then leave it closed: the SMTP server is down.
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = probe.local_addr().unwrap().port();
+    drop(probe);
+    let app = TestApp::spawn_with(|c| {
+        c.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
+        c.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+        c.email_from = Some("Gatehouse <no-reply@example.com>".into());
+    })
+    .await;
+    let url = app.metrics_url.clone().unwrap();
+    let plain = reqwest::Client::new();
+
+    // Throttled: the pair's limit of wrong passwords, then one more attempt.
+    app.create_user("t@example.com").await;
+    let login = |password: &'static str| {
+        app.authenticate(json!({
+            "grant_type": "password", "client_id": app.client_id, "client_secret": app.api_key,
+            "email": "t@example.com", "password": password, "ip_address": "203.0.113.4",
+        }))
+    };
+    for _ in 0..PER_PAIR.max {
+        assert_eq!(login("wrong").await.0, 400);
+    }
+    let before = scrape(&plain, &url).await.value("gatehouse_throttled_total", &[]);
+    assert_eq!(login(PASSWORD).await.0, 429);
+    let after = scrape(&plain, &url).await.value("gatehouse_throttled_total", &[]);
+    assert_eq!(after - before, 1.0, "one 429, one more throttled attempt");
+
+    // The outbox: nothing waits, then a code the SMTP server cannot take waits and ages.
+    let exposition = scrape(&plain, &url).await;
+    assert_eq!(exposition.value("gatehouse_outbox_pending", &[]), 0.0);
+    assert_eq!(exposition.value("gatehouse_outbox_oldest_age_seconds", &[]), 0.0);
+    let (status, body) =
+        app.api(Method::POST, "/user_management/magic_auth", Some(json!({"email": "o@example.com"}))).await;
+    assert_eq!(status, 201, "{body}");
+    app.core.outbox_ready.notify_one();
+    app.clock.advance_secs(90);
+    let exposition = scrape(&plain, &url).await;
+    assert_eq!(exposition.value("gatehouse_outbox_pending", &[]), 1.0);
+    assert!(exposition.value("gatehouse_outbox_oldest_age_seconds", &[]) >= 90.0, "{exposition:?}");
+
+    // The signing key ages with the clock; a rotation publishes a new one of age zero.
+    app.clock.advance_secs(3600);
+    let development = [("environment", "development")];
+    let aged = scrape(&plain, &url).await.value("gatehouse_signing_key_age_seconds", &development);
+    assert!(aged >= 3690.0, "{aged}");
+    let env = app.core.environment_by_name("development").await.unwrap();
+    app.core.rotate_signing_key(&env, &gatehouse::domain::audit::Actor::Cli).await.unwrap();
+    let rotated = scrape(&plain, &url).await.value("gatehouse_signing_key_age_seconds", &development);
+    assert!(rotated < 1.0, "{rotated} after a rotation, {aged} before");
+}

@@ -10,7 +10,10 @@ use gatehouse::domain::client_address::{ClientAddress, TrustedProxies};
 use gatehouse::server::open_core;
 use gatehouse::service::Error;
 use gatehouse::service::auth::RequestInfo;
-use gatehouse::service::throttle::{ACCOUNT_STEP_UP_AFTER, PER_ADDRESS, PER_PAIR};
+use gatehouse::service::throttle::{
+    ACCOUNT_STEP_UP_AFTER, CODE_GUESSES_PER_ACCOUNT, CODE_GUESSES_PER_PAIR, PER_ADDRESS, PER_PAIR, SENDS_PER_ACCOUNT,
+    SENDS_PER_ADDRESS, SENDS_PER_PAIR,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -241,4 +244,208 @@ async fn parallel_guesses_on_several_processes_never_exceed_the_policy() {
     for core in cores {
         core.close().await;
     }
+}
+
+/// The verification codes emailed to `email` so far.
+async fn codes_sent_to(app: &TestApp, email: &str) -> usize {
+    let env = app.core.environment_by_name("development").await.unwrap();
+    let emails = app.core.store.list_emails(Some(&env.id), 500).await.unwrap();
+    emails.iter().filter(|e| e.to_address == email && e.kind == "email_verification").count()
+}
+
+#[tokio::test]
+async fn sends_without_a_client_address_never_share_one_budget_for_the_whole_server() {
+    let app = TestApp::spawn().await;
+    app.set(&[("email_verification_required", "true")]).await;
+    let count = SENDS_PER_ADDRESS.max as usize + 10;
+    for i in 0..count {
+        app.create_user(&format!("member{i}@example.com")).await;
+    }
+    // An app's backend signs everyone in (no `ip_address`): each owner reaches the step-up and
+    // gets a code, however many sign in.
+    for i in 0..count {
+        let email = format!("member{i}@example.com");
+        let (status, body) = app.password_login(&email, PASSWORD).await;
+        assert_eq!((status, body["code"].as_str()), (403, Some("email_verification_required")), "{i}: {body}");
+        assert_eq!(codes_sent_to(&app, &email).await, 1, "{email}");
+    }
+    // Password resets and Magic Auth codes the backend asks for, one per user.
+    for i in 0..count {
+        let body = json!({ "email": format!("member{i}@example.com") });
+        let (status, reset) = app.api(Method::POST, "/user_management/password_reset", Some(body.clone())).await;
+        assert_eq!(status, 201, "reset {i}: {reset}");
+        let (status, magic) = app.api(Method::POST, "/user_management/magic_auth", Some(body)).await;
+        assert_eq!(status, 201, "magic auth {i}: {magic}");
+    }
+    // The recipient's own limit still holds.
+    let body = json!({ "email": "member0@example.com" });
+    let mut refused = false;
+    for _ in 0..SENDS_PER_ACCOUNT.max {
+        let (status, _) = app.api(Method::POST, "/user_management/password_reset", Some(body.clone())).await;
+        refused |= status == 429;
+    }
+    assert!(refused, "one recipient is still limited");
+    // A backend stating its users' addresses has them counted per address.
+    for i in 0..SENDS_PER_ADDRESS.max {
+        let body = json!({ "email": format!("stated{i}@example.com"), "ip_address": "203.0.113.5" });
+        assert_eq!(app.api(Method::POST, "/user_management/magic_auth", Some(body)).await.0, 201);
+    }
+    let body = json!({ "email": "stated-last@example.com", "ip_address": "203.0.113.5" });
+    assert_eq!(app.api(Method::POST, "/user_management/magic_auth", Some(body)).await.0, 429);
+}
+
+/// A hosted sign-up with `email` from a browser behind the trusted proxy at `client`.
+async fn sign_up_from(app: &TestApp, email: &str, client: &str) -> u16 {
+    let http = browser();
+    let res =
+        http.get(authorize_url(app, "&screen_hint=sign-up")).header("x-forwarded-for", client).send().await.unwrap();
+    let page = app.at(res.headers()["location"].to_str().unwrap());
+    let html = http.get(&page).header("x-forwarded-for", client).send().await.unwrap().text().await.unwrap();
+    let form = [
+        ("request", crate::hosted::hidden(&html, "request")),
+        ("csrf_token", crate::hosted::hidden(&html, "csrf_token")),
+        ("email", email.to_owned()),
+        ("password", "a decoy's own passphrase".to_owned()),
+    ];
+    let res = http.post(app.at("/authkit/sign-up")).header("x-forwarded-for", client).form(&form).send().await.unwrap();
+    res.status().as_u16()
+}
+
+#[tokio::test]
+async fn decoy_sign_ups_for_an_address_never_stop_its_owner_getting_a_code() {
+    let app = TestApp::spawn_with(|c| {
+        c.web.client_addresses.trusted_proxies = TrustedProxies::parse("127.0.0.1/32").unwrap();
+    })
+    .await;
+    app.set(&[("email_verification_required", "true")]).await;
+    app.create_user("owner@example.com").await;
+    // Sign-ups with the owner's address from several addresses: each gets the uniform answer
+    // (a decoy), more than the recipient's send limit in all.
+    let decoys = SENDS_PER_ACCOUNT.max + 10;
+    for i in 0..decoys {
+        let client = format!("198.51.100.{}", i / SENDS_PER_PAIR.max);
+        assert_eq!(sign_up_from(&app, "owner@example.com", &client).await, 303, "decoy {i}");
+    }
+    // The owner signs in and gets a verification code.
+    let (status, body) = backend_login(&app, "owner@example.com", PASSWORD, "192.0.2.10").await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("email_verification_required")), "{body}");
+    assert_eq!(codes_sent_to(&app, "owner@example.com").await, 1);
+}
+
+/// The Magic Auth grant from a backend stating its user's address.
+async fn backend_magic(app: &TestApp, email: &str, code: &str, ip: &str) -> (u16, Value) {
+    app.authenticate(json!({
+        "grant_type": "urn:workos:oauth:grant-type:magic-auth:code", "client_id": app.client_id,
+        "client_secret": app.api_key, "email": email, "code": code, "ip_address": ip,
+    }))
+    .await
+}
+
+/// A fresh Magic Auth code for `email`, asked for by the backend.
+async fn magic_code(app: &TestApp, email: &str) -> String {
+    let (status, body) = app.api(Method::POST, "/user_management/magic_auth", Some(json!({ "email": email }))).await;
+    assert_eq!(status, 201, "{body}");
+    body["code"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn wrong_codes_from_other_addresses_never_lock_the_owner_out_of_emailed_codes() {
+    let app = TestApp::spawn().await;
+    app.create_user("owner@example.com").await;
+    let owners_browser = browser();
+    assert_eq!(hosted_sign_in(&app, &owners_browser, "owner@example.com").await.status(), 303);
+    let code = magic_code(&app, "owner@example.com").await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let guess = |i: usize| format!("198.51.100.{}", i % 20);
+    for i in 0..20 {
+        let (status, body) = backend_magic(&app, "owner@example.com", wrong, &guess(i)).await;
+        assert_eq!(status, 400, "{body}");
+    }
+    // The owner asks for a fresh code and redeems it from their own address.
+    let code = magic_code(&app, "owner@example.com").await;
+    let (status, body) = backend_magic(&app, "owner@example.com", &code, "192.0.2.10").await;
+    assert_eq!(status, 200, "after 20 wrong codes from other addresses: {body}");
+    // One address still gets only its own share of guesses.
+    magic_code(&app, "owner@example.com").await;
+    for _ in 0..CODE_GUESSES_PER_PAIR.max {
+        backend_magic(&app, "owner@example.com", wrong, "203.0.113.1").await;
+    }
+    let code = magic_code(&app, "owner@example.com").await;
+    let (status, body) = backend_magic(&app, "owner@example.com", &code, "203.0.113.1").await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("one_time_code_too_many_attempts")), "{body}");
+    // Past the account's ceiling, a new address is refused too, but the owner's known device
+    // is not.
+    for i in 0..CODE_GUESSES_PER_ACCOUNT.max as usize {
+        backend_magic(&app, "owner@example.com", wrong, &guess(i)).await;
+    }
+    let code = magic_code(&app, "owner@example.com").await;
+    let (status, body) = backend_magic(&app, "owner@example.com", &code, "192.0.2.11").await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("one_time_code_too_many_attempts")), "{body}");
+    let location = hosted_magic_auth(&app, &owners_browser, "owner@example.com").await;
+    assert!(location.starts_with(REDIRECT_URI), "the known device signs in with a code: {location}");
+}
+
+/// Signs in through the hosted "Email me a code" pages with `client`; returns where the right
+/// code leads.
+async fn hosted_magic_auth(app: &TestApp, client: &reqwest::Client, email: &str) -> String {
+    let res = client.get(authorize_url(app, "")).send().await.unwrap();
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let request = location.split("request=").nth(1).unwrap().to_owned();
+    let html = client
+        .get(app.at(&format!("/authkit/magic-auth?request={request}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = crate::hosted::hidden(&html, "csrf_token");
+    let form = [("request", request.as_str()), ("csrf_token", &csrf), ("email", email)];
+    let res = client.post(app.at("/authkit/magic-auth")).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let env = app.core.environment_by_name("development").await.unwrap();
+    let user = app.core.store.find_user_by_email(&env.id, email).await.unwrap().unwrap();
+    let kind = gatehouse::service::codes::CodeKind::MagicAuth;
+    let code = app.core.store.latest_one_time_code(&env.id, kind.as_str(), &user.id).await.unwrap().unwrap();
+    let code = app.core.reveal_code(&code, kind).unwrap();
+    let form = [("request", request.as_str()), ("csrf_token", &csrf), ("email", email), ("code", &code)];
+    let res = client.post(app.at("/authkit/magic-auth/verify")).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    res.headers()["location"].to_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_forwarded_header_from_a_trusted_proxy_names_the_client() {
+    use gatehouse::web::client::ForwardedHeader;
+    let app = TestApp::spawn_with(|c| {
+        c.web.client_addresses.trusted_proxies = TrustedProxies::parse("127.0.0.1/32").unwrap();
+        c.web.client_addresses.header = ForwardedHeader::Forwarded;
+    })
+    .await;
+    let user = app.create_user("fwd@example.com").await;
+    let login = |forwarded: &'static str, password: &'static str| {
+        let app = &app;
+        async move {
+            let res = app
+                .http
+                .post(app.at("/user_management/authenticate"))
+                .header("forwarded", forwarded)
+                .header("x-forwarded-for", "192.0.2.99")
+                .json(&json!({
+                    "grant_type": "password", "client_id": app.client_id, "client_secret": app.api_key,
+                    "email": "fwd@example.com", "password": password,
+                }))
+                .send()
+                .await
+                .unwrap();
+            res.status().as_u16()
+        }
+    };
+    for _ in 0..PER_PAIR.max {
+        assert_eq!(login("for=\"[2001:db8::7]:4711\";proto=https", "wrong").await, 400);
+    }
+    assert_eq!(login("for=\"[2001:db8::7]:4711\";proto=https", PASSWORD).await, 429, "the pair is counted");
+    // Another client behind the proxy; X-Forwarded-For is not the configured header.
+    assert_eq!(login("for=203.0.113.60", PASSWORD).await, 200);
+    assert_eq!(session_ip(&app, user["id"].as_str().unwrap()).await["ip_address"], "203.0.113.60");
 }

@@ -9,14 +9,14 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::extract::{ApiKeyEnvironment, WireBody};
+use crate::domain::client_address::ClientAddress;
 use crate::domain::environment::Environment;
 use crate::domain::one_time_code::OneTimeCode;
-use crate::service::codes::CodeKind;
+use crate::service::codes::{CodeKind, Presenter};
 use crate::service::environments::LoadedEnvironment;
 use crate::service::{Core, Error};
 use crate::web::AppState;
 use crate::web::error::ApiError;
-use crate::web::extract::ClientInfo;
 use crate::web::wire;
 
 pub(super) fn router() -> Router<AppState> {
@@ -47,16 +47,20 @@ fn required(value: Option<String>, name: &str) -> Result<String, Error> {
 #[derive(Deserialize)]
 struct EmailBody {
     email: Option<String>,
+    /// The end user's address as the backend states it (as on `authenticate`): the send limits
+    /// per client address count it. Without it only the recipient's limits apply, since the
+    /// backend's own address speaks for all its users.
+    ip_address: Option<String>,
 }
 
 async fn create_magic_auth(
     State(state): State<AppState>,
     ApiKeyEnvironment(env): ApiKeyEnvironment,
-    ClientInfo(info): ClientInfo,
     WireBody(body): WireBody<EmailBody>,
 ) -> Result<Response, ApiError> {
     let env = loaded(&state.core, &env).await?;
-    let (code, _) = state.core.create_magic_auth(&env, &required(body.email, "email")?, info.address.as_ref()).await?;
+    let stated = body.ip_address.as_deref().and_then(ClientAddress::parse_claimed);
+    let (code, _) = state.core.create_magic_auth(&env, &required(body.email, "email")?, stated.as_ref()).await?;
     let plaintext = state.core.reveal_code(&code, CodeKind::MagicAuth);
     Ok((StatusCode::CREATED, axum::Json(wire::MagicAuth::new(&code, plaintext))).into_response())
 }
@@ -96,7 +100,8 @@ async fn confirm_verification(
     let code = required(body.code, "code")?;
     let user = state.core.get_user(&env, &id).await?;
     let loaded_env = loaded(&state.core, &env).await?;
-    let user = state.core.confirm_email_verification(&loaded_env, user, &code).await?;
+    // A backend with the API key: its own address speaks for all its users.
+    let user = state.core.confirm_email_verification(&loaded_env, user, &code, Presenter::default()).await?;
     Ok(axum::Json(wire::UserResponse::from(&user)).into_response())
 }
 

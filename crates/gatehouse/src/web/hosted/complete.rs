@@ -10,6 +10,7 @@ use super::error::PageError;
 use super::organization::PICKER_PAGE;
 use super::security::{self, THEN_SECURITY};
 use super::two_factor::{CHALLENGE_PAGE, SETUP_PAGE};
+use crate::domain::client_address::ClientAddress;
 use crate::domain::session::AuthMethod;
 use crate::domain::user::User;
 use crate::service::auth::AuthorizeParams;
@@ -30,11 +31,12 @@ pub async fn finish(
     user: &User,
     method: &AuthMethod,
 ) -> Result<Response, PageError> {
-    finish_after(state, env, params, user, method, FirstFactor::Enough).await
+    finish_after(state, env, params, user, method, FirstFactor::Enough, None).await
 }
 
 /// `finish` for a first factor the throttles may have doubted (a password for an account
-/// under attack, from a browser without a device cookie).
+/// under attack, from a browser without a device cookie), from the client at `address` (a
+/// step-up code counts against that client's and the recipient's send limits).
 pub async fn finish_after(
     state: &AppState,
     env: &LoadedEnvironment,
@@ -42,8 +44,9 @@ pub async fn finish_after(
     user: &User,
     method: &AuthMethod,
     first: FirstFactor,
+    address: Option<&ClientAddress>,
 ) -> Result<Response, PageError> {
-    let (pending_token, step) = match state.core.continue_sign_in_after(env, user, method, first).await? {
+    let (pending_token, step) = match state.core.continue_sign_in_after(env, user, method, first, address).await? {
         SignInProgress::Complete => return after_step_ups(state, env, params, user, method).await,
         SignInProgress::StepUp { pending_token, step } => (pending_token, step),
     };

@@ -14,9 +14,15 @@ use crate::domain::session::{AuthMethod, PendingAuthentication};
 use crate::domain::user::User;
 use crate::service::Error;
 use crate::service::auth::AuthorizeParams;
+use crate::service::auth::RequestInfo;
+use crate::service::codes::Presenter;
 use crate::service::environments::LoadedEnvironment;
+use crate::service::error::Rejection;
+use crate::service::magic_auth::problem_code;
 use crate::service::sign_up::HostedSignUp;
+use crate::service::verification::VerificationSend;
 use crate::web::extract::ClientInfo;
+use crate::web::outcome::refused;
 use crate::web::{AppState, cookies};
 
 #[derive(Deserialize)]
@@ -24,18 +30,57 @@ pub struct TokenQuery {
     token: Option<String>,
 }
 
-/// The message a form shows for a refused request, or the error no form can explain.
-fn form_message(e: Error) -> Result<String, PageError> {
-    match e {
-        Error::RateLimited { retry_after_secs } => {
-            Ok(format!("Too many requests. Try again in {}.", minutes(retry_after_secs)))
-        }
+/// A refused form as its page answers it: the message, the status (429 with `Retry-After`
+/// when throttled, so the request log writes "throttled"), and for a refused code the reason
+/// the request log writes with "sign-in refused" (`web::outcome`).
+struct Refusal {
+    message: String,
+    status: StatusCode,
+    retry_after_secs: Option<i64>,
+    reason: Option<&'static str>,
+}
+
+/// How a form answers `e`, or the error no form can explain.
+fn refusal(e: Error) -> Result<Refusal, PageError> {
+    let refusal =
+        |message: String| Refusal { message, status: StatusCode::BAD_REQUEST, retry_after_secs: None, reason: None };
+    Ok(match e {
+        Error::RateLimited { retry_after_secs } => Refusal {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            retry_after_secs: Some(retry_after_secs),
+            ..refusal(format!("Too many requests. Try again in {}.", minutes(retry_after_secs)))
+        },
+        Error::Rejected {
+            reason: Rejection::OneTimeCode(problem) | Rejection::EmailVerificationCode(problem),
+            message,
+        } => Refusal { reason: Some(problem_code(problem)), ..refusal(message) },
         Error::Validation { message, .. } | Error::Rejected { message, .. } | Error::PasswordStrength(message) => {
-            Ok(message)
+            refusal(message)
         }
-        Error::InvalidPendingToken => Ok("This sign-in has expired. Go back to the app and sign in again.".into()),
-        other => Err(other.into()),
+        Error::InvalidPendingToken => refusal("This sign-in has expired. Go back to the app and sign in again.".into()),
+        other => return Err(other.into()),
+    })
+}
+
+impl Refusal {
+    /// The page `show` draws with the message and status, with `Retry-After` and the tag.
+    fn answer(self, show: impl FnOnce(StatusCode, String) -> Response) -> Response {
+        let mut response = show(self.status, self.message);
+        if let Some(secs) = self.retry_after_secs
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        match self.reason {
+            Some(reason) => refused(response, reason),
+            None => response,
+        }
     }
+}
+
+/// Who presents a code on a page: the client, and its device cookie for this account if any.
+fn presenter<'a>(info: &'a RequestInfo, device: Option<&'a str>) -> Presenter<'a> {
+    Presenter { address: info.address.as_ref(), device_cookie: device }
 }
 
 /// The pages that ask for an email address.
@@ -140,7 +185,7 @@ pub async fn magic_auth_send(
     }
     // Without sign-up, unknown addresses get the same page but no account and no email.
     if let Err(e) = state.core.request_magic_auth(&env, &email, info.address.as_ref()).await {
-        return Ok(retry(StatusCode::BAD_REQUEST, form_message(e)?));
+        return Ok(refusal(e)?.answer(retry));
     }
     let resent = form.field("code").is_empty() && !form.field("resend").is_empty();
     let notice = resent.then_some("We sent a new code.");
@@ -150,25 +195,21 @@ pub async fn magic_auth_send(
 pub async fn magic_auth_verify(
     State(state): State<AppState>,
     headers: HeaderMap,
+    ClientInfo(info): ClientInfo,
     SignInForm { env, params, form }: SignInForm,
 ) -> Result<Response, PageError> {
     let email = form.field("email").trim().to_owned();
-    let retry = |error: String| {
-        CodeForm::MagicAuth { email: &email }.show(
-            &state,
-            &headers,
-            StatusCode::BAD_REQUEST,
-            (&env, &params),
-            Some(error),
-            None,
-        )
+    let retry = |status, error: String| {
+        CodeForm::MagicAuth { email: &email }.show(&state, &headers, status, (&env, &params), Some(error), None)
     };
     if !form.csrf_ok() {
-        return Ok(retry(FORM_EXPIRED.into()));
+        return Ok(retry(StatusCode::BAD_REQUEST, FORM_EXPIRED.into()));
     }
-    match state.core.redeem_magic_auth(&env, &email, &form.field("code")).await {
+    let device = cookies::read(&headers, cookies::DEVICE, state.https());
+    let presenter = presenter(&info, device.as_deref());
+    match state.core.redeem_magic_auth(&env, &email, &form.field("code"), presenter).await {
         Ok(user) => finish(&state, &env, &params, &user, &AuthMethod::MagicAuth).await,
-        Err(e) => Ok(retry(form_message(e)?)),
+        Err(e) => Ok(refusal(e)?.answer(retry)),
     }
 }
 
@@ -217,27 +258,30 @@ pub async fn verify_email_page(
 pub async fn verify_email(
     State(state): State<AppState>,
     headers: HeaderMap,
+    ClientInfo(info): ClientInfo,
     SignInForm { env, params, form }: SignInForm,
 ) -> Result<Response, PageError> {
     let waiting = pending_sign_in(&state, &headers, &env).await?;
-    let retry = |error: String| {
+    let retry = |status, error: String| {
         CodeForm::VerifyEmail { email: waiting.email() }.show(
             &state,
             &headers,
-            if error.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST },
+            status,
             (&env, &params),
-            (!error.is_empty()).then_some(error),
+            Some(error),
             None,
         )
     };
     if !form.csrf_ok() {
-        return Ok(retry(FORM_EXPIRED.into()));
+        return Ok(retry(StatusCode::BAD_REQUEST, FORM_EXPIRED.into()));
     }
     let (token, user) = match &waiting {
         Waiting::SignIn { token, user, .. } | Waiting::SignUp { token, user } => (token, user),
-        Waiting::Decoy { token, .. } => return Ok(retry(form_message(state.core.refuse_decoy_code(token).await?)?)),
+        Waiting::Decoy { token, .. } => return Ok(refusal(state.core.refuse_decoy_code(token).await?)?.answer(retry)),
     };
-    match state.core.confirm_email_verification(&env, (**user).clone(), &form.field("code")).await {
+    let device = cookies::read(&headers, cookies::DEVICE, state.https());
+    let presenter = presenter(&info, device.as_deref());
+    match state.core.confirm_email_verification(&env, (**user).clone(), &form.field("code"), presenter).await {
         Ok(user) => {
             let (spent, method) = match &waiting {
                 Waiting::SignIn { pending, .. } => {
@@ -250,7 +294,7 @@ pub async fn verify_email(
             }
             finish(&state, &env, &params, &user, &method).await
         }
-        Err(e) => Ok(retry(form_message(e)?)),
+        Err(e) => Ok(refusal(e)?.answer(retry)),
     }
 }
 
@@ -261,22 +305,28 @@ pub async fn verify_email_resend(
     SignInForm { env, params, form }: SignInForm,
 ) -> Result<Response, PageError> {
     let waiting = pending_sign_in(&state, &headers, &env).await?;
-    let (error, notice) = if !form.csrf_ok() {
-        (Some(FORM_EXPIRED.to_owned()), None)
-    } else {
-        let sent = match &waiting {
-            Waiting::SignIn { user, .. } | Waiting::SignUp { user, .. } => {
-                state.core.send_verification_email_from(&env, user, info.address.as_ref()).await.map(|_| ())
-            }
-            Waiting::Decoy { email, .. } => state.core.resend_decoy_code(&env, email, info.address.as_ref()).await,
-        };
-        match sent {
-            Ok(()) => (None, Some("We sent a new code.")),
-            Err(e) => (Some(form_message(e)?), None),
+    let code_form = CodeForm::VerifyEmail { email: waiting.email() };
+    let retry = |status, error: String| code_form.show(&state, &headers, status, (&env, &params), Some(error), None);
+    if !form.csrf_ok() {
+        return Ok(retry(StatusCode::OK, FORM_EXPIRED.into()));
+    }
+    let address = info.address.as_ref();
+    let sent = match &waiting {
+        // The pending sign-in has proved a first factor: a step-up's resend.
+        Waiting::SignIn { user, .. } => {
+            state.core.send_verification_email_as(&env, user, VerificationSend::StepUp(address)).await.map(|_| ())
         }
+        Waiting::SignUp { user, .. } => {
+            state.core.send_verification_email_as(&env, user, VerificationSend::SignUp(address)).await.map(|_| ())
+        }
+        Waiting::Decoy { email, .. } => state.core.resend_decoy_code(&env, email, address).await,
     };
-    let form = CodeForm::VerifyEmail { email: waiting.email() };
-    Ok(form.show(&state, &headers, StatusCode::OK, (&env, &params), error, notice))
+    match sent {
+        Ok(()) => {
+            Ok(code_form.show(&state, &headers, StatusCode::OK, (&env, &params), None, Some("We sent a new code.")))
+        }
+        Err(e) => Ok(refusal(e)?.answer(retry)),
+    }
 }
 
 // ---- Password reset ------------------------------------------------------------------------
@@ -301,7 +351,7 @@ pub async fn forgot_password(
         return Ok(retry(StatusCode::BAD_REQUEST, FORM_EXPIRED.into()));
     }
     if let Err(e) = state.core.request_password_reset(&env, &email, info.address.as_ref()).await {
-        return Ok(retry(StatusCode::BAD_REQUEST, form_message(e)?));
+        return Ok(refusal(e)?.answer(retry));
     }
     let ctx = context! {
         title => "Check your email",
@@ -338,16 +388,16 @@ pub async fn reset_password(
     let Ok(Some((reset, env))) = state.core.find_open_password_reset(&token).await else {
         return Err(Expired::ResetLink.into());
     };
-    let retry = |error: String| {
+    let retry = |status, error: String| {
         let ctx = context! {
             title => "Choose a new password", token => &token, request => "", error, email => &reset.email,
             subtitle => format!("for {}", reset.email),
             min_length => env.settings.password_policy.min_length,
         };
-        page(&state, &headers, "new_password.html", StatusCode::BAD_REQUEST, &env, None, ctx)
+        page(&state, &headers, "new_password.html", status, &env, None, ctx)
     };
     if !form.csrf_ok() {
-        return Ok(retry(FORM_EXPIRED.into()));
+        return Ok(retry(StatusCode::BAD_REQUEST, FORM_EXPIRED.into()));
     }
     match state.core.reset_password(Some(&env.id), &token, &form.raw("password")).await {
         Ok(_) => {
@@ -360,6 +410,6 @@ pub async fn reset_password(
             Ok(response)
         }
         Err(Error::Rejected { .. }) => Err(Expired::ResetLink.into()),
-        Err(e) => Ok(retry(form_message(e)?)),
+        Err(e) => Ok(refusal(e)?.answer(retry)),
     }
 }

@@ -148,7 +148,8 @@ pub async fn sign_in(
                     return Ok(forms.show(Screen::SignIn, StatusCode::BAD_REQUEST, form));
                 }
             };
-            finish_after(&state, &env, &params, &checked.user, &AuthMethod::Password, checked.first).await
+            let address = info.address.as_ref();
+            finish_after(&state, &env, &params, &checked.user, &AuthMethod::Password, checked.first, address).await
         }
         Err(Error::InvalidCredentials { .. }) => {
             form.error = Some("Incorrect email or password.".into());
@@ -241,6 +242,9 @@ pub async fn sign_up(
             }
             Err(e) => return Err(e.into()),
         };
+        // The same line for a new and a taken address, as the answer is.
+        let client_address = info.ip_address().unwrap_or_else(|| "-".into());
+        tracing::info!(%client_address, "hosted sign-up started, waiting for the emailed code");
         let mut response = see_other(&format!("/authkit/verify-email?request={}", params.request_id));
         if let Some(cookie) =
             cookies::set(cookies::PENDING, &started.pending_token, state.https(), Some(PENDING_TTL_MS / 1000))
