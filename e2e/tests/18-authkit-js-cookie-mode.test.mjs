@@ -185,6 +185,8 @@ test('authkit-js without devMode on real names: cookies, reloads, tabs, other si
       assert.equal(membership.status, 201, membership.text);
       orgs.push(org.body);
     }
+    // A fresh token first: authkit-js's timed refresh (10 s before expiry) then stays out of the switches.
+    await page.evaluate(() => window.__client.getAccessToken({ forceRefresh: true }));
     const { sid, org_id: none } = await accessClaims(page);
     assert.equal(none, undefined);
     for (const org of [orgs[0], orgs[1], orgs[0], orgs[1]]) {
