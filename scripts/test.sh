@@ -63,6 +63,8 @@ PG_PLAIN_DIR="$PGDIR"
 # A second one offering TLS with a throwaway CA, for the PostgreSQL-over-TLS tests.
 eval "$(scripts/pg-throwaway.sh --ssl | sed 's/^/export /')"
 export GATEHOUSE_TEST_PG_TLS_URL="$DATABASE_URL" GATEHOUSE_TEST_PG_TLS_CA="$PG_SSL_CA"
+# Here the TLS tests (tests/it/postgres_tls.rs) fail rather than skip when those variables are missing.
+export GATEHOUSE_TEST_REQUIRE_PG_TLS=1
 unset DATABASE_URL
 trap 'scripts/pg-throwaway.sh stop "$PG_PLAIN_DIR"; scripts/pg-throwaway.sh stop "$PGDIR"' EXIT
 echo "PostgreSQL at $PG_URL, and with TLS at $GATEHOUSE_TEST_PG_TLS_URL"
@@ -77,6 +79,19 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "building"
 cargo build --workspace --all-targets --locked
 
+# The examples (examples/lib/run-common.sh) build `-p gatehouse -p convex-numbers`, and the e2e suite
+# runs those binaries: that build must reuse the one above, not resolve features differently and
+# compile the crates a second time.
+step "build once: the examples' package selection compiles nothing again"
+rebuild="$(cargo build -p gatehouse -p convex-numbers --locked 2>&1)"
+printf '%s\n' "$rebuild"
+if grep -q '^ *Compiling ' <<<"$rebuild"; then
+  echo "error: \`cargo build -p gatehouse -p convex-numbers\` compiled crates again after the workspace build:" >&2
+  echo "       the two package selections resolve features differently (e.g. a dev-dependency that turns on" >&2
+  echo "       a feature of a normal dependency, even only its \"default\"): align the features in Cargo.toml." >&2
+  exit 1
+fi
+
 step "Rust tests (SQLite)"
 cargo test --workspace --locked
 
@@ -88,17 +103,22 @@ step "the binary run as the Docker image runs it (no Docker daemon here: deploy/
 deploy/image-run-test.sh target/debug/gatehouse
 
 # --- end to end -----------------------------------------------------------------------------
+# Known drift (a TODO(drift) entry in e2e/lib/schema-exceptions.mjs) fails in CI; none is listed.
+export E2E_DRIFT=fail
 step "end-to-end tests with the official SDKs (pinned in the lockfiles) and Chromium"
 GATEHOUSE_BIN=target/debug/gatehouse e2e/run.sh
 
-# The same files that exercise an SDK's API or its browser flow, on the latest published release of
-# every SDK (e2e/latest/install.sh), so a new release that breaks compatibility turns CI red. The
-# hosted-page files (12–15) use the node SDK only to set up users and are left to the pinned pass.
-step "end-to-end tests on the latest SDK releases"
-GATEHOUSE_BIN=target/debug/gatehouse e2e/run.sh --latest \
-  e2e/tests/0[1-9]-*.test.mjs e2e/tests/10-*.test.mjs e2e/tests/11-*.test.mjs \
-  e2e/tests/16-*.test.mjs e2e/tests/17-*.test.mjs e2e/tests/18-*.test.mjs e2e/tests/19-*.test.mjs \
-  e2e/tests/30-*.test.mjs e2e/tests/4?-*.test.mjs e2e/tests/5?-*.test.mjs e2e/tests/6?-*.test.mjs
+# Every file that uses an SDK (the node SDK's API, authkit-js in the browser, the example apps' SDKs)
+# again on the latest published release of every SDK (e2e/latest/install.sh), so a new release that
+# breaks compatibility turns CI red. A new file runs here too unless it is listed below as using none.
+no_sdk=(31-console-own-address 34-console-users 37-console-orgs)
+latest_files=()
+for file in e2e/tests/*.test.mjs; do
+  name="$(basename "$file" .test.mjs)"
+  if [[ " ${no_sdk[*]} " != *" $name "* ]]; then latest_files+=("$file"); fi
+done
+step "end-to-end tests on the latest SDK releases (${#latest_files[@]} files)"
+GATEHOUSE_BIN=target/debug/gatehouse e2e/run.sh --latest "${latest_files[@]}"
 
 end_step
 printf '\n== durations\n'

@@ -112,7 +112,7 @@ export function recordFetch({ limit = Infinity } = {}) {
   };
 }
 
-/** The confidential (API-key) node SDK client, as the spec's §9 prescribes. */
+/** The confidential (API-key) node SDK client, as a server-side app builds it. */
 export function confidentialClient(gh, { key = gh.apiKey } = {}) {
   return new WorkOS(key, { apiHostname: '127.0.0.1', port: gh.port, https: false, clientId: gh.clientId, maxRetries: 0 });
 }

@@ -1,14 +1,22 @@
 // A tiny single-page "app" served over plain HTTP for the browser tests: it loads the official
-// authkit-js bundle (node_modules/@workos-inc/authkit-js/dist/index.mjs, no runtime deps) as /authkit.mjs
-// and wires createClient() to a Gatehouse server.
+// authkit-js bundle (@workos-inc/authkit-js/dist/index.mjs, no runtime deps) as /authkit.mjs and wires
+// createClient() to a Gatehouse server. The bundle is the release this run tests: e2e/node_modules'
+// (pinned), or e2e/latest/node_modules' with E2E_SDK=latest. It is found here by path, not imported, so
+// lib/sdk-latest.mjs's import hooks do not see it (nor does require.resolve honour them on Node 22).
 
+import assert from 'node:assert/strict';
 import http from 'node:http';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { LATEST, LATEST_DIR, sdkVersion } from './sdk.mjs';
 
-const require = createRequire(import.meta.url);
-const AUTHKIT_DIST = join(dirname(require.resolve('@workos-inc/authkit-js/package.json')), 'dist', 'index.mjs');
+const require = createRequire(LATEST ? join(LATEST_DIR, 'package.json') : import.meta.url);
+const AUTHKIT_PACKAGE = require.resolve('@workos-inc/authkit-js/package.json');
+const AUTHKIT_DIST = join(dirname(AUTHKIT_PACKAGE), 'dist', 'index.mjs');
+/** The version of the authkit-js bundle the app serves. */
+export const AUTHKIT_VERSION = JSON.parse(readFileSync(AUTHKIT_PACKAGE, 'utf8')).version;
 
 function page(cfg) {
   return `<!doctype html>
@@ -74,6 +82,8 @@ try {
  * and reaches Gatehouse at `apiHostname:apiPort`. Returns `{origin, port, redirectUri, close()}`.
  */
 export async function startApp({ apiPort, clientId, nonce, host = 'localhost', apiHostname = '127.0.0.1' }) {
+  assert.equal(AUTHKIT_VERSION, sdkVersion('@workos-inc/authkit-js'), `the app serves ${AUTHKIT_DIST}, not the authkit-js release under test`);
+  if (LATEST) assert.ok(AUTHKIT_DIST.startsWith(LATEST_DIR), `E2E_SDK=latest, yet the app serves ${AUTHKIT_DIST}`);
   const bundle = await readFile(AUTHKIT_DIST);
   let cfg;
   const server = http.createServer((req, res) => {

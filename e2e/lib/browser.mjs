@@ -1,7 +1,8 @@
 // Shared pieces of the browser tests: Chromium launch (the flags every browser test uses), where
 // screenshots go, a tiny "app" that only answers its callback URL, the code exchange for it, and the
-// hooks of the files that drive the authkit-js test app.
+// hooks and helpers of the files that drive the authkit-js test app (lib/app.mjs).
 
+import assert from 'node:assert/strict';
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
@@ -123,4 +124,29 @@ export function useAppInBrowser(gh) {
     await session.app?.close();
   });
   return session;
+}
+
+/** Waits until the authkit-js test app on `page` has initialised; fails with its error if it could not. */
+export async function waitReady(page) {
+  await page.waitForFunction(() => ['ready', 'error'].includes(document.getElementById('status')?.textContent));
+  assert.equal(await page.textContent('#status'), 'ready', `app failed to initialise: ${await page.textContent('#error')}`);
+}
+
+/**
+ * Records the `POST /user_management/authenticate` requests `page` sends to the Gatehouse at `gh.baseUrl`:
+ * `posts` holds `{body, status}` (the body as sent, parsed; the status once the answer came).
+ * `settled()` waits for every answer; `stop()` stops recording.
+ */
+export function watchAuthenticate(page, gh) {
+  const posts = [];
+  const answers = [];
+  const onRequest = (r) => {
+    if (r.method() === 'POST' && r.url() === `${gh.baseUrl}/user_management/authenticate`) {
+      const entry = { body: r.postDataJSON(), status: null };
+      posts.push(entry);
+      answers.push(r.response().then((res) => (entry.status = res?.status() ?? null)).catch(() => {}));
+    }
+  };
+  page.on('request', onRequest);
+  return { posts, settled: () => Promise.all(answers), stop: () => page.off('request', onRequest) };
 }

@@ -9,6 +9,9 @@
 //   tolerated only to keep CI green until the server is fixed: each use is reported, and with
 //   `E2E_DRIFT=fail` it fails the test like any other mismatch. Remove the entry with the fix.
 //
+// - UNDEFINED_STATUSES: 4xx statuses (with their codes) that Gatehouse answers on an operation whose
+//   document defines no such status. Any other undefined 4xx fails like a mismatch.
+//
 // - KNOWN_DRIFT: drift a test asserts directly (e.g. an SDK release that needs a claim Gatehouse does not
 //   mint yet), used through `expectDrift` (lib/drift.mjs).
 
@@ -52,6 +55,31 @@ export const DIFFERENCES = [
   // ---- TODO(drift): bugs in Gatehouse, listed in e2e/KNOWN-DRIFT.md; remove each entry with its fix ----
   // (none: the drift found by the first schema check was fixed in the server's wire module,
   // crates/gatehouse/src/web/wire/)
+];
+
+/**
+ * @type {{method: string, path: string, status: number, codes: string[], reason: string}[]}
+ * 4xx answers the document does not define for the operation (`path` is its path template; `method` and
+ * `path` may be '*'), accepted for the listed `code` (or OAuth `error`) values only. Their bodies are not
+ * validated: the document has no schema for them.
+ */
+export const UNDEFINED_STATUSES = [
+  {
+    method: '*', path: '*', status: 401, codes: ['unauthorized'],
+    reason: 'a missing or wrong API key: WorkOS answers 401 on every API-key operation, and the SDKs map it by status (UnauthorizedException), but the document defines 401 on few operations',
+  },
+  {
+    method: '*', path: '*', status: 404, codes: ['entity_not_found'],
+    reason: 'an ID that names nothing: WorkOS answers 404 `entity_not_found` on every operation that takes one (the SDKs map it by status: NotFoundException), but the document defines 404 on some operations only',
+  },
+  {
+    method: '*', path: '*', status: 422, codes: ['invalid_request_parameters'],
+    reason: 'a parameter that fails validation (with `errors[]` naming the field): WorkOS\'s general answer to bad input (the SDKs map it by status: UnprocessableEntityException), which the document defines on some operations only (not on POST /organization_domains, for one)',
+  },
+  {
+    method: 'POST', path: '/user_management/users', status: 409, codes: ['user_already_exists', 'email_look_alike'],
+    reason: 'an address already in use (`user_already_exists`), or one that differs from an existing user\'s only in characters that look alike (`email_look_alike`, Gatehouse\'s guard against impersonating addresses): WorkOS answers 409 for the first too, which the document does not define for this operation',
+  },
 ];
 
 /**

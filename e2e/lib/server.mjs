@@ -14,7 +14,7 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import { before, after, afterEach } from 'node:test';
-import { startWireProxy, takeWireViolations } from './wire-proxy.mjs';
+import { startWireProxy, takeWireViolations, wireSummary } from './wire-proxy.mjs';
 
 export const E2E_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const REPO_ROOT = resolve(E2E_DIR, '..');
@@ -281,6 +281,7 @@ export function useGatehouse(options = {}) {
       if (failed) gh.printLog();
       await gh.stop();
     }
+    process.stderr.write(`# ${wireSummary()}\n`);
     failOnWireViolations(() => {});
   });
   return gh;

@@ -14,16 +14,27 @@ export const DRIFT_FAILS = process.env.E2E_DRIFT === 'fail';
 
 const violations = [];
 const driftSeen = new Map();
-const stats = { checked: 0, own: 0, unchecked: 0 };
+const stats = { checked: 0, own: 0, unchecked: 0, excused: 0, undefined: 0 };
 
 /** The mismatches seen since the last call (and forgets them). */
 export function takeWireViolations() {
   return violations.splice(0);
 }
 
-/** Counts of answers checked, own endpoints and statuses the document leaves undefined; drift entries used. */
+/**
+ * Counts of the JSON answers seen: validated (`checked`, mismatches included), own endpoints, no JSON
+ * body defined for the status (`unchecked`), excused whole by a DIFFERENCES entry, listed undefined
+ * 4xx statuses (`undefined`); the drift entries used.
+ */
 export function wireStats() {
   return { ...stats, drift: [...driftSeen.values()] };
+}
+
+/** wireStats() as one line for the test output. */
+export function wireSummary() {
+  const s = wireStats();
+  return `wire check: ${s.checked} answers validated against WorkOS's OpenAPI document, ${s.own} from Gatehouse's own endpoints, ` +
+    `${s.unchecked} with no JSON body defined for their status, ${s.undefined} listed undefined 4xx, ${s.excused} excused, ${s.drift.length} drift entries used`;
 }
 
 /** Token values are not needed to read a mismatch. */
@@ -40,8 +51,7 @@ function record(method, url, status, headers, buf) {
     return;
   }
   const result = checkAnswer({ method, path, status, body });
-  if (result.verdict === 'own') stats.own += 1;
-  else if (result.verdict === 'unchecked' || result.verdict === 'excused') stats[result.verdict] = (stats[result.verdict] ?? 0) + 1;
+  if (['own', 'unchecked', 'excused', 'undefined'].includes(result.verdict)) stats[result.verdict] += 1;
   else stats.checked += 1;
   for (const d of result.notes.filter((n) => typeof n === 'object' && n.drift)) {
     const key = `${d.method} ${d.path} ${d.reason}`;

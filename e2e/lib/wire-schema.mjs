@@ -1,6 +1,7 @@
 // Checks a JSON answer of Gatehouse against WorkOS's published OpenAPI document (@workos/openapi-spec):
 // the request's method and path pick the operation (its path template), the status picks the response,
-// and ajv validates the body against that response's `application/json` schema. The places where
+// and ajv validates the body against that response's `application/json` schema. A 4xx status the
+// operation does not define is a mismatch too, unless schema-exceptions.mjs lists it. The places where
 // Gatehouse deliberately differs, and the known drift still to be fixed, come from schema-exceptions.mjs.
 
 import { readFileSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { dirname, join } from 'node:path';
 import YAML from 'yaml';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { OWN_ENDPOINTS, DIFFERENCES } from './schema-exceptions.mjs';
+import { OWN_ENDPOINTS, DIFFERENCES, UNDEFINED_STATUSES } from './schema-exceptions.mjs';
 
 const require = createRequire(import.meta.url);
 export const SPEC_FILE = join(dirname(require.resolve('@workos/openapi-spec/package.json')), 'open-api-spec.yaml');
@@ -44,13 +45,18 @@ function rebase(schema) {
   return JSON.parse(JSON.stringify(schema).replaceAll('"$ref":"#/components/', '"$ref":"workos#/components/'));
 }
 
+/** The document's response of `method template` for `status` (exact, `4XX`-style or `default`), or undefined. */
+function responseFor(method, template, status) {
+  const responses = load().spec.paths[template]?.[method.toLowerCase()]?.responses ?? {};
+  return responses[String(status)] ?? responses[`${String(status)[0]}XX`] ?? responses.default;
+}
+
 /** The compiled validator of `method template` for `status`, or null when the document defines no JSON body for it. */
 function validatorFor(method, template, status) {
-  const { spec, ajv, validators } = load();
+  const { ajv, validators } = load();
   const key = `${method} ${template} ${status}`;
   if (validators.has(key)) return validators.get(key);
-  const responses = spec.paths[template]?.[method.toLowerCase()]?.responses ?? {};
-  const response = responses[String(status)] ?? responses[`${String(status)[0]}XX`] ?? responses.default;
+  const response = responseFor(method, template, status);
   const schema = response?.content?.['application/json']?.schema;
   const validate = schema ? ajv.compile(rebase(schema)) : null;
   validators.set(key, validate);
@@ -63,9 +69,10 @@ const matches = (entry, method, path) =>
 /**
  * Checks one answer. `body` is the parsed JSON. Returns
  * `{operation, verdict, errors, notes}`: verdict `ok`, `own` (Gatehouse's own endpoint, not checked),
- * `excused` (a DIFFERENCES entry without a patch),
- * `unchecked` (the document defines no JSON body for this status), or `mismatch` (with ajv's errors);
- * `notes` name the DIFFERENCES entries that had to be applied for the answer to validate.
+ * `excused` (a DIFFERENCES entry without a patch), `undefined` (a 4xx status the operation does not
+ * define, listed in UNDEFINED_STATUSES), `unchecked` (the document defines no JSON body for this status,
+ * and it is not an undefined 4xx), or `mismatch` (with ajv's errors, or an unlisted undefined 4xx);
+ * `notes` name the DIFFERENCES or UNDEFINED_STATUSES entries that were applied.
  */
 export function checkAnswer({ method, path, status, body }) {
   const own = OWN_ENDPOINTS.find((e) => matches(e, method, path));
@@ -78,6 +85,14 @@ export function checkAnswer({ method, path, status, body }) {
   }
   if (!template || !load().spec.paths[template][method.toLowerCase()]) {
     return { operation, verdict: 'mismatch', errors: [`${method} ${path} is not an operation of WorkOS's OpenAPI document (and not listed in schema-exceptions.mjs)`], notes: [] };
+  }
+  if (status >= 400 && status < 500 && !responseFor(method, template, status)) {
+    // A client error the operation does not define: a typed client has no type for it.
+    const listed = UNDEFINED_STATUSES.find((u) => [method, '*'].includes(u.method) && [template, '*'].includes(u.path) &&
+      u.status === status && u.codes.includes(body?.code ?? body?.error));
+    if (listed) return { operation, verdict: 'undefined', errors: [], notes: [listed] };
+    const code = body?.code ?? body?.error;
+    return { operation, verdict: 'mismatch', errors: [`status ${status} (code ${JSON.stringify(code)}) is not defined for this operation (and not listed in UNDEFINED_STATUSES in schema-exceptions.mjs)`], notes: [] };
   }
   const validate = validatorFor(method, template, status);
   if (!validate) return { operation, verdict: 'unchecked', errors: [], notes: [] };

@@ -1,9 +1,9 @@
-// Scenario 5 (spec §9, §3.5, §3.12, §4.7): the email verification gate with workos-node 11 against a
-// real SMTP sink (`email_verification_required=true`), plus sendVerificationEmail / verifyEmail.
+// The email verification gate with the node SDK against a real SMTP sink
+// (`email_verification_required=true`), plus sendVerificationEmail / verifyEmail.
 // Codes are read out of the delivered messages and cross-checked with getEmailVerification.
 //
-// Not covered here: code expiry (`email_verification_code_expired`, 10 minutes; the server clock
-// cannot be moved from Node). Only Magic Auth expiry is covered by the Rust tests; see the skipped test.
+// Code expiry (`email_verification_code_expired`, 10 minutes) is tested in Rust with the fake clock
+// (crates/gatehouse/tests/it/expiry.rs), since the server clock cannot be moved from Node.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

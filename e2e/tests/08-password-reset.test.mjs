@@ -1,9 +1,9 @@
-// Scenario 7 (spec §9, §3.11, §4.7): password reset with workos-node 11 against a real SMTP sink: the
-// link is read out of the delivered message. Plus the hosted forgot/reset pages over plain HTTP: the
-// same answer for known and unknown addresses, weak passwords, used links.
+// Password reset with the node SDK against a real SMTP sink: the link is read out of the delivered
+// message. Plus the hosted forgot/reset pages over plain HTTP: the same answer for known and unknown
+// addresses, weak passwords, used links.
 //
-// Not covered here: link expiry (one hour; the server clock cannot be moved from Node). The Rust tests
-// do not cover it yet either (only Magic Auth expiry is); see the skipped test at the end.
+// Link expiry (one hour) is tested in Rust with the fake clock (crates/gatehouse/tests/it/expiry.rs,
+// over the API and on the hosted pages), since the server clock cannot be moved from Node.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

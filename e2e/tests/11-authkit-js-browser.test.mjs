@@ -7,7 +7,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { useAppInBrowser, ARTIFACTS, DOCS_IMAGES } from '../lib/browser.mjs';
+import { useAppInBrowser, waitReady, watchAuthenticate, ARTIFACTS, DOCS_IMAGES } from '../lib/browser.mjs';
 import { useGatehouse, REPO_ROOT } from '../lib/server.mjs';
 import {
   publicClient,
@@ -17,7 +17,6 @@ import {
   STRONG_PASSWORD,
   OTHER_STRONG_PASSWORD,
 } from '../lib/api.mjs';
-
 
 // Sign-up here finishes at once (uniform_sign_up=false): this file is about the SDK's flow, not the
 // uniform sign-up's emailed code, which e2e/tests/50-uniform-sign-up.test.mjs covers.
@@ -32,28 +31,8 @@ before(async () => {
   ({ app, context, page } = ui);
 });
 
-/** Records the authenticate POSTs the page makes (body as parsed JSON) and their response statuses. */
-function watchAuthenticate() {
-  const posts = [];
-  const onRequest = (r) => {
-    if (r.method() === 'POST' && r.url() === `${gh.baseUrl}/user_management/authenticate`) {
-      const entry = { body: r.postDataJSON(), status: null };
-      posts.push(entry);
-      r.response().then((res) => (entry.status = res?.status() ?? null)).catch(() => {});
-    }
-  };
-  page.on('request', onRequest);
-  return { posts, stop: () => page.off('request', onRequest) };
-}
-
 const refreshTokenKey = () => `workos:refresh-token:${gh.clientId}`;
 const storedRefreshToken = () => page.evaluate((k) => localStorage.getItem(k), refreshTokenKey());
-
-async function waitReady() {
-  await page.waitForFunction(() => ['ready', 'error'].includes(document.getElementById('status')?.textContent));
-  const status = await page.textContent('#status');
-  assert.equal(status, 'ready', `app failed to initialise: ${await page.textContent('#error')}`);
-}
 
 test('CORS preflight for /user_management/authenticate: allowed origin yes, others no', async () => {
   const pre = await fetch(`${gh.baseUrl}/user_management/authenticate`, {
@@ -80,14 +59,14 @@ test('authkit-js in Chromium: sign up → callback → reload refresh → sign o
 
   await t.test('app loads signed out', async () => {
     await page.goto(`${app.origin}/`);
-    await waitReady();
+    await waitReady(page);
     assert.equal(await page.textContent('#user'), 'signed out');
     assert.equal(await storedRefreshToken(), null);
   });
 
   let rtAfterSignUp;
   await t.test('sign up through the hosted sign-up page', async () => {
-    const auth = watchAuthenticate();
+    const auth = watchAuthenticate(page, gh);
     await page.click('#sign-up');
     await page.waitForURL((u) => u.origin === gh.baseUrl && u.pathname === '/authkit/sign-up');
     const url = new URL(page.url());
@@ -101,7 +80,7 @@ test('authkit-js in Chromium: sign up → callback → reload refresh → sign o
     await page.click('form[action="/authkit/sign-up"] button[type="submit"]');
 
     await page.waitForURL((u) => u.origin === app.origin && u.pathname === '/callback');
-    await waitReady();
+    await waitReady(page);
     await page.waitForFunction((e) => document.getElementById('user').textContent === e, email);
     auth.stop();
 
@@ -130,9 +109,9 @@ test('authkit-js in Chromium: sign up → callback → reload refresh → sign o
 
   let rtAfterReload;
   await t.test('reload → exactly one refresh POST, user still shown, refresh token rotated', async () => {
-    const auth = watchAuthenticate();
+    const auth = watchAuthenticate(page, gh);
     await page.reload();
-    await waitReady();
+    await waitReady(page);
     await page.waitForFunction((e) => document.getElementById('user').textContent === e, email);
     auth.stop();
     const refreshes = auth.posts.filter((p) => p.body.grant_type === 'refresh_token');
@@ -147,14 +126,14 @@ test('authkit-js in Chromium: sign up → callback → reload refresh → sign o
   await t.test('sign out → logout endpoint → back at the app, signed out; old refresh token dead', async () => {
     await page.click('#sign-out');
     await page.waitForURL((u) => u.origin === app.origin && u.pathname === '/');
-    await waitReady();
+    await waitReady(page);
     assert.equal(await page.textContent('#user'), 'signed out');
     assert.equal(await storedRefreshToken(), null);
     await rejectsOauth(publicClient(gh).userManagement.authenticateWithRefreshToken({ refreshToken: rtAfterReload }), 'invalid_grant');
   });
 
   await t.test('sign in again through the hosted sign-in page (wrong password first)', async () => {
-    const auth = watchAuthenticate();
+    const auth = watchAuthenticate(page, gh);
     await page.click('#sign-in');
     await page.waitForURL((u) => u.origin === gh.baseUrl && u.pathname === '/authkit/sign-in');
     await page.screenshot({ path: join(ARTIFACTS, 'sign-in.png') });
@@ -179,7 +158,7 @@ test('authkit-js in Chromium: sign up → callback → reload refresh → sign o
     await page.fill('#password', STRONG_PASSWORD);
     await page.click('form[action="/authkit/sign-in"] button[type="submit"]');
     await page.waitForURL((u) => u.origin === app.origin && u.pathname === '/callback');
-    await waitReady();
+    await waitReady(page);
     await page.waitForFunction((e) => document.getElementById('user').textContent === e, email);
     auth.stop();
     const redirects = await page.evaluate(() => window.__redirects);

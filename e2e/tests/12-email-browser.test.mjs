@@ -6,7 +6,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { useAppInBrowser, ARTIFACTS } from '../lib/browser.mjs';
+import { useAppInBrowser, waitReady, ARTIFACTS } from '../lib/browser.mjs';
 import { useGatehouse, startGatehouse } from '../lib/server.mjs';
 import {
   apiRequest,
@@ -18,7 +18,6 @@ import {
   OTHER_STRONG_PASSWORD,
 } from '../lib/api.mjs';
 import { codeFrom, resetLinkFrom } from '../lib/smtp.mjs';
-
 
 const gh = useGatehouse({ smtp: true, settings: { email_verification_required: 'true' } });
 const ui = useAppInBrowser(gh);
@@ -46,19 +45,14 @@ async function shotMessage(message, name) {
 }
 const onHosted = (path) => page.waitForURL((u) => u.origin === gh.baseUrl && u.pathname === path);
 
-async function waitReady() {
-  await page.waitForFunction(() => ['ready', 'error'].includes(document.getElementById('status')?.textContent));
-  assert.equal(await page.textContent('#status'), 'ready', `app failed to initialise: ${await page.textContent('#error')}`);
-}
-
 /** Starts at the app, signed out, and clicks its sign-in (or sign-up) button; waits for the hosted page. */
 async function startFromApp(button, hostedPath) {
   await page.goto(`${app.origin}/`);
-  await waitReady();
+  await waitReady(page);
   if ((await page.textContent('#user')) !== 'signed out') {
     await page.click('#sign-out');
     await page.waitForURL((u) => u.origin === app.origin && u.pathname === '/');
-    await waitReady();
+    await waitReady(page);
   }
   assert.equal(await page.textContent('#user'), 'signed out');
   await page.click(button);
@@ -71,7 +65,7 @@ async function startFromApp(button, hostedPath) {
  */
 async function landInApp(email, exchange, returnTo) {
   await page.waitForURL((u) => u.origin === app.origin && u.pathname === '/callback');
-  await waitReady();
+  await waitReady(page);
   await page.waitForFunction((e) => document.getElementById('user').textContent === e, email);
   const redirects = await page.evaluate(() => window.__redirects);
   assert.deepEqual(redirects, [{ state: { returnTo, nonce }, email }]);

@@ -4,7 +4,7 @@
 // for another origin is refused; a removed passkey no longer works. The public URL is
 // http://localhost:PORT because WebAuthn relying-party IDs cannot be IP addresses.
 
-import { test, before, after } from 'node:test';
+import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -47,8 +47,13 @@ before(async () => {
   }));
 });
 
-after(async (t) => {
-  if (log.length) process.stderr.write(`\n----- browser log -----\n${log.join('\n')}\n`);
+let failed = false;
+afterEach((t) => {
+  if (!t.passed) failed = true;
+});
+
+after(async () => {
+  if (failed) process.stderr.write(`\n===== browser log =====\n${log.join('\n')}\n===== end of browser log =====\n`);
   await context?.close().catch(() => {});
   await browser?.close().catch(() => {});
   await app?.close();

@@ -5,20 +5,25 @@
 // https attributes (Secure, __Host-) are covered by the Rust tests, and plain http keeps the wire
 // proxy's schema check in the path. authkit-js then keeps the refresh token in memory only, refreshes
 // with `credentials: "include"` and no token in the body, and decides on page load from the readable
-// `workos-has-session` cookie. Covered: sign-in, reloads, a new tab, two tabs over several short
-// access-token lifetimes, pages on other sites (cross-site and a sibling host) that try the cookie,
-// and sign-out with both cookies gone.
+// `workos-has-session` cookie. Covered: sign-in, reloads, switchToOrganization (a cookie refresh with
+// organization_id), a new tab, two tabs over several short access-token lifetimes, pages on other sites
+// (cross-site and a sibling host) that try the cookie, sign-out both ways (navigating to the logout
+// URL, and signOut({ navigate: false }): a no-cors fetch) with both cookies gone, and a server log
+// (at trace level) that holds none of the tokens the browser was given.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
-import { launchChromium, realNames, ARTIFACTS } from '../lib/browser.mjs';
+import { decodeJwt } from 'jose';
+import { launchChromium, realNames, waitReady, watchAuthenticate, ARTIFACTS } from '../lib/browser.mjs';
 import { startApp } from '../lib/app.mjs';
 import { useGatehouse } from '../lib/server.mjs';
 import { addRedirectUri, addCorsOrigin, apiRequest, uniqueEmail, sleep, STRONG_PASSWORD } from '../lib/api.mjs';
 
+// The server logs everything it logs at all: no token may appear even there.
+process.env.GATEHOUSE_LOG = 'trace';
 const TTL_SECS = 40; // the shortest Gatehouse accepts; authkit-js refreshes 10 s before expiry: one refresh every ~30 s per tab
 const gh = useGatehouse({ publicHost: 'auth.example.test', settings: { access_token_ttl_secs: TTL_SECS } });
 let api; // the same server for Node's own calls, which cannot resolve the .test names
@@ -29,6 +34,9 @@ let context;
 let page;
 const log = [];
 const email = uniqueEmail('cookie-mode');
+let userId;
+/** Every refresh and access token a page received (authenticate answers, cookies): none may be logged. */
+const tokensSeen = new Set();
 
 /** Pages of other sites: `/` does nothing; the test runs the attacks with page.evaluate. */
 async function startEvil() {
@@ -49,6 +57,7 @@ before(async () => {
   await addCorsOrigin(api, app.origin);
   const res = await apiRequest(api, 'POST', '/user_management/users', { email, password: STRONG_PASSWORD, first_name: 'Cookie' });
   assert.equal(res.status, 201, res.text);
+  userId = res.body.id;
   await mkdir(ARTIFACTS, { recursive: true });
   const origins = [app.origin, gh.baseUrl, `http://evil.other.test:${evil.port}`, `http://evil.example.test:${evil.port}`];
   browser = await launchChromium(realNames(['app.example.test', 'auth.example.test', 'evil.other.test', 'evil.example.test'], origins));
@@ -70,29 +79,42 @@ async function openPage() {
   p.on('console', (m) => log.push(`[console.${m.type()}] ${m.text()}`));
   p.on('pageerror', (e) => log.push(`[pageerror] ${e.message}`));
   p.on('response', (r) => {
-    if (r.url().startsWith(gh.baseUrl)) log.push(`[response] ${r.status()} ${r.request().method()} ${r.url()}`);
+    if (!r.url().startsWith(gh.baseUrl)) return;
+    log.push(`[response] ${r.status()} ${r.request().method()} ${r.url()}`);
+    if (r.url() === `${gh.baseUrl}/user_management/authenticate` && r.status() === 200) {
+      r.json().then((b) => [b.access_token, b.refresh_token].forEach((t) => t && tokensSeen.add(t))).catch(() => {});
+    }
   });
   return p;
 }
 
-/** The authenticate POSTs `p` makes: body as sent and the answer's status. */
-function watchAuthenticate(p) {
-  const posts = [];
-  const onRequest = (r) => {
-    if (r.method() === 'POST' && r.url() === `${gh.baseUrl}/user_management/authenticate`) {
-      const entry = { body: r.postDataJSON(), status: null };
-      posts.push(entry);
-      r.response().then((res) => (entry.status = res?.status() ?? null)).catch(() => {});
-    }
-  };
-  p.on('request', onRequest);
-  return { posts, stop: () => p.off('request', onRequest) };
+async function showsUser(p, expected) {
+  await waitReady(p);
+  await p.waitForFunction((e) => document.getElementById('user').textContent === e, expected);
 }
 
-async function showsUser(p, expected) {
-  await p.waitForFunction(() => ['ready', 'error'].includes(document.getElementById('status')?.textContent));
-  assert.equal(await p.textContent('#status'), 'ready', await p.textContent('#error'));
-  await p.waitForFunction((e) => document.getElementById('user').textContent === e, expected);
+/** Signs in from the app's button through the hosted page, picking `organization` if the picker asks. */
+async function signIn(p, organization) {
+  await p.click('#sign-in');
+  await p.waitForURL((u) => u.origin === gh.baseUrl && u.pathname === '/authkit/sign-in');
+  await p.fill('#email', email);
+  await p.fill('#password', STRONG_PASSWORD);
+  await p.click('form[action="/authkit/sign-in"] button[type="submit"]');
+  const atCallback = (u) => u.origin === app.origin && u.pathname === '/callback';
+  await p.waitForURL((u) => atCallback(u) || (u.origin === gh.baseUrl && u.pathname === '/authkit/organization'));
+  if (new URL(p.url()).pathname === '/authkit/organization') {
+    assert.ok(organization, 'the organization picker was not expected');
+    await p.click(`button.organization:has-text("${organization}")`);
+    await p.waitForURL(atCallback);
+  }
+  await showsUser(p, email);
+}
+
+/** The page's current access token (authkit-js's, no refresh forced) and its claims. */
+async function accessClaims(p) {
+  const token = await p.evaluate(() => window.__client.getAccessToken());
+  tokensSeen.add(token);
+  return decodeJwt(token);
 }
 
 const refreshName = () => `gatehouse_refresh_${gh.clientId}`;
@@ -102,7 +124,11 @@ async function cookies() {
 }
 
 /** The refresh token as the browser holds it now (for checks only; pages cannot read it). */
-const currentRefresh = async () => (await cookies()).refresh?.value;
+async function currentRefresh() {
+  const value = (await cookies()).refresh?.value;
+  if (value) tokensSeen.add(value);
+  return value;
+}
 
 test('authkit-js without devMode on real names: cookies, reloads, tabs, other sites, sign-out', { timeout: 240_000 }, async (t) => {
   await t.test('signed out at first: no cookie, no refresh attempt', async () => {
@@ -114,14 +140,9 @@ test('authkit-js without devMode on real names: cookies, reloads, tabs, other si
   });
 
   await t.test('sign in: the code exchange sets the HttpOnly refresh cookie and workos-has-session', async () => {
-    const auth = watchAuthenticate(page);
-    await page.click('#sign-in');
-    await page.waitForURL((u) => u.origin === gh.baseUrl && u.pathname === '/authkit/sign-in');
-    await page.fill('#email', email);
-    await page.fill('#password', STRONG_PASSWORD);
-    await page.click('form[action="/authkit/sign-in"] button[type="submit"]');
-    await page.waitForURL((u) => u.origin === app.origin && u.pathname === '/callback');
-    await showsUser(page, email);
+    const auth = watchAuthenticate(page, gh);
+    await signIn(page);
+    await auth.settled();
     auth.stop();
     assert.deepEqual(auth.posts.map((p) => [p.body.grant_type, p.status]), [['authorization_code', 200]]);
     const { refresh, hasSession } = await cookies();
@@ -142,9 +163,10 @@ test('authkit-js without devMode on real names: cookies, reloads, tabs, other si
 
   await t.test('reload: one refresh with cookies only (no token in the body), cookie rotated', async () => {
     const before = await currentRefresh();
-    const auth = watchAuthenticate(page);
+    const auth = watchAuthenticate(page, gh);
     await page.reload();
     await showsUser(page, email);
+    await auth.settled();
     auth.stop();
     assert.equal(auth.posts.length, 1, JSON.stringify(auth.posts));
     assert.equal(auth.posts[0].body.grant_type, 'refresh_token');
@@ -153,15 +175,64 @@ test('authkit-js without devMode on real names: cookies, reloads, tabs, other si
     assert.notEqual(await currentRefresh(), before);
   });
 
+  const stamp = Date.now().toString(36);
+  const orgs = [];
+  await t.test('switchToOrganization: a cookie refresh with organization_id, the cookie rotated, kept across a reload', async () => {
+    for (const name of [`Acme ${stamp}`, `Globex ${stamp}`]) {
+      const org = await apiRequest(api, 'POST', '/organizations', { name });
+      assert.equal(org.status, 201, org.text);
+      const membership = await apiRequest(api, 'POST', '/user_management/organization_memberships', { organization_id: org.body.id, user_id: userId });
+      assert.equal(membership.status, 201, membership.text);
+      orgs.push(org.body);
+    }
+    // A fresh token first: authkit-js's timed refresh (10 s before expiry) then stays out of the switches.
+    await page.evaluate(() => window.__client.getAccessToken({ forceRefresh: true }));
+    const { sid, org_id: none } = await accessClaims(page);
+    assert.equal(none, undefined);
+    for (const org of [orgs[0], orgs[1], orgs[0], orgs[1]]) {
+      const before = await currentRefresh();
+      const auth = watchAuthenticate(page, gh);
+      await page.evaluate((id) => window.__client.switchToOrganization({ organizationId: id }), org.id);
+      await auth.settled();
+      auth.stop();
+      // The switch (and any timed refresh that ran meanwhile, which sends the token's org_id).
+      const switches = auth.posts.filter((x) => x.body.organization_id === org.id);
+      assert.equal(switches.length, 1, JSON.stringify(auth.posts));
+      for (const x of auth.posts) {
+        assert.equal(x.body.grant_type, 'refresh_token', JSON.stringify(x));
+        assert.equal(x.body.refresh_token, undefined, 'cookie mode sends no token in the body');
+        assert.equal(x.status, 200, JSON.stringify(x));
+      }
+      const claims = await accessClaims(page);
+      assert.equal(claims.org_id, org.id);
+      assert.equal(claims.sid, sid, 'the same session');
+      assert.notEqual(await currentRefresh(), before, 'the cookie rotated');
+      assert.equal(await page.evaluate(() => window.__refreshFailures), 0);
+    }
+    // A reload starts from the cookie alone: the session and its organization are still there.
+    const auth = watchAuthenticate(page, gh);
+    await page.reload();
+    await showsUser(page, email);
+    await auth.settled();
+    auth.stop();
+    assert.equal(auth.posts.length, 1, JSON.stringify(auth.posts));
+    assert.equal(auth.posts[0].body.refresh_token, undefined);
+    assert.equal(auth.posts[0].status, 200);
+    const claims = await accessClaims(page);
+    assert.equal(claims.org_id, orgs[1].id);
+    assert.equal(claims.sid, sid);
+  });
+
   let second;
   await t.test('a second tab is signed in too, and both stay signed in over several token lifetimes', async () => {
     second = await openPage();
-    const auth1 = watchAuthenticate(page);
-    const auth2 = watchAuthenticate(second);
+    const auth1 = watchAuthenticate(page, gh);
+    const auth2 = watchAuthenticate(second, gh);
     await second.goto(`${app.origin}/`);
     await showsUser(second, email);
     const watchSecs = 2 * TTL_SECS;
     await sleep(watchSecs * 1000);
+    await Promise.all([auth1.settled(), auth2.settled()]);
     auth1.stop();
     auth2.stop();
     for (const [name, p, auth] of [['first', page, auth1], ['second', second, auth2]]) {
@@ -175,6 +246,7 @@ test('authkit-js without devMode on real names: cookies, reloads, tabs, other si
     }
     const token = await second.evaluate(() => window.__client.getAccessToken({ forceRefresh: true }));
     assert.ok(token.split('.').length === 3);
+    tokensSeen.add(token);
   });
 
   await t.test('pages on other sites cannot refresh with the cookie, read tokens, rotate or revoke', async () => {
@@ -204,6 +276,7 @@ test('authkit-js without devMode on real names: cookies, reloads, tabs, other si
       }, { authUrl, body });
       assert.equal(outcome.json, 'blocked: TypeError', `${site}: ${JSON.stringify(outcome)}`);
       assert.equal(outcome.form, 'opaque 0', `${site}: ${JSON.stringify(outcome)}`);
+      assert.ok(!outcome.cookie.includes('gatehouse_refresh_'), `${site} reads no token: ${outcome.cookie}`);
       await p.close();
     }
     // What reached Gatehouse: preflights (refused) and the form posts, refused without rotating.
@@ -230,10 +303,53 @@ test('authkit-js without devMode on real names: cookies, reloads, tabs, other si
     assert.equal(res.status, 400);
     assert.equal(res.body.error, 'invalid_grant');
     // A reload stays signed out without trying a refresh.
-    const auth = watchAuthenticate(page);
+    const auth = watchAuthenticate(page, gh);
     await page.reload();
     await showsUser(page, 'signed out');
     auth.stop();
     assert.equal(auth.posts.length, 0);
+  });
+
+  await t.test('signOut({ navigate: false }): the no-cors logout fetch clears both cookies and ends the session', async () => {
+    await signIn(page, orgs[0].name);
+    const { sid } = await accessClaims(page);
+    const last = await currentRefresh();
+    assert.ok(last && (await cookies()).hasSession);
+    const since = gh.requests.length;
+    await page.evaluate(() => window.__client.signOut({ navigate: false }));
+    assert.equal(new URL(page.url()).origin, app.origin, 'no navigation');
+    const logout = gh.requests.slice(since).filter((r) => r.method === 'GET' && r.path.startsWith('/user_management/sessions/logout'));
+    assert.equal(logout.length, 1, JSON.stringify(gh.requests.slice(since)));
+    const { refresh, hasSession } = await cookies();
+    assert.equal(refresh, undefined, 'the refresh cookie is gone');
+    assert.equal(hasSession, undefined, 'workos-has-session is gone');
+    // The last refresh token is dead, in the body and as the cookie (sent as the app's page would).
+    const grant = { grant_type: 'refresh_token', client_id: gh.clientId };
+    const inBody = await apiRequest(api, 'POST', '/user_management/authenticate', { ...grant, refresh_token: last }, { key: null });
+    assert.equal(inBody.status, 400, inBody.text);
+    assert.equal(inBody.body.error, 'invalid_grant', `session ${sid}: ${inBody.text}`);
+    const asCookie = await apiRequest(api, 'POST', '/user_management/authenticate', grant,
+      { key: null, headers: { Origin: app.origin, Cookie: `${refreshName()}=${last}` } });
+    assert.equal(asCookie.status, 400, asCookie.text);
+    assert.equal(asCookie.body.error, 'invalid_grant', asCookie.text);
+    const auth = watchAuthenticate(page, gh);
+    await page.reload();
+    await showsUser(page, 'signed out');
+    auth.stop();
+    assert.equal(auth.posts.length, 0);
+  });
+
+  await t.test('the server log (GATEHOUSE_LOG=trace) holds none of the tokens the browser was given', async () => {
+    const output = gh.log();
+    assert.match(output, /authenticate/, 'the log records requests');
+    const tokens = [...tokensSeen].filter(Boolean);
+    const refreshTokens = tokens.filter((t) => t.split('.').length === 3 && t.startsWith('session_'));
+    const accessTokens = tokens.filter((t) => !t.startsWith('session_'));
+    assert.ok(refreshTokens.length >= 10 && accessTokens.length >= 5, `${refreshTokens.length} refresh and ${accessTokens.length} access tokens`);
+    // Whole tokens, and their secret parts (a refresh token's secret, an access token's signature).
+    const secrets = tokens.flatMap((t) => [t, t.split('.')[2]]).filter((x) => x && x.length >= 16);
+    const leaked = secrets.filter((x) => output.includes(x));
+    assert.deepEqual(leaked, [], 'tokens in the server log');
+    assert.ok(!output.includes(`${refreshName()}=`), 'no Cookie header in the server log');
   });
 });

@@ -6,7 +6,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { useAppInBrowser, ARTIFACTS, DOCS_IMAGES } from '../lib/browser.mjs';
+import { useAppInBrowser, waitReady, ARTIFACTS, DOCS_IMAGES } from '../lib/browser.mjs';
 import { useGatehouse } from '../lib/server.mjs';
 import { confidentialClient, publicClient, verifyAccessToken, uniqueEmail, STRONG_PASSWORD } from '../lib/api.mjs';
 
@@ -18,11 +18,6 @@ before(async () => {
   await ui.ready;
   ({ app, page } = ui);
 });
-
-async function waitReady() {
-  await page.waitForFunction(() => ['ready', 'error'].includes(document.getElementById('status')?.textContent));
-  assert.equal(await page.textContent('#status'), 'ready', `app failed to initialise: ${await page.textContent('#error')}`);
-}
 
 const claims = async () => {
   const token = await page.evaluate(() => window.__client.getAccessToken());
@@ -42,7 +37,7 @@ test('hosted organization picker, then switchToOrganization between two organiza
   await workos.userManagement.createOrganizationMembership({ organizationId: globex.id, userId: user.id, roleSlug: 'admin' });
 
   await page.goto(`${app.origin}/`);
-  await waitReady();
+  await waitReady(page);
   await page.click('#sign-in');
   await page.waitForURL((u) => u.origin === gh.baseUrl && u.pathname === '/authkit/sign-in');
   await page.fill('#email', email);
@@ -58,7 +53,7 @@ test('hosted organization picker, then switchToOrganization between two organiza
   await page.click(`button.organization:has-text("${acme.name}")`);
 
   await page.waitForURL((u) => u.origin === app.origin && u.pathname === '/callback');
-  await waitReady();
+  await waitReady(page);
   await page.waitForFunction((e) => document.getElementById('user').textContent === e, email);
   const first = await claims();
   assert.equal(first.org_id, acme.id);
@@ -88,11 +83,11 @@ test('invitation sign-up in Chromium: authkit-js signUp({ invitationToken }), th
   const invitation = await workos.userManagement.sendInvitation({ email, organizationId: org.id, roleSlug: 'admin' });
 
   await page.goto(`${app.origin}/`);
-  await waitReady();
+  await waitReady(page);
   if ((await page.textContent('#user')) !== 'signed out') {
     await page.click('#sign-out');
     await page.waitForURL((u) => u.origin === app.origin && u.pathname === '/');
-    await waitReady();
+    await waitReady(page);
   }
   await page.evaluate((invitationToken) => window.__client.signUp({ invitationToken }), invitation.token);
   await page.waitForURL((u) => u.origin === gh.baseUrl && u.pathname === '/authkit/sign-up');
@@ -102,7 +97,7 @@ test('invitation sign-up in Chromium: authkit-js signUp({ invitationToken }), th
   await page.fill('input[name="password"]', STRONG_PASSWORD);
   await page.click('form[action="/authkit/sign-up"] button[type="submit"]');
   await page.waitForURL((u) => u.origin === app.origin && u.pathname === '/callback');
-  await waitReady();
+  await waitReady(page);
   await page.waitForFunction((e) => document.getElementById('user').textContent === e, email);
   const c = await claims();
   assert.equal(c.org_id, org.id);

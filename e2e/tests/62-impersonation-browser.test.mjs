@@ -8,7 +8,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeJwt } from 'jose';
-import { useAppInBrowser } from '../lib/browser.mjs';
+import { useAppInBrowser, waitReady } from '../lib/browser.mjs';
 import { useGatehouse, runCli } from '../lib/server.mjs';
 import { apiRequest, uniqueEmail, STRONG_PASSWORD } from '../lib/api.mjs';
 
@@ -21,11 +21,6 @@ before(async () => {
   await ui.ready;
   ({ app, context, page } = ui);
 });
-
-async function waitReady() {
-  await page.waitForFunction(() => ['ready', 'error'].includes(document.getElementById('status')?.textContent));
-  assert.equal(await page.textContent('#status'), 'ready', `app failed to initialise: ${await page.textContent('#error')}`);
-}
 
 const impersonate = (user, ...extra) =>
   runCli(['impersonate', user, '--reason', 'Ticket 42', '--operator', 'ops@example.com', '--data', gh.dataDir,
@@ -52,10 +47,10 @@ test('an operator signs in to the app as the user, with impersonator and act', {
     }
   });
   await page.goto(`${app.origin}/`);
-  await waitReady();
+  await waitReady(page);
   await page.click('#sign-in');
   await page.waitForURL((u) => u.origin === app.origin && u.pathname === '/callback');
-  await waitReady();
+  await waitReady(page);
   await page.waitForFunction((e) => document.getElementById('user').textContent === e, email);
   const exchange = answers.find((a) => a?.authentication_method);
   assert.ok(exchange, JSON.stringify(answers));

@@ -1,11 +1,13 @@
 //! Cookie-mode refresh for browser apps (issue 11): which requests get and may use the
-//! refresh cookie, rotation through it, reuse detection, sign-out, and the CORS answers.
+//! refresh cookie, rotation through it, switching organizations through it, reuse detection,
+//! sign-out, the CORS answers, and the real binary's log (at trace level) holding no token.
 
 use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 
-use crate::hosted::{CHALLENGE, VERIFIER, sign_in_code};
+use crate::binary::{Binary, free_port, wait_healthy};
+use crate::hosted::{CHALLENGE, VERIFIER, code_and_state, hidden, sign_in_code};
 use crate::support::*;
 
 const APP: &str = "http://app.example.test";
@@ -232,6 +234,57 @@ async fn two_tabs_racing_share_the_grace_window_and_an_old_cookie_later_is_theft
     assert_eq!(d.status, 400, "the session was revoked: {}", d.body);
 }
 
+/// Creates an organization, with `user_id` as a member when given; returns its ID.
+async fn organization_with(app: &TestApp, name: &str, user_id: Option<&str>) -> String {
+    let (status, org) = app.api(Method::POST, "/organizations", Some(json!({"name": name}))).await;
+    assert_eq!(status, 201, "{org}");
+    let org_id = org["id"].as_str().unwrap().to_owned();
+    if let Some(user_id) = user_id {
+        let body = json!({"organization_id": org_id, "user_id": user_id});
+        let (status, m) = app.api(Method::POST, "/user_management/organization_memberships", Some(body)).await;
+        assert_eq!(status, 201, "{m}");
+    }
+    org_id
+}
+
+#[tokio::test]
+async fn switching_organizations_through_the_cookie_rotates_it_and_a_foreign_one_changes_nothing() {
+    let app = setup().await;
+    let first = sign_in(&app).await;
+    let (status, users) = app.api(Method::GET, "/user_management/users?email=ada@example.com", None).await;
+    assert_eq!(status, 200, "{users}");
+    let user_id = users["data"][0]["id"].as_str().unwrap().to_owned();
+    let member_of = organization_with(&app, "Acme", Some(&user_id)).await;
+    let foreign = organization_with(&app, "Globex", None).await;
+    let name = refresh_name(&app);
+    let jar = |token: &str| format!("{name}={token}; workos-has-session={}", app.client_id);
+    let switch = |org: &str| {
+        let mut body = refresh_body(&app);
+        body["organization_id"] = json!(org);
+        body
+    };
+
+    // An organization the user belongs to: the session moves there, the cookie rotates.
+    let a = post(&app, switch(&member_of), Some(APP), Some(&jar(&first)), false).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body["organization_id"], member_of.as_str());
+    let second = a.cookie(&name).unwrap();
+    assert_ne!(second, first);
+    assert_eq!(second, a.body["refresh_token"].as_str().unwrap());
+    assert_eq!(claims(a.body["access_token"].as_str().unwrap())["org_id"], member_of.as_str());
+
+    // One the user is not in: refused, and the cookies are neither rotated nor cleared.
+    let b = post(&app, switch(&foreign), Some(APP), Some(&jar(&second)), false).await;
+    assert_eq!((b.status, b.body["error"].as_str()), (400, Some("organization_membership_not_found")), "{}", b.body);
+    assert!(b.body.get("access_token").is_none(), "{}", b.body);
+    assert!(b.set_cookies().is_empty(), "{:?}", b.set_cookies());
+    // The session, its organization and the current cookie are as before.
+    let c = post(&app, refresh_body(&app), Some(APP), Some(&jar(&second)), false).await;
+    assert_eq!(c.status, 200, "the refused switch left the session alone: {}", c.body);
+    assert_eq!(c.body["organization_id"], member_of.as_str());
+    assert_ne!(c.cookie(&name).unwrap(), second);
+}
+
 #[tokio::test]
 async fn sign_out_clears_the_sessions_cookies() {
     let app = setup().await;
@@ -297,4 +350,113 @@ async fn origins_that_cannot_use_the_cookies_are_reported() {
         warnings[0].starts_with("environment development: http://app.example.com is http while Gatehouse is https")
     );
     assert!(warnings[1].starts_with("environment development: https://app.other.com is not on Gatehouse's site"));
+}
+
+/// The secret parts of `tokens` worth looking for in a log: each whole token, a refresh token's
+/// secret and an access token's signature (the last `.`-separated part).
+fn secrets_of(tokens: &[String]) -> Vec<String> {
+    tokens
+        .iter()
+        .flat_map(|t| [t.clone(), t.rsplit('.').next().unwrap().to_owned()])
+        .filter(|s| s.len() >= 16)
+        .collect()
+}
+
+#[tokio::test]
+async fn the_real_binary_logs_no_token_even_at_trace_level() {
+    let root = tempfile::tempdir().unwrap();
+    let binary = Binary::for_test(root.path()).await.with_env("GATEHOUSE_LOG", "trace").with_env("NO_COLOR", "1");
+    let out = binary.command().args(["--json", "init"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let init: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (client_id, api_key) = (init["client_id"].as_str().unwrap(), init["api_key"].as_str().unwrap());
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let log_path = root.path().join("serve.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut server = binary
+        .command()
+        .args(["--public-url", &base, "serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let pages =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
+    wait_healthy(&pages, &base).await;
+    let api = |path: &str, body: Value| pages.post(format!("{base}{path}")).bearer_auth(api_key).json(&body).send();
+    // `init` registers REDIRECT_URI (the React example's); its origin is allowed here.
+    let app_origin = "http://localhost:5173";
+    let user = json!({"email": "ada@example.com", "password": PASSWORD, "first_name": "Ada"});
+    for (path, body) in
+        [("/user_management/users", user), ("/user_management/cors_origins", json!({"origin": app_origin}))]
+    {
+        let res = api(path, body).await.unwrap();
+        assert_eq!(res.status(), 201, "{path}: {}", res.text().await.unwrap());
+    }
+
+    // The hosted sign-in, then the browser's code exchange, cookie refreshes and sign-out.
+    let redirect: String = url::form_urlencoded::byte_serialize(REDIRECT_URI.as_bytes()).collect();
+    let authorize = format!(
+        "{base}/user_management/authorize?client_id={client_id}&redirect_uri={redirect}&response_type=code\
+         &provider=authkit&code_challenge={CHALLENGE}&code_challenge_method=S256"
+    );
+    let res = pages.get(&authorize).send().await.unwrap();
+    assert_eq!(res.status(), 302);
+    let page = format!("{base}{}", res.headers()["location"].to_str().unwrap());
+    let html = pages.get(&page).send().await.unwrap().text().await.unwrap();
+    let form = [
+        ("request", hidden(&html, "request")),
+        ("csrf_token", hidden(&html, "csrf_token")),
+        ("email", "ada@example.com".to_owned()),
+        ("password", PASSWORD.to_owned()),
+    ];
+    let res = pages.post(format!("{base}/authkit/sign-in")).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let (code, _) = code_and_state(res.headers()["location"].to_str().unwrap());
+    let name = format!("gatehouse_refresh_{client_id}");
+    let authenticate = |body: Value, cookie: Option<String>| {
+        let mut req = browser().post(format!("{base}/user_management/authenticate")).header("origin", app_origin);
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        req.json(&body).send()
+    };
+    let mut tokens = vec![api_key.to_owned(), PASSWORD.to_owned(), code.clone()];
+    let body =
+        json!({"grant_type": "authorization_code", "client_id": client_id, "code": code, "code_verifier": VERIFIER});
+    let res = authenticate(body, None).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let mut answer: Value = res.json().await.unwrap();
+    for _ in 0..2 {
+        let current = answer["refresh_token"].as_str().unwrap().to_owned();
+        tokens.extend([current.clone(), answer["access_token"].as_str().unwrap().to_owned()]);
+        let body = json!({"grant_type": "refresh_token", "client_id": client_id});
+        let res = authenticate(body, Some(format!("{name}={current}"))).await.unwrap();
+        assert_eq!(res.status(), 200);
+        answer = res.json().await.unwrap();
+    }
+    let current = answer["refresh_token"].as_str().unwrap().to_owned();
+    tokens.extend([current.clone(), answer["access_token"].as_str().unwrap().to_owned()]);
+    // A forged cookie (the session's ID, a wrong secret) is refused; its secret is not logged either.
+    let session_id = current.split('.').next().unwrap();
+    let forged = format!("{session_id}.7.forgedsecretforgedsecretforgedsecret");
+    let body = json!({"grant_type": "refresh_token", "client_id": client_id});
+    assert_eq!(authenticate(body, Some(format!("{name}={forged}"))).await.unwrap().status(), 400);
+    tokens.push(forged);
+    let res = browser()
+        .get(format!("{base}/user_management/sessions/logout?session_id={session_id}"))
+        .header("cookie", format!("{name}={current}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().as_u16() < 400, "{}", res.status());
+
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let output = std::fs::read_to_string(&log_path).unwrap();
+    assert!(output.contains("/user_management/authenticate"), "requests are logged at trace level:\n{output}");
+    let leaked: Vec<String> = secrets_of(&tokens).into_iter().filter(|s| output.contains(s.as_str())).collect();
+    assert!(leaked.is_empty(), "secrets in the log: {leaked:?}\n{output}");
+    assert!(!output.contains(&format!("{name}=")), "a Cookie header in the log:\n{output}");
 }
