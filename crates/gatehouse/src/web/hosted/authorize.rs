@@ -254,10 +254,6 @@ pub async fn invitation(State(state): State<AppState>, RawQuery(query): RawQuery
     Ok(found(&format!("/user_management/authorize?{query}")))
 }
 
-/// Parameters the SDKs may send that Gatehouse cannot serve (or that are malformed), as the OAuth
-/// error to send back. Every sign-in through `/authorize` is a fresh one (Gatehouse keeps no
-/// browser session that could skip the sign-in page), so `prompt=login` and any `max_age` are
-/// honoured as they are, and the token's `auth_time` is that sign-in.
 /// The 429 page for a client address past its limit of pending sign-ins
 /// (`throttle::PENDING_STATE_PER_ADDRESS`), with `Retry-After`.
 pub(super) fn too_many_sign_ins(retry_after_secs: i64) -> Response {
@@ -273,6 +269,10 @@ pub(super) fn too_many_sign_ins(retry_after_secs: i64) -> Response {
     page
 }
 
+/// Parameters the SDKs may send that Gatehouse cannot serve (or that are malformed), as the OAuth
+/// error to send back. Every sign-in through `/authorize` is a fresh one (Gatehouse keeps no
+/// browser session that could skip the sign-in page), so `prompt=login` and any `max_age` are
+/// honoured as they are, and the token's `auth_time` is that sign-in.
 fn unsupported_parameter(get: &impl Fn(&str) -> Option<String>) -> Option<(&'static str, String)> {
     match get("prompt").as_deref() {
         None | Some("login" | "consent" | "select_account") => {}
