@@ -230,7 +230,7 @@ test('authkit-js without devMode on real names: cookies, reloads, tabs, other si
     const auth2 = watchAuthenticate(second, gh);
     await second.goto(`${app.origin}/`);
     await showsUser(second, email);
-    const watchSecs = 2 * TTL_SECS;
+    const watchSecs = 3 * TTL_SECS;
     await sleep(watchSecs * 1000);
     await Promise.all([auth1.settled(), auth2.settled()]);
     auth1.stop();
