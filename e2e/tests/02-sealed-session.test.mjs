@@ -172,3 +172,21 @@ test('JWT template: default {"aud": client_id}; PUT adds custom claims to new to
   const restore = await apiRequest(gh, 'PUT', '/user_management/jwt_template', { content: got.body.content });
   assert.equal(restore.status, 200);
 });
+
+test('a backend states its client: ipAddress and userAgent of authenticateWithPassword reach the session', async () => {
+  // With the API key, the node SDK speaks for the browser it serves (WorkOS's `ip_address` and
+  // `user_agent`): the session, the throttles and the events take the stated client, not the
+  // backend's own address (tests/it/throttling.rs covers the throttles and a public client).
+  const workos = confidentialClient(gh);
+  const { email, user } = await newUser(workos, 'stated');
+  await workos.userManagement.authenticateWithPassword({
+    email,
+    password: STRONG_PASSWORD,
+    ipAddress: '203.0.113.77',
+    userAgent: 'AppBackend/1.0 (e2e)',
+  });
+  const sessions = await workos.userManagement.listSessions(user.id);
+  assert.equal(sessions.data.length, 1);
+  assert.equal(sessions.data[0].ipAddress, '203.0.113.77');
+  assert.equal(sessions.data[0].userAgent, 'AppBackend/1.0 (e2e)');
+});
