@@ -250,6 +250,9 @@ test('authkit-js without devMode on real names: cookies, reloads, tabs, other si
   });
 
   await t.test('pages on other sites cannot refresh with the cookie, read tokens, rotate or revoke', async () => {
+    // Fresh tokens in both tabs first: their timed refreshes (10 s before expiry) then stay out of
+    // this step, so every refresh that reaches Gatehouse here is another site's.
+    for (const p of [second, page]) await p.evaluate(() => window.__client.getAccessToken({ forceRefresh: true }));
     const before = await currentRefresh();
     const authUrl = `${gh.baseUrl}/user_management/authenticate`;
     const body = { grant_type: 'refresh_token', client_id: gh.clientId };
