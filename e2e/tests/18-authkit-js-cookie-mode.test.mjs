@@ -130,6 +130,30 @@ async function currentRefresh() {
   return value;
 }
 
+/**
+ * After a sign-out: both cookies are gone, the last refresh token `last` is refused in the body and
+ * as the cookie (sent as the app's page would), and a reload of `p` stays signed out without trying
+ * a refresh.
+ */
+async function assertSignedOut(p, last, sid) {
+  const { refresh, hasSession } = await cookies();
+  assert.equal(refresh, undefined, 'the refresh cookie is gone');
+  assert.equal(hasSession, undefined, 'workos-has-session is gone');
+  const grant = { grant_type: 'refresh_token', client_id: gh.clientId };
+  const inBody = await apiRequest(api, 'POST', '/user_management/authenticate', { ...grant, refresh_token: last }, { key: null });
+  assert.equal(inBody.status, 400, inBody.text);
+  assert.equal(inBody.body.error, 'invalid_grant', `session ${sid}: ${inBody.text}`);
+  const asCookie = await apiRequest(api, 'POST', '/user_management/authenticate', grant,
+    { key: null, headers: { Origin: app.origin, Cookie: `${refreshName()}=${last}` } });
+  assert.equal(asCookie.status, 400, asCookie.text);
+  assert.equal(asCookie.body.error, 'invalid_grant', asCookie.text);
+  const auth = watchAuthenticate(p, gh);
+  await p.reload();
+  await showsUser(p, 'signed out');
+  auth.stop();
+  assert.equal(auth.posts.length, 0);
+}
+
 test('authkit-js without devMode on real names: cookies, reloads, tabs, other sites, sign-out', { timeout: 240_000 }, async (t) => {
   await t.test('signed out at first: no cookie, no refresh attempt', async () => {
     const auth = watchAuthenticate(page);
@@ -299,18 +323,7 @@ test('authkit-js without devMode on real names: cookies, reloads, tabs, other si
     await page.click('#sign-out');
     await page.waitForURL((u) => u.origin === app.origin && u.pathname === '/');
     await showsUser(page, 'signed out');
-    const { refresh, hasSession } = await cookies();
-    assert.equal(refresh, undefined);
-    assert.equal(hasSession, undefined);
-    const res = await apiRequest(api, 'POST', '/user_management/authenticate', { grant_type: 'refresh_token', client_id: gh.clientId, refresh_token: last }, { key: null });
-    assert.equal(res.status, 400);
-    assert.equal(res.body.error, 'invalid_grant');
-    // A reload stays signed out without trying a refresh.
-    const auth = watchAuthenticate(page, gh);
-    await page.reload();
-    await showsUser(page, 'signed out');
-    auth.stop();
-    assert.equal(auth.posts.length, 0);
+    await assertSignedOut(page, last);
   });
 
   await t.test('signOut({ navigate: false }): the no-cors logout fetch clears both cookies and ends the session', async () => {
@@ -323,23 +336,7 @@ test('authkit-js without devMode on real names: cookies, reloads, tabs, other si
     assert.equal(new URL(page.url()).origin, app.origin, 'no navigation');
     const logout = gh.requests.slice(since).filter((r) => r.method === 'GET' && r.path.startsWith('/user_management/sessions/logout'));
     assert.equal(logout.length, 1, JSON.stringify(gh.requests.slice(since)));
-    const { refresh, hasSession } = await cookies();
-    assert.equal(refresh, undefined, 'the refresh cookie is gone');
-    assert.equal(hasSession, undefined, 'workos-has-session is gone');
-    // The last refresh token is dead, in the body and as the cookie (sent as the app's page would).
-    const grant = { grant_type: 'refresh_token', client_id: gh.clientId };
-    const inBody = await apiRequest(api, 'POST', '/user_management/authenticate', { ...grant, refresh_token: last }, { key: null });
-    assert.equal(inBody.status, 400, inBody.text);
-    assert.equal(inBody.body.error, 'invalid_grant', `session ${sid}: ${inBody.text}`);
-    const asCookie = await apiRequest(api, 'POST', '/user_management/authenticate', grant,
-      { key: null, headers: { Origin: app.origin, Cookie: `${refreshName()}=${last}` } });
-    assert.equal(asCookie.status, 400, asCookie.text);
-    assert.equal(asCookie.body.error, 'invalid_grant', asCookie.text);
-    const auth = watchAuthenticate(page, gh);
-    await page.reload();
-    await showsUser(page, 'signed out');
-    auth.stop();
-    assert.equal(auth.posts.length, 0);
+    await assertSignedOut(page, last, sid);
   });
 
   await t.test('the server log (GATEHOUSE_LOG=trace) holds none of the tokens the browser was given', async () => {

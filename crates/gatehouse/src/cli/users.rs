@@ -26,10 +26,14 @@ pub(super) async fn run(core: &Core, out: &Output, command: UsersCommand) -> any
     }
 }
 
+/// Each environment's name by its ID, for reports that show stored environment IDs.
+async fn environment_names(core: &Core) -> anyhow::Result<std::collections::HashMap<String, String>> {
+    Ok(core.list_environments().await?.into_iter().map(|e| (e.id, e.name)).collect())
+}
+
 async fn look_alikes(core: &Core, out: &Output) -> anyhow::Result<()> {
     let groups = core.email_look_alikes().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let names: std::collections::HashMap<String, String> =
-        core.list_environments().await?.into_iter().map(|e| (e.id, e.name)).collect();
+    let names = environment_names(core).await?;
     let env_name = |id: &str| names.get(id).cloned().unwrap_or_else(|| id.to_owned());
     let value = json!({
         "groups": groups.iter().map(|g| json!({
@@ -56,8 +60,7 @@ async fn look_alikes(core: &Core, out: &Output) -> anyhow::Result<()> {
 
 async fn invalid_emails(core: &Core, out: &Output) -> anyhow::Result<()> {
     let found = core.invalid_emails().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let names: std::collections::HashMap<String, String> =
-        core.list_environments().await?.into_iter().map(|e| (e.id, e.name)).collect();
+    let names = environment_names(core).await?;
     let env_name = |id: &str| names.get(id).cloned().unwrap_or_else(|| id.to_owned());
     let value = json!({
         "users": found.iter().map(|u| json!({

@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::binary::free_port;
+use crate::hosted::hidden;
 
 /// A `gatehouse serve` child with its output collected.
 struct Served {
@@ -230,13 +231,6 @@ async fn refused_sign_ins_and_throttling_are_logged_with_the_client_address() {
 /// The value of `request=` in a hosted page's address.
 fn request_of(location: &str) -> String {
     location.split("request=").nth(1).unwrap().split('&').next().unwrap().to_owned()
-}
-
-/// A hidden form field of a hosted page.
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
-    html[start..].split('"').next().unwrap().to_owned()
 }
 
 /// Wrong emailed codes (the API's Magic Auth grant and the hosted code page) reach the default

@@ -3,13 +3,8 @@
 
 use gatehouse::service::codes::CodeKind;
 
+use crate::hosted::hidden;
 use crate::support::*;
-
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
 
 async fn start(app: &TestApp, extra: &str) -> (String, String) {
     let url = app.at(&format!(

@@ -6,6 +6,7 @@ use gatehouse::domain::totp;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::hosted::hidden;
 use crate::support::*;
 
 const MFA_GRANT: &str = "urn:workos:oauth:grant-type:mfa-totp";
@@ -263,12 +264,6 @@ fn authorize_url(app: &TestApp, extra: &str) -> String {
         "/user_management/authorize?client_id={}&redirect_uri={redirect}&response_type=code{extra}",
         app.client_id
     ))
-}
-
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
-    html[start..].split('"').next().unwrap().to_owned()
 }
 
 async fn get_page(app: &TestApp, path: &str) -> (u16, String, reqwest::header::HeaderMap) {
