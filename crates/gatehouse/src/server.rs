@@ -248,13 +248,18 @@ impl Server {
             }
         });
         let core = self.state.core.clone();
+        // Often while writes come in (each checkpoint then syncs less), rarely when idle.
         let checkpoints = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            let mut last = None;
             loop {
-                tick.tick().await;
-                if let Err(e) = core.checkpoint().await {
-                    tracing::warn!(error = %e, "WAL checkpoint failed");
-                }
+                let busy = match core.checkpoint().await {
+                    Ok(state) => last.replace(state).is_some_and(|before| before != state),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "WAL checkpoint failed");
+                        false
+                    }
+                };
+                tokio::time::sleep(if busy { Duration::from_millis(100) } else { Duration::from_secs(1) }).await;
             }
         });
         let metrics = self.metrics_listener.map(|listener| {

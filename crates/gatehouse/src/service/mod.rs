@@ -338,8 +338,8 @@ impl Core {
     }
 
     /// SQLite: copies the write-ahead log into the database (see `Store::checkpoint`); the
-    /// server runs it every second.
-    pub async fn checkpoint(&self) -> Result<()> {
+    /// log's state after it, which changes between calls while writes come in.
+    pub async fn checkpoint(&self) -> Result<crate::store::WalState> {
         Ok(self.store.checkpoint().await?)
     }
 

@@ -229,6 +229,7 @@ impl Store {
                 claims: claims.to_owned(),
                 user_version: context.user_version,
                 organization_id: organization_id.map(str::to_owned),
+                switches_organization: context.session.organization_id.as_deref() != organization_id,
                 now,
             })
             .await?;

@@ -35,6 +35,7 @@ mod organization_domains;
 mod organizations;
 mod postgres_tls;
 mod readiness;
+mod rotations;
 mod security;
 mod social;
 mod store_copy;
