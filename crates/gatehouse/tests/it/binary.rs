@@ -76,6 +76,16 @@ impl Binary {
     }
 }
 
+/// A child process killed (and reaped) when dropped, so a failing test leaves no server behind.
+pub struct Stopped(pub Child);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::binary::{Binary, free_port, wait_healthy};
+use crate::binary::{Binary, Stopped, free_port, wait_healthy};
 
 /// The JWKS max-age the server and the CLI run with: the new key signs this long after it is
 /// published, so the test sees it published and not yet signing.
@@ -126,14 +126,4 @@ async fn a_key_rotated_by_the_cli_is_published_then_signs_on_a_running_server() 
     let iat = crate::support::claims(&signed)["iat"].as_u64().unwrap();
     let now = std::time::UNIX_EPOCH + Duration::from_secs(iat);
     verifier.verify(&signed, now).await.expect("the new key's token verifies against the JWKS");
-}
-
-/// The server process, killed when the test ends (or fails).
-struct Stopped(std::process::Child);
-
-impl Drop for Stopped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }

@@ -39,6 +39,7 @@ mod rotations;
 mod security;
 mod social;
 mod store_copy;
+mod throttle_processes;
 mod throttling;
 mod tokens;
 mod webhooks;

@@ -1,7 +1,8 @@
 //! Throttling that stops guessing without locking owners out (issue 13.1, 13.2): client
 //! addresses from trusted proxies and API-key callers only, counters per (account, address)
 //! pair and per address, the emailed-code step-up for an account under attack, device cookies,
-//! IPv6 per /64, and the limits holding across several processes on one database.
+//! IPv6 per /64, and the limits holding across several `Core`s on one database (several real
+//! processes: `throttle_processes.rs`).
 
 use std::sync::Arc;
 
@@ -219,10 +220,11 @@ async fn ip_address_is_believed_from_an_api_key_caller_only() {
 }
 
 #[tokio::test]
-async fn parallel_guesses_on_several_processes_never_exceed_the_policy() {
+async fn parallel_guesses_on_several_cores_sharing_a_database_never_exceed_the_policy() {
     let app = TestApp::spawn().await;
     app.create_user("race@example.com").await;
-    // Three more `Core`s on the same database, as three more server processes would have.
+    // Three more `Core`s on the same database, as three more server processes would have (real
+    // processes: `throttle_processes.rs`).
     let mut cores = Vec::new();
     for _ in 0..3 {
         cores.push(open_core(&app.config, Arc::new(FakeClock::new(1_800_000_000_000))).await.unwrap());
