@@ -13,7 +13,7 @@ const COLUMNS: &str = "id, kind, environment_id, user_id, email, code_hash, seal
 impl Store {
     /// Stores a new code with its events (`magic_auth.created`…), in one transaction.
     pub async fn insert_one_time_code(&self, c: &OneTimeCode, events: &[NewEvent]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query(&format!(
             "INSERT INTO one_time_codes ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         ))

@@ -41,7 +41,7 @@ impl Store {
     /// Creates an environment with its first signing key and default redirect URI, atomically.
     pub async fn insert_environment(&self, new: &NewEnvironment) -> StoreResult<()> {
         let env = &new.environment;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query(&format!("INSERT INTO environments ({ENV_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"))
             .bind(&env.id)
             .bind(&env.name)
@@ -121,7 +121,7 @@ impl Store {
         now: Millis,
         events: &[NewEvent],
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query("UPDATE environments SET settings = $1, updated_at = $2 WHERE id = $3")
             .bind(settings_json(settings)?)
             .bind(now)
@@ -134,7 +134,7 @@ impl Store {
     }
 
     pub async fn insert_api_key(&self, key: &ApiKeyRecord, key_hash: &str, events: &[NewEvent]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO api_keys (id, environment_id, key_hash, key_hint, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, NULL)",
         )
@@ -180,7 +180,7 @@ impl Store {
         now: Millis,
         events: &[NewEvent],
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let done = sqlx::query(
             "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND environment_id = $3 AND revoked_at IS NULL",
         )
@@ -203,7 +203,7 @@ impl Store {
         key: &StoredSigningKey,
         events: &[NewEvent],
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO signing_keys (kid, environment_id, private_key, published_at, created_at, certificate) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -265,7 +265,7 @@ impl Store {
         r: &RedirectUri,
         events: &[NewEvent],
     ) -> StoreResult<RedirectUri> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let row = sqlx::query(
             "INSERT INTO redirect_uris (id, environment_id, uri, is_default, created_at, updated_at) \
              VALUES ($1, $2, $3, CASE WHEN EXISTS (SELECT 1 FROM redirect_uris WHERE environment_id = $2) THEN 0 ELSE 1 END, $4, $5) \
@@ -315,7 +315,7 @@ impl Store {
         now: Millis,
         events: &[NewEvent],
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let done = sqlx::query("DELETE FROM redirect_uris WHERE environment_id = $1 AND id = $2")
             .bind(environment_id)
             .bind(id)
@@ -335,7 +335,7 @@ impl Store {
         c: &CorsOrigin,
         events: &[NewEvent],
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let row = sqlx::query(
             "INSERT INTO cors_origins (id, environment_id, origin, created_at, updated_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (environment_id, origin) DO NOTHING RETURNING id",
@@ -373,7 +373,7 @@ impl Store {
         now: Millis,
         events: &[NewEvent],
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let done = sqlx::query("DELETE FROM cors_origins WHERE environment_id = $1 AND id = $2")
             .bind(environment_id)
             .bind(id)

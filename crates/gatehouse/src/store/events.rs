@@ -104,7 +104,7 @@ impl Store {
         if events.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         record_in(&mut tx, environment_id, now, events).await?;
         tx.commit().await?;
         Ok(())

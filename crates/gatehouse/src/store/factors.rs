@@ -145,7 +145,7 @@ impl Store {
 
     /// Replaces a user's recovery codes with new ones (hashes), in one transaction.
     pub async fn replace_recovery_codes(&self, user_id: &str, hashes: &[String], now: Millis) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
         for hash in hashes {
             sqlx::query(

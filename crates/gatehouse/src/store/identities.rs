@@ -40,7 +40,7 @@ impl Store {
     /// before that proof (possibly by someone else, to pre-hijack the account) is removed.
     /// `Conflict("user_identities.idp_id")` if that account is already linked.
     pub async fn link_identity_claiming_user(&self, i: &Identity, now: Millis) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         // The upstream proved the address: the account changes hands (see `claim_unverified_account`).
         let revoked = super::users::claim_account_in(&mut tx, &i.user_id, None, now).await?;
         insert_identity_in(&mut *tx, i).await?;

@@ -39,7 +39,7 @@ impl Store {
     /// Keeps a new impersonation link with its (audit) events, in one transaction.
     pub async fn insert_impersonation(&self, new: &NewImpersonation<'_>, events: &[NewEvent]) -> StoreResult<()> {
         let i = new.impersonation;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO impersonations (token_hash, environment_id, user_id, operator_email, reason, expires_at, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",

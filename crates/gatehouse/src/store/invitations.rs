@@ -11,7 +11,7 @@ const INVITATION_COLUMNS: &str = "id, environment_id, email, organization_id, ro
 
 impl Store {
     pub async fn insert_invitation(&self, i: &Invitation, token_hash: &str, events: &[NewEvent]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query(&format!(
             "INSERT INTO invitations ({INVITATION_COLUMNS}, token_hash) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
@@ -101,7 +101,7 @@ impl Store {
 
     /// Revokes a pending invitation; false if it was no longer pending.
     pub async fn revoke_invitation(&self, i: &Invitation, now: Millis, events: &[NewEvent]) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let done = sqlx::query(
             "UPDATE invitations SET revoked_at = $1, updated_at = $1 \
              WHERE id = $2 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $1",
@@ -130,7 +130,7 @@ impl Store {
         now: Millis,
         events: &[NewEvent],
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let done = sqlx::query(
             "UPDATE invitations SET accepted_at = $1, accepted_user_id = $2, updated_at = $1 \
              WHERE id = $3 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $1",
@@ -167,7 +167,7 @@ impl Store {
 
     /// Marks a resent invitation as changed now.
     pub async fn touch_invitation(&self, i: &Invitation, now: Millis, events: &[NewEvent]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query("UPDATE invitations SET updated_at = $1 WHERE id = $2")
             .bind(now)
             .bind(&i.id)

@@ -232,6 +232,18 @@ impl Store {
         &self.readers
     }
 
+    /// A write transaction on the writer pool. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), waiting for it if need be: refresh rotations write through a
+    /// connection of their own (`rotations/sqlite.rs`), and a deferred transaction that read
+    /// first would fail half way (`SQLITE_BUSY_SNAPSHOT`, no waiting) if a rotation committed
+    /// before its first write. So would one beside another process on the same file.
+    async fn begin(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
     /// SQLite: copies the write-ahead log into the database, and returns the log's size and how
     /// much of it is copied (a change since the last call means writes came in). The server
     /// runs it every 100 ms while writes come in, else every second; a no-op on PostgreSQL.
@@ -285,7 +297,7 @@ impl Store {
         }
         let mut applied = 0;
         for (version, name, sql) in MIGRATIONS {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.begin().await?;
             let done: Option<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
                 .bind(*version)
                 .fetch_optional(&mut *tx)
@@ -376,7 +388,7 @@ impl Store {
         now: crate::clock::Millis,
         events: &[crate::domain::event::NewEvent],
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = $2",
         )

@@ -128,7 +128,7 @@ impl Store {
     /// Adds a domain to an organization with its events, in one transaction.
     /// `Conflict("organization_domains.domain")` when the organization has it already.
     pub async fn insert_domain(&self, d: &OrganizationDomain, events: &[NewEvent]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         insert_domain_in(&mut tx, d).await?;
         super::events::record_in(&mut tx, &d.environment_id, d.updated_at, events).await?;
         tx.commit().await?;
@@ -167,7 +167,7 @@ impl Store {
     /// `Conflict("organization_domains.verified")` when another organization verified the
     /// domain first.
     pub async fn update_domain(&self, d: &OrganizationDomain, events: &[NewEvent]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         update_domain_in(&mut tx, d).await?;
         super::events::record_in(&mut tx, &d.environment_id, d.updated_at, events).await?;
         tx.commit().await?;
@@ -176,7 +176,7 @@ impl Store {
 
     /// Deletes a domain with its events, in one transaction; false if it was already gone.
     pub async fn delete_domain(&self, d: &OrganizationDomain, events: &[NewEvent]) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let done = sqlx::query("DELETE FROM organization_domains WHERE id = $1").bind(&d.id).execute(&mut *tx).await?;
         if done.rows_affected() == 0 {
             return Ok(false);

@@ -192,7 +192,7 @@ impl Store {
     /// `Conflict("organization_domains.verified")` when a verified domain is verified in another
     /// organization of the environment.
     pub async fn insert_organization(&self, o: &Organization, events: &[NewEvent]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query(&format!(
             "INSERT INTO organizations ({ORG_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         ))
@@ -290,7 +290,7 @@ impl Store {
         domains: &DomainChanges,
         events: &[NewEvent],
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query(
             "UPDATE organizations SET name = $1, external_id = $2, metadata = $3, \
              allow_profiles_outside_organization = $4, require_mfa = $5, domain_auto_join = $6, updated_at = $7 \
@@ -323,7 +323,7 @@ impl Store {
         now: Millis,
         events: &[NewEvent],
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let found: Option<String> =
             sqlx::query_scalar("SELECT id FROM organizations WHERE environment_id = $1 AND id = $2")
                 .bind(environment_id)
@@ -375,7 +375,7 @@ impl Store {
 
     /// `Conflict("organization_memberships.user")` when the user is already a member.
     pub async fn insert_membership(&self, m: &Membership, events: &[NewEvent]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         insert_membership_in(&mut tx, m).await?;
         super::events::record_in(&mut tx, &m.environment_id, m.updated_at, events).await?;
         tx.commit().await?;
@@ -467,7 +467,7 @@ impl Store {
     /// Writes a membership's roles and status; a membership that stops being active ends its
     /// user's sessions in the organization, in the same transaction.
     pub async fn update_membership(&self, m: &Membership, now: Millis, events: &[NewEvent]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query("UPDATE organization_memberships SET status = $1, role_slugs = $2, updated_at = $3 WHERE id = $4")
             .bind(m.status.as_str())
             .bind(json_list(&m.role_slugs))
@@ -486,7 +486,7 @@ impl Store {
     /// Deletes a membership (its role assignments cascade) and ends its user's sessions in the
     /// organization, atomically.
     pub async fn delete_membership(&self, m: &Membership, now: Millis, events: &[NewEvent]) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let done =
             sqlx::query("DELETE FROM organization_memberships WHERE id = $1").bind(&m.id).execute(&mut *tx).await?;
         end_sessions_in(&mut tx, &m.organization_id, Some(&m.user_id), now).await?;
@@ -528,7 +528,7 @@ impl Store {
 
     /// `Conflict("roles.slug")` when the slug is taken in its scope.
     pub async fn insert_role(&self, r: &Role, events: &[NewEvent]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query(&format!("INSERT INTO roles ({ROLE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
             .bind(&r.id)
             .bind(&r.environment_id)
@@ -580,7 +580,7 @@ impl Store {
 
     /// Writes a role's name, description and permissions.
     pub async fn update_role(&self, r: &Role, events: &[NewEvent]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query("UPDATE roles SET name = $1, description = $2, permissions = $3, updated_at = $4 WHERE id = $5")
             .bind(&r.name)
             .bind(&r.description)
@@ -596,7 +596,7 @@ impl Store {
 
     /// Deletes an organization's role with the role assignments that give it, in one transaction.
     pub async fn delete_role(&self, r: &Role, now: Millis, events: &[NewEvent]) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let done = sqlx::query("DELETE FROM roles WHERE id = $1").bind(&r.id).execute(&mut *tx).await?;
         if let Some(org) = &r.organization_id {
             sqlx::query(
@@ -691,7 +691,7 @@ impl Store {
 
     /// Deletes a permission and takes it out of every role that grants it, in one transaction.
     pub async fn delete_permission(&self, p: &Permission, now: Millis) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let rows = sqlx::query(&format!("SELECT {ROLE_COLUMNS} FROM roles WHERE environment_id = $1"))
             .bind(&p.environment_id)
             .fetch_all(&mut *tx)

@@ -141,7 +141,7 @@ impl Store {
         now: crate::clock::Millis,
         events: &[crate::domain::event::NewEvent],
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         for (name, value) in [("smtp_url", smtp_url_sealed), ("email_from", from)] {
             sqlx::query(
                 "INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = $2",

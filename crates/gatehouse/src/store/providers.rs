@@ -37,7 +37,7 @@ fn provider_from_row(row: &AnyRow) -> StoreResult<StoredProvider> {
 impl Store {
     /// Inserts a provider; `Conflict("oauth_providers.name")` if the environment has one by that name.
     pub async fn insert_provider(&self, p: &StoredProvider, events: &[NewEvent]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let inserted = sqlx::query(&format!(
             "INSERT INTO oauth_providers ({PROVIDER_COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
@@ -74,7 +74,7 @@ impl Store {
     /// Replaces every field of a provider but its ID, environment and creation time.
     /// Returns whether it existed.
     pub async fn update_provider(&self, p: &StoredProvider, events: &[NewEvent]) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let done = sqlx::query(
             "UPDATE oauth_providers SET client_id = $1, client_secret_sealed = $2, scopes = $3, display_name = $4, \
              icon_url = $5, issuer = $6, authorize_url = $7, token_url = $8, userinfo_url = $9, emails_url = $10, \
@@ -147,7 +147,7 @@ impl Store {
         now: Millis,
         events: &[NewEvent],
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let done = sqlx::query("DELETE FROM oauth_providers WHERE environment_id = $1 AND id = $2")
             .bind(environment_id)
             .bind(id)

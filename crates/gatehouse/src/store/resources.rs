@@ -244,7 +244,7 @@ impl Store {
     /// Deletes a resource, in one transaction: with `cascade`, its descendants and every role
     /// assignment on them too; without, only a resource with neither children nor assignments.
     pub async fn delete_resource(&self, r: &Resource, cascade: bool) -> StoreResult<ResourceDeletion> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let found: Option<String> = sqlx::query_scalar("SELECT id FROM authorization_resources WHERE id = $1")
             .bind(&r.id)
             .fetch_optional(&mut *tx)
@@ -410,7 +410,7 @@ impl Store {
         now: Millis,
         events: &[NewEvent],
     ) -> StoreResult<RoleDeletion> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         // Memberships keep their role slugs as a JSON list (`["member","admin"]`); a slug has no
         // quote, and `_` is escaped for LIKE.
         let pattern = format!("%\"{}\"%", r.slug.replace('\\', "\\\\").replace('_', "\\_"));

@@ -12,7 +12,7 @@ impl Store {
     /// Ends every open session of a user of `environment_id`, with a `session.revoked` event
     /// for each live one, in one transaction; returns how many live sessions ended.
     pub async fn end_user_sessions(&self, environment_id: &str, user_id: &str, now: Millis) -> StoreResult<usize> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let owned: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE environment_id = $1 AND id = $2")
             .bind(environment_id)
             .bind(user_id)

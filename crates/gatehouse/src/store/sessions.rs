@@ -125,7 +125,7 @@ impl Store {
         joined: Option<&Membership>,
         events: &[NewEvent],
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         if let Some(m) = joined {
             super::organizations::insert_membership_in(&mut tx, m).await?;
         }
@@ -285,7 +285,7 @@ impl Store {
         now: Millis,
         events: &[NewEvent],
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let done = sqlx::query(
             "UPDATE sessions SET ended_at = $1, updated_at = $1 WHERE id = $2 AND environment_id = $3 AND ended_at IS NULL",
         )

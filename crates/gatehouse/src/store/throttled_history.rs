@@ -9,7 +9,7 @@ impl Store {
         if tallies.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         for (environment_id, day, n) in tallies {
             sqlx::query(
                 "INSERT INTO throttled_daily (id, environment_id, day, count) VALUES ($4, $1, $2, $3) \

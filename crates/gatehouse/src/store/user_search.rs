@@ -151,7 +151,7 @@ impl Store {
             if rows.is_empty() {
                 return Ok(done);
             }
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.begin().await?;
             for row in &rows {
                 let user = user_from_row(row)?;
                 let SearchKeys { email, name, last_name } = search_keys(&user);

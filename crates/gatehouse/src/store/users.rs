@@ -74,7 +74,7 @@ impl Store {
             return Err(StoreError::Conflict("users.external_id"));
         }
         let keys = search_keys(u);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let inserted = sqlx::query(&format!(
             "INSERT INTO users ({USER_COLUMNS}, email_skeleton, search_email, search_name, search_last) \
              SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18 \
@@ -159,7 +159,7 @@ impl Store {
             if rows.is_empty() {
                 return Ok(done);
             }
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.begin().await?;
             for (id, email) in &rows {
                 sqlx::query("UPDATE users SET email_skeleton = $1 WHERE id = $2")
                     .bind(email_skeleton(email))
@@ -298,7 +298,7 @@ impl Store {
             }
             return self.refused_update(u).await;
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         if !update_user_in(&mut *tx, u).await? {
             tx.rollback().await?;
             return self.refused_update(u).await;
@@ -327,7 +327,7 @@ impl Store {
     /// Updates the user and ends all of their sessions in one transaction (password change),
     /// with its events.
     pub async fn update_user_revoking_sessions(&self, u: &User, now: Millis, events: &[NewEvent]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let mut all = super::sessions::end_user_sessions_in(&mut tx, &u.id, now).await?;
         if !update_user_in(&mut *tx, u).await? {
             tx.rollback().await?;
@@ -358,7 +358,7 @@ impl Store {
         now: Millis,
         events: &[NewEvent],
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM authorization_codes WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
         let done = sqlx::query("DELETE FROM users WHERE environment_id = $1 AND id = $2")
@@ -420,7 +420,7 @@ impl Store {
     /// `user` is the account as it stands after the claim (its password hash the new one); the
     /// events are written with it.
     pub async fn claim_unverified_account(&self, user: &User, now: Millis, events: &[NewEvent]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let mut all = claim_account_in(&mut tx, &user.id, user.password_hash.as_deref(), now).await?;
         all.extend_from_slice(events);
         super::events::record_in(&mut tx, &user.environment_id, now, &all).await?;

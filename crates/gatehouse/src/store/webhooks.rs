@@ -62,7 +62,7 @@ impl Store {
         sealed_secret: &str,
         events: &[NewEvent],
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let latest: Option<i64> = sqlx::query_scalar("SELECT seq FROM event_counters WHERE environment_id = $1")
             .bind(&e.environment_id)
             .fetch_optional(&mut *tx)
@@ -126,7 +126,7 @@ impl Store {
     /// Writes an endpoint's URL, events and status. Re-enabling an endpoint clears its failures
     /// and makes it due at once. `Conflict("webhook_endpoints.url")` for a URL already there.
     pub async fn update_webhook_endpoint(&self, e: &WebhookEndpoint, events: &[NewEvent]) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let done = sqlx::query(
             "UPDATE webhook_endpoints SET endpoint_url = $1, events = $2, \
              attempts = CASE WHEN status = $3 THEN attempts ELSE 0 END, \
@@ -156,7 +156,7 @@ impl Store {
         now: Millis,
         events: &[NewEvent],
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let done = sqlx::query("DELETE FROM webhook_endpoints WHERE environment_id = $1 AND id = $2")
             .bind(environment_id)
             .bind(id)
@@ -249,7 +249,7 @@ impl Store {
         disable: bool,
         events: &[NewEvent],
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         insert_delivery(&mut *tx, d).await?;
         let moved = if d.succeeded != 0 {
             sqlx::query(

@@ -76,3 +76,36 @@ async fn rotations_wait_for_another_writer_then_apply_in_a_batch() {
         assert_eq!(status, 200, "{body}");
     }
 }
+
+#[tokio::test]
+async fn a_read_then_write_transaction_waits_for_another_writer_instead_of_failing() {
+    if std::env::var("GATEHOUSE_TEST_DATABASE_URL").is_ok() {
+        eprintln!("skipped: SQLite's write lock (runs in the SQLite pass)");
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let user = app.create_user("tx@example.com").await;
+    app.login("tx@example.com").await;
+    let env = app.core.load_environment(&app.client_id).await.unwrap().unwrap();
+    let user_id = user["id"].as_str().unwrap().to_owned();
+
+    // Another writer (a rotation on its own connection, another process) holds the lock and
+    // commits a change while the store's transaction is under way.
+    let mut other = sqlx::SqliteConnection::connect(&app.config.database_url()).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut other).await.unwrap();
+    sqlx::query("UPDATE users SET updated_at = updated_at + 1 WHERE id = $1")
+        .bind(&user_id)
+        .execute(&mut other)
+        .await
+        .unwrap();
+    // Ending a user's sessions reads (is the user this environment's?) then writes: begun
+    // deferred, its first write would meet a newer database and fail with SQLITE_BUSY_SNAPSHOT.
+    let store = app.core.store.clone();
+    let (environment_id, now) = (env.id.clone(), gatehouse::clock::Clock::now_ms(&app.clock));
+    let ending = tokio::spawn(async move { store.end_user_sessions(&environment_id, &user_id, now).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!ending.is_finished(), "the transaction waits for the lock");
+    sqlx::query("COMMIT").execute(&mut other).await.unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(10), ending).await.unwrap().unwrap();
+    assert_eq!(ended.unwrap(), 1, "the user's one session ended");
+}
