@@ -258,7 +258,7 @@ impl Store {
     /// `WAL_RESTART_FRAMES`, a restarting checkpoint follows: it waits for the writer's current
     /// statement, copies the few frames the passive one left, waits for readers still on the
     /// log, and lets the next write start again at the beginning of the file. Writes wait while
-    /// it runs, so it gives up after `RESTART_PATIENCE_MS` (and tries again a second later)
+    /// it runs, so it gives up after `RESTART_PATIENCE_MS` (and tries again at the next checkpoint)
     /// rather than stall them behind a slow reader for the usual five-second busy timeout.
     pub async fn checkpoint(&self) -> StoreResult<WalState> {
         if self.backend != Backend::Sqlite {
