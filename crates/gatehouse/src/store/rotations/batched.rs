@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use sqlx::{AnyPool, Row as _};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Job, MAX_BATCH, Rotation, first_per_session, update_sql};
+use super::{Job, Rotation, answer, batch_from, update_sql};
 use crate::store::{StoreError, StoreResult};
 
 #[derive(Clone, Debug)]
@@ -35,27 +35,9 @@ fn stopped() -> StoreError {
 
 async fn run(pool: AnyPool, mut queue: mpsc::Receiver<Job>) {
     while let Some(first) = queue.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        let applied = first_per_session(batch);
-        match update_batch(&pool, &applied).await {
-            Ok(rotated) => {
-                for job in applied {
-                    let _ = job.reply.send(Ok(rotated.contains(&job.row.session_id)));
-                }
-            }
-            Err(e) => {
-                let message = e.to_string();
-                for job in applied {
-                    let _ = job.reply.send(Err(StoreError::Failed(message.clone())));
-                }
-            }
-        }
+        let applied = batch_from(first, || queue.try_recv().ok());
+        let result = update_batch(&pool, &applied).await;
+        answer(applied, result);
     }
 }
 

@@ -91,10 +91,17 @@ impl RotationWriter {
     }
 }
 
-/// Splits a batch into the jobs to apply and those to answer "not rotated" at once: a session
-/// twice in one batch (a retried request) is rotated once; the first asker gets it, the others
-/// take the grace path like any concurrent retry.
-fn first_per_session(batch: Vec<Job>) -> Vec<Job> {
+/// A batch to apply: `first`, then what `next` finds waiting, up to `MAX_BATCH`. A session twice
+/// in one batch (a retried request) is rotated once: the first asker gets it, the others are
+/// answered "not rotated" at once and take the grace path like any concurrent retry.
+fn batch_from(first: Job, mut next: impl FnMut() -> Option<Job>) -> Vec<Job> {
+    let mut batch = vec![first];
+    while batch.len() < MAX_BATCH {
+        match next() {
+            Some(job) => batch.push(job),
+            None => break,
+        }
+    }
     let mut seen = HashSet::new();
     let (applied, repeated): (Vec<Job>, Vec<Job>) =
         batch.into_iter().partition(|job| seen.insert(job.row.session_id.clone()));
@@ -102,6 +109,23 @@ fn first_per_session(batch: Vec<Job>) -> Vec<Job> {
         let _ = job.reply.send(Ok(false));
     }
     applied
+}
+
+/// Tells each job of an applied batch whether its session was rotated, or why the batch failed.
+fn answer(applied: Vec<Job>, result: Result<HashSet<String>, impl std::fmt::Display>) {
+    match result {
+        Ok(rotated) => {
+            for job in applied {
+                let _ = job.reply.send(Ok(rotated.contains(&job.row.session_id)));
+            }
+        }
+        Err(e) => {
+            let message = e.to_string();
+            for job in applied {
+                let _ = job.reply.send(Err(super::StoreError::Failed(message.clone())));
+            }
+        }
+    }
 }
 
 /// `UPDATE sessions … FROM (SELECT … UNION ALL …) RETURNING id` for `rows` rotations, with

@@ -20,7 +20,7 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 use tokio::sync::oneshot;
 
-use super::{Job, MAX_BATCH, Rotation, first_per_session, update_sql};
+use super::{Job, Rotation, answer, batch_from, update_sql};
 use crate::store::{StoreError, StoreResult};
 
 /// How long the writer thread waits for the database lock (the pool's writer's busy timeout),
@@ -106,14 +106,7 @@ impl SqliteWriter {
 /// The writer thread: applies what requests could not, in batches, until the last handle goes.
 fn run(connection: &Mutex<Option<Connection>>, queue: &mpsc::Receiver<Job>) {
     while let Ok(first) = queue.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        let applied = first_per_session(batch);
+        let applied = batch_from(first, || queue.try_recv().ok());
         let rows: Vec<&Rotation> = applied.iter().map(|job| &job.row).collect();
         let result = match connection.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
             Some(connection) => {
@@ -126,19 +119,7 @@ fn run(connection: &Mutex<Option<Connection>>, queue: &mpsc::Receiver<Job>) {
             }
             None => Err(StoreError::Failed("the store is closed".into())),
         };
-        match result {
-            Ok(rotated) => {
-                for job in applied {
-                    let _ = job.reply.send(Ok(rotated.contains(&job.row.session_id)));
-                }
-            }
-            Err(e) => {
-                let message = e.to_string();
-                for job in applied {
-                    let _ = job.reply.send(Err(StoreError::Failed(message.clone())));
-                }
-            }
-        }
+        answer(applied, result);
     }
 }
 
