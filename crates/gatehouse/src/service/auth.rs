@@ -260,7 +260,7 @@ impl Core {
                         "The magic-auth grant requires a client_secret (your API key).".into(),
                     ));
                 }
-                let presenter = Presenter { address: info.address.as_ref(), device_cookie: None };
+                let presenter = Presenter { client: Some(info), device_cookie: None };
                 let user = self.redeem_magic_auth(&env, &email, &code, presenter).await?;
                 self.finish_api_sign_in(&env, user, &AuthMethod::MagicAuth, info).await
             }
@@ -272,7 +272,7 @@ impl Core {
                 }
                 let (pending, user) = self.peek_pending_authentication(&env, &pending_authentication_token).await?;
                 // On this grant WorkOS names code problems as for any one-time code.
-                let presenter = Presenter { address: info.address.as_ref(), device_cookie: None };
+                let presenter = Presenter { client: Some(info), device_cookie: None };
                 let user =
                     self.confirm_email_verification(&env, user, &code, presenter).await.map_err(|e| match e {
                         Error::Rejected { reason: Rejection::EmailVerificationCode(problem), message } => {

@@ -2,6 +2,7 @@
 //! issued with a hash (and a sealed copy for the API), redeemed once, with an attempt limit per
 //! code and the guess throttles of `service::throttle` across codes.
 
+use super::auth::RequestInfo;
 use super::environments::{LoadedEnvironment, SEC};
 use super::throttle::Attempt;
 use super::{Core, Error, Result};
@@ -17,12 +18,20 @@ use crate::ids::new_id;
 /// Wrong guesses (and the right one) allowed per code; the next attempt voids it.
 pub const MAX_CODE_ATTEMPTS: i64 = 5;
 
-/// Who presents a code: the client address and the device cookie the guess throttles count
-/// it under (`Core::admit_code_guess`).
+/// Who presents a code: the client (its address and user agent; `None` for a backend with the
+/// API key that named no end user) and the device cookie. The guess throttles count the guess
+/// under the address and the device (`Core::admit_code_guess`); a refused code's event records
+/// the client.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Presenter<'a> {
-    pub address: Option<&'a ClientAddress>,
+    pub client: Option<&'a RequestInfo>,
     pub device_cookie: Option<&'a str>,
+}
+
+impl<'a> Presenter<'a> {
+    pub fn address(&self) -> Option<&'a ClientAddress> {
+        self.client.and_then(|c| c.address.as_ref())
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,7 +151,7 @@ impl Core {
         // (account, client address) and per client address, with a high ceiling per account,
         // so guesses from elsewhere do not lock the owner out.
         let attempt =
-            Attempt { env, account: &user.email, address: presenter.address, device_cookie: presenter.device_cookie };
+            Attempt { env, account: &user.email, address: presenter.address(), device_cookie: presenter.device_cookie };
         let admitted = match self.admit_code_guess(&attempt, kind).await {
             Ok(admitted) => admitted,
             Err(Error::RateLimited { .. }) => return Ok(Err(CodeProblem::TooManyAttempts)),

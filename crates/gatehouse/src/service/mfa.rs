@@ -372,7 +372,7 @@ impl Core {
             self.store.mark_factor_verified(&factor.id, self.now()).await?;
             let (pending, user) = self.consume_pending_authentication(env, pending_token).await?;
             tracing::info!(user.id = %user.id, "signed in with a second factor (TOTP)");
-            self.record_second_factor(&env.id, &user, Some(info)).await?;
+            self.record_second_factor(&env.id, &user, info).await?;
             self.start_api_session(env, user, &pending.auth_method, self.now(), info).await
         }
         .await;
@@ -429,17 +429,18 @@ impl Core {
         Ok(self.store.count_unused_recovery_codes(&user.id).await?)
     }
 
-    /// Hosted sign-in's second step: a code from any of the user's factors, or a recovery code.
-    /// Records `authentication.mfa_succeeded` or `authentication.mfa_failed`.
+    /// Hosted sign-in's second step: a code from any of the user's factors, or a recovery code,
+    /// from `client`. Records `authentication.mfa_succeeded` or `authentication.mfa_failed`.
     pub async fn verify_hosted_second_factor(
         &self,
         env: &LoadedEnvironment,
         user: &User,
         method: &AuthMethod,
         input: &str,
+        client: &RequestInfo,
     ) -> Result<()> {
         let result = match self.check_hosted_second_factor(env, user, method, input).await {
-            Ok(()) => self.record_second_factor(&env.id, user, None).await,
+            Ok(()) => self.record_second_factor(&env.id, user, client).await,
             Err(Error::Factor(problem)) => {
                 let message = problem.message();
                 self.record_failed_sign_in(
@@ -447,7 +448,7 @@ impl Core {
                     AuthenticationKind::Mfa,
                     Some(user),
                     &user.email,
-                    None,
+                    Some(client),
                     ("invalid_one_time_code", &message),
                 )
                 .await?;
@@ -460,13 +461,13 @@ impl Core {
     }
 
     /// `authentication.mfa_succeeded` for `user`.
-    async fn record_second_factor(&self, env_id: &str, user: &User, info: Option<&RequestInfo>) -> Result<()> {
-        let ip = info.and_then(RequestInfo::ip_address);
+    async fn record_second_factor(&self, env_id: &str, user: &User, info: &RequestInfo) -> Result<()> {
+        let ip = info.ip_address();
         let who = Attempted {
             user_id: Some(&user.id),
             email: Some(&user.email),
             ip_address: ip.as_deref(),
-            user_agent: info.and_then(|i| i.user_agent.as_deref()),
+            user_agent: info.user_agent.as_deref(),
         };
         let event = NewEvent::authentication_succeeded(AuthenticationKind::Mfa, who);
         self.store.record_events(env_id, self.now(), &[event]).await?;

@@ -15,6 +15,7 @@ use webauthn_rs::prelude::{
 };
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
+use super::auth::RequestInfo;
 use super::environments::SEC;
 use super::error::FactorError;
 use super::{Core, Error, Result};
@@ -190,13 +191,15 @@ impl Core {
         Ok((id, options))
     }
 
-    /// Checks a passkey assertion and returns its user. Unknown or removed passkeys, another
-    /// origin, a spent or expired challenge and a missing user verification are all refused.
+    /// Checks a passkey assertion from `client` and returns its user. Unknown or removed
+    /// passkeys, another origin, a spent or expired challenge and a missing user verification
+    /// are all refused.
     pub async fn finish_passkey_sign_in(
         &self,
         env: &Environment,
         ceremony_id: &str,
         credential: Value,
+        client: &RequestInfo,
     ) -> Result<User> {
         let result: Result<User> = async {
             let ceremony = self.take_ceremony(env, ceremony_id, AUTHENTICATION).await?;
@@ -234,8 +237,14 @@ impl Core {
         .await;
         if let Err(Error::Factor(FactorError::Passkey(message))) = &result {
             // A refusal changes nothing else: its event in a transaction of its own. Who tried
-            // is not known (the passkey did not prove anyone).
-            let who = Attempted { user_id: None, email: None, ip_address: None, user_agent: None };
+            // is not known (the passkey did not prove anyone), only from where.
+            let ip = client.ip_address();
+            let who = Attempted {
+                user_id: None,
+                email: None,
+                ip_address: ip.as_deref(),
+                user_agent: client.user_agent.as_deref(),
+            };
             let event = NewEvent::authentication_failed(AuthenticationKind::Passkey, who, "passkey_failed", message);
             self.store.record_events(&env.id, self.now(), &[event]).await?;
         }

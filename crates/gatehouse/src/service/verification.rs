@@ -93,15 +93,20 @@ impl Core {
         }
         let result = match self.redeem_code(env, CodeKind::EmailVerification, &user, code, presenter).await? {
             Ok(_) => {
-                let who =
-                    Attempted { user_id: Some(&user.id), email: Some(&user.email), ip_address: None, user_agent: None };
+                let ip = presenter.address().map(ToString::to_string);
+                let who = Attempted {
+                    user_id: Some(&user.id),
+                    email: Some(&user.email),
+                    ip_address: ip.as_deref(),
+                    user_agent: presenter.client.and_then(|c| c.user_agent.as_deref()),
+                };
                 let succeeded = NewEvent::authentication_succeeded(AuthenticationKind::EmailVerification, who);
                 self.mark_email_verified_with(user, vec![succeeded]).await
             }
             Err(problem) => {
                 let refused = (super::magic_auth::problem_code(problem), problem.message());
                 let kind = AuthenticationKind::EmailVerification;
-                self.record_failed_sign_in(&env.id, kind, Some(&user), &user.email, None, refused).await?;
+                self.record_failed_sign_in(&env.id, kind, Some(&user), &user.email, presenter.client, refused).await?;
                 Err(Error::Rejected {
                     reason: Rejection::EmailVerificationCode(problem),
                     message: problem.message().into(),

@@ -316,10 +316,18 @@ async fn events_older_than_the_retention_are_purged() {
 async fn a_refused_passkey_is_a_passkey_failed_event() {
     let app = TestApp::spawn().await;
     let env = app.core.environment_by_name("development").await.unwrap();
-    assert!(app.core.finish_passkey_sign_in(&env, "no-such-ceremony", json!({})).await.is_err());
+    let client = gatehouse::service::auth::RequestInfo {
+        address: Some(gatehouse::domain::client_address::ClientAddress::direct("192.0.2.44".parse().unwrap())),
+        user_agent: Some("Passkey Browser/1.0".into()),
+    };
+    assert!(app.core.finish_passkey_sign_in(&env, "no-such-ceremony", json!({}), &client).await.is_err());
     let events = all_events(&app, "&events=authentication.passkey_failed", 10).await;
     assert_eq!(events.len(), 1);
     let data = &events[0]["data"];
     assert_eq!((data["type"].as_str(), data["status"].as_str()), (Some("passkey"), Some("failed")));
     assert_eq!(data["error"]["code"], "passkey_failed");
+    assert_eq!(
+        (data["ip_address"].as_str(), data["user_agent"].as_str()),
+        (Some("192.0.2.44"), Some("Passkey Browser/1.0"))
+    );
 }

@@ -296,3 +296,27 @@ async fn sign_up_notices_follow_the_per_recipient_send_limits() {
     let to_owner = notices.iter().filter(|e| e.to_address == "known@example.com").count();
     assert_eq!(to_owner as i64, SENDS_PER_PAIR.max, "one client cannot flood the owner's mailbox");
 }
+
+/// The code a sign-in owes after its first factor counts against the client's own pair
+/// (recipient, client address), like every resend from that client; without the address it
+/// would share one pair with every addressless send to that recipient.
+#[tokio::test]
+async fn a_step_up_code_counts_against_the_pair_of_the_client_that_signed_in() {
+    use gatehouse::service::throttle::SENDS_PER_PAIR;
+    let app = TestApp::spawn().await;
+    app.set(&[("email_verification_required", "true"), ("uniform_sign_up", "false")]).await;
+    let (request, csrf) = start(&app, "&screen_hint=sign-up").await;
+    let form =
+        [("request", request.as_str()), ("csrf_token", &csrf), ("email", "pair@example.com"), ("password", PASSWORD)];
+    let (status, _, location) = post(&app, "/authkit/sign-up", &form).await;
+    assert_eq!((status, location), (303, Some(format!("/authkit/verify-email?request={request}"))));
+    let resend = [("request", request.as_str()), ("csrf_token", &csrf)];
+    // The sign-up's own code was the pair's first send.
+    for n in 2..=SENDS_PER_PAIR.max {
+        let (status, body, _) = post(&app, "/authkit/verify-email/resend", &resend).await;
+        assert_eq!(status, 200, "send {n} of {}: {body}", SENDS_PER_PAIR.max);
+    }
+    let (status, body, _) = post(&app, "/authkit/verify-email/resend", &resend).await;
+    assert_eq!(status, 429, "one send more than the pair allows: {body}");
+    assert!(body.contains("Too many requests. Try again in"), "{body}");
+}

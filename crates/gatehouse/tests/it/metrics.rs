@@ -383,7 +383,7 @@ async fn sign_in_and_refresh_counters_move_while_flows_run() {
 
     // A passkey answer for a ceremony that does not exist (the browser part is e2e 15's).
     let env = app.core.environment_by_name("development").await.unwrap();
-    assert!(app.core.finish_passkey_sign_in(&env, "no-such-ceremony", json!({})).await.is_err());
+    assert!(app.core.finish_passkey_sign_in(&env, "no-such-ceremony", json!({}), &Default::default()).await.is_err());
 
     done.store(true, Ordering::Relaxed);
     let scrapes = scraper.await.unwrap();

@@ -366,6 +366,13 @@ async fn hosted_enrolment_challenge_and_recovery_codes() {
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["authentication_method"], "Password");
+    // The hosted step's events name the browser's address.
+    let (_, events) = app
+        .api(Method::GET, "/events?limit=100&events=authentication.mfa_succeeded,authentication.mfa_failed", None)
+        .await;
+    let addresses: Vec<&str> =
+        events["data"].as_array().unwrap().iter().map(|e| e["data"]["ip_address"].as_str().unwrap_or("-")).collect();
+    assert_eq!(addresses, ["127.0.0.1", "127.0.0.1"], "the replayed code, then the next step's: {events}");
 
     // A recovery code works once.
     for expect in [303, 400] {

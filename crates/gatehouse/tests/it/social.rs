@@ -612,6 +612,7 @@ async fn a_provider_refusal_is_an_oauth_failed_event() {
     assert_eq!((data["type"].as_str(), data["status"].as_str()), (Some("oauth"), Some("failed")));
     assert_eq!(data["error"]["code"], "oauth_failed");
     assert!(data["user_id"].is_null());
+    assert_eq!(data["ip_address"], "127.0.0.1", "the browser's address: {data}");
 }
 
 async fn stored_social_logins(app: &TestApp) -> i64 {

@@ -363,6 +363,12 @@ async fn wrong_codes_from_other_addresses_never_lock_the_owner_out_of_emailed_co
         let (status, body) = backend_magic(&app, "owner@example.com", wrong, &guess(i)).await;
         assert_eq!(status, 400, "{body}");
     }
+    // Each refused code is an event naming the client that sent it.
+    let (_, events) = app.api(Method::GET, "/events?events=authentication.magic_auth_failed&limit=100", None).await;
+    let addresses: Vec<&str> =
+        events["data"].as_array().unwrap().iter().map(|e| e["data"]["ip_address"].as_str().unwrap_or("-")).collect();
+    assert_eq!(addresses.len(), 20, "{events}");
+    assert!(addresses.iter().enumerate().all(|(i, a)| *a == guess(i)), "{addresses:?}");
     // The owner asks for a fresh code and redeems it from their own address.
     let code = magic_code(&app, "owner@example.com").await;
     let (status, body) = backend_magic(&app, "owner@example.com", &code, "192.0.2.10").await;

@@ -16,7 +16,7 @@ use crate::crypto::secrets::{hash_secret, pkce_s256, random_token, secrets_equal
 use crate::domain::event::{Attempted, AuthenticationKind, NewEvent};
 use crate::domain::provider::{Kind, parse_scopes};
 use crate::domain::session::AuthMethod;
-use crate::service::auth::AuthorizeParams;
+use crate::service::auth::{AuthorizeParams, RequestInfo};
 use crate::service::counters::SignInMethod;
 use crate::service::environments::{LoadedEnvironment, SEC};
 use crate::service::{Core, Result};
@@ -149,6 +149,7 @@ impl Core {
         provider_name: &str,
         callback: &CallbackParams,
         browser_binding: Option<&str>,
+        client: &RequestInfo,
     ) -> Result<CallbackOutcome> {
         let outcome = self.handle_social_callback(provider_name, callback, browser_binding).await;
         if let Ok(outcome) = &outcome {
@@ -158,13 +159,20 @@ impl Core {
         }
         if let Ok(CallbackOutcome::Failed { env, failure, .. }) = &outcome {
             // The provider failed or refused: `authentication.oauth_failed`, in a transaction of
-            // its own (nothing else changed). Nobody was identified.
+            // its own (nothing else changed). Nobody was identified; the browser's address and
+            // user agent are recorded.
             let (code, message) = match failure {
                 Failure::UnknownProvider => ("provider_not_configured", format!("{provider_name} is not configured.")),
                 Failure::Upstream(e) => ("oauth_failed", e.to_string()),
                 other => ("oauth_failed", format!("{other:?}")),
             };
-            let who = Attempted { user_id: None, email: None, ip_address: None, user_agent: None };
+            let ip = client.ip_address();
+            let who = Attempted {
+                user_id: None,
+                email: None,
+                ip_address: ip.as_deref(),
+                user_agent: client.user_agent.as_deref(),
+            };
             let event = NewEvent::authentication_failed(AuthenticationKind::OAuth, who, code, &message);
             self.store.record_events(&env.id, self.now(), &[event]).await?;
         }

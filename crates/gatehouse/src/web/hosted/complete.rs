@@ -22,21 +22,23 @@ use crate::web::AppState;
 use crate::web::cookies;
 use crate::web::redirects::see_other;
 
-/// Finishes a hosted sign-in for `user`, who proved a first factor with `method`: on to the
-/// step-up page it owes (the pending sign-in in an HttpOnly cookie), or back to the app.
+/// Finishes a hosted sign-in for `user`, who proved a first factor with `method` from the
+/// client at `address`: on to the step-up page it owes (the pending sign-in in an HttpOnly
+/// cookie), or back to the app. A step-up code counts against that client's and the
+/// recipient's send limits.
 pub async fn finish(
     state: &AppState,
     env: &LoadedEnvironment,
     params: &AuthorizeParams,
     user: &User,
     method: &AuthMethod,
+    address: Option<&ClientAddress>,
 ) -> Result<Response, PageError> {
-    finish_after(state, env, params, user, method, FirstFactor::Enough, None).await
+    finish_after(state, env, params, user, method, FirstFactor::Enough, address).await
 }
 
 /// `finish` for a first factor the throttles may have doubted (a password for an account
-/// under attack, from a browser without a device cookie), from the client at `address` (a
-/// step-up code counts against that client's and the recipient's send limits).
+/// under attack, from a browser without a device cookie).
 pub async fn finish_after(
     state: &AppState,
     env: &LoadedEnvironment,

@@ -80,7 +80,7 @@ impl Refusal {
 
 /// Who presents a code on a page: the client, and its device cookie for this account if any.
 fn presenter<'a>(info: &'a RequestInfo, device: Option<&'a str>) -> Presenter<'a> {
-    Presenter { address: info.address.as_ref(), device_cookie: device }
+    Presenter { client: Some(info), device_cookie: device }
 }
 
 /// The pages that ask for an email address.
@@ -208,7 +208,7 @@ pub async fn magic_auth_verify(
     let device = cookies::read(&headers, cookies::DEVICE, state.https());
     let presenter = presenter(&info, device.as_deref());
     match state.core.redeem_magic_auth(&env, &email, &form.field("code"), presenter).await {
-        Ok(user) => finish(&state, &env, &params, &user, &AuthMethod::MagicAuth).await,
+        Ok(user) => finish(&state, &env, &params, &user, &AuthMethod::MagicAuth, info.address.as_ref()).await,
         Err(e) => Ok(refusal(e)?.answer(retry)),
     }
 }
@@ -292,7 +292,7 @@ pub async fn verify_email(
             if !spent {
                 return Err(Expired::SignInLink.into());
             }
-            finish(&state, &env, &params, &user, &method).await
+            finish(&state, &env, &params, &user, &method, info.address.as_ref()).await
         }
         Err(e) => Ok(refusal(e)?.answer(retry)),
     }

@@ -272,7 +272,7 @@ pub async fn sign_up(
         Ok(params) => params,
         Err(message) => return refuse(StatusCode::BAD_REQUEST, &message),
     };
-    finish(&state, &env, &params, &user, &AuthMethod::Password).await
+    finish(&state, &env, &params, &user, &AuthMethod::Password, info.address.as_ref()).await
 }
 
 /// Accepts the request's invitation, if any, for `user`: the request then enters its

@@ -116,7 +116,12 @@ pub async fn sign_in_options(
 }
 
 /// `POST /authkit/passkey/sign-in`: `{request, ceremony, credential}` → `{location}`.
-pub async fn sign_in(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ClientInfo(info): ClientInfo,
+    body: Bytes,
+) -> Response {
     if !csrf_header_ok(&state, &headers) {
         return json_error(StatusCode::FORBIDDEN, PAGE_EXPIRED);
     }
@@ -129,11 +134,12 @@ pub async fn sign_in(State(state): State<AppState>, headers: HeaderMap, body: By
         Err(e) => return json_service_error(e),
     };
     let credential = body.remove("credential").unwrap_or(Value::Null);
-    let user = match state.core.finish_passkey_sign_in(&env, text(&body, "ceremony"), credential).await {
+    let user = match state.core.finish_passkey_sign_in(&env, text(&body, "ceremony"), credential, &info).await {
         Ok(user) => user,
         Err(e) => return json_service_error(e),
     };
-    let finished = finish(&state, &env, &params, &user, &AuthMethod::Passkey).await.into_response();
+    let finished =
+        finish(&state, &env, &params, &user, &AuthMethod::Passkey, info.address.as_ref()).await.into_response();
     as_json_redirect(finished)
 }
 

@@ -216,12 +216,13 @@ fn callback_params(query: &str) -> CallbackParams {
 pub async fn callback(
     State(state): State<AppState>,
     headers: HeaderMap,
+    ClientInfo(info): ClientInfo,
     Path(provider): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
     let params = callback_params(&query.unwrap_or_default());
     let binding = binding_from_cookie(&headers, state.https());
-    let outcome = state.core.finish_social_sign_in(&provider, &params, binding.as_deref()).await?;
+    let outcome = state.core.finish_social_sign_in(&provider, &params, binding.as_deref(), &info).await?;
     Ok(match outcome {
         CallbackOutcome::Invalid(Failure::BrowserMismatch) => problem(
             StatusCode::BAD_REQUEST,
@@ -250,7 +251,9 @@ pub async fn callback(
             failure_page(&env, &provider_label, &request_id, &failure)
         }
         CallbackOutcome::Linked { env, params, request_id, method, provider_label, outcome } => match outcome {
-            LinkOutcome::SignedIn(user) => return finish(&state, &env, &params, &user, &method).await,
+            LinkOutcome::SignedIn(user) => {
+                return finish(&state, &env, &params, &user, &method, info.address.as_ref()).await;
+            }
             LinkOutcome::EmailVerificationRequired { email } => {
                 email_verification_required(&env, &request_id, &provider_label, &email)
             }

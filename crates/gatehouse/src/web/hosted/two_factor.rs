@@ -22,6 +22,7 @@ use crate::service::environments::LoadedEnvironment;
 use crate::service::error::FactorError;
 use crate::service::mfa::TotpEnrolment;
 use crate::service::pending::StepUpNeeded;
+use crate::web::extract::ClientInfo;
 use crate::web::outcome::refused;
 use crate::web::redirects::see_other;
 use crate::web::{AppState, cookies};
@@ -159,7 +160,12 @@ pub async fn challenge_page(
     Ok(render_challenge(&state, &headers, &flow, StatusCode::OK, None))
 }
 
-pub async fn challenge(State(state): State<AppState>, headers: HeaderMap, form: Form) -> Result<Response, PageError> {
+pub async fn challenge(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ClientInfo(info): ClientInfo,
+    form: Form,
+) -> Result<Response, PageError> {
     let flow = Flow::load(&state, &headers, &form.field("request")).await?;
     if !form.csrf_ok() {
         return Ok(render_challenge(&state, &headers, &flow, StatusCode::BAD_REQUEST, Some(FORM_EXPIRED.into())));
@@ -169,7 +175,7 @@ pub async fn challenge(State(state): State<AppState>, headers: HeaderMap, form: 
         let error = Some("Enter the code from your authenticator app.".into());
         return Ok(render_challenge(&state, &headers, &flow, StatusCode::BAD_REQUEST, error));
     }
-    match state.core.verify_hosted_second_factor(&flow.env, &flow.user, &flow.pending.auth_method, &code).await {
+    match state.core.verify_hosted_second_factor(&flow.env, &flow.user, &flow.pending.auth_method, &code, &info).await {
         Ok(()) => {}
         Err(Error::InvalidPendingToken) => return Err(Expired::SignInStep.into()),
         Err(e) => {
