@@ -174,6 +174,46 @@ test('too many attempts: after 5 wrong codes even the right one → one_time_cod
   await rejectsCode(workos.userManagement.authenticateWithMagicAuth({ email, code }), 'one_time_code_too_many_attempts');
 });
 
+test('guesses at emailed codes are throttled per account and client address: 10, then 429 RateLimitExceededException; another address is unaffected', async () => {
+  const workos = confidentialClient(gh);
+  const email = uniqueEmail('magic-guess');
+  const guesser = '203.0.113.77';
+  const freshCode = async () => {
+    const count = gh.smtp.count({ to: email }) + 1;
+    await workos.userManagement.createMagicAuth({ email });
+    return codeFrom(await gh.smtp.waitFor({ to: email }, { count }));
+  };
+  // Two codes, five wrong guesses each (each code allows five), all from one address.
+  for (let c = 0; c < 2; c++) {
+    const code = await freshCode();
+    for (let i = 0; i < 5; i++) {
+      await assert.rejects(
+        workos.userManagement.authenticateWithMagicAuth({ email, code: wrongCode(code), ipAddress: guesser }),
+        (e) => e?.status === 400,
+      );
+    }
+  }
+  const code = await freshCode();
+  await assert.rejects(workos.userManagement.authenticateWithMagicAuth({ email, code, ipAddress: guesser }), (e) => {
+    assert.ok(e instanceof RateLimitExceededException, `${e?.name}: ${e?.message}`);
+    return true;
+  });
+  const raw = await apiRequest(gh, 'POST', '/user_management/authenticate', {
+    grant_type: 'urn:workos:oauth:grant-type:magic-auth:code',
+    client_id: gh.clientId,
+    client_secret: gh.apiKey,
+    email,
+    code,
+    ip_address: guesser,
+  });
+  assert.equal(raw.status, 429, raw.text);
+  assert.equal(raw.body.code, 'rate_limit_exceeded', raw.text);
+  assert.ok(Number(raw.headers.get('retry-after')) > 0, `Retry-After: ${raw.headers.get('retry-after')}`);
+  // The refused guesses were not evaluated: the code still works, from the owner's address.
+  const auth = await workos.userManagement.authenticateWithMagicAuth({ email, code, ipAddress: '198.51.100.77' });
+  assert.equal(auth.user.email, email);
+});
+
 test('a malformed or empty code is rejected without a 500', async () => {
   const workos = confidentialClient(gh);
   const email = uniqueEmail('magic-junk');

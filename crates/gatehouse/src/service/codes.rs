@@ -138,6 +138,8 @@ impl Core {
 
     /// Redeems the newest code of `kind` for `user`: counts the guess first (atomically, per
     /// presenter and account, `service::throttle`), compares in constant time, then spends it.
+    /// A guess the throttles refuse is not evaluated: `RateLimited` (429), as for passwords,
+    /// since a new code would not help until the window ends.
     pub async fn redeem_code(
         &self,
         env: &LoadedEnvironment,
@@ -152,11 +154,7 @@ impl Core {
         // so guesses from elsewhere do not lock the owner out.
         let attempt =
             Attempt { env, account: &user.email, address: presenter.address(), device_cookie: presenter.device_cookie };
-        let admitted = match self.admit_code_guess(&attempt, kind).await {
-            Ok(admitted) => admitted,
-            Err(Error::RateLimited { .. }) => return Ok(Err(CodeProblem::TooManyAttempts)),
-            Err(e) => return Err(e),
-        };
+        let admitted = self.admit_code_guess(&attempt, kind).await?;
         let Some(code) = self.store.latest_one_time_code(&env.id, kind.as_str(), &user.id).await? else {
             return Ok(Err(CodeProblem::Incorrect));
         };

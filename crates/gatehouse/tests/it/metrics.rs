@@ -423,12 +423,12 @@ async fn sign_in_and_refresh_counters_move_while_flows_run() {
     assert_eq!(after.types["gatehouse_http_request_duration_seconds"], "histogram");
 }
 
-/// The gauges and the throttling counter move with what happens: a 429 adds one to
-/// `gatehouse_throttled_total`; an email the SMTP server cannot take raises the outbox's depth
+/// The gauges and the throttling counter move with what happens: a 429 (a password, an emailed
+/// code) adds one to `gatehouse_throttled_total`; an email the SMTP server cannot take raises the outbox's depth
 /// and its age grows with the clock; a key rotation brings the signing-key age back down.
 #[tokio::test]
 async fn throttling_the_outbox_and_key_rotation_move_their_series() {
-    use gatehouse::service::throttle::PER_PAIR;
+    use gatehouse::service::throttle::{CODE_GUESSES_PER_PAIR, PER_PAIR};
     // Reserve a port, then leave it closed: the SMTP server is down.
     let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = probe.local_addr().unwrap().port();
@@ -470,6 +470,25 @@ async fn throttling_the_outbox_and_key_rotation_move_their_series() {
     let exposition = scrape(&plain, &url).await;
     assert_eq!(exposition.value("gatehouse_outbox_pending", &[]), 1.0);
     assert!(exposition.value("gatehouse_outbox_oldest_age_seconds", &[]) >= 90.0, "{exposition:?}");
+
+    // Emailed codes: the pair's guesses at the user's Magic Auth codes, then one more.
+    let (status, body) =
+        app.api(Method::POST, "/user_management/magic_auth", Some(json!({"email": "t@example.com"}))).await;
+    assert_eq!(status, 201, "{body}");
+    let code = body["code"].as_str().unwrap().to_owned();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let guess = |code: String| {
+        app.authenticate(json!({
+            "grant_type": "urn:workos:oauth:grant-type:magic-auth:code", "client_id": app.client_id,
+            "client_secret": app.api_key, "email": "t@example.com", "code": code, "ip_address": "203.0.113.4",
+        }))
+    };
+    for _ in 0..CODE_GUESSES_PER_PAIR.max {
+        assert_eq!(guess(wrong.to_owned()).await.0, 400);
+    }
+    assert_eq!(guess(code).await.0, 429);
+    let throttled = scrape(&plain, &url).await.value("gatehouse_throttled_total", &[]);
+    assert_eq!(throttled - after, 1.0, "a throttled code guess is a throttled attempt too");
 
     // The signing key ages with the clock; a rotation publishes a new one of age zero.
     app.clock.advance_secs(3600);

@@ -81,7 +81,7 @@ async fn resending_codes_does_not_buy_more_guesses() {
     }
     let code = magic(&app, "g@example.com").await;
     let (status, body) = redeem(&app, "g@example.com", &code).await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("one_time_code_too_many_attempts")), "{body}");
+    assert_eq!((status, body["code"].as_str()), (429, Some("rate_limit_exceeded")), "{body}");
     app.clock.advance_secs(3601);
     let code = magic(&app, "g@example.com").await;
     assert_eq!(redeem(&app, "g@example.com", &code).await.0, 200, "the limit lifts after an hour");

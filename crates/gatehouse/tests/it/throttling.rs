@@ -380,7 +380,7 @@ async fn wrong_codes_from_other_addresses_never_lock_the_owner_out_of_emailed_co
     }
     let code = magic_code(&app, "owner@example.com").await;
     let (status, body) = backend_magic(&app, "owner@example.com", &code, "203.0.113.1").await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("one_time_code_too_many_attempts")), "{body}");
+    assert_eq!((status, body["code"].as_str()), (429, Some("rate_limit_exceeded")), "{body}");
     // Past the account's ceiling, a new address is refused too, but the owner's known device
     // is not.
     for i in 0..CODE_GUESSES_PER_ACCOUNT.max as usize {
@@ -388,7 +388,7 @@ async fn wrong_codes_from_other_addresses_never_lock_the_owner_out_of_emailed_co
     }
     let code = magic_code(&app, "owner@example.com").await;
     let (status, body) = backend_magic(&app, "owner@example.com", &code, "192.0.2.11").await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("one_time_code_too_many_attempts")), "{body}");
+    assert_eq!((status, body["code"].as_str()), (429, Some("rate_limit_exceeded")), "{body}");
     let location = hosted_magic_auth(&app, &owners_browser, "owner@example.com").await;
     assert!(location.starts_with(REDIRECT_URI), "the known device signs in with a code: {location}");
 }
