@@ -4,14 +4,17 @@
 # (0700), GATEHOUSE_LISTEN=0.0.0.0:<port>, working directory the data folder, `serve` as the
 # command, an empty environment otherwise. Checks the quick start answers (/, /health, /ready,
 # the JWKS), that `init --json` works as the user, and that SIGTERM stops it cleanly.
-#   deploy/image-run-test.sh [path/to/gatehouse]   (default: target/release/gatehouse, else target/debug)
+#   deploy/image-run-test.sh [path/to/gatehouse]   (default: the newer of target/release and target/debug)
 # Needs root (to switch users with setpriv).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${1:-}"
 if [[ -z "$BIN" ]]; then
   BIN="$ROOT/target/release/gatehouse"
-  [[ -x "$BIN" ]] || BIN="$ROOT/target/debug/gatehouse"
+  DEBUG="$ROOT/target/debug/gatehouse"
+  # An old release build beside a fresh debug one would test yesterday's code.
+  if [[ ! -x "$BIN" || ( -x "$DEBUG" && "$DEBUG" -nt "$BIN" ) ]]; then BIN="$DEBUG"; fi
+  echo "testing $BIN" >&2
 fi
 [[ -x "$BIN" ]] || { echo "no gatehouse binary at $BIN (cargo build -p gatehouse)" >&2; exit 2; }
 [[ $EUID -eq 0 ]] || { echo "run as root (it switches to uid 65532 like the image)" >&2; exit 2; }

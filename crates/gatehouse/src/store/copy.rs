@@ -134,7 +134,7 @@ impl Store {
             Backend::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
         };
         let mut source = self.readers.begin_with(begin).await?;
-        let mut dest = target.pool.begin().await?;
+        let mut dest = target.begin().await?;
         for (table, _) in TABLES {
             let rows: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&mut *dest).await?;
             if rows > 0 && !overwrite {
