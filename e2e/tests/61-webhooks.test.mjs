@@ -5,47 +5,14 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { useGatehouse } from '../lib/server.mjs';
 import { confidentialClient } from '../lib/api.mjs';
+import { startReceiver, until } from '../lib/webhooks.mjs';
 
 const gh = useGatehouse({ serveArgs: ['--webhooks-allow-private'] });
 
-/** A local receiver: keeps every delivery's raw body and signature; `failures` first answers are 500. */
-function startReceiver() {
-  const got = [];
-  const state = { failures: 0, attempts: 0 };
-  const server = http.createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      state.attempts++;
-      if (state.failures > 0) {
-        state.failures--;
-        res.writeHead(500).end();
-        return;
-      }
-      got.push({ body: Buffer.concat(chunks).toString('utf8'), signature: req.headers['workos-signature'] });
-      res.writeHead(200).end('ok');
-    });
-  });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      resolve({ url: `http://127.0.0.1:${server.address().port}/hook`, got, state, close: () => server.close() });
-    });
-  });
-}
-
 const receivers = [];
 after(() => receivers.forEach((r) => r.close()));
-
-async function until(what, done, timeoutMs = 30_000) {
-  const start = Date.now();
-  while (!done()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 test('webhooks: endpoints through the SDK; signed deliveries pass constructEvent', async () => {
   const workos = confidentialClient(gh);

@@ -14,6 +14,7 @@ mod console;
 mod console_orgs;
 mod console_settings;
 mod console_users;
+mod console_webhooks;
 mod cookies;
 mod delivery_processes;
 mod downgrade;

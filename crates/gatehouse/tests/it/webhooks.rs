@@ -35,8 +35,8 @@ struct Received {
 }
 
 #[derive(Clone)]
-struct Receiver {
-    url: String,
+pub struct Receiver {
+    pub url: String,
     mode: Arc<Mutex<Mode>>,
     got: Arc<Mutex<Vec<Received>>>,
 }
@@ -47,7 +47,7 @@ impl Receiver {
     }
 
     /// The event IDs received so far, in arrival order.
-    fn ids(&self) -> Vec<String> {
+    pub fn ids(&self) -> Vec<String> {
         self.got
             .lock()
             .unwrap()
@@ -75,7 +75,7 @@ async fn hook(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> Res
     StatusCode::OK.into_response()
 }
 
-async fn spawn_receiver() -> Receiver {
+pub async fn spawn_receiver() -> Receiver {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let r = Receiver { url: url.clone(), mode: Arc::new(Mutex::new(Mode::Ok)), got: Arc::new(Mutex::new(Vec::new())) };
@@ -84,7 +84,7 @@ async fn spawn_receiver() -> Receiver {
     r
 }
 
-async fn webhook_app() -> TestApp {
+pub async fn webhook_app() -> TestApp {
     TestApp::spawn_with(|config| {
         config.events.webhooks_allow_private = true;
         config.events.webhook_timeout_ms = 500;
@@ -109,7 +109,7 @@ async fn new_users(app: &TestApp, prefix: &str, n: usize) {
 }
 
 /// Waits (real time) until `done` holds, for at most ten seconds.
-async fn until(what: &str, mut done: impl FnMut() -> bool) {
+pub async fn until(what: &str, mut done: impl FnMut() -> bool) {
     for _ in 0..200 {
         if done() {
             return;

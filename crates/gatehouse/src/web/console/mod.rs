@@ -44,6 +44,7 @@ mod sessions;
 mod settings;
 mod setup;
 mod users;
+mod webhooks;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -82,6 +83,7 @@ pub const NAV: &[NavItem] = &[
     nav("Social providers", "providers", "providers", true),
     nav("Signing keys", "signing-keys", "signing-keys", true),
     nav("Email", "email", "email", true),
+    nav("Webhooks", "webhooks", "webhooks", true),
     nav("Environments", "environments", "environments", false),
     nav("Activity", "activity", "activity", false),
 ];
@@ -111,6 +113,9 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("console/activity.html", include_str!("../../../templates/console/activity.html")),
     ("console/providers.html", include_str!("../../../templates/console/providers.html")),
     ("console/provider.html", include_str!("../../../templates/console/provider.html")),
+    ("console/webhooks.html", include_str!("../../../templates/console/webhooks.html")),
+    ("console/webhook.html", include_str!("../../../templates/console/webhook.html")),
+    ("console/webhook_events.html", include_str!("../../../templates/console/webhook_events.html")),
     ("console/provider_fields.html", include_str!("../../../templates/console/provider_fields.html")),
 ];
 
@@ -183,5 +188,12 @@ pub fn router() -> Router<AppState> {
             "/dashboard/env/{env}/organizations/{id}/invitations/revoke",
             post(organization_changes::revoke_invitation),
         )
+        .route("/dashboard/env/{env}/webhooks", get(webhooks::list).post(webhooks::add))
+        .route("/dashboard/env/{env}/webhooks/{id}", get(webhooks::show))
+        .route("/dashboard/env/{env}/webhooks/{id}/edit", post(webhooks::edit))
+        .route("/dashboard/env/{env}/webhooks/{id}/enable", post(webhooks::enable))
+        .route("/dashboard/env/{env}/webhooks/{id}/disable", post(webhooks::disable))
+        .route("/dashboard/env/{env}/webhooks/{id}/replay", post(webhooks::replay))
+        .route("/dashboard/env/{env}/webhooks/{id}/remove", post(webhooks::remove))
         .route("/dashboard/activity", get(activity::activity))
 }
