@@ -352,7 +352,7 @@ impl Core {
                         &env.id,
                         AuthenticationKind::Password,
                         user.as_ref(),
-                        &normalized,
+                        Some(&normalized),
                         Some(info),
                         refused,
                     )

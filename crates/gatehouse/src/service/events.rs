@@ -91,20 +91,22 @@ fn parse_time(field: &str, value: &str) -> Result<Millis> {
 
 impl Core {
     /// Records `authentication.<kind>_failed` for a refused sign-in (its own transaction: a
-    /// refusal changes nothing else). `user` is the account tried, when there is one.
+    /// refusal changes nothing else). `user` is the account tried, when there is one, else
+    /// `email` the address typed, if any (a passkey or a provider that failed names nobody);
+    /// `info` the client.
     pub(super) async fn record_failed_sign_in(
         &self,
         env_id: &str,
         kind: AuthenticationKind,
         user: Option<&User>,
-        email: &str,
+        email: Option<&str>,
         info: Option<&RequestInfo>,
         error: (&str, &str),
     ) -> Result<()> {
         let ip = info.and_then(RequestInfo::ip_address);
         let who = Attempted {
             user_id: user.map(|u| u.id.as_str()),
-            email: Some(user.map_or(email, |u| u.email.as_str())),
+            email: user.map(|u| u.email.as_str()).or(email),
             ip_address: ip.as_deref(),
             user_agent: info.and_then(|i| i.user_agent.as_deref()),
         };

@@ -105,7 +105,7 @@ impl Core {
             if let Err(problem) = self.redeem_code(env, CodeKind::MagicAuth, &user, code, presenter).await? {
                 let error = (problem_code(problem), problem.message());
                 let kind = AuthenticationKind::MagicAuth;
-                self.record_failed_sign_in(&env.id, kind, Some(&user), &email, presenter.client, error).await?;
+                self.record_failed_sign_in(&env.id, kind, Some(&user), Some(&email), presenter.client, error).await?;
                 return Err(refused(problem));
             }
             self.claim_by_email_proof(user, None).await

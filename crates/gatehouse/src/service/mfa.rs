@@ -358,7 +358,7 @@ impl Core {
                         &env.id,
                         AuthenticationKind::Mfa,
                         Some(&user),
-                        &user.email,
+                        Some(&user.email),
                         Some(info),
                         (refused.0, &refused.1),
                     )
@@ -447,7 +447,7 @@ impl Core {
                     &env.id,
                     AuthenticationKind::Mfa,
                     Some(user),
-                    &user.email,
+                    Some(&user.email),
                     Some(client),
                     ("invalid_one_time_code", &message),
                 )

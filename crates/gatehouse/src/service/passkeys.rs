@@ -22,7 +22,7 @@ use super::{Core, Error, Result};
 use crate::clock::Millis;
 use crate::crypto::secrets::{hash_secret, random_token};
 use crate::domain::environment::Environment;
-use crate::domain::event::{Attempted, AuthenticationKind, NewEvent};
+use crate::domain::event::AuthenticationKind;
 use crate::domain::factor::StoredPasskey;
 use crate::domain::user::User;
 use crate::ids::new_id;
@@ -236,17 +236,9 @@ impl Core {
         }
         .await;
         if let Err(Error::Factor(FactorError::Passkey(message))) = &result {
-            // A refusal changes nothing else: its event in a transaction of its own. Who tried
-            // is not known (the passkey did not prove anyone), only from where.
-            let ip = client.ip_address();
-            let who = Attempted {
-                user_id: None,
-                email: None,
-                ip_address: ip.as_deref(),
-                user_agent: client.user_agent.as_deref(),
-            };
-            let event = NewEvent::authentication_failed(AuthenticationKind::Passkey, who, "passkey_failed", message);
-            self.store.record_events(&env.id, self.now(), &[event]).await?;
+            // Who tried is not known (the passkey did not prove anyone), only from where.
+            let refused = ("passkey_failed", message.as_str());
+            self.record_failed_sign_in(&env.id, AuthenticationKind::Passkey, None, None, Some(client), refused).await?;
         }
         self.counters.sign_in(super::counters::SignInMethod::Passkey, &result);
         result

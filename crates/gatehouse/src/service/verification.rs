@@ -106,7 +106,7 @@ impl Core {
             Err(problem) => {
                 let refused = (super::magic_auth::problem_code(problem), problem.message());
                 let kind = AuthenticationKind::EmailVerification;
-                self.record_failed_sign_in(&env.id, kind, Some(&user), &user.email, presenter.client, refused).await?;
+                self.record_failed_sign_in(&env.id, kind, Some(&user), None, presenter.client, refused).await?;
                 Err(Error::Rejected {
                     reason: Rejection::EmailVerificationCode(problem),
                     message: problem.message().into(),

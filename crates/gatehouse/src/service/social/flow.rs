@@ -13,7 +13,7 @@ use super::provider_label;
 use super::upstream::UpstreamError;
 use crate::clock::Millis;
 use crate::crypto::secrets::{hash_secret, pkce_s256, random_token, secrets_equal};
-use crate::domain::event::{Attempted, AuthenticationKind, NewEvent};
+use crate::domain::event::AuthenticationKind;
 use crate::domain::provider::{Kind, parse_scopes};
 use crate::domain::session::AuthMethod;
 use crate::service::auth::{AuthorizeParams, RequestInfo};
@@ -166,15 +166,8 @@ impl Core {
                 Failure::Upstream(e) => ("oauth_failed", e.to_string()),
                 other => ("oauth_failed", format!("{other:?}")),
             };
-            let ip = client.ip_address();
-            let who = Attempted {
-                user_id: None,
-                email: None,
-                ip_address: ip.as_deref(),
-                user_agent: client.user_agent.as_deref(),
-            };
-            let event = NewEvent::authentication_failed(AuthenticationKind::OAuth, who, code, &message);
-            self.store.record_events(&env.id, self.now(), &[event]).await?;
+            let kind = AuthenticationKind::OAuth;
+            self.record_failed_sign_in(&env.id, kind, None, None, Some(client), (code, &message)).await?;
         }
         outcome
     }
