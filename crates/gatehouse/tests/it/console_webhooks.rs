@@ -35,6 +35,7 @@ async fn webhook_endpoints_are_added_delivered_to_replayed_edited_and_removed_in
     let html = get(&admin, &list).await;
     assert!(html.contains("No endpoints yet") && html.contains("Add endpoint"), "{html}");
     assert!(html.contains("name=\"event:user.created\"") && html.contains("name=\"event:gatehouse.api_key.created\""));
+    assert!(!html.contains("event:gatehouse.operator."), "operators' changes never reach an environment's endpoint");
     let csrf = hidden(&html, "csrf_token");
 
     // The API's checks, on the form (422), what was typed kept, nothing added.

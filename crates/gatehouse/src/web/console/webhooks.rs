@@ -44,12 +44,17 @@ fn group_of(event_type: &str) -> &'static str {
     }
 }
 
+/// The event types an environment's endpoint can receive: Gatehouse's own list, less the
+/// operators' changes, which go to the operator realm's log and never to an environment's.
+fn offered_types() -> impl Iterator<Item = &'static str> {
+    EVENT_TYPES.iter().chain(AUDIT_EVENT_TYPES).copied().filter(|t| !t.starts_with("gatehouse.operator."))
+}
+
 /// Every event type an endpoint can subscribe to, in fieldsets, checked as `checked` says.
 fn event_choices(checked: &dyn Fn(&str) -> bool) -> Vec<Value> {
     let mut groups: Vec<(&'static str, Vec<Value>)> = Vec::new();
-    for (i, t) in EVENT_TYPES.iter().chain(AUDIT_EVENT_TYPES).enumerate() {
-        let choice =
-            context! { id => format!("event-{i}"), name => event_field(t), value => *t, checked => checked(t) };
+    for (i, t) in offered_types().enumerate() {
+        let choice = context! { id => format!("event-{i}"), name => event_field(t), value => t, checked => checked(t) };
         match groups.iter_mut().find(|(label, _)| *label == group_of(t)) {
             Some((_, choices)) => choices.push(choice),
             None => groups.push((group_of(t), vec![choice])),
@@ -60,12 +65,7 @@ fn event_choices(checked: &dyn Fn(&str) -> bool) -> Vec<Value> {
 
 /// The event types a posted form checked, in the list's order.
 fn checked_events(change: &Change) -> Vec<String> {
-    EVENT_TYPES
-        .iter()
-        .chain(AUDIT_EVENT_TYPES)
-        .filter(|t| !change.field(&event_field(t)).is_empty())
-        .map(|t| (*t).to_owned())
-        .collect()
+    offered_types().filter(|t| !change.field(&event_field(t)).is_empty()).map(str::to_owned).collect()
 }
 
 fn endpoint_view(e: &WebhookEndpoint) -> Value {
