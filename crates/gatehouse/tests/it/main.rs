@@ -11,6 +11,7 @@ mod audit;
 mod authorization_resources;
 mod connections;
 mod console;
+mod console_operators;
 mod console_orgs;
 mod console_settings;
 mod console_users;

@@ -35,6 +35,7 @@ mod assets;
 mod email;
 mod home;
 mod insights;
+mod operators;
 mod organization_changes;
 mod organizations;
 mod page;
@@ -85,6 +86,7 @@ pub const NAV: &[NavItem] = &[
     nav("Email", "email", "email", true),
     nav("Webhooks", "webhooks", "webhooks", true),
     nav("Environments", "environments", "environments", false),
+    nav("Operators", "operators", "operators", false),
     nav("Activity", "activity", "activity", false),
 ];
 
@@ -114,6 +116,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("console/providers.html", include_str!("../../../templates/console/providers.html")),
     ("console/provider.html", include_str!("../../../templates/console/provider.html")),
     ("console/webhooks.html", include_str!("../../../templates/console/webhooks.html")),
+    ("console/operators.html", include_str!("../../../templates/console/operators.html")),
     ("console/webhook.html", include_str!("../../../templates/console/webhook.html")),
     ("console/webhook_events.html", include_str!("../../../templates/console/webhook_events.html")),
     ("console/provider_fields.html", include_str!("../../../templates/console/provider_fields.html")),
@@ -195,5 +198,10 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/env/{env}/webhooks/{id}/disable", post(webhooks::disable))
         .route("/dashboard/env/{env}/webhooks/{id}/replay", post(webhooks::replay))
         .route("/dashboard/env/{env}/webhooks/{id}/remove", post(webhooks::remove))
+        .route("/dashboard/operators", get(operators::list))
+        .route("/dashboard/operators/invite", post(operators::invite))
+        .route("/dashboard/operators/role", post(operators::set_role))
+        .route("/dashboard/operators/remove", post(operators::remove))
+        .route("/dashboard/operators/two-factor", post(operators::two_factor))
         .route("/dashboard/activity", get(activity::activity))
 }

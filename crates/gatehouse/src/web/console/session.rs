@@ -20,7 +20,7 @@ use crate::web::{AppState, cookies, csrf};
 const FLOW_COOKIE: &str = "gatehouse_console_flow";
 
 /// The console's own origin: the public URL, or the `--dashboard-listen` address's.
-fn console_origin(state: &AppState) -> String {
+pub(super) fn console_origin(state: &AppState) -> String {
     state.web.dashboard_url.clone().unwrap_or_else(|| state.core.config().public_url.clone())
 }
 
