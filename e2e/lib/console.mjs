@@ -22,6 +22,20 @@ export async function signInOperator(browser, gh, { email, role, errors, expecte
   if (clipboard) await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: gh.baseUrl });
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
+  await acceptOperatorLink(page, link, email);
+  page.on('console', (m) => {
+    const refused = expectedStatus !== undefined && m.text().includes(`status of ${expectedStatus}`);
+    if (m.type() === 'error' && !refused) errors.push(`${page.url()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => errors.push(`${page.url()}: ${e.message}`));
+  return { context, page };
+}
+
+/**
+ * In `page`: opens a one-time operator `link`, creates the account with OPERATOR_PASSWORD, then signs in
+ * as `email` through the operator realm's hosted sign-in, ending on the console's home page.
+ */
+export async function acceptOperatorLink(page, link, email) {
   await page.goto(link);
   await page.fill('#password', OPERATOR_PASSWORD);
   await page.fill('#password_confirmation', OPERATOR_PASSWORD);
@@ -32,12 +46,6 @@ export async function signInOperator(browser, gh, { email, role, errors, expecte
   await page.fill('#password', OPERATOR_PASSWORD);
   await page.click('form[action="/authkit/sign-in"] button[type="submit"]');
   await page.waitForURL((u) => u.pathname === '/dashboard');
-  page.on('console', (m) => {
-    const refused = expectedStatus !== undefined && m.text().includes(`status of ${expectedStatus}`);
-    if (m.type() === 'error' && !refused) errors.push(`${page.url()}: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => errors.push(`${page.url()}: ${e.message}`));
-  return { context, page };
 }
 
 /**

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { launchChromium, ARTIFACTS, DOCS_IMAGES } from '../lib/browser.mjs';
 import { useGatehouse } from '../lib/server.mjs';
-import { signInOperator, captureConsolePage, OPERATOR_PASSWORD } from '../lib/console.mjs';
+import { signInOperator, captureConsolePage, acceptOperatorLink } from '../lib/console.mjs';
 
 const gh = useGatehouse();
 let browser;
@@ -43,16 +43,7 @@ test('an operator invited from the console signs in read-only, is promoted, then
   const theirs = await browser.newContext();
   const them = await theirs.newPage();
   them.setDefaultTimeout(15_000);
-  await them.goto(link);
-  await them.fill('#password', OPERATOR_PASSWORD);
-  await them.fill('#password_confirmation', OPERATOR_PASSWORD);
-  await them.getByRole('button', { name: 'Create account' }).click();
-  await them.getByRole('link', { name: 'Sign in' }).click();
-  await them.waitForURL((u) => u.pathname === '/authkit/sign-in');
-  await them.fill('#email', 'new.viewer@example.com');
-  await them.fill('#password', OPERATOR_PASSWORD);
-  await them.click('form[action="/authkit/sign-in"] button[type="submit"]');
-  await them.waitForURL((u) => u.pathname === '/dashboard');
+  await acceptOperatorLink(them, link, 'new.viewer@example.com');
   await them.getByText('Read-only: your role is viewer.').waitFor();
 
   // Promoted, then removed (confirmed); their session ends with the account.
