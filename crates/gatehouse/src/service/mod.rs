@@ -233,10 +233,10 @@ impl Core {
         &self.counters
     }
 
-    /// Deletes what has expired (codes, requests, challenges, ceremonies, throttle rows, and
-    /// sessions ended or expired longer ago than `ended_sessions_kept_days`, events older than
-    /// `events.kept_days`), in small batches;
-    /// the server runs it every ten minutes. Failures are logged: the next run tries again.
+    /// Deletes what has expired (codes, requests, challenges, ceremonies, throttle rows,
+    /// operator links, sessions ended or expired longer ago than `ended_sessions_kept_days`,
+    /// events older than `events.kept_days`), in small batches; the server runs it every ten
+    /// minutes. Failures are logged: the next run tries again.
     pub async fn purge_expired(&self) -> crate::store::PurgeReport {
         let kept = self.config.ended_sessions_kept_days.max(0) * 24 * 3600 * 1000;
         let events_kept = self.config.events.kept_days.max(1) * 24 * 3600 * 1000;
@@ -245,6 +245,10 @@ impl Core {
                 match self.purge_throttled_history().await {
                     Ok(n) => report.removed += n,
                     Err(e) => tracing::warn!(error = %e, "could not purge the throttled history"),
+                }
+                match self.purge_expired_operator_links().await {
+                    Ok(n) => report.removed += n,
+                    Err(e) => tracing::warn!(error = %e, "could not purge expired operator links"),
                 }
                 tracing::debug!(
                     removed = report.removed,

@@ -307,6 +307,21 @@ impl Core {
         Ok(invite.filter(|i| i.expires_at > self.now()).map(|i| (i, value)))
     }
 
+    /// Deletes the operator links that have expired, or that no longer read as one, for the
+    /// housekeeping purge; how many went. Each goes only if it is still the value read here
+    /// (one conditional delete each: the links are few, an admin's handful).
+    pub(super) async fn purge_expired_operator_links(&self) -> Result<u64> {
+        let now = self.now();
+        let mut removed = 0;
+        for (name, value) in self.store.server_secrets_named(INVITE_PREFIX).await? {
+            let open = serde_json::from_str::<OperatorInvite>(&value).is_ok_and(|i| i.expires_at > now);
+            if !open && self.store.take_server_secret(&name, &value).await? {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Spends an operator link: creates the operator with `email` (the link's own when it names
     /// one) and `password` (checked against the realm's policy first). The link works once.
     pub async fn accept_operator_invite(&self, token: &str, email: &str, password: &str) -> Result<OperatorRecord> {

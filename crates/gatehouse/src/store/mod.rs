@@ -401,6 +401,18 @@ impl Store {
         Ok(())
     }
 
+    /// The server secrets whose names start with `prefix`, as (name, value), by name. Compared
+    /// as a leading substring, not as a `LIKE` pattern (`_` is plain) nor a range of names
+    /// (PostgreSQL's collations may order punctuation unlike bytes).
+    pub async fn server_secrets_named(&self, prefix: &str) -> StoreResult<Vec<(String, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT name, value FROM server_secrets WHERE substr(name, 1, length($1)) = $1 ORDER BY name",
+        )
+        .bind(prefix)
+        .fetch_all(self.reader())
+        .await?)
+    }
+
     /// Deletes the server secret `name` if it is still `value`; whether this call deleted it
     /// (one conditional statement, so a single-use value is taken once).
     pub async fn take_server_secret(&self, name: &str, value: &str) -> StoreResult<bool> {

@@ -1,6 +1,9 @@
 //! The housekeeping purge: ended and expired sessions go after the configured days, expired
-//! sign-in state and throttle rows go (in batches, however many), live sessions stay.
+//! sign-in state, throttle rows and operator links go (in batches, however many), live sessions
+//! stay.
 
+use gatehouse::domain::audit::Actor;
+use gatehouse::service::operators::OperatorRole;
 use reqwest::Method;
 use serde_json::json;
 
@@ -43,6 +46,34 @@ async fn purge_removes_what_is_over_and_leaves_live_sessions_alone() {
     assert_eq!(status, 200, "{body}");
     let (status, body) = app.password_login("live@example.com", PASSWORD).await;
     assert_eq!(status, 200, "{body}");
+}
+
+async fn operator_links(app: &TestApp) -> usize {
+    app.core.store.server_secrets_named("operator_invite:").await.unwrap().len()
+}
+
+#[tokio::test]
+async fn purge_removes_expired_operator_links_and_keeps_open_ones() {
+    let app = TestApp::spawn().await;
+    let old = app.core.invite_operator(Some("late@example.com"), OperatorRole::Viewer, &Actor::Cli).await.unwrap();
+    app.clock.advance_secs(23 * 3600);
+    let fresh = app.core.invite_operator(None, OperatorRole::Admin, &Actor::Cli).await.unwrap();
+    app.core.purge_expired().await;
+    assert_eq!(operator_links(&app).await, 2, "both links are open within their day");
+
+    app.clock.advance_secs(2 * 3600);
+    assert_eq!(app.core.purge_expired().await.removed, 1);
+    assert_eq!(operator_links(&app).await, 1);
+    assert!(app.core.find_operator_invite(&old).await.unwrap().is_none());
+    // The open one still works, and a used link leaves nothing behind.
+    let created = app.core.accept_operator_invite(&fresh, "new@example.com", PASSWORD).await.unwrap();
+    assert_eq!(created.role, OperatorRole::Admin);
+    assert_eq!(operator_links(&app).await, 0);
+    // Other server secrets (the keys that seal and derive) are never the purge's.
+    let others = app.core.store.server_secrets_named("").await.unwrap().len();
+    app.clock.advance_secs(400 * 24 * 3600);
+    app.core.purge_expired().await;
+    assert_eq!(app.core.store.server_secrets_named("").await.unwrap().len(), others);
 }
 
 /// Rows of the large-backlog purge test: `GATEHOUSE_TEST_PURGE_BACKLOG` (issue 13.4 measured
