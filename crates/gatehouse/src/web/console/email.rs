@@ -9,27 +9,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::{Value, context};
 
-use super::page::{self, Change, Console, PageError};
+use super::page::{self, Change, Console, FormError, PageError};
 use super::setup::when;
-use crate::service::Error;
 use crate::service::email_settings::{SmtpChange, TlsMode, parse_smtp_url};
 use crate::service::environments::LoadedEnvironment;
 use crate::web::AppState;
-
-/// A form's problem: which form, which field, and the message.
-struct Problem {
-    form: &'static str,
-    field: String,
-    message: String,
-}
-
-fn problem(form: &'static str, e: Error) -> Result<Problem, PageError> {
-    let field = match &e {
-        Error::Validation { errors, .. } => errors.first().map(|f| f.field.clone()).unwrap_or_default(),
-        _ => String::new(),
-    };
-    Ok(Problem { form, field, message: page::refusal(e)? })
-}
 
 async fn email_page(
     state: &AppState,
@@ -37,7 +21,7 @@ async fn email_page(
     env: &LoadedEnvironment,
     status: StatusCode,
     posted: Option<&Change>,
-    error: Option<Problem>,
+    error: Option<FormError>,
 ) -> Result<Response, PageError> {
     let emails: Vec<Value> = state
         .core
@@ -87,10 +71,8 @@ async fn email_page(
         stored => stored.is_some(),
         production => !env.is_development(),
         form, tls_modes,
-        error => error.as_ref().map(|e| &e.message),
-        error_form => error.as_ref().map(|e| e.form),
-        error_field => error.as_ref().map(|e| &e.field),
         emails,
+        ..FormError::context(error.as_ref())
     };
     console.render_status(state, status, "console/email.html", Some(&env.name), "email", ctx).await
 }
@@ -132,7 +114,7 @@ pub async fn save_smtp(
             Ok(page::done(&state, &format!("/dashboard/env/{}/email", env.name), notice))
         }
         Err(e) => {
-            let error = problem("smtp", e)?;
+            let error = FormError::refused(e, "")?.in_form("smtp");
             email_page(&state, &change.console, &env, StatusCode::UNPROCESSABLE_ENTITY, Some(&change), Some(error))
                 .await
         }
@@ -157,10 +139,7 @@ pub async fn send_test(
             Ok(page::done(&state, &format!("/dashboard/env/{}/email", env.name), &notice))
         }
         Err(e) => {
-            let mut error = problem("test", e)?;
-            if error.field.is_empty() {
-                error.field = "to".into();
-            }
+            let error = FormError::refused(e, "to")?.in_form("test");
             email_page(&state, &change.console, &env, StatusCode::UNPROCESSABLE_ENTITY, Some(&change), Some(error))
                 .await
         }

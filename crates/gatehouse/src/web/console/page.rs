@@ -355,6 +355,46 @@ impl IntoResponse for PageError {
     }
 }
 
+/// A refused form, for the page that shows it again: the message, the field it is about (empty:
+/// the form as a whole) and, on pages with several forms, which one.
+pub struct FormError {
+    pub form: &'static str,
+    pub field: String,
+    pub message: String,
+}
+
+impl FormError {
+    /// A message of the console's own about `field`.
+    pub fn new(field: &str, message: impl Into<String>) -> Self {
+        FormError { form: "", field: field.to_owned(), message: message.into() }
+    }
+
+    /// The service's refusal `e` (see [`refusal`]), about the field its first validation error
+    /// names, or `field` when it names none.
+    pub fn refused(e: Error, field: &str) -> Result<Self, PageError> {
+        let named = match &e {
+            Error::Validation { errors, .. } => errors.first().map(|f| f.field.clone()),
+            _ => None,
+        };
+        Ok(FormError { form: "", field: named.unwrap_or_else(|| field.to_owned()), message: refusal(e)? })
+    }
+
+    /// The same error, shown by the form `form`.
+    pub fn in_form(self, form: &'static str) -> Self {
+        FormError { form, ..self }
+    }
+
+    /// The template's values: `error` (the message), `error_field` and `error_form`, all none
+    /// without an error.
+    pub fn context(error: Option<&FormError>) -> Value {
+        context! {
+            error => error.map(|e| &e.message),
+            error_field => error.map(|e| &e.field),
+            error_form => error.map(|e| e.form),
+        }
+    }
+}
+
 /// The message a form shows for a service refusal (the API's own wording), or the error
 /// itself when no form can explain it.
 pub fn refusal(e: Error) -> Result<String, PageError> {

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::{Value, context};
 
-use super::page::{self, Change, Confirm, Console, PageError};
+use super::page::{self, Change, Confirm, Console, FormError, PageError};
 use super::setup::when;
 use crate::domain::provider::{Kind, StoredProvider};
 use crate::service::Error;
@@ -36,19 +36,10 @@ const ENDPOINTS: &[(&str, &str, &str)] = &[
     ("emails_url", "Emails endpoint", "A GitHub-style list of the user's emails."),
 ];
 
-/// A form problem: the message and the field it is about.
-struct Problem {
-    field: String,
-    message: String,
-}
-
-fn problem(e: Error) -> Result<Problem, PageError> {
-    let field = match &e {
-        Error::Validation { errors, .. } => errors.first().map(|f| f.field.clone()).unwrap_or_default(),
-        Error::Conflict { .. } => "name".to_owned(),
-        _ => String::new(),
-    };
-    Ok(Problem { field, message: page::refusal(e)? })
+/// A refused provider form: a name already taken is about the name.
+fn refused(e: Error) -> Result<FormError, PageError> {
+    let field = if matches!(e, Error::Conflict { .. }) { "name" } else { "" };
+    FormError::refused(e, field)
 }
 
 fn provider_view(state: &AppState, p: &StoredProvider) -> Value {
@@ -106,7 +97,7 @@ async fn list_page(
     env: &LoadedEnvironment,
     status: StatusCode,
     posted: Option<&Change>,
-    error: Option<Problem>,
+    error: Option<FormError>,
 ) -> Result<Response, PageError> {
     let providers: Vec<Value> = state.core.list_providers(env).await?.iter().map(|p| provider_view(state, p)).collect();
     let choices: Vec<Value> =
@@ -114,9 +105,9 @@ async fn list_page(
     let ctx = context! {
         title => "Social providers", providers, choices,
         form => form_values(posted, None),
-        error => error.as_ref().map(|e| &e.message), error_field => error.as_ref().map(|e| &e.field),
         callback_base => state.core.social_callback_url(""),
         open_form => posted.is_some(),
+        ..FormError::context(error.as_ref())
     };
     console.render_status(state, status, "console/providers.html", Some(&env.name), "providers", ctx).await
 }
@@ -146,7 +137,7 @@ pub async fn add(
     let choice = change.field("provider");
     let name = if choice.is_empty() || choice == "custom" { change.field("custom_name") } else { choice };
     if name.is_empty() {
-        let error = Problem { field: "custom_name".into(), message: "Choose a provider, or name your own.".into() };
+        let error = FormError::new("custom_name", "Choose a provider, or name your own.");
         return list_page(&state, &change.console, &env, StatusCode::UNPROCESSABLE_ENTITY, Some(&change), Some(error))
             .await;
     }
@@ -175,7 +166,7 @@ pub async fn add(
             Ok(page::done(&state, &format!("/dashboard/env/{}/providers", env.name), &notice))
         }
         Err(e) => {
-            let error = problem(e)?;
+            let error = refused(e)?;
             list_page(&state, &change.console, &env, StatusCode::UNPROCESSABLE_ENTITY, Some(&change), Some(error)).await
         }
     }
@@ -188,11 +179,11 @@ async fn edit_page(
     p: &StoredProvider,
     status: StatusCode,
     posted: Option<&Change>,
-    error: Option<Problem>,
+    error: Option<FormError>,
 ) -> Result<Response, PageError> {
     let ctx = context! {
         title => provider_label(p), provider => provider_view(state, p), form => form_values(posted, Some(p)),
-        error => error.as_ref().map(|e| &e.message), error_field => error.as_ref().map(|e| &e.field),
+        ..FormError::context(error.as_ref())
     };
     console.render_status(state, status, "console/provider.html", Some(&env.name), "providers", ctx).await
 }
@@ -238,7 +229,7 @@ pub async fn edit(
         )),
         Err(Error::NotFound { kind, id }) => Err(PageError::Service(Error::NotFound { kind, id })),
         Err(e) => {
-            let error = problem(e)?;
+            let error = refused(e)?;
             let p = state.core.get_provider(&env, &name).await?;
             edit_page(&state, &change.console, &env, &p, StatusCode::UNPROCESSABLE_ENTITY, Some(&change), Some(error))
                 .await

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::{Value, context};
 
-use super::page::{self, Change, Confirm, Console, PageError};
+use super::page::{self, Change, Confirm, Console, FormError, PageError};
 use super::setup::when;
 use crate::domain::audit::AUDIT_EVENT_TYPES;
 use crate::domain::event::EVENT_TYPES;
@@ -93,27 +93,13 @@ fn base(env: &LoadedEnvironment) -> String {
     format!("/dashboard/env/{}/webhooks", env.name)
 }
 
-/// A refused form: the message, and whether it is about the URL or the events.
-struct Problem {
-    field: &'static str,
-    message: String,
-}
-
-fn problem(e: Error) -> Result<Problem, PageError> {
-    let field = match &e {
-        Error::Validation { errors, .. } if errors.first().is_some_and(|f| f.field == "events") => "events",
-        _ => "url",
-    };
-    Ok(Problem { field, message: page::refusal(e)? })
-}
-
 async fn list_page(
     state: &AppState,
     console: &Console,
     env: &LoadedEnvironment,
     status: StatusCode,
     posted: Option<&Change>,
-    error: Option<Problem>,
+    error: Option<FormError>,
 ) -> Result<Response, PageError> {
     let (endpoints, _) = state.core.list_webhook_endpoints(env, None, false, 100).await?;
     let endpoints: Vec<Value> = endpoints.iter().map(endpoint_view).collect();
@@ -122,7 +108,7 @@ async fn list_page(
         title => "Webhooks", endpoints,
         groups => event_choices(&checked),
         url => posted.map(|c| c.field("url")).unwrap_or_default(),
-        error => error.as_ref().map(|e| &e.message), error_field => error.as_ref().map(|e| e.field),
+        ..FormError::context(error.as_ref())
     };
     console.render_status(state, status, "console/webhooks.html", Some(&env.name), "webhooks", ctx).await
 }
@@ -152,7 +138,7 @@ pub async fn add(
             "Endpoint added. Verify deliveries with its signing secret, below.",
         )),
         Err(e) => {
-            let error = problem(e)?;
+            let error = FormError::refused(e, "url")?;
             list_page(&state, &change.console, &env, StatusCode::UNPROCESSABLE_ENTITY, Some(&change), Some(error)).await
         }
     }
@@ -165,7 +151,7 @@ async fn endpoint_page(
     endpoint: &WebhookEndpoint,
     status: StatusCode,
     posted: Option<&Change>,
-    error: Option<Problem>,
+    error: Option<FormError>,
 ) -> Result<Response, PageError> {
     let deliveries: Vec<Value> =
         state.core.webhook_deliveries(env, &endpoint.id, DELIVERIES_SHOWN).await?.iter().map(delivery_view).collect();
@@ -179,7 +165,7 @@ async fn endpoint_page(
         secret => console.can_change().then_some(&endpoint.secret),
         groups => event_choices(&checked),
         url => posted.map_or_else(|| endpoint.endpoint_url.clone(), |c| c.field("url")),
-        error => error.as_ref().map(|e| &e.message), error_field => error.as_ref().map(|e| e.field),
+        ..FormError::context(error.as_ref())
     };
     console.render_status(state, status, "console/webhook.html", Some(&env.name), "webhooks", ctx).await
 }
@@ -208,7 +194,7 @@ pub async fn edit(
         Ok(endpoint) => Ok(page::done(&state, &format!("{}/{}", base(&env), endpoint.id), "Endpoint saved.")),
         Err(e @ Error::NotFound { .. }) => Err(e.into()),
         Err(e) => {
-            let error = problem(e)?;
+            let error = FormError::refused(e, "url")?;
             let endpoint = state.core.get_webhook_endpoint(&env, &id).await?;
             let status = StatusCode::UNPROCESSABLE_ENTITY;
             endpoint_page(&state, &change.console, &env, &endpoint, status, Some(&change), Some(error)).await
