@@ -40,6 +40,7 @@ mod organization_changes;
 mod organizations;
 mod page;
 mod providers;
+mod roles;
 mod session;
 mod sessions;
 mod settings;
@@ -76,6 +77,7 @@ pub const NAV: &[NavItem] = &[
     nav("Users", "users", "users", true),
     nav("Sessions", "sessions", "sessions", true),
     nav("Organizations", "organizations", "organizations", true),
+    nav("Roles", "roles", "roles", true),
     nav("API keys", "api-keys", "api-keys", true),
     nav("Redirects", "redirects", "redirects", true),
     nav("CORS", "cors", "cors", true),
@@ -116,6 +118,8 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("console/providers.html", include_str!("../../../templates/console/providers.html")),
     ("console/provider.html", include_str!("../../../templates/console/provider.html")),
     ("console/webhooks.html", include_str!("../../../templates/console/webhooks.html")),
+    ("console/roles.html", include_str!("../../../templates/console/roles.html")),
+    ("console/role.html", include_str!("../../../templates/console/role.html")),
     ("console/operators.html", include_str!("../../../templates/console/operators.html")),
     ("console/webhook.html", include_str!("../../../templates/console/webhook.html")),
     ("console/webhook_events.html", include_str!("../../../templates/console/webhook_events.html")),
@@ -191,6 +195,13 @@ pub fn router() -> Router<AppState> {
             "/dashboard/env/{env}/organizations/{id}/invitations/revoke",
             post(organization_changes::revoke_invitation),
         )
+        .route("/dashboard/env/{env}/roles", get(roles::list).post(roles::add_role))
+        .route("/dashboard/env/{env}/roles/{id}", get(roles::show))
+        .route("/dashboard/env/{env}/roles/{id}/edit", post(roles::edit))
+        .route("/dashboard/env/{env}/roles/{id}/permissions", post(roles::set_permissions))
+        .route("/dashboard/env/{env}/roles/{id}/remove", post(roles::remove))
+        .route("/dashboard/env/{env}/permissions", post(roles::add_permission))
+        .route("/dashboard/env/{env}/permissions/remove", post(roles::remove_permission))
         .route("/dashboard/env/{env}/webhooks", get(webhooks::list).post(webhooks::add))
         .route("/dashboard/env/{env}/webhooks/{id}", get(webhooks::show))
         .route("/dashboard/env/{env}/webhooks/{id}/edit", post(webhooks::edit))

@@ -229,6 +229,11 @@ impl Change {
         self.fields.get(name).map(|v| v.trim().to_owned()).unwrap_or_default()
     }
 
+    /// A field a form may leave empty, without surrounding white space: `None` when it is empty.
+    pub fn optional(&self, name: &str) -> Option<String> {
+        Some(self.field(name)).filter(|v| !v.is_empty())
+    }
+
     /// A field exactly as sent ("" when absent): templates and passwords keep their spaces.
     pub fn raw(&self, name: &str) -> String {
         self.fields.get(name).cloned().unwrap_or_default()

@@ -122,11 +122,6 @@ pub async fn list(
     list_page(&state, &console, &env, StatusCode::OK, None, None).await
 }
 
-/// `""` is `None`.
-fn optional(value: String) -> Option<String> {
-    Some(value).filter(|v| !v.is_empty())
-}
-
 /// `POST /dashboard/env/{env}/providers`: add one.
 pub async fn add(
     State(state): State<AppState>,
@@ -145,15 +140,15 @@ pub async fn add(
         name: name.clone(),
         client_id: change.field("client_id"),
         client_secret: change.raw("client_secret"),
-        scopes: optional(change.field("scopes")).map(|s| vec![s]),
-        display_name: optional(change.field("display_name")),
-        icon_url: optional(change.field("icon_url")),
-        issuer: optional(change.field("issuer")),
-        authorize_url: optional(change.field("authorize_url")),
-        token_url: optional(change.field("token_url")),
-        userinfo_url: optional(change.field("userinfo_url")),
-        emails_url: optional(change.field("emails_url")),
-        jwks_url: optional(change.field("jwks_url")),
+        scopes: change.optional("scopes").map(|s| vec![s]),
+        display_name: change.optional("display_name"),
+        icon_url: change.optional("icon_url"),
+        issuer: change.optional("issuer"),
+        authorize_url: change.optional("authorize_url"),
+        token_url: change.optional("token_url"),
+        userinfo_url: change.optional("userinfo_url"),
+        emails_url: change.optional("emails_url"),
+        jwks_url: change.optional("jwks_url"),
         is_enabled: Some(true),
     };
     match state.core.add_provider(&env, new, &change.actor()).await {
@@ -206,10 +201,10 @@ pub async fn edit(
     change: Change,
 ) -> Result<Response, PageError> {
     let env = change.console.environment(&state, &env).await?;
-    let clearable = |key: &str| Some(optional(change.field(key)));
+    let clearable = |key: &str| Some(change.optional(key));
     let patch = ProviderPatch {
         client_id: Some(change.field("client_id")),
-        client_secret: optional(change.raw("client_secret").trim().to_owned()),
+        client_secret: change.optional("client_secret"),
         scopes: Some(vec![change.field("scopes")]),
         display_name: clearable("display_name"),
         icon_url: clearable("icon_url"),

@@ -1,0 +1,332 @@
+//! Roles and permissions, per environment: the environment's roles with the permissions each
+//! grants, adding a role, and per role its name and description, its permissions (checkboxes)
+//! and removing it (confirmed; refused for the default role and while memberships or resource
+//! assignments hold it); the permissions, adding one and removing one (confirmed: it leaves
+//! every role). The same service calls as `/authorization/roles…` in the API and `gatehouse
+//! roles`, so the same checks, messages and events (`role.created`, `role.updated`,
+//! `role.deleted`). An organization's own roles stay with the API and the CLI.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use minijinja::{Value, context};
+
+use super::page::{self, Change, Confirm, Console, FormError, PageError};
+use super::setup::when;
+use crate::domain::listing::{Cursor, ListOrder};
+use crate::domain::organization::{DEFAULT_ROLE, Permission, Role};
+use crate::service::Error;
+use crate::service::environments::LoadedEnvironment;
+use crate::service::organizations::RolePatch;
+use crate::web::AppState;
+
+/// The most permissions the pages list (the API pages through any number).
+const PERMISSIONS_SHOWN: usize = 500;
+
+fn base(env: &LoadedEnvironment) -> String {
+    format!("/dashboard/env/{}/roles", env.name)
+}
+
+/// A role's page, by its ID: a slug may be `..`, which no path can carry.
+fn role_url(env: &LoadedEnvironment, role: &Role) -> String {
+    format!("{}/{}", base(env), role.id)
+}
+
+/// The environment role with the ID `id`.
+async fn role_by_id(state: &AppState, env: &LoadedEnvironment, id: &str) -> Result<Role, PageError> {
+    let roles = state.core.list_roles(env, None).await?;
+    roles.into_iter().find(|r| r.id == id).ok_or_else(|| PageError::NotFound(format!("No role {id} here.")))
+}
+
+/// The form field of one permission's checkbox.
+fn permission_field(slug: &str) -> String {
+    format!("permission:{slug}")
+}
+
+/// The environment's permissions, oldest first, up to [`PERMISSIONS_SHOWN`]; and whether there
+/// are more.
+async fn permissions(state: &AppState, env: &LoadedEnvironment) -> Result<(Vec<Permission>, bool), PageError> {
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let cursor = Cursor { limit: 100, before: None, after, order: ListOrder::Asc };
+        let page = state.core.list_permissions(env, cursor).await?;
+        after = page.items.last().map(|p| p.id.clone());
+        all.extend(page.items);
+        if !page.has_more || after.is_none() {
+            return Ok((all, false));
+        }
+        if all.len() >= PERMISSIONS_SHOWN {
+            return Ok((all, true));
+        }
+    }
+}
+
+fn role_view(env: &LoadedEnvironment, r: &Role) -> Value {
+    context! {
+        slug => &r.slug, name => &r.name, description => &r.description, permissions => &r.permissions,
+        url => role_url(env, r), default => r.slug == DEFAULT_ROLE,
+        created => when(r.created_at), updated => when(r.updated_at),
+    }
+}
+
+fn permission_view(p: &Permission) -> Value {
+    context! { slug => &p.slug, name => &p.name, description => &p.description, created => when(p.created_at) }
+}
+
+/// The fields a refused add form showed, to fill it again.
+fn posted_fields(posted: Option<&Change>, form: &str, error: Option<&FormError>) -> Value {
+    match posted.filter(|_| error.is_some_and(|e| e.form == form)) {
+        Some(c) => context! { slug => c.field("slug"), name => c.field("name"), description => c.field("description") },
+        None => context! {},
+    }
+}
+
+async fn list_page(
+    state: &AppState,
+    console: &Console,
+    env: &LoadedEnvironment,
+    status: StatusCode,
+    posted: Option<&Change>,
+    error: Option<FormError>,
+) -> Result<Response, PageError> {
+    let roles: Vec<Value> = state.core.list_roles(env, None).await?.iter().map(|r| role_view(env, r)).collect();
+    let (permissions, more_permissions) = permissions(state, env).await?;
+    let ctx = context! {
+        title => "Roles and permissions", roles, more_permissions,
+        permissions => permissions.iter().map(permission_view).collect::<Vec<_>>(),
+        role_form => posted_fields(posted, "role", error.as_ref()),
+        permission_form => posted_fields(posted, "permission", error.as_ref()),
+        ..FormError::context(error.as_ref())
+    };
+    console.render_status(state, status, "console/roles.html", Some(&env.name), "roles", ctx).await
+}
+
+/// `GET /dashboard/env/{env}/roles`.
+pub async fn list(
+    State(state): State<AppState>,
+    console: Console,
+    Path(env): Path<String>,
+) -> Result<Response, PageError> {
+    let env = console.environment(&state, &env).await?;
+    list_page(&state, &console, &env, StatusCode::OK, None, None).await
+}
+
+/// `POST /dashboard/env/{env}/roles`: a new environment role (slug, name, description).
+pub async fn add_role(
+    State(state): State<AppState>,
+    Path(env): Path<String>,
+    change: Change,
+) -> Result<Response, PageError> {
+    let env = change.console.environment(&state, &env).await?;
+    let (slug, name, description) = (change.field("slug"), change.field("name"), change.optional("description"));
+    match state.core.create_role(&env, None, Some(slug), name, description).await {
+        Ok(role) => Ok(page::done(
+            &state,
+            &role_url(&env, &role),
+            &format!("Role {} added. Choose the permissions it grants.", role.slug),
+        )),
+        Err(e) => {
+            let error = FormError::refused(e, "slug")?.in_form("role");
+            list_page(&state, &change.console, &env, StatusCode::UNPROCESSABLE_ENTITY, Some(&change), Some(error)).await
+        }
+    }
+}
+
+/// `POST /dashboard/env/{env}/permissions`: a new permission (slug, name, description).
+pub async fn add_permission(
+    State(state): State<AppState>,
+    Path(env): Path<String>,
+    change: Change,
+) -> Result<Response, PageError> {
+    let env = change.console.environment(&state, &env).await?;
+    let (slug, name, description) = (change.field("slug"), change.field("name"), change.optional("description"));
+    match state.core.create_permission(&env, slug, name, description).await {
+        Ok(p) => Ok(page::done(
+            &state,
+            &format!("{}#permissions", base(&env)),
+            &format!("Permission {} added. Roles grant it from their own pages.", p.slug),
+        )),
+        Err(e) => {
+            let error = FormError::refused(e, "slug")?.in_form("permission");
+            list_page(&state, &change.console, &env, StatusCode::UNPROCESSABLE_ENTITY, Some(&change), Some(error)).await
+        }
+    }
+}
+
+/// `POST /dashboard/env/{env}/permissions/remove` with `permission` (confirmed).
+pub async fn remove_permission(
+    State(state): State<AppState>,
+    Path(env): Path<String>,
+    change: Change,
+) -> Result<Response, PageError> {
+    let env = change.console.environment(&state, &env).await?;
+    let permission = state.core.get_permission(&env, &change.field("permission")).await?;
+    let back = base(&env);
+    if !change.confirmed() {
+        let action = format!("/dashboard/env/{}/permissions/remove", env.name);
+        let title = format!("Remove the permission {}?", permission.slug);
+        let consequence = "Every role that grants it stops granting it, and tokens issued from now on leave it out \
+                           of their permissions claim. Tokens already issued keep it until they expire.";
+        return change
+            .console
+            .confirm(
+                &state,
+                Some(&env.name),
+                Confirm {
+                    title: &title,
+                    consequence,
+                    action: &action,
+                    fields: &[("permission", &permission.slug)],
+                    back: &format!("{back}#permissions"),
+                    button: "Remove permission",
+                },
+            )
+            .await;
+    }
+    state.core.delete_permission(&env, &permission.slug).await?;
+    Ok(page::done(&state, &format!("{back}#permissions"), &format!("Permission {} removed.", permission.slug)))
+}
+
+/// The role's page again (422) with the refusal `e` shown at its form `form`, about `field`
+/// when the refusal names none.
+async fn refused(
+    state: &AppState,
+    change: &Change,
+    env: &LoadedEnvironment,
+    role: &Role,
+    e: Error,
+    form: &'static str,
+    field: &str,
+) -> Result<Response, PageError> {
+    let error = FormError::refused(e, field)?.in_form(form);
+    role_page(state, &change.console, env, role, StatusCode::UNPROCESSABLE_ENTITY, Some(change), Some(error)).await
+}
+
+async fn role_page(
+    state: &AppState,
+    console: &Console,
+    env: &LoadedEnvironment,
+    role: &Role,
+    status: StatusCode,
+    posted: Option<&Change>,
+    error: Option<FormError>,
+) -> Result<Response, PageError> {
+    let (permissions, more_permissions) = permissions(state, env).await?;
+    // A refused form shows what was posted; otherwise the role as stored.
+    let posted_to = |form: &str| posted.filter(|_| error.as_ref().is_some_and(|e| e.form == form));
+    let granted = |slug: &str| match posted_to("permissions") {
+        Some(c) => !c.field(&permission_field(slug)).is_empty(),
+        None => role.permissions.iter().any(|p| p == slug),
+    };
+    let choices: Vec<Value> = permissions
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            context! {
+                id => format!("permission-{i}"), field => permission_field(&p.slug), slug => &p.slug,
+                name => &p.name, checked => granted(&p.slug),
+            }
+        })
+        .collect();
+    let details = match posted_to("details") {
+        Some(c) => context! { name => c.field("name"), description => c.field("description") },
+        None => context! { name => &role.name, description => &role.description },
+    };
+    let ctx = context! {
+        title => &role.name, role => role_view(env, role), choices, more_permissions, details,
+        ..FormError::context(error.as_ref())
+    };
+    console.render_status(state, status, "console/role.html", Some(&env.name), "roles", ctx).await
+}
+
+/// `GET /dashboard/env/{env}/roles/{id}`.
+pub async fn show(
+    State(state): State<AppState>,
+    console: Console,
+    Path((env, id)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let env = console.environment(&state, &env).await?;
+    let role = role_by_id(&state, &env, &id).await?;
+    role_page(&state, &console, &env, &role, StatusCode::OK, None, None).await
+}
+
+/// `POST …/roles/{id}/edit`: the name and the description (empty clears it).
+pub async fn edit(
+    State(state): State<AppState>,
+    Path((env, id)): Path<(String, String)>,
+    change: Change,
+) -> Result<Response, PageError> {
+    let env = change.console.environment(&state, &env).await?;
+    let role = role_by_id(&state, &env, &id).await?;
+    let patch = RolePatch { name: Some(change.field("name")), description: Some(change.optional("description")) };
+    match state.core.update_role(&env, None, &role.slug, patch).await {
+        Ok(role) => Ok(page::done(&state, &role_url(&env, &role), "Role saved.")),
+        Err(e) => refused(&state, &change, &env, &role, e, "details", "name").await,
+    }
+}
+
+/// `POST …/roles/{id}/permissions`: the permissions it grants, as ticked (none clears them).
+pub async fn set_permissions(
+    State(state): State<AppState>,
+    Path((env, id)): Path<(String, String)>,
+    change: Change,
+) -> Result<Response, PageError> {
+    let env = change.console.environment(&state, &env).await?;
+    let role = role_by_id(&state, &env, &id).await?;
+    let (permissions, _) = permissions(&state, &env).await?;
+    let mut ticked: Vec<String> = permissions
+        .iter()
+        .filter(|p| !change.field(&permission_field(&p.slug)).is_empty())
+        .map(|p| p.slug.clone())
+        .collect();
+    // Permissions past the page's list had no checkbox: the role keeps those it grants.
+    ticked.extend(role.permissions.iter().filter(|g| !permissions.iter().any(|p| &p.slug == *g)).cloned());
+    match state.core.set_role_permissions(&env, None, &role.slug, ticked, true).await {
+        Ok(role) => {
+            let notice = match role.permissions.len() {
+                0 => format!("{} now grants no permissions.", role.slug),
+                n => format!("{} now grants {n} permission{}.", role.slug, if n == 1 { "" } else { "s" }),
+            };
+            Ok(page::done(&state, &role_url(&env, &role), &notice))
+        }
+        Err(e) => refused(&state, &change, &env, &role, e, "permissions", "permissions").await,
+    }
+}
+
+/// `POST …/roles/{id}/remove` (confirmed). Refused, on the role's page, for the default role
+/// and while a membership or a resource assignment holds it.
+pub async fn remove(
+    State(state): State<AppState>,
+    Path((env, id)): Path<(String, String)>,
+    change: Change,
+) -> Result<Response, PageError> {
+    let env = change.console.environment(&state, &env).await?;
+    let role = role_by_id(&state, &env, &id).await?;
+    let back = role_url(&env, &role);
+    if !change.confirmed() {
+        let action = format!("{back}/remove");
+        let title = format!("Remove the role {}?", role.slug);
+        let consequence = "The role goes from the environment. Gatehouse refuses while an organization membership \
+                           holds it or a role assignment on a resource gives it.";
+        return change
+            .console
+            .confirm(
+                &state,
+                Some(&env.name),
+                Confirm {
+                    title: &title,
+                    consequence,
+                    action: &action,
+                    fields: &[],
+                    back: &back,
+                    button: "Remove role",
+                },
+            )
+            .await;
+    }
+    match state.core.delete_environment_role(&env, &role.slug, &change.actor()).await {
+        Ok(()) => Ok(page::done(&state, &base(&env), &format!("Role {} removed.", role.slug))),
+        Err(e) => refused(&state, &change, &env, &role, e, "remove", "").await,
+    }
+}

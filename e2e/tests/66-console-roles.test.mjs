@@ -1,0 +1,75 @@
+// The console's roles and permissions pages in headless Chromium: a permission and a role added, the
+// permission granted with its checkbox; the node SDK reads the role back (`authorization.getEnvironmentRole`)
+// and a member holding it signs in with a token that carries the permission; removing the role is refused on
+// its page while the membership holds it. No console errors, no sideways scroll at 375 px
+// (docs/images/console-role*.png with UPDATE_DOCS_IMAGES=1).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { launchChromium, ARTIFACTS, DOCS_IMAGES } from '../lib/browser.mjs';
+import { useGatehouse } from '../lib/server.mjs';
+import { confidentialClient, uniqueEmail, verifyAccessToken, STRONG_PASSWORD } from '../lib/api.mjs';
+import { signInOperator, captureConsolePage } from '../lib/console.mjs';
+
+const gh = useGatehouse();
+let browser;
+const consoleErrors = [];
+
+before(async () => {
+  await gh.ready;
+  await mkdir(ARTIFACTS, { recursive: true });
+  await mkdir(DOCS_IMAGES, { recursive: true });
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close().catch(() => {});
+});
+
+test('a role made in the console grants its permission in a member\'s access token', { timeout: 120_000 }, async () => {
+  const workos = confidentialClient(gh);
+  const { page } = await signInOperator(browser, gh, { email: 'roles@example.com', role: 'admin', errors: consoleErrors, expectedStatus: 422 });
+  await page.locator('nav.envs').getByRole('link', { name: 'development' }).click();
+  await page.locator('nav.sidenav').getByRole('link', { name: 'Roles' }).click();
+  await page.getByRole('heading', { name: 'Roles and permissions' }).waitFor();
+  await page.getByText('No permissions yet').waitFor();
+
+  await page.fill('#permission-slug', 'reports:read');
+  await page.fill('#permission-name', 'Read reports');
+  await page.getByRole('button', { name: 'Add permission' }).click();
+  await page.getByRole('status').filter({ hasText: 'Permission reports:read added' }).waitFor();
+
+  await page.fill('#role-slug', 'analyst');
+  await page.fill('#role-name', 'Analyst');
+  await page.fill('#role-description', 'Reads the reports');
+  await page.getByRole('button', { name: 'Add role' }).click();
+  await page.getByRole('status').filter({ hasText: 'Role analyst added' }).waitFor();
+  await page.getByLabel('reports:read').check();
+  await page.getByRole('button', { name: 'Save permissions' }).click();
+  await page.getByRole('status').filter({ hasText: 'analyst now grants 1 permission.' }).waitFor();
+  assert.equal(await page.getByLabel('reports:read').isChecked(), true);
+
+  const role = await workos.authorization.getEnvironmentRole('analyst');
+  assert.deepEqual([role.name, role.description, role.permissions], ['Analyst', 'Reads the reports', ['reports:read']]);
+
+  const org = await workos.organizations.createOrganization({ name: 'Reports Inc' });
+  const email = uniqueEmail('analyst');
+  const user = await workos.userManagement.createUser({ email, password: STRONG_PASSWORD });
+  await workos.userManagement.createOrganizationMembership({ userId: user.id, organizationId: org.id, roleSlug: 'analyst' });
+  const signedIn = await workos.userManagement.authenticateWithPassword({ clientId: gh.clientId, email, password: STRONG_PASSWORD });
+  assert.equal(signedIn.organizationId, org.id);
+  const { payload } = await verifyAccessToken(gh, workos, signedIn.accessToken, { sub: user.id });
+  assert.deepEqual([payload.role, payload.permissions], ['analyst', ['reports:read']]);
+
+  await page.getByRole('button', { name: 'Remove role…' }).click();
+  await page.getByRole('button', { name: 'Remove role' }).click();
+  await page.locator('#remove-error').filter({ hasText: 'held by 1 organization membership' }).waitFor();
+  await captureConsolePage(page, 'role');
+
+  await page.getByRole('link', { name: '← Roles and permissions' }).click();
+  await page.getByRole('link', { name: 'Analyst' }).waitFor();
+  await captureConsolePage(page, 'roles');
+
+  assert.deepEqual(consoleErrors, []);
+});
