@@ -1,8 +1,8 @@
-// The console's roles and permissions pages in headless Chromium: a permission and a role added, the
-// permission granted with its checkbox; the node SDK reads the role back (`authorization.getEnvironmentRole`)
-// and a member holding it signs in with a token that carries the permission; removing the role is refused on
-// its page while the membership holds it. No console errors, no sideways scroll at 375 px
-// (docs/images/console-role*.png with UPDATE_DOCS_IMAGES=1).
+// The console's roles and permissions pages in headless Chromium: a permission added (its permission.created
+// read back with `events.listEvents`) and a role added, the permission granted with its checkbox; the node SDK
+// reads the role back (`authorization.getEnvironmentRole`) and a member holding it signs in with a token that
+// carries the permission; removing the role is refused on its page while the membership holds it. No console
+// errors, no sideways scroll at 375 px (docs/images/console-role*.png with UPDATE_DOCS_IMAGES=1).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -49,6 +49,9 @@ test('a role made in the console grants its permission in a member\'s access tok
   await page.getByRole('button', { name: 'Save permissions' }).click();
   await page.getByRole('status').filter({ hasText: 'analyst now grants 1 permission.' }).waitFor();
   assert.equal(await page.getByLabel('reports:read').isChecked(), true);
+
+  const created = await workos.events.listEvents({ events: ['permission.created'] });
+  assert.deepEqual(created.data.map((e) => [e.event, e.data.slug, e.data.name]), [['permission.created', 'reports:read', 'Read reports']]);
 
   const role = await workos.authorization.getEnvironmentRole('analyst');
   assert.deepEqual([role.name, role.description, role.permissions], ['Analyst', 'Reads the reports', ['reports:read']]);

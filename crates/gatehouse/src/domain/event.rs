@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::clock::{Millis, iso8601};
 use crate::domain::listing::ListOrder;
 use crate::domain::one_time_code::OneTimeCode;
-use crate::domain::organization::{Invitation, Membership, Organization, OrganizationDomain, Role};
+use crate::domain::organization::{Invitation, Membership, Organization, OrganizationDomain, Permission, Role};
 use crate::domain::session::{AuthMethod, Session};
 use crate::domain::user::User;
 
@@ -62,6 +62,9 @@ pub const EVENT_TYPES: &[&str] = &[
     "organization_role.created",
     "organization_role.updated",
     "organization_role.deleted",
+    "permission.created",
+    "permission.updated",
+    "permission.deleted",
     // Gatehouse's own.
     "webhook_endpoint.disabled",
 ];
@@ -375,6 +378,20 @@ struct OrganizationRoleData<'a> {
     updated_at: String,
 }
 
+/// `permission.*`'s payload: the permission as the API shows it.
+#[derive(Serialize)]
+struct PermissionData<'a> {
+    object: &'static str,
+    id: &'a str,
+    slug: &'a str,
+    name: &'a str,
+    description: Option<&'a str>,
+    system: bool,
+    resource_type_slug: &'static str,
+    created_at: String,
+    updated_at: String,
+}
+
 /// `organization_domain.verification_failed`'s payload.
 #[derive(Serialize)]
 struct DomainFailureData<'a> {
@@ -485,6 +502,27 @@ impl NewEvent {
             updated_at: iso8601(i.updated_at),
         };
         NewEvent { event, data: json(&data), organization_id: i.organization_id.clone(), actor: None, before: None }
+    }
+
+    /// `permission.<change>` (`change`: `created`, `updated` or `deleted`).
+    pub fn permission(change: &'static str, p: &Permission) -> NewEvent {
+        let event = match change {
+            "created" => "permission.created",
+            "deleted" => "permission.deleted",
+            _ => "permission.updated",
+        };
+        let data = PermissionData {
+            object: "permission",
+            id: &p.id,
+            slug: &p.slug,
+            name: &p.name,
+            description: p.description.as_deref(),
+            system: false,
+            resource_type_slug: "organization",
+            created_at: iso8601(p.created_at),
+            updated_at: iso8601(p.updated_at),
+        };
+        NewEvent { event, data: json(&data), organization_id: None, actor: None, before: None }
     }
 
     /// `role.<change>` for an environment role, `organization_role.<change>` for an

@@ -543,7 +543,7 @@ impl Core {
             created_at: now,
             updated_at: now,
         };
-        self.store.insert_permission(&permission).await?;
+        self.store.insert_permission(&permission, &[NewEvent::permission("created", &permission)]).await?;
         Ok(permission)
     }
 
@@ -566,14 +566,16 @@ impl Core {
             permission.description = description;
         }
         permission.updated_at = self.now();
-        self.store.update_permission(&permission).await?;
+        self.store.update_permission(&permission, &[NewEvent::permission("updated", &permission)]).await?;
         Ok(permission)
     }
 
-    /// Deletes a permission and takes it out of every role.
+    /// Deletes a permission and takes it out of every role (each such role records a
+    /// `role.updated`).
     pub async fn delete_permission(&self, env: &Environment, slug: &str) -> Result<()> {
         let permission = self.get_permission(env, slug).await?;
-        self.store.delete_permission(&permission, self.now()).await?;
+        let events = [NewEvent::permission("deleted", &permission)];
+        self.store.delete_permission(&permission, self.now(), &events).await?;
         Ok(())
     }
 

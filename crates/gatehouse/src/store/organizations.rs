@@ -636,7 +636,9 @@ impl Store {
     // ---- permissions ----
 
     /// `Conflict("permissions.slug")` when the slug is taken.
-    pub async fn insert_permission(&self, p: &Permission) -> StoreResult<()> {
+    /// Stores a new permission with `events` (its `permission.created`), in one transaction.
+    pub async fn insert_permission(&self, p: &Permission, events: &[NewEvent]) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
         sqlx::query(&format!("INSERT INTO permissions ({PERMISSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
             .bind(&p.id)
             .bind(&p.environment_id)
@@ -645,9 +647,11 @@ impl Store {
             .bind(&p.description)
             .bind(p.created_at)
             .bind(p.updated_at)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(|e| conflict(e, "permissions.slug"))?;
+        super::events::record_in(&mut tx, &p.environment_id, p.updated_at, events).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -678,37 +682,48 @@ impl Store {
         .await
     }
 
-    pub async fn update_permission(&self, p: &Permission) -> StoreResult<()> {
+    /// Saves a permission's name and description with `events` (its `permission.updated`), in
+    /// one transaction.
+    pub async fn update_permission(&self, p: &Permission, events: &[NewEvent]) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
         sqlx::query("UPDATE permissions SET name = $1, description = $2, updated_at = $3 WHERE id = $4")
             .bind(&p.name)
             .bind(&p.description)
             .bind(p.updated_at)
             .bind(&p.id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        super::events::record_in(&mut tx, &p.environment_id, p.updated_at, events).await?;
+        tx.commit().await?;
         Ok(())
     }
 
-    /// Deletes a permission and takes it out of every role that grants it, in one transaction.
-    pub async fn delete_permission(&self, p: &Permission, now: Millis) -> StoreResult<()> {
+    /// Deletes a permission and takes it out of every role that grants it, in one transaction,
+    /// with `events` (its `permission.deleted`) and a `role.updated` (or
+    /// `organization_role.updated`) for each role that lost it.
+    pub async fn delete_permission(&self, p: &Permission, now: Millis, events: &[NewEvent]) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let rows = sqlx::query(&format!("SELECT {ROLE_COLUMNS} FROM roles WHERE environment_id = $1"))
             .bind(&p.environment_id)
             .fetch_all(&mut *tx)
             .await?;
+        let mut recorded = events.to_vec();
         for row in &rows {
-            let role = role_from_row(row)?;
+            let mut role = role_from_row(row)?;
             if role.permissions.contains(&p.slug) {
-                let kept: Vec<String> = role.permissions.into_iter().filter(|s| s != &p.slug).collect();
+                role.permissions.retain(|s| s != &p.slug);
+                role.updated_at = now;
                 sqlx::query("UPDATE roles SET permissions = $1, updated_at = $2 WHERE id = $3")
-                    .bind(json_list(&kept))
+                    .bind(json_list(&role.permissions))
                     .bind(now)
                     .bind(&role.id)
                     .execute(&mut *tx)
                     .await?;
+                recorded.push(NewEvent::role("updated", &role));
             }
         }
         sqlx::query("DELETE FROM permissions WHERE id = $1").bind(&p.id).execute(&mut *tx).await?;
+        super::events::record_in(&mut tx, &p.environment_id, now, &recorded).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -170,6 +170,19 @@ async fn an_admin_manages_roles_and_permissions_in_the_console() {
     let kinds: Vec<&str> = events.iter().map(|e| e.event.as_str()).collect();
     assert_eq!(kinds.iter().filter(|k| **k == "role.created").count(), 2, "{kinds:?}");
     assert_eq!(kinds.iter().filter(|k| **k == "role.deleted").count(), 1, "{kinds:?}");
+    // Each names the operator who made the change.
+    let operators = app.core.list_operators().await.unwrap();
+    let root = operators.iter().find(|o| o.user.email == "root@example.com").unwrap().user.id.clone();
+    assert!(events.iter().all(|e| e.actor.as_deref() == Some(root.as_str())), "{events:?}");
+    let filter = EventFilter {
+        events: vec!["permission.created".into(), "permission.deleted".into()],
+        limit: 10,
+        ..Default::default()
+    };
+    let (events, _) = app.core.list_events(&env, filter).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(kinds, ["permission.created", "permission.created", "permission.deleted"]);
+    assert!(events.iter().all(|e| e.actor.as_deref() == Some(root.as_str())), "{events:?}");
     let filter = EventFilter { events: vec!["gatehouse.role.deleted".into()], limit: 5, ..Default::default() };
     let (trail, _) = app.core.list_events(&env, filter).await.unwrap();
     let data: serde_json::Value = serde_json::from_str(&trail[0].data).unwrap();

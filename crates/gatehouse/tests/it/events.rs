@@ -331,3 +331,53 @@ async fn a_refused_passkey_is_a_passkey_failed_event() {
         (Some("192.0.2.44"), Some("Passkey Browser/1.0"))
     );
 }
+
+#[tokio::test]
+async fn permission_changes_are_events_and_a_removed_permission_updates_the_roles_that_granted_it() {
+    let app = TestApp::spawn().await;
+    let (status, created) = app
+        .api(Method::POST, "/authorization/permissions", Some(json!({"slug": "posts:write", "name": "Write"})))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let (status, _) =
+        app.api(Method::PATCH, "/authorization/permissions/posts:write", Some(json!({"name": "Write posts"}))).await;
+    assert_eq!(status, 200);
+    let grant = json!({"permissions": ["posts:write"]});
+    assert_eq!(app.api(Method::PUT, "/authorization/roles/admin/permissions", Some(grant.clone())).await.0, 200);
+    let (_, org) = app.api(Method::POST, "/organizations", Some(json!({"name": "Acme"}))).await;
+    let org_roles = format!("/authorization/organizations/{}/roles", org["id"].as_str().unwrap());
+    let (status, _) = app.api(Method::POST, &org_roles, Some(json!({"slug": "org-editor", "name": "Editor"}))).await;
+    assert_eq!(status, 201);
+    let (status, _) = app.api(Method::PUT, &format!("{org_roles}/org-editor/permissions"), Some(grant)).await;
+    assert_eq!(status, 200);
+    let (status, _) = app.api(Method::DELETE, "/authorization/permissions/posts:write", None).await;
+    assert!(status < 300, "{status}");
+
+    let types = "permission.created,permission.updated,permission.deleted,role.updated,organization_role.updated";
+    let events = all_events(&app, &format!("&events={types}"), 100).await;
+    let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(kinds[..4], ["permission.created", "permission.updated", "role.updated", "organization_role.updated"]);
+    // The removal: the permission, then each role that granted it (in no set order).
+    let mut roles_updated = kinds[5..].to_vec();
+    roles_updated.sort();
+    assert_eq!((kinds[4], roles_updated), ("permission.deleted", vec!["organization_role.updated", "role.updated"]));
+    // The payload is the permission as the API showed it.
+    assert_eq!(events[0]["data"], created);
+    assert_eq!(events[1]["data"]["name"], "Write posts");
+    assert_eq!(events[4]["data"]["slug"], "posts:write");
+    // The roles no longer grant it.
+    for e in &events[5..] {
+        assert_eq!(e["data"]["permissions"], json!([]), "{e}");
+    }
+    let (_, org_events) = app
+        .api(
+            Method::GET,
+            &format!("/events?events=organization_role.updated&organization_id={}", org["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(org_events["data"].as_array().unwrap().len(), 2, "{org_events}");
+    // The role itself agrees.
+    let (_, admin) = app.api(Method::GET, "/authorization/roles/admin", None).await;
+    assert_eq!(admin["permissions"], json!([]));
+}

@@ -3,8 +3,8 @@
 //! and removing it (confirmed; refused for the default role and while memberships or resource
 //! assignments hold it); the permissions, adding one and removing one (confirmed: it leaves
 //! every role). The same service calls as `/authorization/roles…` in the API and `gatehouse
-//! roles`, so the same checks, messages and events (`role.created`, `role.updated`,
-//! `role.deleted`). An organization's own roles stay with the API and the CLI.
+//! roles`, so the same checks, messages and events (`role.*`, `permission.*`), with the operator
+//! as their actor. An organization's own roles stay with the API and the CLI.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

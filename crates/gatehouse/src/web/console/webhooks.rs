@@ -39,7 +39,8 @@ fn group_of(event_type: &str) -> &'static str {
         | "organization_domain"
         | "invitation"
         | "role"
-        | "organization_role" => "Organizations",
+        | "organization_role"
+        | "permission" => "Organizations",
         _ => "Gatehouse (configuration changes and endpoints)",
     }
 }

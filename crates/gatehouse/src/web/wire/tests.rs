@@ -376,6 +376,9 @@ fn organization_objects() {
         updated_at: T0,
     };
     snapshot("permission", Permission::from(&permission));
+    let event: serde_json::Value =
+        serde_json::from_str(&crate::domain::event::NewEvent::permission("created", &permission).data).unwrap();
+    assert_eq!(event, serde_json::to_value(Permission::from(&permission)).unwrap());
     let invitation = crate::domain::organization::Invitation {
         id: "invitation_01JFFFFFFFFFFFFFFFFFFFFFFF".into(),
         environment_id: "env_1".into(),
