@@ -83,6 +83,10 @@ async fn an_admin_manages_roles_and_permissions_in_the_console() {
     let body = json!({"user_id": users["data"][0]["id"], "organization_id": org["id"], "role_slug": "billing"});
     let (status, m) = app.api(Method::POST, "/user_management/organization_memberships", Some(body)).await;
     assert_eq!(status, 201, "{m}");
+    // The organization's page lists the role, linked to its page here.
+    let (_, html) =
+        get(&admin, &app, &format!("/dashboard/env/development/organizations/{}", org["id"].as_str().unwrap())).await;
+    assert!(html.contains(&format!("<a href=\"{location}\"><b>Billing</b></a>")), "{html}");
     // One membership: the sign-in enters its organization.
     let (status, signed_in) = app.password_login("ada@example.com", PASSWORD).await;
     assert_eq!((status, &signed_in["organization_id"]), (200, &org["id"]), "{signed_in}");
