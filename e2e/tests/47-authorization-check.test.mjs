@@ -1,7 +1,8 @@
 // Issue 12: WorkOS's resource-based authorization through the official node SDK
 // (`workos.authorization.*`): resources (resource types from `gatehouse resource-types`), role
 // assignments, `check` with inheritance, the resource-scoped listings, and removing an
-// environment role with `gatehouse roles remove` (`role.deleted` through `events.listEvents`).
+// environment role with `gatehouse roles remove` (`role.deleted` through `events.listEvents`), and a permission
+// with `gatehouse roles remove-permission` (`permission.deleted`, and `role.updated` for the roles it leaves).
 // Every answer is checked against WorkOS's OpenAPI schemas by the wire proxy.
 
 import { test, before } from 'node:test';
@@ -190,4 +191,25 @@ test('gatehouse roles remove: role.deleted for an environment role, refused whil
   assert.ok(deleted, 'role.deleted is in the events');
   assert.equal(deleted.event, 'role.deleted');
   assert.equal(deleted.data.object, 'role');
+});
+
+test('gatehouse roles remove-permission: the roles that granted it stop, with permission.deleted and role.updated', async () => {
+  const workos = confidentialClient(gh);
+  const slug = `reports:export-${stamp}`;
+  await workos.authorization.createPermission({ slug, name: 'Export reports' });
+  await workos.authorization.createEnvironmentRole({ slug: `exporter-${stamp}`, name: 'Exporter' });
+  await workos.authorization.setEnvironmentRolePermissions(`exporter-${stamp}`, { permissions: [slug] });
+
+  const { stdout } = await runCli(['roles', 'remove-permission', slug, '--data', gh.dataDir, '--json']);
+  assert.deepEqual(JSON.parse(stdout), { deleted: slug });
+  assert.deepEqual((await workos.authorization.getEnvironmentRole(`exporter-${stamp}`)).permissions, []);
+  assert.ok(!(await workos.authorization.listPermissions()).data.some((p) => p.slug === slug));
+  await assert.rejects(runCli(['roles', 'remove-permission', slug, '--data', gh.dataDir]), /not found/i);
+
+  const events = await workos.events.listEvents({ events: ['permission.deleted', 'role.updated'] });
+  const deleted = events.data.find((e) => e.event === 'permission.deleted' && e.data.slug === slug);
+  assert.ok(deleted, 'permission.deleted is in the events');
+  assert.equal(deleted.data.object, 'permission');
+  const updates = events.data.filter((e) => e.event === 'role.updated' && e.data.slug === `exporter-${stamp}`);
+  assert.deepEqual(updates.at(-1).data.permissions, [], 'the last update of the role leaves the permission out');
 });

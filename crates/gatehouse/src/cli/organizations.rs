@@ -260,6 +260,14 @@ pub(super) enum RoleCommand {
         #[command(flatten)]
         scope: EnvArg,
     },
+    /// Remove a permission: every role that grants it stops granting it; records
+    /// `permission.deleted` and an update of each such role.
+    RemovePermission {
+        /// The permission's slug.
+        slug: String,
+        #[command(flatten)]
+        scope: EnvArg,
+    },
 }
 
 fn service_error(e: crate::service::Error) -> anyhow::Error {
@@ -540,6 +548,11 @@ pub(super) async fn run_roles(core: &Core, out: &Output, command: RoleCommand) -
             let env = scope.load(core).await?;
             let p = core.create_permission(&env, slug, name, description).await.map_err(service_error)?;
             out.print(to_json(wire::Permission::from(&p)), || format!("Created permission {}.", p.slug));
+        }
+        RoleCommand::RemovePermission { slug, scope } => {
+            let env = scope.load(core).await?;
+            core.delete_permission(&env, &slug).await.map_err(service_error)?;
+            out.print(json!({"deleted": slug}), || format!("Removed permission {slug}; no role grants it now."));
         }
         RoleCommand::Permissions { scope } => {
             let env = scope.load(core).await?;
