@@ -112,6 +112,29 @@ pub async fn list(
     list_page(&state, &console, &env, StatusCode::OK, None, None).await
 }
 
+/// The add-a-role and add-a-permission forms' fields: slug, name and description.
+fn added_fields(change: &Change) -> (String, String, Option<String>) {
+    (change.field("slug"), change.field("name"), change.optional("description"))
+}
+
+/// After an add form: on to the page and notice `outcome` gives, or the list again (422) with
+/// the refusal at the form `form`.
+async fn after_adding(
+    state: &AppState,
+    change: &Change,
+    env: &LoadedEnvironment,
+    form: &'static str,
+    outcome: Result<(String, String), Error>,
+) -> Result<Response, PageError> {
+    match outcome {
+        Ok((location, notice)) => Ok(page::done(state, &location, &notice)),
+        Err(e) => {
+            let error = FormError::refused(e, "slug")?.in_form(form);
+            list_page(state, &change.console, env, StatusCode::UNPROCESSABLE_ENTITY, Some(change), Some(error)).await
+        }
+    }
+}
+
 /// `POST /dashboard/env/{env}/roles`: a new environment role (slug, name, description).
 pub async fn add_role(
     State(state): State<AppState>,
@@ -119,18 +142,12 @@ pub async fn add_role(
     change: Change,
 ) -> Result<Response, PageError> {
     let env = change.console.environment(&state, &env).await?;
-    let (slug, name, description) = (change.field("slug"), change.field("name"), change.optional("description"));
-    match state.core.create_role(&env, None, Some(slug), name, description).await {
-        Ok(role) => Ok(page::done(
-            &state,
-            &role_url(&env, &role),
-            &format!("Role {} added. Choose the permissions it grants.", role.slug),
-        )),
-        Err(e) => {
-            let error = FormError::refused(e, "slug")?.in_form("role");
-            list_page(&state, &change.console, &env, StatusCode::UNPROCESSABLE_ENTITY, Some(&change), Some(error)).await
-        }
-    }
+    let (slug, name, description) = added_fields(&change);
+    let outcome =
+        state.core.create_role(&env, None, Some(slug), name, description).await.map(|role| {
+            (role_url(&env, &role), format!("Role {} added. Choose the permissions it grants.", role.slug))
+        });
+    after_adding(&state, &change, &env, "role", outcome).await
 }
 
 /// `POST /dashboard/env/{env}/permissions`: a new permission (slug, name, description).
@@ -140,18 +157,14 @@ pub async fn add_permission(
     change: Change,
 ) -> Result<Response, PageError> {
     let env = change.console.environment(&state, &env).await?;
-    let (slug, name, description) = (change.field("slug"), change.field("name"), change.optional("description"));
-    match state.core.create_permission(&env, slug, name, description).await {
-        Ok(p) => Ok(page::done(
-            &state,
-            &format!("{}#permissions", base(&env)),
-            &format!("Permission {} added. Roles grant it from their own pages.", p.slug),
-        )),
-        Err(e) => {
-            let error = FormError::refused(e, "slug")?.in_form("permission");
-            list_page(&state, &change.console, &env, StatusCode::UNPROCESSABLE_ENTITY, Some(&change), Some(error)).await
-        }
-    }
+    let (slug, name, description) = added_fields(&change);
+    let outcome = state.core.create_permission(&env, slug, name, description).await.map(|p| {
+        (
+            format!("{}#permissions", base(&env)),
+            format!("Permission {} added. Roles grant it from their own pages.", p.slug),
+        )
+    });
+    after_adding(&state, &change, &env, "permission", outcome).await
 }
 
 /// `POST /dashboard/env/{env}/permissions/remove` with `permission` (confirmed).
