@@ -635,8 +635,8 @@ impl Store {
 
     // ---- permissions ----
 
+    /// Stores a new permission with `events` (its `permission.created`), in one transaction;
     /// `Conflict("permissions.slug")` when the slug is taken.
-    /// Stores a new permission with `events` (its `permission.created`), in one transaction.
     pub async fn insert_permission(&self, p: &Permission, events: &[NewEvent]) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         sqlx::query(&format!("INSERT INTO permissions ({PERMISSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
