@@ -1,7 +1,8 @@
 // The console's roles and permissions pages in headless Chromium: a permission added (its permission.created
 // read back with `events.listEvents`) and a role added, the permission granted with its checkbox; the node SDK
 // reads the role back (`authorization.getEnvironmentRole`) and a member holding it signs in with a token that
-// carries the permission; removing the role is refused on its page while the membership holds it. No console
+// carries the permission; removing the role is refused on its page while the membership holds it; a role of an
+// organization's own is added on its page and read back with `authorization.getOrganizationRole`. No console
 // errors, no sideways scroll at 375 px (docs/images/console-role*.png with UPDATE_DOCS_IMAGES=1).
 
 import { test, before, after } from 'node:test';
@@ -73,6 +74,23 @@ test('a role made in the console grants its permission in a member\'s access tok
   await page.getByRole('link', { name: '← Roles and permissions' }).click();
   await page.getByRole('link', { name: 'Analyst' }).waitFor();
   await captureConsolePage(page, 'roles');
+
+  // A role of the organization's own, added on its page; only its members can hold it.
+  await page.locator('nav.sidenav').getByRole('link', { name: 'Organizations' }).click();
+  await page.getByRole('link', { name: 'Reports Inc' }).click();
+  await page.fill('#org-role-name', 'Auditor');
+  await page.getByRole('button', { name: 'Add role' }).click();
+  await page.getByRole('status').filter({ hasText: 'added to the organization' }).waitFor();
+  await page.getByLabel('reports:read').check();
+  await page.getByRole('button', { name: 'Save permissions' }).click();
+  await page.getByRole('status').filter({ hasText: 'now grants 1 permission.' }).waitFor();
+  const slug = (await page.locator('dl.facts code').first().textContent()).trim();
+  assert.match(slug, /^org-auditor-/);
+  const orgRole = await workos.authorization.getOrganizationRole(org.id, slug);
+  assert.deepEqual([orgRole.name, orgRole.permissions], ['Auditor', ['reports:read']]);
+  await captureConsolePage(page, 'org-role');
+  await page.getByRole('link', { name: '← Reports Inc' }).click();
+  await page.getByRole('link', { name: 'Auditor' }).waitFor();
 
   assert.deepEqual(consoleErrors, []);
 });

@@ -130,7 +130,7 @@ async fn an_admin_manages_roles_and_permissions_in_the_console() {
     let (status, _, html) = post(&admin, &app, &remove, &[("csrf_token", &csrf), ("confirm", "yes")]).await;
     assert_eq!(status, 422);
     assert!(html.contains("id=\"remove-error\"") && html.contains("held by 1 organization membership"), "{html}");
-    let member_id = role_id(&app, "member").await;
+    let member_id = role_id_of(&app, "member").await;
     let (_, html) = get(&admin, &app, &format!("{ROLES}/{member_id}")).await;
     assert!(html.contains("The default role cannot be removed") && !html.contains("Remove role…"), "{html}");
     let (status, _, html) =
@@ -193,7 +193,91 @@ async fn an_admin_manages_roles_and_permissions_in_the_console() {
     assert_eq!(data["actor"]["email"], "root@example.com", "{data}");
 }
 
-async fn role_id(app: &TestApp, slug: &str) -> String {
+async fn role_id_of(app: &TestApp, slug: &str) -> String {
     let (_, role) = app.api(Method::GET, &format!("/authorization/roles/{slug}"), None).await;
     role["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_admin_gives_an_organization_a_role_of_its_own() {
+    let app = TestApp::spawn().await;
+    let admin = operator(&app, "root@example.com", OperatorRole::Admin).await;
+    let (_, org) = app.api(Method::POST, "/organizations", Some(json!({"name": "Globex"}))).await;
+    let org_id = org["id"].as_str().unwrap().to_owned();
+    let org_page = format!("/dashboard/env/development/organizations/{org_id}");
+    let csrf = csrf_of(&admin, &app.at(&org_page)).await;
+    let (_, html) = get(&admin, &app, &org_page).await;
+    assert!(html.contains("Add a role of this organization's own"), "{html}");
+    let add = format!("{org_page}/roles");
+
+    // A slug that does not start with org- is refused on the organization's page.
+    let form = [("csrf_token", csrf.as_str()), ("name", "Billing admin"), ("slug", "billing")];
+    let (status, _, html) = post(&admin, &app, &add, &form).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("id=\"org-role-error\"") && html.contains("start with 'org-'"), "{html}");
+    // Without a slug, one is made from the name; on to the role's page under the organization.
+    let (status, location, _) = post(&admin, &app, &add, &[("csrf_token", &csrf), ("name", "Billing admin")]).await;
+    assert_eq!(status, 303);
+    assert!(location.starts_with(&format!("{org_page}/roles/role_")), "{location}");
+    let (_, html) = get(&admin, &app, &location).await;
+    assert!(html.contains("added to the organization") && html.contains("this organization's own role"), "{html}");
+    assert!(html.contains(&format!("<a href=\"{org_page}\">← Globex</a>")), "back to its organization: {html}");
+    let slug = html.split("<code class=\"wrap\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    assert!(slug.starts_with("org-billing-admin-"), "{slug}");
+
+    // Its permissions, as the API reads them, and in a member's token.
+    let (status, _) =
+        app.api(Method::POST, "/authorization/permissions", Some(json!({"slug": "invoices:pay", "name": "Pay"}))).await;
+    assert_eq!(status, 201);
+    let form = [("csrf_token", csrf.as_str()), ("permission:invoices:pay", "on")];
+    let (status, back, _) = post(&admin, &app, &format!("{location}/permissions"), &form).await;
+    assert_eq!((status, back.as_str()), (303, location.as_str()));
+    let api_role = format!("/authorization/organizations/{org_id}/roles/{slug}");
+    assert_eq!(app.api(Method::GET, &api_role, None).await.1["permissions"], json!(["invoices:pay"]));
+    app.create_user("grace@example.com").await;
+    let (_, users) = app.api(Method::GET, "/user_management/users?email=grace@example.com", None).await;
+    let body = json!({"user_id": users["data"][0]["id"], "organization_id": org_id, "role_slug": slug});
+    assert_eq!(app.api(Method::POST, "/user_management/organization_memberships", Some(body)).await.0, 201);
+    let (status, signed_in) = app.password_login("grace@example.com", PASSWORD).await;
+    assert_eq!(status, 200, "{signed_in}");
+    assert_eq!(claims(signed_in["access_token"].as_str().unwrap())["permissions"], json!(["invoices:pay"]));
+
+    // Each role is found only where it belongs.
+    let role_id = location.rsplit('/').next().unwrap();
+    assert_eq!(get(&admin, &app, &format!("{ROLES}/{role_id}")).await.0, 404, "not under the environment's roles");
+    let member_id = role_id_of(&app, "member").await;
+    assert_eq!(get(&admin, &app, &format!("{org_page}/roles/{member_id}")).await.0, 404, "nor the reverse");
+    assert_eq!(
+        get(&admin, &app, &format!("/dashboard/env/development/organizations/org_nope/roles/{role_id}")).await.0,
+        404
+    );
+    let (_, html) = get(&admin, &app, ROLES).await;
+    assert!(!html.contains(&format!("<code>{slug}</code>")), "the environment's list leaves it out: {html}");
+
+    // A viewer sees it without the forms, and cannot add one.
+    let viewer = operator(&app, "viewer@example.com", OperatorRole::Viewer).await;
+    let (_, html) = get(&viewer, &app, &org_page).await;
+    assert!(html.contains(&slug) && !html.contains("Add a role of this organization's own"), "{html}");
+    let viewer_csrf = csrf_of(&viewer, &app.at(&org_page)).await;
+    assert_eq!(post(&viewer, &app, &add, &[("csrf_token", &viewer_csrf), ("name", "Sneaky")]).await.0, 403);
+
+    // Removed after a confirmation that names the organization; back to it.
+    let remove = format!("{location}/remove");
+    let (status, _, html) = post(&admin, &app, &remove, &[("csrf_token", &csrf)]).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(&format!("Remove the role {slug}?")) && html.contains("The role goes from Globex"), "{html}");
+    let (status, back, _) = post(&admin, &app, &remove, &[("csrf_token", &csrf), ("confirm", "yes")]).await;
+    assert_eq!((status, back.as_str()), (303, org_page.as_str()));
+    assert_eq!(app.api(Method::GET, &api_role, None).await.0, 404);
+
+    // The organization's role events, each with the operator.
+    let env = app.core.environment_by_name("development").await.unwrap();
+    let types = ["created", "updated", "deleted"].map(|c| format!("organization_role.{c}")).to_vec();
+    let (events, _) =
+        app.core.list_events(&env, EventFilter { events: types, limit: 10, ..Default::default() }).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(kinds, ["organization_role.created", "organization_role.updated", "organization_role.deleted"]);
+    let operators = app.core.list_operators().await.unwrap();
+    let root = operators.iter().find(|o| o.user.email == "root@example.com").unwrap().user.id.clone();
+    assert!(events.iter().all(|e| e.actor.as_deref() == Some(root.as_str())), "{events:?}");
 }

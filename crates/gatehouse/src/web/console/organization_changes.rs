@@ -1,8 +1,8 @@
 //! The changes an admin makes on the console's Organizations pages: create, rename and delete
 //! an organization; add, verify and remove its domains; change a member's role, deactivate,
-//! reactivate or remove them; send and revoke invitations. Each calls the same service as the
-//! API; a refusal shows the page again (422) with the service's own message. Destructive
-//! actions confirm first and say what ends.
+//! reactivate or remove them; send and revoke invitations; add a role of its own (its page is
+//! `roles.rs`'s). Each calls the same service as the API; a refusal shows the page again (422)
+//! with the service's own message. Destructive actions confirm first and say what ends.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -339,5 +339,25 @@ pub async fn revoke_invitation(
     match state.core.revoke_invitation(&env, &i.invitation.id).await {
         Ok(_) => Ok(page::done(&state, &base, &format!("Invitation of {} revoked.", i.invitation.email))),
         Err(e) => refused(&state, &change, &env_name, &id, "invitations", e).await,
+    }
+}
+
+/// `POST …/organizations/{id}/roles`: a role of the organization's own (name, description, and
+/// a slug `org-…`, made from the name when left empty); on to its page to grant permissions.
+pub async fn add_role(
+    State(state): State<AppState>,
+    Path((env_name, id)): Path<(String, String)>,
+    change: Change,
+) -> Result<Response, PageError> {
+    let env = change.console.environment(&state, &env_name).await?;
+    let (slug, name, description) = (change.optional("slug"), change.field("name"), change.optional("description"));
+    match state.core.create_role(&env, Some(&id), slug, name, description).await {
+        Ok(role) => Ok(page::done(
+            &state,
+            &super::roles::role_url(&env, &role),
+            &format!("Role {} added to the organization. Choose the permissions it grants.", role.slug),
+        )),
+        Err(e @ Error::NotFound { .. }) => Err(e.into()),
+        Err(e) => refused(&state, &change, &env_name, &id, "org-role", e).await,
     }
 }

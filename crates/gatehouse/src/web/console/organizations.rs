@@ -134,7 +134,7 @@ pub(super) async fn org_page(
         more_members => members.has_more,
         roles => roles.iter().map(|r| context! {
             slug => &r.slug, name => &r.name, description => &r.description, permissions => &r.permissions,
-            own => r.organization_id.is_some(), id => &r.id,
+            own => r.organization_id.is_some(), url => super::roles::role_url(&env, r),
         }).collect::<Vec<_>>(),
         invitations => invitations.items.iter().map(|i| context! {
             id => &i.invitation.id, email => &i.invitation.email, state => i.state.as_str(), role => &i.invitation.role_slug,

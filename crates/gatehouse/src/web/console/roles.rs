@@ -4,17 +4,21 @@
 //! assignments hold it); the permissions, adding one and removing one (confirmed: it leaves
 //! every role). The same service calls as `/authorization/roles…` in the API and `gatehouse
 //! roles`, so the same checks, messages and events (`role.*`, `permission.*`), with the operator
-//! as their actor. An organization's own roles stay with the API and the CLI.
+//! as their actor. The role page also serves an organization's own roles, under the
+//! organization (`organization_changes::add_role` adds them).
+
+use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::{Value, context};
+use serde::Deserialize;
 
 use super::page::{self, Change, Confirm, Console, FormError, PageError};
 use super::setup::when;
 use crate::domain::listing::{Cursor, ListOrder};
-use crate::domain::organization::{DEFAULT_ROLE, Permission, Role};
+use crate::domain::organization::{DEFAULT_ROLE, Organization, Permission, Role};
 use crate::service::Error;
 use crate::service::environments::LoadedEnvironment;
 use crate::service::organizations::RolePatch;
@@ -27,15 +31,55 @@ fn base(env: &LoadedEnvironment) -> String {
     format!("/dashboard/env/{}/roles", env.name)
 }
 
-/// A role's page, by its ID: a slug may be `..`, which no path can carry.
-fn role_url(env: &LoadedEnvironment, role: &Role) -> String {
-    format!("{}/{}", base(env), role.id)
+/// A role's page, by its ID (a slug may be `..`, which no path can carry): the environment's
+/// under Roles, an organization's own under the organization.
+pub(super) fn role_url(env: &LoadedEnvironment, role: &Role) -> String {
+    match &role.organization_id {
+        None => format!("{}/{}", base(env), role.id),
+        Some(org) => format!("/dashboard/env/{}/organizations/{org}/roles/{}", env.name, role.id),
+    }
 }
 
-/// The environment role with the ID `id`.
-async fn role_by_id(state: &AppState, env: &LoadedEnvironment, id: &str) -> Result<Role, PageError> {
-    let roles = state.core.list_roles(env, None).await?;
-    roles.into_iter().find(|r| r.id == id).ok_or_else(|| PageError::NotFound(format!("No role {id} here.")))
+/// A role page's path: `/dashboard/env/{env}/roles/{role}`, or an organization's own role at
+/// `/dashboard/env/{env}/organizations/{id}/roles/{role}` (`id` as in the organization's other
+/// routes).
+#[derive(Deserialize)]
+pub struct RolePath {
+    env: String,
+    #[serde(rename = "id")]
+    org: Option<String>,
+    role: String,
+}
+
+/// What a role page is about: the environment, the organization that owns the role (`None`:
+/// the environment's own role) and the role.
+struct Subject {
+    env: Arc<LoadedEnvironment>,
+    org: Option<Organization>,
+    role: Role,
+}
+
+impl Subject {
+    async fn find(state: &AppState, console: &Console, path: &RolePath) -> Result<Subject, PageError> {
+        let env = console.environment(state, &path.env).await?;
+        let org = match &path.org {
+            Some(id) => Some(state.core.get_organization(&env, id).await?),
+            None => None,
+        };
+        let owner = org.as_ref().map(|o| o.id.as_str());
+        let role = state
+            .core
+            .list_roles(&env, owner)
+            .await?
+            .into_iter()
+            .find(|r| r.id == path.role && r.organization_id.as_deref() == owner)
+            .ok_or_else(|| PageError::NotFound(format!("No role {} here.", path.role)))?;
+        Ok(Subject { env, org, role })
+    }
+
+    fn org_id(&self) -> Option<&str> {
+        self.org.as_ref().map(|o| o.id.as_str())
+    }
 }
 
 /// The form field of one permission's checkbox.
@@ -206,25 +250,24 @@ pub async fn remove_permission(
 async fn refused(
     state: &AppState,
     change: &Change,
-    env: &LoadedEnvironment,
-    role: &Role,
+    subject: &Subject,
     e: Error,
     form: &'static str,
     field: &str,
 ) -> Result<Response, PageError> {
     let error = FormError::refused(e, field)?.in_form(form);
-    role_page(state, &change.console, env, role, StatusCode::UNPROCESSABLE_ENTITY, Some(change), Some(error)).await
+    role_page(state, &change.console, subject, StatusCode::UNPROCESSABLE_ENTITY, Some(change), Some(error)).await
 }
 
 async fn role_page(
     state: &AppState,
     console: &Console,
-    env: &LoadedEnvironment,
-    role: &Role,
+    subject: &Subject,
     status: StatusCode,
     posted: Option<&Change>,
     error: Option<FormError>,
 ) -> Result<Response, PageError> {
+    let Subject { env, org, role } = subject;
     let (permissions, more_permissions) = permissions(state, env).await?;
     // A refused form shows what was posted; otherwise the role as stored.
     let posted_to = |form: &str| posted.filter(|_| error.as_ref().is_some_and(|e| e.form == form));
@@ -246,48 +289,53 @@ async fn role_page(
         Some(c) => context! { name => c.field("name"), description => c.field("description") },
         None => context! { name => &role.name, description => &role.description },
     };
+    // The page it belongs to: Roles, or its organization's page.
+    let owner = match org {
+        None => context! { url => base(env), label => "Roles and permissions" },
+        Some(o) => context! { url => format!("/dashboard/env/{}/organizations/{}", env.name, o.id), label => &o.name },
+    };
+    let section = if org.is_some() { "organizations" } else { "roles" };
     let ctx = context! {
-        title => &role.name, role => role_view(env, role), choices, more_permissions, details,
+        title => &role.name, role => role_view(env, role), choices, more_permissions, details, owner,
+        own => org.is_some(),
         ..FormError::context(error.as_ref())
     };
-    console.render_status(state, status, "console/role.html", Some(&env.name), "roles", ctx).await
+    console.render_status(state, status, "console/role.html", Some(&env.name), section, ctx).await
 }
 
-/// `GET /dashboard/env/{env}/roles/{id}`.
+/// `GET /dashboard/env/{env}/roles/{role}` and `…/organizations/{id}/roles/{role}`.
 pub async fn show(
     State(state): State<AppState>,
     console: Console,
-    Path((env, id)): Path<(String, String)>,
+    Path(path): Path<RolePath>,
 ) -> Result<Response, PageError> {
-    let env = console.environment(&state, &env).await?;
-    let role = role_by_id(&state, &env, &id).await?;
-    role_page(&state, &console, &env, &role, StatusCode::OK, None, None).await
+    let subject = Subject::find(&state, &console, &path).await?;
+    role_page(&state, &console, &subject, StatusCode::OK, None, None).await
 }
 
-/// `POST …/roles/{id}/edit`: the name and the description (empty clears it).
+/// `POST …/roles/{role}/edit`: the name and the description (empty clears it).
 pub async fn edit(
     State(state): State<AppState>,
-    Path((env, id)): Path<(String, String)>,
+    Path(path): Path<RolePath>,
     change: Change,
 ) -> Result<Response, PageError> {
-    let env = change.console.environment(&state, &env).await?;
-    let role = role_by_id(&state, &env, &id).await?;
+    let subject = Subject::find(&state, &change.console, &path).await?;
     let patch = RolePatch { name: Some(change.field("name")), description: Some(change.optional("description")) };
-    match state.core.update_role(&env, None, &role.slug, patch).await {
-        Ok(role) => Ok(page::done(&state, &role_url(&env, &role), "Role saved.")),
-        Err(e) => refused(&state, &change, &env, &role, e, "details", "name").await,
+    match state.core.update_role(&subject.env, subject.org_id(), &subject.role.slug, patch).await {
+        Ok(role) => Ok(page::done(&state, &role_url(&subject.env, &role), "Role saved.")),
+        Err(e) => refused(&state, &change, &subject, e, "details", "name").await,
     }
 }
 
-/// `POST …/roles/{id}/permissions`: the permissions it grants, as ticked (none clears them).
+/// `POST …/roles/{role}/permissions`: the permissions it grants, as ticked (none clears them).
 pub async fn set_permissions(
     State(state): State<AppState>,
-    Path((env, id)): Path<(String, String)>,
+    Path(path): Path<RolePath>,
     change: Change,
 ) -> Result<Response, PageError> {
-    let env = change.console.environment(&state, &env).await?;
-    let role = role_by_id(&state, &env, &id).await?;
-    let (permissions, _) = permissions(&state, &env).await?;
+    let subject = Subject::find(&state, &change.console, &path).await?;
+    let (env, role) = (&subject.env, &subject.role);
+    let (permissions, _) = permissions(&state, env).await?;
     let mut ticked: Vec<String> = permissions
         .iter()
         .filter(|p| !change.field(&permission_field(&p.slug)).is_empty())
@@ -295,33 +343,42 @@ pub async fn set_permissions(
         .collect();
     // Permissions past the page's list had no checkbox: the role keeps those it grants.
     ticked.extend(role.permissions.iter().filter(|g| !permissions.iter().any(|p| &p.slug == *g)).cloned());
-    match state.core.set_role_permissions(&env, None, &role.slug, ticked, true).await {
+    match state.core.set_role_permissions(env, subject.org_id(), &role.slug, ticked, true).await {
         Ok(role) => {
             let notice = match role.permissions.len() {
                 0 => format!("{} now grants no permissions.", role.slug),
                 n => format!("{} now grants {n} permission{}.", role.slug, if n == 1 { "" } else { "s" }),
             };
-            Ok(page::done(&state, &role_url(&env, &role), &notice))
+            Ok(page::done(&state, &role_url(env, &role), &notice))
         }
-        Err(e) => refused(&state, &change, &env, &role, e, "permissions", "permissions").await,
+        Err(e) => refused(&state, &change, &subject, e, "permissions", "permissions").await,
     }
 }
 
-/// `POST …/roles/{id}/remove` (confirmed). Refused, on the role's page, for the default role
-/// and while a membership or a resource assignment holds it.
+/// `POST …/roles/{role}/remove` (confirmed). An environment role is refused, on its page, when it
+/// is the default role or while a membership or a resource assignment holds it; an
+/// organization's own role goes with the resource assignments that give it.
 pub async fn remove(
     State(state): State<AppState>,
-    Path((env, id)): Path<(String, String)>,
+    Path(path): Path<RolePath>,
     change: Change,
 ) -> Result<Response, PageError> {
-    let env = change.console.environment(&state, &env).await?;
-    let role = role_by_id(&state, &env, &id).await?;
-    let back = role_url(&env, &role);
+    let subject = Subject::find(&state, &change.console, &path).await?;
+    let (env, role) = (&subject.env, &subject.role);
+    let back = role_url(env, role);
     if !change.confirmed() {
         let action = format!("{back}/remove");
         let title = format!("Remove the role {}?", role.slug);
-        let consequence = "The role goes from the environment. Gatehouse refuses while an organization membership \
-                           holds it or a role assignment on a resource gives it.";
+        let consequence = match &subject.org {
+            None => "The role goes from the environment. Gatehouse refuses while an organization membership \
+                     holds it or a role assignment on a resource gives it."
+                .to_owned(),
+            Some(o) => format!(
+                "The role goes from {}, with the role assignments on resources that give it. Members who hold \
+                 it get no permissions from it from their next token on; give them another role.",
+                o.name
+            ),
+        };
         return change
             .console
             .confirm(
@@ -329,7 +386,7 @@ pub async fn remove(
                 Some(&env.name),
                 Confirm {
                     title: &title,
-                    consequence,
+                    consequence: &consequence,
                     action: &action,
                     fields: &[],
                     back: &back,
@@ -338,8 +395,15 @@ pub async fn remove(
             )
             .await;
     }
-    match state.core.delete_environment_role(&env, &role.slug, &change.actor()).await {
-        Ok(()) => Ok(page::done(&state, &base(&env), &format!("Role {} removed.", role.slug))),
-        Err(e) => refused(&state, &change, &env, &role, e, "remove", "").await,
+    let (removed, after) = match &subject.org {
+        None => (state.core.delete_environment_role(env, &role.slug, &change.actor()).await, base(env)),
+        Some(o) => (
+            state.core.delete_organization_role(env, &o.id, &role.slug).await,
+            format!("/dashboard/env/{}/organizations/{}", env.name, o.id),
+        ),
+    };
+    match removed {
+        Ok(()) => Ok(page::done(&state, &after, &format!("Role {} removed.", role.slug))),
+        Err(e) => refused(&state, &change, &subject, e, "remove", "").await,
     }
 }
