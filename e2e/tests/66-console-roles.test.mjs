@@ -1,9 +1,10 @@
-// The console's roles and permissions pages in headless Chromium: a permission added (its permission.created
-// read back with `events.listEvents`) and a role added, the permission granted with its checkbox; the node SDK
-// reads the role back (`authorization.getEnvironmentRole`) and a member holding it signs in with a token that
-// carries the permission; removing the role is refused on its page while the membership holds it; a role of an
-// organization's own is added on its page and read back with `authorization.getOrganizationRole`. No console
-// errors, no sideways scroll at 375 px (docs/images/console-role*.png with UPDATE_DOCS_IMAGES=1).
+// The console's roles and permissions pages in headless Chromium: a permission added and renamed (its
+// permission.created and permission.updated read back with `events.listEvents`) and a role added, the
+// permission granted with its checkbox; the node SDK reads the role back (`authorization.getEnvironmentRole`)
+// and a member holding it signs in with a token that carries the permission; removing the role is refused on
+// its page while the membership holds it; a role of an organization's own is added on its page and read back
+// with `authorization.getOrganizationRole`. No console errors, no sideways scroll at 375 px
+// (docs/images/console-role*.png with UPDATE_DOCS_IMAGES=1).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -40,6 +41,12 @@ test('a role made in the console grants its permission in a member\'s access tok
   await page.fill('#permission-name', 'Read reports');
   await page.getByRole('button', { name: 'Add permission' }).click();
   await page.getByRole('status').filter({ hasText: 'Permission reports:read added' }).waitFor();
+  const editing = page.locator('details', { hasText: 'Edit reports:read' });
+  await editing.getByText('Edit reports:read').click();
+  await editing.getByLabel('Name', { exact: true }).fill('Read the reports');
+  await editing.getByRole('button', { name: 'Save permission' }).click();
+  await page.getByRole('status').filter({ hasText: 'Permission reports:read saved.' }).waitFor();
+  assert.equal((await workos.authorization.getPermission('reports:read')).name, 'Read the reports');
 
   await page.fill('#role-slug', 'analyst');
   await page.fill('#role-name', 'Analyst');
@@ -53,6 +60,8 @@ test('a role made in the console grants its permission in a member\'s access tok
 
   const created = await workos.events.listEvents({ events: ['permission.created'] });
   assert.deepEqual(created.data.map((e) => [e.event, e.data.slug, e.data.name]), [['permission.created', 'reports:read', 'Read reports']]);
+  const renamed = await workos.events.listEvents({ events: ['permission.updated'] });
+  assert.deepEqual(renamed.data.map((e) => e.data.name), ['Read the reports']);
 
   const role = await workos.authorization.getEnvironmentRole('analyst');
   assert.deepEqual([role.name, role.description, role.permissions], ['Analyst', 'Reads the reports', ['reports:read']]);

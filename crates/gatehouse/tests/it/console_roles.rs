@@ -1,9 +1,10 @@
 //! The console's roles and permissions pages over HTTP: an admin adds a permission and a role
-//! (the API's checks and messages on the forms, what was typed kept), grants and withdraws
-//! permissions with checkboxes, renames the role, removes a permission (confirmed: it leaves
-//! every role) and removes roles (confirmed; refused for the default role and for a role a
-//! membership holds). The API sees each change; tokens of a member carry what the role grants.
-//! A viewer sees the pages without the forms and every POST of theirs is refused.
+//! (the API's checks and messages on the forms, what was typed kept), renames the permission,
+//! grants and withdraws permissions with checkboxes, renames the role, removes a permission
+//! (confirmed: it leaves every role) and removes roles (confirmed; refused for the default role
+//! and for a role a membership holds). The API sees each change; tokens of a member carry what
+//! the role grants. A viewer sees the pages without the forms and every POST of theirs is
+//! refused. An organization's own roles are added on its page and kept there.
 
 use gatehouse::service::events::EventFilter;
 use gatehouse::service::operators::OperatorRole;
@@ -52,6 +53,27 @@ async fn an_admin_manages_roles_and_permissions_in_the_console() {
     assert_eq!((status, location.as_str()), (303, "/dashboard/env/development/roles#permissions"));
     let form = [("csrf_token", csrf.as_str()), ("slug", "invoices:pay"), ("name", "Pay invoices")];
     assert_eq!(post(&admin, &app, permissions, &form).await.0, 303);
+
+    // A permission renamed: an empty name is refused in its own row; then saved.
+    let edit_permission = "/dashboard/env/development/permissions/edit";
+    let form = [("csrf_token", csrf.as_str()), ("permission", "invoices:pay"), ("name", " ")];
+    let (status, _, html) = post(&admin, &app, edit_permission, &form).await;
+    assert_eq!(status, 422);
+    assert!(
+        html.contains("id=\"permission-edit-error\"") && html.contains("<details class=\"snippet\" open>"),
+        "{html}"
+    );
+    let form = [
+        ("csrf_token", csrf.as_str()),
+        ("permission", "invoices:pay"),
+        ("name", "Pay invoices now"),
+        ("description", "Money out"),
+    ];
+    assert_eq!(post(&admin, &app, edit_permission, &form).await.0, 303);
+    let (_, p) = app.api(Method::GET, "/authorization/permissions/invoices:pay", None).await;
+    assert_eq!((p["name"].clone(), p["description"].clone()), (json!("Pay invoices now"), json!("Money out")));
+    let form = [("csrf_token", csrf.as_str()), ("permission", "nope:nope"), ("name", "X")];
+    assert_eq!(post(&admin, &app, edit_permission, &form).await.0, 404);
 
     // A role: a slug already taken is refused; then added, and on to its page.
     let form = [("csrf_token", csrf.as_str()), ("slug", "admin"), ("name", "Another admin")];
@@ -179,13 +201,13 @@ async fn an_admin_manages_roles_and_permissions_in_the_console() {
     let root = operators.iter().find(|o| o.user.email == "root@example.com").unwrap().user.id.clone();
     assert!(events.iter().all(|e| e.actor.as_deref() == Some(root.as_str())), "{events:?}");
     let filter = EventFilter {
-        events: vec!["permission.created".into(), "permission.deleted".into()],
+        events: vec!["permission.created".into(), "permission.updated".into(), "permission.deleted".into()],
         limit: 10,
         ..Default::default()
     };
     let (events, _) = app.core.list_events(&env, filter).await.unwrap();
     let kinds: Vec<&str> = events.iter().map(|e| e.event.as_str()).collect();
-    assert_eq!(kinds, ["permission.created", "permission.created", "permission.deleted"]);
+    assert_eq!(kinds, ["permission.created", "permission.created", "permission.updated", "permission.deleted"]);
     assert!(events.iter().all(|e| e.actor.as_deref() == Some(root.as_str())), "{events:?}");
     let filter = EventFilter { events: vec!["gatehouse.role.deleted".into()], limit: 5, ..Default::default() };
     let (trail, _) = app.core.list_events(&env, filter).await.unwrap();

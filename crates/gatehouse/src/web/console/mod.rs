@@ -206,6 +206,7 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/env/{env}/organizations/{id}/roles/{role}/permissions", post(roles::set_permissions))
         .route("/dashboard/env/{env}/organizations/{id}/roles/{role}/remove", post(roles::remove))
         .route("/dashboard/env/{env}/permissions", post(roles::add_permission))
+        .route("/dashboard/env/{env}/permissions/edit", post(roles::edit_permission))
         .route("/dashboard/env/{env}/permissions/remove", post(roles::remove_permission))
         .route("/dashboard/env/{env}/webhooks", get(webhooks::list).post(webhooks::add))
         .route("/dashboard/env/{env}/webhooks/{id}", get(webhooks::show))

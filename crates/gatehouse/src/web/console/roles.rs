@@ -1,8 +1,8 @@
 //! Roles and permissions, per environment: the environment's roles with the permissions each
 //! grants, adding a role, and per role its name and description, its permissions (checkboxes)
 //! and removing it (confirmed; refused for the default role and while memberships or resource
-//! assignments hold it); the permissions, adding one and removing one (confirmed: it leaves
-//! every role). The same service calls as `/authorization/roles…` in the API and `gatehouse
+//! assignments hold it); the permissions, adding, renaming and removing one (confirmed: it
+//! leaves every role). The same service calls as `/authorization/roles…` in the API and `gatehouse
 //! roles`, so the same checks, messages and events (`role.*`, `permission.*`), with the operator
 //! as their actor. The role page also serves an organization's own roles, under the
 //! organization (`organization_changes::add_role` adds them).
@@ -141,6 +141,10 @@ async fn list_page(
         permissions => permissions.iter().map(permission_view).collect::<Vec<_>>(),
         role_form => posted_fields(posted, "role", error.as_ref()),
         permission_form => posted_fields(posted, "permission", error.as_ref()),
+        edit_form => match posted.filter(|_| error.as_ref().is_some_and(|e| e.form == "permission-edit")) {
+            Some(c) => context! { slug => c.field("permission"), name => c.field("name"), description => c.field("description") },
+            None => context! {},
+        },
         ..FormError::context(error.as_ref())
     };
     console.render_status(state, status, "console/roles.html", Some(&env.name), "roles", ctx).await
@@ -209,6 +213,27 @@ pub async fn add_permission(
         )
     });
     after_adding(&state, &change, &env, "permission", outcome).await
+}
+
+/// `POST /dashboard/env/{env}/permissions/edit` with `permission`: its name and description
+/// (empty clears it); the slug stays.
+pub async fn edit_permission(
+    State(state): State<AppState>,
+    Path(env): Path<String>,
+    change: Change,
+) -> Result<Response, PageError> {
+    let env = change.console.environment(&state, &env).await?;
+    let permission = state.core.get_permission(&env, &change.field("permission")).await?;
+    let patch = RolePatch { name: Some(change.field("name")), description: Some(change.optional("description")) };
+    match state.core.update_permission(&env, &permission.slug, patch).await {
+        Ok(p) => {
+            Ok(page::done(&state, &format!("{}#permissions", base(&env)), &format!("Permission {} saved.", p.slug)))
+        }
+        Err(e) => {
+            let error = FormError::refused(e, "name")?.in_form("permission-edit");
+            list_page(&state, &change.console, &env, StatusCode::UNPROCESSABLE_ENTITY, Some(&change), Some(error)).await
+        }
+    }
 }
 
 /// `POST /dashboard/env/{env}/permissions/remove` with `permission` (confirmed).
