@@ -13,6 +13,7 @@ mod connections;
 mod console;
 mod console_operators;
 mod console_orgs;
+mod console_resources;
 mod console_roles;
 mod console_settings;
 mod console_users;

@@ -40,6 +40,7 @@ mod organization_changes;
 mod organizations;
 mod page;
 mod providers;
+mod resources;
 mod roles;
 mod session;
 mod sessions;
@@ -120,6 +121,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("console/webhooks.html", include_str!("../../../templates/console/webhooks.html")),
     ("console/roles.html", include_str!("../../../templates/console/roles.html")),
     ("console/role.html", include_str!("../../../templates/console/role.html")),
+    ("console/resource.html", include_str!("../../../templates/console/resource.html")),
     ("console/operators.html", include_str!("../../../templates/console/operators.html")),
     ("console/webhook.html", include_str!("../../../templates/console/webhook.html")),
     ("console/webhook_events.html", include_str!("../../../templates/console/webhook_events.html")),
@@ -205,6 +207,10 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/env/{env}/organizations/{id}/roles/{role}/edit", post(roles::edit))
         .route("/dashboard/env/{env}/organizations/{id}/roles/{role}/permissions", post(roles::set_permissions))
         .route("/dashboard/env/{env}/organizations/{id}/roles/{role}/remove", post(roles::remove))
+        .route("/dashboard/env/{env}/organizations/{id}/resources/{resource}", get(resources::show))
+        .route("/dashboard/env/{env}/organizations/{id}/resources/{resource}/assign", post(resources::assign))
+        .route("/dashboard/env/{env}/organizations/{id}/resources/{resource}/unassign", post(resources::unassign))
+        .route("/dashboard/env/{env}/organizations/{id}/resources/{resource}/delete", post(resources::delete))
         .route("/dashboard/env/{env}/permissions", post(roles::add_permission))
         .route("/dashboard/env/{env}/permissions/edit", post(roles::edit_permission))
         .route("/dashboard/env/{env}/permissions/remove", post(roles::remove_permission))

@@ -1,7 +1,9 @@
 //! The console's Organizations pages (`/dashboard/env/{env}/organizations…`): the list (search
-//! by part of the name) and one organization with its members, roles, invitations and domains
-//! (each domain's TXT record to create). The changes they offer are in
-//! `organization_changes.rs`.
+//! by part of the name) and one organization with its members, roles, invitations, domains
+//! (each domain's TXT record to create) and authorization resources (each with its own page,
+//! `resources.rs`). The changes they offer are in `organization_changes.rs`.
+
+use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -10,12 +12,14 @@ use minijinja::{Value, context};
 use serde::Deserialize;
 
 use super::page::{Console, PageError};
+use super::resources::resource_url;
 use super::setup::when;
 use crate::domain::listing::{Cursor, ListOrder, MembershipQuery, OrganizationQuery};
+use crate::service::resources::ResourceFilter;
 use crate::web::AppState;
 
 const PAGE_SIZE: u32 = 50;
-/// Members, invitations shown on an organization's page (the API pages through more).
+/// Members, invitations, resources shown on an organization's page (the API pages through more).
 const SHOWN: u32 = 100;
 
 #[derive(Deserialize, Default)]
@@ -117,6 +121,11 @@ pub(super) async fn org_page(
         .await?;
     let roles = state.core.list_roles(&env, Some(&org.id)).await?;
     let invitations = state.core.list_invitations(&env, Some(&org.id), None, cursor()).await?;
+    // Oldest first, so a parent comes before the resources inside it.
+    let in_order = Cursor { order: ListOrder::Asc, ..cursor() };
+    let filter = ResourceFilter { organization_id: Some(org.id.clone()), ..Default::default() };
+    let resources = state.core.list_resources(&env, filter, in_order).await?;
+    let names: HashMap<&str, &str> = resources.items.iter().map(|r| (r.id.as_str(), r.name.as_str())).collect();
     let base = format!("/dashboard/env/{}/organizations/{}", env.name, org.id);
     let ctx = context! {
         title => &org.name,
@@ -141,6 +150,11 @@ pub(super) async fn org_page(
             sent => when(i.invitation.created_at), expires => when(i.invitation.expires_at),
         }).collect::<Vec<_>>(),
         more_invitations => invitations.has_more,
+        resources => resources.items.iter().map(|r| context! {
+            name => &r.name, url => resource_url(&env.name, r), kind => &r.resource_type_slug, external_id => &r.external_id,
+            parent => r.parent_resource_id.as_deref().map(|p| names.get(p).copied().unwrap_or(p)),
+        }).collect::<Vec<_>>(),
+        more_resources => resources.has_more,
         domains => org.domains.iter().map(|d| context! {
             id => &d.id, domain => &d.domain, state => d.state.as_str(), strategy => d.verification_strategy.as_str(),
             record_name => d.txt_record_name(), record_value => &d.verification_token, failure => &d.failure_reason,

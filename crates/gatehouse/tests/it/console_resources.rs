@@ -1,0 +1,164 @@
+//! The console's resource pages over HTTP: an organization's page lists its resources (the
+//! parent's name beside a child); a resource's page shows its parent, its children and the role
+//! assignments on it. An admin gives a member a role on it (the check then says yes on the
+//! child too; a second time is refused on the form), takes it away (confirmed) and deletes the
+//! resource (confirmed, with its child and the assignments on them). Another organization's
+//! resource is not found under this one; a viewer sees no forms and their posts are refused.
+
+use gatehouse::service::operators::OperatorRole;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::console::{csrf_of, operator, unescaped};
+use crate::support::TestApp;
+
+async fn create(app: &TestApp, path: &str, body: Value) -> Value {
+    let (status, created) = app.api(Method::POST, path, Some(body)).await;
+    assert_eq!(status, 201, "{path}: {created}");
+    created
+}
+
+async fn resource(app: &TestApp, org: &str, kind: &str, external_id: &str, name: &str, parent: Option<&str>) -> String {
+    let mut body =
+        json!({"organization_id": org, "resource_type_slug": kind, "external_id": external_id, "name": name});
+    if let Some(p) = parent {
+        body["parent_resource_id"] = json!(p);
+    }
+    create(app, "/authorization/resources", body).await["id"].as_str().unwrap().to_owned()
+}
+
+async fn get(b: &reqwest::Client, app: &TestApp, path: &str) -> (u16, String) {
+    let res = b.get(app.at(path)).send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, unescaped(&res.text().await.unwrap()))
+}
+
+/// Posts a form; (status, Location, body).
+async fn post(b: &reqwest::Client, app: &TestApp, path: &str, form: &[(&str, &str)]) -> (u16, String, String) {
+    let res = b.post(app.at(path)).form(form).send().await.unwrap();
+    let status = res.status().as_u16();
+    let location = res.headers().get("location").map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default();
+    (status, location, unescaped(&res.text().await.unwrap()))
+}
+
+async fn can_edit(app: &TestApp, membership: &str, resource: &str) -> bool {
+    let path = format!("/authorization/organization_memberships/{membership}/check");
+    let body = json!({"permission_slug": "projects:edit", "resource_id": resource});
+    let (status, answer) = app.api(Method::POST, &path, Some(body)).await;
+    assert_eq!(status, 200, "{answer}");
+    answer["authorized"].as_bool().unwrap()
+}
+
+#[tokio::test]
+async fn an_admin_sees_resources_and_gives_roles_on_them_in_the_console() {
+    let app = TestApp::spawn().await;
+    let env = app.core.environment_by_name("development").await.unwrap();
+    for slug in ["workspace", "project"] {
+        app.core.add_resource_type(&env, slug, None).await.unwrap();
+    }
+    create(&app, "/authorization/permissions", json!({"slug": "projects:edit", "name": "Edit projects"})).await;
+    create(&app, "/authorization/roles", json!({"slug": "editor", "name": "Editor"})).await;
+    let (status, _) = app
+        .api(Method::PUT, "/authorization/roles/editor/permissions", Some(json!({"permissions": ["projects:edit"]})))
+        .await;
+    assert_eq!(status, 200);
+    let acme = create(&app, "/organizations", json!({"name": "Acme"})).await["id"].as_str().unwrap().to_owned();
+    let ws = resource(&app, &acme, "workspace", "ws-1", "Design", None).await;
+    let project = resource(&app, &acme, "project", "p-7", "Website", Some(&ws)).await;
+    let user = app.create_user("ada@example.com").await;
+    let body = json!({"user_id": user["id"], "organization_id": acme, "role_slug": "member"});
+    let ada = create(&app, "/user_management/organization_memberships", body).await["id"].as_str().unwrap().to_owned();
+    let other = create(&app, "/organizations", json!({"name": "Other"})).await["id"].as_str().unwrap().to_owned();
+    let foreign = resource(&app, &other, "workspace", "ws-1", "Theirs", None).await;
+
+    let admin = operator(&app, "root@example.com", OperatorRole::Admin).await;
+    let org_page = format!("/dashboard/env/development/organizations/{acme}");
+    let (status, html) = get(&admin, &app, &org_page).await;
+    assert_eq!(status, 200);
+    let ws_page = format!("{org_page}/resources/{ws}");
+    let project_page = format!("{org_page}/resources/{project}");
+    assert!(html.contains(&format!("<a href=\"{ws_page}\">Design</a>")), "{html}");
+    assert!(html.contains(&format!("<a href=\"{project_page}\">Website</a>")), "{html}");
+    assert!(html.contains("<code>p-7</code>") && html.contains(">Design</td>"), "the child names its parent: {html}");
+    assert!(!html.contains("Theirs"), "only this organization's resources");
+
+    // The workspace's page: its child, no assignments yet, the form to give one.
+    let (status, html) = get(&admin, &app, &ws_page).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(&format!("<a href=\"{project_page}\">Website</a>")), "{html}");
+    assert!(html.contains("the organization (top level)") && html.contains("No roles given"), "{html}");
+    assert!(html.contains(&format!("<option value=\"{ada}\">ada@example.com</option>")), "{html}");
+    let (status, html) = get(&admin, &app, &project_page).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(&format!("<a href=\"{ws_page}\">Design</a>")), "the parent: {html}");
+    // Another organization's resource, or one that does not exist, is not found here.
+    assert_eq!(get(&admin, &app, &format!("{org_page}/resources/{foreign}")).await.0, 404);
+    assert_eq!(get(&admin, &app, &format!("{org_page}/resources/authz_resource_nope")).await.0, 404);
+
+    // Give Ada the editor role on the workspace: it counts on the project inside it.
+    assert!(!can_edit(&app, &ada, &project).await);
+    let csrf = csrf_of(&admin, &app.at(&ws_page)).await;
+    let give = [("csrf_token", csrf.as_str()), ("membership_id", ada.as_str()), ("role_slug", "editor")];
+    let (status, location, _) = post(&admin, &app, &format!("{ws_page}/assign"), &give).await;
+    assert_eq!((status, location.as_str()), (303, ws_page.as_str()));
+    assert!(can_edit(&app, &ada, &project).await && can_edit(&app, &ada, &ws).await);
+    let (_, html) = get(&admin, &app, &ws_page).await;
+    assert!(html.contains("ada@example.com</a>") && html.contains("<code>editor</code>"), "{html}");
+    // Twice, or a role that does not exist: refused on the form, with the API's message.
+    let (status, _, html) = post(&admin, &app, &format!("{ws_page}/assign"), &give).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("id=\"assign-error\""), "{html}");
+    let ghost = [("csrf_token", csrf.as_str()), ("membership_id", ada.as_str()), ("role_slug", "ghost")];
+    let (status, _, html) = post(&admin, &app, &format!("{ws_page}/assign"), &ghost).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("There is no role 'ghost'."), "{html}");
+
+    // A viewer sees the assignment, without forms, and cannot change anything.
+    let viewer = operator(&app, "viewer@example.com", OperatorRole::Viewer).await;
+    let (status, html) = get(&viewer, &app, &ws_page).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("<code>editor</code>") && !html.contains("/assign\"") && !html.contains("/delete\""),
+        "{html}"
+    );
+    let viewer_csrf = csrf_of(&viewer, &app.at(&ws_page)).await;
+    let (status, _, _) =
+        post(&viewer, &app, &format!("{ws_page}/delete"), &[("csrf_token", &viewer_csrf), ("confirm", "yes")]).await;
+    assert_eq!(status, 403);
+
+    // Taking it away asks first, then the check says no again.
+    let (_, assignments) =
+        app.api(Method::GET, &format!("/authorization/organization_memberships/{ada}/role_assignments"), None).await;
+    let assignment = assignments["data"][0]["id"].as_str().unwrap().to_owned();
+    let take = [("csrf_token", csrf.as_str()), ("assignment_id", assignment.as_str())];
+    let (status, _, html) = post(&admin, &app, &format!("{ws_page}/unassign"), &take).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Take the role editor on Design away?"), "{html}");
+    assert!(can_edit(&app, &ada, &project).await, "nothing changes before the confirmation");
+    let confirmed = [("csrf_token", csrf.as_str()), ("assignment_id", assignment.as_str()), ("confirm", "yes")];
+    let (status, location, _) = post(&admin, &app, &format!("{ws_page}/unassign"), &confirmed).await;
+    assert_eq!((status, location.as_str()), (303, ws_page.as_str()));
+    assert!(!can_edit(&app, &ada, &project).await);
+    let (status, _, _) = post(&admin, &app, &format!("{ws_page}/unassign"), &confirmed).await;
+    assert_eq!(status, 404, "an assignment that is gone");
+
+    // Deleting asks first, then takes the project inside it and its assignment too.
+    let on_project = [("csrf_token", csrf.as_str()), ("membership_id", ada.as_str()), ("role_slug", "editor")];
+    assert_eq!(post(&admin, &app, &format!("{project_page}/assign"), &on_project).await.0, 303);
+    let (status, _, html) = post(&admin, &app, &format!("{ws_page}/delete"), &[("csrf_token", &csrf)]).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Delete the resource Design?") && html.contains("every resource under it"), "{html}");
+    assert_eq!(get(&admin, &app, &project_page).await.0, 200, "nothing is deleted before the confirmation");
+    let confirmed = [("csrf_token", csrf.as_str()), ("confirm", "yes")];
+    let (status, location, _) = post(&admin, &app, &format!("{ws_page}/delete"), &confirmed).await;
+    assert_eq!((status, location), (303, format!("{org_page}#resources")));
+    for id in [&ws, &project] {
+        let (status, _) = app.api(Method::GET, &format!("/authorization/resources/{id}"), None).await;
+        assert_eq!(status, 404, "{id} is gone");
+    }
+    let (_, assignments) =
+        app.api(Method::GET, &format!("/authorization/organization_memberships/{ada}/role_assignments"), None).await;
+    assert_eq!(assignments["data"], json!([]), "the assignments went with the resources");
+    let (_, html) = get(&admin, &app, &org_page).await;
+    assert!(html.contains("No resources.") && !html.contains("Website"), "{html}");
+}
