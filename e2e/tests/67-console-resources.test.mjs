@@ -1,9 +1,10 @@
-// The console's resource pages in headless Chromium, against resources the node SDK made
-// (`authorization.createResource`): the organization's page lists them, a resource's page shows the
-// resource inside it; a role given there to a member counts for `authorization.check` on that inner
-// resource, and stops counting once taken away (confirmed); deleting the resource (confirmed) takes the
-// inner one with it (`authorization.getResource` → not found). No console errors, no sideways scroll at
-// 375 px (docs/images/console-resource*.png with UPDATE_DOCS_IMAGES=1).
+// The console's resource pages in headless Chromium: resource types added on the Roles page, resources
+// of them made with the node SDK (`authorization.createResource`); the organization's page lists them, a
+// resource's page shows the resource inside it; a role given there to a member counts for
+// `authorization.check` on that inner resource, and stops counting once taken away (confirmed); deleting
+// the resource (confirmed) takes the inner one with it (`authorization.getResource` → not found). No
+// console errors, no sideways scroll at 375 px (docs/images/console-resource*.png with
+// UPDATE_DOCS_IMAGES=1).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +12,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NotFoundException } from '@workos-inc/node';
 import { launchChromium, ARTIFACTS, DOCS_IMAGES } from '../lib/browser.mjs';
-import { useGatehouse, runCli } from '../lib/server.mjs';
+import { useGatehouse } from '../lib/server.mjs';
 import { confidentialClient, uniqueEmail, STRONG_PASSWORD } from '../lib/api.mjs';
 import { signInOperator, captureConsolePage } from '../lib/console.mjs';
 
@@ -23,9 +24,6 @@ before(async () => {
   await gh.ready;
   await mkdir(ARTIFACTS, { recursive: true });
   await mkdir(DOCS_IMAGES, { recursive: true });
-  for (const slug of ['workspace', 'project']) {
-    await runCli(['resource-types', 'add', slug, '--data', gh.dataDir]);
-  }
   browser = await launchChromium();
 });
 
@@ -40,6 +38,22 @@ test('a role given on a resource in the console counts for the SDK\'s check on t
   if (!['check', 'createResource', 'getResource'].every((m) => typeof authz?.[m] === 'function')) {
     return t.skip('this node SDK release has no authorization resources');
   }
+  const { page } = await signInOperator(browser, gh, { email: 'resources@example.com', role: 'admin', errors: consoleErrors });
+  await page.locator('nav.envs').getByRole('link', { name: 'development' }).click();
+  await page.locator('nav.sidenav').getByRole('link', { name: 'Roles' }).click();
+  for (const [slug, name] of [['workspace', 'Workspace'], ['project', 'Project']]) {
+    await page.fill('#resource-type-slug', slug);
+    await page.fill('#resource-type-name', name);
+    await page.getByRole('button', { name: 'Add resource type' }).click();
+    await page.getByRole('status').filter({ hasText: `Resource type ${slug} added.` }).waitFor();
+  }
+  await page.setViewportSize({ width: 375, height: 760 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `the Roles page with resource types is ${overflow} px wider than a 375 px screen`);
+  await page.screenshot({ path: join(ARTIFACTS, 'console-roles-types-375.png'), fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.screenshot({ path: join(ARTIFACTS, 'console-roles-types.png'), fullPage: true });
+
   const edit = await authz.createPermission({ slug: 'projects:edit', name: 'Edit projects' });
   await authz.createEnvironmentRole({ slug: 'editor', name: 'Editor' });
   await authz.setEnvironmentRolePermissions('editor', { permissions: [edit.slug] });
@@ -54,8 +68,6 @@ test('a role given on a resource in the console counts for the SDK\'s check on t
   const canEdit = async () => (await authz.check({ organizationMembershipId: om.id, permissionSlug: edit.slug, resourceId: project.id })).authorized;
   assert.equal(await canEdit(), false);
 
-  const { page } = await signInOperator(browser, gh, { email: 'resources@example.com', role: 'admin', errors: consoleErrors });
-  await page.locator('nav.envs').getByRole('link', { name: 'development' }).click();
   await page.locator('nav.sidenav').getByRole('link', { name: 'Organizations' }).click();
   await page.getByRole('link', { name: 'Acme Design' }).click();
   const listed = page.getByRole('table', { name: 'Resources of Acme Design' });

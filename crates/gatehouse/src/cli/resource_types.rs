@@ -1,10 +1,12 @@
 //! `gatehouse resource-types …`: the kinds of resource an environment's authorization
-//! resources may be (WorkOS configures them in its dashboard; its API has none).
+//! resources may be (WorkOS configures them in its dashboard; its API has none; the console's
+//! Roles page has them too).
 
 use clap::Subcommand;
 use serde_json::json;
 
 use super::{EnvArg, Output};
+use crate::domain::audit::Actor;
 use crate::service::Core;
 
 #[derive(Subcommand, Debug)]
@@ -38,7 +40,7 @@ pub(super) async fn run(core: &Core, out: &Output, command: ResourceTypeCommand)
     match command {
         ResourceTypeCommand::Add { slug, name, scope } => {
             let env = scope.load(core).await?;
-            let t = core.add_resource_type(&env, &slug, name).await.map_err(failed)?;
+            let t = core.add_resource_type(&env, &slug, name, &Actor::Cli).await.map_err(failed)?;
             out.print(json!({"slug": t.slug, "name": t.name}), || format!("Added resource type {}.", t.slug));
         }
         ResourceTypeCommand::List { scope } => {
@@ -51,7 +53,7 @@ pub(super) async fn run(core: &Core, out: &Output, command: ResourceTypeCommand)
         }
         ResourceTypeCommand::Remove { slug, scope } => {
             let env = scope.load(core).await?;
-            core.remove_resource_type(&env, &slug).await.map_err(failed)?;
+            core.remove_resource_type(&env, &slug, &Actor::Cli).await.map_err(failed)?;
             out.print(json!({"deleted": slug}), || format!("Removed resource type {slug}."));
         }
     }

@@ -44,6 +44,8 @@ pub const AUDIT_EVENT_TYPES: &[&str] = &[
     "gatehouse.operator.deleted",
     "gatehouse.operator.two_factor_updated",
     "gatehouse.role.deleted",
+    "gatehouse.resource_type.created",
+    "gatehouse.resource_type.deleted",
 ];
 
 /// What a secret shows as in an audit payload.

@@ -1,4 +1,4 @@
-//! WorkOS's resource-based authorization: resource types (the CLI), resources, role
+//! WorkOS's resource-based authorization: resource types (the CLI, the console), resources, role
 //! assignments, the check, the resource-scoped listings, and removing an environment role.
 //!
 //! A membership is authorized for a permission on a resource when one of its organization-level
@@ -7,6 +7,8 @@
 //! membership of their own organization: another organization's resource is "not found".
 
 use std::collections::HashMap;
+
+use serde_json::Value;
 
 use super::organizations::MembershipView;
 use super::{Core, Error, Result};
@@ -101,9 +103,16 @@ fn check_permission_slug(slug: &str) -> Result<()> {
 }
 
 impl Core {
-    // ---- resource types (the CLI) ----
+    // ---- resource types (the CLI and the console) ----
 
-    pub async fn add_resource_type(&self, env: &Environment, slug: &str, name: Option<String>) -> Result<ResourceType> {
+    /// A new resource type, with the audit event `gatehouse.resource_type.created`.
+    pub async fn add_resource_type(
+        &self,
+        env: &Environment,
+        slug: &str,
+        name: Option<String>,
+        actor: &Actor,
+    ) -> Result<ResourceType> {
         if !is_valid_resource_type_slug(slug) {
             return Err(Error::validation(
                 "slug",
@@ -120,7 +129,10 @@ impl Core {
             name: name.trim().to_owned(),
             created_at: self.now(),
         };
-        self.store.insert_resource_type(&t).await?;
+        let after = serde_json::json!({ "slug": t.slug, "name": t.name });
+        let audit =
+            audit_event("gatehouse.resource_type.created", actor, target("resource_type", slug), Value::Null, after);
+        self.store.insert_resource_type(&t, &[audit]).await?;
         Ok(t)
     }
 
@@ -128,9 +140,17 @@ impl Core {
         Ok(self.store.list_resource_types(&env.id).await?)
     }
 
-    /// Removes a resource type that no resource uses.
-    pub async fn remove_resource_type(&self, env: &Environment, slug: &str) -> Result<()> {
-        if self.store.delete_resource_type(&env.id, slug).await? {
+    /// Removes a resource type that no resource uses, with the audit event
+    /// `gatehouse.resource_type.deleted`.
+    pub async fn remove_resource_type(&self, env: &Environment, slug: &str, actor: &Actor) -> Result<()> {
+        let types = self.store.list_resource_types(&env.id).await?;
+        let Some(t) = types.iter().find(|t| t.slug == slug) else {
+            return Err(not_found("ResourceType", slug));
+        };
+        let before = serde_json::json!({ "slug": t.slug, "name": t.name });
+        let audit =
+            audit_event("gatehouse.resource_type.deleted", actor, target("resource_type", slug), before, Value::Null);
+        if self.store.delete_resource_type(&env.id, slug, self.now(), &[audit]).await? {
             return Ok(());
         }
         let used = self.store.count_resources_of_type(&env.id, slug).await?;
@@ -150,7 +170,10 @@ impl Core {
         Err(Error::validation(
             "resource_type_slug",
             "invalid",
-            format!("There is no resource type '{slug}' (add it with `gatehouse resource-types add {slug}`)."),
+            format!(
+                "There is no resource type '{slug}' (add it on the console's Roles page or with `gatehouse \
+                 resource-types add {slug}`)."
+            ),
         ))
     }
 

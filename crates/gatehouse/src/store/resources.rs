@@ -75,7 +75,9 @@ impl Store {
     // ---- resource types ----
 
     /// `Conflict("resource_types.slug")` when the slug is taken.
-    pub async fn insert_resource_type(&self, t: &ResourceType) -> StoreResult<()> {
+    /// With `events` (its audit event) in the same transaction.
+    pub async fn insert_resource_type(&self, t: &ResourceType, events: &[NewEvent]) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO resource_types (id, environment_id, slug, name, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -84,9 +86,11 @@ impl Store {
         .bind(&t.slug)
         .bind(&t.name)
         .bind(t.created_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(|e| conflict(e, "resource_types.slug"))?;
+        super::events::record_in(&mut tx, &t.environment_id, t.created_at, events).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -102,16 +106,30 @@ impl Store {
 
     /// Removes a resource type no resource uses (one conditional statement). False if it was
     /// missing or in use.
-    pub async fn delete_resource_type(&self, environment_id: &str, slug: &str) -> StoreResult<bool> {
+    /// Deletes a type no resource uses, with `events` in the same transaction; false (and no
+    /// events) when it is gone or in use.
+    pub async fn delete_resource_type(
+        &self,
+        environment_id: &str,
+        slug: &str,
+        now: Millis,
+        events: &[NewEvent],
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
         let done = sqlx::query(
             "DELETE FROM resource_types WHERE environment_id = $1 AND slug = $2 AND NOT EXISTS \
              (SELECT 1 FROM authorization_resources r WHERE r.environment_id = $1 AND r.resource_type_slug = $2)",
         )
         .bind(environment_id)
         .bind(slug)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        super::events::record_in(&mut tx, environment_id, now, events).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// How many resources of the environment are of this type.

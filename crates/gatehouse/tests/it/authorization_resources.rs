@@ -12,7 +12,7 @@ use crate::support::TestApp;
 async fn setup_types(app: &TestApp) {
     let env = app.core.environment_by_name("development").await.unwrap();
     for slug in ["workspace", "project"] {
-        app.core.add_resource_type(&env, slug, None).await.unwrap();
+        app.core.add_resource_type(&env, slug, None, &Actor::Cli).await.unwrap();
     }
 }
 
@@ -165,7 +165,14 @@ async fn resources_crud_hierarchy_and_validation() {
 
     // Delete: refused with children unless cascading; the type is then free to remove.
     let env = app.core.environment_by_name("development").await.unwrap();
-    assert!(app.core.remove_resource_type(&env, "project").await.unwrap_err().to_string().contains("2 resource"));
+    assert!(
+        app.core
+            .remove_resource_type(&env, "project", &Actor::Cli)
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("2 resource")
+    );
     let (status, refused) = app.api(Method::DELETE, &format!("/authorization/resources/{ws_id}"), None).await;
     assert_eq!((status, refused["code"].as_str()), (409, Some("resource_has_dependents")));
     let (status, _) =
@@ -176,9 +183,15 @@ async fn resources_crud_hierarchy_and_validation() {
     assert_eq!(status, 204);
     let (status, _) = app.api(Method::GET, &by_external, None).await;
     assert_eq!(status, 404, "descendants go with it");
-    app.core.remove_resource_type(&env, "project").await.unwrap();
+    app.core.remove_resource_type(&env, "project", &Actor::Cli).await.unwrap();
     let types = app.core.list_resource_types(&env).await.unwrap();
     assert_eq!(types.iter().map(|t| t.slug.as_str()).collect::<Vec<_>>(), ["workspace"]);
+    // The CLI's changes are in the audit trail, with the CLI as actor; the refused removal is not.
+    let (_, trail) = app.api(Method::GET, "/events?events=gatehouse.resource_type.deleted&limit=10", None).await;
+    let trail = trail["data"].as_array().unwrap();
+    assert_eq!(trail.len(), 1, "{trail:?}");
+    assert_eq!(trail[0]["data"]["actor"]["type"], "cli");
+    assert_eq!(trail[0]["data"]["before"], json!({"slug": "project", "name": "project"}));
 }
 
 #[tokio::test]

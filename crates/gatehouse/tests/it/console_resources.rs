@@ -4,7 +4,11 @@
 //! child too; a second time is refused on the form), takes it away (confirmed) and deletes the
 //! resource (confirmed, with its child and the assignments on them). Another organization's
 //! resource is not found under this one; a viewer sees no forms and their posts are refused.
+//! The Roles page adds and removes resource types (refused while a resource is of one), each an
+//! audit event with the operator.
 
+use gatehouse::domain::audit::Actor;
+use gatehouse::service::events::EventFilter;
 use gatehouse::service::operators::OperatorRole;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -54,7 +58,7 @@ async fn an_admin_sees_resources_and_gives_roles_on_them_in_the_console() {
     let app = TestApp::spawn().await;
     let env = app.core.environment_by_name("development").await.unwrap();
     for slug in ["workspace", "project"] {
-        app.core.add_resource_type(&env, slug, None).await.unwrap();
+        app.core.add_resource_type(&env, slug, None, &Actor::Cli).await.unwrap();
     }
     create(&app, "/authorization/permissions", json!({"slug": "projects:edit", "name": "Edit projects"})).await;
     create(&app, "/authorization/roles", json!({"slug": "editor", "name": "Editor"})).await;
@@ -161,4 +165,93 @@ async fn an_admin_sees_resources_and_gives_roles_on_them_in_the_console() {
     assert_eq!(assignments["data"], json!([]), "the assignments went with the resources");
     let (_, html) = get(&admin, &app, &org_page).await;
     assert!(html.contains("No resources.") && !html.contains("Website"), "{html}");
+}
+
+#[tokio::test]
+async fn an_admin_adds_and_removes_resource_types_on_the_roles_page() {
+    let app = TestApp::spawn().await;
+    let env = app.core.environment_by_name("development").await.unwrap();
+    let admin = operator(&app, "root@example.com", OperatorRole::Admin).await;
+    let roles = "/dashboard/env/development/roles";
+    let types = "/dashboard/env/development/resource-types";
+    let (status, html) = get(&admin, &app, roles).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("No resource types yet"), "{html}");
+    let csrf = csrf_of(&admin, &app.at(roles)).await;
+
+    // A bad slug is refused on its form, what was typed kept; then two are added.
+    let form = [("csrf_token", csrf.as_str()), ("slug", "Work Space"), ("name", "Workspace")];
+    let (status, _, html) = post(&admin, &app, types, &form).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("id=\"resource-type-error\"") && html.contains("lower-case letters"), "{html}");
+    assert!(html.contains("value=\"Work Space\"") && !html.contains("id=\"permission-error\""), "{html}");
+    let form = [("csrf_token", csrf.as_str()), ("slug", "workspace"), ("name", "Workspace")];
+    let (status, location, _) = post(&admin, &app, types, &form).await;
+    assert_eq!((status, location.as_str()), (303, "/dashboard/env/development/roles#resource-types"));
+    let form = [("csrf_token", csrf.as_str()), ("slug", "project"), ("name", "")];
+    assert_eq!(post(&admin, &app, types, &form).await.0, 303);
+    let (status, _, html) = post(&admin, &app, types, &form).await;
+    assert_eq!(status, 422, "a slug taken: {html}");
+    let (_, html) = get(&admin, &app, roles).await;
+    assert!(html.contains("<code>workspace</code> <span class=\"small\">Workspace</span>"), "{html}");
+    assert!(
+        html.contains("<code>project</code> <span class=\"small\">project</span>"),
+        "the name defaults to the slug"
+    );
+
+    // The app can create resources of it; while one is, removing it is refused on the page.
+    let acme = create(&app, "/organizations", json!({"name": "Acme"})).await["id"].as_str().unwrap().to_owned();
+    resource(&app, &acme, "workspace", "ws-1", "Design", None).await;
+    let remove = format!("{types}/remove");
+    let confirmed = [("csrf_token", csrf.as_str()), ("resource_type", "workspace"), ("confirm", "yes")];
+    let (status, _, html) = post(&admin, &app, &remove, &confirmed).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("id=\"resource-types-error\"") && html.contains("used by 1 resource"), "{html}");
+
+    // A viewer sees the types without forms; their posts are refused.
+    let viewer = operator(&app, "viewer@example.com", OperatorRole::Viewer).await;
+    let (_, html) = get(&viewer, &app, roles).await;
+    assert!(html.contains("<code>workspace</code>") && !html.contains("resource-types/remove"), "{html}");
+    let viewer_csrf = csrf_of(&viewer, &app.at(roles)).await;
+    let form = [("csrf_token", viewer_csrf.as_str()), ("slug", "folder")];
+    assert_eq!(post(&viewer, &app, types, &form).await.0, 403);
+
+    // An unused type: asked first, then removed; the app can no longer use it.
+    let ask = [("csrf_token", csrf.as_str()), ("resource_type", "project")];
+    let (status, _, html) = post(&admin, &app, &remove, &ask).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Remove the resource type project?"), "{html}");
+    let confirmed = [("csrf_token", csrf.as_str()), ("resource_type", "project"), ("confirm", "yes")];
+    let (status, location, _) = post(&admin, &app, &remove, &confirmed).await;
+    assert_eq!((status, location.as_str()), (303, "/dashboard/env/development/roles#resource-types"));
+    assert_eq!(post(&admin, &app, &remove, &confirmed).await.0, 404, "gone");
+    let body = json!({"organization_id": acme, "resource_type_slug": "project", "external_id": "p", "name": "P"});
+    let (status, refused) = app.api(Method::POST, "/authorization/resources", Some(body)).await;
+    assert_eq!(status, 422, "{refused}");
+
+    // Each change is an audit event with the operator, nothing for the refusals.
+    let filter = EventFilter {
+        events: vec!["gatehouse.resource_type.created".into(), "gatehouse.resource_type.deleted".into()],
+        limit: 10,
+        ..Default::default()
+    };
+    let (trail, _) = app.core.list_events(&env, filter).await.unwrap();
+    let seen: Vec<(String, Value)> = trail
+        .iter()
+        .map(|e| {
+            let data: Value = serde_json::from_str(&e.data).unwrap();
+            assert_eq!(data["actor"]["email"], "root@example.com", "{data}");
+            (e.event.clone(), data["target"]["id"].clone())
+        })
+        .collect();
+    let mut seen: Vec<(&str, &str)> = seen.iter().map(|(k, t)| (k.as_str(), t.as_str().unwrap())).collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("gatehouse.resource_type.created", "project"),
+            ("gatehouse.resource_type.created", "workspace"),
+            ("gatehouse.resource_type.deleted", "project"),
+        ]
+    );
 }

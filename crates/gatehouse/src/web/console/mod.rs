@@ -40,6 +40,7 @@ mod organization_changes;
 mod organizations;
 mod page;
 mod providers;
+mod resource_types;
 mod resources;
 mod roles;
 mod session;
@@ -214,6 +215,8 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/env/{env}/permissions", post(roles::add_permission))
         .route("/dashboard/env/{env}/permissions/edit", post(roles::edit_permission))
         .route("/dashboard/env/{env}/permissions/remove", post(roles::remove_permission))
+        .route("/dashboard/env/{env}/resource-types", post(resource_types::add))
+        .route("/dashboard/env/{env}/resource-types/remove", post(resource_types::remove))
         .route("/dashboard/env/{env}/webhooks", get(webhooks::list).post(webhooks::add))
         .route("/dashboard/env/{env}/webhooks/{id}", get(webhooks::show))
         .route("/dashboard/env/{env}/webhooks/{id}/edit", post(webhooks::edit))

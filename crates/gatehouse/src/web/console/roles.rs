@@ -5,7 +5,8 @@
 //! leaves every role). The same service calls as `/authorization/roles…` in the API and `gatehouse
 //! roles`, so the same checks, messages and events (`role.*`, `permission.*`), with the operator
 //! as their actor. The role page also serves an organization's own roles, under the
-//! organization (`organization_changes::add_role` adds them).
+//! organization (`organization_changes::add_role` adds them). The page also lists the resource
+//! types, which `resource_types.rs` adds and removes.
 
 use std::sync::Arc;
 
@@ -27,7 +28,7 @@ use crate::web::AppState;
 /// The most permissions the pages list (the API pages through any number).
 const PERMISSIONS_SHOWN: usize = 500;
 
-fn base(env: &LoadedEnvironment) -> String {
+pub(super) fn base(env: &LoadedEnvironment) -> String {
     format!("/dashboard/env/{}/roles", env.name)
 }
 
@@ -126,7 +127,9 @@ fn posted_fields(posted: Option<&Change>, form: &str, error: Option<&FormError>)
     }
 }
 
-async fn list_page(
+/// The Roles page: roles, permissions and resource types (`resource_types.rs` changes those);
+/// with `error`, the refused form again, what was `posted` kept.
+pub(super) async fn list_page(
     state: &AppState,
     console: &Console,
     env: &LoadedEnvironment,
@@ -136,8 +139,11 @@ async fn list_page(
 ) -> Result<Response, PageError> {
     let roles: Vec<Value> = state.core.list_roles(env, None).await?.iter().map(|r| role_view(env, r)).collect();
     let (permissions, more_permissions) = permissions(state, env).await?;
+    let resource_types = state.core.list_resource_types(env).await?;
     let ctx = context! {
         title => "Roles and permissions", roles, more_permissions,
+        resource_types => resource_types.iter().map(|t| context! { slug => &t.slug, name => &t.name, created => when(t.created_at) }).collect::<Vec<_>>(),
+        type_form => posted_fields(posted, "resource-type", error.as_ref()),
         permissions => permissions.iter().map(permission_view).collect::<Vec<_>>(),
         role_form => posted_fields(posted, "role", error.as_ref()),
         permission_form => posted_fields(posted, "permission", error.as_ref()),
