@@ -1,10 +1,10 @@
 // The console's resource pages in headless Chromium: resource types added on the Roles page, resources
 // of them made with the node SDK (`authorization.createResource`); the organization's page lists them, a
 // resource's page shows the resource inside it; a role given there to a member counts for
-// `authorization.check` on that inner resource, and stops counting once taken away (confirmed); deleting
-// the resource (confirmed) takes the inner one with it (`authorization.getResource` → not found). No
-// console errors, no sideways scroll at 375 px (docs/images/console-resource*.png with
-// UPDATE_DOCS_IMAGES=1).
+// `authorization.check` on that inner resource, and stops counting once taken away (confirmed); a rename
+// there is what `authorization.getResource` reads; deleting the resource (confirmed) takes the inner one
+// with it (`getResource` → not found). No console errors, no sideways scroll at 375 px
+// (docs/images/console-resource*.png with UPDATE_DOCS_IMAGES=1).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -90,10 +90,17 @@ test('a role given on a resource in the console counts for the SDK\'s check on t
   await page.getByRole('status').filter({ hasText: 'Role editor on Design taken away.' }).waitFor();
   assert.equal(await canEdit(), false);
 
+  await page.fill('#resource-name', 'Design studio');
+  await page.fill('#resource-description', 'Where the designers work');
+  await page.getByRole('button', { name: 'Save resource' }).click();
+  await page.getByRole('status').filter({ hasText: 'Resource Design studio saved.' }).waitFor();
+  const renamed = await authz.getResource(ws.id);
+  assert.deepEqual([renamed.name, renamed.description, renamed.externalId], ['Design studio', 'Where the designers work', 'ws-1']);
+
   await page.getByRole('button', { name: 'Delete resource…' }).click();
-  await page.getByRole('heading', { name: 'Delete the resource Design?' }).waitFor();
+  await page.getByRole('heading', { name: 'Delete the resource Design studio?' }).waitFor();
   await page.getByRole('button', { name: 'Delete resource' }).click();
-  await page.getByRole('status').filter({ hasText: 'Resource Design deleted.' }).waitFor();
+  await page.getByRole('status').filter({ hasText: 'Resource Design studio deleted.' }).waitFor();
   await page.getByText('No resources.').waitFor();
   for (const id of [ws.id, project.id]) {
     await assert.rejects(authz.getResource(id), NotFoundException, `${id} went with the workspace`);

@@ -1,9 +1,10 @@
 //! The console's resource pages over HTTP: an organization's page lists its resources (the
 //! parent's name beside a child); a resource's page shows its parent, its children and the role
-//! assignments on it. An admin gives a member a role on it (the check then says yes on the
-//! child too; a second time is refused on the form), takes it away (confirmed) and deletes the
-//! resource (confirmed, with its child and the assignments on them). Another organization's
-//! resource is not found under this one; a viewer sees no forms and their posts are refused.
+//! assignments on it. An admin renames it (a refusal keeps what was typed), gives a member a
+//! role on it (the check then says yes on the child too; a second time is refused on the form),
+//! takes it away (confirmed) and deletes the resource (confirmed, with its child and the
+//! assignments on them). Another organization's resource is not found under this one; a viewer
+//! sees no forms and their posts are refused.
 //! The Roles page adds and removes resource types (refused while a resource is of one), each an
 //! audit event with the operator.
 
@@ -102,6 +103,25 @@ async fn an_admin_sees_resources_and_gives_roles_on_them_in_the_console() {
     // Give Ada the editor role on the workspace: it counts on the project inside it.
     assert!(!can_edit(&app, &ada, &project).await);
     let csrf = csrf_of(&admin, &app.at(&ws_page)).await;
+
+    // Renamed: a name over 48 characters is refused on its form, what was typed kept; then saved,
+    // as the API reads it (the description cleared when left empty).
+    let long = "D".repeat(49);
+    let form = [("csrf_token", csrf.as_str()), ("name", long.as_str()), ("description", "Kept")];
+    let (status, _, html) = post(&admin, &app, &format!("{ws_page}/edit"), &form).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("id=\"details-error\"") && html.contains("name must be 1 to 48"), "{html}");
+    assert!(html.contains(&format!("value=\"{long}\"")) && html.contains("value=\"Kept\""), "{html}");
+    let form = [("csrf_token", csrf.as_str()), ("name", "Design team"), ("description", "The designers")];
+    let (status, location, _) = post(&admin, &app, &format!("{ws_page}/edit"), &form).await;
+    assert_eq!((status, location.as_str()), (303, ws_page.as_str()));
+    let (_, read) = app.api(Method::GET, &format!("/authorization/resources/{ws}"), None).await;
+    assert_eq!((read["name"].as_str(), read["description"].as_str()), (Some("Design team"), Some("The designers")));
+    let form = [("csrf_token", csrf.as_str()), ("name", "Design"), ("description", "")];
+    assert_eq!(post(&admin, &app, &format!("{ws_page}/edit"), &form).await.0, 303);
+    let (_, read) = app.api(Method::GET, &format!("/authorization/resources/{ws}"), None).await;
+    assert_eq!((read["name"].as_str(), &read["description"]), (Some("Design"), &Value::Null));
+
     let give = [("csrf_token", csrf.as_str()), ("membership_id", ada.as_str()), ("role_slug", "editor")];
     let (status, location, _) = post(&admin, &app, &format!("{ws_page}/assign"), &give).await;
     assert_eq!((status, location.as_str()), (303, ws_page.as_str()));

@@ -209,6 +209,7 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/env/{env}/organizations/{id}/roles/{role}/permissions", post(roles::set_permissions))
         .route("/dashboard/env/{env}/organizations/{id}/roles/{role}/remove", post(roles::remove))
         .route("/dashboard/env/{env}/organizations/{id}/resources/{resource}", get(resources::show))
+        .route("/dashboard/env/{env}/organizations/{id}/resources/{resource}/edit", post(resources::edit))
         .route("/dashboard/env/{env}/organizations/{id}/resources/{resource}/assign", post(resources::assign))
         .route("/dashboard/env/{env}/organizations/{id}/resources/{resource}/unassign", post(resources::unassign))
         .route("/dashboard/env/{env}/organizations/{id}/resources/{resource}/delete", post(resources::delete))

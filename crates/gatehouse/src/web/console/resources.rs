@@ -1,8 +1,8 @@
 //! An organization's authorization resource
 //! (`/dashboard/env/{env}/organizations/{id}/resources/{resource}`): what it is, where it sits
 //! (its parent and its children), and the role assignments on it, which an admin gives and
-//! takes away (confirmed); an admin also deletes it (confirmed, with the resources under it and
-//! every assignment on them). The app creates resources through `/authorization/resources`;
+//! takes away (confirmed); an admin also renames it and deletes it (confirmed, with the
+//! resources under it and every assignment on them). The app creates resources through `/authorization/resources`;
 //! the organization's page lists them. The same service calls as the API, so the same checks
 //! and messages.
 
@@ -21,7 +21,7 @@ use crate::domain::listing::{Cursor, ListOrder, MembershipQuery};
 use crate::domain::organization::Organization;
 use crate::domain::resource::Resource;
 use crate::service::environments::LoadedEnvironment;
-use crate::service::resources::{ResourceFilter, ResourceRef, ResourceTarget};
+use crate::service::resources::{ResourceFilter, ResourcePatch, ResourceRef, ResourceTarget};
 use crate::web::AppState;
 
 /// Children, assignments and members listed on the page (the API pages through more).
@@ -78,6 +78,7 @@ async fn resource_page(
     console: &Console,
     subject: &Subject,
     status: StatusCode,
+    posted: Option<&Change>,
     error: Option<FormError>,
 ) -> Result<Response, PageError> {
     let (env, org, r) = (&subject.env, &subject.org, &subject.resource);
@@ -109,8 +110,14 @@ async fn resource_page(
     let view = |r: &Resource| {
         context! { name => &r.name, url => resource_url(&env.name, r), kind => &r.resource_type_slug, external_id => &r.external_id }
     };
+    // A refused edit shows what was posted; otherwise the resource as stored.
+    let details = match posted.filter(|_| error.as_ref().is_some_and(|e| e.form == "details")) {
+        Some(c) => context! { name => c.field("name"), description => c.field("description") },
+        None => context! { name => &r.name, description => &r.description },
+    };
     let ctx = context! {
         title => &r.name,
+        details,
         url => subject.url(),
         org => context! { name => &org.name, url => format!("/dashboard/env/{}/organizations/{}", env.name, org.id) },
         resource => context! {
@@ -143,7 +150,26 @@ pub async fn show(
     Path(path): Path<ResourcePath>,
 ) -> Result<Response, PageError> {
     let subject = Subject::find(&state, &console, &path).await?;
-    resource_page(&state, &console, &subject, StatusCode::OK, None).await
+    resource_page(&state, &console, &subject, StatusCode::OK, None, None).await
+}
+
+/// `POST …/resources/{resource}/edit`: its name and description (empty clears it); its type,
+/// external ID and place stay.
+pub async fn edit(
+    State(state): State<AppState>,
+    Path(path): Path<ResourcePath>,
+    change: Change,
+) -> Result<Response, PageError> {
+    let subject = Subject::find(&state, &change.console, &path).await?;
+    let patch = ResourcePatch { name: Some(change.field("name")), description: Some(change.optional("description")) };
+    match state.core.update_resource(&subject.env, &subject.target(), patch).await {
+        Ok(r) => Ok(page::done(&state, &subject.url(), &format!("Resource {} saved.", r.name))),
+        Err(e) => {
+            let error = FormError::refused(e, "name")?.in_form("details");
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            resource_page(&state, &change.console, &subject, status, Some(&change), Some(error)).await
+        }
+    }
 }
 
 /// `POST …/resources/{resource}/assign`: gives a member (`membership_id`) a role (`role_slug`)
@@ -160,7 +186,7 @@ pub async fn assign(
         Ok(_) => Ok(page::done(&state, &subject.url(), &format!("Role {role} given on {}.", subject.resource.name))),
         Err(e) => {
             let error = FormError::refused(e, "membership_id")?.in_form("assign");
-            resource_page(&state, &change.console, &subject, StatusCode::UNPROCESSABLE_ENTITY, Some(error)).await
+            resource_page(&state, &change.console, &subject, StatusCode::UNPROCESSABLE_ENTITY, None, Some(error)).await
         }
     }
 }
