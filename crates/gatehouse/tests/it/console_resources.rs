@@ -154,17 +154,25 @@ async fn an_admin_sees_resources_and_gives_roles_on_them_in_the_console() {
     let (_, assignments) =
         app.api(Method::GET, &format!("/authorization/organization_memberships/{ada}/role_assignments"), None).await;
     let assignment = assignments["data"][0]["id"].as_str().unwrap().to_owned();
-    let take = [("csrf_token", csrf.as_str()), ("assignment_id", assignment.as_str())];
+    let take = [("csrf_token", csrf.as_str()), ("assignment_id", assignment.as_str()), ("membership_id", ada.as_str())];
     let (status, _, html) = post(&admin, &app, &format!("{ws_page}/unassign"), &take).await;
     assert_eq!(status, 200);
     assert!(html.contains("Take the role editor on Design away?"), "{html}");
     assert!(can_edit(&app, &ada, &project).await, "nothing changes before the confirmation");
-    let confirmed = [("csrf_token", csrf.as_str()), ("assignment_id", assignment.as_str()), ("confirm", "yes")];
+    let confirmed = [
+        ("csrf_token", csrf.as_str()),
+        ("assignment_id", assignment.as_str()),
+        ("membership_id", &ada),
+        ("confirm", "yes"),
+    ];
     let (status, location, _) = post(&admin, &app, &format!("{ws_page}/unassign"), &confirmed).await;
     assert_eq!((status, location.as_str()), (303, ws_page.as_str()));
     assert!(!can_edit(&app, &ada, &project).await);
     let (status, _, _) = post(&admin, &app, &format!("{ws_page}/unassign"), &confirmed).await;
     assert_eq!(status, 404, "an assignment that is gone");
+    let stranger =
+        [("csrf_token", csrf.as_str()), ("assignment_id", assignment.as_str()), ("membership_id", "om_nope")];
+    assert_eq!(post(&admin, &app, &format!("{ws_page}/unassign"), &stranger).await.0, 404, "a membership unknown");
 
     // Deleting asks first, then takes the project inside it and its assignment too.
     let on_project = [("csrf_token", csrf.as_str()), ("membership_id", ada.as_str()), ("role_slug", "editor")];

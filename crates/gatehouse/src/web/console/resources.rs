@@ -19,7 +19,8 @@ use super::page::{self, Change, Confirm, Console, FormError, PageError};
 use super::setup::when;
 use crate::domain::listing::{Cursor, ListOrder, MembershipQuery};
 use crate::domain::organization::Organization;
-use crate::domain::resource::Resource;
+use crate::domain::resource::{AssignmentQuery, Resource};
+use crate::service::Error;
 use crate::service::environments::LoadedEnvironment;
 use crate::service::resources::{ResourceFilter, ResourcePatch, ResourceRef, ResourceTarget};
 use crate::web::AppState;
@@ -72,7 +73,7 @@ impl Subject {
     }
 }
 
-/// The resource's page; with `error`, the refused form again (422).
+/// The resource's page; with `error`, the refused form again (422), what was `posted` kept.
 async fn resource_page(
     state: &AppState,
     console: &Console,
@@ -192,7 +193,7 @@ pub async fn assign(
 }
 
 /// `POST …/resources/{resource}/unassign` (confirmed): takes away one assignment on it
-/// (`assignment_id`, of `membership_id`).
+/// (`assignment_id`, of the membership `membership_id`).
 pub async fn unassign(
     State(state): State<AppState>,
     Path(path): Path<ResourcePath>,
@@ -200,9 +201,16 @@ pub async fn unassign(
 ) -> Result<Response, PageError> {
     let subject = Subject::find(&state, &change.console, &path).await?;
     let (env, r) = (&subject.env, &subject.resource);
-    let id = change.field("assignment_id");
-    let on_it = state.core.list_resource_role_assignments(env, &subject.target(), None, shown()).await?;
-    let Some(a) = on_it.items.into_iter().map(|a| a.assignment).find(|a| a.id == id) else {
+    let (id, membership_id) = (change.field("assignment_id"), change.field("membership_id"));
+    // The membership's assignments on this resource: one per role at most, however many the
+    // resource has.
+    let q = AssignmentQuery { resource_id: Some(r.id.clone()), ..Default::default() };
+    let on_it = match state.core.list_role_assignments(env, &membership_id, q, shown()).await {
+        Ok(page) => page.items,
+        Err(Error::NotFound { .. }) => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
+    let Some(a) = on_it.into_iter().map(|a| a.assignment).find(|a| a.id == id) else {
         return Err(PageError::NotFound(format!("No role assignment {id} on {}.", r.name)));
     };
     let back = subject.url();
@@ -219,7 +227,7 @@ pub async fn unassign(
                     consequence: "The member keeps their other roles. Checks on this resource and the resources \
                                   under it stop counting this one at once.",
                     action: &action,
-                    fields: &[("assignment_id", &a.id)],
+                    fields: &[("assignment_id", &a.id), ("membership_id", &a.organization_membership_id)],
                     back: &back,
                     button: "Take role away",
                 },
