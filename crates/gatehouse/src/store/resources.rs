@@ -74,8 +74,8 @@ async fn subtree(conn: &mut sqlx::AnyConnection, root: &str) -> StoreResult<Vec<
 impl Store {
     // ---- resource types ----
 
+    /// Inserts a type with `events` (its audit event) in the same transaction;
     /// `Conflict("resource_types.slug")` when the slug is taken.
-    /// With `events` (its audit event) in the same transaction.
     pub async fn insert_resource_type(&self, t: &ResourceType, events: &[NewEvent]) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         sqlx::query(
@@ -104,10 +104,8 @@ impl Store {
         .await?)
     }
 
-    /// Removes a resource type no resource uses (one conditional statement). False if it was
-    /// missing or in use.
-    /// Deletes a type no resource uses, with `events` in the same transaction; false (and no
-    /// events) when it is gone or in use.
+    /// Removes a resource type no resource uses (one conditional statement), with `events` in the
+    /// same transaction. False, and no events, if it was missing or in use.
     pub async fn delete_resource_type(
         &self,
         environment_id: &str,

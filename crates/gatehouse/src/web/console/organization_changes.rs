@@ -16,7 +16,8 @@ use crate::service::invitations::NewInvitation;
 use crate::service::organizations::{NewOrganization, OrganizationPatch};
 use crate::web::AppState;
 
-fn org_base(env: &str, id: &str) -> String {
+/// An organization's page.
+pub(super) fn org_base(env: &str, id: &str) -> String {
     format!("/dashboard/env/{env}/organizations/{id}")
 }
 

@@ -2,9 +2,9 @@
 //! (`/dashboard/env/{env}/organizations/{id}/resources/{resource}`): what it is, where it sits
 //! (its parent and its children), and the role assignments on it, which an admin gives and
 //! takes away (confirmed); an admin also renames it and deletes it (confirmed, with the
-//! resources under it and every assignment on them). The app creates resources through `/authorization/resources`;
-//! the organization's page lists them. The same service calls as the API, so the same checks
-//! and messages.
+//! resources under it and every assignment on them). The app creates resources through
+//! `/authorization/resources`; the organization's page lists them. The same service calls as
+//! the API, so the same checks and messages.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,12 +15,12 @@ use axum::response::Response;
 use minijinja::context;
 use serde::Deserialize;
 
+use super::organization_changes::org_base;
 use super::page::{self, Change, Confirm, Console, FormError, PageError};
 use super::setup::when;
 use crate::domain::listing::{Cursor, ListOrder, MembershipQuery};
 use crate::domain::organization::Organization;
 use crate::domain::resource::{AssignmentQuery, Resource};
-use crate::service::Error;
 use crate::service::environments::LoadedEnvironment;
 use crate::service::resources::{ResourceFilter, ResourcePatch, ResourceRef, ResourceTarget};
 use crate::web::AppState;
@@ -120,7 +120,7 @@ async fn resource_page(
         title => &r.name,
         details,
         url => subject.url(),
-        org => context! { name => &org.name, url => format!("/dashboard/env/{}/organizations/{}", env.name, org.id) },
+        org => context! { name => &org.name, url => org_base(&env.name, &org.id) },
         resource => context! {
             id => &r.id, name => &r.name, kind => &r.resource_type_slug, external_id => &r.external_id,
             description => &r.description, created => when(r.created_at), updated => when(r.updated_at),
@@ -205,11 +205,7 @@ pub async fn unassign(
     // The membership's assignments on this resource: one per role at most, however many the
     // resource has.
     let q = AssignmentQuery { resource_id: Some(r.id.clone()), ..Default::default() };
-    let on_it = match state.core.list_role_assignments(env, &membership_id, q, shown()).await {
-        Ok(page) => page.items,
-        Err(Error::NotFound { .. }) => Vec::new(),
-        Err(e) => return Err(e.into()),
-    };
+    let on_it = state.core.list_role_assignments(env, &membership_id, q, shown()).await?.items;
     let Some(a) = on_it.into_iter().map(|a| a.assignment).find(|a| a.id == id) else {
         return Err(PageError::NotFound(format!("No role assignment {id} on {}.", r.name)));
     };
@@ -273,6 +269,6 @@ pub async fn delete(
             .await;
     }
     state.core.delete_resource(env, &subject.target(), true).await?;
-    let org_url = format!("/dashboard/env/{}/organizations/{}#resources", env.name, org.id);
+    let org_url = format!("{}#resources", org_base(&env.name, &org.id));
     Ok(page::done(&state, &org_url, &format!("Resource {} deleted.", r.name)))
 }
